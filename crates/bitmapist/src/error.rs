@@ -1,0 +1,110 @@
+//! The one error type of the engine.
+//! Every failure names what was wrong (the argument, the variable, the key or the store).
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the engine or one of its stores.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A time group name that is not one of hours, days, weeks, months, years.
+    #[error("unknown time group {0:?}: expected one of hours, days, weeks, months, years")]
+    UnknownTimeGroup(String),
+
+    /// An argument of a call was out of its allowed range or malformed.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument {
+        /// The argument's name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Date arithmetic left the range of representable dates.
+    #[error("date out of range: {0}")]
+    DateOutOfRange(String),
+
+    /// A store URL that could not be understood.
+    #[error("invalid store URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given (passwords are masked).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A configuration variable had a value that could not be used.
+    #[error("configuration variable {var}: {reason}")]
+    Config {
+        /// The variable's name, e.g. `BITMAPIST_TRACK_HOURLY`.
+        var: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+
+    /// No system (named store) of that name was registered.
+    #[error("unknown bitmapist system {0:?}")]
+    UnknownSystem(String),
+
+    /// The embedded store's file is held by another process.
+    #[error(
+        "the embedded store {} is already open in another process (only one process may open it; use Redis or bitmapist-server to share data between processes)",
+        path.display()
+    )]
+    AlreadyOpen {
+        /// The file's path.
+        path: PathBuf,
+    },
+
+    /// The embedded store's database failed.
+    #[error("embedded store {}: {source}", path.display())]
+    Embedded {
+        /// The file's path.
+        path: PathBuf,
+        /// What redb reported.
+        #[source]
+        source: redb::Error,
+    },
+
+    /// A Redis command failed or the server could not be reached.
+    #[error("redis ({url}): {source}")]
+    Redis {
+        /// The server's URL, password masked.
+        url: String,
+        /// What the client reported.
+        #[source]
+        source: redis::RedisError,
+    },
+
+    /// A stored value could not be read as a bitmap.
+    #[error("the value under key {key:?} is not a bitmap: {reason}")]
+    CorruptBitmap {
+        /// The key.
+        key: String,
+        /// Why it could not be decoded.
+        reason: String,
+    },
+
+    /// An I/O error outside any database (e.g. creating the store's directory).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            name,
+            reason: reason.into(),
+        }
+    }
+}

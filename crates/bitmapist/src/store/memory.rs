@@ -1,0 +1,118 @@
+//! The memory store: bitmaps in a sorted map inside this process.
+//! For tests and short-lived tools; everything is gone when the process ends.
+
+use std::collections::BTreeMap;
+use std::sync::{PoisonError, RwLock};
+
+use async_trait::async_trait;
+
+use super::{KeyWrite, Store};
+use crate::bitmap::Bitmap;
+use crate::error::Result;
+
+/// Bitmaps in a `BTreeMap` behind a lock (`memory://`).
+///
+/// ```
+/// use bitmapist::store::{KeyWrite, MemoryStore, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let store = MemoryStore::new();
+/// store.write(&[KeyWrite::set("k".into(), 7)]).await?;
+/// assert_eq!(store.count(&["k".into()]).await?, vec![1]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: RwLock<BTreeMap<String, Bitmap>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Every key of `map` that starts with `prefix`, in order.
+pub(crate) fn keys_with_prefix<'m, V>(
+    map: &'m BTreeMap<String, V>,
+    prefix: &'m str,
+) -> impl Iterator<Item = &'m String> + 'm {
+    map.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+        .map(|(k, _)| k)
+        .take_while(move |k| k.starts_with(prefix))
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn write(&self, writes: &[KeyWrite]) -> Result<()> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        for w in writes {
+            if let Some(b) = map.get_mut(w.key.as_str()) {
+                b.set_many(&w.offsets, w.value);
+            } else if !w.offsets.is_empty() {
+                let mut b = Bitmap::new();
+                b.set_many(&w.offsets, w.value);
+                map.insert(w.key.clone(), b);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+    }
+
+    async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        for (k, b) in entries {
+            if b.byte_len() == 0 {
+                map.remove(k);
+            } else {
+                map.insert(k.clone(), b.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(keys
+            .iter()
+            .map(|k| map.get(k).map_or(0, Bitmap::count))
+            .collect())
+    }
+
+    async fn contains(&self, key: &str, offset: u32) -> Result<bool> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(key).is_some_and(|b| b.contains(offset)))
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(keys_with_prefix(&map, prefix).cloned().collect())
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<u64> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(keys.iter().filter(|k| map.remove(k.as_str()).is_some()).count() as u64)
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let doomed: Vec<String> = keys_with_prefix(&map, prefix).cloned().collect();
+        for k in &doomed {
+            map.remove(k);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory://".to_string()
+    }
+}
