@@ -245,7 +245,9 @@ impl Period {
         let midnight = NaiveTime::MIN;
         Some(match self.0 {
             Repr::Year(y) => NaiveDate::from_ymd_opt(y.checked_add(1)?, 1, 1)?.and_time(midnight),
-            Repr::Month(d) => d.checked_add_months(chrono::Months::new(1))?.and_time(midnight),
+            Repr::Month(d) => d
+                .checked_add_months(chrono::Months::new(1))?
+                .and_time(midnight),
             Repr::Unique => return None,
             _ => {
                 let step = match self.0 {
@@ -412,8 +414,11 @@ impl Period {
     }
 }
 
+/// Parses a number as Python's `%s` writes it: digits, no sign, no zero padding (so that
+/// a parsed suffix always names the key it came from).
 fn parse_num<T: FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()

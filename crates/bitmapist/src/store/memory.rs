@@ -38,9 +38,12 @@ pub(crate) fn keys_with_prefix<'m, V>(
     map: &'m BTreeMap<String, V>,
     prefix: &'m str,
 ) -> impl Iterator<Item = &'m String> + 'm {
-    map.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-        .map(|(k, _)| k)
-        .take_while(move |k| k.starts_with(prefix))
+    map.range::<str, _>((
+        std::ops::Bound::Included(prefix),
+        std::ops::Bound::Unbounded,
+    ))
+    .map(|(k, _)| k)
+    .take_while(move |k| k.starts_with(prefix))
 }
 
 #[async_trait]
@@ -96,7 +99,10 @@ impl Store for MemoryStore {
 
     async fn delete(&self, keys: &[String]) -> Result<u64> {
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(keys.iter().filter(|k| map.remove(k.as_str()).is_some()).count() as u64)
+        Ok(keys
+            .iter()
+            .filter(|k| map.remove(k.as_str()).is_some())
+            .count() as u64)
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<u64> {

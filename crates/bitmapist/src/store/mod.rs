@@ -130,15 +130,23 @@ pub async fn open_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
     })
 }
 
-/// Masks the password of a URL for messages: `redis://:***@host`.
+/// Masks the password of a URL for messages: `redis://:***@host`. Works on URLs that do
+/// not parse too, so that an error about a malformed URL never shows its password.
 pub(crate) fn mask_password(raw: &str) -> String {
-    match ::url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => raw.to_string(),
-    }
+    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let rest = &raw[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return raw.to_string();
+    };
+    let userinfo = &rest[..at];
+    let masked = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_string(),
+    };
+    format!("{}{}{}", &raw[..scheme_end], masked, &rest[at..])
 }
 
 impl From<std::io::Error> for Error {

@@ -1,48 +1,436 @@
-//! The Redis store: bitmaps as Redis strings, shared with Python bitmapist (`redis://`).
-//! PLACEHOLDER: being written; see the helper's task.
+//! The Redis store: bitmaps as Redis strings, shared with Python bitmapist (`redis://`, `rediss://`).
+//! Every batch is one pipeline of single-key commands, so the same code can later talk to Redis Cluster.
+//!
+//! # Bytes and bits
+//!
+//! A bitmap is a plain Redis string, written with `SETBIT key offset 0|1` exactly as Python
+//! bitmapist writes it. Bit `n` (user id `n`) is bit `7 - n % 8` of byte `n / 8`: the most
+//! significant bit of the first byte is user 0. `SETBIT` grows the string to `n / 8 + 1`
+//! bytes even when it clears a bit, and never shrinks it; [`Bitmap`] keeps that length so
+//! that `BITOP NOT` and friends answer as Redis would. [`Bitmap::from_redis_bytes`] and
+//! [`Bitmap::to_redis_bytes`] convert whole strings.
+//!
+//! # Why pipelined `GET` rather than `MGET`
+//!
+//! `MGET` would read many keys in one command, but on Redis Cluster all its keys must hash to
+//! the same slot, and bitmapist keys (one per event and period) never do. A pipeline of
+//! single-key `GET`s costs the same single round trip per chunk on one server and can be
+//! split per node on a cluster, so reads, `DEL`s, `BITCOUNT`s and writes are all pipelines of
+//! single-key commands. The store avoids `BITFIELD`, `UNLINK` and `KEYS` so that it also
+//! works against bitmapist-server and never blocks a production server: keys are listed
+//! with `SCAN`.
+
+use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncConnectionConfig, Client, Pipeline, RedisError, Value};
 
-use crate::bitmap::Bitmap;
-use crate::error::Result;
-use crate::store::{KeyWrite, Store};
+use crate::bitmap::{Bitmap, MAX_BYTE_LEN};
+use crate::error::{Error, Result};
+use crate::store::{KeyWrite, Store, mask_password};
 
-/// Placeholder.
-#[derive(Debug)]
+/// Commands per pipeline for `SETBIT` writes.
+const WRITE_CHUNK: usize = 10_000;
+/// Keys per pipeline for `GET`, `BITCOUNT` and `SET`.
+const READ_CHUNK: usize = 500;
+/// Keys per pipeline for `DEL`.
+const DELETE_CHUNK: usize = 1_000;
+/// Bytes of values per `SET` pipeline before it is sent.
+const PUT_CHUNK_BYTES: usize = 64 << 20;
+/// `COUNT` hint for `SCAN`.
+const SCAN_COUNT: usize = 1_000;
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a pipeline may wait for its replies (a 512 MiB bitmap takes a while).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Bitmaps in Redis (or bitmapist-server), as Python bitmapist keeps them.
+///
+/// Cheap to share: every call clones a handle to one multiplexed connection that
+/// reconnects by itself after a network failure; a request that found the connection
+/// lost is sent once more on the new one.
+///
+/// ```no_run
+/// use bitmapist::store::{KeyWrite, RedisStore, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?;
+/// store.write(&[KeyWrite::set("trackist_user:logged_in_2024-12-30".into(), 42)]).await?;
+/// assert!(store.contains("trackist_user:logged_in_2024-12-30", 42).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct RedisStore {
-    url: String,
+    conn: ConnectionManager,
+    /// The URL with its password masked.
+    masked: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.masked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Escapes the glob metacharacters of `SCAN MATCH` (`* ? [ ] \`) so that `prefix` matches
+/// only itself.
+fn escape_glob(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 4);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a failed request is worth sending once more: the connection was lost (the
+/// server restarted, or closed an idle client), and the manager is reconnecting. Every
+/// command this store sends can be repeated safely (`SETBIT` with an explicit value, `SET`,
+/// `DEL`, reads); a timeout is not retried.
+fn worth_retrying(e: &RedisError) -> bool {
+    (e.is_unrecoverable_error() || e.is_connection_dropped()) && !e.is_timeout()
+}
+
+/// A client-side error for a reply of the wrong shape.
+fn unexpected(what: &'static str, got: &Value) -> RedisError {
+    RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        what,
+        format!("{got:?}"),
+    ))
 }
 
 impl RedisStore {
-    /// Connects.
+    /// Connects to `redis://[:password@]host[:port][/db]` or `rediss://...` (TLS; add the
+    /// fragment `#insecure` to accept any certificate) and checks the server with `PING`,
+    /// so that a wrong host or password fails here, with the URL (password masked) in the
+    /// error.
     pub async fn connect(url: &str) -> Result<Self> {
-        Ok(RedisStore {
-            url: url.to_string(),
-        })
+        let masked = mask_password(url);
+        let client = Client::open(url).map_err(|e| Error::InvalidUrl {
+            url: masked.clone(),
+            reason: e.to_string(),
+        })?;
+        if url
+            .get(..9)
+            .is_some_and(|s| s.eq_ignore_ascii_case("rediss://"))
+        {
+            // Another part of the process may have installed a provider already; either
+            // one will do.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let redis_err = |source| Error::Redis {
+            url: masked.clone(),
+            source,
+        };
+
+        // One plain attempt first: the manager retries for several seconds, which is
+        // right after a network failure but wrong for a mistyped host or password.
+        let probe_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(CONNECT_TIMEOUT));
+        let mut probe = client
+            .get_multiplexed_async_connection_with_config(&probe_config)
+            .await
+            .map_err(redis_err)?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut probe)
+            .await
+            .map_err(redis_err)?;
+        drop(probe);
+
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_max_delay(Duration::from_secs(2));
+        let mut conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(redis_err)?;
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        Ok(RedisStore { conn, masked })
+    }
+
+    fn redis_error(&self, source: RedisError) -> Error {
+        Error::Redis {
+            url: self.masked.clone(),
+            source,
+        }
+    }
+
+    /// Sends a pipeline whose command `i` touches `keys[i]` and returns one reply per
+    /// command. A `WRONGTYPE` reply becomes [`Error::CorruptBitmap`] naming the key; any
+    /// other error reply becomes [`Error::Redis`].
+    async fn run(&self, pipe: &Pipeline, keys: &[&str]) -> Result<Vec<Value>> {
+        if pipe.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let replies: Vec<Value> = match pipe.query_async(&mut conn).await {
+            Err(e) if worth_retrying(&e) => pipe.query_async(&mut conn).await,
+            other => other,
+        }
+        .map_err(|e| self.redis_error(e))?;
+        if replies.len() != keys.len() {
+            return Err(self.redis_error(RedisError::from((
+                redis::ErrorKind::UnexpectedReturnType,
+                "pipeline reply count differs from its command count",
+                format!("{} replies for {} commands", replies.len(), keys.len()),
+            ))));
+        }
+        for (reply, key) in replies.iter().zip(keys) {
+            if let Value::ServerError(err) = reply {
+                return Err(if err.code() == "WRONGTYPE" {
+                    Error::CorruptBitmap {
+                        key: (*key).to_string(),
+                        reason: format!(
+                            "it holds a Redis type other than a string ({})",
+                            err.details().unwrap_or("WRONGTYPE")
+                        ),
+                    }
+                } else {
+                    self.redis_error(err.clone().into())
+                });
+            }
+        }
+        Ok(replies)
+    }
+
+    /// A pipeline that keeps error replies in place, for [`RedisStore::run`].
+    fn pipeline(capacity: usize) -> Pipeline {
+        let mut pipe = Pipeline::with_capacity(capacity);
+        pipe.ignore_errors();
+        pipe
+    }
+
+    /// An integer reply (`BITCOUNT`, `DEL`, `GETBIT`).
+    fn int_reply(&self, reply: &Value, what: &'static str) -> Result<i64> {
+        match reply {
+            Value::Int(n) => Ok(*n),
+            other => Err(self.redis_error(unexpected(what, other))),
+        }
+    }
+
+    /// One `SCAN` step: the next cursor and the keys of this batch that really start
+    /// with `prefix` (keys that are not UTF-8 are skipped: they cannot be named by a
+    /// `String`).
+    async fn scan_step(
+        &self,
+        cursor: u64,
+        pattern: &str,
+        prefix: &str,
+    ) -> Result<(u64, Vec<String>)> {
+        let mut conn = self.conn.clone();
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT);
+        let (next, batch): (u64, Vec<Vec<u8>>) = match scan.query_async(&mut conn).await {
+            Err(e) if worth_retrying(&e) => scan.query_async(&mut conn).await,
+            other => other,
+        }
+        .map_err(|e| self.redis_error(e))?;
+        let keys = batch
+            .into_iter()
+            .filter_map(|k| String::from_utf8(k).ok())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        Ok((next, keys))
     }
 }
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn write(&self, _writes: &[KeyWrite]) -> Result<()> {
+    /// Pipelined `SETBIT key offset 0|1`, 10,000 commands per pipeline, in order.
+    async fn write(&self, writes: &[KeyWrite]) -> Result<()> {
+        let mut pipe = Self::pipeline(WRITE_CHUNK);
+        let mut keys: Vec<&str> = Vec::with_capacity(WRITE_CHUNK);
+        let bit = |v: bool| u8::from(v);
+        for w in writes {
+            for &offset in &w.offsets {
+                pipe.cmd("SETBIT").arg(&w.key).arg(offset).arg(bit(w.value));
+                keys.push(&w.key);
+                if keys.len() >= WRITE_CHUNK {
+                    self.run(&pipe, &keys).await?;
+                    pipe = Self::pipeline(WRITE_CHUNK);
+                    keys.clear();
+                }
+            }
+        }
+        self.run(&pipe, &keys).await?;
         Ok(())
     }
+
+    /// Pipelined `GET`, 500 keys per pipeline.
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
-        Ok(keys.iter().map(|_| None).collect())
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(READ_CHUNK) {
+            let mut pipe = Self::pipeline(chunk.len());
+            for k in chunk {
+                pipe.cmd("GET").arg(k);
+            }
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for (reply, key) in self.run(&pipe, &names).await?.into_iter().zip(chunk) {
+                out.push(match reply {
+                    Value::Nil => None,
+                    Value::BulkString(bytes) => Some(Bitmap::from_redis_bytes(&bytes).ok_or_else(
+                        || Error::CorruptBitmap {
+                            key: key.clone(),
+                            reason: format!(
+                                "{} bytes is longer than a bitmap can be ({MAX_BYTE_LEN} bytes)",
+                                bytes.len()
+                            ),
+                        },
+                    )?),
+                    other => {
+                        return Err(Error::CorruptBitmap {
+                            key: key.clone(),
+                            reason: format!("GET answered {other:?} instead of a string"),
+                        });
+                    }
+                });
+            }
+        }
+        Ok(out)
     }
-    async fn put(&self, _entries: &[(String, Bitmap)]) -> Result<()> {
+
+    /// Pipelined `SET key bytes`, or `DEL key` for a bitmap of length 0, in order.
+    async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()> {
+        let mut pipe = Self::pipeline(READ_CHUNK);
+        let mut keys: Vec<&str> = Vec::with_capacity(READ_CHUNK);
+        let mut bytes = 0usize;
+        for (key, bitmap) in entries {
+            if bitmap.byte_len() == 0 {
+                pipe.cmd("DEL").arg(key);
+            } else {
+                pipe.cmd("SET").arg(key).arg(bitmap.to_redis_bytes());
+                bytes += bitmap.byte_len() as usize;
+            }
+            keys.push(key);
+            if keys.len() >= READ_CHUNK || bytes >= PUT_CHUNK_BYTES {
+                self.run(&pipe, &keys).await?;
+                pipe = Self::pipeline(READ_CHUNK);
+                keys.clear();
+                bytes = 0;
+            }
+        }
+        self.run(&pipe, &keys).await?;
         Ok(())
     }
-    async fn keys(&self, _prefix: &str) -> Result<Vec<String>> {
-        Ok(vec![])
+
+    /// Pipelined `BITCOUNT`, 500 keys per pipeline.
+    async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(READ_CHUNK) {
+            let mut pipe = Self::pipeline(chunk.len());
+            for k in chunk {
+                pipe.cmd("BITCOUNT").arg(k);
+            }
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for reply in self.run(&pipe, &names).await? {
+                let n = self.int_reply(&reply, "BITCOUNT did not answer an integer")?;
+                out.push(u64::try_from(n).unwrap_or(0));
+            }
+        }
+        Ok(out)
     }
-    async fn delete(&self, _keys: &[String]) -> Result<u64> {
-        Ok(0)
+
+    /// `GETBIT key offset`.
+    async fn contains(&self, key: &str, offset: u32) -> Result<bool> {
+        let mut pipe = Self::pipeline(1);
+        pipe.cmd("GETBIT").arg(key).arg(offset);
+        let replies = self.run(&pipe, &[key]).await?;
+        match replies.first() {
+            Some(reply) => Ok(self.int_reply(reply, "GETBIT did not answer an integer")? == 1),
+            None => Err(self.redis_error(unexpected("GETBIT got no reply", &Value::Nil))),
+        }
     }
+
+    /// `SCAN 0 MATCH <prefix>* COUNT 1000` until the cursor returns to 0 (never `KEYS`),
+    /// the prefix's glob characters escaped; sorted and without the duplicates SCAN may
+    /// return.
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let pattern = format!("{}*", escape_glob(prefix));
+        let mut all = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, batch) = self.scan_step(cursor, &pattern, prefix).await?;
+            all.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Pipelined single-key `DEL` (not `UNLINK`, which bitmapist-server lacks), 1,000 per
+    /// pipeline; the sum of the replies. (If a pipeline has to be resent after a lost
+    /// connection, keys its first attempt deleted are not counted.)
+    async fn delete(&self, keys: &[String]) -> Result<u64> {
+        let mut total = 0u64;
+        for chunk in keys.chunks(DELETE_CHUNK) {
+            let mut pipe = Self::pipeline(chunk.len());
+            for k in chunk {
+                pipe.cmd("DEL").arg(k);
+            }
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for reply in self.run(&pipe, &names).await? {
+                let n = self.int_reply(&reply, "DEL did not answer an integer")?;
+                total += u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(total)
+    }
+
+    /// `SCAN` as [`RedisStore::keys`] does, deleting each batch as it comes; a key SCAN
+    /// returns twice is counted once because the second `DEL` answers 0.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let pattern = format!("{}*", escape_glob(prefix));
+        let mut total = 0u64;
+        let mut cursor = 0u64;
+        loop {
+            let (next, batch) = self.scan_step(cursor, &pattern, prefix).await?;
+            total += self.delete(&batch).await?;
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(total)
+    }
+
+    /// Nothing to do: Redis has applied every write it acknowledged (its own persistence
+    /// settings decide when they reach disk).
     async fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// The URL, password masked.
     fn describe(&self) -> String {
-        crate::store::mask_password(&self.url)
+        self.masked.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_glob;
+
+    #[test]
+    fn glob_characters_are_escaped() {
+        assert_eq!(escape_glob("a*b?[x]\\y"), "a\\*b\\?\\[x\\]\\\\y");
+        assert_eq!(escape_glob("trackist_user:"), "trackist_user:");
     }
 }

@@ -62,10 +62,17 @@ fn parse_file(raw: &str, rest: &str) -> Result<StoreUrl> {
         None => (rest, None),
     };
     if path.is_empty() {
-        return Err(bad(raw, "file:// needs a path, e.g. file://./bitmapist.redb"));
+        return Err(bad(
+            raw,
+            "file:// needs a path, e.g. file://./bitmapist.redb",
+        ));
     }
     let mut options = EmbeddedOptions::default();
-    for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+    for pair in query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|p| !p.is_empty())
+    {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let number: u64 = value
             .parse()

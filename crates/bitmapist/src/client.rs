@@ -1,0 +1,543 @@
+//! The [`Bitmapist`] handle: marking events and opening queries on one store.
+//! Cheap to clone, `Send + Sync`; every call is async and batched toward the store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::key::{DEFAULT_PREFIX, KeyLayout};
+use crate::period::{Period, TimeGroup};
+use crate::query::Query;
+use crate::store::{self, KeyWrite, Store, StoreUrl};
+
+/// A handle on one bitmapist store: marks events, runs queries and cohorts.
+///
+/// ```
+/// use bitmapist::{Bitmapist, TimeGroup};
+/// use chrono::Utc;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = Bitmapist::open("memory://").await?;
+/// bm.mark_event("user:logged_in", 42).await?;
+/// bm.mark_event("user:logged_in", 7).await?;
+///
+/// let today = bm.get_event_data("user:logged_in", TimeGroup::Days, Utc::now())?;
+/// assert_eq!(today.count().await?, 2);
+/// assert!(today.contains(42).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Bitmapist {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    layout: KeyLayout,
+    track_hourly: bool,
+    track_unique: bool,
+}
+
+impl fmt::Debug for Bitmapist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bitmapist")
+            .field("store", &self.inner.store.describe())
+            .field("prefix", &self.inner.layout.prefix())
+            .field("track_hourly", &self.inner.track_hourly)
+            .field("track_unique", &self.inner.track_unique)
+            .finish()
+    }
+}
+
+/// Options of one mark: each `None` falls back to the handle's setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarkOptions {
+    /// Also mark the hour key.
+    pub hourly: Option<bool>,
+    /// Also mark the date-less unique key.
+    pub unique: Option<bool>,
+}
+
+/// Configures and opens a [`Bitmapist`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = bitmapist::Bitmapist::builder()
+///     .url("memory://")
+///     .key_prefix("bitmapist_")
+///     .track_hourly(true)
+///     .open()
+///     .await?;
+/// assert_eq!(bm.layout().prefix(), "bitmapist_");
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct Builder {
+    url: Option<String>,
+    store: Option<Arc<dyn Store>>,
+    prefix: Option<String>,
+    track_hourly: bool,
+    track_unique: bool,
+}
+
+impl Builder {
+    /// The store to open, by URL (`memory://`, `file://PATH`, `redis://...`).
+    /// Default: the embedded file `./bitmapist.redb`.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// A store already opened (takes precedence over [`Builder::url`]).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The key prefix (default `trackist_`, as Python bitmapist 3.x).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Whether marks also write the hour key by default (default `false`).
+    pub fn track_hourly(mut self, on: bool) -> Self {
+        self.track_hourly = on;
+        self
+    }
+
+    /// Whether marks also write the date-less unique key by default (default `false`).
+    pub fn track_unique(mut self, on: bool) -> Self {
+        self.track_unique = on;
+        self
+    }
+
+    /// Opens the store and returns the handle.
+    pub async fn open(self) -> Result<Bitmapist> {
+        let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        if prefix.is_empty() {
+            return Err(Error::invalid(
+                "key_prefix",
+                "must not be empty (deleting all events would delete every key)",
+            ));
+        }
+        let store = match (self.store, self.url) {
+            (Some(s), _) => s,
+            (None, Some(url)) => store::open(&url).await?,
+            (None, None) => store::open_url(&StoreUrl::default()).await?,
+        };
+        Ok(Bitmapist {
+            inner: Arc::new(Inner {
+                store,
+                layout: KeyLayout::new(prefix),
+                track_hourly: self.track_hourly,
+                track_unique: self.track_unique,
+            }),
+        })
+    }
+}
+
+/// Rejects event names that cannot be stored.
+pub(crate) fn check_event(event: &str) -> Result<()> {
+    if event.is_empty() {
+        return Err(Error::invalid("event", "an event name must not be empty"));
+    }
+    Ok(())
+}
+
+/// The date and hour `at` falls in, checked against the supported years.
+fn date_hour(at: DateTime<Utc>) -> Result<(NaiveDate, u32)> {
+    let date = at.date_naive();
+    if !(crate::period::MIN_YEAR..=crate::period::MAX_YEAR).contains(&date.year()) {
+        return Err(Error::DateOutOfRange(format!(
+            "{at} is outside the supported years"
+        )));
+    }
+    Ok((date, at.hour()))
+}
+
+impl Bitmapist {
+    /// A builder for every setting.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Opens the store a URL names, with default settings.
+    pub async fn open(url: &str) -> Result<Bitmapist> {
+        Bitmapist::builder().url(url).open().await
+    }
+
+    /// A handle on an open store, with default settings.
+    pub fn new(store: Arc<dyn Store>) -> Bitmapist {
+        Bitmapist {
+            inner: Arc::new(Inner {
+                store,
+                layout: KeyLayout::default(),
+                track_hourly: false,
+                track_unique: false,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The key layout (prefix).
+    pub fn layout(&self) -> &KeyLayout {
+        &self.inner.layout
+    }
+
+    /// Whether marks write the hour key unless told otherwise.
+    pub fn tracks_hourly(&self) -> bool {
+        self.inner.track_hourly
+    }
+
+    /// Whether marks write the unique key unless told otherwise.
+    pub fn tracks_unique(&self) -> bool {
+        self.inner.track_unique
+    }
+
+    /// Marks `event` for user `uid`: its month, ISO week and day (and hour, and the unique
+    /// key, when tracked). Await it, optionally after [`MarkEvent::at`] and friends.
+    pub fn mark_event<'a>(&'a self, event: &'a str, uid: u32) -> MarkEvent<'a> {
+        MarkEvent::new(self, event, uid, true)
+    }
+
+    /// Clears what [`Bitmapist::mark_event`] sets, with the same options.
+    pub fn unmark_event<'a>(&'a self, event: &'a str, uid: u32) -> MarkEvent<'a> {
+        MarkEvent::new(self, event, uid, false)
+    }
+
+    /// Marks only the date-less key `{prefix}{event}_u` (Python's `mark_unique`).
+    pub async fn mark_unique(&self, event: &str, uid: u32) -> Result<()> {
+        self.write_unique(event, uid, true).await
+    }
+
+    /// Clears the date-less key's bit (Python's `unmark_unique`).
+    pub async fn unmark_unique(&self, event: &str, uid: u32) -> Result<()> {
+        self.write_unique(event, uid, false).await
+    }
+
+    async fn write_unique(&self, event: &str, uid: u32, value: bool) -> Result<()> {
+        check_event(event)?;
+        let key = self.inner.layout.key(event, &Period::unique());
+        self.inner
+            .store
+            .write(&[KeyWrite {
+                key,
+                value,
+                offsets: vec![uid],
+            }])
+            .await
+    }
+
+    /// The keys one mark writes, appended to `out`.
+    fn mark_keys(
+        &self,
+        event: &str,
+        at: DateTime<Utc>,
+        opts: MarkOptions,
+        out: &mut Vec<String>,
+    ) -> Result<()> {
+        check_event(event)?;
+        let (date, hour) = date_hour(at)?;
+        let layout = &self.inner.layout;
+        out.push(layout.key(event, &Period::month(date.year(), date.month())?));
+        out.push(layout.key(event, &Period::week_of(date)?));
+        out.push(layout.key(event, &Period::day(date)?));
+        if opts.hourly.unwrap_or(self.inner.track_hourly) {
+            out.push(layout.key(event, &Period::hour(date, hour)?));
+        }
+        if opts.unique.unwrap_or(self.inner.track_unique) {
+            out.push(layout.key(event, &Period::unique()));
+        }
+        Ok(())
+    }
+
+    /// Marks many `(event, uid, time)` at once: one store round trip, keys computed once
+    /// per event and hour. Returns how many marks were written.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), bitmapist::Error> {
+    /// use bitmapist::{Bitmapist, MarkOptions};
+    /// let bm = Bitmapist::open("memory://").await?;
+    /// let now = chrono::Utc::now();
+    /// let marks = (0..1000u32).map(|uid| ("page:viewed", uid, now));
+    /// assert_eq!(bm.mark_events(marks, MarkOptions::default()).await?, 1000);
+    /// # Ok(()) }
+    /// ```
+    pub async fn mark_events<I, E>(&self, marks: I, opts: MarkOptions) -> Result<u64>
+    where
+        I: IntoIterator<Item = (E, u32, DateTime<Utc>)>,
+        E: AsRef<str>,
+    {
+        let writes = self.batch_writes(marks, opts, true)?;
+        let n = writes.1;
+        self.inner.store.write(&writes.0).await?;
+        Ok(n)
+    }
+
+    /// Clears many marks at once (the counterpart of [`Bitmapist::mark_events`]).
+    pub async fn unmark_events<I, E>(&self, marks: I, opts: MarkOptions) -> Result<u64>
+    where
+        I: IntoIterator<Item = (E, u32, DateTime<Utc>)>,
+        E: AsRef<str>,
+    {
+        let writes = self.batch_writes(marks, opts, false)?;
+        let n = writes.1;
+        self.inner.store.write(&writes.0).await?;
+        Ok(n)
+    }
+
+    /// Groups a batch of marks into one [`KeyWrite`] per key.
+    fn batch_writes<I, E>(
+        &self,
+        marks: I,
+        opts: MarkOptions,
+        value: bool,
+    ) -> Result<(Vec<KeyWrite>, u64)>
+    where
+        I: IntoIterator<Item = (E, u32, DateTime<Utc>)>,
+        E: AsRef<str>,
+    {
+        let hourly = opts.hourly.unwrap_or(self.inner.track_hourly);
+        // Which writes a (day, hour) of an event goes to; hour is 0 unless hourly.
+        type Slots = HashMap<(NaiveDate, u32), [usize; 5]>;
+        let mut per_event: HashMap<String, Slots> = HashMap::new();
+        let mut key_index: HashMap<String, usize> = HashMap::new();
+        let mut writes: Vec<KeyWrite> = Vec::new();
+        let mut keys = Vec::with_capacity(5);
+        let mut n = 0u64;
+        for (event, uid, at) in marks {
+            let event = event.as_ref();
+            let (date, hour) = date_hour(at)?;
+            let slot_key = (date, if hourly { hour } else { 0 });
+            let slots = match per_event.get_mut(event) {
+                Some(s) => s,
+                None => {
+                    check_event(event)?;
+                    per_event.entry(event.to_string()).or_default()
+                }
+            };
+            let slot = match slots.get(&slot_key) {
+                Some(s) => *s,
+                None => {
+                    keys.clear();
+                    self.mark_keys(event, at, opts, &mut keys)?;
+                    let mut s = [usize::MAX; 5];
+                    for (i, key) in keys.drain(..).enumerate() {
+                        s[i] = *key_index.entry(key).or_insert_with_key(|k| {
+                            writes.push(KeyWrite {
+                                key: k.clone(),
+                                value,
+                                offsets: Vec::new(),
+                            });
+                            writes.len() - 1
+                        });
+                    }
+                    slots.insert(slot_key, s);
+                    s
+                }
+            };
+            for &i in slot.iter().take_while(|&&i| i != usize::MAX) {
+                writes[i].offsets.push(uid);
+            }
+            n += 1;
+        }
+        Ok((writes, n))
+    }
+
+    /// A query on the users of `event` in `period`.
+    pub fn events(&self, event: &str, period: Period) -> Query {
+        Query::new(self.clone(), Expr::events(event, period))
+    }
+
+    /// A query on any expression.
+    pub fn query(&self, expr: impl Into<Expr>) -> Query {
+        Query::new(self.clone(), expr.into())
+    }
+
+    /// The users of `event` in the `time_group` period containing `now` (the seed's
+    /// `get_event_data`).
+    pub fn get_event_data(
+        &self,
+        event: &str,
+        time_group: TimeGroup,
+        now: DateTime<Utc>,
+    ) -> Result<Query> {
+        check_event(event)?;
+        Ok(self.events(event, Period::containing(time_group, now)?))
+    }
+
+    /// Every event name in the store, sorted; only those starting with `prefix` when given.
+    /// Uses the store's key listing (`SCAN` on Redis, a range scan on the embedded file).
+    pub async fn event_names(&self, prefix: Option<&str>) -> Result<Vec<String>> {
+        let layout = &self.inner.layout;
+        let scan = format!("{}{}", layout.prefix(), prefix.unwrap_or(""));
+        let keys = self.inner.store.keys(&scan).await?;
+        let mut names: Vec<String> = keys
+            .iter()
+            .filter_map(|k| layout.parse(k).map(|(event, _)| event.to_string()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Every period in which `event` has a key, in key order.
+    pub async fn event_periods(&self, event: &str) -> Result<Vec<Period>> {
+        check_event(event)?;
+        let layout = &self.inner.layout;
+        let keys = self.inner.store.keys(&layout.event_prefix(event)).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| layout.parse(k))
+            .filter(|(e, _)| *e == event)
+            .map(|(_, p)| p)
+            .collect())
+    }
+
+    /// Deletes `event` in one period (a year deletes its twelve months); returns how many
+    /// keys existed.
+    pub async fn delete_events(&self, event: &str, period: Period) -> Result<u64> {
+        check_event(event)?;
+        let keys = self.inner.layout.keys(event, &period);
+        self.inner.store.delete(&keys).await
+    }
+
+    /// Deletes every period of `event` (and nothing of events whose names merely start
+    /// with it); returns how many keys existed.
+    pub async fn delete_event(&self, event: &str) -> Result<u64> {
+        check_event(event)?;
+        let layout = &self.inner.layout;
+        let keys: Vec<String> = self
+            .inner
+            .store
+            .keys(&layout.event_prefix(event))
+            .await?
+            .into_iter()
+            .filter(|k| layout.parse(k).is_some_and(|(e, _)| e == event))
+            .collect();
+        self.inner.store.delete(&keys).await
+    }
+
+    /// Deletes every key under the prefix (Python's `delete_all_events`); returns how many
+    /// existed.
+    pub async fn delete_all(&self) -> Result<u64> {
+        self.inner
+            .store
+            .delete_prefix(self.inner.layout.prefix())
+            .await
+    }
+
+    /// Makes every mark acknowledged so far durable (see the store's docs).
+    pub async fn flush(&self) -> Result<()> {
+        self.inner.store.flush().await
+    }
+
+    /// Fetches every key `expr` needs in one batch and evaluates it in memory.
+    pub async fn evaluate(&self, expr: &Expr) -> Result<crate::Bitmap> {
+        let layout = &self.inner.layout;
+        let keys = expr.keys(layout);
+        let fetched = self.fetch(keys).await?;
+        Ok(expr.evaluate(layout, &fetched))
+    }
+
+    /// Fetches keys in one batch into a map (missing keys are left out).
+    pub(crate) async fn fetch(&self, keys: Vec<String>) -> Result<HashMap<String, crate::Bitmap>> {
+        let got = self.inner.store.get(&keys).await?;
+        Ok(keys
+            .into_iter()
+            .zip(got)
+            .filter_map(|(k, b)| b.map(|b| (k, b)))
+            .collect())
+    }
+}
+
+/// One mark or unmark, configured by chaining and run by `.await`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// use chrono::{TimeZone, Utc};
+/// let bm = bitmapist::Bitmapist::open("memory://").await?;
+/// let t = Utc.with_ymd_and_hms(2024, 12, 30, 9, 0, 0).unwrap();
+/// bm.mark_event("user:signed_up", 5).at(t).hourly(true).unique(true).await?;
+/// let keys = bm.store().keys("trackist_").await?;
+/// assert_eq!(keys.len(), 5); // month, week, day, hour, unique
+/// # Ok(()) }
+/// ```
+#[must_use = "a mark does nothing until awaited"]
+pub struct MarkEvent<'a> {
+    client: &'a Bitmapist,
+    event: &'a str,
+    uid: u32,
+    value: bool,
+    at: Option<DateTime<Utc>>,
+    opts: MarkOptions,
+}
+
+impl<'a> MarkEvent<'a> {
+    fn new(client: &'a Bitmapist, event: &'a str, uid: u32, value: bool) -> Self {
+        MarkEvent {
+            client,
+            event,
+            uid,
+            value,
+            at: None,
+            opts: MarkOptions::default(),
+        }
+    }
+
+    /// When the event happened (default: now). The seed's `now` argument.
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// Whether to write the hour key (default: the handle's setting).
+    pub fn hourly(mut self, on: bool) -> Self {
+        self.opts.hourly = Some(on);
+        self
+    }
+
+    /// Whether to write the unique key (default: the handle's setting).
+    pub fn unique(mut self, on: bool) -> Self {
+        self.opts.unique = Some(on);
+        self
+    }
+
+    async fn run(self) -> Result<()> {
+        let mut keys = Vec::with_capacity(5);
+        let at = self.at.unwrap_or_else(Utc::now);
+        self.client
+            .mark_keys(self.event, at, self.opts, &mut keys)?;
+        let writes: Vec<KeyWrite> = keys
+            .into_iter()
+            .map(|key| KeyWrite {
+                key,
+                value: self.value,
+                offsets: vec![self.uid],
+            })
+            .collect();
+        self.client.inner.store.write(&writes).await
+    }
+}
+
+impl<'a> IntoFuture for MarkEvent<'a> {
+    type Output = Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}

@@ -1,0 +1,450 @@
+//! Cohorts (retention tables): `chain_events` and `get_cohort` with the seed's semantics.
+//! Every bitmap a table needs is fetched in one batch; cells are computed in memory.
+//!
+//! The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
+//!
+//! - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
+//!   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
+//! - its primary set is the users of `primary` in that period, its total their count; a
+//!   row whose total is 0 is all `None`;
+//! - cell `j` is the period `j` after the row's. A period that starts after `now` is
+//!   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
+//!   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
+//!   `with_replacement` those users leave the row's primary set for its later cells (each
+//!   user counts once, in the first period they return);
+//! - `chain_events`: an `or` binds only to its immediate predecessor, so
+//!   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
+//!   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
+//!
+//! Because the non-future cells of every row fall on the row periods themselves, a table
+//! reads `rows` periods of each event and no more, however many columns it has.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::bitmap::Bitmap;
+use crate::client::{Bitmapist, check_event};
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::key::KeyLayout;
+use crate::period::{Period, TimeGroup};
+use crate::query::Query;
+
+/// The largest number of rows or columns a cohort may have.
+pub const MAX_COHORT_SIZE: usize = 10_000;
+
+/// How a chained event joins the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainOp {
+    /// Users must also have this event.
+    And,
+    /// Users may have this event instead of the one before it.
+    Or,
+}
+
+impl FromStr for ChainOp {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "and" => Ok(ChainOp::And),
+            "or" => Ok(ChainOp::Or),
+            _ => Err(Error::invalid(
+                "op",
+                format!("{s:?} is not \"and\" or \"or\""),
+            )),
+        }
+    }
+}
+
+/// One additional event of a chain: the seed's `{'name': ..., 'op': 'and'}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChainedEvent {
+    /// The event name.
+    pub name: String,
+    /// How it joins the chain.
+    pub op: ChainOp,
+}
+
+impl ChainedEvent {
+    /// `and name`.
+    pub fn and(name: impl Into<String>) -> Self {
+        ChainedEvent {
+            name: name.into(),
+            op: ChainOp::And,
+        }
+    }
+
+    /// `or name`.
+    pub fn or(name: impl Into<String>) -> Self {
+        ChainedEvent {
+            name: name.into(),
+            op: ChainOp::Or,
+        }
+    }
+}
+
+/// The expression of a chain in one period: groups of `or`s joined by `and`.
+///
+/// ```
+/// use bitmapist::{ChainedEvent, Expr, Period, chain_events};
+/// let p = Period::year(2026)?;
+/// let e = chain_events("A", &[ChainedEvent::and("B"), ChainedEvent::or("C"), ChainedEvent::and("D")], p);
+/// let ev = |n: &str| Expr::events(n, p);
+/// assert_eq!(e, Expr::And(vec![ev("A"), Expr::Or(vec![ev("B"), ev("C")]), ev("D")]));
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
+pub fn chain_events(base: &str, chained: &[ChainedEvent], period: Period) -> Expr {
+    let mut groups: Vec<Vec<Expr>> = vec![vec![Expr::events(base, period)]];
+    for c in chained {
+        let leaf = Expr::events(c.name.as_str(), period);
+        match (c.op, groups.last_mut()) {
+            (ChainOp::Or, Some(last)) => last.push(leaf),
+            _ => groups.push(vec![leaf]),
+        }
+    }
+    let mut terms: Vec<Expr> = groups
+        .into_iter()
+        .map(|mut g| {
+            if g.len() == 1 {
+                g.remove(0)
+            } else {
+                Expr::Or(g)
+            }
+        })
+        .collect();
+    if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        Expr::And(terms)
+    }
+}
+
+/// What to tabulate: the seed's `get_cohort` arguments, plus `now`.
+///
+/// ```
+/// use bitmapist::{CohortSpec, TimeGroup};
+/// let spec = CohortSpec::new("user:ordered_infomercial_product", "user:made_first_easy_payment")
+///     .and("user:made_second_easy_payment")
+///     .or("user:returned_product")
+///     .time_group(TimeGroup::Months)
+///     .rows(6)
+///     .cols(4);
+/// assert_eq!(spec.additional.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CohortSpec {
+    /// The event that defines a row's users.
+    pub primary: String,
+    /// The event counted in each cell.
+    pub secondary: String,
+    /// Further events chained to the secondary one.
+    #[serde(default)]
+    pub additional: Vec<ChainedEvent>,
+    /// The period size (default days).
+    pub time_group: TimeGroup,
+    /// How many periods back (default 10).
+    pub rows: usize,
+    /// How many periods forward from each row (default 10).
+    pub cols: usize,
+    /// Count a user again in later cells (default false: once, in the first).
+    #[serde(default)]
+    pub with_replacement: bool,
+    /// The moment the table is drawn at (default: now).
+    pub now: DateTime<Utc>,
+}
+
+impl CohortSpec {
+    /// A 10 x 10 daily table as of now, like the seed's defaults.
+    pub fn new(primary: impl Into<String>, secondary: impl Into<String>) -> Self {
+        CohortSpec {
+            primary: primary.into(),
+            secondary: secondary.into(),
+            additional: Vec::new(),
+            time_group: TimeGroup::Days,
+            rows: 10,
+            cols: 10,
+            with_replacement: false,
+            now: Utc::now(),
+        }
+    }
+
+    /// Chains `and event`.
+    pub fn and(mut self, event: impl Into<String>) -> Self {
+        self.additional.push(ChainedEvent::and(event));
+        self
+    }
+
+    /// Chains `or event`.
+    pub fn or(mut self, event: impl Into<String>) -> Self {
+        self.additional.push(ChainedEvent::or(event));
+        self
+    }
+
+    /// Sets the additional events.
+    pub fn additional(mut self, events: Vec<ChainedEvent>) -> Self {
+        self.additional = events;
+        self
+    }
+
+    /// Sets the period size.
+    pub fn time_group(mut self, group: TimeGroup) -> Self {
+        self.time_group = group;
+        self
+    }
+
+    /// Sets the number of rows.
+    pub fn rows(mut self, rows: usize) -> Self {
+        self.rows = rows;
+        self
+    }
+
+    /// Sets the number of columns.
+    pub fn cols(mut self, cols: usize) -> Self {
+        self.cols = cols;
+        self
+    }
+
+    /// Counts users again in later cells.
+    pub fn with_replacement(mut self, on: bool) -> Self {
+        self.with_replacement = on;
+        self
+    }
+
+    /// Draws the table as of `now`.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_event(&self.primary).map_err(|_| Error::invalid("primary", "empty event name"))?;
+        check_event(&self.secondary)
+            .map_err(|_| Error::invalid("secondary", "empty event name"))?;
+        if self.additional.iter().any(|c| c.name.is_empty()) {
+            return Err(Error::invalid("additional", "empty event name"));
+        }
+        for (name, n) in [("rows", self.rows), ("cols", self.cols)] {
+            if !(1..=MAX_COHORT_SIZE).contains(&n) {
+                return Err(Error::invalid(
+                    name,
+                    format!("{n} is not in 1..={MAX_COHORT_SIZE}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The row periods, oldest first.
+    pub fn periods(&self) -> Result<Vec<Period>> {
+        let current = Period::containing(self.time_group, self.now)?;
+        let back = i64::try_from(self.rows - 1).map_err(|_| Error::invalid("rows", "too large"))?;
+        let first = current.offset(-back)?;
+        (0..self.rows)
+            .map(|i| first.offset(i64::try_from(i).unwrap_or(i64::MAX)))
+            .collect()
+    }
+}
+
+/// A retention table and everything derived from it.
+///
+/// Serializes with the cells under `cohort`, the row period starts under `dates`
+/// (`YYYY-MM-DD`, or `YYYY-MM-DDTHH:00:00` for hours), their labels under `labels`, the
+/// row totals under `totals`, and the derived `fractions`, `averages`,
+/// `average_fractions`, `col_totals` and `total`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cohort {
+    /// The period size.
+    pub time_group: TimeGroup,
+    /// Row period starts.
+    pub dates: Vec<String>,
+    /// Row period labels for people (`2026-W47`, `Nov 2026`).
+    pub labels: Vec<String>,
+    /// Cells: `None` in the future or in a row with no primary users.
+    pub cohort: Vec<Vec<Option<u64>>>,
+    /// Users of the primary event in each row's period.
+    pub totals: Vec<u64>,
+    /// Each cell divided by its row's total.
+    pub fractions: Vec<Vec<Option<f64>>>,
+    /// Mean of each column over its non-`None` cells (zeros included).
+    pub averages: Vec<Option<f64>>,
+    /// Mean of each column's fractions over its non-`None` cells.
+    pub average_fractions: Vec<Option<f64>>,
+    /// Sum of each column's non-`None` cells.
+    pub col_totals: Vec<u64>,
+    /// Sum of the row totals.
+    pub total: u64,
+    #[serde(skip)]
+    periods: Vec<Period>,
+}
+
+impl Cohort {
+    /// Builds the table and its derived values from cells and row totals.
+    pub fn from_cells(
+        time_group: TimeGroup,
+        periods: Vec<Period>,
+        cohort: Vec<Vec<Option<u64>>>,
+        totals: Vec<u64>,
+    ) -> Cohort {
+        let cols = cohort.first().map_or(0, Vec::len);
+        let fractions: Vec<Vec<Option<f64>>> = cohort
+            .iter()
+            .zip(&totals)
+            .map(|(row, &t)| {
+                row.iter()
+                    .map(|c| c.filter(|_| t > 0).map(|c| c as f64 / t as f64))
+                    .collect()
+            })
+            .collect();
+        let mean = |vals: Vec<f64>| {
+            (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+        };
+        let averages = (0..cols)
+            .map(|j| {
+                mean(
+                    cohort
+                        .iter()
+                        .filter_map(|r| r[j])
+                        .map(|c| c as f64)
+                        .collect(),
+                )
+            })
+            .collect();
+        let average_fractions = (0..cols)
+            .map(|j| mean(fractions.iter().filter_map(|r| r[j]).collect()))
+            .collect();
+        let col_totals = (0..cols)
+            .map(|j| cohort.iter().filter_map(|r| r[j]).sum())
+            .collect();
+        let dates = periods
+            .iter()
+            .map(|p| match (p.time_group(), p.start()) {
+                (Some(TimeGroup::Hours), Some(s)) => s.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                (_, Some(s)) => s.format("%Y-%m-%d").to_string(),
+                (_, None) => String::new(),
+            })
+            .collect();
+        Cohort {
+            time_group,
+            dates,
+            labels: periods.iter().map(Period::label).collect(),
+            total: totals.iter().sum(),
+            cohort,
+            totals,
+            fractions,
+            averages,
+            average_fractions,
+            col_totals,
+            periods,
+        }
+    }
+
+    /// The row periods, oldest first.
+    pub fn periods(&self) -> &[Period] {
+        &self.periods
+    }
+}
+
+/// Reads the leaf `event` in `period` from fetched bitmaps.
+fn leaf(layout: &KeyLayout, fetched: &HashMap<String, Bitmap>, event: &str, p: Period) -> Bitmap {
+    Expr::events(event, p).evaluate(layout, fetched)
+}
+
+impl Bitmapist {
+    /// The seed's `chain_events`: `base` chained with `chained` in the `time_group` period
+    /// containing `now`. The caller's list is not modified.
+    pub fn chain_events(
+        &self,
+        base: &str,
+        chained: &[ChainedEvent],
+        time_group: TimeGroup,
+        now: DateTime<Utc>,
+    ) -> Result<Query> {
+        check_event(base)?;
+        if chained.iter().any(|c| c.name.is_empty()) {
+            return Err(Error::invalid("additional", "empty event name"));
+        }
+        let period = Period::containing(time_group, now)?;
+        Ok(self.query(chain_events(base, chained, period)))
+    }
+
+    /// The seed's `get_cohort`, with the semantics in the [module docs](crate::cohort).
+    ///
+    /// ```
+    /// use bitmapist::{Bitmapist, CohortSpec, TimeGroup};
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), bitmapist::Error> {
+    /// let bm = Bitmapist::open("memory://").await?;
+    /// let day0 = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+    /// for uid in 0..10 { bm.mark_event("signed_up", uid).at(day0).await?; }
+    /// for uid in 0..4 { bm.mark_event("active", uid).at(day0 + Duration::days(1)).await?; }
+    ///
+    /// let spec = CohortSpec::new("signed_up", "active").rows(3).cols(3).now(day0 + Duration::days(2));
+    /// let c = bm.get_cohort(&spec).await?;
+    /// assert_eq!(c.totals, vec![10, 0, 0]);
+    /// assert_eq!(c.cohort[0], vec![Some(0), Some(4), Some(0)]);
+    /// assert_eq!(c.cohort[1], vec![None, None, None]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
+        spec.validate()?;
+        let periods = spec.periods()?;
+        let layout = self.layout();
+
+        // Every key of every row period, fetched once.
+        let mut exprs = Vec::with_capacity(periods.len() * 2);
+        for &p in &periods {
+            exprs.push(Expr::events(spec.primary.as_str(), p));
+            exprs.push(chain_events(&spec.secondary, &spec.additional, p));
+        }
+        let mut keys = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for e in &exprs {
+            for k in e.keys(layout) {
+                if seen.insert(k.clone()) {
+                    keys.push(k);
+                }
+            }
+        }
+        let fetched = self.fetch(keys).await?;
+
+        // Per row period: primary users, whether the secondary has users, the chain.
+        let mut primary = Vec::with_capacity(periods.len());
+        let mut chained = Vec::with_capacity(periods.len());
+        for (i, &p) in periods.iter().enumerate() {
+            primary.push(exprs[2 * i].evaluate(layout, &fetched));
+            let secondary_has = !leaf(layout, &fetched, &spec.secondary, p).is_empty();
+            chained.push(secondary_has.then(|| exprs[2 * i + 1].evaluate(layout, &fetched)));
+        }
+
+        let rows = periods.len();
+        let mut cells = Vec::with_capacity(rows);
+        let mut totals = Vec::with_capacity(rows);
+        for (i, mut users) in primary.into_iter().enumerate() {
+            let total = users.count();
+            totals.push(total);
+            let mut row = vec![None; spec.cols];
+            if total > 0 {
+                // Cell j falls on row period i + j; beyond the last row it is in the future.
+                for (j, cell) in row.iter_mut().enumerate().take(rows - i) {
+                    *cell = Some(match &chained[i + j] {
+                        None => 0,
+                        Some(chain) => {
+                            let n = users.intersection_count(chain);
+                            if !spec.with_replacement && n > 0 {
+                                users.difference_assign(chain);
+                            }
+                            n
+                        }
+                    });
+                }
+            }
+            cells.push(row);
+        }
+        Ok(Cohort::from_cells(spec.time_group, periods, cells, totals))
+    }
+}

@@ -1,0 +1,262 @@
+//! Real `redis-server` processes for integration tests, one per test, on a free port.
+//! The server runs in a temporary directory, saves nothing, and is killed when dropped.
+//!
+//! `redis-server` must be installed (`apt-get install -y redis-server`); a test that needs
+//! it panics with that hint rather than skipping silently.
+//!
+//! The workspace forbids `unsafe` in every target, so there is no `pre_exec` +
+//! `prctl(PR_SET_PDEATHSIG)`. Instead, where util-linux's `setpriv` is installed, the server
+//! is started as `setpriv --pdeathsig KILL redis-server ...`, which sets the same parent-death
+//! signal before `exec`: the server dies with the thread that started it even if the test
+//! process aborts. Without `setpriv`, only `Drop` kills it.
+//!
+//! Not every user calls every helper: include it under an `#[allow(dead_code)]` module
+//! (`tests/common/mod.rs` does so for the test files).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How long a server may take to answer its first `PING`.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts at starting a server (another process may grab the chosen port first).
+const ATTEMPTS: usize = 5;
+
+/// A running `redis-server`, killed on drop.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    tls_port: Option<u16>,
+    password: Option<String>,
+    dir: TempDir,
+}
+
+/// The first executable called `name` in `PATH`, /usr/bin, /usr/local/bin or /bin.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/usr/local/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Whether something on `port` answers `PING` like Redis (`+PONG`, or `-NOAUTH` when a
+/// password is required).
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    matches!(stream.read(&mut buf), Ok(n) if n > 0 && (buf[0] == b'+' || buf[0] == b'-'))
+}
+
+/// Makes a self-signed certificate and key for `localhost`/127.0.0.1 in `dir` with the
+/// `openssl` CLI; returns (cert, key).
+fn make_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let openssl = find_program("openssl").unwrap_or_else(|| {
+        panic!("openssl not found: install it with `apt-get install -y openssl`")
+    });
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let out = Command::new(openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+impl RedisServer {
+    /// Starts a server with the default options.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `redis-server` arguments, e.g. `["--requirepass", "secret"]`.
+    pub fn start_with(extra: &[&str]) -> Self {
+        Self::launch(extra, false)
+    }
+
+    /// Starts a server that also listens with TLS (self-signed certificate, clients need
+    /// no certificate) on [`RedisServer::tls_port`].
+    pub fn start_tls() -> Self {
+        Self::launch(&[], true)
+    }
+
+    fn launch(extra: &[&str], tls: bool) -> Self {
+        let redis = find_program("redis-server").unwrap_or_else(|| {
+            panic!(
+                "redis-server not found in PATH, /usr/bin or /usr/local/bin; the Redis store \
+                 tests need a real server: install it with `sudo apt-get install -y redis-server` \
+                 (Debian/Ubuntu) or `brew install redis` (macOS)"
+            )
+        });
+        let setpriv = find_program("setpriv");
+        let password = extra
+            .iter()
+            .position(|a| *a == "--requirepass")
+            .and_then(|i| extra.get(i + 1))
+            .map(|p| (*p).to_string());
+
+        let mut last_log = String::new();
+        for _ in 0..ATTEMPTS {
+            let dir = tempfile::Builder::new()
+                .prefix("bitmapist-redis-")
+                .tempdir()
+                .expect("create a temporary directory");
+            let port = free_port();
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                String::new(),
+                "--appendonly".into(),
+                "no".into(),
+                "--dir".into(),
+                dir.path().display().to_string(),
+            ];
+            let tls_port = tls.then(|| {
+                let (cert, key) = make_certificate(dir.path());
+                let tls_port = free_port();
+                args.extend([
+                    "--tls-port".into(),
+                    tls_port.to_string(),
+                    "--tls-cert-file".into(),
+                    cert.display().to_string(),
+                    "--tls-key-file".into(),
+                    key.display().to_string(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]);
+                tls_port
+            });
+            args.extend(extra.iter().map(|a| (*a).to_string()));
+
+            let log_path = dir.path().join("redis.log");
+            let log = File::create(&log_path).expect("create the server log");
+            let mut cmd = match &setpriv {
+                Some(setpriv) => {
+                    let mut c = Command::new(setpriv);
+                    c.args(["--pdeathsig", "KILL"]).arg(&redis);
+                    c
+                }
+                None => Command::new(&redis),
+            };
+            cmd.args(&args)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone the log handle"))
+                .stderr(log);
+            let child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("could not start {}: {e}", redis.display()));
+            let mut server = RedisServer {
+                child,
+                port,
+                tls_port,
+                password: password.clone(),
+                dir,
+            };
+            if server.wait_ready() {
+                return server;
+            }
+            last_log = server.log();
+            // Dropping `server` kills it; try again on other ports.
+        }
+        panic!(
+            "redis-server did not answer PING within {READY_TIMEOUT:?} after {ATTEMPTS} attempts; \
+             last log:\n{last_log}"
+        );
+    }
+
+    /// Waits until the server answers `PING`; false if it exited or timed out.
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            if answers_ping(self.port) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The plain-text port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The TLS port, for servers made with [`RedisServer::start_tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    /// `redis://127.0.0.1:PORT` (no password, database 0).
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's working directory (holds `redis.log` and any certificates).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's output so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
+    /// A plain synchronous connection to database 0 (authenticated if the server was
+    /// started with `--requirepass`), for sending raw commands.
+    pub fn raw_connection(&self) -> redis::Connection {
+        let url = match &self.password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url)
+            .and_then(|c| c.get_connection())
+            .unwrap_or_else(|e| panic!("raw connection to port {}: {e}\n{}", self.port, self.log()))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
