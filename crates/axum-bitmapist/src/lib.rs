@@ -1,0 +1,2 @@
+//! Bitmap-based user analytics for axum apps (being written).
+//! See issues 3 and 4.

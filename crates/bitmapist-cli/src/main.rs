@@ -1,0 +1,4 @@
+//! The `bitmapist` command line (being written).
+//! See issue 5.
+
+fn main() {}

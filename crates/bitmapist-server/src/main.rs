@@ -1,0 +1,4 @@
+//! bitmapist-server (being written).
+//! See issue 6.
+
+fn main() {}
