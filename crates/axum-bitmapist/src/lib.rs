@@ -1,2 +1,56 @@
-//! Bitmap-based user analytics for axum apps (being written).
-//! See issues 3 and 4.
+//! Bitmap-based user analytics for axum apps: Flask-Bitmapist for axum.
+//! Adopt in three lines; mark events four ways; see them at `/bitmapist`.
+//!
+//! ```
+//! use axum::{Router, routing::{get, post}};
+//! use axum_bitmapist::{AxumBitmapist, mark};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), bitmapist::Error> {
+//! # let routes = Router::new().route("/reset", post(|| async { "ok" }).layer(mark("user:reset_password")));
+//! # unsafe_env_free_demo(routes).await }
+//! # async fn unsafe_env_free_demo(routes: Router) -> Result<(), bitmapist::Error> {
+//! # let bitmapist = AxumBitmapist::builder().url("memory://").build().await?;
+//! # /*
+//! let bitmapist = AxumBitmapist::from_env().await?;        // BITMAPIST_* variables
+//! # */
+//! let app = bitmapist.init_app(routes);                     // layers + /bitmapist
+//! # let _: Router = app; Ok(()) }
+//! ```
+//!
+//! The four ways to mark, all for the user the configured [`UserSource`] finds in the
+//! request (axum-login's session, a [`CurrentUser`] extension, or a closure):
+//!
+//! 1. **Direct call**: the [`Tracker`] extractor, `tracker.mark_event("user:action_taken")`;
+//!    outside requests, [`AxumBitmapist::mark_event`] or the engine handle's awaited
+//!    `client().mark_event(..)`.
+//! 2. **Route layer**: `post(handler).layer(mark("user:reset_password"))` marks after a
+//!    2xx answer ([`mark`]).
+//! 3. **Login tracking** (feature `login`): `.axum_login::<Backend>()` on the builder marks
+//!    `user:logged_in` / `user:logged_out` with no handler code ([`login`]).
+//! 4. **ORM hooks** (feature `sea-orm`): `bitmapist_model!(ActiveModel, "user")` marks
+//!    `user:created` / `:updated` / `:deleted` (`orm` module).
+//!
+//! Marking never hurts a request: marks go through a bounded queue that a background task
+//! writes in batches; a full queue drops marks and counts them ([`Stats`]), a store error
+//! is logged and counted. [`AxumBitmapist::shutdown`] writes what is queued.
+
+pub mod config;
+pub mod dashboard;
+pub mod extension;
+#[cfg(feature = "login")]
+pub mod login;
+pub mod mark_layer;
+#[cfg(feature = "sea-orm")]
+pub mod orm;
+pub mod queue;
+pub mod tracker;
+pub mod user;
+
+pub use bitmapist;
+pub use config::Settings;
+pub use dashboard::{Access, Dashboard};
+pub use extension::{AxumBitmapist, Builder};
+pub use mark_layer::{MarkLayer, mark};
+pub use queue::{MarkError, Stats};
+pub use tracker::{NotInstalled, Tracker};
+pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserSource};

@@ -1,4 +1,140 @@
-//! bitmapist-server (being written).
-//! See issue 6.
+//! The `bitmapist-server` binary: reads the Go server's flags, opens the store, listens,
+//! and handles signals (SIGTERM/SIGINT: save and exit; SIGUSR1: write the `-bak` copy).
+//!
+//! What a SIGKILL (or a power loss) can lose: the writes acknowledged since the last
+//! completed commit, i.e. at most `-save-every` (default 1 s) of them; expiry times, and
+//! everything before a completed `SAVE`, `BGSAVE`, `DEL`, `RENAME` or `FLUSHALL`, survive.
+//! The file is never corrupt (redb commits are atomic). SIGTERM, SIGINT and `SHUTDOWN`
+//! stop all commands, commit everything acknowledged, and exit 0.
 
-fn main() {}
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bitmapist::store::EmbeddedOptions;
+use bitmapist_server::flags::{self, Flags, FlagsError};
+use bitmapist_server::resp::Limits;
+use bitmapist_server::server::{self, ServerState};
+use bitmapist_server::{Keyspace, KeyspaceOptions};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// The allocator: jemalloc, with its background threads purging freed pages (after about
+/// 10 s), so that the resident size falls when idle bitmaps leave memory. glibc's malloc
+/// keeps small freed blocks (roaring containers are at most 8 KiB) in its arenas, where an
+/// evicted bitmap would go on counting in RSS.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn main() -> anyhow::Result<()> {
+    let flags = match flags::parse(std::env::args().skip(1)) {
+        Ok(flags) => flags,
+        Err(FlagsError::Help) => {
+            print!("{}", flags::USAGE);
+            return Ok(());
+        }
+        Err(e) => {
+            eprintln!("{e}\n{}", flags::USAGE);
+            std::process::exit(2);
+        }
+    };
+    if flags.version {
+        println!("bitmapist-server {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
+    if let Err(e) = tikv_jemalloc_ctl::max_background_threads::write(1)
+        .and_then(|()| tikv_jemalloc_ctl::background_thread::write(true))
+    {
+        eprintln!("bitmapist-server: jemalloc background purging unavailable: {e}");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BITMAPIST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    runtime.block_on(run(flags))
+}
+
+/// `:6379` (Go: every interface) becomes `0.0.0.0:6379`.
+fn listen_address(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    }
+}
+
+async fn run(flags: Flags) -> anyhow::Result<()> {
+    if flags.relaxed {
+        tracing::info!(
+            "-relaxed has no effect: writes always land in memory and are committed every -save-every"
+        );
+    }
+    let backup = flags.bak.clone().filter(|b| *b != flags.db);
+    let keyspace = Keyspace::open(KeyspaceOptions {
+        path: flags.db.clone(),
+        store: EmbeddedOptions {
+            flush_interval: flags.save_every,
+            idle_eviction: flags.idle,
+        },
+        file_cache_bytes: flags.file_cache_mb.saturating_mul(1 << 20),
+        backup: backup.clone(),
+    })
+    .await
+    .with_context(|| format!("opening the database {}", flags.db.display()))?;
+    let addr = listen_address(&flags.addr);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    tracing::info!(addr = %local, db = %flags.db.display(), "bitmapist-server ready");
+
+    let state = Arc::new(ServerState::new(
+        keyspace,
+        local.port(),
+        Limits::default(),
+        flags.debug,
+    ));
+    tokio::spawn(server::accept_loop(listener, Arc::clone(&state)));
+    tokio::spawn(server::sweep_loop(Arc::clone(&state)));
+
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut usr1 = signal(SignalKind::user_defined1()).context("installing the SIGUSR1 handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: saving and exiting"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: saving and exiting"); break; }
+            () = state.shutdown_requested() => { tracing::info!("SHUTDOWN: saving and exiting"); break; }
+            _ = usr1.recv() => {
+                match &backup {
+                    Some(path) => {
+                        let started = std::time::Instant::now();
+                        match state.keyspace.save_and_backup().await {
+                            Ok(_) => tracing::info!(path = %path.display(), elapsed = ?started.elapsed(), "backup saved"),
+                            Err(e) => tracing::error!(path = %path.display(), error = %e, "backup failed"),
+                        }
+                    }
+                    None => tracing::warn!("SIGUSR1 ignored: no -bak path (or it is the -db path)"),
+                }
+            }
+        }
+    }
+    let (_gate, saved) = state.keyspace.shut_down().await;
+    match saved {
+        Ok(()) => {
+            tracing::info!("saved; bye");
+            std::process::exit(0)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "final save failed");
+            std::process::exit(1)
+        }
+    }
+}

@@ -36,6 +36,7 @@ pub mod expr;
 pub mod key;
 pub mod period;
 pub mod query;
+pub mod seed;
 pub mod store;
 pub mod systems;
 

@@ -64,6 +64,45 @@ impl Cache {
         Ok(())
     }
 
+    /// Sets or clears bit `offset` of `key` (`SETBIT`) and returns its previous value; `load`
+    /// reads the key from the file when it is not cached. The entry ends dirty unless the
+    /// bitmap (bits and length) is unchanged.
+    pub(super) fn set_bit(
+        &mut self,
+        key: &str,
+        offset: u32,
+        value: bool,
+        tick: u64,
+        load: impl FnOnce() -> Result<Option<Bitmap>>,
+    ) -> Result<bool> {
+        if let Some(entry) = self.entries.get_mut(key) {
+            let len = entry.bitmap.byte_len();
+            let previous = entry.bitmap.set(offset, value);
+            entry.last_used = tick;
+            let changed = previous != value || entry.bitmap.byte_len() != len;
+            if changed && !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(key.to_owned());
+            }
+            return Ok(previous);
+        }
+        let mut bitmap = load()?.unwrap_or_default();
+        let previous = bitmap.set(offset, value);
+        self.insert_dirty(key, bitmap, tick);
+        Ok(previous)
+    }
+
+    /// Whether `key` is cached.
+    pub(super) fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// How many bitmaps are cached, and how many of them are dirty.
+    pub(super) fn stats(&self) -> (usize, usize) {
+        let dirty = self.entries.values().filter(|e| e.dirty).count();
+        (self.entries.len(), dirty)
+    }
+
     /// Replaces the bitmap of `key` (`byte_len > 0`), dirty.
     pub(super) fn replace(&mut self, key: &str, bitmap: Bitmap, tick: u64) {
         if let Some(entry) = self.entries.get_mut(key) {

@@ -67,6 +67,7 @@
 //! redb locks the file: a second process (or a second open in this one) gets
 //! [`Error::AlreadyOpen`]. Use Redis or bitmapist-server to share data between processes.
 
+mod access;
 mod cache;
 mod codec;
 mod flusher;
@@ -170,7 +171,17 @@ impl EmbeddedStore {
     /// Fails with [`Error::AlreadyOpen`] when another process (or another store in this
     /// one) has the file open, and with [`Error::Embedded`] when it is not a redb database.
     pub fn open(path: &Path, options: EmbeddedOptions) -> Result<Self> {
-        let shared = Arc::new(Shared::open(path)?);
+        Self::open_inner(path, options, None)
+    }
+
+    /// Opens the file as [`EmbeddedStore::open`] does; `file_cache_bytes` sets the size of
+    /// redb's page cache (its default, used by `open`, is 1 GiB).
+    fn open_inner(
+        path: &Path,
+        options: EmbeddedOptions,
+        file_cache_bytes: Option<usize>,
+    ) -> Result<Self> {
+        let shared = Arc::new(Shared::open(path, file_cache_bytes)?);
         let flusher = Flusher::spawn(Arc::clone(&shared), &options)?;
         Ok(EmbeddedStore {
             shared,
@@ -254,7 +265,7 @@ impl FileReader<'_> {
 }
 
 impl Shared {
-    fn open(path: &Path) -> Result<Self> {
+    fn open(path: &Path, file_cache_bytes: Option<usize>) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 context: format!(
@@ -268,7 +279,11 @@ impl Shared {
             path: path.to_path_buf(),
             source: e,
         };
-        let db = match Database::create(path) {
+        let created = match file_cache_bytes {
+            Some(bytes) => Database::builder().set_cache_size(bytes).create(path),
+            None => Database::create(path),
+        };
+        let db = match created {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
                 return Err(Error::AlreadyOpen {

@@ -1,0 +1,195 @@
+//! The JSON API under `/api`: the overview's and the cohort page's tables as data.
+//! Same parameters as the pages; errors are `{"error", "param"}` with a 4xx/5xx status.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api` | this list, as JSON |
+//! | `GET /api/events?q=&page=&per_page=&now=` | a page of events with counts and series |
+//! | `GET /api/events/{name}?now=` | one event (name percent-encoded) |
+//! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
+//! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use bitmapist::{ChainOp, Cohort};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::error::{ApiError, DashboardError};
+use super::overview::{EventStats, event_stats, paginate};
+use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, check_event, parse_now};
+use super::views::Base;
+
+/// `GET /api`: the routes, so that the API documents itself.
+pub async fn index(base: Base) -> Json<Value> {
+    let b = base.0;
+    Json(json!({
+        "events": format!("{b}/api/events?q=&page=1&per_page=100&now="),
+        "event": format!("{b}/api/events/{{name}}?now="),
+        "cohort": format!(
+            "{b}/api/cohort?primary_event=&secondary_event=&additional=and:EVENT\
+             &time_group=days&num_rows=10&num_cols=10&as_percent=&with_replacement=&now="
+        ),
+        "cohort_csv": format!("{b}/api/cohort.csv?<the cohort parameters>"),
+        "legacy_cohort": format!(
+            "POST {b}/cohort (JSON body as Flask-Bitmapist's; ?json=1 for JSON, else an HTML fragment)"
+        ),
+        "parameters": {
+            "time_group": "days, weeks, months, years (hours when tracked)",
+            "num_rows": "1..=400 (default 10)",
+            "num_cols": "1..=400 (default 10)",
+            "additional": "repeated, in chain order: and:EVENT or or:EVENT",
+            "as_percent": "on, true or 1; absent is false",
+            "with_replacement": "on, true or 1; absent is false",
+            "now": "YYYY-MM-DD (end of that day, UTC) or RFC 3339; default now"
+        }
+    }))
+}
+
+/// A page of the events listing.
+#[derive(Debug, Serialize)]
+pub struct EventsBody {
+    /// The moment counted at, RFC 3339.
+    pub now: String,
+    /// Whether the client marks hours by default.
+    pub hourly: bool,
+    /// Every event in the store.
+    pub total: usize,
+    /// Events matching `q`.
+    pub matched: usize,
+    /// This page, 1-based.
+    pub page: usize,
+    /// Events per page.
+    pub per_page: usize,
+    /// Page count.
+    pub pages: usize,
+    /// The events of this page.
+    pub events: Vec<EventStats>,
+}
+
+/// `GET /api/events`.
+pub async fn events(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<EventsBody>, ApiError> {
+    let req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    let names = shared.names.get(&shared.client).await?;
+    let paged = paginate(&names, &req);
+    let events = event_stats(&shared.client, &paged.names, req.now).await?;
+    Ok(Json(EventsBody {
+        now: req.now.to_rfc3339(),
+        hourly: shared.client.tracks_hourly(),
+        total: names.len(),
+        matched: paged.matched,
+        page: req.page,
+        per_page: req.per_page,
+        pages: paged.pages,
+        events,
+    }))
+}
+
+/// One event, with the moment it was counted at.
+#[derive(Debug, Serialize)]
+pub struct EventBody {
+    /// The moment counted at, RFC 3339.
+    pub now: String,
+    /// The event's numbers (an event with no data has zeros, not an error).
+    #[serde(flatten)]
+    pub event: EventStats,
+}
+
+/// `GET /api/events/{name}`.
+pub async fn event(
+    State(shared): State<Arc<Shared>>,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<EventBody>, ApiError> {
+    let Path(name) = name.map_err(|e| DashboardError::BadParam {
+        param: "name",
+        message: format!("name: {e}"),
+    })?;
+    check_event("name", &name)?;
+    let now = parse_now(Pairs::parse(query.as_deref()).get("now"))?;
+    let mut stats = event_stats(&shared.client, std::slice::from_ref(&name), now).await?;
+    let event = stats.pop().ok_or(DashboardError::NotFound)?;
+    Ok(Json(EventBody {
+        now: now.to_rfc3339(),
+        event,
+    }))
+}
+
+/// A cohort table with the request that made it.
+#[derive(Debug, Serialize)]
+pub struct CohortBody {
+    /// The primary event.
+    pub primary_event: String,
+    /// The secondary event.
+    pub secondary_event: String,
+    /// The chain, as `and:EVENT` / `or:EVENT`.
+    pub additional: Vec<String>,
+    /// Rows.
+    pub num_rows: usize,
+    /// Columns.
+    pub num_cols: usize,
+    /// Whether the page would show percentages (the body has both counts and fractions).
+    pub as_percent: bool,
+    /// Whether users count again in later cells.
+    pub with_replacement: bool,
+    /// The moment the table is drawn at, RFC 3339.
+    pub now: String,
+    /// The table: `time_group`, `dates`, `labels`, `cohort`, `totals`, `fractions`,
+    /// `averages`, `average_fractions`, `col_totals`, `total`.
+    #[serde(flatten)]
+    pub table: Cohort,
+}
+
+impl CohortBody {
+    /// The body of `table`, computed for `req`.
+    pub fn new(req: &CohortRequest, table: Cohort) -> Self {
+        let spec = &req.spec;
+        CohortBody {
+            primary_event: spec.primary.clone(),
+            secondary_event: spec.secondary.clone(),
+            additional: spec
+                .additional
+                .iter()
+                .map(|c| {
+                    let op = match c.op {
+                        ChainOp::And => "and",
+                        ChainOp::Or => "or",
+                    };
+                    format!("{op}:{}", c.name)
+                })
+                .collect(),
+            num_rows: spec.rows,
+            num_cols: spec.cols,
+            as_percent: req.as_percent,
+            with_replacement: spec.with_replacement,
+            now: spec.now.to_rfc3339(),
+            table,
+        }
+    }
+}
+
+/// Validates the cohort parameters of a query and computes the table.
+pub async fn compute(
+    shared: &Shared,
+    query: Option<&str>,
+) -> Result<(CohortRequest, Cohort), DashboardError> {
+    let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
+    let table = shared.client.get_cohort(&req.spec).await?;
+    Ok((req, table))
+}
+
+/// `GET /api/cohort`.
+pub async fn cohort(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<CohortBody>, ApiError> {
+    let (req, table) = compute(&shared, query.as_deref()).await?;
+    Ok(Json(CohortBody::new(&req, table)))
+}

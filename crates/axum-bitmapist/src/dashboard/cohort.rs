@@ -1,0 +1,213 @@
+//! The cohort page (`GET /cohort`): the form, and the heatmap of the table it asks for.
+//! The form submits as a GET URL (bookmarkable, works without JavaScript).
+//!
+//! - No event named: the form starts from a suggested pair (a sign-up-like and an
+//!   activity-like event, else the first two names) and shows that table at once.
+//! - The form's paired `additional_op` / `additional_event` fields: a 303 redirect to the
+//!   canonical URL with `additional=and:EVENT` values (blank rows dropped).
+//! - Bad input: 400, the form shown again with what was sent and the message.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::Shared;
+use super::error::{DashboardError, PageError};
+use super::heatmap::Heatmap;
+use super::names::suggested_pair;
+use super::params::{
+    ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_flag, parse_time_group,
+};
+use super::views::{Base, Layout};
+
+/// The form as shown: what was sent, or the defaults.
+#[derive(Clone, Debug)]
+pub struct FormView {
+    /// Primary event.
+    pub primary: String,
+    /// Secondary event.
+    pub secondary: String,
+    /// Additional events.
+    pub additional: Vec<ChainRow>,
+    /// The selected time group (`days`, ...).
+    pub time_group: &'static str,
+    /// Rows as sent.
+    pub num_rows: String,
+    /// Columns as sent.
+    pub num_cols: String,
+    /// Percent checkbox.
+    pub as_percent: bool,
+    /// With-replacement checkbox.
+    pub with_replacement: bool,
+    /// "As of" as sent.
+    pub now: String,
+    /// Whether `now` fits a date input (empty or `YYYY-MM-DD`).
+    pub now_is_date: bool,
+}
+
+impl FormView {
+    fn from_form(form: &CohortForm) -> Self {
+        let now = form.now.trim().to_string();
+        let now_is_date =
+            now.is_empty() || chrono::NaiveDate::parse_from_str(&now, "%Y-%m-%d").is_ok();
+        FormView {
+            primary: form.primary.clone().unwrap_or_default(),
+            secondary: form.secondary.clone().unwrap_or_default(),
+            additional: form.additional.clone(),
+            time_group: parse_time_group(Some(&form.time_group))
+                .map(|g| g.as_str())
+                .unwrap_or("days"),
+            num_rows: non_empty_or(&form.num_rows, "10"),
+            num_cols: non_empty_or(&form.num_cols, "10"),
+            as_percent: parse_flag("as_percent", form.as_percent.as_deref()).unwrap_or(false),
+            with_replacement: parse_flag("with_replacement", form.with_replacement.as_deref())
+                .unwrap_or(false),
+            now,
+            now_is_date,
+        }
+    }
+}
+
+fn non_empty_or(s: &str, default: &str) -> String {
+    if s.trim().is_empty() {
+        default.to_string()
+    } else {
+        s.trim().to_string()
+    }
+}
+
+/// Links about the table shown.
+#[derive(Clone, Debug)]
+pub struct Links {
+    /// This table as JSON.
+    pub json: String,
+    /// This table as CSV.
+    pub csv: String,
+    /// This page, canonical.
+    pub permalink: String,
+    /// The same table with counts.
+    pub counts: String,
+    /// The same table with percentages.
+    pub percent: String,
+}
+
+impl Links {
+    fn new(base: &str, req: &CohortRequest) -> Self {
+        let q = req.query_string(req.as_percent);
+        Links {
+            json: format!("{base}/api/cohort?{q}"),
+            csv: format!("{base}/api/cohort.csv?{q}"),
+            permalink: format!("{base}/cohort?{q}"),
+            counts: format!("{base}/cohort?{}", req.query_string(false)),
+            percent: format!("{base}/cohort?{}", req.query_string(true)),
+        }
+    }
+}
+
+/// The cohort page.
+#[derive(Template)]
+#[template(path = "dashboard/cohort.html")]
+pub struct CohortPage {
+    /// Layout links.
+    pub layout: Layout,
+    /// Every event name, for the form's suggestions.
+    pub names: Arc<Vec<String>>,
+    /// The form.
+    pub form: FormView,
+    /// Whether to offer hours.
+    pub hourly: bool,
+    /// The largest rows/columns.
+    pub max_side: usize,
+    /// What was wrong with the request.
+    pub error: Option<String>,
+    /// The parameter at fault.
+    pub error_param: &'static str,
+    /// The table.
+    pub heatmap: Option<Heatmap>,
+    /// Links about the table.
+    pub links: Option<Links>,
+    /// "as of", for people.
+    pub now_label: String,
+    /// Whether the store has no events at all.
+    pub no_events: bool,
+}
+
+impl CohortPage {
+    fn new(layout: Layout, names: Arc<Vec<String>>, form: &CohortForm, hourly: bool) -> Self {
+        let form = FormView::from_form(form);
+        let hourly = hourly || form.time_group == "hours";
+        CohortPage {
+            layout,
+            no_events: names.is_empty(),
+            names,
+            form,
+            hourly,
+            max_side: MAX_CELLS_PER_SIDE,
+            error: None,
+            error_param: "",
+            heatmap: None,
+            links: None,
+            now_label: String::new(),
+        }
+    }
+
+    fn with_error(mut self, e: &DashboardError) -> Self {
+        self.error = Some(e.to_string());
+        self.error_param = e.param().unwrap_or("");
+        self
+    }
+}
+
+fn html(status: StatusCode, page: &CohortPage) -> Result<Response, PageError> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /cohort`.
+pub async fn page(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = Pairs::parse(query.as_deref());
+    let mut form = CohortForm::from_query(&pairs);
+    if form.has_form_pairs {
+        let to = format!("{}/cohort?{}", base.0, form.canonical_query());
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let names = shared.names.get(&shared.client).await?;
+    let layout = Layout::new(&base, "cohort");
+    let hourly = shared.client.tracks_hourly();
+    if let Some((p, s)) = suggested_pair(&names) {
+        form.primary.get_or_insert(p);
+        form.secondary.get_or_insert(s);
+    } else if form.primary.is_none() && form.secondary.is_none() {
+        // An empty store and nothing asked: the form and a word on how to start.
+        return html(
+            StatusCode::OK,
+            &CohortPage::new(layout, names, &form, hourly),
+        );
+    }
+    let page = CohortPage::new(layout, names, &form, hourly);
+    let req = match form.validate() {
+        Ok(r) => r,
+        Err(e) => return html(e.status(), &page.with_error(&e)),
+    };
+    let cohort = match shared.client.get_cohort(&req.spec).await {
+        Ok(c) => c,
+        Err(e) => {
+            let e = DashboardError::from(e);
+            if e.param().is_some() {
+                return html(e.status(), &page.with_error(&e));
+            }
+            return Err(PageError(e));
+        }
+    };
+    let mut page = page;
+    page.heatmap = Some(Heatmap::new(&req.spec, &cohort, req.as_percent));
+    page.links = Some(Links::new(&base.0, &req));
+    page.now_label = req.spec.now.format("%Y-%m-%d %H:%M UTC").to_string();
+    html(StatusCode::OK, &page)
+}

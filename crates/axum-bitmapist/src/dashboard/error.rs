@@ -1,0 +1,149 @@
+//! The dashboard's one error type and how it answers: JSON on the API, a page elsewhere.
+//! Bad input is a 400 naming the parameter; a failing store is a 503; nothing panics.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything a dashboard request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    /// A query parameter or body field was missing, malformed or out of range.
+    #[error("{message}")]
+    BadParam {
+        /// The parameter's name, as in the URL or JSON body.
+        param: &'static str,
+        /// What is wrong with it, for people.
+        message: String,
+    },
+    /// The store failed (e.g. Redis is unreachable).
+    #[error("the bitmapist store failed: {0}")]
+    Store(#[source] bitmapist::Error),
+    /// A template failed to render (a bug).
+    #[error("rendering failed: {0}")]
+    Render(#[from] askama::Error),
+    /// No such page.
+    #[error("no such page")]
+    NotFound,
+}
+
+impl From<bitmapist::Error> for DashboardError {
+    /// Engine errors caused by the request's values become 400s naming the parameter;
+    /// the rest are store failures.
+    fn from(e: bitmapist::Error) -> Self {
+        use bitmapist::Error as E;
+        match e {
+            E::UnknownTimeGroup(g) => DashboardError::BadParam {
+                param: "time_group",
+                message: format!("time_group: {g:?} is not one of days, weeks, months, years"),
+            },
+            E::DateOutOfRange(m) => DashboardError::BadParam {
+                param: "now",
+                message: format!("now: the table would leave the supported years ({m})"),
+            },
+            E::InvalidArgument { name, reason } => {
+                let param = match name {
+                    "primary" => "primary_event",
+                    "secondary" => "secondary_event",
+                    "rows" => "num_rows",
+                    "cols" => "num_cols",
+                    "additional" => "additional",
+                    "event" => "event",
+                    _ => "request",
+                };
+                DashboardError::BadParam {
+                    param,
+                    message: format!("{param}: {reason}"),
+                }
+            }
+            other => DashboardError::Store(other),
+        }
+    }
+}
+
+impl DashboardError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            DashboardError::BadParam { .. } => StatusCode::BAD_REQUEST,
+            DashboardError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DashboardError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DashboardError::NotFound => StatusCode::NOT_FOUND,
+        }
+    }
+
+    /// The parameter at fault, for a 400.
+    pub fn param(&self) -> Option<&'static str> {
+        match self {
+            DashboardError::BadParam { param, .. } => Some(param),
+            _ => None,
+        }
+    }
+
+    /// Logs server-side failures (bad input is the client's business).
+    fn log(&self) {
+        if !matches!(
+            self,
+            DashboardError::BadParam { .. } | DashboardError::NotFound
+        ) {
+            tracing::error!(error = %self, "bitmapist dashboard request failed");
+        }
+    }
+}
+
+/// The JSON body of an API error: `{"error": "...", "param": "num_rows"}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// The parameter at fault (400 only).
+    pub param: Option<&'static str>,
+}
+
+/// A [`DashboardError`] answered as JSON (the API's errors).
+#[derive(Debug)]
+pub struct ApiError(pub DashboardError);
+
+impl<E: Into<DashboardError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let body = ErrorBody {
+            error: self.0.to_string(),
+            param: self.0.param(),
+        };
+        (self.0.status(), Json(body)).into_response()
+    }
+}
+
+/// A [`DashboardError`] answered as a small HTML page (pages that cannot re-show a form).
+#[derive(Debug)]
+pub struct PageError(pub DashboardError);
+
+impl<E: Into<DashboardError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let page = super::views::MessagePage {
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            message: self.0.to_string(),
+        };
+        match askama::Template::render(&page) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, self.0.to_string()).into_response(),
+        }
+    }
+}

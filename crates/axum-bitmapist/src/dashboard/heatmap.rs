@@ -1,0 +1,201 @@
+//! The cohort heatmap as the template draws it: labels, formatted cells and shade classes.
+//! Shared by the cohort page and the original's `POST /cohort` fragment.
+//!
+//! A cell is shaded by the fraction of its row's users it holds, in eleven classes `h0`
+//! (none) to `h10` on a square-root scale (`h{ceil(10 * sqrt(f))}`), so that the small
+//! fractions typical of later periods stay distinguishable; no inline style is used, so
+//! the page works under a strict Content-Security-Policy.
+
+use bitmapist::{ChainOp, Cohort, CohortSpec, TimeGroup};
+
+use super::views::{group, mean, percent};
+
+/// One cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// What the cell shows: a count, a percentage, or nothing.
+    pub text: String,
+    /// `h0`..`h10`, `future` (not yet), or `none` (a row without users).
+    pub class: &'static str,
+    /// The tooltip: `152 of 1,204 users (12.6%)`; empty for blank cells.
+    pub title: String,
+}
+
+/// One cohort row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The period label (`2026-W47`).
+    pub label: String,
+    /// The period's first day.
+    pub start: String,
+    /// Users of the primary event in it, grouped.
+    pub size: String,
+    /// Whether the row has no users.
+    pub empty: bool,
+    /// The cells.
+    pub cells: Vec<Cell>,
+}
+
+/// The whole table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    /// Column headings: `Day 0`, `Day 1`, ...
+    pub columns: Vec<String>,
+    /// The rows, oldest first.
+    pub rows: Vec<Row>,
+    /// Column averages (counts, or percentages when `as_percent`).
+    pub averages: Vec<String>,
+    /// The mean row size.
+    pub average_size: String,
+    /// Column totals (users).
+    pub col_totals: Vec<String>,
+    /// All rows' users.
+    pub total: String,
+    /// Whether cells show percentages.
+    pub as_percent: bool,
+    /// Whether no row has any user.
+    pub no_data: bool,
+    /// The unit, singular: `day`, `week`.
+    pub unit: &'static str,
+    /// The question, for the caption: primary event.
+    pub primary: String,
+    /// The chain in words: `user:logged_in and user:bought`.
+    pub chain: String,
+}
+
+/// The shade class of a fraction.
+pub fn shade(f: f64) -> &'static str {
+    const CLASSES: [&str; 11] = [
+        "h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h10",
+    ];
+    if f.is_nan() || f <= 0.0 {
+        return CLASSES[0];
+    }
+    let bucket = (f.min(1.0).sqrt() * 10.0).ceil();
+    // 1.0..=10.0 here.
+    CLASSES[(bucket as usize).clamp(1, 10)]
+}
+
+/// The singular unit of a time group.
+pub fn unit(g: TimeGroup) -> &'static str {
+    match g {
+        TimeGroup::Hours => "hour",
+        TimeGroup::Days => "day",
+        TimeGroup::Weeks => "week",
+        TimeGroup::Months => "month",
+        TimeGroup::Years => "year",
+    }
+}
+
+/// The chain of secondary and additional events in words.
+pub fn chain_text(spec: &CohortSpec) -> String {
+    let mut s = spec.secondary.clone();
+    for c in &spec.additional {
+        s.push_str(match c.op {
+            ChainOp::And => " and ",
+            ChainOp::Or => " or ",
+        });
+        s.push_str(&c.name);
+    }
+    s
+}
+
+impl Heatmap {
+    /// Formats `cohort` (computed from `spec`) for display.
+    pub fn new(spec: &CohortSpec, cohort: &Cohort, as_percent: bool) -> Heatmap {
+        let unit = unit(cohort.time_group);
+        let mut heading = unit.to_string();
+        if let Some(first) = heading.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        let cols = cohort.cohort.first().map_or(spec.cols, Vec::len);
+        let columns = (0..cols).map(|j| format!("{heading} {j}")).collect();
+        let rows = cohort
+            .cohort
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| {
+                let total = cohort.totals.get(i).copied().unwrap_or(0);
+                let cells = cells
+                    .iter()
+                    .map(|c| match c {
+                        None if total == 0 => Cell {
+                            text: String::new(),
+                            class: "none",
+                            title: String::new(),
+                        },
+                        None => Cell {
+                            text: String::new(),
+                            class: "future",
+                            title: String::new(),
+                        },
+                        Some(n) => {
+                            let f = *n as f64 / total as f64;
+                            Cell {
+                                text: if as_percent { percent(f) } else { group(*n) },
+                                class: shade(f),
+                                title: format!(
+                                    "{} of {} users ({})",
+                                    group(*n),
+                                    group(total),
+                                    percent(f)
+                                ),
+                            }
+                        }
+                    })
+                    .collect();
+                Row {
+                    label: cohort.labels.get(i).cloned().unwrap_or_default(),
+                    start: cohort.dates.get(i).cloned().unwrap_or_default(),
+                    size: group(total),
+                    empty: total == 0,
+                    cells,
+                }
+            })
+            .collect();
+        let averages = if as_percent {
+            cohort
+                .average_fractions
+                .iter()
+                .map(|a| a.map(percent).unwrap_or_default())
+                .collect()
+        } else {
+            cohort
+                .averages
+                .iter()
+                .map(|a| a.map(mean).unwrap_or_default())
+                .collect()
+        };
+        let n = cohort.totals.len().max(1);
+        Heatmap {
+            columns,
+            rows,
+            averages,
+            average_size: mean(cohort.total as f64 / n as f64),
+            col_totals: cohort.col_totals.iter().map(|t| group(*t)).collect(),
+            total: group(cohort.total),
+            as_percent,
+            no_data: cohort.total == 0,
+            unit,
+            primary: spec.primary.clone(),
+            chain: chain_text(spec),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shades() {
+        assert_eq!(shade(0.0), "h0");
+        assert_eq!(shade(f64::NAN), "h0");
+        assert_eq!(shade(0.0001), "h1");
+        assert_eq!(shade(0.01), "h1");
+        assert_eq!(shade(0.0101), "h2");
+        assert_eq!(shade(0.25), "h5");
+        assert_eq!(shade(1.0), "h10");
+        assert_eq!(shade(7.0), "h10");
+    }
+}

@@ -1,0 +1,161 @@
+//! The dashboard at `/bitmapist`: events overview, cohort heatmap, JSON and CSV APIs.
+//! [`Dashboard::router`] builds the routes; [`Access`] decides who may see them.
+//!
+//! | route (under the mount path) | what |
+//! |---|---|
+//! | `GET /` | events overview: counts this hour/day/week/month/year, 30-day and 12-week charts; `?q=` search, `?page=`, `?now=` |
+//! | `GET /cohort` | cohort form and heatmap (Flask-Bitmapist's parameter names) |
+//! | `POST /cohort` | Flask-Bitmapist's JSON-body cohort: heatmap fragment, or `?json=1` for its JSON |
+//! | `GET /api` | the API's routes and parameters, as JSON |
+//! | `GET /api/events`, `GET /api/events/{name}` | the overview's data |
+//! | `GET /api/cohort`, `GET /api/cohort.csv` | the cohort table as JSON or CSV |
+//! | `GET /assets/{file}` | the embedded stylesheet, script and icon |
+//!
+//! Every answer carries a strict Content-Security-Policy (no inline script or style;
+//! nothing from other origins), `X-Content-Type-Options: nosniff` and
+//! `Referrer-Policy: same-origin`; pages and data are `Cache-Control: no-store`.
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use axum::Router;
+//! use axum_bitmapist::{Access, Dashboard};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = bitmapist::Bitmapist::open("memory://").await?;
+//! let app: Router = Router::new()
+//!     .nest("/bitmapist", Dashboard::new(client).access(Access::LoopbackOnly).router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // The loopback check needs the peer address:
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+
+mod access;
+mod api;
+mod assets;
+mod cohort;
+mod csv;
+mod error;
+mod heatmap;
+mod legacy;
+mod names;
+mod overview;
+mod params;
+mod svg;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bitmapist::Bitmapist;
+
+pub use access::{Access, GuardFuture};
+pub use error::DashboardError;
+pub use params::MAX_CELLS_PER_SIDE;
+
+/// The Content-Security-Policy of every dashboard answer.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     script-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// The dashboard's configuration; [`Dashboard::router`] builds its routes.
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    client: Bitmapist,
+    access: Access,
+    names_ttl: Duration,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+struct Shared {
+    client: Bitmapist,
+    names: names::EventNames,
+}
+
+impl Dashboard {
+    /// A dashboard over `client`'s store, loopback-only.
+    pub fn new(client: Bitmapist) -> Self {
+        Dashboard {
+            client,
+            access: Access::default(),
+            names_ttl: names::DEFAULT_TTL,
+        }
+    }
+
+    /// Sets who may see it.
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// How long the list of event names is reused (default 10 s; listing scans every key
+    /// of the store). Zero lists the names on every request.
+    pub fn event_names_ttl(mut self, ttl: Duration) -> Self {
+        self.names_ttl = ttl;
+        self
+    }
+
+    /// The routes, to be nested at `/bitmapist` (any mount path works: links are relative
+    /// to where the router is nested).
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        let shared = Arc::new(Shared {
+            client: self.client,
+            names: names::EventNames::new(self.names_ttl),
+        });
+        Router::new()
+            .route("/", get(overview::page))
+            .route("/cohort", get(cohort::page).post(legacy::post))
+            .route("/api", get(api::index))
+            .route("/api/events", get(api::events))
+            .route("/api/events/{name}", get(api::event))
+            .route("/api/cohort", get(api::cohort))
+            .route("/api/cohort.csv", get(csv::cohort))
+            .route("/assets/{file}", get(assets::serve))
+            .fallback(not_found)
+            .with_state(shared)
+            .layer(middleware::from_fn_with_state(self.access, access::enforce))
+            .layer(middleware::from_fn(security_headers))
+    }
+}
+
+/// Unknown paths under the dashboard: 404 (JSON under `/api`).
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api") {
+        error::ApiError(DashboardError::NotFound).into_response()
+    } else {
+        error::PageError(DashboardError::NotFound).into_response()
+    }
+}
+
+/// Adds the security headers to every answer, and `no-store` to all but the assets.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

@@ -1,0 +1,462 @@
+//! The events overview: every event with its counts this hour, day, week, month and year,
+//! and its daily (30 days) and weekly (12 weeks) series; the page and the data behind it.
+//!
+//! One page of events costs two store calls whatever its size: one batched `count` of
+//! every hour, day, week and month key, and one batched `get` of the twelve month keys
+//! each year is read from.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use bitmapist::{Bitmap, Bitmapist, Period, TimeGroup};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use url::form_urlencoded;
+
+use super::Shared;
+use super::error::{DashboardError, PageError};
+use super::params::{OverviewRequest, Pairs};
+use super::svg::{self, Chart};
+use super::views::{Base, Layout, group};
+
+/// Days in the daily series.
+pub const DAYS: usize = 30;
+/// Weeks in the weekly series.
+pub const WEEKS: usize = 12;
+
+/// How recently an event was marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alive {
+    /// Marked today (or this hour).
+    Today,
+    /// Marked this ISO week, not today.
+    ThisWeek,
+    /// Not marked this week.
+    Idle,
+}
+
+impl Alive {
+    /// The CSS class of the status dot.
+    pub fn class(self) -> &'static str {
+        match self {
+            Alive::Today => "dot live",
+            Alive::ThisWeek => "dot recent",
+            Alive::Idle => "dot idle",
+        }
+    }
+
+    /// The status for people.
+    pub fn text(self) -> &'static str {
+        match self {
+            Alive::Today => "marked today",
+            Alive::ThisWeek => "marked this week, not today",
+            Alive::Idle => "not marked this week",
+        }
+    }
+}
+
+/// Distinct users in the periods containing `now`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// This hour (only meaningful when hours are tracked).
+    pub hour: u64,
+    /// Today.
+    pub day: u64,
+    /// This ISO week.
+    pub week: u64,
+    /// This month.
+    pub month: u64,
+    /// This year (the union of its months).
+    pub year: u64,
+}
+
+/// One point of a series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Point {
+    /// The period's label: `2026-11-22`, `2026-W47`.
+    pub period: String,
+    /// The period's first day, `YYYY-MM-DD`.
+    pub start: String,
+    /// Distinct users in it.
+    pub count: u64,
+}
+
+/// One event's numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventStats {
+    /// The event name.
+    pub name: String,
+    /// How recently it was marked.
+    pub alive: Alive,
+    /// Counts in the current periods.
+    pub counts: Counts,
+    /// The last 30 days, oldest first, today last.
+    pub daily: Vec<Point>,
+    /// The last 12 ISO weeks, oldest first, this week last.
+    pub weekly: Vec<Point>,
+}
+
+fn point(p: &Period, count: u64) -> Point {
+    Point {
+        period: p.label(),
+        start: p
+            .start()
+            .map(|s| s.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        count,
+    }
+}
+
+/// The periods one overview reads, relative to `now`.
+struct Periods {
+    hour: Period,
+    days: Vec<Period>,
+    weeks: Vec<Period>,
+    month: Period,
+    year_months: [Period; 12],
+}
+
+impl Periods {
+    fn at(now: DateTime<Utc>) -> Result<Self, DashboardError> {
+        let day = Period::containing(TimeGroup::Days, now)?;
+        let week = Period::containing(TimeGroup::Weeks, now)?;
+        let back = |p: Period, n: usize| -> Result<Vec<Period>, DashboardError> {
+            (0..n)
+                .map(|i| {
+                    let back = i64::try_from(n - 1 - i).unwrap_or(0);
+                    p.offset(-back).map_err(DashboardError::from)
+                })
+                .collect()
+        };
+        let year = Period::containing(TimeGroup::Years, now)?;
+        Ok(Periods {
+            hour: Period::containing(TimeGroup::Hours, now)?,
+            days: back(day, DAYS)?,
+            weeks: back(week, WEEKS)?,
+            month: Period::containing(TimeGroup::Months, now)?,
+            year_months: year.months().ok_or_else(|| {
+                DashboardError::from(bitmapist::Error::DateOutOfRange(
+                    "year without months".to_string(),
+                ))
+            })?,
+        })
+    }
+
+    /// Count keys per event: hour, the days, the weeks, the month.
+    fn per_event(&self) -> usize {
+        1 + self.days.len() + self.weeks.len() + 1
+    }
+}
+
+/// The numbers of `names` as of `now`, in two store calls.
+pub async fn event_stats(
+    client: &Bitmapist,
+    names: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<EventStats>, DashboardError> {
+    let periods = Periods::at(now)?;
+    let layout = client.layout();
+    let per = periods.per_event();
+    let mut count_keys = Vec::with_capacity(names.len() * per);
+    let mut year_keys = Vec::with_capacity(names.len() * 12);
+    for name in names {
+        count_keys.push(layout.key(name, &periods.hour));
+        count_keys.extend(periods.days.iter().map(|p| layout.key(name, p)));
+        count_keys.extend(periods.weeks.iter().map(|p| layout.key(name, p)));
+        count_keys.push(layout.key(name, &periods.month));
+        year_keys.extend(periods.year_months.iter().map(|p| layout.key(name, p)));
+    }
+    let store = client.store();
+    let counts = store.count(&count_keys).await?;
+    let months = store.get(&year_keys).await?;
+
+    let mut out = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let c = counts.get(i * per..(i + 1) * per).unwrap_or(&[]);
+        let at = |j: usize| c.get(j).copied().unwrap_or(0);
+        let nd = periods.days.len();
+        let nw = periods.weeks.len();
+        let daily: Vec<Point> = periods
+            .days
+            .iter()
+            .enumerate()
+            .map(|(j, p)| point(p, at(1 + j)))
+            .collect();
+        let weekly: Vec<Point> = periods
+            .weeks
+            .iter()
+            .enumerate()
+            .map(|(j, p)| point(p, at(1 + nd + j)))
+            .collect();
+        let mut year = Bitmap::new();
+        for b in months
+            .get(i * 12..(i + 1) * 12)
+            .unwrap_or(&[])
+            .iter()
+            .flatten()
+        {
+            year.or_assign(b);
+        }
+        let counts = Counts {
+            hour: at(0),
+            day: at(nd),
+            week: at(nd + nw),
+            month: at(1 + nd + nw),
+            year: year.count(),
+        };
+        let alive = if counts.day > 0 || counts.hour > 0 {
+            Alive::Today
+        } else if counts.week > 0 {
+            Alive::ThisWeek
+        } else {
+            Alive::Idle
+        };
+        out.push(EventStats {
+            name: name.clone(),
+            alive,
+            counts,
+            daily,
+            weekly,
+        });
+    }
+    Ok(out)
+}
+
+/// The names matching `q` (case-insensitive substring; empty matches all).
+pub fn filter<'a>(names: &'a [String], q: &str) -> Vec<&'a String> {
+    let q = q.to_lowercase();
+    names
+        .iter()
+        .filter(|n| q.is_empty() || n.to_lowercase().contains(&q))
+        .collect()
+}
+
+/// One page of the listing: which names, and where it sits.
+pub struct Paged {
+    /// The names on this page.
+    pub names: Vec<String>,
+    /// How many names match the search.
+    pub matched: usize,
+    /// How many pages there are (at least 1).
+    pub pages: usize,
+    /// Index of the first name shown, 0-based.
+    pub offset: usize,
+}
+
+/// Filters and paginates `names` as `req` asks.
+pub fn paginate(names: &[String], req: &OverviewRequest) -> Paged {
+    let all = filter(names, &req.q);
+    let matched = all.len();
+    let pages = matched.div_ceil(req.per_page).max(1);
+    let offset = req.page.saturating_sub(1).saturating_mul(req.per_page);
+    let names = all
+        .iter()
+        .skip(offset)
+        .take(req.per_page)
+        .map(|s| (*s).clone())
+        .collect();
+    Paged {
+        names,
+        matched,
+        pages,
+        offset,
+    }
+}
+
+/// A row of the overview table, formatted.
+pub struct EventRow {
+    /// The event name (escaped by the template).
+    pub name: String,
+    /// Status dot class.
+    pub dot: &'static str,
+    /// Status text.
+    pub status: &'static str,
+    /// Counts, grouped.
+    pub hour: String,
+    /// Today.
+    pub day: String,
+    /// This week.
+    pub week: String,
+    /// This month.
+    pub month: String,
+    /// This year.
+    pub year: String,
+    /// Whether each count is zero (for muted styling): hour, day, week, month, year.
+    pub zero: [bool; 5],
+    /// The daily chart.
+    pub daily: Chart,
+    /// The weekly chart.
+    pub weekly: Chart,
+    /// The event's own retention table.
+    pub cohort_url: String,
+    /// The event's JSON.
+    pub api_url: String,
+}
+
+/// The overview page.
+#[derive(Template)]
+#[template(path = "dashboard/overview.html")]
+pub struct OverviewPage {
+    /// Layout links.
+    pub layout: Layout,
+    /// "as of" for people.
+    pub now_label: String,
+    /// `now` as sent, kept in the search form.
+    pub now_raw: String,
+    /// The search.
+    pub q: String,
+    /// Every event in the store.
+    pub total: usize,
+    /// Events matching the search.
+    pub matched: usize,
+    /// 1-based index of the first row shown.
+    pub first: usize,
+    /// 1-based index of the last row shown.
+    pub last: usize,
+    /// Whether to show the hour column.
+    pub hourly: bool,
+    /// The rows.
+    pub rows: Vec<EventRow>,
+    /// Previous page's URL.
+    pub prev: Option<String>,
+    /// Next page's URL.
+    pub next: Option<String>,
+    /// The current page and the page count.
+    pub page: usize,
+    /// Page count.
+    pub pages: usize,
+    /// The JSON of this listing.
+    pub api_url: String,
+    /// A message about bad parameters.
+    pub error: Option<String>,
+}
+
+fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
+    let mut cohort = form_urlencoded::Serializer::new(String::new());
+    cohort.append_pair("primary_event", &s.name);
+    cohort.append_pair("secondary_event", &s.name);
+    let mut api = form_urlencoded::Serializer::new(String::new());
+    if !now_raw.is_empty() {
+        cohort.append_pair("now", now_raw);
+        api.append_pair("now", now_raw);
+    }
+    let api_q = api.finish();
+    let encoded_name: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
+    let c = &s.counts;
+    let daily: Vec<(String, u64)> = s
+        .daily
+        .iter()
+        .map(|p| (p.period.clone(), p.count))
+        .collect();
+    let weekly: Vec<(String, u64)> = s
+        .weekly
+        .iter()
+        .map(|p| (format!("{} (from {})", p.period, p.start), p.count))
+        .collect();
+    EventRow {
+        name: s.name.clone(),
+        dot: s.alive.class(),
+        status: s.alive.text(),
+        hour: group(c.hour),
+        day: group(c.day),
+        week: group(c.week),
+        month: group(c.month),
+        year: group(c.year),
+        zero: [
+            c.hour == 0,
+            c.day == 0,
+            c.week == 0,
+            c.month == 0,
+            c.year == 0,
+        ],
+        daily: svg::bars(&daily, 4, "Daily users, last 30 days"),
+        weekly: svg::bars(&weekly, 8, "Weekly users, last 12 weeks"),
+        cohort_url: format!("{base}/cohort?{}", cohort.finish()),
+        api_url: format!(
+            "{base}/api/events/{}{}{}",
+            encoded_name.replace('+', "%20"),
+            if api_q.is_empty() { "" } else { "?" },
+            api_q
+        ),
+    }
+}
+
+/// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
+pub async fn page(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = Pairs::parse(query.as_deref());
+    let layout = Layout::new(&base, "events");
+    let req = match OverviewRequest::from_query(&pairs) {
+        Ok(r) => r,
+        Err(e) => {
+            let page = OverviewPage {
+                layout,
+                now_label: String::new(),
+                now_raw: pairs.get("now").unwrap_or("").to_string(),
+                q: pairs.get("q").unwrap_or("").to_string(),
+                total: 0,
+                matched: 0,
+                first: 0,
+                last: 0,
+                hourly: false,
+                rows: Vec::new(),
+                prev: None,
+                next: None,
+                page: 1,
+                pages: 1,
+                api_url: format!("{}/api/events", base.0),
+                error: Some(e.to_string()),
+            };
+            return Ok((e.status(), Html(page.render()?)).into_response());
+        }
+    };
+    let names = shared.names.get(&shared.client).await?;
+    let paged = paginate(&names, &req);
+    let stats = event_stats(&shared.client, &paged.names, req.now).await?;
+    let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
+    let rows: Vec<EventRow> = stats
+        .iter()
+        .map(|s| row(&base.0, s, &req.now_raw))
+        .collect();
+    let home = layout.home.clone();
+    let page_url = |page: usize| {
+        let q = req.page_query(page);
+        if q.is_empty() {
+            home.clone()
+        } else {
+            format!("{home}?{q}")
+        }
+    };
+    let api_q = req.page_query(req.page);
+    let page = OverviewPage {
+        layout,
+        now_label: req.now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        now_raw: req.now_raw.clone(),
+        q: req.q.clone(),
+        total: names.len(),
+        matched: paged.matched,
+        first: if rows.is_empty() { 0 } else { paged.offset + 1 },
+        last: paged.offset + rows.len(),
+        hourly,
+        prev: (req.page > 1).then(|| page_url(req.page.min(paged.pages + 1) - 1)),
+        next: (req.page < paged.pages).then(|| page_url(req.page + 1)),
+        page: req.page,
+        pages: paged.pages,
+        api_url: format!(
+            "{}/api/events{}{}",
+            base.0,
+            if api_q.is_empty() { "" } else { "?" },
+            api_q
+        ),
+        rows,
+        error: None,
+    };
+    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+}

@@ -1,0 +1,146 @@
+//! What every page shares: where the dashboard is mounted, the layout's links, number
+//! formatting, and the bare message page used for 403, 404 and 503 answers.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use std::convert::Infallible;
+
+use askama::Template;
+
+use super::assets;
+
+/// The path the dashboard is mounted at (`/bitmapist` when nested there), found by
+/// comparing the original URI with the one the nested router sees; links are built on it,
+/// so the dashboard works wherever it is nested.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Base(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Base {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let inner = parts.uri.path();
+        let original = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(inner, |o| o.0.path());
+        Ok(Base(mount_path(original, inner)))
+    }
+}
+
+/// The mount path: `original` without the `inner` route path, no trailing slash.
+fn mount_path(original: &str, inner: &str) -> String {
+    let base = if inner == "/" {
+        original
+    } else {
+        original.strip_suffix(inner).unwrap_or("")
+    };
+    base.trim_end_matches('/').to_string()
+}
+
+/// What the layout needs: the mount path, the asset URLs and the current section.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The mount path (`/bitmapist`).
+    pub base: String,
+    /// The overview's URL: the mount path, or `/` at the root. (Nested routers do not
+    /// see `/bitmapist/` with a trailing slash, so links never add one.)
+    pub home: String,
+    /// The stylesheet's URL, versioned.
+    pub css: String,
+    /// The script's URL, versioned.
+    pub js: String,
+    /// The icon's URL, versioned.
+    pub icon: String,
+    /// `events` or `cohort`: which nav link is current.
+    pub section: &'static str,
+}
+
+impl Layout {
+    /// The layout of a page in `section`.
+    pub fn new(base: &Base, section: &'static str) -> Self {
+        Layout {
+            css: assets::url(&base.0, assets::CSS),
+            js: assets::url(&base.0, assets::JS),
+            icon: assets::url(&base.0, assets::ICON),
+            base: base.0.clone(),
+            home: if base.0.is_empty() {
+                "/".to_string()
+            } else {
+                base.0.clone()
+            },
+            section,
+        }
+    }
+}
+
+/// A bare page with a status and a message (no stylesheet, so that it also works when
+/// the assets themselves are refused).
+#[derive(Template)]
+#[template(path = "dashboard/message.html")]
+pub struct MessagePage {
+    /// The title, e.g. "Forbidden".
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The explanation.
+    pub message: String,
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A fraction as a percentage with one decimal: `0.1234` as `12.3%`.
+pub fn percent(f: f64) -> String {
+    format!("{:.1}%", f * 100.0)
+}
+
+/// A mean with one decimal, grouped: `1234.56` as `1,234.6`.
+pub fn mean(x: f64) -> String {
+    let tenths = (x * 10.0).round();
+    if !tenths.is_finite() || tenths < 0.0 {
+        return "0".to_string();
+    }
+    // Tenths of a count of users fit in u64.
+    let t = tenths as u64;
+    format!("{}.{}", group(t / 10), t % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_paths() {
+        assert_eq!(mount_path("/bitmapist", "/"), "/bitmapist");
+        assert_eq!(mount_path("/bitmapist/", "/"), "/bitmapist");
+        assert_eq!(mount_path("/bitmapist/cohort", "/cohort"), "/bitmapist");
+        assert_eq!(
+            mount_path("/a/b/api/events/x%2Fy", "/api/events/x%2Fy"),
+            "/a/b"
+        );
+        assert_eq!(mount_path("/", "/"), "");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(percent(1.0), "100.0%");
+        assert_eq!(mean(1234.56), "1,234.6");
+        assert_eq!(mean(0.04), "0.0");
+    }
+}

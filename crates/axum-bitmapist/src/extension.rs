@@ -1,0 +1,337 @@
+//! [`AxumBitmapist`]: the extension an app builds once and installs with `init_app`.
+//! It owns the engine handle, the mark queue, the user source and the dashboard settings.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use axum::{Extension, Router};
+use bitmapist::{Bitmapist, MarkOptions, Systems};
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::dashboard::{Access, Dashboard};
+use crate::queue::{Counters, MarkError, MarkQueue, QueuedMark, Stats};
+#[cfg(feature = "login")]
+use crate::user::IntoUserId;
+use crate::user::UserSource;
+
+/// The path the dashboard is mounted at.
+pub const DASHBOARD_PATH: &str = "/bitmapist";
+
+/// The Flask-Bitmapist equivalent: build it once, install it with [`AxumBitmapist::init_app`].
+///
+/// Cheap to clone; every clone shares the store, the queue and the counters.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_bitmapist::AxumBitmapist;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// # let _guard = (); // BITMAPIST_URL may point anywhere; here an in-memory store:
+/// # let bitmapist = AxumBitmapist::builder().url("memory://").build().await?;
+/// # /*
+/// let bitmapist = AxumBitmapist::from_env().await?;
+/// # */
+/// let app = bitmapist.init_app(Router::new().route("/", get(|| async { "hi" })));
+/// # let _: Router = app;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AxumBitmapist {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    systems: Systems,
+    client: Bitmapist,
+    queue: MarkQueue,
+    counters: Arc<Counters>,
+    users: UserSource,
+    dashboard: Option<Access>,
+    #[cfg(feature = "login")]
+    login: Option<crate::login::LoginProbe>,
+}
+
+/// Configures an [`AxumBitmapist`]; every setting the environment has, and more.
+#[derive(Debug)]
+pub struct Builder {
+    settings: Settings,
+    url: Option<String>,
+    client: Option<Bitmapist>,
+    systems: Vec<(String, Bitmapist)>,
+    users: UserSource,
+    access: Access,
+    #[cfg(feature = "login")]
+    login: Option<crate::login::LoginProbe>,
+}
+
+impl Builder {
+    fn new(settings: Settings) -> Self {
+        Builder {
+            settings,
+            url: None,
+            client: None,
+            systems: Vec::new(),
+            users: UserSource::default(),
+            access: Access::default(),
+            #[cfg(feature = "login")]
+            login: None,
+        }
+    }
+
+    /// The store, by URL (`BITMAPIST_URL`).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// An engine handle already opened (takes precedence over the URL).
+    pub fn client(mut self, client: Bitmapist) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The system's name (`BITMAPIST_REDIS_SYSTEM`).
+    pub fn system_name(mut self, name: impl Into<String>) -> Self {
+        self.settings.engine.system = name.into();
+        self
+    }
+
+    /// Another named system, reachable with [`AxumBitmapist::system`].
+    pub fn system(mut self, name: impl Into<String>, client: Bitmapist) -> Self {
+        self.systems.push((name.into(), client));
+        self
+    }
+
+    /// The key prefix (`BITMAPIST_KEY_PREFIX`).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.settings.engine.key_prefix = prefix.into();
+        self
+    }
+
+    /// Mark hour keys (`BITMAPIST_TRACK_HOURLY`).
+    pub fn track_hourly(mut self, on: bool) -> Self {
+        self.settings.engine.track_hourly = on;
+        self
+    }
+
+    /// Mark the unique key (`BITMAPIST_TRACK_UNIQUE`).
+    pub fn track_unique(mut self, on: bool) -> Self {
+        self.settings.engine.track_unique = on;
+        self
+    }
+
+    /// Do not mount the dashboard (`BITMAPIST_DISABLE_BLUEPRINT`).
+    pub fn disable_blueprint(mut self, on: bool) -> Self {
+        self.settings.disable_blueprint = on;
+        self
+    }
+
+    /// How many marks may wait for the store before new ones are dropped
+    /// (`BITMAPIST_QUEUE_CAPACITY`).
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.settings.queue_capacity = n.max(1);
+        self
+    }
+
+    /// Where the current user's id comes from (default: the [`crate::CurrentUser`]
+    /// request extension).
+    pub fn user_source(mut self, users: UserSource) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Who may see the dashboard (default: loopback clients only).
+    pub fn dashboard_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// With axum-login: the current user is the session's user, and `user:logged_in` /
+    /// `user:logged_out` are marked whenever a request logs a user in or out.
+    #[cfg(feature = "login")]
+    pub fn axum_login<B>(mut self) -> Self
+    where
+        B: axum_login::AuthnBackend + Send + Sync + 'static,
+        axum_login::UserId<B>: IntoUserId + serde::de::DeserializeOwned,
+    {
+        self.users = UserSource::axum_login::<B>();
+        self.login = Some(crate::login::LoginProbe::new::<B>(
+            crate::login::DEFAULT_DATA_KEY,
+        ));
+        self
+    }
+
+    /// Opens the store and starts the mark queue (needs a Tokio runtime).
+    pub async fn build(self) -> bitmapist::Result<AxumBitmapist> {
+        let engine = &self.settings.engine;
+        let client = match (self.client, self.url) {
+            (Some(c), _) => c,
+            (None, Some(url)) => engine.builder().url(url).open().await?,
+            (None, None) => engine.open().await?,
+        };
+        let mut systems = Systems::new();
+        systems.insert(engine.system.clone(), client.clone());
+        for (name, c) in self.systems {
+            systems.insert(name, c);
+        }
+        let counters = Arc::new(Counters::default());
+        let queue = MarkQueue::start(
+            client.clone(),
+            self.settings.queue_capacity,
+            Arc::clone(&counters),
+        );
+        let shared = Arc::new(Shared {
+            systems,
+            client,
+            queue,
+            counters,
+            users: self.users,
+            dashboard: (!self.settings.disable_blueprint).then_some(self.access),
+            #[cfg(feature = "login")]
+            login: self.login,
+        });
+        let ext = AxumBitmapist { shared };
+        #[cfg(feature = "sea-orm")]
+        crate::orm::install(&ext);
+        Ok(ext)
+    }
+}
+
+/// A handle that does not keep the extension alive.
+#[derive(Clone, Debug)]
+pub struct WeakAxumBitmapist(std::sync::Weak<Shared>);
+
+impl WeakAxumBitmapist {
+    /// The extension, if a strong handle still exists.
+    pub fn upgrade(&self) -> Option<AxumBitmapist> {
+        self.0.upgrade().map(|shared| AxumBitmapist { shared })
+    }
+}
+
+impl AxumBitmapist {
+    /// A handle that does not keep the extension (and its store) alive.
+    pub fn downgrade(&self) -> WeakAxumBitmapist {
+        WeakAxumBitmapist(Arc::downgrade(&self.shared))
+    }
+
+    /// A builder starting from defaults (not the environment).
+    pub fn builder() -> Builder {
+        Builder::new(Settings::default())
+    }
+
+    /// A builder starting from the environment's settings.
+    pub fn builder_from_env() -> bitmapist::Result<Builder> {
+        Ok(Builder::new(Settings::from_env()?))
+    }
+
+    /// Builds the extension from the environment (see [`crate::config`]).
+    pub async fn from_env() -> bitmapist::Result<AxumBitmapist> {
+        AxumBitmapist::builder_from_env()?.build().await
+    }
+
+    /// Installs the extension on `router`: every route can extract [`crate::Tracker`] and
+    /// use [`crate::mark`] layers, and the dashboard is mounted at `/bitmapist` unless
+    /// disabled. Call it after adding your routes and before your auth layers (axum-login's
+    /// layer must wrap this one).
+    pub fn init_app<S: Clone + Send + Sync + 'static>(&self, router: Router<S>) -> Router<S> {
+        let mut router = router;
+        if let Some(access) = &self.shared.dashboard {
+            let dashboard = Dashboard::new(self.shared.client.clone()).access(access.clone());
+            router = router.nest(DASHBOARD_PATH, dashboard.router());
+        }
+        #[cfg(feature = "login")]
+        if let Some(probe) = &self.shared.login {
+            router = router.layer(crate::login::LoginTrackingLayer::new(
+                self.clone(),
+                probe.clone(),
+            ));
+        }
+        router.layer(Extension(self.clone()))
+    }
+
+    /// The engine handle of the configured system (for queries, and for awaited marks from
+    /// background jobs: `client().mark_event(..).await`).
+    pub fn client(&self) -> &Bitmapist {
+        &self.shared.client
+    }
+
+    /// Another named system.
+    pub fn system(&self, name: &str) -> bitmapist::Result<&Bitmapist> {
+        self.shared.systems.get(name)
+    }
+
+    /// Queues a mark of `event` for `uid` now, without waiting (the seed's `mark_event`).
+    pub fn mark_event(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        uid: u32,
+    ) -> Result<(), MarkError> {
+        self.enqueue(event.into(), uid, Utc::now(), MarkOptions::default(), true)
+    }
+
+    /// Queues a mark with explicit time and options.
+    pub fn mark_event_with(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        uid: u32,
+        at: DateTime<Utc>,
+        opts: MarkOptions,
+    ) -> Result<(), MarkError> {
+        self.enqueue(event.into(), uid, at, opts, true)
+    }
+
+    /// Queues an unmark.
+    pub fn unmark_event(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        uid: u32,
+    ) -> Result<(), MarkError> {
+        self.enqueue(event.into(), uid, Utc::now(), MarkOptions::default(), false)
+    }
+
+    pub(crate) fn enqueue(
+        &self,
+        event: Cow<'static, str>,
+        uid: u32,
+        at: DateTime<Utc>,
+        opts: MarkOptions,
+        value: bool,
+    ) -> Result<(), MarkError> {
+        self.shared.queue.push(QueuedMark {
+            event,
+            uid,
+            at,
+            opts,
+            value,
+        })
+    }
+
+    /// The current user's id in a request, per the configured [`UserSource`]. A bad id is
+    /// logged and counted, and reads as no user.
+    pub fn user_of(&self, parts: &Parts) -> Result<Option<u32>, crate::user::UserIdError> {
+        let r = self.shared.users.user_id(parts);
+        if let Err(e) = &r {
+            self.shared
+                .counters
+                .user_id_errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(error = %e, "bitmapist: cannot mark for this user");
+        }
+        r
+    }
+
+    /// What happened to marks so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops accepting marks, writes every queued one and flushes the store. Call it after
+    /// the server's graceful shutdown: `axum::serve(..).with_graceful_shutdown(..).await;
+    /// bitmapist.shutdown().await`.
+    pub async fn shutdown(&self) -> bitmapist::Result<()> {
+        self.shared.queue.shutdown().await
+    }
+}

@@ -1,0 +1,208 @@
+//! The bounded queue between request handlers and the store, and its worker task.
+//! Marking from a request never waits on the store: a full queue drops the mark and counts it.
+//!
+//! Invariants:
+//! - enqueueing is `try_send` on a bounded channel: constant time, never awaits;
+//! - the worker takes whatever is queued (up to [`MAX_BATCH`]) and writes it with one
+//!   `mark_events` call per kind of mark, so a busy app writes in batches;
+//! - a store error is logged with `tracing` and counted in [`Stats::store_errors`]; the
+//!   marks of that batch are lost (the request that made them has long been answered);
+//! - [`MarkQueue::shutdown`] stops accepting marks, writes everything already queued, then
+//!   flushes the store: after it returns, every accepted mark is in the store.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bitmapist::{Bitmapist, MarkOptions};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{Mutex, Notify, mpsc};
+use tokio::task::JoinHandle;
+
+/// The most marks written in one batch.
+pub const MAX_BATCH: usize = 8192;
+
+/// One mark waiting to be written.
+#[derive(Clone, Debug)]
+pub(crate) struct QueuedMark {
+    pub event: Cow<'static, str>,
+    pub uid: u32,
+    pub at: DateTime<Utc>,
+    pub opts: MarkOptions,
+    pub value: bool,
+}
+
+/// Counters of what happened to marks, since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Marks accepted into the queue.
+    pub queued: u64,
+    /// Marks written to the store.
+    pub written: u64,
+    /// Marks dropped because the queue was full or shut down.
+    pub dropped: u64,
+    /// Batches the store refused (their marks are lost).
+    pub store_errors: u64,
+    /// Requests whose user id could not be converted to a u32.
+    pub user_id_errors: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    queued: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    store_errors: AtomicU64,
+    pub(crate) user_id_errors: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            queued: self.queued.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            store_errors: self.store_errors.load(Ordering::Relaxed),
+            user_id_errors: self.user_id_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Why a mark was not queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MarkError {
+    /// The queue is full: the store is slower than the marks arrive.
+    #[error("the mark queue is full; the mark was dropped")]
+    QueueFull,
+    /// The extension was shut down.
+    #[error("the mark queue is shut down; the mark was dropped")]
+    ShutDown,
+    /// The request has no logged-in user.
+    #[error("no current user to mark the event for")]
+    NoUser,
+    /// The request's user id is not a u32.
+    #[error("the current user's id cannot be used: {0}")]
+    UserId(#[from] crate::user::UserIdError),
+    /// The event name is empty.
+    #[error("an event name must not be empty")]
+    EmptyEvent,
+}
+
+/// The sending side, shared by every request, and the worker's handle.
+#[derive(Debug)]
+pub(crate) struct MarkQueue {
+    tx: mpsc::Sender<QueuedMark>,
+    counters: Arc<Counters>,
+    close: Arc<Notify>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    client: Bitmapist,
+}
+
+impl MarkQueue {
+    /// Starts the worker on the current Tokio runtime.
+    pub(crate) fn start(client: Bitmapist, capacity: usize, counters: Arc<Counters>) -> Self {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let close = Arc::new(Notify::new());
+        let worker = tokio::spawn(run(
+            client.clone(),
+            rx,
+            Arc::clone(&counters),
+            Arc::clone(&close),
+        ));
+        MarkQueue {
+            tx,
+            counters,
+            close,
+            worker: Mutex::new(Some(worker)),
+            client,
+        }
+    }
+
+    /// Queues a mark without waiting.
+    pub(crate) fn push(&self, mark: QueuedMark) -> Result<(), MarkError> {
+        if mark.event.is_empty() {
+            return Err(MarkError::EmptyEvent);
+        }
+        match self.tx.try_send(mark) {
+            Ok(()) => {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                let err = match e {
+                    mpsc::error::TrySendError::Full(_) => MarkError::QueueFull,
+                    mpsc::error::TrySendError::Closed(_) => MarkError::ShutDown,
+                };
+                tracing::warn!(error = %err, "bitmapist: mark dropped");
+                Err(err)
+            }
+        }
+    }
+
+    /// Stops accepting marks, writes the queued ones, flushes the store.
+    pub(crate) async fn shutdown(&self) -> bitmapist::Result<()> {
+        self.close.notify_one();
+        let worker = self.worker.lock().await.take();
+        if let Some(Err(e)) = match worker {
+            Some(w) => Some(w.await),
+            None => None,
+        } {
+            tracing::error!(error = %e, "bitmapist: mark worker failed");
+        }
+        self.client.flush().await
+    }
+}
+
+async fn run(
+    client: Bitmapist,
+    mut rx: mpsc::Receiver<QueuedMark>,
+    counters: Arc<Counters>,
+    close: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            () = close.notified() => {
+                rx.close();
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        write(&client, &mut batch, &counters).await;
+    }
+}
+
+/// Writes a batch, one `mark_events` call per (options, mark or unmark).
+async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Counters) {
+    batch.sort_by_key(|m| (m.opts.hourly, m.opts.unique, m.value));
+    for group in batch.chunk_by(|a, b| (a.opts, a.value) == (b.opts, b.value)) {
+        let (opts, value) = (group[0].opts, group[0].value);
+        let items = group.iter().map(|m| (m.event.as_ref(), m.uid, m.at));
+        let result = if value {
+            client.mark_events(items, opts).await
+        } else {
+            client.unmark_events(items, opts).await
+        };
+        match result {
+            Ok(n) => {
+                counters.written.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => {
+                counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, marks = group.len(), "bitmapist: writing marks failed");
+            }
+        }
+    }
+    batch.clear();
+}

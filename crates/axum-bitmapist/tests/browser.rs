@@ -1,0 +1,782 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver (fantoccini),
+//! against the app served on a real TCP port with the default loopback-only access.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
+//! chromium-driver`; `.ci/run` installs them). A missing browser fails the test with that
+//! hint, never skips it: CI sets `BITMAPIST_REQUIRE_BROWSER=1`, and a newcomer without
+//! the browser sees what to install. `BITMAPIST_CHROMIUM` and `BITMAPIST_CHROMEDRIVER`
+//! override the binaries' paths.
+//!
+//! Screenshots land in the target directory: `dashboard-overview-1280.png`,
+//! `dashboard-cohort-form-1280.png`, `dashboard-cohort-1280.png`, `dashboard-heatmap.png`,
+//! `dashboard-cohort-form-390.png`, `dashboard-overview-390.png`,
+//! `dashboard-cohort-390.png`.
+
+#[allow(dead_code)]
+mod dashboard_support;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use dashboard_support::*;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const INSTALL_HINT: &str = "install them with `apt-get install -y chromium chromium-driver` \
+     (Debian/Ubuntu; `.ci/run` does it), or point BITMAPIST_CHROMIUM / BITMAPIST_CHROMEDRIVER \
+     at your binaries";
+
+/// The first existing path among the override and the usual places.
+fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => find_in_path(names),
+    }
+}
+
+/// The first of `names` in `PATH` or the usual places.
+fn find_in_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"].map(PathBuf::from))
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// The browser and its driver, or a failure with the install hint.
+fn binaries() -> (PathBuf, PathBuf) {
+    let chromium = find(
+        "BITMAPIST_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let driver = find("BITMAPIST_CHROMEDRIVER", &["chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => (c, d),
+        (c, d) => {
+            let required = std::env::var("BITMAPIST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+            panic!(
+                "the dashboard's browser tests need Chromium and ChromeDriver (missing: {}{}); {INSTALL_HINT}.{}",
+                if c.is_none() { "chromium " } else { "" },
+                if d.is_none() { "chromedriver" } else { "" },
+                if required {
+                    " (BITMAPIST_REQUIRE_BROWSER=1: this run requires the browser.)"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
+}
+
+/// A running chromedriver, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start_driver(driver: &Path) -> Driver {
+    let port = free_port();
+    // Where util-linux's setpriv exists, the driver dies with the test even on abort.
+    let setpriv = find_in_path(&["setpriv"]);
+    let mut cmd = match &setpriv {
+        Some(s) => {
+            let mut c = Command::new(s);
+            c.args(["--pdeathsig", "KILL"]).arg(driver);
+            c
+        }
+        None => Command::new(driver),
+    };
+    let child = cmd
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}; {INSTALL_HINT}", driver.display()));
+    let d = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d
+}
+
+/// `POST /session/{id}/se/log`: the browser console (ChromeDriver's extension).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or("")))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: a DevTools command.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(self.0.to_string()))
+    }
+}
+
+async fn connect(chromium: &Path, driver: &Driver, profile: &Path) -> Client {
+    let mut caps = Capabilities::new();
+    caps.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": chromium.display().to_string(),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                "--window-size=1280,800",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    caps.insert("goog:loggingPrefs".to_string(), json!({"browser": "ALL"}));
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(caps);
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match builder.connect(&url).await {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not start a Chromium session: {e}; {INSTALL_HINT}"),
+        }
+    }
+}
+
+/// The target directory, where screenshots are saved.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
+
+fn save(name: &str, png: &[u8]) {
+    let dir = target_dir();
+    std::fs::create_dir_all(&dir).expect("target dir");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// Fetches `base` + `path` as JSON over HTTP from the test (the dashboard's CSP forbids
+/// the page itself to fetch: `connect-src` falls back to `default-src 'none'`).
+async fn fetch_json(base: &str, path: &str) -> Value {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<axum::body::Body>();
+    let uri: axum::http::Uri = format!("{base}{path}").parse().expect("uri");
+    let res = client.get(uri).await.expect("GET");
+    assert_eq!(res.status(), 200, "{path}");
+    let bytes = axum::body::to_bytes(axum::body::Body::new(res.into_body()), usize::MAX)
+        .await
+        .expect("body");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// Waits until the URL contains `part`.
+async fn wait_url(c: &Client, part: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.expect("url").to_string();
+        if url.contains(part) {
+            return url;
+        }
+        assert!(Instant::now() < deadline, "{url} never contained {part}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+/// The heatmap as shown: per row, (label, size, cell texts); and the footer rows.
+async fn read_heatmap(c: &Client) -> Vec<(String, String, Vec<String>)> {
+    let rows = c
+        .find_all(Locator::Css("#bm-heatmap tbody tr"))
+        .await
+        .expect("rows");
+    let mut out = Vec::new();
+    for r in rows {
+        let label = r
+            .find(Locator::Css("th"))
+            .await
+            .expect("th")
+            .text()
+            .await
+            .expect("text");
+        let size = r
+            .find(Locator::Css("td.size"))
+            .await
+            .expect("size")
+            .text()
+            .await
+            .expect("text");
+        let mut cells = Vec::new();
+        for cell in r.find_all(Locator::Css("td.cell")).await.expect("cells") {
+            cells.push(cell.text().await.expect("text"));
+        }
+        out.push((label, size, cells));
+    }
+    out
+}
+
+/// Checks the heatmap against the API's JSON for the same parameters.
+async fn heatmap_matches_json(c: &Client, base: &str, percent: bool) {
+    let page = c.current_url().await.expect("url");
+    let api = format!("/bitmapist/api/cohort?{}", page.query().unwrap_or(""));
+    let json = fetch_json(base, &api).await;
+    let shown = read_heatmap(c).await;
+    let cells = json["cohort"].as_array().expect("cohort");
+    assert_eq!(shown.len(), cells.len(), "rows");
+    assert!(!shown.is_empty());
+    for (i, (label, size, texts)) in shown.iter().enumerate() {
+        assert_eq!(
+            label,
+            json["labels"][i].as_str().expect("label"),
+            "row {i} label"
+        );
+        assert_eq!(
+            size.replace(',', ""),
+            json["totals"][i].to_string(),
+            "row {i} size"
+        );
+        let row = cells[i].as_array().expect("row");
+        assert_eq!(texts.len(), row.len(), "row {i} columns");
+        for (j, t) in texts.iter().enumerate() {
+            let expected = if percent {
+                match json["fractions"][i][j].as_f64() {
+                    Some(f) => format!("{:.1}%", f * 100.0),
+                    None => String::new(),
+                }
+            } else {
+                match row[j].as_u64() {
+                    Some(n) => n.to_string(),
+                    None => String::new(),
+                }
+            };
+            assert_eq!(t.replace(',', ""), expected, "cell ({i}, {j})");
+        }
+    }
+    // Column totals too.
+    let totals = c
+        .find_all(Locator::Css("#bm-heatmap tfoot tr.tot td:not(.size)"))
+        .await
+        .expect("totals");
+    for (j, t) in totals.iter().enumerate() {
+        let shown = t.text().await.expect("text").replace(',', "");
+        assert_eq!(shown, json["col_totals"][j].to_string(), "column {j} total");
+    }
+}
+
+/// No Content-Security-Policy violation was reported, the stylesheet applied and the
+/// script ran.
+async fn csp_clean(c: &Client, what: &str) {
+    let violations = c
+        .execute("return window.__cspViolations || null;", vec![])
+        .await
+        .expect("execute");
+    assert_eq!(
+        violations,
+        json!([]),
+        "{what}: CSP violations (or the listener is missing)"
+    );
+    if let Ok(log) = c.issue_cmd(BrowserLog).await
+        && let Some(entries) = log.as_array()
+    {
+        for e in entries {
+            let msg = e["message"].as_str().unwrap_or("");
+            assert!(
+                !msg.contains("Content Security Policy") && !msg.contains("Refused to"),
+                "{what}: console says {msg}"
+            );
+        }
+    }
+    let js = c
+        .execute(
+            "return document.documentElement.classList.contains('js');",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(js, json!(true), "{what}: the script ran");
+    let bg = c
+        .execute(
+            "return getComputedStyle(document.querySelector('header.top')).backgroundColor;",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(
+        bg,
+        json!("rgb(15, 31, 43)"),
+        "{what}: the stylesheet applied"
+    );
+}
+
+/// Sets the viewport exactly (the window's size would include the browser's own frame).
+async fn viewport(c: &Client, width: u32, height: u32, mobile: bool) {
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Emulation.setDeviceMetricsOverride",
+        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}
+    })))
+    .await
+    .expect("viewport");
+}
+
+async fn steps(c: Client, base: String) {
+    viewport(&c, 1280, 800, false).await;
+    // Record CSP violations from the first script of every document on.
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Page.addScriptToEvaluateOnNewDocument",
+        "params": {"source": "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"}
+    })))
+    .await
+    .expect("CDP command");
+
+    // 1. The overview.
+    c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
+        .await
+        .expect("overview");
+    assert_eq!(c.title().await.expect("title"), "Events · bitmapist");
+    let rows = c
+        .find_all(Locator::Css("#bm-events tbody tr"))
+        .await
+        .expect("rows");
+    let api = fetch_json(&base, "/bitmapist/api/events?now=2026-11-22T12:00:00Z").await;
+    assert_eq!(
+        rows.len(),
+        api["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{api}"))
+            .len()
+    );
+    for e in api["events"].as_array().expect("events") {
+        let name = e["name"].as_str().expect("name");
+        let row = c
+            .execute(
+                "const r = [...document.querySelectorAll('#bm-events tbody tr')].find(r => r.dataset.name === arguments[0]);\
+                 return r ? [r.querySelector('.ename').textContent, ...[...r.querySelectorAll('td.num')].map(td => td.textContent.replace(/,/g, ''))] : null;",
+                vec![json!(name)],
+            )
+            .await
+            .expect("row");
+        let counts = &e["counts"];
+        // The name is shown as text, whatever it contains.
+        assert_eq!(
+            row,
+            json!([
+                name,
+                counts["day"].to_string(),
+                counts["week"].to_string(),
+                counts["month"].to_string(),
+                counts["year"].to_string()
+            ]),
+            "{name}"
+        );
+    }
+    csp_clean(&c, "overview").await;
+    save(
+        "dashboard-overview-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+
+    // The search filters as you type (and still works as a plain GET without JS).
+    let search = c.find(Locator::Id("bm-q")).await.expect("search");
+    search.send_keys("logged").await.expect("type");
+    let visible = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-events tbody tr')].filter(r => !r.hidden).map(r => r.dataset.name);",
+            vec![],
+        )
+        .await
+        .expect("visible");
+    assert_eq!(visible, json!(["user:logged_in"]));
+
+    // 2. The cohort page: a default table at first.
+    c.goto(&format!("{base}/bitmapist/cohort?now=2026-11-22"))
+        .await
+        .expect("cohort");
+    assert_eq!(c.title().await.expect("title"), "Cohorts · bitmapist");
+    c.find(Locator::Id("bm-heatmap"))
+        .await
+        .expect("a default table");
+    csp_clean(&c, "cohort page").await;
+
+    // 3. Fill the form and submit it.
+    let set = |id: &'static str, value: &'static str| {
+        let c = c.clone();
+        async move {
+            let e = c.find(Locator::Id(id)).await.expect(id);
+            e.clear().await.expect("clear");
+            e.send_keys(value).await.expect("type");
+        }
+    };
+    set("primary_event", "user:signed_up").await;
+    set("secondary_event", "user:logged_in").await;
+    set("num_rows", "14").await;
+    set("num_cols", "14").await;
+    c.find(Locator::Id("time_group"))
+        .await
+        .expect("time group")
+        .select_by_value("days")
+        .await
+        .expect("select");
+    // One more condition through the JavaScript "add" button: OR user:bought.
+    c.find(Locator::Id("bm-add"))
+        .await
+        .expect("add")
+        .click()
+        .await
+        .expect("click");
+    let chain_rows = c
+        .find_all(Locator::Css("#bm-chain .chain-row"))
+        .await
+        .expect("rows");
+    let last = chain_rows.last().expect("a new row");
+    last.find(Locator::Css("select"))
+        .await
+        .expect("op")
+        .select_by_value("or")
+        .await
+        .expect("or");
+    last.find(Locator::Css("input"))
+        .await
+        .expect("event")
+        .send_keys("user:bought")
+        .await
+        .expect("type");
+    let percent_box = c
+        .find(Locator::Css("input[name=as_percent]"))
+        .await
+        .expect("checkbox");
+    if percent_box.is_selected().await.expect("checked") {
+        percent_box.click().await.expect("uncheck");
+    }
+    let replace_box = c
+        .find(Locator::Css("input[name=with_replacement]"))
+        .await
+        .expect("checkbox");
+    if !replace_box.is_selected().await.expect("checked") {
+        replace_box.click().await.expect("check");
+    }
+    save(
+        "dashboard-cohort-form-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    c.find(Locator::Id("bm-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("submit");
+    let url = wait_url(&c, "additional=or%3Auser%3Abought").await;
+    assert!(url.contains("primary_event=user%3Asigned_up"), "{url}");
+    assert!(
+        url.contains("num_rows=14")
+            && url.contains("num_cols=14")
+            && url.contains("now=2026-11-22"),
+        "{url}"
+    );
+    assert!(url.contains("with_replacement=on"), "{url}");
+    assert!(
+        !url.contains("additional_op"),
+        "the form's pairs were made canonical: {url}"
+    );
+    // The chain is shown back in the form.
+    let chained: Value = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-chain input')].map(i => i.value);",
+            vec![],
+        )
+        .await
+        .expect("chain");
+    assert_eq!(chained, json!(["user:bought", ""]));
+
+    // 4. The heatmap equals the API's numbers for the same URL.
+    heatmap_matches_json(&c, &base, false).await;
+    csp_clean(&c, "heatmap").await;
+
+    // 5. The percent toggle.
+    c.find(Locator::Id("bm-show-percent"))
+        .await
+        .expect("toggle")
+        .click()
+        .await
+        .expect("click");
+    let url_percent = wait_url(&c, "as_percent=1").await;
+    heatmap_matches_json(&c, &base, true).await;
+    assert!(text(&c, "#bm-show-percent").await == "Percent");
+    assert_eq!(
+        c.find(Locator::Id("bm-show-percent"))
+            .await
+            .expect("toggle")
+            .attr("aria-current")
+            .await
+            .expect("attr"),
+        Some("true".to_string())
+    );
+    // Shading comes from the stylesheet's classes, not inline styles.
+    let shaded = c
+        .execute(
+            "const td = document.querySelector('#bm-heatmap td.h10, #bm-heatmap td.h9, #bm-heatmap td.h8');\
+             return td ? getComputedStyle(td).backgroundColor : null;",
+            vec![],
+        )
+        .await
+        .expect("shade");
+    assert!(
+        shaded
+            .as_str()
+            .is_some_and(|s| s.starts_with("rgb(") && s != "rgb(255, 255, 255)"),
+        "{shaded}"
+    );
+
+    // 6. With JavaScript off: the form (its blank chain row) and the search still work.
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Emulation.setScriptExecutionDisabled",
+        "params": {"value": true}
+    })))
+    .await
+    .expect("scripts off");
+    c.goto(&format!("{base}/bitmapist/cohort?now=2026-11-22"))
+        .await
+        .expect("cohort");
+    let add = c.find(Locator::Id("bm-add")).await.expect("add");
+    assert!(
+        !add.is_displayed().await.expect("displayed"),
+        "no JS, no add button"
+    );
+    let blank = c
+        .find(Locator::Css("#bm-chain .chain-row:last-child"))
+        .await
+        .expect("blank row");
+    blank
+        .find(Locator::Css("select"))
+        .await
+        .expect("op")
+        .select_by_value("or")
+        .await
+        .expect("or");
+    blank
+        .find(Locator::Css("input"))
+        .await
+        .expect("event")
+        .send_keys("user:bought")
+        .await
+        .expect("type");
+    set("num_rows", "7").await;
+    c.find(Locator::Id("bm-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("submit");
+    let url = wait_url(&c, "additional=or%3Auser%3Abought").await;
+    assert!(url.contains("num_rows=7"), "{url}");
+    assert_eq!(read_heatmap(&c).await.len(), 7);
+    heatmap_matches_json(&c, &base, false).await;
+    c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
+        .await
+        .expect("overview");
+    let search = c.find(Locator::Id("bm-q")).await.expect("search");
+    search
+        .send_keys("bought\u{e007}")
+        .await
+        .expect("type and Enter");
+    wait_url(&c, "q=bought").await;
+    let rows = c
+        .find_all(Locator::Css("#bm-events tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1, "the server filtered");
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Emulation.setScriptExecutionDisabled",
+        "params": {"value": false}
+    })))
+    .await
+    .expect("scripts on");
+
+    // 7. Bad input in the browser: 400, the message and the form again.
+    c.goto(&format!(
+        "{base}/bitmapist/cohort?primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in&num_rows=0&now=2026-11-22"
+    ))
+    .await
+    .expect("bad input");
+    assert!(text(&c, "#bm-error").await.contains("num_rows"));
+    assert_eq!(
+        c.find(Locator::Id("num_rows"))
+            .await
+            .expect("field")
+            .attr("aria-invalid")
+            .await
+            .expect("attr"),
+        Some("true".to_string())
+    );
+    save(
+        "dashboard-cohort-error-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+
+    // 8. Screenshots of the table of step 5: the page and the heatmap, laptop and phone.
+    let url = url_percent;
+    c.goto(&url).await.expect("cohort");
+    c.execute(
+        "document.querySelector('.result').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save(
+        "dashboard-cohort-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    let heat = c.find(Locator::Css(".result")).await.expect("result");
+    save(
+        "dashboard-heatmap.png",
+        &heat.screenshot().await.expect("screenshot"),
+    );
+
+    viewport(&c, 390, 844, true).await;
+    c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
+        .await
+        .expect("overview");
+    save(
+        "dashboard-overview-390.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    // On a phone the page does not scroll sideways; the tables scroll inside their box.
+    let width: Value = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("widths");
+    assert_eq!(
+        width[0], width[1],
+        "no horizontal page scroll on a phone: {width}"
+    );
+    c.goto(&url).await.expect("cohort");
+    save(
+        "dashboard-cohort-form-390.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    c.execute(
+        "document.querySelector('.result').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save(
+        "dashboard-cohort-390.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    let width: Value = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("widths");
+    assert_eq!(
+        width[0], width[1],
+        "no horizontal page scroll on a phone: {width}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_real_browser() {
+    let (chromium, driver_bin) = binaries();
+
+    // The app, on a real port, with the default access (loopback only): the browser
+    // connects from 127.0.0.1, so it is admitted through the real peer address.
+    let bm = bitmapist::Bitmapist::open("memory://")
+        .await
+        .expect("store");
+    synthetic(&bm, 3_000, 45).await;
+    let app = axum::Router::new().nest(
+        "/bitmapist",
+        axum_bitmapist::dashboard::Dashboard::new(bm).router(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+
+    let driver = start_driver(&driver_bin);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let client = connect(&chromium, &driver, profile.path()).await;
+    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
+    let result = run.await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    if let Err(e) = result {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("browser steps: {e}");
+    }
+}

@@ -1,0 +1,302 @@
+//! The command line's shape: global options, subcommands and their arguments (clap derive).
+//! Parsing and validation of single values only; `commands/` does the work.
+
+use bitmapist::TimeGroup;
+use bitmapist::cohort::MAX_COHORT_SIZE;
+use bitmapist::seed::{MAX_DAYS, MAX_USERS};
+use chrono::{DateTime, Utc};
+use clap::builder::NonEmptyStringValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::time::parse_time;
+
+/// Bitmap-based user analytics from the command line: seed, mark, count, cohorts, import.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bitmapist",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes (before or after the subcommand).
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Store URL: memory://, file://PATH, redis://[:password@]host[:port][/db], rediss://...
+    /// [default: $BITMAPIST_URL, else $BITMAPIST_REDIS_URL, else file://./bitmapist.redb]
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Key prefix [default: $BITMAPIST_KEY_PREFIX, else trackist_]
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+}
+
+/// The subcommands. (`serve`, the dashboard, comes with the dashboard crate.)
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write realistic, deterministic fake activity (sign-ups, sessions, purchases...).
+    Seed(SeedArgs),
+    /// Mark an event for users (month, ISO week and day keys; hour and unique on request).
+    Mark(MarkArgs),
+    /// Clear what `mark` sets, with the same options.
+    Unmark(MarkArgs),
+    /// List events with their counts today, this week and this month.
+    Events(EventsArgs),
+    /// Count the users of an event in one period.
+    Count(PeriodArgs),
+    /// List the users of an event in one period, one id per line.
+    Ids(PeriodArgs),
+    /// A retention table: users of PRIMARY per period, and how many did SECONDARY later.
+    Cohort(CohortArgs),
+    /// Copy every bitmapist key from one store to another, then verify the counts.
+    Import(ImportArgs),
+}
+
+/// Output of commands that print one summary or value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned, for a terminal.
+    Table,
+    /// JSON on stdout alone.
+    Json,
+}
+
+/// Output of commands that print a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned, for a terminal.
+    Table,
+    /// JSON on stdout alone.
+    Json,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+/// `bitmapist seed`
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many users (ids 1..=N, in sign-up order).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_USERS)))]
+    pub users: u32,
+
+    /// How many days of activity, ending with the day of --end.
+    #[arg(long, value_name = "D", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DAYS)))]
+    pub days: u32,
+
+    /// The random seed: the same seed (and --users, --days, --end) gives the same data.
+    #[arg(long = "seed", value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+
+    /// Also write hour keys (also on when BITMAPIST_TRACK_HOURLY is set).
+    #[arg(long)]
+    pub hourly: bool,
+
+    /// The last instant of the range [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub end: Option<DateTime<Utc>>,
+
+    /// Delete every key under the prefix first.
+    #[arg(long)]
+    pub reset: bool,
+
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `bitmapist mark` and `unmark`
+#[derive(Debug, Args)]
+pub struct MarkArgs {
+    /// The event, e.g. user:logged_in.
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub event: String,
+
+    /// One or more user ids (0..=4294967295).
+    #[arg(required = true, value_name = "UID")]
+    pub uids: Vec<u32>,
+
+    /// When it happened [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Also the date-less unique key ({prefix}{event}_u).
+    #[arg(long, conflicts_with = "unique_only")]
+    pub unique: bool,
+
+    /// Only the date-less unique key (a flag such as user:premium), no dated keys.
+    #[arg(long, conflicts_with_all = ["hourly", "at"])]
+    pub unique_only: bool,
+
+    /// Also the hour key.
+    #[arg(long)]
+    pub hourly: bool,
+}
+
+/// `bitmapist events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events whose names start with this (e.g. `user:`).
+    #[arg(value_name = "NAME_PREFIX")]
+    pub name_prefix: Option<String>,
+
+    /// The moment "today", "week" and "month" refer to [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+/// The period of `count` and `ids`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PeriodKind {
+    /// The hour containing --at (needs hour keys).
+    Hour,
+    /// The day.
+    Day,
+    /// The ISO week (Monday to Sunday).
+    Week,
+    /// The month.
+    Month,
+    /// The year (its twelve months).
+    Year,
+    /// The date-less unique key.
+    Unique,
+}
+
+/// `bitmapist count` and `ids`
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// The event.
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub event: String,
+
+    /// Which period.
+    #[arg(long, value_enum, default_value_t = PeriodKind::Day)]
+    pub period: PeriodKind,
+
+    /// A moment in the period [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// The period size of a cohort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimeGroupArg {
+    /// Hours (needs hour keys).
+    Hours,
+    /// Days.
+    Days,
+    /// ISO weeks.
+    Weeks,
+    /// Months.
+    Months,
+    /// Years.
+    Years,
+}
+
+impl From<TimeGroupArg> for TimeGroup {
+    fn from(t: TimeGroupArg) -> TimeGroup {
+        match t {
+            TimeGroupArg::Hours => TimeGroup::Hours,
+            TimeGroupArg::Days => TimeGroup::Days,
+            TimeGroupArg::Weeks => TimeGroup::Weeks,
+            TimeGroupArg::Months => TimeGroup::Months,
+            TimeGroupArg::Years => TimeGroup::Years,
+        }
+    }
+}
+
+/// `bitmapist cohort`
+#[derive(Debug, Args)]
+pub struct CohortArgs {
+    /// The event that defines each row's users (e.g. user:signed_up).
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub primary: String,
+
+    /// The event counted in each cell (e.g. user:logged_in).
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub secondary: String,
+
+    /// Chain `and EVENT` (repeatable; --and/--or apply in the order given).
+    #[arg(long, value_name = "EVENT", action = clap::ArgAction::Append,
+          value_parser = NonEmptyStringValueParser::new())]
+    pub and: Vec<String>,
+
+    /// Chain `or EVENT`: ORed with the event just before it (repeatable).
+    #[arg(long, value_name = "EVENT", action = clap::ArgAction::Append,
+          value_parser = NonEmptyStringValueParser::new())]
+    pub or: Vec<String>,
+
+    /// The period size.
+    #[arg(long, value_enum, default_value_t = TimeGroupArg::Days)]
+    pub time_group: TimeGroupArg,
+
+    /// How many periods back (rows).
+    #[arg(long, default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIZE as i64))]
+    pub rows: u32,
+
+    /// How many periods forward from each row (columns).
+    #[arg(long, default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIZE as i64))]
+    pub cols: u32,
+
+    /// The moment the table is drawn at: its last row is the period containing it
+    /// [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// Count a user again in later cells (default: once, in the first period they return).
+    #[arg(long)]
+    pub with_replacement: bool,
+
+    /// Show cells as a percentage of the row's users (JSON: adds "fractions").
+    #[arg(long)]
+    pub percent: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+/// `bitmapist import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The store to copy from [default: the --store store].
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+
+    /// The store to copy into.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+
+    /// Keys per batch (one read and one write each).
+    #[arg(long, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+
+    /// List what would be copied, copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}

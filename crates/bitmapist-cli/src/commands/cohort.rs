@@ -1,0 +1,128 @@
+//! `bitmapist cohort`: a retention table from the engine's `get_cohort`.
+//! `--and`/`--or` chain in the order given; output as an aligned table, CSV or JSON.
+
+use anyhow::{Context, Result};
+use bitmapist::{ChainedEvent, Cohort, CohortSpec, TimeGroup};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::{CohortArgs, TableFormat};
+use crate::context::Ctx;
+use crate::output::{self, Table};
+
+/// The chained events in command-line order (clap keeps `--and` and `--or` apart; their
+/// positions on the command line put them back in order).
+fn chain(ctx: &Ctx, args: &CohortArgs) -> Vec<ChainedEvent> {
+    let sub = ctx.matches.subcommand_matches("cohort");
+    let positions = |id: &str| -> Vec<usize> {
+        sub.and_then(|m| m.indices_of(id))
+            .map(Iterator::collect)
+            .unwrap_or_default()
+    };
+    let (and_at, or_at) = (positions("and"), positions("or"));
+    let mut all: Vec<(usize, ChainedEvent)> = Vec::new();
+    for (k, name) in args.and.iter().enumerate() {
+        let at = and_at.get(k).copied().unwrap_or(usize::MAX);
+        all.push((at, ChainedEvent::and(name.clone())));
+    }
+    for (k, name) in args.or.iter().enumerate() {
+        let at = or_at.get(k).copied().unwrap_or(usize::MAX);
+        all.push((at, ChainedEvent::or(name.clone())));
+    }
+    all.sort_by_key(|(at, _)| *at); // stable: a missing position keeps the given order
+    all.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Runs `cohort`.
+pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
+    let time_group = TimeGroup::from(args.time_group);
+    let spec = CohortSpec::new(args.primary.clone(), args.secondary.clone())
+        .additional(chain(ctx, args))
+        .time_group(time_group)
+        .rows(args.rows as usize)
+        .cols(args.cols as usize)
+        .with_replacement(args.with_replacement)
+        .now(args.now.unwrap_or_else(Utc::now));
+    // Rows reaching outside the supported years: a usage error, before the store is opened.
+    spec.periods()
+        .context("--now and --rows ask for periods outside the years 1..=9999")?;
+    let bm = ctx.open().await?;
+    let cohort = bm.get_cohort(&spec).await?;
+    match args.format {
+        TableFormat::Json => output::json(&to_json(&cohort, args.percent)),
+        TableFormat::Csv => Ok(output::print(&table(&cohort, args.percent, true).csv())?),
+        TableFormat::Table => Ok(output::print(
+            &table(&cohort, args.percent, false).render(),
+        )?),
+    }
+}
+
+/// The JSON document: the listed keys, plus labels, and fractions with `--percent`.
+pub fn to_json(c: &Cohort, percent: bool) -> serde_json::Value {
+    let mut v = json!({
+        "time_group": c.time_group,
+        "cohort": c.cohort,
+        "dates": c.dates,
+        "labels": c.labels,
+        "totals": c.totals,
+        "averages": c.averages,
+        "col_totals": c.col_totals,
+        "total": c.total,
+    });
+    if percent && let Some(obj) = v.as_object_mut() {
+        obj.insert("fractions".into(), json!(c.fractions));
+        obj.insert("average_fractions".into(), json!(c.average_fractions));
+    }
+    v
+}
+
+/// The name of a row's period.
+fn period_name(g: TimeGroup) -> &'static str {
+    match g {
+        TimeGroup::Hours => "hour",
+        TimeGroup::Days => "day",
+        TimeGroup::Weeks => "week",
+        TimeGroup::Months => "month",
+        TimeGroup::Years => "year",
+    }
+}
+
+/// Rows of the table, then averages and column totals. Future cells are blank. In CSV
+/// (`raw`) numbers carry no `%` and no rounding beyond 2 decimals.
+fn table(c: &Cohort, percent: bool, raw: bool) -> Table {
+    let cols = c.col_totals.len();
+    let mut header = vec![period_name(c.time_group).to_string(), "users".to_string()];
+    header.extend((0..cols).map(|j| format!("+{j}")));
+    let mut t = Table::new(header, 1);
+    let pct = |f: f64| {
+        if raw {
+            format!("{:.2}", f * 100.0)
+        } else {
+            format!("{:.1}%", f * 100.0)
+        }
+    };
+    for (i, label) in c.labels.iter().enumerate() {
+        let mut row = vec![label.clone(), c.totals[i].to_string()];
+        for j in 0..cols {
+            row.push(if percent {
+                c.fractions[i][j].map(pct).unwrap_or_default()
+            } else {
+                c.cohort[i][j].map(|n| n.to_string()).unwrap_or_default()
+            });
+        }
+        t.push(row);
+    }
+    let mut averages = vec!["average".to_string(), String::new()];
+    for j in 0..cols {
+        averages.push(if percent {
+            c.average_fractions[j].map(pct).unwrap_or_default()
+        } else {
+            c.averages[j].map(|a| format!("{a:.2}")).unwrap_or_default()
+        });
+    }
+    t.push(averages);
+    let mut totals = vec!["total".to_string(), c.total.to_string()];
+    totals.extend(c.col_totals.iter().map(u64::to_string));
+    t.push(totals);
+    t
+}

@@ -1,0 +1,58 @@
+//! `bitmapist events`: every event name with its counts today, this week and this month.
+//! One key listing and one batched count (a single pipeline on Redis) for the whole table.
+
+use anyhow::Result;
+use bitmapist::{Period, TimeGroup};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::{EventsArgs, TableFormat};
+use crate::context::Ctx;
+use crate::output::{self, Table};
+
+/// Runs `events`.
+pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
+    let bm = ctx.open().await?;
+    let at = args.at.unwrap_or_else(Utc::now);
+    let names = bm.event_names(args.name_prefix.as_deref()).await?;
+    let periods = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months]
+        .into_iter()
+        .map(|g| Period::containing(g, at))
+        .collect::<Result<Vec<Period>, _>>()?;
+    let keys: Vec<String> = names
+        .iter()
+        .flat_map(|name| periods.iter().map(|p| bm.layout().key(name, p)))
+        .collect();
+    let counts = bm.store().count(&keys).await?;
+    let rows: Vec<(&String, &[u64])> = names.iter().zip(counts.chunks(3)).collect();
+    match args.format {
+        TableFormat::Json => output::json(&json!(
+            rows.iter()
+                .map(|(name, c)| json!({"event": name, "today": c[0], "week": c[1], "month": c[2]}))
+                .collect::<Vec<_>>()
+        )),
+        TableFormat::Table | TableFormat::Csv => {
+            let mut t = Table::new(["event", "today", "week", "month"], 1);
+            for (name, c) in &rows {
+                t.push(vec![
+                    (*name).clone(),
+                    c[0].to_string(),
+                    c[1].to_string(),
+                    c[2].to_string(),
+                ]);
+            }
+            if args.format == TableFormat::Csv {
+                Ok(output::print(&t.csv())?)
+            } else if names.is_empty() {
+                output::note(&format!(
+                    "no events under prefix {:?} in {}",
+                    bm.layout().prefix(),
+                    bm.store().describe()
+                ));
+                Ok(())
+            } else {
+                Ok(output::print(&t.render())?)
+            }
+        }
+    }
+}

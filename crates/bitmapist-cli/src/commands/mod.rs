@@ -1,0 +1,28 @@
+//! One module per subcommand; `run` dispatches a parsed command to it.
+//! Each command opens its store through the context and writes data to stdout only.
+
+use anyhow::Result;
+
+use crate::cli::Command;
+use crate::context::Ctx;
+
+mod cohort;
+mod count;
+mod events;
+mod import;
+mod mark;
+mod seed;
+
+/// Runs one command.
+pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Seed(args) => seed::run(ctx, &args).await,
+        Command::Mark(args) => mark::run(ctx, &args, true).await,
+        Command::Unmark(args) => mark::run(ctx, &args, false).await,
+        Command::Events(args) => events::run(ctx, &args).await,
+        Command::Count(args) => count::count(ctx, &args).await,
+        Command::Ids(args) => count::ids(ctx, &args).await,
+        Command::Cohort(args) => cohort::run(ctx, &args).await,
+        Command::Import(args) => import::run(ctx, &args).await,
+    }
+}

@@ -1,0 +1,144 @@
+//! Printing data on stdout: aligned tables (comfy-table), CSV and JSON.
+//! Only data goes to stdout; messages, progress and logs go to stderr.
+
+use std::io::{self, Write};
+
+use comfy_table::{CellAlignment, ContentArrangement, LineStyle, TableStyle};
+
+/// Columns separated by spaces, one rule under the header: compact and easy to read.
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('─').junction(' '));
+
+/// A table of text cells: a header and rows, the first `label_cols` columns left-aligned
+/// and the others (numbers) right-aligned.
+#[derive(Debug, Default)]
+pub struct Table {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Vec<String>>,
+    /// How many leading columns hold labels rather than numbers.
+    pub label_cols: usize,
+}
+
+impl Table {
+    /// An empty table with these column names.
+    pub fn new(header: impl IntoIterator<Item = impl Into<String>>, label_cols: usize) -> Table {
+        Table {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+            label_cols,
+        }
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The table aligned for a terminal.
+    pub fn render(&self) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_style(STYLE)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(self.header.clone());
+        for row in &self.rows {
+            t.add_row(row.clone());
+        }
+        for i in self.label_cols..self.header.len() {
+            if let Some(col) = t.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        let mut out = String::new();
+        for line in t.lines() {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The table as CSV (RFC 4180: fields quoted when needed, CRLF-free `\n` lines).
+    pub fn csv(&self) -> String {
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// One CSV field, quoted if it holds a comma, a quote or a line break.
+pub fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+/// Writes text to stdout (a closed pipe surfaces as an `io::Error`, never a panic).
+pub fn print(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Writes a JSON value to stdout, pretty-printed, then a newline.
+pub fn json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    Ok(print(&text)?)
+}
+
+/// A message for people, on stderr (ignored if stderr is closed).
+pub fn note(text: &str) {
+    let _ = writeln!(io::stderr(), "{text}");
+}
+
+/// A count with thousands separators: 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let mut t = Table::new(["event", "n"], 1);
+        t.push(vec!["a,b".into(), "1".into()]);
+        t.push(vec!["say \"hi\"".into(), "2".into()]);
+        assert_eq!(t.csv(), "event,n\n\"a,b\",1\n\"say \"\"hi\"\"\",2\n");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn table_aligns_numbers_right() {
+        let mut t = Table::new(["event", "n"], 1);
+        t.push(vec!["a".into(), "1".into()]);
+        t.push(vec!["bbbb".into(), "100".into()]);
+        let text = t.render();
+        assert!(text.contains("   1"), "{text}");
+    }
+}

@@ -1,0 +1,254 @@
+//! Connection commands: `PING`, `ECHO`, `QUIT`, `SELECT`, `HELLO`, `AUTH`, and the minimal
+//! `CLIENT`, `COMMAND` and `CONFIG` that redis-py, redis-rs, redis-cli and redis-benchmark
+//! send when they connect.
+//!
+//! There is one database (0) and no password: `SELECT` of another database is an error,
+//! `AUTH user password` succeeds as it does on a Redis whose default user has no password,
+//! and only RESP2 is spoken (`HELLO 3` gets Redis's `NOPROTO` error, so clients fall back).
+
+use super::{Ctx, Flow, Outcome, unknown_subcommand};
+use crate::args::Args;
+use crate::error::CommandError;
+use crate::resp::encode;
+
+/// The Redis version the server answers as (its commands follow Redis 7.0).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// `PING [message]`.
+pub fn ping(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    match args.len() {
+        1 => encode::status(out, "PONG"),
+        2 => encode::bulk(out, args.get(1)),
+        _ => return Err(CommandError::arity("ping")),
+    }
+    Ok(Flow::Continue)
+}
+
+/// `ECHO message`.
+pub fn echo(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    encode::bulk(out, args.get(1));
+    Ok(Flow::Continue)
+}
+
+/// `QUIT`: `OK`, then the connection closes.
+pub fn quit(out: &mut Vec<u8>) -> Outcome {
+    encode::ok(out);
+    Ok(Flow::Close)
+}
+
+/// `SELECT 0` (the only database).
+pub fn select(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    match args.int(1)? {
+        0 => encode::ok(out),
+        _ => {
+            return Err(CommandError::reply(
+                "ERR DB index is out of range (bitmapist-server has only database 0)",
+            ));
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// `AUTH [user] password`: there is no password, as on a Redis without `requirepass`.
+pub fn auth(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    match args.len() {
+        2 => Err(CommandError::reply(
+            "ERR AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        )),
+        3 => {
+            encode::ok(out);
+            Ok(Flow::Continue)
+        }
+        _ => Err(CommandError::SYNTAX),
+    }
+}
+
+/// `HELLO [2 [AUTH user password] [SETNAME name]]`: the server's description, RESP2 only.
+pub fn hello(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    let mut i = 1;
+    if args.len() >= 2 {
+        let version = crate::args::parse_i64(args.get(1)).ok_or_else(|| {
+            CommandError::reply("ERR Protocol version is not an integer or out of range")
+        })?;
+        if version != 2 {
+            return Err(CommandError::reply("NOPROTO unsupported protocol version"));
+        }
+        i = 2;
+    }
+    let mut name = None;
+    while i < args.len() {
+        let left = args.len() - i - 1;
+        if args.is(i, "auth") && left >= 2 {
+            i += 3;
+        } else if args.is(i, "setname") && left >= 1 {
+            name = Some(valid_name(args.get(i + 1))?);
+            i += 2;
+        } else {
+            return Err(CommandError::reply(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(args.get(i))
+            )));
+        }
+    }
+    if let Some(name) = name {
+        ctx.conn.name = name;
+    }
+    encode::array(out, 14);
+    encode::bulk(out, b"server");
+    encode::bulk(out, b"redis");
+    encode::bulk(out, b"version");
+    encode::bulk(out, REDIS_VERSION.as_bytes());
+    encode::bulk(out, b"proto");
+    encode::int(out, 2);
+    encode::bulk(out, b"id");
+    encode::count(out, ctx.conn.id);
+    for (k, v) in [("mode", "standalone"), ("role", "master")] {
+        encode::bulk(out, k.as_bytes());
+        encode::bulk(out, v.as_bytes());
+    }
+    encode::bulk(out, b"modules");
+    encode::array(out, 0);
+    Ok(Flow::Continue)
+}
+
+/// A client name: no blanks or special characters, as Redis requires; empty clears it.
+fn valid_name(name: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(CommandError::reply(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok((!name.is_empty()).then(|| name.to_vec()))
+}
+
+/// `CLIENT SETNAME|GETNAME|ID|SETINFO|INFO|LIST|NO-EVICT|NO-TOUCH|HELP`.
+pub fn client(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    let sub = args.get(1).to_ascii_lowercase();
+    let arity = |n: usize, name: &str| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(CommandError::arity(&format!("client|{name}")))
+        }
+    };
+    match sub.as_slice() {
+        b"setname" => {
+            arity(3, "setname")?;
+            ctx.conn.name = valid_name(args.get(2))?;
+            encode::ok(out);
+        }
+        b"getname" => {
+            arity(2, "getname")?;
+            match &ctx.conn.name {
+                Some(name) => encode::bulk(out, name),
+                None => encode::nil(out),
+            }
+        }
+        b"id" => {
+            arity(2, "id")?;
+            encode::count(out, ctx.conn.id);
+        }
+        b"setinfo" => {
+            arity(4, "setinfo")?;
+            if !(args.is(2, "lib-name") || args.is(2, "lib-ver")) {
+                return Err(CommandError::reply(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(args.get(2))
+                )));
+            }
+            encode::ok(out);
+        }
+        b"info" | b"list" => {
+            let name = ctx.conn.name.as_deref().unwrap_or_default();
+            let line = format!(
+                "id={} addr={} name={} db=0 cmd=client|{}\n",
+                ctx.conn.id,
+                ctx.conn.peer,
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(&sub)
+            );
+            encode::bulk(out, line.as_bytes());
+        }
+        b"no-evict" | b"no-touch" => {
+            arity(3, &String::from_utf8_lossy(&sub))?;
+            encode::ok(out);
+        }
+        b"help" => {
+            let lines = [
+                "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
+                "SETNAME <name>, GETNAME, ID, SETINFO <LIB-NAME|LIB-VER> <value>, INFO, LIST",
+            ];
+            encode::array(out, lines.len());
+            for l in lines {
+                encode::status(out, l);
+            }
+        }
+        _ => return Err(unknown_subcommand(args.get(1), "client")),
+    }
+    Ok(Flow::Continue)
+}
+
+/// `COMMAND [COUNT|DOCS|INFO|LIST]`: minimal answers (no command documentation).
+pub fn command(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    if args.len() == 1 {
+        encode::array(out, 0);
+        return Ok(Flow::Continue);
+    }
+    let sub = args.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" => encode::int(out, 44),
+        b"docs" => encode::array(out, 0),
+        b"info" => {
+            encode::array(out, args.len().saturating_sub(2));
+            for _ in 2..args.len() {
+                out.extend_from_slice(b"*-1\r\n");
+            }
+        }
+        b"list" => encode::array(out, 0),
+        _ => return Err(unknown_subcommand(args.get(1), "command")),
+    }
+    Ok(Flow::Continue)
+}
+
+/// The `CONFIG GET` parameters the server reports (what redis-benchmark asks for).
+const CONFIG: [(&str, &str); 4] = [
+    ("save", ""),
+    ("appendonly", "no"),
+    ("databases", "1"),
+    ("maxmemory", "0"),
+];
+
+/// `CONFIG GET pattern...` (a few read-only values), `CONFIG RESETSTAT`; `CONFIG SET` is
+/// refused.
+pub fn config(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    let sub = args.get(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" => {
+            if args.len() < 3 {
+                return Err(CommandError::arity("config|get"));
+            }
+            let found: Vec<(&str, &str)> = CONFIG
+                .iter()
+                .copied()
+                .filter(|(k, _)| {
+                    args.from(2)
+                        .any(|p| crate::glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
+                })
+                .collect();
+            encode::array(out, found.len() * 2);
+            for (k, v) in found {
+                encode::bulk(out, k.as_bytes());
+                encode::bulk(out, v.as_bytes());
+            }
+        }
+        b"resetstat" => encode::ok(out),
+        b"set" => {
+            return Err(CommandError::reply(
+                "ERR bitmapist-server has no runtime configuration (use its command-line flags)",
+            ));
+        }
+        _ => return Err(unknown_subcommand(args.get(1), "config")),
+    }
+    Ok(Flow::Continue)
+}

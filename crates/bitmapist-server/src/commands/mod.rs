@@ -1,0 +1,357 @@
+//! Command dispatch: the command table (names and Redis arities), the checks every command
+//! gets (unknown name, wrong number of arguments), and the call into one family's module.
+//!
+//! A handler computes its whole answer before writing any of it, so an error reply is never
+//! mixed with a partial answer; it returns a [`Flow`] or a [`CommandError`], which is
+//! answered as a Redis error reply (the connection stays usable).
+
+mod admin;
+mod bits;
+mod connection;
+mod expire;
+mod keys;
+mod strings;
+mod transaction;
+
+use std::ops::Deref;
+
+use crate::args::Args;
+use crate::error::CommandError;
+use crate::keyspace::{Exclusive, Shared};
+use crate::resp::encode;
+use crate::server::{ConnState, ServerState};
+
+pub use self::transaction::Multi;
+
+/// What the connection does after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Send what is buffered, then close (`QUIT`).
+    Close,
+    /// Close, and shut the server down (`SHUTDOWN`).
+    Shutdown,
+}
+
+/// A handler's result.
+pub type Outcome = Result<Flow, CommandError>;
+
+/// What a handler may use: the server and its own connection's state.
+pub struct Ctx<'a> {
+    /// The server (keyspace, configuration, counters).
+    pub server: &'a ServerState,
+    /// The calling connection.
+    pub conn: &'a mut ConnState,
+    /// The exclusive gate, when the command runs inside `EXEC` (which holds it for the
+    /// whole transaction).
+    pub held: Option<&'a Exclusive<'a>>,
+}
+
+/// The exclusive gate as a handler holds it: its own, or the one `EXEC` holds.
+pub enum Gate<'a> {
+    /// Taken for this command.
+    Owned(Exclusive<'a>),
+    /// Held by the enclosing `EXEC`.
+    Borrowed(&'a Exclusive<'a>),
+}
+
+impl<'a> Deref for Gate<'a> {
+    type Target = Exclusive<'a>;
+    fn deref(&self) -> &Exclusive<'a> {
+        match self {
+            Gate::Owned(g) => g,
+            Gate::Borrowed(g) => g,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for a command of `conn` outside any transaction.
+    pub fn new(server: &'a ServerState, conn: &'a mut ConnState) -> Self {
+        Ctx {
+            server,
+            conn,
+            held: None,
+        }
+    }
+
+    /// The shared gate for a command on `key` (nothing to take inside `EXEC`), after
+    /// deleting `key` if it is past its deadline.
+    pub async fn shared_for(&self, key: &str) -> Result<Option<Shared<'a>>, CommandError> {
+        let ks = &self.server.keyspace;
+        match self.held {
+            Some(gate) => {
+                ks.expire_due(gate).await?;
+                Ok(None)
+            }
+            None => Ok(Some(ks.shared_for(key).await?)),
+        }
+    }
+
+    /// The exclusive gate (the one `EXEC` holds, inside a transaction), after deleting
+    /// every key past its deadline.
+    pub async fn exclusive(&self) -> Result<Gate<'a>, CommandError> {
+        let ks = &self.server.keyspace;
+        match self.held {
+            Some(gate) => {
+                ks.expire_due(gate).await?;
+                Ok(Gate::Borrowed(gate))
+            }
+            None => Ok(Gate::Owned(ks.exclusive().await?)),
+        }
+    }
+}
+
+/// Declares the command table: variant, upper-case name, Redis's lower-case name, arity
+/// (positive: exactly that many arguments with the name; negative: at least minus that).
+macro_rules! commands {
+    ($($variant:ident $upper:literal $lower:literal $arity:literal,)*) => {
+        /// Every command the server knows.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Command {
+            $(
+                #[doc = concat!("The `", $lower, "` command.")]
+                $variant,
+            )*
+        }
+
+        impl Command {
+            /// The command called `upper` (already upper-case).
+            fn from_upper(upper: &[u8]) -> Option<Self> {
+                match upper {
+                    $($upper => Some(Command::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Redis's name for it, lower case (as in arity errors).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Command::$variant => $lower,)*
+                }
+            }
+
+            /// Its arity, Redis style.
+            pub fn arity(self) -> i32 {
+                match self {
+                    $(Command::$variant => $arity,)*
+                }
+            }
+        }
+    };
+}
+
+commands! {
+    SetBit b"SETBIT" "setbit" 4,
+    GetBit b"GETBIT" "getbit" 3,
+    BitCount b"BITCOUNT" "bitcount" -2,
+    BitOp b"BITOP" "bitop" -4,
+    Get b"GET" "get" 2,
+    Set b"SET" "set" -3,
+    MGet b"MGET" "mget" -2,
+    StrLen b"STRLEN" "strlen" 2,
+    Exists b"EXISTS" "exists" -2,
+    Del b"DEL" "del" -2,
+    Unlink b"UNLINK" "unlink" -2,
+    Keys b"KEYS" "keys" 2,
+    Scan b"SCAN" "scan" -2,
+    Type b"TYPE" "type" 2,
+    Rename b"RENAME" "rename" 3,
+    RenameNx b"RENAMENX" "renamenx" 3,
+    DbSize b"DBSIZE" "dbsize" 1,
+    FlushDb b"FLUSHDB" "flushdb" -1,
+    FlushAll b"FLUSHALL" "flushall" -1,
+    Ttl b"TTL" "ttl" 2,
+    PTtl b"PTTL" "pttl" 2,
+    ExpireTime b"EXPIRETIME" "expiretime" 2,
+    PExpireTime b"PEXPIRETIME" "pexpiretime" 2,
+    Expire b"EXPIRE" "expire" -3,
+    PExpire b"PEXPIRE" "pexpire" -3,
+    ExpireAt b"EXPIREAT" "expireat" -3,
+    PExpireAt b"PEXPIREAT" "pexpireat" -3,
+    Persist b"PERSIST" "persist" 2,
+    Ping b"PING" "ping" -1,
+    Echo b"ECHO" "echo" 2,
+    Quit b"QUIT" "quit" -1,
+    Select b"SELECT" "select" 2,
+    Hello b"HELLO" "hello" -1,
+    Auth b"AUTH" "auth" -2,
+    Client b"CLIENT" "client" -2,
+    CommandCmd b"COMMAND" "command" -1,
+    Config b"CONFIG" "config" -2,
+    Info b"INFO" "info" -1,
+    BgSave b"BGSAVE" "bgsave" -1,
+    Save b"SAVE" "save" 1,
+    LastSave b"LASTSAVE" "lastsave" 1,
+    Shutdown b"SHUTDOWN" "shutdown" -1,
+    Time b"TIME" "time" 1,
+    Slurp b"SLURP" "slurp" -2,
+    MultiCmd b"MULTI" "multi" 1,
+    Exec b"EXEC" "exec" 1,
+    Discard b"DISCARD" "discard" 1,
+    Watch b"WATCH" "watch" -2,
+    Unwatch b"UNWATCH" "unwatch" 1,
+}
+
+impl Command {
+    /// The command called `name`, in any case.
+    pub fn lookup(name: &[u8]) -> Option<Self> {
+        let mut upper = [0u8; 16];
+        let slot = upper.get_mut(..name.len())?;
+        for (u, b) in slot.iter_mut().zip(name) {
+            *u = b.to_ascii_uppercase();
+        }
+        Self::from_upper(slot)
+    }
+
+    /// Whether `argc` arguments (the name included) fit the arity.
+    fn accepts(self, argc: usize) -> bool {
+        let arity = self.arity();
+        let n = i64::try_from(argc).unwrap_or(i64::MAX);
+        if arity >= 0 {
+            n == i64::from(arity)
+        } else {
+            n >= -i64::from(arity)
+        }
+    }
+}
+
+/// Redis's reply to an unknown command: its name and the start of its arguments.
+fn unknown_command(args: Args<'_>) -> Vec<u8> {
+    let name = args.get(0);
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(&name[..name.len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    let mut listed = Vec::new();
+    for arg in args.from(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        listed.push(b'\'');
+        listed.extend_from_slice(&arg[..arg.len().min(room)]);
+        listed.extend_from_slice(b"' ");
+    }
+    msg.extend_from_slice(&listed);
+    msg
+}
+
+/// Redis's reply to an unknown subcommand of `command` (`CLIENT`, `COMMAND`, `CONFIG`).
+pub(crate) fn unknown_subcommand(sub: &[u8], command: &str) -> CommandError {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]);
+    CommandError::reply(format!(
+        "ERR unknown subcommand '{sub}'. Try {} HELP.",
+        command.to_ascii_uppercase()
+    ))
+}
+
+/// Runs one command and appends its reply to `out`.
+pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Flow {
+    let Some(command) = Command::lookup(args.get(0)) else {
+        transaction::fail(ctx);
+        encode::error(out, &unknown_command(args));
+        return Flow::Continue;
+    };
+    if !command.accepts(args.len()) {
+        transaction::fail(ctx);
+        encode::error(out, &CommandError::arity(command.name()).text());
+        return Flow::Continue;
+    }
+    if transaction::queue(ctx, command, args, out) {
+        return Flow::Continue;
+    }
+    match run(command, ctx, args, out).await {
+        Ok(flow) => flow,
+        Err(e) => {
+            if let CommandError::Store(inner) = &e {
+                tracing::error!(command = command.name(), error = %inner, "store error");
+            }
+            encode::error(out, &e.text());
+            Flow::Continue
+        }
+    }
+}
+
+pub(crate) async fn run(
+    command: Command,
+    ctx: &mut Ctx<'_>,
+    args: Args<'_>,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    use Command as C;
+    match command {
+        C::SetBit => bits::setbit(ctx, args, out).await,
+        C::GetBit => bits::getbit(ctx, args, out).await,
+        C::BitCount => bits::bitcount(ctx, args, out).await,
+        C::BitOp => bits::bitop(ctx, args, out).await,
+        C::Get => strings::get(ctx, args, out).await,
+        C::Set => strings::set(ctx, args, out).await,
+        C::MGet => strings::mget(ctx, args, out).await,
+        C::StrLen => strings::strlen(ctx, args, out).await,
+        C::Exists => keys::exists(ctx, args, out).await,
+        C::Del | C::Unlink => keys::del(ctx, args, out).await,
+        C::Keys => keys::keys(ctx, args, out).await,
+        C::Scan => keys::scan(ctx, args, out).await,
+        C::Type => keys::key_type(ctx, args, out).await,
+        C::Rename => keys::rename(ctx, args, out, false).await,
+        C::RenameNx => keys::rename(ctx, args, out, true).await,
+        C::DbSize => keys::dbsize(ctx, out).await,
+        C::FlushDb | C::FlushAll => keys::flush(ctx, args, out).await,
+        C::Ttl => expire::ttl(ctx, args, out, expire::TtlKind::Seconds).await,
+        C::PTtl => expire::ttl(ctx, args, out, expire::TtlKind::Millis).await,
+        C::ExpireTime => expire::ttl(ctx, args, out, expire::TtlKind::AtSeconds).await,
+        C::PExpireTime => expire::ttl(ctx, args, out, expire::TtlKind::AtMillis).await,
+        C::Expire => expire::expire(ctx, args, out, command, false, 1000).await,
+        C::PExpire => expire::expire(ctx, args, out, command, false, 1).await,
+        C::ExpireAt => expire::expire(ctx, args, out, command, true, 1000).await,
+        C::PExpireAt => expire::expire(ctx, args, out, command, true, 1).await,
+        C::Persist => expire::persist(ctx, args, out).await,
+        C::Ping => connection::ping(args, out),
+        C::Echo => connection::echo(args, out),
+        C::Quit => connection::quit(out),
+        C::Select => connection::select(args, out),
+        C::Hello => connection::hello(ctx, args, out),
+        C::Auth => connection::auth(args, out),
+        C::Client => connection::client(ctx, args, out),
+        C::CommandCmd => connection::command(args, out),
+        C::Config => connection::config(args, out),
+        C::Info => admin::info(ctx, args, out).await,
+        C::BgSave => admin::bgsave(ctx, args, out).await,
+        C::Save => admin::save(ctx, out).await,
+        C::LastSave => admin::lastsave(ctx, out),
+        C::Shutdown => admin::shutdown(args, out),
+        C::Time => admin::time(out),
+        C::Slurp => admin::slurp(ctx, args, out).await,
+        C::MultiCmd => transaction::multi(ctx, out),
+        C::Exec => transaction::exec(ctx, out).await,
+        C::Discard => transaction::discard(ctx, out),
+        C::Watch => transaction::watch(ctx),
+        C::Unwatch => transaction::unwatch(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_ignores_case_and_checks_arity() {
+        assert_eq!(Command::lookup(b"setBit"), Some(Command::SetBit));
+        assert_eq!(Command::lookup(b"nope"), None);
+        assert_eq!(Command::lookup(b"averyveryverylongcommandname"), None);
+        assert!(Command::SetBit.accepts(4) && !Command::SetBit.accepts(3));
+        assert!(Command::BitOp.accepts(4) && Command::BitOp.accepts(9));
+        assert!(!Command::BitOp.accepts(3));
+    }
+
+    #[test]
+    fn unknown_command_text_matches_redis() {
+        let buf = b"foo a b";
+        let ranges = [0..3, 4..5, 6..7];
+        assert_eq!(
+            String::from_utf8_lossy(&unknown_command(Args::new(buf, &ranges))),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+    }
+}

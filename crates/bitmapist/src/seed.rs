@@ -1,0 +1,969 @@
+//! Realistic, deterministic fake activity for demos, benchmarks and the CLI's `seed`.
+//! A [`SeedPlan`] names users, days, an end and a seed; its [`Generator`] yields marks day by day.
+//!
+//! What is generated, for users `1..=users` (ids in sign-up order, like an auto-increment
+//! column) over the `days` calendar days ending with the day of `end`:
+//!
+//! - **Sign-ups** spread over the range, growing towards its end, fewer at weekends, with
+//!   some day-to-day noise: `user:signed_up` and `user:created` (the ORM hook's event),
+//!   with a first session.
+//! - **Sessions**: on each later day a user is active with a probability that decays with
+//!   the account's age (fast over the first weeks, then a plateau) times a per-user
+//!   stickiness (tourists, casual and loyal users), lower at weekends. A session is
+//!   `user:logged_in`, `page:viewed` a few minutes later and, most of the time,
+//!   `user:logged_out`; sticky users sometimes have a second session the same day.
+//! - **Writes**: `user:updated` on some active days; `user:purchased`, rare (more frequent
+//!   for premium users); `user:upgraded` (and a purchase) once for the ~12% who go premium;
+//!   `user:deleted`, rare, which ends the user's activity for good.
+//! - **Unique flags** (date-less keys, see [`Bitmapist::mark_unique`]): `user:premium`,
+//!   `user:verified_email`, `user:beta_tester`, from [`Generator::unique_flags`].
+//!
+//! Times follow a daily profile (quiet at night, busiest in the evening), in UTC, and never
+//! pass `end`. The output depends only on the plan: the generator uses its own small
+//! SplitMix64 generator rather than a crate, so that a seed gives the same data in every
+//! version and on every platform (only integer and IEEE arithmetic, no platform `exp`; a
+//! test pins a fingerprint of one plan's data, so a change to the model cannot go
+//! unnoticed). Each day is a pure function of the plan and the day, so days can be
+//! produced one at a time, in any order: memory is 24 bytes per user plus one day of marks.
+//!
+//! ```
+//! use bitmapist::seed::SeedPlan;
+//! use chrono::{TimeZone, Utc};
+//! let end = Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0).unwrap();
+//! let plan = SeedPlan::new(1_000, 30, end).seed(7);
+//! let mut total = 0;
+//! for day in plan.generator()? {
+//!     assert!(day.marks.iter().all(|&(_, uid, at)| (1..=1_000).contains(&uid) && at <= end));
+//!     total += day.marks.len();
+//! }
+//! assert!(total > 1_000);
+//! # Ok::<(), bitmapist::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
+use serde::Serialize;
+
+use crate::client::{Bitmapist, MarkOptions};
+use crate::error::{Error, Result};
+use crate::period::Period;
+use crate::store::KeyWrite;
+
+/// The dated events the generator writes, in a fixed order (see [`Day::counts`]).
+pub const EVENTS: [&str; 9] = [
+    "user:signed_up",
+    "user:created",
+    "user:logged_in",
+    "user:logged_out",
+    "page:viewed",
+    "user:updated",
+    "user:purchased",
+    "user:upgraded",
+    "user:deleted",
+];
+
+/// The unique (date-less) flags the generator sets (see [`Generator::unique_flags`]).
+pub const FLAGS: [&str; 3] = ["user:premium", "user:verified_email", "user:beta_tester"];
+
+/// The largest number of users a plan may have (the generator keeps 24 bytes per user).
+pub const MAX_USERS: u32 = 50_000_000;
+
+/// The largest number of days a plan may span (about 100 years).
+pub const MAX_DAYS: u32 = 36_600;
+
+/// One mark: event, user id, time. Feed a day of them to [`Bitmapist::mark_events`].
+pub type Mark = (&'static str, u32, DateTime<Utc>);
+
+// Indexes into EVENTS.
+const SIGNED_UP: usize = 0;
+const CREATED: usize = 1;
+const LOGGED_IN: usize = 2;
+const LOGGED_OUT: usize = 3;
+const PAGE_VIEWED: usize = 4;
+const UPDATED: usize = 5;
+const PURCHASED: usize = 6;
+const UPGRADED: usize = 7;
+const DELETED: usize = 8;
+
+// Indexes into FLAGS, as bits of `User::flags`.
+const PREMIUM: u8 = 1;
+const VERIFIED: u8 = 2;
+const BETA: u8 = 4;
+
+/// What to generate: how many users over how many days up to when, from which seed.
+///
+/// ```
+/// use bitmapist::seed::SeedPlan;
+/// use chrono::{TimeZone, Utc};
+/// let end = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+/// let plan = SeedPlan::new(100_000, 365, end).seed(42).hourly(true);
+/// assert_eq!(plan.start()?.to_string(), "2025-11-23");
+/// assert!(SeedPlan::new(0, 365, end).validate().is_err());
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeedPlan {
+    /// How many users (ids `1..=users`), at most [`MAX_USERS`].
+    pub users: u32,
+    /// How many calendar days, ending with the day of `end`, at most [`MAX_DAYS`].
+    pub days: u32,
+    /// The last instant of the range: no mark is later.
+    pub end: DateTime<Utc>,
+    /// The seed: the same plan gives the same marks.
+    pub seed: u64,
+    /// Whether the marks should also write hour keys (see [`SeedPlan::mark_options`]);
+    /// the generated marks are the same either way.
+    pub hourly: bool,
+}
+
+impl SeedPlan {
+    /// A plan with seed 42, without hour keys.
+    ///
+    /// ```
+    /// use bitmapist::seed::SeedPlan;
+    /// let plan = SeedPlan::new(10, 7, chrono::Utc::now());
+    /// assert_eq!((plan.seed, plan.hourly), (42, false));
+    /// ```
+    pub fn new(users: u32, days: u32, end: DateTime<Utc>) -> SeedPlan {
+        SeedPlan {
+            users,
+            days,
+            end,
+            seed: 42,
+            hourly: false,
+        }
+    }
+
+    /// Sets the seed.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// assert_eq!(SeedPlan::new(10, 7, chrono::Utc::now()).seed(9).seed, 9);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> SeedPlan {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets whether marks also write hour keys.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// assert!(SeedPlan::new(10, 7, chrono::Utc::now()).hourly(true).mark_options().hourly == Some(true));
+    /// ```
+    pub fn hourly(mut self, on: bool) -> SeedPlan {
+        self.hourly = on;
+        self
+    }
+
+    /// Checks the numbers: users in `1..=MAX_USERS`, days in `1..=MAX_DAYS`, and a range
+    /// within the supported years.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let now = chrono::Utc::now();
+    /// assert!(SeedPlan::new(10, 7, now).validate().is_ok());
+    /// assert!(SeedPlan::new(10, 0, now).validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_USERS).contains(&self.users) {
+            return Err(Error::invalid(
+                "users",
+                format!("{} is not in 1..={MAX_USERS}", self.users),
+            ));
+        }
+        if !(1..=MAX_DAYS).contains(&self.days) {
+            return Err(Error::invalid(
+                "days",
+                format!("{} is not in 1..={MAX_DAYS}", self.days),
+            ));
+        }
+        let start = self.start_unchecked()?;
+        for date in [start, self.end.date_naive()] {
+            if !(crate::period::MIN_YEAR + 1..crate::period::MAX_YEAR).contains(&date.year()) {
+                return Err(Error::DateOutOfRange(format!(
+                    "the seed range {start}..={} is outside the supported years",
+                    self.end.date_naive()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn start_unchecked(&self) -> Result<NaiveDate> {
+        let back = u64::from(self.days.saturating_sub(1));
+        self.end
+            .date_naive()
+            .checked_sub_days(chrono::Days::new(back))
+            .ok_or_else(|| Error::DateOutOfRange(format!("{} days before {}", back, self.end)))
+    }
+
+    /// The first day of the range.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// use chrono::{TimeZone, Utc};
+    /// let plan = SeedPlan::new(10, 1, Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).unwrap());
+    /// assert_eq!(plan.start()?.to_string(), "2026-01-01");
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn start(&self) -> Result<NaiveDate> {
+        self.validate()?;
+        self.start_unchecked()
+    }
+
+    /// The options to mark with: hour keys as planned, the unique key as the handle says.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let opts = SeedPlan::new(10, 7, chrono::Utc::now()).mark_options();
+    /// assert_eq!((opts.hourly, opts.unique), (Some(false), None));
+    /// ```
+    pub fn mark_options(&self) -> MarkOptions {
+        MarkOptions {
+            hourly: Some(self.hourly),
+            unique: None,
+        }
+    }
+
+    /// Draws the users (sign-up day, stickiness, fate) and returns the day-by-day
+    /// generator. Takes 24 bytes per user.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let generator = SeedPlan::new(500, 14, chrono::Utc::now()).generator()?;
+    /// assert_eq!(generator.len(), 14);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn generator(&self) -> Result<Generator> {
+        Generator::new(self.clone())
+    }
+}
+
+/// One day of generated marks.
+///
+/// ```
+/// # use bitmapist::seed::{SeedPlan, EVENTS};
+/// let day = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?.day(0)?;
+/// assert_eq!(day.counts.iter().sum::<u64>(), day.marks.len() as u64);
+/// assert_eq!(day.counts.len(), EVENTS.len());
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Day {
+    /// The day's index in the range, 0 for the first.
+    pub index: u32,
+    /// The date (UTC).
+    pub date: NaiveDate,
+    /// The marks, users in ascending order.
+    pub marks: Vec<Mark>,
+    /// How many marks of each of [`EVENTS`], in that order.
+    pub counts: [u64; EVENTS.len()],
+}
+
+/// What the generator knows of one user.
+#[derive(Clone, Copy, Debug)]
+struct User {
+    /// Day index of the sign-up.
+    signup_day: u32,
+    /// Second of that day.
+    signup_sec: u32,
+    /// Day index of the deletion (`u32::MAX`: never).
+    deleted_day: u32,
+    /// Day index of the upgrade to premium (`u32::MAX`: never).
+    upgrade_day: u32,
+    /// Baseline daily activity probability.
+    stickiness: f32,
+    /// Bits of FLAGS.
+    flags: u8,
+}
+
+/// The marks of a [`SeedPlan`], one [`Day`] at a time (an iterator, and random access by
+/// day with [`Generator::day`]).
+///
+/// ```
+/// use bitmapist::seed::SeedPlan;
+/// let plan = SeedPlan::new(2_000, 10, chrono::Utc::now()).seed(1);
+/// let a: Vec<_> = plan.generator()?.collect();
+/// let b = plan.generator()?.day(3)?;
+/// assert_eq!(a[3], b); // each day depends only on the plan
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Generator {
+    plan: SeedPlan,
+    start: NaiveDate,
+    users: Vec<User>,
+    /// `signed_by[k]`: how many users signed up on days `0..=k`.
+    signed_by: Vec<u32>,
+    /// Activity multiplier by account age in days.
+    decay: Vec<f32>,
+    next: u32,
+}
+
+/// Relative weights of the hour of day (0..24) of a session: quiet at night, busy evenings.
+const HOUR_WEIGHTS: [u32; 24] = [
+    10, 6, 4, 3, 3, 5, 10, 20, 30, 40, 45, 45, 40, 40, 40, 40, 42, 45, 50, 55, 50, 40, 30, 20,
+];
+
+impl Generator {
+    fn new(plan: SeedPlan) -> Result<Generator> {
+        plan.validate()?;
+        let start = plan.start_unchecked()?;
+        let days = plan.days as usize;
+        let n = plan.users;
+        let end_sec = plan.end.num_seconds_from_midnight();
+
+        // Sign-up weight of each day: growth over the range, weekly pattern, noise.
+        let mut cdf = Vec::with_capacity(days);
+        let mut acc = 0f64;
+        for k in 0..days {
+            let date = start + Duration::days(k as i64);
+            let mut r = Rng::stream(plan.seed, SALT_SIGNUP_DAY, k as u64);
+            let growth = 1.0 + k as f64 / days as f64;
+            let weekly = match date.weekday() {
+                Weekday::Sat => 0.7,
+                Weekday::Sun => 0.6,
+                _ => 1.0,
+            };
+            acc += growth * weekly * (0.8 + 0.4 * r.unit());
+            cdf.push(acc);
+        }
+
+        // Users in sign-up order: user i's quantile is (i + r) / n (stratified).
+        let mut users = Vec::with_capacity(n as usize);
+        let mut signed_by = vec![0u32; days];
+        let mut k = 0usize;
+        for i in 0..n {
+            let uid = u64::from(i) + 1;
+            let mut r = Rng::stream(plan.seed, SALT_USER, uid);
+            let q = (f64::from(i) + r.unit()) / f64::from(n) * acc;
+            while k + 1 < days && cdf[k] < q {
+                k += 1;
+            }
+            signed_by[k] += 1;
+            let signup_day = k as u32;
+            let mut signup_sec = r.time_of_day();
+            if k + 1 == days {
+                // The last day ends at `end`: everyone signs up by then.
+                signup_sec = (u64::from(signup_sec) * (u64::from(end_sec) + 1) / 86_400) as u32;
+            }
+            // Tourists, casual and loyal users.
+            let kind = r.unit();
+            let stickiness = if kind < 0.4 {
+                0.02 + 0.13 * r.unit()
+            } else if kind < 0.8 {
+                0.15 + 0.35 * r.unit()
+            } else {
+                0.5 + 0.45 * r.unit()
+            };
+            let deleted_day = if r.chance(0.05) {
+                signup_day.saturating_add(1 + r.below(180) as u32)
+            } else {
+                u32::MAX
+            };
+            let upgrade_day = if r.chance(0.12) {
+                signup_day.saturating_add(1 + r.below(45) as u32)
+            } else {
+                u32::MAX
+            };
+            let upgrade_day = if upgrade_day < deleted_day && upgrade_day < plan.days {
+                upgrade_day
+            } else {
+                u32::MAX
+            };
+            let mut flags = 0;
+            if upgrade_day != u32::MAX {
+                flags |= PREMIUM;
+            }
+            if r.chance(0.7) {
+                flags |= VERIFIED;
+            }
+            if r.chance(0.03) {
+                flags |= BETA;
+            }
+            users.push(User {
+                signup_day,
+                signup_sec,
+                deleted_day,
+                upgrade_day,
+                stickiness: stickiness as f32,
+                flags,
+            });
+        }
+        for k in 1..days {
+            signed_by[k] += signed_by[k - 1];
+        }
+        // Fast decay over the first weeks, then a plateau: 0.2 + 0.8 * e^(-age / 10), by
+        // repeated multiplication (IEEE-exact everywhere, unlike a platform's `exp`).
+        let mut fade = 1.0f64;
+        let decay = (0..days)
+            .map(|_| {
+                let d = (0.2 + 0.8 * fade) as f32;
+                fade *= DECAY_PER_DAY;
+                d
+            })
+            .collect();
+        Ok(Generator {
+            plan,
+            start,
+            users,
+            signed_by,
+            decay,
+            next: 0,
+        })
+    }
+
+    /// The plan.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let plan = SeedPlan::new(10, 7, chrono::Utc::now());
+    /// assert_eq!(plan.generator()?.plan(), &plan);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn plan(&self) -> &SeedPlan {
+        &self.plan
+    }
+
+    /// How many users signed up on day `index` or before (their ids are `1..=` that).
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let g = SeedPlan::new(1_000, 30, chrono::Utc::now()).generator()?;
+    /// assert!(g.signed_up_by(0) < g.signed_up_by(29));
+    /// assert_eq!(g.signed_up_by(29), 1_000);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn signed_up_by(&self, index: u32) -> u32 {
+        let last = self.signed_by.len().saturating_sub(1);
+        self.signed_by
+            .get((index as usize).min(last))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The unique flags to set with [`Bitmapist::mark_unique`]: `(flag, uid)` for every
+    /// user who has it, by flag then user.
+    ///
+    /// ```
+    /// # use bitmapist::seed::{SeedPlan, FLAGS};
+    /// let g = SeedPlan::new(1_000, 30, chrono::Utc::now()).generator()?;
+    /// let flags = g.unique_flags();
+    /// assert!(flags.iter().all(|(f, _)| FLAGS.contains(f)));
+    /// assert!(flags.iter().filter(|(f, _)| *f == "user:verified_email").count() > 500);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn unique_flags(&self) -> Vec<(&'static str, u32)> {
+        let mut out = Vec::new();
+        for (bit, flag) in [(PREMIUM, FLAGS[0]), (VERIFIED, FLAGS[1]), (BETA, FLAGS[2])] {
+            out.extend(
+                (1u32..)
+                    .zip(&self.users)
+                    .filter(|(_, u)| u.flags & bit != 0)
+                    .map(|(uid, _)| (flag, uid)),
+            );
+        }
+        out
+    }
+
+    /// The marks of day `index` (0 for the first day of the range).
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let g = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?;
+    /// assert!(g.day(2).is_ok());
+    /// assert!(g.day(3).is_err());
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn day(&self, index: u32) -> Result<Day> {
+        let mut marks = Vec::new();
+        let (date, counts) = self.day_into(index, &mut marks)?;
+        Ok(Day {
+            index,
+            date,
+            marks,
+            counts,
+        })
+    }
+
+    /// Appends the marks of day `index` to `out` (reusing its allocation); returns the date
+    /// and how many marks of each of [`EVENTS`] were appended.
+    ///
+    /// ```
+    /// # use bitmapist::seed::SeedPlan;
+    /// let g = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?;
+    /// let mut buf = Vec::new();
+    /// let (_, counts) = g.day_into(0, &mut buf)?;
+    /// assert_eq!(counts.iter().sum::<u64>(), buf.len() as u64);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn day_into(
+        &self,
+        index: u32,
+        out: &mut Vec<Mark>,
+    ) -> Result<(NaiveDate, [u64; EVENTS.len()])> {
+        if index >= self.plan.days {
+            return Err(Error::invalid(
+                "index",
+                format!("day {index} is not in 0..{}", self.plan.days),
+            ));
+        }
+        let date = self.start + Duration::days(i64::from(index));
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(|| Error::DateOutOfRange(date.to_string()))?
+            .and_utc();
+        let mut day = DayWriter {
+            midnight,
+            end: self.plan.end,
+            out,
+            counts: [0; EVENTS.len()],
+        };
+        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        let weekly = if weekend { 0.75f32 } else { 1.0 };
+        let day_seed = mix(self.plan.seed ^ mix(SALT_ACTIVITY ^ u64::from(index)));
+        let signed = self.signed_up_by(index) as usize;
+        for (uid, u) in (1u32..).zip(&self.users[..signed]) {
+            if index > u.deleted_day {
+                continue;
+            }
+            let mut r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
+            if index == u.signup_day {
+                let t = u.signup_sec;
+                day.push(SIGNED_UP, uid, t);
+                day.push(CREATED, uid, t);
+                day.session(&mut r, uid, t);
+                if r.chance(0.3) {
+                    day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+                }
+                continue;
+            }
+            if index == u.deleted_day {
+                let t = r.time_of_day();
+                day.push(LOGGED_IN, uid, t);
+                day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
+                continue;
+            }
+            let age = (index - u.signup_day) as usize;
+            let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
+            let upgrade = index == u.upgrade_day;
+            if !upgrade && r.unit() as f32 >= p {
+                continue;
+            }
+            let t = r.time_of_day();
+            day.session(&mut r, uid, t);
+            if upgrade {
+                let later = t.saturating_add(60 + r.below(900) as u32);
+                day.push(UPGRADED, uid, later);
+                day.push(PURCHASED, uid, later);
+            } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
+                day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
+            }
+            if r.chance(0.03) {
+                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+            }
+            if r.chance(f64::from(u.stickiness) * 0.3) {
+                let t2 = r.time_of_day();
+                day.session(&mut r, uid, t2);
+            }
+        }
+        Ok((date, day.counts))
+    }
+}
+
+impl Iterator for Generator {
+    type Item = Day;
+
+    fn next(&mut self) -> Option<Day> {
+        let day = self.day(self.next).ok()?;
+        self.next += 1;
+        Some(day)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.plan.days.saturating_sub(self.next) as usize;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Generator {}
+
+/// Appends one day's marks, dropping those after the plan's end.
+struct DayWriter<'a> {
+    midnight: DateTime<Utc>,
+    end: DateTime<Utc>,
+    out: &'a mut Vec<Mark>,
+    counts: [u64; EVENTS.len()],
+}
+
+impl DayWriter<'_> {
+    /// Marks `event` at second `sec` of the day (kept within the day).
+    fn push(&mut self, event: usize, uid: u32, sec: u32) {
+        let at = self.midnight + Duration::seconds(i64::from(sec.min(86_399)));
+        if at <= self.end {
+            self.out.push((EVENTS[event], uid, at));
+            self.counts[event] += 1;
+        }
+    }
+
+    /// A session starting at `t`: log-in, a page view, usually a log-out.
+    fn session(&mut self, r: &mut Rng, uid: u32, t: u32) {
+        self.push(LOGGED_IN, uid, t);
+        self.push(PAGE_VIEWED, uid, t.saturating_add(r.below(600) as u32));
+        if r.chance(0.7) {
+            self.push(LOGGED_OUT, uid, t.saturating_add(60 + r.below(5400) as u32));
+        }
+    }
+}
+
+/// e^(-1/10): the daily fade of activity.
+const DECAY_PER_DAY: f64 = 0.904_837_418_035_959_5;
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+const SALT_SIGNUP_DAY: u64 = 0x5167_4E55_5044_4159;
+const SALT_USER: u64 = 0x5553_4552_5041_5241;
+const SALT_ACTIVITY: u64 = 0x4143_5449_5649_5459;
+
+/// The SplitMix64 finalizer: a fast, well-mixed 64-bit hash.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): small, fast and stable across versions.
+struct Rng(u64);
+
+impl Rng {
+    /// An independent stream for `(seed, salt, n)`.
+    fn stream(seed: u64, salt: u64, n: u64) -> Rng {
+        Rng(mix(seed ^ mix(salt ^ mix(n.wrapping_add(GOLDEN)))))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN);
+        mix(self.0)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// A second of the day, following [`HOUR_WEIGHTS`].
+    fn time_of_day(&mut self) -> u32 {
+        let total: u32 = HOUR_WEIGHTS.iter().sum();
+        let mut x = self.below(u64::from(total)) as u32;
+        let mut hour = 0u32;
+        for w in HOUR_WEIGHTS {
+            if x < w {
+                break;
+            }
+            x -= w;
+            hour += 1;
+        }
+        hour.min(23) * 3600 + self.below(3600) as u32
+    }
+}
+
+/// Where a [`run`] is: reported after each day.
+///
+/// ```
+/// # use bitmapist::seed::Progress;
+/// let p = Progress { days_done: 3, days: 10, marks: 1_000, date: chrono::NaiveDate::MIN };
+/// assert_eq!(p.days - p.days_done, 7);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Days written so far.
+    pub days_done: u32,
+    /// Days in the plan.
+    pub days: u32,
+    /// Marks written so far (dated marks; the unique flags come last).
+    pub marks: u64,
+    /// The last day written.
+    pub date: NaiveDate,
+}
+
+/// What a [`run`] wrote.
+///
+/// ```
+/// # use bitmapist::seed::Summary;
+/// fn rate(s: &Summary) -> f64 { s.marks as f64 / s.seconds }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Every mark written: dated marks plus unique flags.
+    pub marks: u64,
+    /// Wall time of generating and writing, including the final flush, in seconds.
+    pub seconds: f64,
+    /// Marks per second (`marks / seconds`).
+    pub marks_per_second: f64,
+    /// Dated marks per event name.
+    pub events: BTreeMap<String, u64>,
+    /// Unique flags set, per flag name.
+    pub flags: BTreeMap<String, u64>,
+    /// The plan.
+    pub plan: SeedPlan,
+    /// The first day of the range.
+    pub start: NaiveDate,
+}
+
+/// Generates `plan` into `bm`, one `mark_events` batch per day, then the unique flags, then
+/// flushes. `progress` is called after each day.
+///
+/// Marks add to what the store holds; run it on an empty prefix for a clean data set.
+///
+/// ```
+/// use bitmapist::{Bitmapist, Period, seed::{self, SeedPlan}};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = Bitmapist::open("memory://").await?;
+/// let plan = SeedPlan::new(1_000, 30, chrono::Utc::now()).seed(3);
+/// let summary = seed::run(&bm, &plan, |p| assert!(p.days_done <= p.days)).await?;
+/// assert_eq!(summary.events["user:signed_up"], 1_000);
+/// let premium = bm.events("user:premium", Period::unique()).count().await?;
+/// assert_eq!(premium, summary.flags["user:premium"]);
+/// assert!(summary.marks > 1_000);
+/// # Ok(()) }
+/// ```
+pub async fn run(
+    bm: &Bitmapist,
+    plan: &SeedPlan,
+    mut progress: impl FnMut(&Progress),
+) -> Result<Summary> {
+    let started = Instant::now();
+    let generator = plan.generator()?;
+    let start = generator.start;
+    let opts = plan.mark_options();
+    let mut counts = [0u64; EVENTS.len()];
+    let mut marks = 0u64;
+    let mut buf = Vec::new();
+    for index in 0..plan.days {
+        buf.clear();
+        let (date, day_counts) = generator.day_into(index, &mut buf)?;
+        marks += bm.mark_events(buf.iter().copied(), opts).await?;
+        for (c, d) in counts.iter_mut().zip(day_counts) {
+            *c += d;
+        }
+        progress(&Progress {
+            days_done: index + 1,
+            days: plan.days,
+            marks,
+            date,
+        });
+    }
+    // The unique flags: one write per flag to its date-less key only.
+    let unique = generator.unique_flags();
+    let mut flags = BTreeMap::new();
+    for flag in FLAGS {
+        let offsets: Vec<u32> = unique
+            .iter()
+            .filter(|(f, _)| *f == flag)
+            .map(|&(_, uid)| uid)
+            .collect();
+        let n = offsets.len() as u64;
+        let key = bm.layout().key(flag, &Period::unique());
+        bm.store()
+            .write(&[KeyWrite {
+                key,
+                value: true,
+                offsets,
+            }])
+            .await?;
+        flags.insert(flag.to_string(), n);
+        marks += n;
+    }
+    bm.flush().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Summary {
+        marks,
+        seconds,
+        marks_per_second: if seconds > 0.0 {
+            marks as f64 / seconds
+        } else {
+            0.0
+        },
+        events: EVENTS
+            .iter()
+            .zip(counts)
+            .map(|(e, c)| (e.to_string(), c))
+            .collect(),
+        flags,
+        plan: plan.clone(),
+        start,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn end() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 15, 30, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn same_seed_same_marks_other_seed_other_marks() -> Result<()> {
+        let plan = SeedPlan::new(3_000, 40, end()).seed(11);
+        let a: Vec<Day> = plan.generator()?.collect();
+        let b: Vec<Day> = plan.generator()?.collect();
+        assert_eq!(a, b);
+        let c: Vec<Day> = plan.clone().seed(12).generator()?.collect();
+        assert_ne!(a, c);
+        // Fixed numbers: a change here changes every seeded data set (call it out).
+        let total: usize = a.iter().map(|d| d.marks.len()).sum();
+        assert!(total > 20_000, "{total}");
+        Ok(())
+    }
+
+    /// FNV-1a over every mark of the plan: a fingerprint of the generated data.
+    fn fingerprint(plan: &SeedPlan) -> Result<(usize, u64)> {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut n = 0;
+        for day in plan.generator()? {
+            for (event, uid, at) in &day.marks {
+                n += 1;
+                let bytes = event
+                    .bytes()
+                    .chain(uid.to_le_bytes())
+                    .chain(at.timestamp().to_le_bytes());
+                for b in bytes {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        for (flag, uid) in plan.generator()?.unique_flags() {
+            for b in flag.bytes().chain(uid.to_le_bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        Ok((n, h))
+    }
+
+    #[test]
+    fn the_data_of_a_seed_never_changes_silently() -> Result<()> {
+        // A seed must give the same data in every version: if this fails, the model
+        // changed; update the numbers only on purpose, and say so in the changelog.
+        let got = fingerprint(&SeedPlan::new(3_000, 40, end()).seed(11))?;
+        assert_eq!(got, (38_393, 12_050_594_803_024_432_267));
+        Ok(())
+    }
+
+    #[test]
+    fn every_mark_is_in_range_and_users_sign_up_once() -> Result<()> {
+        let plan = SeedPlan::new(2_000, 60, end()).seed(5);
+        let start = plan.start()?;
+        let mut signed = std::collections::HashSet::new();
+        let mut deleted = std::collections::HashSet::new();
+        for day in plan.generator()? {
+            for &(event, uid, at) in &day.marks {
+                assert!((1..=2_000).contains(&uid));
+                assert!(at <= plan.end);
+                assert_eq!(at.date_naive(), day.date);
+                assert!(at.date_naive() >= start);
+                assert!(!deleted.contains(&uid), "{uid} active after deletion");
+                if event == "user:signed_up" {
+                    assert!(signed.insert(uid), "{uid} signed up twice");
+                } else {
+                    assert!(signed.contains(&uid), "{uid} active before signing up");
+                }
+                if event == "user:deleted" {
+                    deleted.insert(uid);
+                }
+            }
+            // Marks of a deleted user on their deletion day are fine; later ones are not.
+        }
+        assert_eq!(
+            signed.len(),
+            2_000,
+            "every user signs up, even on the last day"
+        );
+        assert!(!deleted.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn retention_decreases_with_age_and_signups_grow() -> Result<()> {
+        let plan = SeedPlan::new(20_000, 90, end()).seed(1);
+        let g = plan.generator()?;
+        // Of the users who signed up in the first week: share active at age 1, 7, 30, 60.
+        let cohort: std::collections::HashMap<u32, u32> = g
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.signup_day < 7)
+            .map(|(i, u)| (i as u32 + 1, u.signup_day))
+            .collect();
+        let mut active = [0u32; 4];
+        let ages = [1u32, 7, 30, 60];
+        for (k, day) in g.clone().enumerate() {
+            for &(event, uid, _) in &day.marks {
+                if event != "user:logged_in" {
+                    continue;
+                }
+                if let Some(&s) = cohort.get(&uid) {
+                    for (slot, &age) in ages.iter().enumerate() {
+                        if k as u32 == s + age {
+                            active[slot] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            active.windows(2).all(|w| w[0] > w[1]),
+            "retention not decreasing: {active:?}"
+        );
+        // More sign-ups in the last month than in the first.
+        let first = g.signed_up_by(29);
+        let last = g.signed_up_by(89) - g.signed_up_by(59);
+        assert!(last > first, "{first} vs {last}");
+        // Purchases are rare next to log-ins; flags are plausible.
+        let mut counts = [0u64; EVENTS.len()];
+        for day in g.clone() {
+            for (c, d) in counts.iter_mut().zip(day.counts) {
+                *c += d;
+            }
+        }
+        assert!(counts[PURCHASED] * 10 < counts[LOGGED_IN]);
+        assert!(counts[DELETED] > 0 && counts[DELETED] * 10 < 20_000);
+        let premium = g
+            .unique_flags()
+            .iter()
+            .filter(|(f, _)| *f == "user:premium")
+            .count();
+        assert!((500..4_000).contains(&premium), "{premium}");
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_after_end_and_bad_plans_are_errors() -> Result<()> {
+        let plan = SeedPlan::new(5_000, 2, end());
+        let last = plan.generator()?.day(1)?;
+        assert!(last.marks.iter().all(|m| m.2 <= end()));
+        assert!(SeedPlan::new(0, 1, end()).validate().is_err());
+        assert!(SeedPlan::new(1, MAX_DAYS + 1, end()).validate().is_err());
+        assert!(SeedPlan::new(MAX_USERS + 1, 1, end()).validate().is_err());
+        let far = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single();
+        if let Some(far) = far {
+            assert!(SeedPlan::new(1, 1, far).validate().is_err());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,369 @@
+//! Inherent operations of the embedded store beyond the [`Store`] trait, for a Redis-protocol
+//! server on top of it: `SETBIT` with its previous bit, reads under the cache lock, key pages
+//! in sorted order, key counts, expiry times kept beside the bitmaps, and consistent backups.
+//!
+//! Everything here keeps the invariants of the [module docs](super): loads happen under the
+//! cache lock, writes dirty the cache entry (committed by the flusher or [`Store::flush`]),
+//! and whatever writes the file takes the flush lock.
+//!
+//! # Expiry times
+//!
+//! The store does not interpret expiry times; it only keeps them, in a third table of the
+//! same file, `expiries: &str -> u64` (a deadline, for bitmapist-server Unix milliseconds).
+//! [`EmbeddedStore::save_expiries`] commits changes at once (with `fsync`); deleting a key
+//! does not remove its expiry time (the caller does). Code that does not know the table
+//! ignores it, so the file stays readable by every version that reads format 1.
+//!
+//! [`Store`]: crate::store::Store
+//! [`Store::flush`]: crate::store::Store::flush
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
+};
+
+use super::{BITMAPS, EmbeddedOptions, EmbeddedStore, META, Shared, lock};
+use crate::bitmap::Bitmap;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Expiry times: key -> deadline (the caller's unit; bitmapist-server uses Unix ms).
+const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
+
+impl EmbeddedStore {
+    /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of
+    /// `file_cache_bytes` for redb (whose default, used by `open`, is 1 GiB). The cache holds
+    /// file pages read or written recently; the bitmaps in use are cached separately.
+    pub fn open_with_file_cache(
+        path: &Path,
+        options: EmbeddedOptions,
+        file_cache_bytes: usize,
+    ) -> Result<Self> {
+        Self::open_inner(path, options, Some(file_cache_bytes))
+    }
+
+    /// Sets or clears bit `offset` of `key` (`SETBIT`), creating the key if missing, and
+    /// returns the bit's previous value. Atomic: runs under the cache lock.
+    pub fn set_bit(&self, key: &str, offset: u32, value: bool) -> Result<bool> {
+        let shared = &self.shared;
+        let now = shared.now();
+        let mut reader = shared.reader();
+        let mut cache = lock(&shared.cache);
+        cache.set_bit(key, offset, value, now, || reader.load(key))
+    }
+
+    /// Applies `read` to the bitmap of `key` (cached, or loaded from the file and cached);
+    /// `None` when the key does not exist. `read` runs under the cache lock: keep it short
+    /// (a count, a range count, a clone), never blocking.
+    pub fn read<R>(&self, key: &str, read: impl FnOnce(&Bitmap) -> R) -> Result<Option<R>> {
+        let shared = &self.shared;
+        let now = shared.now();
+        let mut reader = shared.reader();
+        let mut cache = lock(&shared.cache);
+        cache.read(key, now, || reader.load(key), read)
+    }
+
+    /// Whether `key` exists, without loading its bitmap into memory.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        let shared = &self.shared;
+        let cache = lock(&shared.cache);
+        if cache.contains_key(key) {
+            return Ok(true);
+        }
+        // Under the cache lock, so that no commit or delete slips in between (see the
+        // module docs).
+        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
+        Ok(table.get(key).map_err(|e| shared.err(e))?.is_some())
+    }
+
+    /// Up to `limit` keys that sort after `after` (all keys when `None`), in ascending byte
+    /// order: one page of a scan of the whole key space. A key that exists for the whole of
+    /// a scan made of calls that each pass the last key of the previous page is returned by
+    /// exactly one of them.
+    pub fn keys_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let shared = &self.shared;
+        let later = |k: &str| after.is_none_or(|a| k > a);
+        // The file snapshot is taken under the cache lock, so that the two views agree.
+        let (mut keys, table) = {
+            let cache = lock(&shared.cache);
+            let mut keys: Vec<String> = cache
+                .keys_with_prefix("")
+                .filter(|k| later(k))
+                .cloned()
+                .collect();
+            if keys.len() > limit {
+                keys.select_nth_unstable(limit - 1);
+                keys.truncate(limit);
+            }
+            let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+            (keys, txn.open_table(BITMAPS).map_err(|e| shared.err(e))?)
+        };
+        let range = match after {
+            Some(a) => table.range::<&str>((Bound::Excluded(a), Bound::Unbounded)),
+            None => table.range::<&str>(..),
+        }
+        .map_err(|e| shared.err(e))?;
+        for item in range.take(limit) {
+            let (key, _) = item.map_err(|e| shared.err(e))?;
+            keys.push(key.value().to_owned());
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.truncate(limit);
+        Ok(keys)
+    }
+
+    /// How many keys exist (the file's and the cached ones not yet committed).
+    pub fn key_count(&self) -> Result<u64> {
+        let shared = &self.shared;
+        let cache = lock(&shared.cache);
+        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
+        let mut count = table.len().map_err(|e| shared.err(e))?;
+        for key in cache.keys_with_prefix("") {
+            if table
+                .get(key.as_str())
+                .map_err(|e| shared.err(e))?
+                .is_none()
+            {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// How many bitmaps are in memory, and how many of those are not yet committed.
+    pub fn cache_stats(&self) -> (usize, usize) {
+        lock(&self.shared.cache).stats()
+    }
+
+    /// Every stored expiry time (see the module docs), in key order.
+    pub fn load_expiries(&self) -> Result<Vec<(String, u64)>> {
+        let shared = &self.shared;
+        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+        let table = match txn.open_table(EXPIRIES) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(shared.err(e)),
+        };
+        let mut out = Vec::new();
+        for item in table.iter().map_err(|e| shared.err(e))? {
+            let (key, deadline) = item.map_err(|e| shared.err(e))?;
+            out.push((key.value().to_owned(), deadline.value()));
+        }
+        Ok(out)
+    }
+
+    /// Sets (`Some`) or removes (`None`) expiry times, in one committed transaction (durable
+    /// when this returns). Runs on Tokio's blocking pool when a runtime is present.
+    pub async fn save_expiries(&self, changes: Vec<(String, Option<u64>)>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |shared| shared.save_expiries(&changes))
+            .await
+    }
+
+    /// Writes a consistent copy of the store to `dest`: commits what is dirty, copies the
+    /// last commit (bitmaps, metadata and expiry times, read in one read transaction) into a
+    /// new redb file beside `dest`, then renames it over `dest`. The copy is a store file
+    /// that [`EmbeddedStore::open`] reads; a failed backup leaves `dest` as it was.
+    pub async fn backup_to(&self, dest: &Path) -> Result<()> {
+        self.flush().await?;
+        let dest = dest.to_path_buf();
+        self.blocking(move |shared| shared.backup_to(&dest)).await
+    }
+}
+
+impl Shared {
+    fn save_expiries(&self, changes: &[(String, Option<u64>)]) -> Result<()> {
+        let _commit = lock(&self.flush_lock);
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut table = txn.open_table(EXPIRIES).map_err(|e| self.err(e))?;
+            for (key, deadline) in changes {
+                match deadline {
+                    Some(at) => {
+                        table.insert(key.as_str(), *at).map_err(|e| self.err(e))?;
+                    }
+                    None => {
+                        table.remove(key.as_str()).map_err(|e| self.err(e))?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "backup".to_string());
+        let tmp: PathBuf = dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let result = self.copy_into(&tmp).and_then(|()| {
+            std::fs::rename(&tmp, dest).map_err(|source| Error::Io {
+                context: format!(
+                    "renaming the backup {} to {}",
+                    tmp.display(),
+                    dest.display()
+                ),
+                source,
+            })
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Copies the last commit into a new database at `path` (replacing any file there).
+    fn copy_into(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                context: format!("creating the backup directory {}", dir.display()),
+                source,
+            })?;
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    context: format!("removing the stale backup file {}", path.display()),
+                    source,
+                });
+            }
+        }
+        let out_err = |e: redb::Error| Error::Embedded {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let out = Database::create(path).map_err(|e| out_err(e.into()))?;
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let write = out.begin_write().map_err(|e| out_err(e.into()))?;
+        {
+            let src = read.open_table(BITMAPS).map_err(|e| self.err(e))?;
+            let mut dst = write.open_table(BITMAPS).map_err(|e| out_err(e.into()))?;
+            for item in src.iter().map_err(|e| self.err(e))? {
+                let (key, value) = item.map_err(|e| self.err(e))?;
+                dst.insert(key.value(), value.value())
+                    .map_err(|e| out_err(e.into()))?;
+            }
+            let src = read.open_table(META).map_err(|e| self.err(e))?;
+            let mut dst = write.open_table(META).map_err(|e| out_err(e.into()))?;
+            for item in src.iter().map_err(|e| self.err(e))? {
+                let (key, value) = item.map_err(|e| self.err(e))?;
+                dst.insert(key.value(), value.value())
+                    .map_err(|e| out_err(e.into()))?;
+            }
+            match read.open_table(EXPIRIES) {
+                Ok(src) => {
+                    let mut dst = write.open_table(EXPIRIES).map_err(|e| out_err(e.into()))?;
+                    for item in src.iter().map_err(|e| self.err(e))? {
+                        let (key, value) = item.map_err(|e| self.err(e))?;
+                        dst.insert(key.value(), value.value())
+                            .map_err(|e| out_err(e.into()))?;
+                    }
+                }
+                Err(TableError::TableDoesNotExist(_)) => {}
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        write.commit().map_err(|e| out_err(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::KeyWrite;
+
+    fn ok<T>(r: Result<T>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn store(dir: &Path) -> EmbeddedStore {
+        ok(EmbeddedStore::open_with_file_cache(
+            &dir.join("s.redb"),
+            EmbeddedOptions {
+                flush_interval: Duration::from_secs(3600),
+                idle_eviction: None,
+            },
+            1 << 20,
+        ))
+    }
+
+    #[test]
+    fn set_bit_returns_the_previous_bit_and_grows_like_setbit() {
+        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let s = store(dir.path());
+        assert!(!ok(s.set_bit("k", 9, true)));
+        assert!(ok(s.set_bit("k", 9, true)));
+        assert!(ok(s.set_bit("k", 9, false)));
+        assert!(!ok(s.set_bit("c", 100, false)));
+        assert_eq!(ok(s.read("c", Bitmap::byte_len)), Some(13));
+        assert_eq!(ok(s.read("k", Bitmap::count)), Some(0));
+        assert_eq!(ok(s.read("missing", Bitmap::count)), None);
+        assert!(ok(s.exists("c")) && !ok(s.exists("missing")));
+        ok(s.shared.flush());
+        assert!(!ok(s.set_bit("k", 9, false)));
+    }
+
+    #[test]
+    fn key_pages_merge_cache_and_file_in_order() {
+        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let s = store(dir.path());
+        for k in ["b", "d", "f"] {
+            ok(s.shared.write(&[KeyWrite::set(k.into(), 1)]));
+        }
+        ok(s.shared.flush());
+        for k in ["a", "c", "e", "d"] {
+            ok(s.shared.write(&[KeyWrite::set(k.into(), 2)]));
+        }
+        assert_eq!(ok(s.key_count()), 6);
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = ok(s.keys_after(after.as_deref(), 4));
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().cloned();
+            seen.extend(page);
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(ok(s.keys_after(Some("c"), 2)), ["d", "e"]);
+    }
+
+    #[test]
+    fn expiries_and_backups_persist() {
+        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let rt = ok(tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(Error::from));
+        let backup = dir.path().join("bak").join("copy.redb");
+        {
+            let s = store(dir.path());
+            assert!(ok(s.load_expiries()).is_empty());
+            ok(s.shared.write(&[KeyWrite::set("k".into(), 3)]));
+            ok(rt.block_on(s.save_expiries(vec![("k".into(), Some(42)), ("j".into(), Some(7))])));
+            ok(rt.block_on(s.save_expiries(vec![("j".into(), None)])));
+            ok(rt.block_on(s.backup_to(&backup)));
+            // Written after the backup: not in it.
+            ok(s.shared.write(&[KeyWrite::set("later".into(), 1)]));
+        }
+        let copy = ok(EmbeddedStore::open(&backup, EmbeddedOptions::default()));
+        assert_eq!(ok(copy.load_expiries()), vec![("k".to_string(), 42)]);
+        assert_eq!(ok(copy.read("k", Bitmap::count)), Some(1));
+        assert!(!ok(copy.exists("later")));
+    }
+}
