@@ -59,6 +59,19 @@ pub enum Command {
     Cohort(CohortArgs),
     /// Copy every bitmapist key from one store to another, then verify the counts.
     Import(ImportArgs),
+    /// Serve the dashboard alone (loopback clients only unless --public).
+    Serve(ServeArgs),
+}
+
+/// `bitmapist serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Let any client see the dashboard (by default only loopback clients may).
+    #[arg(long)]
+    pub public: bool,
 }
 
 /// Output of commands that print one summary or value.

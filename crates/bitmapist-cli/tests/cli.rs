@@ -1034,3 +1034,79 @@ fn json_stdout_is_pipe_clean_and_ids_survive_a_closed_pipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Sends `GET path` over a plain socket and returns (status, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
+    Some((
+        status,
+        raw.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+#[test]
+fn serve_shows_the_dashboard_over_a_store_and_rejects_a_bad_address() {
+    let dir = tempdir();
+    let url = file_url(dir.path(), "serve.redb");
+    ok(
+        dir.path(),
+        &[
+            "--store", &url, "seed", "--users", "200", "--days", "10", "--seed", "1",
+        ],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bitmapist"))
+        .current_dir(dir.path())
+        .args([
+            "--store",
+            &url,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut page = None;
+    for _ in 0..100 {
+        page = http_get(port, "/bitmapist/api/events");
+        if page.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let root = http_get(port, "/");
+    let html = http_get(port, "/bitmapist");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (status, body) = page.expect("serve answers");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("user:signed_up"),
+        "seeded events are listed: {body}"
+    );
+    assert_eq!(root.map(|r| r.0), Some(303), "/ redirects to the dashboard");
+    assert_eq!(html.map(|r| r.0), Some(200));
+    let msg = fails(
+        dir.path(),
+        &["--store", "memory://", "serve", "--listen", "nowhere"],
+        2,
+        &[],
+    );
+    assert!(msg.contains("--listen"), "{msg}");
+}

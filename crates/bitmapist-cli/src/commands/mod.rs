@@ -12,6 +12,7 @@ mod events;
 mod import;
 mod mark;
 mod seed;
+mod serve;
 
 /// Runs one command.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
@@ -24,5 +25,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Ids(args) => count::ids(ctx, &args).await,
         Command::Cohort(args) => cohort::run(ctx, &args).await,
         Command::Import(args) => import::run(ctx, &args).await,
+        Command::Serve(args) => serve::run(ctx, &args).await,
     }
 }
