@@ -1,4 +1,4 @@
-//! The engine's demo: seeds a quarter of realistic activity into the embedded store on first
+//! The engine's demo: seeds four months of realistic activity (`bitmapist::seed`) into the embedded store on first
 //! run, then prints the events overview and a weekly retention table.
 //!
 //! `cargo run --release -p bitmapist --example demo` (the store is `./bitmapist.redb`, or
@@ -7,56 +7,12 @@
 use std::error::Error;
 use std::time::Instant;
 
-use bitmapist::{Bitmapist, CohortSpec, Config, MarkOptions, Period, TimeGroup};
-use chrono::{DateTime, Duration, Utc};
+use bitmapist::seed::{self, SeedPlan};
+use bitmapist::{Bitmapist, CohortSpec, Config, Period, TimeGroup};
+use chrono::Utc;
 
 const USERS: u32 = 10_000;
-const DAYS: i64 = 120;
-
-/// A small deterministic generator (xorshift64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-}
-
-/// Sign-ups spread over the range; each later day a user logs in with a probability that
-/// decays with age; a few buy, some reset passwords, a tenth are premium (unique flag).
-fn generate(end: DateTime<Utc>) -> Vec<(&'static str, u32, DateTime<Utc>)> {
-    let mut rng = Rng(0x5EED_CAFE);
-    let start = end - Duration::days(DAYS);
-    let mut marks = Vec::new();
-    for uid in 1..=USERS {
-        let signup = (rng.next() % DAYS as u64) as i64;
-        let t0 = start + Duration::days(signup) + Duration::minutes((rng.next() % 1440) as i64);
-        marks.push(("user:signed_up", uid, t0));
-        marks.push(("user:logged_in", uid, t0));
-        let stickiness = 0.3 + 0.6 * ((rng.next() % 100) as f64 / 100.0);
-        for age in 1..(DAYS - signup) {
-            let t = t0 + Duration::days(age) + Duration::minutes((rng.next() % 600) as i64 - 300);
-            if t > end {
-                break;
-            }
-            if rng.chance(stickiness / (1.0 + age as f64 / 7.0)) {
-                marks.push(("user:logged_in", uid, t));
-                if rng.chance(0.05) {
-                    marks.push(("user:purchased", uid, t));
-                }
-                if rng.chance(0.01) {
-                    marks.push(("user:reset_password", uid, t));
-                }
-            }
-        }
-    }
-    marks
-}
+const DAYS: u32 = 120;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -66,19 +22,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let now = Utc::now();
 
     if bm.event_names(None).await?.is_empty() {
-        let marks = generate(now);
-        let t = Instant::now();
-        let n = bm
-            .mark_events(marks.iter().copied(), MarkOptions::default())
-            .await?;
-        for uid in (1..=USERS).step_by(10) {
-            bm.mark_unique("user:premium", uid).await?;
-        }
-        bm.flush().await?;
-        let secs = t.elapsed().as_secs_f64();
+        let plan = SeedPlan::new(USERS, DAYS, now).seed(2026);
+        let summary = seed::run(&bm, &plan, |_| {}).await?;
         println!(
-            "seeded {n} marks for {USERS} users over {DAYS} days in {secs:.2} s ({:.0} marks/s)",
-            n as f64 / secs
+            "seeded {} marks for {USERS} users over {DAYS} days in {:.2} s ({:.0} marks/s)",
+            summary.marks, summary.seconds, summary.marks_per_second
         );
     }
 
