@@ -17,6 +17,17 @@
 //! # let _: Router = app; Ok(()) }
 //! ```
 //!
+//! The three lines, exactly (compiled; not run here because `from_env` opens
+//! `./bitmapist.redb` unless `BITMAPIST_URL` says otherwise):
+//!
+//! ```no_run
+//! # async fn app(routes: axum::Router) -> Result<axum::Router, bitmapist::Error> {
+//! use axum_bitmapist::AxumBitmapist;
+//! let bitmapist = AxumBitmapist::from_env().await?;
+//! let app = bitmapist.init_app(routes);
+//! # Ok(app) }
+//! ```
+//!
 //! The four ways to mark, all for the user the configured [`UserSource`] finds in the
 //! request (axum-login's session, a [`CurrentUser`] extension, or a closure):
 //!
