@@ -348,9 +348,18 @@ impl Cohort {
     }
 }
 
-/// Reads the leaf `event` in `period` from fetched bitmaps.
-fn leaf(layout: &KeyLayout, fetched: &HashMap<String, Bitmap>, event: &str, p: Period) -> Bitmap {
-    Expr::events(event, p).evaluate(layout, fetched)
+/// Whether `event` has any user in `period` among the fetched bitmaps (a year: in any of
+/// its months), without copying a bitmap.
+fn has_users(
+    layout: &KeyLayout,
+    fetched: &HashMap<String, Bitmap>,
+    event: &str,
+    p: Period,
+) -> bool {
+    layout
+        .keys(event, &p)
+        .iter()
+        .any(|k| fetched.get(k).is_some_and(|b| !b.is_empty()))
 }
 
 impl Bitmapist {
@@ -417,7 +426,7 @@ impl Bitmapist {
         let mut chained = Vec::with_capacity(periods.len());
         for (i, &p) in periods.iter().enumerate() {
             primary.push(exprs[2 * i].evaluate(layout, &fetched));
-            let secondary_has = !leaf(layout, &fetched, &spec.secondary, p).is_empty();
+            let secondary_has = has_users(layout, &fetched, &spec.secondary, p);
             chained.push(secondary_has.then(|| exprs[2 * i + 1].evaluate(layout, &fetched)));
         }
 
