@@ -5,10 +5,22 @@
 //!
 //! Redis runs one command at a time. Here `SETBIT`, `GETBIT`, `BITCOUNT`, `GET`, `STRLEN`,
 //! `TTL` and `PTTL` run concurrently under a shared gate (each is atomic on its key: the
-//! store applies it under its cache lock), and every other command that reads or writes
-//! keys takes the gate exclusively, so `BITOP`, `RENAME`, `DEL`, `MGET`, `KEYS`... see and
-//! leave a state no other command is halfway through. Methods that need the exclusive gate
-//! take its guard ([`Exclusive`]) as a proof.
+//! store applies it under its cache lock), and so does `BITOP` when its destination has no
+//! deadline: the store computes it from snapshots of its sources without holding the cache
+//! lock and stores the result only if no source changed meanwhile (see the store's
+//! `derive.rs`), so it is atomic too and never stalls commands on other keys. Every other
+//! command that reads or writes keys takes the gate exclusively, so `RENAME`, `DEL`,
+//! `MGET`, `KEYS`... see and leave a state no other command is halfway through. Under the
+//! shared gate no deadline changes (every change takes the exclusive gate). Methods that
+//! need the exclusive gate take its guard ([`Exclusive`]) as a proof.
+//!
+//! # Deletes
+//!
+//! `DEL`, `RENAME` and `BITOP` change the store in memory, like writes: they are committed
+//! with the next batch, so a temporary key costs no disk write. Deadlines are committed at
+//! once; so that a crash never leaves a key without the deadline it had, a command that
+//! removes the deadline of a deleted key first commits the store (`flush`), then the
+//! deadline.
 //!
 //! # Expiry
 //!
@@ -133,6 +145,19 @@ impl Keyspace {
         }
     }
 
+    /// The shared gate for a command on `keys`, after deleting those past their deadline.
+    pub async fn shared_for_keys(&self, keys: &[&str]) -> Result<Shared<'_>> {
+        loop {
+            let guard = self.gate.read().await;
+            let now = now_ms();
+            if !keys.iter().any(|k| self.expiry.is_due(k, now)) {
+                return Ok(guard);
+            }
+            drop(guard);
+            let _exclusive = self.exclusive().await?;
+        }
+    }
+
     /// The exclusive gate, after deleting every key past its deadline.
     pub async fn exclusive(&self) -> Result<Exclusive<'_>> {
         let guard = self.gate.write().await;
@@ -147,6 +172,8 @@ impl Keyspace {
             return Ok(0);
         }
         let deleted = self.store.delete(&due).await?;
+        // The deletes reach the file before the deadlines leave it (see the module docs).
+        self.store.flush().await?;
         let mut changes = Vec::with_capacity(due.len());
         for key in due {
             self.expiry.remove(&key);
@@ -204,7 +231,7 @@ impl Keyspace {
                 reason: "an empty string cannot be stored as a bitmap".into(),
             });
         }
-        self.store.put(&[(key.to_owned(), bitmap)]).await?;
+        self.store.put_owned(key, bitmap)?;
         if !keep_deadline {
             self.clear_deadline(key).await?;
         }
@@ -220,24 +247,34 @@ impl Keyspace {
                 changes.push((key.clone(), None));
             }
         }
-        self.store.save_expiries(changes).await?;
+        if !changes.is_empty() {
+            // The deletes reach the file before the deadlines leave it.
+            self.store.flush().await?;
+            self.store.save_expiries(changes).await?;
+        }
         Ok(deleted)
     }
 
     /// Renames `src` to `dst` (replacing it); `dst` takes the deadline of `src`. False when
-    /// `src` does not exist. The new key is committed before the old one is deleted, so a
-    /// crash leaves one of them (or both), never neither.
+    /// `src` does not exist. The store moves the bitmap in memory and commits both keys'
+    /// changes in one transaction (a crash leaves the old state or the new one); when a
+    /// deadline moves or goes, the store is committed first.
     pub async fn rename(&self, gate: &Exclusive<'_>, src: &str, dst: &str) -> Result<bool> {
-        let Some(bitmap) = self.store.read(src, Bitmap::clone)? else {
-            return Ok(false);
-        };
         if src == dst {
-            return Ok(true);
+            return self.store.exists(src);
         }
         let deadline = self.expiry.get(src);
-        self.store.put(&[(dst.to_owned(), bitmap)]).await?;
+        let replaced = self.expiry.get(dst);
+        if !self.store.rename(src, dst)? {
+            return Ok(false);
+        }
+        if deadline.is_none() && replaced.is_none() {
+            return Ok(true);
+        }
         self.store.flush().await?;
-        self.delete(gate, &[src.to_owned()]).await?;
+        if deadline.is_some() {
+            self.clear_deadline(src).await?;
+        }
         match deadline {
             Some(at) => self.set_deadline(gate, dst, at).await?,
             None => {

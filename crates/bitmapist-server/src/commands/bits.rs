@@ -2,6 +2,8 @@
 //! Arguments are checked in Redis 7.0's order, so errors match it exactly.
 
 use bitmapist::Bitmap;
+use bitmapist::store::Store;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::{Ctx, Flow, Outcome};
 use crate::args::{Args, parse_i64};
@@ -133,27 +135,93 @@ pub async fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outc
         .map(crate::args::key)
         .collect::<Result<Vec<&str>, _>>()?;
     let ks = &ctx.server.keyspace;
-    let gate = ctx.exclusive().await?;
-    let mut operands = Vec::with_capacity(sources.len());
-    for key in sources {
-        operands.push(ks.store().read(key, Bitmap::clone)?.unwrap_or_default());
-    }
-    let mut operands = operands.into_iter();
-    let mut result = operands.next().unwrap_or_default();
-    match op {
-        Op::Not => result = result.not(),
-        Op::And => operands.for_each(|b| result.and_assign(&b)),
-        Op::Or => operands.for_each(|b| result.or_assign(&b)),
-        Op::Xor => operands.for_each(|b| result.xor_assign(&b)),
-    }
-    let len = result.byte_len();
-    if len == 0 {
-        if ks.store().exists(dest)? {
-            ks.delete(&gate, &[dest.to_owned()]).await?;
-        }
+    let run = |srcs: &[Option<&Bitmap>]| compute(op, srcs);
+    let len = if let Some(gate) = ctx.held {
+        // Inside EXEC: the transaction holds the exclusive gate.
+        ks.expire_due(gate).await?;
+        bitop_exclusive(ks, gate, dest, &sources, run).await?
     } else {
-        ks.put(&gate, dest, result, false).await?;
-    }
+        let mut keys = sources.clone();
+        keys.push(dest);
+        let shared = ks.shared_for_keys(&keys).await?;
+        if ks.expiry().get(dest).is_none() {
+            // The common case: no deadline to clear, so the shared gate suffices (see the
+            // keyspace's module docs); other commands go on while this one computes.
+            let len = ks.store().compute_into(dest, &sources, run)?;
+            drop(shared);
+            len
+        } else {
+            drop(shared);
+            let gate = ctx.exclusive().await?;
+            bitop_exclusive(ks, &gate, dest, &sources, run).await?
+        }
+    };
     encode::int(out, i64::from(len));
     Ok(Flow::Continue)
+}
+
+/// `BITOP` under the exclusive gate: stores the result and removes `dest`'s deadline
+/// (committing the store first, as the keyspace's module docs require).
+async fn bitop_exclusive(
+    ks: &crate::keyspace::Keyspace,
+    gate: &crate::keyspace::Exclusive<'_>,
+    dest: &str,
+    sources: &[&str],
+    run: impl Fn(&[Option<&Bitmap>]) -> Bitmap,
+) -> Result<u32, CommandError> {
+    let len = ks.store().compute_into(dest, sources, run)?;
+    if ks.expiry().get(dest).is_some() {
+        ks.store().flush().await?;
+        ks.persist(gate, dest).await?;
+    }
+    Ok(len)
+}
+
+/// The result of `BITOP op` on `sources` (`None`: a missing key, a string of length 0),
+/// computed from borrowed bitmaps: its length is the longest source's, `AND` starts from
+/// the smallest source and stops once empty, `OR` and `XOR` use roaring's multi-way
+/// operations.
+fn compute(op: Op, sources: &[Option<&Bitmap>]) -> Bitmap {
+    let byte_len = sources
+        .iter()
+        .flatten()
+        .map(|b| b.byte_len())
+        .max()
+        .unwrap_or(0);
+    let bits = match op {
+        Op::Not => {
+            return sources
+                .first()
+                .copied()
+                .flatten()
+                .map_or_else(Bitmap::new, Bitmap::not);
+        }
+        Op::And => {
+            let mut present = Vec::with_capacity(sources.len());
+            for source in sources {
+                match source {
+                    Some(b) => present.push(b.bits()),
+                    // A missing key is all zeros: so is the result.
+                    None => return Bitmap::with_byte_len(RoaringBitmap::new(), byte_len),
+                }
+            }
+            present.sort_by_key(|b| b.len());
+            let mut present = present.into_iter();
+            let mut acc = present.next().cloned().unwrap_or_default();
+            for b in present {
+                if acc.is_empty() {
+                    break;
+                }
+                acc &= b;
+            }
+            acc
+        }
+        Op::Or => sources.iter().flatten().map(|b| b.bits()).union(),
+        Op::Xor => sources
+            .iter()
+            .flatten()
+            .map(|b| b.bits())
+            .symmetric_difference(),
+    };
+    Bitmap::with_byte_len(bits, byte_len)
 }

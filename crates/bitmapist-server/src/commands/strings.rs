@@ -22,7 +22,7 @@ pub async fn get(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcom
     let ks = &ctx.server.keyspace;
     let bitmap = {
         let _gate = ctx.shared_for(key).await?;
-        ks.store().read(key, Bitmap::clone)?
+        ks.store().read_shared(key)?
     };
     match bitmap {
         Some(b) => encode::bulk(out, &b.to_redis_bytes()),
@@ -52,7 +52,7 @@ pub async fn mget(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
         let _gate = ctx.exclusive().await?;
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
-            values.push(ks.store().read(key, Bitmap::clone)?);
+            values.push(ks.store().read_shared(key)?);
         }
         values
     };
@@ -159,7 +159,7 @@ pub async fn set(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcom
     let ks = &ctx.server.keyspace;
     let gate = ctx.exclusive().await?;
     let old = if options.get {
-        ks.store().read(key, Bitmap::clone)?
+        ks.store().read_shared(key)?
     } else {
         None
     };

@@ -19,6 +19,7 @@
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
@@ -62,7 +63,18 @@ impl EmbeddedStore {
         let now = shared.now();
         let mut reader = shared.reader();
         let mut cache = lock(&shared.cache);
-        cache.read(key, now, || reader.load(key), read)
+        cache.read(key, now, || reader.load(key), |b| read(b))
+    }
+
+    /// The bitmap of `key` (cached, or loaded from the file and cached), shared with the
+    /// cache rather than copied; `None` when the key does not exist. Later writes to the key
+    /// copy it first, so the returned bitmap never changes.
+    pub fn read_shared(&self, key: &str) -> Result<Option<Arc<Bitmap>>> {
+        let shared = &self.shared;
+        let now = shared.now();
+        let mut reader = shared.reader();
+        let mut cache = lock(&shared.cache);
+        cache.read(key, now, || reader.load(key), Arc::clone)
     }
 
     /// Whether `key` exists, without loading its bitmap into memory.
@@ -71,6 +83,9 @@ impl EmbeddedStore {
         let cache = lock(&shared.cache);
         if cache.contains_key(key) {
             return Ok(true);
+        }
+        if cache.is_tombstoned(key) {
+            return Ok(false);
         }
         // Under the cache lock, so that no commit or delete slips in between (see the
         // module docs).
@@ -89,30 +104,37 @@ impl EmbeddedStore {
         }
         let shared = &self.shared;
         let later = |k: &str| after.is_none_or(|a| k > a);
-        // The file snapshot is taken under the cache lock, so that the two views agree.
-        let (mut keys, table) = {
-            let cache = lock(&shared.cache);
-            let mut keys: Vec<String> = cache
-                .keys_with_prefix("")
-                .filter(|k| later(k))
-                .cloned()
-                .collect();
-            if keys.len() > limit {
-                keys.select_nth_unstable(limit - 1);
-                keys.truncate(limit);
-            }
-            let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
-            (keys, txn.open_table(BITMAPS).map_err(|e| shared.err(e))?)
-        };
+        // The file is read under the cache lock, so that the two views agree.
+        let cache = lock(&shared.cache);
+        let mut keys: Vec<String> = cache
+            .keys_with_prefix("")
+            .filter(|k| later(k))
+            .cloned()
+            .collect();
+        if keys.len() > limit {
+            keys.select_nth_unstable(limit - 1);
+            keys.truncate(limit);
+        }
+        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
         let range = match after {
             Some(a) => table.range::<&str>((Bound::Excluded(a), Bound::Unbounded)),
             None => table.range::<&str>(..),
         }
         .map_err(|e| shared.err(e))?;
-        for item in range.take(limit) {
+        let mut from_file = 0;
+        for item in range {
+            if from_file == limit {
+                break;
+            }
             let (key, _) = item.map_err(|e| shared.err(e))?;
-            keys.push(key.value().to_owned());
+            let key = key.value();
+            if !cache.is_tombstoned(key) {
+                keys.push(key.to_owned());
+                from_file += 1;
+            }
         }
+        drop(cache);
         keys.sort_unstable();
         keys.dedup();
         keys.truncate(limit);
@@ -133,6 +155,15 @@ impl EmbeddedStore {
                 .is_none()
             {
                 count += 1;
+            }
+        }
+        for key in cache.tombstones() {
+            if table
+                .get(key.as_str())
+                .map_err(|e| shared.err(e))?
+                .is_some()
+            {
+                count = count.saturating_sub(1);
             }
         }
         Ok(count)

@@ -1,4 +1,5 @@
-//! The in-memory cache of the embedded store: bitmaps by key, each clean or dirty.
+//! The in-memory cache of the embedded store: bitmaps by key, each clean or dirty, and the
+//! keys deleted since the last commit (tombstones).
 //!
 //! Invariants (all under the cache mutex):
 //! - An entry is *dirty* when its bitmap differs, or may differ, from the file's last commit;
@@ -7,12 +8,27 @@
 //! - Every dirty entry's key is in `dirty` (a key is pushed when its entry goes clean -> dirty
 //!   or is created dirty). `dirty` may also hold keys that are clean again or gone (deleted);
 //!   [`Cache::take_dirty`] skips those, so a stale or repeated key costs one lookup.
-//! - Every entry's bitmap has `byte_len > 0`: a key that exists. A deleted key has no entry;
-//!   a missing key is never cached (a read of it goes to the file every time).
+//! - Every entry's bitmap has `byte_len > 0`: a key that exists. A missing key is never
+//!   cached (a read of it goes to the file, unless it is tombstoned).
+//! - **Tombstones.** A key deleted since the last commit whose value the file may still hold
+//!   is in `tombstones`; a key is never both cached and tombstoned. A tombstoned key does not
+//!   exist, whatever the file says: reads never load it, and a write starts it from empty.
+//!   [`Cache::take_dirty`] hands copies of the tombstones to the commit with the dirty
+//!   entries, so a commit holds a delete and the writes around it together, in one
+//!   transaction; the tombstones stay until that commit succeeds
+//!   ([`Cache::forget_tombstones`]), since the file holds the keys until then.
+//! - `on_file` is true when the file holds some value of the key, or a commit in progress
+//!   writes one (or we cannot tell cheaply). Deleting an entry with `on_file` false (created
+//!   and deleted between two commits) leaves no tombstone: the file never hears of the key.
+//! - Bitmaps are shared (`Arc`): a commit snapshot and a computation outside the lock
+//!   (`BITOP`) hold clones of the `Arc`, not of the bitmap. Writers use `Arc::make_mut`, so a
+//!   bitmap is copied only when a writer changes it while someone else holds it, and a
+//!   pointer seen earlier is still the entry's bitmap exactly when nothing changed it.
 //! - `last_used` is the store's coarse tick at the last access; only clean entries are
 //!   evicted, and only by the flusher, under the flush lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::bitmap::Bitmap;
 use crate::error::Result;
@@ -21,21 +37,79 @@ use crate::error::Result;
 #[derive(Debug)]
 pub(super) struct Entry {
     /// The bitmap as the store's callers see it now.
-    pub(super) bitmap: Bitmap,
+    pub(super) bitmap: Arc<Bitmap>,
     /// Whether the file may hold something else (see the module docs).
     pub(super) dirty: bool,
+    /// Whether the file may hold some value of this key (see the module docs).
+    pub(super) on_file: bool,
     /// The tick of the last access.
     pub(super) last_used: u64,
 }
 
-/// Cached bitmaps and the keys waiting for a commit.
+/// What the next commit must write: bitmaps to store and keys to remove.
+#[derive(Debug, Default)]
+pub(super) struct Snapshot {
+    /// Dirty bitmaps, now marked clean.
+    pub(super) writes: Vec<(String, Arc<Bitmap>)>,
+    /// Tombstoned keys (still tombstoned in the cache until the commit succeeds).
+    pub(super) deletes: Vec<String>,
+}
+
+impl Snapshot {
+    /// Whether the commit has nothing to do.
+    pub(super) fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// Cached bitmaps, the keys waiting for a commit, and the tombstones.
 #[derive(Debug, Default)]
 pub(super) struct Cache {
     entries: HashMap<String, Entry>,
     dirty: Vec<String>,
+    tombstones: HashSet<String>,
 }
 
 impl Cache {
+    /// Runs `write` on the entry of `key` (the cached one, or a new one holding what `load`
+    /// finds in the file, nothing for a tombstoned key), with the dirty list and whether
+    /// the entry is new. One hash lookup with `&str` when the key is cached.
+    fn write_entry<R>(
+        &mut self,
+        key: &str,
+        tick: u64,
+        load: impl FnOnce() -> Result<Option<Bitmap>>,
+        write: impl FnOnce(&mut Entry, &mut Vec<String>, bool) -> R,
+    ) -> Result<R> {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.last_used = tick;
+            return Ok(write(entry, &mut self.dirty, false));
+        }
+        let (bitmap, on_file) = if self.tombstones.remove(key) {
+            (Bitmap::default(), true)
+        } else {
+            match load()? {
+                Some(b) => (b, true),
+                None => (Bitmap::default(), false),
+            }
+        };
+        let entry = self.entries.entry(key.to_owned()).or_insert(Entry {
+            bitmap: Arc::new(bitmap),
+            dirty: false,
+            on_file,
+            last_used: tick,
+        });
+        Ok(write(entry, &mut self.dirty, true))
+    }
+
+    /// Marks `entry` (of `key`) dirty.
+    fn mark_dirty(dirty: &mut Vec<String>, entry: &mut Entry, key: &str) {
+        if !entry.dirty {
+            entry.dirty = true;
+            dirty.push(key.to_owned());
+        }
+    }
+
     /// Sets or clears `offsets` in `key`; `load` reads the key from the file when it is not
     /// cached. The entry ends dirty. Does nothing when `offsets` is empty (no `SETBIT` ran).
     pub(super) fn set_bits(
@@ -49,19 +123,10 @@ impl Cache {
         if offsets.is_empty() {
             return Ok(());
         }
-        if let Some(entry) = self.entries.get_mut(key) {
-            entry.bitmap.set_many(offsets, value);
-            entry.last_used = tick;
-            if !entry.dirty {
-                entry.dirty = true;
-                self.dirty.push(key.to_owned());
-            }
-            return Ok(());
-        }
-        let mut bitmap = load()?.unwrap_or_default();
-        bitmap.set_many(offsets, value);
-        self.insert_dirty(key, bitmap, tick);
-        Ok(())
+        self.write_entry(key, tick, load, |entry, dirty, _| {
+            Arc::make_mut(&mut entry.bitmap).set_many(offsets, value);
+            Self::mark_dirty(dirty, entry, key);
+        })
     }
 
     /// Sets or clears bit `offset` of `key` (`SETBIT`) and returns its previous value; `load`
@@ -75,26 +140,32 @@ impl Cache {
         tick: u64,
         load: impl FnOnce() -> Result<Option<Bitmap>>,
     ) -> Result<bool> {
-        if let Some(entry) = self.entries.get_mut(key) {
-            let len = entry.bitmap.byte_len();
-            let previous = entry.bitmap.set(offset, value);
-            entry.last_used = tick;
-            let changed = previous != value || entry.bitmap.byte_len() != len;
-            if changed && !entry.dirty {
-                entry.dirty = true;
-                self.dirty.push(key.to_owned());
+        self.write_entry(key, tick, load, |entry, dirty, created| {
+            let unchanged = !created
+                && entry.bitmap.contains(offset) == value
+                && u64::from(entry.bitmap.byte_len()) > u64::from(offset / 8);
+            if unchanged {
+                return value;
             }
-            return Ok(previous);
-        }
-        let mut bitmap = load()?.unwrap_or_default();
-        let previous = bitmap.set(offset, value);
-        self.insert_dirty(key, bitmap, tick);
-        Ok(previous)
+            let previous = Arc::make_mut(&mut entry.bitmap).set(offset, value);
+            Self::mark_dirty(dirty, entry, key);
+            previous
+        })
     }
 
     /// Whether `key` is cached.
     pub(super) fn contains_key(&self, key: &str) -> bool {
         self.entries.contains_key(key)
+    }
+
+    /// Whether `key` was deleted since the last commit (the file's value does not count).
+    pub(super) fn is_tombstoned(&self, key: &str) -> bool {
+        self.tombstones.contains(key)
+    }
+
+    /// The keys deleted since the last commit, in no order.
+    pub(super) fn tombstones(&self) -> impl Iterator<Item = &String> {
+        self.tombstones.iter()
     }
 
     /// How many bitmaps are cached, and how many of them are dirty.
@@ -104,25 +175,22 @@ impl Cache {
     }
 
     /// Replaces the bitmap of `key` (`byte_len > 0`), dirty.
-    pub(super) fn replace(&mut self, key: &str, bitmap: Bitmap, tick: u64) {
+    pub(super) fn replace(&mut self, key: &str, bitmap: Arc<Bitmap>, tick: u64) {
         if let Some(entry) = self.entries.get_mut(key) {
             entry.bitmap = bitmap;
             entry.last_used = tick;
-            if !entry.dirty {
-                entry.dirty = true;
-                self.dirty.push(key.to_owned());
-            }
-        } else {
-            self.insert_dirty(key, bitmap, tick);
+            Self::mark_dirty(&mut self.dirty, entry, key);
+            return;
         }
-    }
-
-    fn insert_dirty(&mut self, key: &str, bitmap: Bitmap, tick: u64) {
+        self.tombstones.remove(key);
+        // Whether the file holds the key is unknown without a lookup: assume it does (a
+        // delete then leaves a tombstone, which costs one no-op removal in the next commit).
         self.entries.insert(
             key.to_owned(),
             Entry {
                 bitmap,
                 dirty: true,
+                on_file: true,
                 last_used: tick,
             },
         );
@@ -130,27 +198,37 @@ impl Cache {
     }
 
     /// Applies `read` to the bitmap of `key`: the cached one, else the one `load` finds in the
-    /// file (then cached, clean). `None` when the key exists in neither (and nothing is cached).
+    /// file (then cached, clean). `None` when the key exists in neither, or is tombstoned
+    /// (and nothing is cached).
     pub(super) fn read<R>(
         &mut self,
         key: &str,
         tick: u64,
         load: impl FnOnce() -> Result<Option<Bitmap>>,
-        read: impl FnOnce(&Bitmap) -> R,
+        read: impl FnOnce(&Arc<Bitmap>) -> R,
     ) -> Result<Option<R>> {
         if let Some(entry) = self.entries.get_mut(key) {
             entry.last_used = tick;
             return Ok(Some(read(&entry.bitmap)));
         }
+        if self.tombstones.contains(key) {
+            return Ok(None);
+        }
         let Some(bitmap) = load()? else {
             return Ok(None);
         };
         let entry = self.entries.entry(key.to_owned()).or_insert(Entry {
-            bitmap,
+            bitmap: Arc::new(bitmap),
             dirty: false,
+            on_file: true,
             last_used: tick,
         });
         Ok(Some(read(&entry.bitmap)))
+    }
+
+    /// The bitmap of `key` as cached now, without loading or touching it.
+    pub(super) fn peek(&self, key: &str) -> Option<&Arc<Bitmap>> {
+        self.entries.get(key).map(|e| &e.bitmap)
     }
 
     /// Cached keys that start with `prefix`, in no order.
@@ -161,12 +239,29 @@ impl Cache {
         self.entries.keys().filter(move |k| k.starts_with(prefix))
     }
 
-    /// Forgets `key`; whether it was cached.
-    pub(super) fn remove(&mut self, key: &str) -> bool {
-        self.entries.remove(key).is_some()
+    /// Deletes `key`: forgets its entry and tombstones it if the file may hold it.
+    /// `in_file` tells whether the file holds the key (asked only for a key neither cached
+    /// nor tombstoned). Whether the key existed.
+    pub(super) fn delete(
+        &mut self,
+        key: &str,
+        in_file: impl FnOnce() -> Result<bool>,
+    ) -> Result<bool> {
+        if let Some(entry) = self.entries.remove(key) {
+            if entry.on_file {
+                self.tombstones.insert(key.to_owned());
+            }
+            return Ok(true);
+        }
+        if self.tombstones.contains(key) || !in_file()? {
+            return Ok(false);
+        }
+        self.tombstones.insert(key.to_owned());
+        Ok(true)
     }
 
-    /// Forgets every key that starts with `prefix`, calling `removed` with each.
+    /// Forgets every entry and tombstone whose key starts with `prefix` (the file no longer
+    /// holds any), calling `removed` with each cached key.
     pub(super) fn remove_prefix(&mut self, prefix: &str, mut removed: impl FnMut(&str)) {
         self.entries.retain(|k, _| {
             let doomed = k.starts_with(prefix);
@@ -175,27 +270,42 @@ impl Cache {
             }
             !doomed
         });
+        self.tombstones.retain(|k| !k.starts_with(prefix));
     }
 
-    /// Marks every dirty entry clean and returns copies of their bitmaps: what the next
-    /// commit must write.
-    pub(super) fn take_dirty(&mut self) -> Vec<(String, Bitmap)> {
+    /// Marks every dirty entry clean and takes the tombstones: what the next commit must
+    /// write. The bitmaps are shared with the cache, not copied.
+    pub(super) fn take_dirty(&mut self) -> Snapshot {
         let keys = std::mem::take(&mut self.dirty);
-        let mut out = Vec::with_capacity(keys.len());
+        let mut writes = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(entry) = self.entries.get_mut(&key)
                 && entry.dirty
             {
                 entry.dirty = false;
-                out.push((key, entry.bitmap.clone()));
+                entry.on_file = true;
+                writes.push((key, Arc::clone(&entry.bitmap)));
             }
         }
-        out
+        let deletes = self.tombstones.iter().cloned().collect();
+        Snapshot { writes, deletes }
     }
 
-    /// Marks `keys` dirty again after a failed commit (those still cached).
-    pub(super) fn redirty(&mut self, keys: impl IntoIterator<Item = String>) {
-        for key in keys {
+    /// After a successful commit of `deletes`: the file no longer holds those keys, so their
+    /// tombstones (those not replaced by a write since) can go.
+    pub(super) fn forget_tombstones(&mut self, deletes: &[String]) {
+        for key in deletes {
+            self.tombstones.remove(key);
+        }
+        if self.tombstones.capacity() > 4 * self.tombstones.len().max(64) {
+            self.tombstones.shrink_to_fit();
+        }
+    }
+
+    /// Puts a failed commit's writes back: its keys dirty again (those still cached). Its
+    /// deletes are still tombstoned.
+    pub(super) fn redirty(&mut self, snapshot: Snapshot) {
+        for (key, _) in snapshot.writes {
             if let Some(entry) = self.entries.get_mut(&key)
                 && !entry.dirty
             {
@@ -248,17 +358,21 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.len(), 1);
         let snap = c.take_dirty();
-        assert_eq!(snap.len(), 1);
-        assert_eq!(snap[0].1.count(), 2);
+        assert_eq!(snap.writes.len(), 1);
+        assert_eq!(snap.writes[0].1.count(), 2);
         assert_eq!(c.dirty_len(), 0);
         assert!(c.take_dirty().is_empty());
         // A write after the snapshot dirties the entry again.
         c.set_bits("a", &[3], true, 1, none)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.dirty_len(), 1);
-        c.redirty(["a".to_string()]);
-        assert_eq!(c.take_dirty().len(), 1);
-        c.redirty(["a".to_string(), "gone".to_string()]);
+        c.redirty(Snapshot {
+            writes: vec![("a".to_string(), Arc::new(Bitmap::new()))],
+            deletes: Vec::new(),
+        });
+        let snap = c.take_dirty();
+        assert_eq!(snap.writes.len(), 1);
+        c.redirty(snap);
         assert_eq!(c.dirty_len(), 1);
         // Dirty entries are never evicted; clean idle ones are.
         assert_eq!(c.evict_idle(100, 10), 0);
@@ -269,16 +383,50 @@ mod tests {
     }
 
     #[test]
+    fn tombstones() {
+        let mut c = Cache::default();
+        c.set_bits("a", &[1], true, 0, none)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = c.take_dirty();
+        // A delete of an entry the file never held leaves no tombstone; of one it holds, one.
+        let ok = |r: Result<bool>| r.unwrap_or_else(|e| panic!("{e}"));
+        c.set_bits("new", &[1], true, 0, none)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ok(c.delete("new", || Ok(false))));
+        assert!(!c.is_tombstoned("new"));
+        assert!(ok(c.delete("a", || Ok(true))));
+        assert!(c.is_tombstoned("a") && !ok(c.delete("a", || Ok(true))));
+        assert!(ok(c.delete("filed", || Ok(true))));
+        let snap = c.take_dirty();
+        assert!(snap.writes.is_empty());
+        let mut deletes = snap.deletes.clone();
+        deletes.sort();
+        assert_eq!(deletes, ["a", "filed"]);
+        // Until the commit succeeds, the keys stay deleted; a write starts from empty.
+        assert!(c.is_tombstoned("a") && c.is_tombstoned("filed"));
+        c.set_bits("a", &[5], true, 0, || {
+            panic!("a tombstoned key is never loaded")
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.is_tombstoned("a"));
+        c.forget_tombstones(&snap.deletes);
+        assert!(!c.is_tombstoned("filed"));
+        let snap = c.take_dirty();
+        assert_eq!((snap.writes.len(), snap.deletes.len()), (1, 0));
+        assert_eq!(snap.writes[0].1.count(), 1);
+    }
+
+    #[test]
     fn read_caches_found_keys_only() {
         let mut c = Cache::default();
         let got = c
-            .read("x", 0, none, Bitmap::count)
+            .read("x", 0, none, |b| b.count())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(got, None);
         assert_eq!(c.len(), 0);
         let found = || Ok(Some([4u32].into_iter().collect::<Bitmap>()));
         let got = c
-            .read("x", 0, found, Bitmap::count)
+            .read("x", 0, found, |b| b.count())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(got, Some(1));
         assert_eq!((c.len(), c.dirty_len()), (1, 0));

@@ -15,48 +15,59 @@
 //!
 //! # Invariants
 //!
-//! - **Cache.** `cache: Mutex<Cache>` maps keys to `Entry { bitmap, dirty, last_used }`. A
-//!   cached bitmap is what callers see; the file is only consulted for keys not cached. A
-//!   dirty entry's key is in the cache's dirty list. A key read from the file is cached clean;
-//!   a key found in neither is not cached. Every cached bitmap has `byte_len > 0`.
+//! - **Cache.** `cache: Mutex<Cache>` maps keys to `Entry { bitmap, dirty, on_file,
+//!   last_used }` and holds the tombstones (keys deleted since the last commit; see
+//!   `cache.rs`). A cached bitmap is what callers see; the file is only consulted for keys
+//!   neither cached nor tombstoned. A dirty entry's key is in the cache's dirty list. A key
+//!   read from the file is cached clean; a key found in neither is not cached. Every cached
+//!   bitmap has `byte_len > 0`. Bitmaps are `Arc`-shared and changed with `Arc::make_mut`.
 //! - **Loads happen under the cache lock.** A write or read of an uncached key opens a read
 //!   transaction while holding the cache lock, so no commit or delete can slip between the
 //!   load and the insertion into the cache.
 //! - **Commits.** `flush_lock: Mutex<()>` serializes everything that writes the file (commits,
-//!   deletes) and eviction. A commit takes, under the cache lock, a snapshot of the dirty
-//!   entries (a clone of each bitmap, entry marked clean), releases the cache lock, and writes
-//!   the whole snapshot in one redb write transaction with `Durability::Immediate` (the
-//!   default: the commit returns after `fsync`). A write that lands after the snapshot
-//!   dirties the entry again, so it goes into the next commit. If the commit fails, the
-//!   snapshot's keys are marked dirty again and the error is returned; nothing is lost from
-//!   memory.
+//!   `delete_prefix`, expiry times) and eviction. A commit takes, under the cache lock, a
+//!   snapshot of the dirty entries (the `Arc` of each bitmap, not a copy; entry marked clean)
+//!   and of the tombstones (copies: they stay until the commit succeeds), releases the cache
+//!   lock, and writes the whole snapshot, bitmaps and removals, in one redb write
+//!   transaction with `Durability::Immediate` (the default: the commit returns after
+//!   `fsync`). A write that
+//!   lands after the snapshot dirties the entry again (copying the bitmap if the commit still
+//!   holds it), so it goes into the next commit. If the commit fails, the snapshot's keys are
+//!   marked dirty again (its removals are still tombstoned), and the error is returned;
+//!   nothing is lost from memory.
 //! - **Clean means committed or being committed.** An entry is clean only when the file holds
 //!   its bitmap or a commit of it is in progress under the flush lock; eviction (which drops
 //!   only clean entries) takes the flush lock, so it never drops an entry the file does not
 //!   yet hold.
-//! - **Deletes** take the flush lock, remove the keys from the file in one committed write
-//!   transaction, then from the cache. A write that loads a key between the two reads the
-//!   old value and is then deleted with it: it is ordered before the delete. A delete never
-//!   resurrects: nothing loads from the file between its commit and the cache removal that
-//!   could see the deleted value.
+//! - **Deletes** happen in memory, under the cache lock: the entry leaves the cache and the
+//!   key becomes a tombstone if the file may hold it (an entry created and deleted between
+//!   two commits leaves none, so a temporary key never reaches the file). A tombstoned key
+//!   reads as missing and is never loaded from the file; the next commit removes it from
+//!   the file in the same transaction as the writes before and after it, so a commit never
+//!   holds half of a `RENAME`. `delete_prefix` (`FLUSHALL`) is the exception: it removes
+//!   the keys from the file in its own committed transaction under the flush lock, then
+//!   from the cache (entries and tombstones); a write that loads a key between the two is
+//!   ordered before the delete and deleted with it.
 //! - **Ticks.** `last_used` is a coarse clock: an `AtomicU64` the flusher thread increments
 //!   once per interval, read with one relaxed load per call. With `idle_eviction` set, the
 //!   flusher drops clean entries unused for `idle_eviction / flush_interval` ticks.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
 //!   with `&str`, and allocates nothing (except the key's entry in the dirty list, once per
 //!   commit interval). `count` and `contains` never clone a bitmap.
-//! - **Blocking.** Cached reads and writes run inline in the caller's task. `flush`, `delete`,
-//!   `delete_prefix` and a `put` that deletes commit with `fsync`; under a Tokio runtime they
-//!   run on its blocking pool (a cancelled call still completes there). The final commit on
-//!   drop runs in the dropping thread.
+//! - **Blocking.** Cached reads and writes, `put` and `delete` run inline in the caller's
+//!   task (a delete of an uncached key reads the file to learn whether it exists). `flush`
+//!   and `delete_prefix` commit with `fsync`; under a Tokio runtime they run on its blocking
+//!   pool (a cancelled call still completes there). The final commit on drop runs in the
+//!   dropping thread.
 //!
 //! # What a crash can lose
 //!
 //! A write is acknowledged when it is in the cache, not when it is on disk. A crash
 //! (SIGKILL, panic with `panic = "abort"`, power loss) loses exactly the writes acknowledged
 //! after the start of the last commit that completed: at most one `flush_interval` of writes
-//! (default 1 s) plus those of the commit in progress. Everything acknowledged before a
-//! completed [`Store::flush`] (or a completed `delete`) survives. A redb commit is atomic:
+//! (default 1 s) plus those of the commit in progress. Deletes are writes: a lost delete
+//! brings the key back with the value it had in the file. Everything acknowledged before a
+//! completed [`Store::flush`] (or a completed `delete_prefix`) survives. A redb commit is atomic:
 //! after a crash the file opens (redb repairs its allocator state if needed) and holds
 //! exactly the state of some completed commit, never half of one, and never a torn value.
 //! Since one `write` call is applied to the cache under one lock, a commit holds all of a
@@ -70,6 +81,7 @@
 mod access;
 mod cache;
 mod codec;
+mod derive;
 mod flusher;
 
 use std::collections::{HashMap, HashSet};
@@ -77,6 +89,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -84,7 +97,7 @@ use redb::{
     Database, DatabaseError, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition,
 };
 
-use self::cache::Cache;
+use self::cache::{Cache, Snapshot};
 use self::flusher::Flusher;
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -153,6 +166,8 @@ struct Shared {
     flush_lock: Mutex<()>,
     /// The coarse clock of `Entry::last_used`.
     tick: AtomicU64,
+    /// How many write transactions were committed since the file was opened.
+    commits: AtomicU64,
 }
 
 impl fmt::Debug for EmbeddedStore {
@@ -198,6 +213,18 @@ impl EmbeddedStore {
     /// The options the store was opened with.
     pub fn options(&self) -> &EmbeddedOptions {
         &self.options
+    }
+
+    /// Stores `bitmap` under `key` (as [`Store::put`] does, without copying the bitmap); a
+    /// bitmap of length 0 deletes the key. In memory: the next commit writes it.
+    pub fn put_owned(&self, key: &str, bitmap: Bitmap) -> Result<()> {
+        let shared = &self.shared;
+        if bitmap.byte_len() == 0 {
+            return shared.delete(&[key.to_owned()]).map(|_| ());
+        }
+        let now = shared.now();
+        lock(&shared.cache).replace(key, Arc::new(bitmap), now);
+        Ok(())
     }
 
     /// Runs `f` on the shared state, on Tokio's blocking pool when a runtime is present
@@ -246,6 +273,22 @@ struct FileReader<'s> {
 
 impl FileReader<'_> {
     fn load(&mut self, key: &str) -> Result<Option<Bitmap>> {
+        match self.table()?.get(key).map_err(|e| self.shared.err(e))? {
+            Some(value) => codec::decode(key, value.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the file holds `key`, without decoding its value.
+    fn contains(&mut self, key: &str) -> Result<bool> {
+        Ok(self
+            .table()?
+            .get(key)
+            .map_err(|e| self.shared.err(e))?
+            .is_some())
+    }
+
+    fn table(&mut self) -> Result<&ReadOnlyTable<&'static str, &'static [u8]>> {
         let table = match &mut self.table {
             Some(table) => table,
             slot @ None => {
@@ -257,10 +300,7 @@ impl FileReader<'_> {
                 slot.insert(txn.open_table(BITMAPS).map_err(|e| self.shared.err(e))?)
             }
         };
-        match table.get(key).map_err(|e| self.shared.err(e))? {
-            Some(value) => codec::decode(key, value.value()).map(Some),
-            None => Ok(None),
-        }
+        Ok(table)
     }
 }
 
@@ -332,6 +372,7 @@ impl Shared {
             cache: Mutex::new(Cache::default()),
             flush_lock: Mutex::new(()),
             tick: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
         })
     }
 
@@ -378,7 +419,7 @@ impl Shared {
         let mut reader = self.reader();
         let mut cache = lock(&self.cache);
         keys.iter()
-            .map(|key| cache.read(key, now, || reader.load(key), &read))
+            .map(|key| cache.read(key, now, || reader.load(key), |b| read(b)))
             .collect()
     }
 
@@ -391,36 +432,48 @@ impl Shared {
             .unwrap_or(false))
     }
 
-    fn replace_all<'e>(&self, entries: impl IntoIterator<Item = (&'e str, &'e Bitmap)>) {
+    /// Stores each bitmap (`byte_len > 0`) and deletes each key of `deletes`, atomically
+    /// (under one cache lock), in memory: the next commit writes them.
+    fn replace_all<'e>(
+        &self,
+        entries: impl IntoIterator<Item = (&'e str, &'e Bitmap)>,
+        deletes: &[String],
+    ) -> Result<()> {
         let now = self.now();
+        let mut reader = self.reader();
         let mut cache = lock(&self.cache);
-        for (key, bitmap) in entries {
-            cache.replace(key, bitmap.clone(), now);
+        for key in deletes {
+            cache.delete(key, || reader.contains(key))?;
         }
+        for (key, bitmap) in entries {
+            cache.replace(key, Arc::new(bitmap.clone()), now);
+        }
+        Ok(())
     }
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>> {
         // The file snapshot is taken under the cache lock, so that the two views agree.
-        let (mut keys, table) = {
-            let cache = lock(&self.cache);
-            let keys: Vec<String> = cache.keys_with_prefix(prefix).cloned().collect();
-            let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-            (keys, txn.open_table(BITMAPS).map_err(|e| self.err(e))?)
-        };
+        let cache = lock(&self.cache);
+        let mut keys: Vec<String> = cache.keys_with_prefix(prefix).cloned().collect();
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
         for item in table.range(prefix..).map_err(|e| self.err(e))? {
             let (key, _) = item.map_err(|e| self.err(e))?;
             let key = key.value();
             if !key.starts_with(prefix) {
                 break;
             }
-            keys.push(key.to_owned());
+            if !cache.is_tombstoned(key) {
+                keys.push(key.to_owned());
+            }
         }
+        drop(cache);
         keys.sort_unstable();
         keys.dedup();
         Ok(keys)
     }
 
-    /// Commits every dirty entry (see the module docs).
+    /// Commits every dirty entry and tombstone (see the module docs).
     fn flush(&self) -> Result<()> {
         let _commit = lock(&self.flush_lock);
         let snapshot = lock(&self.cache).take_dirty();
@@ -428,61 +481,54 @@ impl Shared {
             return Ok(());
         }
         let result = self.commit(&snapshot);
-        if result.is_err() {
-            lock(&self.cache).redirty(snapshot.into_iter().map(|(key, _)| key));
+        let mut cache = lock(&self.cache);
+        match result {
+            Ok(()) => cache.forget_tombstones(&snapshot.deletes),
+            Err(_) => cache.redirty(snapshot),
         }
         result
     }
 
     /// Writes `snapshot` in one write transaction. The caller holds the flush lock.
-    fn commit(&self, snapshot: &[(String, Bitmap)]) -> Result<()> {
+    fn commit(&self, snapshot: &Snapshot) -> Result<()> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
             let mut value = Vec::new();
-            for (key, bitmap) in snapshot {
+            for (key, bitmap) in &snapshot.writes {
                 codec::encode_into(key, bitmap, &mut value)?;
                 table
                     .insert(key.as_str(), value.as_slice())
                     .map_err(|e| self.err(e))?;
             }
-        }
-        txn.commit().map_err(|e| self.err(e))
-    }
-
-    fn delete(&self, keys: &[String]) -> Result<u64> {
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        let _commit = lock(&self.flush_lock);
-        let mut gone: HashSet<&str> = HashSet::new();
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
-            let mut table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
-            for key in keys {
-                if table
-                    .remove(key.as_str())
-                    .map_err(|e| self.err(e))?
-                    .is_some()
-                {
-                    gone.insert(key);
-                }
+            for key in &snapshot.deletes {
+                table.remove(key.as_str()).map_err(|e| self.err(e))?;
             }
         }
         txn.commit().map_err(|e| self.err(e))?;
-        let mut cache = lock(&self.cache);
-        for key in keys {
-            if cache.remove(key) {
-                gone.insert(key);
-            }
-        }
-        Ok(gone.len() as u64)
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
+    /// Deletes keys in memory (tombstones, see the module docs); how many existed, each
+    /// counted once.
+    fn delete(&self, keys: &[String]) -> Result<u64> {
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        let mut gone = 0u64;
+        for key in keys {
+            if cache.delete(key, || reader.contains(key))? {
+                gone += 1;
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Deletes every key that starts with `prefix`, from the file (committed) and memory.
     fn delete_prefix(&self, prefix: &str) -> Result<u64> {
         let _commit = lock(&self.flush_lock);
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
-        let mut gone: HashSet<String> = HashSet::new();
+        let mut in_file: HashSet<String> = HashSet::new();
         {
             let mut table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
             for item in table.range(prefix..).map_err(|e| self.err(e))? {
@@ -491,20 +537,23 @@ impl Shared {
                 if !key.starts_with(prefix) {
                     break;
                 }
-                gone.insert(key.to_owned());
+                in_file.insert(key.to_owned());
             }
-            for key in &gone {
+            for key in &in_file {
                 table.remove(key.as_str()).map_err(|e| self.err(e))?;
             }
         }
         txn.commit().map_err(|e| self.err(e))?;
-        let mut extra = 0u64;
-        lock(&self.cache).remove_prefix(prefix, |key| {
-            if !gone.contains(key) {
-                extra += 1;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        let mut cache = lock(&self.cache);
+        // Keys of the file that were deleted already (tombstoned) did not exist.
+        let mut gone = in_file.iter().filter(|k| !cache.is_tombstoned(k)).count() as u64;
+        cache.remove_prefix(prefix, |key| {
+            if !in_file.contains(key) {
+                gone += 1;
             }
         });
-        Ok(gone.len() as u64 + extra)
+        Ok(gone)
     }
 
     /// Drops clean entries unused for `idle_ticks` ticks; how many.
@@ -545,11 +594,7 @@ impl Store for EmbeddedStore {
 
     async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()> {
         let (sets, deletes) = split_put(entries);
-        if !deletes.is_empty() {
-            self.blocking(move |s| s.delete(&deletes)).await?;
-        }
-        self.shared.replace_all(sets);
-        Ok(())
+        self.shared.replace_all(sets, &deletes)
     }
 
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
@@ -570,8 +615,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn delete(&self, keys: &[String]) -> Result<u64> {
-        let keys = keys.to_vec();
-        self.blocking(move |s| s.delete(&keys)).await
+        self.shared.delete(keys)
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
@@ -637,7 +681,7 @@ mod tests {
         ok(store.shared.write(&[KeyWrite::set("a".into(), 1)]));
         let snapshot = lock(&store.shared.cache).take_dirty();
         assert_eq!(lock(&store.shared.cache).dirty_len(), 0);
-        lock(&store.shared.cache).redirty(snapshot.into_iter().map(|(k, _)| k));
+        lock(&store.shared.cache).redirty(snapshot);
         assert_eq!(lock(&store.shared.cache).dirty_len(), 1);
         ok(store.shared.flush());
         assert_eq!(lock(&store.shared.cache).dirty_len(), 0);
