@@ -2,8 +2,9 @@
 //! and handles signals (SIGTERM/SIGINT: save and exit; SIGUSR1: write the `-bak` copy).
 //!
 //! What a SIGKILL (or a power loss) can lose: the writes acknowledged since the last
-//! completed commit, i.e. at most `-save-every` (default 1 s) of them; expiry times, and
-//! everything before a completed `SAVE`, `BGSAVE`, `DEL`, `RENAME` or `FLUSHALL`, survive.
+//! completed commit, i.e. at most `-save-every` (default 1 s) of them, deletes (`DEL`,
+//! `RENAME`, `BITOP`) included; expiry times, and everything before a completed `SAVE`,
+//! `BGSAVE` or `FLUSHALL`, survive.
 //! The file is never corrupt (redb commits are atomic). SIGTERM, SIGINT and `SHUTDOWN`
 //! stop all commands, commit everything acknowledged, and exit 0.
 
@@ -19,11 +20,34 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// The allocator: jemalloc, with its background threads purging freed pages (after about
-/// 10 s), so that the resident size falls when idle bitmaps leave memory. glibc's malloc
+/// [`DIRTY_DECAY_MS`]), so that the resident size falls when idle bitmaps leave memory, and
+/// tracks the live bitmaps closely after bursts (an import, a large commit). glibc's malloc
 /// keeps small freed blocks (roaring containers are at most 8 KiB) in its arenas, where an
 /// evicted bitmap would go on counting in RSS.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// How long freed pages stay resident for reuse before jemalloc returns them to the system
+/// (its default is 10 s). A commit's transient buffers (redb's pages, encoded values) would
+/// otherwise count in RSS for that long after every large commit.
+const DIRTY_DECAY_MS: isize = 1000;
+
+/// Sets jemalloc's dirty-page decay for existing arenas and those created later, and starts
+/// its background purging thread.
+fn tune_allocator() -> Result<(), tikv_jemalloc_ctl::Error> {
+    use tikv_jemalloc_ctl::{Access as _, AsName as _};
+    "arenas.dirty_decay_ms\0".name().write(DIRTY_DECAY_MS)?;
+    let arenas = tikv_jemalloc_ctl::arenas::narenas::read()?;
+    for i in 0..arenas {
+        // Arenas not initialized yet refuse this; they take the default set above.
+        let _ = format!("arena.{i}.dirty_decay_ms\0")
+            .as_str()
+            .name()
+            .write(DIRTY_DECAY_MS);
+    }
+    tikv_jemalloc_ctl::max_background_threads::write(1)?;
+    tikv_jemalloc_ctl::background_thread::write(true)
+}
 
 fn main() -> anyhow::Result<()> {
     let flags = match flags::parse(std::env::args().skip(1)) {
@@ -41,9 +65,7 @@ fn main() -> anyhow::Result<()> {
         println!("bitmapist-server {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
-    if let Err(e) = tikv_jemalloc_ctl::max_background_threads::write(1)
-        .and_then(|()| tikv_jemalloc_ctl::background_thread::write(true))
-    {
+    if let Err(e) = tune_allocator() {
         eprintln!("bitmapist-server: jemalloc background purging unavailable: {e}");
     }
     let filter = tracing_subscriber::EnvFilter::try_from_env("BITMAPIST_LOG")
