@@ -61,6 +61,16 @@ pub enum Command {
     Import(ImportArgs),
     /// Serve the dashboard alone (loopback clients only unless --public).
     Serve(ServeArgs),
+    /// Rewrite a file:// store compactly (reclaims free space; run-optimizes old bitmaps).
+    Compact(CompactArgs),
+}
+
+/// `bitmapist compact`
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `bitmapist serve`

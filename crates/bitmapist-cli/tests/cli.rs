@@ -213,7 +213,7 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
     assert_eq!(c["start"], "2026-11-16");
 
     let events = json(dir, &with(&["events", "--at", at]));
-    let rows = events.as_array().expect("a list");
+    let rows = events["events"].as_array().expect("a list");
     let names: Vec<&str> = rows.iter().filter_map(|r| r["event"].as_str()).collect();
     assert_eq!(names, ["user:logged_in", "user:premium", "user:signed_up"]);
     assert_eq!(rows[0]["today"], 2);
@@ -221,7 +221,7 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
     assert_eq!(rows[0]["month"], 2);
     assert_eq!(rows[1]["today"], 0);
     let filtered = json(dir, &with(&["events", "user:s", "--at", at]));
-    assert_eq!(filtered.as_array().map(Vec::len), Some(1));
+    assert_eq!(filtered["events"].as_array().map(Vec::len), Some(1));
     let table = ok(dir, &with(&["events", "--at", at]));
     assert!(
         table
@@ -274,7 +274,7 @@ fn memory_store_commands_run_in_one_process_each() {
     );
     assert_eq!(
         json(d, &["--store", "memory://", "events"]),
-        serde_json::json!([])
+        serde_json::json!({"store": "memory://", "events": [], "storage": null})
     );
     let summary = json(
         d,
@@ -652,7 +652,8 @@ fn redis_store_cohort_json_matches_the_library() {
 /// `events --format json` of a store, as a map name -> [today, week, month].
 fn event_counts(dir: &Path, url: &str) -> BTreeMap<String, Value> {
     let v = json(dir, &["--store", url, "events", "--at", END]);
-    v.as_array()
+    v["events"]
+        .as_array()
         .expect("a list")
         .iter()
         .map(|r| {

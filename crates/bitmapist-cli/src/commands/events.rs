@@ -1,5 +1,6 @@
 //! `bitmapist events`: every event name with its counts today, this week and this month.
-//! One key listing and one batched count (a single pipeline on Redis) for the whole table.
+//! One key listing and one batched count (a single pipeline on Redis) for the whole table;
+//! for a file store, also its footprint (JSON `storage`, a note on stderr for the table).
 
 use anyhow::Result;
 use bitmapist::{Period, TimeGroup};
@@ -25,12 +26,15 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
         .collect();
     let counts = bm.store().count(&keys).await?;
     let rows: Vec<(&String, &[u64])> = names.iter().zip(counts.chunks(3)).collect();
+    let storage = bm.store().storage_stats().await?;
     match args.format {
-        TableFormat::Json => output::json(&json!(
-            rows.iter()
+        TableFormat::Json => output::json(&json!({
+            "store": bm.store().describe(),
+            "events": rows.iter()
                 .map(|(name, c)| json!({"event": name, "today": c[0], "week": c[1], "month": c[2]}))
-                .collect::<Vec<_>>()
-        )),
+                .collect::<Vec<_>>(),
+            "storage": storage,
+        })),
         TableFormat::Table | TableFormat::Csv => {
             let mut t = Table::new(["event", "today", "week", "month"], 1);
             for (name, c) in &rows {
@@ -51,7 +55,16 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
                 ));
                 Ok(())
             } else {
-                Ok(output::print(&t.render())?)
+                output::print(&t.render())?;
+                if let Some(s) = &storage {
+                    output::note(&format!(
+                        "{}: {} on disk, {}",
+                        bm.store().describe(),
+                        super::compact::mb(s.file_bytes),
+                        super::compact::footprint(s)
+                    ));
+                }
+                Ok(())
             }
         }
     }

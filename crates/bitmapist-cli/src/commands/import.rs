@@ -76,12 +76,14 @@ pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     dst.flush().await?;
     bar.finish_and_clear();
     let copy_seconds = started.elapsed().as_secs_f64();
+    let compaction = super::compact::after_bulk_write(&dst).await?;
 
     let mismatches = verify(&src, &dst, &keys, batch).await?;
     let summary = json!({
         "from": src_name, "to": dst_name, "prefix": prefix,
         "keys": copied, "bits": bits, "vanished": vanished, "skipped": skipped,
         "mismatches": mismatches.len(), "seconds": copy_seconds,
+        "compaction": compaction,
     });
     report(args.format, &summary)?;
     if !mismatches.is_empty() {

@@ -7,6 +7,7 @@ use crate::cli::Command;
 use crate::context::Ctx;
 
 mod cohort;
+pub mod compact;
 mod count;
 mod events;
 mod import;
@@ -26,5 +27,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Cohort(args) => cohort::run(ctx, &args).await,
         Command::Import(args) => import::run(ctx, &args).await,
         Command::Serve(args) => serve::run(ctx, &args).await,
+        Command::Compact(args) => compact::run(ctx, &args).await,
     }
 }

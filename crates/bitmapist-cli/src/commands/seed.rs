@@ -35,12 +35,14 @@ pub async fn run(ctx: &Ctx, args: &SeedArgs) -> Result<()> {
     })
     .await?;
     bar.finish_and_clear();
+    let compaction = super::compact::after_bulk_write(&bm).await?;
     match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&summary)?;
             if let Some(obj) = value.as_object_mut() {
                 obj.insert("store".into(), json!(store));
                 obj.insert("prefix".into(), json!(bm.layout().prefix()));
+                obj.insert("compaction".into(), json!(compaction));
             }
             output::json(&value)
         }

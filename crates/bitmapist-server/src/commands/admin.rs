@@ -3,7 +3,13 @@
 //!
 //! `BGSAVE` commits every acknowledged write and, when `-bak` is set, writes a consistent
 //! copy there, all before it answers Redis's `Background saving started` (so a client
-//! knows the data is on disk when it gets the answer). `SHUTDOWN` always saves.
+//! knows the data is on disk when it gets the answer); then, when the file is more than
+//! [`StorageStats::worth_compacting`](bitmapist::store::StorageStats::worth_compacting) allows, it compacts the file (see
+//! `EmbeddedStore::compact`) before answering. `SHUTDOWN` always saves.
+//!
+//! `INFO persistence` reports the file's footprint: `db_file_bytes`, `db_roaring_bytes`
+//! (the sum of the bitmaps' serialized roaring sizes, see [`StorageStats`](bitmapist::store::StorageStats)) and their
+//! ratio, of the last commit.
 
 use super::{Ctx, Flow, Outcome};
 use crate::args::Args;
@@ -52,6 +58,11 @@ pub async fn info(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
         (ks.len(&gate)?, ks.expiry().len())
     };
     let (cached, dirty) = ks.store().cache_stats();
+    let footprint = if all || wanted.iter().any(|w| w == "persistence") {
+        Some(ks.store().storage_stats().await?)
+    } else {
+        None
+    };
     let mut text = String::new();
     for section in SECTIONS {
         if !all && !wanted.iter().any(|w| w == section) {
@@ -72,15 +83,21 @@ pub async fn info(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
             ],
             "clients" => vec![format!("connected_clients:{}", server.stats.clients())],
             "memory" => vec![format!("used_memory_rss:{}", rss_bytes())],
-            "persistence" => vec![
-                "loading:0".into(),
-                format!("rdb_changes_since_last_save:{dirty}"),
-                format!("rdb_last_save_time:{}", ks.last_save()),
-                format!(
-                    "save_interval_ms:{}",
-                    ks.store().options().flush_interval.as_millis()
-                ),
-            ],
+            "persistence" => {
+                let f = footprint.clone().unwrap_or_default();
+                vec![
+                    "loading:0".into(),
+                    format!("rdb_changes_since_last_save:{dirty}"),
+                    format!("rdb_last_save_time:{}", ks.last_save()),
+                    format!(
+                        "save_interval_ms:{}",
+                        ks.store().options().flush_interval.as_millis()
+                    ),
+                    format!("db_file_bytes:{}", f.file_bytes),
+                    format!("db_roaring_bytes:{}", f.roaring_bytes),
+                    format!("db_file_to_roaring_ratio:{:.3}", f.ratio()),
+                ]
+            }
             "stats" => vec![
                 format!("total_connections_received:{}", server.stats.connections()),
                 format!("total_commands_processed:{}", server.stats.commands()),
@@ -116,6 +133,17 @@ pub async fn bgsave(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Out
     let ks = &ctx.server.keyspace;
     if ks.save_and_backup().await? {
         tracing::info!(path = ?ks.backup_path(), "BGSAVE: saved and backed up");
+    }
+    let before = ks.store().storage_stats().await?;
+    if before.worth_compacting() {
+        let report = ks.store().compact().await?;
+        tracing::info!(
+            before_bytes = report.before_bytes,
+            after_bytes = report.after.file_bytes,
+            roaring_bytes = report.after.roaring_bytes,
+            seconds = report.seconds,
+            "BGSAVE: compacted the file"
+        );
     }
     encode::status(out, "Background saving started");
     Ok(Flow::Continue)

@@ -18,11 +18,13 @@ use crate::error::{Error, Result};
 pub mod embedded;
 pub mod memory;
 pub mod redis;
+mod stats;
 mod url;
 
 pub use self::embedded::{EmbeddedOptions, EmbeddedStore};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+pub use self::stats::{CompactReport, StorageStats};
 pub use self::url::{DEFAULT_FILE, StoreUrl};
 
 /// Bits to set (or clear) in one key, as a run of `SETBIT key offset value` commands.
@@ -103,6 +105,18 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Makes every write acknowledged so far durable (a no-op where writes are durable as
     /// soon as they are acknowledged, or where nothing is durable).
     async fn flush(&self) -> Result<()>;
+
+    /// The footprint on disk of the committed state (see [`StorageStats`]); `None` for a
+    /// store without a file of its own (memory, Redis).
+    async fn storage_stats(&self) -> Result<Option<StorageStats>> {
+        Ok(None)
+    }
+
+    /// Rewrites the store's file into a compact one (see [`EmbeddedStore::compact`]);
+    /// `None` for a store without a file of its own.
+    async fn compact(&self) -> Result<Option<CompactReport>> {
+        Ok(None)
+    }
 
     /// The store's URL, with any password masked, for logs and messages.
     fn describe(&self) -> String;

@@ -21,17 +21,16 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
-};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
 
-use super::{BITMAPS, EmbeddedOptions, EmbeddedStore, META, Shared, lock};
+use super::compact::{CopyMode, copy_tables};
+use super::{BITMAPS, EmbeddedOptions, EmbeddedStore, Shared, lock};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// Expiry times: key -> deadline (the caller's unit; bitmapist-server uses Unix ms).
-const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
+pub(super) const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
 
 impl EmbeddedStore {
     /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of
@@ -279,34 +278,7 @@ impl Shared {
         let out = Database::create(path).map_err(|e| out_err(e.into()))?;
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
         let write = out.begin_write().map_err(|e| out_err(e.into()))?;
-        {
-            let src = read.open_table(BITMAPS).map_err(|e| self.err(e))?;
-            let mut dst = write.open_table(BITMAPS).map_err(|e| out_err(e.into()))?;
-            for item in src.iter().map_err(|e| self.err(e))? {
-                let (key, value) = item.map_err(|e| self.err(e))?;
-                dst.insert(key.value(), value.value())
-                    .map_err(|e| out_err(e.into()))?;
-            }
-            let src = read.open_table(META).map_err(|e| self.err(e))?;
-            let mut dst = write.open_table(META).map_err(|e| out_err(e.into()))?;
-            for item in src.iter().map_err(|e| self.err(e))? {
-                let (key, value) = item.map_err(|e| self.err(e))?;
-                dst.insert(key.value(), value.value())
-                    .map_err(|e| out_err(e.into()))?;
-            }
-            match read.open_table(EXPIRIES) {
-                Ok(src) => {
-                    let mut dst = write.open_table(EXPIRIES).map_err(|e| out_err(e.into()))?;
-                    for item in src.iter().map_err(|e| self.err(e))? {
-                        let (key, value) = item.map_err(|e| self.err(e))?;
-                        dst.insert(key.value(), value.value())
-                            .map_err(|e| out_err(e.into()))?;
-                    }
-                }
-                Err(TableError::TableDoesNotExist(_)) => {}
-                Err(e) => return Err(self.err(e)),
-            }
-        }
+        copy_tables(&self.path, &read, path, &write, CopyMode::Raw)?;
         write.commit().map_err(|e| out_err(e.into()))
     }
 }

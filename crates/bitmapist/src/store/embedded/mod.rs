@@ -6,12 +6,21 @@
 //!
 //! # File layout
 //!
-//! A redb database with two tables:
+//! A redb database with these tables:
 //! - `bitmaps: &str -> &[u8]`: one row per existing key. The value is 1 byte of value format
-//!   version (1), the Redis byte length as 4 bytes little-endian ([`Bitmap::byte_len`]), then
-//!   the roaring portable serialization of the set bits (see `codec.rs`).
-//! - `meta: &str -> u64`: `format_version` = 1. Checked on open; a file written by a newer
-//!   format is refused with a message saying so, never misread.
+//!   version, the Redis byte length as 4 bytes little-endian ([`Bitmap::byte_len`]), then
+//!   the roaring portable serialization of the set bits, run-optimized, either whole
+//!   (version 1) or, for a bitmap larger than one page, as a header whose body lies in
+//!   page-sized rows of `chunks` (version 2); see `codec.rs` and `rows.rs`.
+//! - `chunks`, `chunks_half`, `chunks_quarter`, `chunks_eighth`: `(&str, u32) -> &[u8]`,
+//!   the rows of version-2 values (see `rows.rs`).
+//! - `meta: &str -> u64`: `format_version` = 2. Checked on open; a file written by a newer
+//!   format is refused with a message saying so, never misread. A format-1 file (inline
+//!   values only) is read as it is and marked format 2 on the first open for writing.
+//! - `expiries` (see `access.rs`).
+//!
+//! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
+//! what it costs and why a crash during it loses nothing).
 //!
 //! # Invariants
 //!
@@ -82,7 +91,9 @@ mod access;
 mod cache;
 mod codec;
 mod derive;
+mod compact;
 mod flusher;
+mod rows;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -93,15 +104,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{
-    Database, DatabaseError, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition,
-};
+use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
 
 use self::cache::{Cache, Snapshot};
+use self::compact::Db;
 use self::flusher::Flusher;
+use self::rows::{ReadTables, WriteTables};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, Store};
+use crate::store::{CompactReport, KeyWrite, StorageStats, Store};
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
@@ -109,8 +120,10 @@ const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The key of the format version in [`META`].
 const FORMAT_VERSION_KEY: &str = "format_version";
-/// The file format this code writes and reads.
-const FORMAT_VERSION: u64 = 1;
+/// The file format this code writes; it reads this one and format 1.
+const FORMAT_VERSION: u64 = 2;
+/// The older format this code reads (inline values only) and upgrades on open.
+const FORMAT_VERSION_INLINE_ONLY: u64 = 1;
 
 /// Tuning of the embedded store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,7 +173,10 @@ pub struct EmbeddedStore {
 /// What the store and its flusher thread share.
 struct Shared {
     path: PathBuf,
-    db: Database,
+    db: Db,
+    /// redb's page cache size the file was opened with (`None`: redb's default); a
+    /// compacted file is opened with the same.
+    file_cache_bytes: Option<usize>,
     cache: Mutex<Cache>,
     /// Serializes commits, deletes and eviction (see the module docs).
     flush_lock: Mutex<()>,
@@ -227,6 +243,21 @@ impl EmbeddedStore {
         Ok(())
     }
 
+    /// The footprint of the last commit: keys, the sum of their serialized roaring sizes and
+    /// the file's size (see [`StorageStats`]). Reads the header of every value (not the
+    /// chunk rows); runs on Tokio's blocking pool when a runtime is present.
+    pub async fn storage_stats(&self) -> Result<StorageStats> {
+        self.blocking(Shared::storage_stats).await
+    }
+
+    /// Commits what is dirty, then rewrites the file into a fresh one holding only the live
+    /// bitmaps, run-optimized and packed, and swaps it in. Crash-safe: a crash at any point
+    /// leaves a file with every committed bitmap. Commits and deletes wait meanwhile; reads
+    /// and cached writes do not. Needs free disk for the new file beside the old one.
+    pub async fn compact(&self) -> Result<CompactReport> {
+        self.blocking(Shared::compact).await
+    }
+
     /// Runs `f` on the shared state, on Tokio's blocking pool when a runtime is present
     /// (for calls that commit, and so wait for `fsync`).
     async fn blocking<T: Send + 'static>(
@@ -268,39 +299,39 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Reads keys from the file within one read transaction, opened on first use.
 struct FileReader<'s> {
     shared: &'s Shared,
-    table: Option<ReadOnlyTable<&'static str, &'static [u8]>>,
+    tables: Option<ReadTables>,
 }
 
 impl FileReader<'_> {
     fn load(&mut self, key: &str) -> Result<Option<Bitmap>> {
-        match self.table()?.get(key).map_err(|e| self.shared.err(e))? {
-            Some(value) => codec::decode(key, value.value()).map(Some),
-            None => Ok(None),
-        }
+        let path = &self.shared.path;
+        self.tables()?.load(path, key)
     }
 
     /// Whether the file holds `key`, without decoding its value.
     fn contains(&mut self, key: &str) -> Result<bool> {
+        let path = &self.shared.path;
         Ok(self
-            .table()?
+            .tables()?
+            .bitmaps()
             .get(key)
-            .map_err(|e| self.shared.err(e))?
+            .map_err(|e| rows::redb_err(path, e))?
             .is_some())
     }
 
-    fn table(&mut self) -> Result<&ReadOnlyTable<&'static str, &'static [u8]>> {
-        let table = match &mut self.table {
-            Some(table) => table,
+    fn tables(&mut self) -> Result<&ReadTables> {
+        let tables = match &mut self.tables {
+            Some(tables) => tables,
             slot @ None => {
                 let txn = self
                     .shared
                     .db
                     .begin_read()
                     .map_err(|e| self.shared.err(e))?;
-                slot.insert(txn.open_table(BITMAPS).map_err(|e| self.shared.err(e))?)
+                slot.insert(ReadTables::open(&self.shared.path, &txn)?)
             }
         };
-        Ok(table)
+        Ok(tables)
     }
 }
 
@@ -336,13 +367,14 @@ impl Shared {
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         {
             txn.open_table(BITMAPS).map_err(|e| err(e.into()))?;
+            WriteTables::open(path, &txn)?;
             let mut meta = txn.open_table(META).map_err(|e| err(e.into()))?;
             let version = meta
                 .get(FORMAT_VERSION_KEY)
                 .map_err(|e| err(e.into()))?
                 .map(|v| v.value());
             match version {
-                None => {
+                None | Some(FORMAT_VERSION_INLINE_ONLY) => {
                     meta.insert(FORMAT_VERSION_KEY, FORMAT_VERSION)
                         .map_err(|e| err(e.into()))?;
                 }
@@ -365,10 +397,12 @@ impl Shared {
             }
         }
         txn.commit().map_err(|e| err(e.into()))?;
+        compact::remove_stale(path)?;
 
         Ok(Shared {
             path: path.to_path_buf(),
-            db,
+            db: Db::new(db),
+            file_cache_bytes,
             cache: Mutex::new(Cache::default()),
             flush_lock: Mutex::new(()),
             tick: AtomicU64::new(0),
@@ -390,7 +424,7 @@ impl Shared {
     fn reader(&self) -> FileReader<'_> {
         FileReader {
             shared: self,
-            table: None,
+            tables: None,
         }
     }
 
@@ -476,6 +510,11 @@ impl Shared {
     /// Commits every dirty entry and tombstone (see the module docs).
     fn flush(&self) -> Result<()> {
         let _commit = lock(&self.flush_lock);
+        self.flush_locked()
+    }
+
+    /// [`Shared::flush`] for a caller that holds the flush lock.
+    fn flush_locked(&self) -> Result<()> {
         let snapshot = lock(&self.cache).take_dirty();
         if snapshot.is_empty() {
             return Ok(());
@@ -489,20 +528,19 @@ impl Shared {
         result
     }
 
-    /// Writes `snapshot` in one write transaction. The caller holds the flush lock.
+    /// Writes `snapshot` in one write transaction, each bitmap run-optimized first (a copy:
+    /// the cache keeps sharing its own). The caller holds the flush lock.
     fn commit(&self, snapshot: &Snapshot) -> Result<()> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            let mut table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
-            let mut value = Vec::new();
+            let mut tables = WriteTables::open(&self.path, &txn)?;
             for (key, bitmap) in &snapshot.writes {
-                codec::encode_into(key, bitmap, &mut value)?;
-                table
-                    .insert(key.as_str(), value.as_slice())
-                    .map_err(|e| self.err(e))?;
+                let mut optimized = Bitmap::clone(bitmap);
+                codec::optimize(&mut optimized);
+                tables.insert(key, &optimized)?;
             }
             for key in &snapshot.deletes {
-                table.remove(key.as_str()).map_err(|e| self.err(e))?;
+                tables.remove(key)?;
             }
         }
         txn.commit().map_err(|e| self.err(e))?;
@@ -530,8 +568,8 @@ impl Shared {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut in_file: HashSet<String> = HashSet::new();
         {
-            let mut table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
-            for item in table.range(prefix..).map_err(|e| self.err(e))? {
+            let mut tables = WriteTables::open(&self.path, &txn)?;
+            for item in tables.bitmaps().range(prefix..).map_err(|e| self.err(e))? {
                 let (key, _) = item.map_err(|e| self.err(e))?;
                 let key = key.value();
                 if !key.starts_with(prefix) {
@@ -540,7 +578,7 @@ impl Shared {
                 in_file.insert(key.to_owned());
             }
             for key in &in_file {
-                table.remove(key.as_str()).map_err(|e| self.err(e))?;
+                tables.remove(key)?;
             }
         }
         txn.commit().map_err(|e| self.err(e))?;
@@ -625,6 +663,14 @@ impl Store for EmbeddedStore {
 
     async fn flush(&self) -> Result<()> {
         self.blocking(Shared::flush).await
+    }
+
+    async fn storage_stats(&self) -> Result<Option<StorageStats>> {
+        EmbeddedStore::storage_stats(self).await.map(Some)
+    }
+
+    async fn compact(&self) -> Result<Option<CompactReport>> {
+        EmbeddedStore::compact(self).await.map(Some)
     }
 
     fn describe(&self) -> String {

@@ -1,0 +1,414 @@
+//! How one bitmap maps to rows: a value in the `bitmaps` table, and for a bitmap larger than
+//! a small tail, rows of fixed sizes (1, 1/2, 1/4, 1/8 page) that redb packs without gaps.
+//!
+//! # Why
+//!
+//! redb keeps a pair that does not fit in one 4 KiB page in a page of its own whose size is
+//! rounded up to a power of two: a 130 KiB bitmap (16 full roaring containers) took 256 KiB
+//! of file. And a leaf holds whole pairs only: values of 2-4 KiB leave pages half empty. So
+//! a serialization of `T` bytes is cut into:
+//! - `N = T / C` full-page chunks of exactly `C` bytes in `chunks`, where `C` makes the
+//!   chunk and its key fill one page ([`row_len`] with k = 1);
+//! - then at most one row in each of `chunks_half`, `chunks_quarter`, `chunks_eighth`,
+//!   sized so that exactly 2, 4 or 8 such pairs fill a page, whatever their keys (each pair
+//!   takes at most its share of the page); a table holds rows of one size class only, so
+//!   its pages fill up;
+//! - and the rest, less than about 1/8 page, inline in the `bitmaps` value (see
+//!   `codec.rs`), among small values that pack well.
+//!
+//! A serialization that needs no rows stays an inline value (format 1).
+//!
+//! # Invariants
+//!
+//! - Row `(key, i)` of `chunks` exists for `i < N` exactly when the key's `bitmaps` value is
+//!   a chunked header saying `N`; row `(key, 0)` of the 1/2^j table exists exactly when bit
+//!   j-1 of its parts mask is set. No other rows exist: [`WriteTables::insert`] removes
+//!   what the new value does not use, [`WriteTables::remove`] removes all of a key's rows,
+//!   in the same write transaction as the `bitmaps` row.
+//! - A full-page chunk whose bytes did not change is not rewritten (a changed bit in a
+//!   128 KiB bitmap rewrites one or two 4 KiB pages, not 32).
+//! - Every value written is run-optimized first by the caller (`codec::optimize`).
+
+use std::path::Path;
+
+use redb::{
+    ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, TableError, TableHandle,
+    WriteTransaction,
+};
+
+use super::BITMAPS;
+use super::codec::{self, ChunkedHeader, Stored};
+use crate::bitmap::Bitmap;
+use crate::error::{Error, Result};
+
+/// A table of rows: `(key, index)` -> bytes of the key's serialization.
+type RowTable = TableDefinition<'static, (&'static str, u32), &'static [u8]>;
+
+/// Full-page chunks: `(key, i)` -> exactly `chunk_len` bytes.
+pub(super) const CHUNKS: RowTable = TableDefinition::new("chunks");
+
+/// The part tables, 1/2, 1/4 and 1/8 page: `(key, 0)` -> one row.
+pub(super) const PARTS: [RowTable; 3] = [
+    TableDefinition::new("chunks_half"),
+    TableDefinition::new("chunks_quarter"),
+    TableDefinition::new("chunks_eighth"),
+];
+
+/// redb's page size (4 KiB; not configurable in redb 4).
+const PAGE: usize = 4096;
+
+/// redb's leaf page header.
+const LEAF_HEADER: usize = 4;
+
+/// redb's bytes per pair besides key and value: its key end and value end.
+const PAIR_OVERHEAD: usize = 8;
+
+/// Bytes left unused in each page, in case a redb version grows its leaf header: a row one
+/// byte too big would take two pages.
+const MARGIN: usize = 16;
+
+/// Rows shorter than this are not worth a row (very long keys).
+const MIN_ROW: usize = 128;
+
+/// The length of a row of `key` such that `k` such pairs (of any keys) fill one page;
+/// `None` when the key is so long that the row would be small.
+pub(super) fn row_len(key: &str, k: usize) -> Option<usize> {
+    let encoded = <(&str, u32) as redb::Value>::as_bytes(&(key, 0u32));
+    let key_bytes = AsRef::<[u8]>::as_ref(&encoded).len();
+    ((PAGE - LEAF_HEADER - MARGIN) / k)
+        .checked_sub(PAIR_OVERHEAD + key_bytes)
+        .filter(|&c| c >= MIN_ROW)
+}
+
+/// How a serialization of `len` bytes under `key` is cut: (full chunks, their length,
+/// parts mask, part lengths).
+fn plan(key: &str, len: usize) -> (usize, usize, u8, [usize; 3]) {
+    let Some(c) = row_len(key, 1) else {
+        return (0, 0, 0, [0; 3]);
+    };
+    let chunks = len / c;
+    let mut rest = len - chunks * c;
+    let mut mask = 0u8;
+    let mut lens = [0usize; 3];
+    for (j, k) in [2usize, 4, 8].into_iter().enumerate() {
+        if let Some(part) = row_len(key, k)
+            && rest >= part
+        {
+            mask |= 1 << j;
+            lens[j] = part;
+            rest -= part;
+        }
+    }
+    (chunks, c, mask, lens)
+}
+
+/// A row table open for reading.
+type ReadRows = ReadOnlyTable<(&'static str, u32), &'static [u8]>;
+
+/// The tables of a read transaction, for loading bitmaps.
+pub(super) struct ReadTables {
+    bitmaps: ReadOnlyTable<&'static str, &'static [u8]>,
+    /// `chunks` then the part tables; `None` where missing (a file never written by
+    /// format 2, opened read-only).
+    rows: [Option<ReadRows>; 4],
+}
+
+pub(super) fn redb_err(path: &Path, e: impl Into<redb::Error>) -> Error {
+    Error::Embedded {
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
+}
+
+/// `chunks` followed by the part tables.
+fn row_tables() -> [RowTable; 4] {
+    [CHUNKS, PARTS[0], PARTS[1], PARTS[2]]
+}
+
+impl ReadTables {
+    /// Opens the tables in `txn`.
+    pub(super) fn open(path: &Path, txn: &ReadTransaction) -> Result<Self> {
+        let bitmaps = txn.open_table(BITMAPS).map_err(|e| redb_err(path, e))?;
+        let mut rows = [None, None, None, None];
+        for (slot, def) in rows.iter_mut().zip(row_tables()) {
+            *slot = match txn.open_table(def) {
+                Ok(t) => Some(t),
+                Err(TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(redb_err(path, e)),
+            };
+        }
+        Ok(ReadTables { bitmaps, rows })
+    }
+
+    /// The `bitmaps` table.
+    pub(super) fn bitmaps(&self) -> &ReadOnlyTable<&'static str, &'static [u8]> {
+        &self.bitmaps
+    }
+
+    /// The bitmap of `key`; `None` when it does not exist.
+    pub(super) fn load(&self, path: &Path, key: &str) -> Result<Option<Bitmap>> {
+        match self.bitmaps.get(key).map_err(|e| redb_err(path, e))? {
+            Some(value) => self.decode(path, key, value.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Appends rows `(key, 0..count)` of table `t` to `body`; `len` checks each row's
+    /// length when given.
+    fn append_rows(
+        &self,
+        path: &Path,
+        key: &str,
+        t: usize,
+        count: u32,
+        len: Option<u32>,
+        body: &mut Vec<u8>,
+    ) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let Some(table) = &self.rows[t] else {
+            return Err(codec::corrupt(key, "its rows are missing (no row table)"));
+        };
+        let mut next = 0u32;
+        for item in table
+            .range((key, 0u32)..(key, count))
+            .map_err(|e| redb_err(path, e))?
+        {
+            let (k, v) = item.map_err(|e| redb_err(path, e))?;
+            let (index, row) = (k.value().1, v.value());
+            if index != next || len.is_some_and(|l| row.len() != l as usize) {
+                return Err(codec::corrupt(
+                    key,
+                    format!(
+                        "row {next} of {count} in {} is missing or malformed",
+                        row_tables()[t].name()
+                    ),
+                ));
+            }
+            body.extend_from_slice(row);
+            next += 1;
+        }
+        if next != count {
+            return Err(codec::corrupt(
+                key,
+                format!(
+                    "only {next} of its {count} rows in {} are stored",
+                    row_tables()[t].name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes the `bitmaps` value `bytes` of `key`, reading its rows if it has any.
+    pub(super) fn decode(&self, path: &Path, key: &str, bytes: &[u8]) -> Result<Bitmap> {
+        match codec::parse(key, bytes)? {
+            Stored::Inline { byte_len, roaring } => codec::decode_roaring(key, byte_len, roaring),
+            Stored::Chunked {
+                byte_len,
+                total,
+                chunks,
+                chunk_len,
+                parts,
+                tail,
+            } => {
+                let mut body = Vec::with_capacity(total as usize);
+                self.append_rows(path, key, 0, chunks, Some(chunk_len), &mut body)?;
+                for j in 0..3 {
+                    if parts & (1 << j) != 0 {
+                        self.append_rows(path, key, j + 1, 1, None, &mut body)?;
+                    }
+                }
+                body.extend_from_slice(tail);
+                if body.len() != total as usize {
+                    return Err(codec::corrupt(
+                        key,
+                        format!(
+                            "its rows hold {} bytes, the header says {total}",
+                            body.len()
+                        ),
+                    ));
+                }
+                codec::decode_roaring(key, byte_len, &body)
+            }
+        }
+    }
+
+    /// The length of the roaring serialization stored under `bytes` (a `bitmaps` value),
+    /// from its header alone.
+    pub(super) fn roaring_len(key: &str, bytes: &[u8]) -> Result<u64> {
+        Ok(codec::parse(key, bytes)?.roaring_len())
+    }
+}
+
+/// The tables of a write transaction, for storing and removing bitmaps.
+pub(super) struct WriteTables<'t> {
+    path: &'t Path,
+    bitmaps: Table<'t, &'static str, &'static [u8]>,
+    /// `chunks` then the part tables.
+    rows: [Table<'t, (&'static str, u32), &'static [u8]>; 4],
+    roaring: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl<'t> WriteTables<'t> {
+    /// Opens (creating if missing) the tables in `txn`.
+    pub(super) fn open(path: &'t Path, txn: &'t WriteTransaction) -> Result<Self> {
+        let [a, b, c, d] = row_tables();
+        let open = |def: RowTable| txn.open_table(def).map_err(|e| redb_err(path, e));
+        Ok(WriteTables {
+            path,
+            bitmaps: txn.open_table(BITMAPS).map_err(|e| redb_err(path, e))?,
+            rows: [open(a)?, open(b)?, open(c)?, open(d)?],
+            roaring: Vec::new(),
+            value: Vec::new(),
+        })
+    }
+
+    /// Stores `bitmap` under `key`, replacing what was there (see the module docs). The
+    /// caller run-optimizes it first.
+    pub(super) fn insert(&mut self, key: &str, bitmap: &Bitmap) -> Result<()> {
+        codec::serialize_into(key, bitmap, &mut self.roaring)?;
+        let len = self.roaring.len();
+        let (chunks, c, mask, lens) = plan(key, len);
+        let total = u32::try_from(len).ok();
+        let (Some(total), true) = (total, chunks > 0 || mask != 0) else {
+            codec::inline_into(bitmap.byte_len(), &self.roaring, &mut self.value);
+            self.bitmaps
+                .insert(key, self.value.as_slice())
+                .map_err(|e| redb_err(self.path, e))?;
+            for t in 0..4 {
+                self.remove_rows_from(key, t, 0)?;
+            }
+            return Ok(());
+        };
+        let mut at = 0usize;
+        for i in 0..chunks {
+            let row = &self.roaring[at..at + c];
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let same = self.rows[0]
+                .get((key, index))
+                .map_err(|e| redb_err(self.path, e))?
+                .is_some_and(|old| old.value() == row);
+            if !same {
+                self.rows[0]
+                    .insert((key, index), row)
+                    .map_err(|e| redb_err(self.path, e))?;
+            }
+            at += c;
+        }
+        let chunks = u32::try_from(chunks).unwrap_or(u32::MAX);
+        self.remove_rows_from(key, 0, chunks)?;
+        for (j, part_len) in lens.into_iter().enumerate() {
+            if mask & (1 << j) != 0 {
+                let row = &self.roaring[at..at + part_len];
+                self.rows[j + 1]
+                    .insert((key, 0u32), row)
+                    .map_err(|e| redb_err(self.path, e))?;
+                at += part_len;
+            } else {
+                self.remove_rows_from(key, j + 1, 0)?;
+            }
+        }
+        let header = ChunkedHeader {
+            byte_len: bitmap.byte_len(),
+            total,
+            chunks,
+            // Below the page size.
+            chunk_len: u32::try_from(c).unwrap_or(u32::MAX),
+            parts: mask,
+        };
+        codec::chunked_into(header, &self.roaring[at..], &mut self.value);
+        self.bitmaps
+            .insert(key, self.value.as_slice())
+            .map_err(|e| redb_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Copies a `bitmaps` value and its rows unchanged from `src` (a backup).
+    pub(super) fn copy_raw(&mut self, src: &ReadTables, key: &str, bytes: &[u8]) -> Result<()> {
+        self.bitmaps
+            .insert(key, bytes)
+            .map_err(|e| redb_err(self.path, e))?;
+        for (from, to) in src.rows.iter().zip(self.rows.iter_mut()) {
+            let Some(from) = from else { continue };
+            for item in from
+                .range((key, 0u32)..=(key, u32::MAX))
+                .map_err(|e| redb_err(self.path, e))?
+            {
+                let (k, v) = item.map_err(|e| redb_err(self.path, e))?;
+                to.insert(k.value(), v.value())
+                    .map_err(|e| redb_err(self.path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `key` and its rows; whether it existed.
+    pub(super) fn remove(&mut self, key: &str) -> Result<bool> {
+        let existed = self
+            .bitmaps
+            .remove(key)
+            .map_err(|e| redb_err(self.path, e))?
+            .is_some();
+        for t in 0..4 {
+            self.remove_rows_from(key, t, 0)?;
+        }
+        Ok(existed)
+    }
+
+    /// The `bitmaps` table (for scans by the caller).
+    pub(super) fn bitmaps(&mut self) -> &mut Table<'t, &'static str, &'static [u8]> {
+        &mut self.bitmaps
+    }
+
+    /// Removes the rows of `key` in table `t` from index `from` on.
+    fn remove_rows_from(&mut self, key: &str, t: usize, from: u32) -> Result<()> {
+        self.rows[t]
+            .retain_in((key, from)..=(key, u32::MAX), |_, _| false)
+            .map_err(|e| redb_err(self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_rows_and_their_keys_fill_one_leaf_page() {
+        for key in ["k", "trackist_user:logged_in_2026-11-30", &"x".repeat(400)] {
+            let encoded = <(&str, u32) as redb::Value>::as_bytes(&(key, 7u32));
+            let key_bytes = AsRef::<[u8]>::as_ref(&encoded).len();
+            for k in [1, 2, 4, 8] {
+                let Some(c) = row_len(key, k) else { continue };
+                let pair = c + key_bytes + PAIR_OVERHEAD;
+                assert!(LEAF_HEADER + k * pair <= PAGE, "{key:?} {k}");
+                assert!(
+                    LEAF_HEADER + k * pair + MARGIN + k > PAGE,
+                    "{key:?} {k}: loose"
+                );
+            }
+        }
+        assert_eq!(row_len(&"x".repeat(3_950), 1), None);
+    }
+
+    #[test]
+    fn plans_cover_the_serialization() {
+        let key = "trackist_page:viewed_2026-11-30";
+        for len in [
+            0, 1, 400, 600, 1_000, 2_000, 3_000, 4_000, 4_100, 10_000, 131_208,
+        ] {
+            let (chunks, c, mask, lens) = plan(key, len);
+            let parts: usize = (0..3)
+                .filter(|j| mask & (1 << j) != 0)
+                .map(|j| lens[j])
+                .sum();
+            let tail = len - chunks * c - parts;
+            assert!(
+                tail < row_len(key, 8).unwrap_or(0) * 2,
+                "{len}: tail {tail}"
+            );
+        }
+    }
+}
