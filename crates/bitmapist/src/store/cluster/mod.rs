@@ -26,12 +26,20 @@
 //! # Redirections and failover
 //!
 //! redis-rs follows `MOVED` (refreshing its slot map) and `ASK` by itself, resending the
-//! one-slot pipeline to the node named. When a primary dies, commands for its slots fail
-//! until the cluster promotes a replica (after its `cluster-node-timeout`); the store
-//! retries such failures (connection refused or dropped, `CLUSTERDOWN`, `TRYAGAIN`,
-//! `MASTERDOWN`, a stale slot map), waiting 50 ms, then twice as long each time up to 1 s,
-//! until the call's time limit (`timeout_ms`, default 20 s) is spent, and then fails with
-//! [`Error::Redis`] saying how long it tried and what the last failure was. Every command
+//! one-slot pipeline to the node named (at most [`CLIENT_RETRIES`] times). When a primary
+//! dies, commands for its slots fail until the cluster promotes a replica (after its
+//! `cluster-node-timeout`); the store retries such failures (connection refused or dropped,
+//! `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `MOVED` to a node that moved again, a timeout),
+//! waiting 50 ms, then twice as long each time up to 1 s, until the call's time limit
+//! (`timeout_ms`, default 20 s) is spent, and then fails with [`Error::Redis`] saying how
+//! many attempts it made in how long and what the last failure was.
+//!
+//! Two measures keep one dead node from wedging the client, both found necessary with a
+//! real failover (tests/cluster.rs): an attempt may wait at most a quarter of `timeout_ms`
+//! (at least 5 s), since a request to a killed primary can stay pending inside redis-rs;
+//! and after a failure the store replaces its cluster connection (at most once a second,
+//! in the background): the fresh one reads the new slot map from live nodes and carries
+//! none of the requests that callers who gave up left behind in the old one's queue. Every command
 //! is safe to resend: `SETBIT` with an explicit value, `SET`, `DEL`, reads. (A `DEL` resent
 //! after a lost reply may count a key it deleted as missing.) Errors that retrying cannot
 //! fix (a wrong password, a key of another type) fail at once.
@@ -78,7 +86,7 @@ const RENEW_INTERVAL: Duration = Duration::from_secs(1);
 /// `ASK`. Longer waits (a failover) are this store's retries, which stop when the call's
 /// time limit is spent; redis-rs's own would go on in its background task after the
 /// caller gave up, and pile up there while a node is down.
-const CLIENT_RETRIES: u32 = 2;
+pub const CLIENT_RETRIES: u32 = 2;
 
 /// Bitmaps on a Redis Cluster (or Valkey cluster), as Python bitmapist keeps them.
 ///
