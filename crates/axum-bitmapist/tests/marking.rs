@@ -16,6 +16,7 @@ use axum_bitmapist::{AxumBitmapist, CurrentUser, MarkUser, Settings, Tracker, ma
 use bitmapist::store::{KeyWrite, Store};
 use bitmapist::{Bitmap, Bitmapist, Period, TimeGroup};
 use chrono::{TimeZone, Utc};
+use common::redis_cluster::RedisCluster;
 use common::{get as http_get, post as http_post, redis_server::RedisServer, serve};
 
 /// The app's own auth: `?user=N` in the query names the user (a stand-in for a session).
@@ -185,6 +186,82 @@ async fn every_way_marks_on_redis() {
             .expect("build"),
     )
     .await;
+}
+
+/// Every way to mark works on a Redis Cluster; then a primary dies under a running app:
+/// every request is still answered at once, the queue's failed batches are counted as
+/// store errors, and marks made after the replica is promoted land.
+#[test]
+fn every_way_marks_on_a_cluster_and_a_failover_only_counts_store_errors() {
+    let mut cluster = RedisCluster::start(3, 1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = cluster.url();
+    rt.block_on(async {
+        every_way_marks(
+            AxumBitmapist::builder()
+                .url(url.clone())
+                .build()
+                .await
+                .expect("build"),
+        )
+        .await;
+    });
+
+    // Calls give up after 300 ms, so that failures during the failover show.
+    let ext = rt
+        .block_on(
+            AxumBitmapist::builder()
+                .url(format!("{url}?timeout_ms=300&connect_timeout_ms=200"))
+                .disable_blueprint(true)
+                .build(),
+        )
+        .expect("build");
+    let addr = rt.block_on(app(&ext));
+    // The victim owns today's day key of the marked event.
+    let day_key = ext.client().layout().key(
+        "user:reset_password",
+        &Period::containing(TimeGroup::Days, Utc::now()).expect("today"),
+    );
+    let mut raw = cluster.raw_connection();
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&day_key)
+        .query(&mut raw)
+        .expect("KEYSLOT");
+    let (victim, _) = cluster.slot_owner_and_other(slot);
+    cluster.kill(victim);
+    let killed = std::time::Instant::now();
+    let mut uid = 1000u32;
+    while killed.elapsed() < Duration::from_millis(2500) {
+        let status = rt
+            .block_on(http_post(addr, &format!("/reset?user={uid}"), None))
+            .status;
+        assert_eq!(status, 200, "a request during the failover is answered");
+        uid += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cluster.wait_failover(victim, Duration::from_secs(30));
+    for later in 5000..5010u32 {
+        let status = rt
+            .block_on(http_post(addr, &format!("/reset?user={later}"), None))
+            .status;
+        assert_eq!(status, 200);
+    }
+    rt.block_on(ext.shutdown())
+        .expect("shutdown writes the queue");
+    let s = ext.stats();
+    eprintln!("during a failover: {s:?}");
+    assert!(s.store_errors >= 1, "{s:?}");
+    assert_eq!(s.dropped, 0, "{s:?}");
+    assert!(s.written >= 10, "{s:?}");
+    let ids = rt.block_on(today(ext.client(), "user:reset_password"));
+    for later in 5000..5010u32 {
+        assert!(ids.contains(&later), "{later} marked after the failover");
+    }
 }
 
 /// A store that fails every call.

@@ -30,7 +30,8 @@ pub struct Cli {
 /// Options every command takes (before or after the subcommand).
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Store URL: memory://, file://PATH, redis://[:password@]host[:port][/db], rediss://...
+    /// Store URL: memory://, file://PATH, redis://[:password@]host[:port][/db], rediss://...,
+    /// redis+cluster://[:password@]h1:p1[,h2:p2...], rediss+cluster://...
     /// [default: $BITMAPIST_URL, else $BITMAPIST_REDIS_URL, else file://./bitmapist.redb]
     #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,

@@ -3,7 +3,7 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `BITMAPIST_URL` | any store URL (`memory://`, `file://PATH`, `redis://...`) | the embedded file `./bitmapist.redb` |
+//! | `BITMAPIST_URL` | any store URL (`memory://`, `file://PATH`, `redis://...`, `redis+cluster://...`) | the embedded file `./bitmapist.redb` |
 //! | `BITMAPIST_REDIS_URL` | the seed's name for the same (any store URL is accepted) | |
 //! | `BITMAPIST_REDIS_SYSTEM` | the name of the system (store) this configures | `default` |
 //! | `BITMAPIST_KEY_PREFIX` | key prefix (`bitmapist_` for bitmapist4) | `trackist_` |

@@ -282,6 +282,24 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// The same cohorts on a 3-primary Redis Cluster (Python bitmapist's BITOP cannot run
+    /// there at all: its operands live in different slots).
+    #[test]
+    fn cohorts_on_a_cluster_match_the_model(marks in marks_strategy(), spec in spec_strategy()) {
+        static CASE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = common::redis_cluster::shared().0.clone();
+        runtime().block_on(async {
+            let bm = Bitmapist::builder().url(url).key_prefix(format!("k{n}_")).open().await.expect("cluster");
+            load(&bm, &marks).await;
+            assert_matches_model(&bm, &marks, &spec).await
+        })?;
+    }
+}
+
 /// Marks each `(event, users)` at `t`.
 async fn mark_all(bm: &Bitmapist, t: DateTime<Utc>, sets: &[(&str, &[u32])]) {
     for (event, uids) in sets {

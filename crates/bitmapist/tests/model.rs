@@ -7,9 +7,11 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bitmapist::{Bitmapist, Expr, MarkOptions, Period, TimeGroup};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
+use common::redis_cluster;
 use common::redis_server::RedisServer;
 use proptest::prelude::*;
 
@@ -395,6 +397,19 @@ proptest! {
     }
 }
 
+/// The model check on a networked store at `url`, under a key prefix of its own.
+fn check_at(url: &str, prefix: String, case: &Case) -> Result<(), TestCaseError> {
+    runtime().block_on(async {
+        let bm = Bitmapist::builder()
+            .url(url.to_string())
+            .key_prefix(prefix)
+            .open()
+            .await
+            .expect("open");
+        check(&bm, case).await.map(drop)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
@@ -404,14 +419,18 @@ proptest! {
             static SERVER: (RedisServer, std::cell::Cell<u32>) = (RedisServer::start(), std::cell::Cell::new(0));
         }
         let (url, n) = SERVER.with(|(s, n)| { n.set(n.get() + 1); (s.url(), n.get()) });
-        runtime().block_on(async {
-            let bm = Bitmapist::builder()
-                .url(url)
-                .key_prefix(format!("case{n}_"))
-                .open()
-                .await
-                .expect("open");
-            check(&bm, &case).await.map(drop)
-        })?;
+        check_at(&url, format!("case{n}_"), &case)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The same cases on a 3-primary Redis Cluster: one event's keys spread over slots.
+    #[test]
+    fn cluster_store_agrees_with_model(case in case()) {
+        static CASE: AtomicU32 = AtomicU32::new(0);
+        let n = CASE.fetch_add(1, Ordering::Relaxed);
+        check_at(&redis_cluster::shared().0, format!("model{n}_"), &case)?;
     }
 }

@@ -12,6 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 #[path = "../../../bitmapist/tests/common/redis_server.rs"]
 pub mod redis_server;
 
+#[path = "../../../bitmapist/tests/common/redis_cluster.rs"]
+pub mod redis_cluster;
+
 /// Serves `app` on 127.0.0.1 on a free port until the test's runtime ends.
 pub async fn serve(app: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

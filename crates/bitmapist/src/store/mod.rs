@@ -6,6 +6,7 @@
 //! | `memory://` | [`MemoryStore`]: a map in this process, gone at exit |
 //! | `file://PATH` | [`EmbeddedStore`]: a redb file, hot bitmaps cached (the default) |
 //! | `redis://[:password@]host[:port][/db]`, `rediss://...` | [`RedisStore`]: shared with other processes and with Python bitmapist |
+//! | `redis+cluster://[:password@]h1:p1[,h2:p2...]`, `rediss+cluster://...` | [`ClusterStore`]: a Redis (or Valkey) Cluster, same keys as Python bitmapist |
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,12 +16,14 @@ use async_trait::async_trait;
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 
+pub mod cluster;
 pub mod embedded;
 pub mod memory;
 pub mod redis;
 mod stats;
 mod url;
 
+pub use self::cluster::{ClusterConfig, ClusterStore};
 pub use self::embedded::{EmbeddedOptions, EmbeddedStore};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
@@ -141,6 +144,7 @@ pub async fn open_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
         StoreUrl::Memory => Arc::new(MemoryStore::new()),
         StoreUrl::File { path, options } => Arc::new(EmbeddedStore::open(path, options.clone())?),
         StoreUrl::Redis { url } => Arc::new(RedisStore::connect(url).await?),
+        StoreUrl::Cluster(config) => Arc::new(ClusterStore::connect_with(config.clone()).await?),
     })
 }
 

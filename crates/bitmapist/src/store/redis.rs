@@ -32,15 +32,15 @@ use crate::error::{Error, Result};
 use crate::store::{KeyWrite, Store, mask_password};
 
 /// Commands per pipeline for `SETBIT` writes.
-const WRITE_CHUNK: usize = 10_000;
+pub(crate) const WRITE_CHUNK: usize = 10_000;
 /// Keys per pipeline for `GET`, `BITCOUNT` and `SET`.
-const READ_CHUNK: usize = 500;
+pub(crate) const READ_CHUNK: usize = 500;
 /// Keys per pipeline for `DEL`.
-const DELETE_CHUNK: usize = 1_000;
+pub(crate) const DELETE_CHUNK: usize = 1_000;
 /// Bytes of values per `SET` pipeline before it is sent.
-const PUT_CHUNK_BYTES: usize = 64 << 20;
+pub(crate) const PUT_CHUNK_BYTES: usize = 64 << 20;
 /// `COUNT` hint for `SCAN`.
-const SCAN_COUNT: usize = 1_000;
+pub(crate) const SCAN_COUNT: usize = 1_000;
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a pipeline may wait for its replies (a 512 MiB bitmap takes a while).
@@ -78,7 +78,7 @@ impl fmt::Debug for RedisStore {
 
 /// Escapes the glob metacharacters of `SCAN MATCH` (`* ? [ ] \`) so that `prefix` matches
 /// only itself.
-fn escape_glob(prefix: &str) -> String {
+pub(crate) fn escape_glob(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 4);
     for c in prefix.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {
@@ -98,12 +98,55 @@ fn worth_retrying(e: &RedisError) -> bool {
 }
 
 /// A client-side error for a reply of the wrong shape.
-fn unexpected(what: &'static str, got: &Value) -> RedisError {
+pub(crate) fn unexpected(what: &'static str, got: &Value) -> RedisError {
     RedisError::from((
         redis::ErrorKind::UnexpectedReturnType,
         what,
         format!("{got:?}"),
     ))
+}
+
+/// The error for an error reply to a command on `key`: `WRONGTYPE` becomes
+/// [`Error::CorruptBitmap`] naming the key, anything else [`Error::Redis`] naming the store.
+/// Shared with the cluster store.
+pub(crate) fn reply_error(err: &redis::ServerError, key: &str, masked_url: &str) -> Error {
+    if err.code() == "WRONGTYPE" {
+        Error::CorruptBitmap {
+            key: key.to_string(),
+            reason: format!(
+                "it holds a Redis type other than a string ({})",
+                err.details().unwrap_or("WRONGTYPE")
+            ),
+        }
+    } else {
+        Error::Redis {
+            url: masked_url.to_string(),
+            source: err.clone().into(),
+        }
+    }
+}
+
+/// A `GET` reply as a bitmap: `None` for a missing key, an error naming the key for
+/// anything that is not a string a bitmap can be. Shared with the cluster store.
+pub(crate) fn get_reply(reply: Value, key: &str) -> Result<Option<Bitmap>> {
+    match reply {
+        Value::Nil => Ok(None),
+        Value::BulkString(bytes) => {
+            Bitmap::from_redis_bytes(&bytes)
+                .map(Some)
+                .ok_or_else(|| Error::CorruptBitmap {
+                    key: key.to_string(),
+                    reason: format!(
+                        "{} bytes is longer than a bitmap can be ({MAX_BYTE_LEN} bytes)",
+                        bytes.len()
+                    ),
+                })
+        }
+        other => Err(Error::CorruptBitmap {
+            key: key.to_string(),
+            reason: format!("GET answered {other:?} instead of a string"),
+        }),
+    }
 }
 
 impl RedisStore {
@@ -188,17 +231,7 @@ impl RedisStore {
         }
         for (reply, key) in replies.iter().zip(keys) {
             if let Value::ServerError(err) = reply {
-                return Err(if err.code() == "WRONGTYPE" {
-                    Error::CorruptBitmap {
-                        key: (*key).to_string(),
-                        reason: format!(
-                            "it holds a Redis type other than a string ({})",
-                            err.details().unwrap_or("WRONGTYPE")
-                        ),
-                    }
-                } else {
-                    self.redis_error(err.clone().into())
-                });
+                return Err(reply_error(err, key, &self.masked));
             }
         }
         Ok(replies)
@@ -281,24 +314,7 @@ impl Store for RedisStore {
             }
             let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
             for (reply, key) in self.run(&pipe, &names).await?.into_iter().zip(chunk) {
-                out.push(match reply {
-                    Value::Nil => None,
-                    Value::BulkString(bytes) => Some(Bitmap::from_redis_bytes(&bytes).ok_or_else(
-                        || Error::CorruptBitmap {
-                            key: key.clone(),
-                            reason: format!(
-                                "{} bytes is longer than a bitmap can be ({MAX_BYTE_LEN} bytes)",
-                                bytes.len()
-                            ),
-                        },
-                    )?),
-                    other => {
-                        return Err(Error::CorruptBitmap {
-                            key: key.clone(),
-                            reason: format!("GET answered {other:?} instead of a string"),
-                        });
-                    }
-                });
+                out.push(get_reply(reply, key)?);
             }
         }
         Ok(out)

@@ -1,4 +1,5 @@
-//! Store URLs: `memory://`, `file://PATH[?flush_ms=N&idle_secs=N]`, `redis://`, `rediss://`.
+//! Store URLs: `memory://`, `file://PATH[?flush_ms=N&idle_secs=N]`, `redis://`, `rediss://`,
+//! `redis+cluster://`, `rediss+cluster://`.
 //! Parsing them into a [`StoreUrl`] with clear errors that name the part that is wrong.
 
 use std::path::PathBuf;
@@ -6,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::store::EmbeddedOptions;
 use crate::store::mask_password;
+use crate::store::{ClusterConfig, EmbeddedOptions};
 
 /// The embedded store's file when no URL is configured.
 pub const DEFAULT_FILE: &str = "./bitmapist.redb";
@@ -38,6 +39,8 @@ pub enum StoreUrl {
         /// The URL.
         url: String,
     },
+    /// `redis+cluster://h1:p1,h2:p2` or `rediss+cluster://...`: a Redis Cluster.
+    Cluster(ClusterConfig),
 }
 
 impl Default for StoreUrl {
@@ -119,9 +122,12 @@ impl FromStr for StoreUrl {
                 }
                 Ok(StoreUrl::Redis { url: s.to_string() })
             }
+            "redis+cluster" | "rediss+cluster" => Ok(StoreUrl::Cluster(ClusterConfig::parse(s)?)),
             other => Err(bad(
                 raw,
-                format!("unknown scheme {other:?} (known: memory, file, redis, rediss)"),
+                format!(
+                    "unknown scheme {other:?} (known: memory, file, redis, rediss, redis+cluster, rediss+cluster)"
+                ),
             )),
         }
     }

@@ -3,4 +3,6 @@
 
 #![allow(dead_code)]
 
+pub mod redis_cluster;
 pub mod redis_server;
+pub mod store_cases;

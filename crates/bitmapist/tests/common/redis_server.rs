@@ -51,6 +51,18 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// A free port no higher than 55535 whose port + 10000 (a cluster node's bus port) is
+/// free too.
+pub fn cluster_port() -> u16 {
+    for _ in 0..1000 {
+        let port = free_port();
+        if port <= 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port <= 55535 with a free bus port (port + 10000) after 1000 tries");
+}
+
 /// Whether something on `port` answers `PING` like Redis (`+PONG`, or `-NOAUTH` when a
 /// password is required).
 fn answers_ping(port: u16) -> bool {
@@ -108,6 +120,21 @@ impl RedisServer {
         Self::launch(extra, false)
     }
 
+    /// Starts a Redis Cluster node (`--cluster-enabled yes`, its own `nodes.conf`) on a port
+    /// no higher than 55535, so that its cluster bus port (port + 10000) exists; the bus
+    /// port was free a moment ago too. `dir`: where its working directory goes (None: the
+    /// system's temporary directory).
+    pub fn start_cluster_node(extra: &[&str], dir: Option<&Path>) -> Self {
+        let mut args = vec![
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ];
+        args.extend_from_slice(extra);
+        Self::launch_on(&args, false, cluster_port, dir)
+    }
+
     /// Starts a server that also listens with TLS (self-signed certificate, clients need
     /// no certificate) on [`RedisServer::tls_port`].
     pub fn start_tls() -> Self {
@@ -115,6 +142,10 @@ impl RedisServer {
     }
 
     fn launch(extra: &[&str], tls: bool) -> Self {
+        Self::launch_on(extra, tls, free_port, None)
+    }
+
+    fn launch_on(extra: &[&str], tls: bool, pick_port: fn() -> u16, base: Option<&Path>) -> Self {
         let redis = find_program("redis-server").unwrap_or_else(|| {
             panic!(
                 "redis-server not found in PATH, /usr/bin or /usr/local/bin; the Redis store \
@@ -131,11 +162,14 @@ impl RedisServer {
 
         let mut last_log = String::new();
         for _ in 0..ATTEMPTS {
-            let dir = tempfile::Builder::new()
-                .prefix("bitmapist-redis-")
-                .tempdir()
-                .expect("create a temporary directory");
-            let port = free_port();
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("bitmapist-redis-");
+            let dir = match base {
+                Some(base) => builder.tempdir_in(base),
+                None => builder.tempdir(),
+            }
+            .expect("create a temporary directory");
+            let port = pick_port();
             let mut args: Vec<String> = vec![
                 "--port".into(),
                 port.to_string(),
@@ -251,6 +285,22 @@ impl RedisServer {
         redis::Client::open(url)
             .and_then(|c| c.get_connection())
             .unwrap_or_else(|e| panic!("raw connection to port {}: {e}\n{}", self.port, self.log()))
+    }
+}
+
+impl RedisServer {
+    /// A plain synchronous connection to the server on `port` (no password), e.g. one node
+    /// of a cluster.
+    pub fn connection_to(port: u16) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .and_then(|c| c.get_connection())
+            .unwrap_or_else(|e| panic!("connection to port {port}: {e}"))
+    }
+
+    /// Kills the server now (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,630 @@
+//! The Redis Cluster store (`redis+cluster://h1:p1,h2:p2`, `rediss+cluster://` for TLS):
+//! Python bitmapist's keys spread over a cluster's slots, every feature evaluated in memory.
+//!
+//! # Layout
+//!
+//! Exactly the keys and bytes of [`RedisStore`](crate::store::RedisStore) and Python
+//! bitmapist: no hash tags are added, so one event's day, week and month keys hash to
+//! different slots, and Python bitmapist marking through redis-py's `RedisCluster` writes
+//! the same keys this store reads (and the reverse). Since all set algebra (`AND`, `OR`,
+//! years, cohorts) runs in memory on fetched bitmaps, nothing ever needs two keys in one
+//! slot; Python bitmapist's `BITOP` cannot run on a cluster at all (`CROSSSLOT`).
+//!
+//! # Routing
+//!
+//! - **Writes, reads, counts, puts and deletes** are single-key commands (`SETBIT`, `GET`,
+//!   `BITCOUNT`, `SET`, `DEL`) grouped by the hash slot of their key (see `routing.rs`).
+//!   Each slot's group is sent as pipelines to the primary that owns the slot, in order;
+//!   groups of different slots are sent concurrently (up to [`CONCURRENCY`] at a time) over
+//!   the one multiplexed connection per node that redis-rs keeps. A pipeline spanning slots
+//!   would be refused, and a redirection could not apply to it as a whole.
+//! - **Listing** (`keys`, `delete_prefix`) asks `CLUSTER SLOTS` for the primaries and runs
+//!   `SCAN MATCH` on each of them concurrently; the union is sorted and de-duplicated (a key
+//!   being migrated can be seen on two nodes).
+//! - Reads go to primaries, never to replicas, so a read sees every acknowledged write.
+//!
+//! # Redirections and failover
+//!
+//! redis-rs follows `MOVED` (refreshing its slot map) and `ASK` by itself, resending the
+//! one-slot pipeline to the node named (at most [`CLIENT_RETRIES`] times). When a primary
+//! dies, commands for its slots fail until the cluster promotes a replica (after its
+//! `cluster-node-timeout`); the store retries such failures (connection refused or dropped,
+//! `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `MOVED` to a node that moved again, a timeout),
+//! waiting 50 ms, then twice as long each time up to 1 s, until the call's time limit
+//! (`timeout_ms`, default 20 s) is spent, and then fails with [`Error::Redis`] saying how
+//! many attempts it made in how long and what the last failure was.
+//!
+//! Two measures keep one dead node from wedging the client, both found necessary with a
+//! real failover (tests/cluster.rs): an attempt may wait at most a quarter of `timeout_ms`
+//! (at least 5 s), since a request to a killed primary can stay pending inside redis-rs;
+//! and after a failure the store replaces its cluster connection (at most once a second,
+//! in the background): the fresh one reads the new slot map from live nodes and carries
+//! none of the requests that callers who gave up left behind in the old one's queue. Every command
+//! is safe to resend: `SETBIT` with an explicit value, `SET`, `DEL`, reads. (A `DEL` resent
+//! after a lost reply may count a key it deleted as missing.) Errors that retrying cannot
+//! fix (a wrong password, a key of another type) fail at once.
+//!
+//! Set `timeout_ms` above the cluster's `cluster-node-timeout` (Redis's default: 15 s) for
+//! calls to ride through a failover; set it lower for calls that should give up sooner.
+
+mod config;
+mod routing;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{ErrorKind, Pipeline, RedisError, RedisResult, ServerErrorKind, Value};
+
+pub use self::config::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use self::routing::{SlotGroup, group_by_slot, primaries_from_slots};
+use crate::bitmap::Bitmap;
+use crate::error::{Error, Result};
+use crate::store::redis::{
+    DELETE_CHUNK, PUT_CHUNK_BYTES, READ_CHUNK, SCAN_COUNT, WRITE_CHUNK, escape_glob, get_reply,
+    reply_error, unexpected,
+};
+use crate::store::{KeyWrite, Store};
+
+/// Slot groups (pipelines) in flight at once per call.
+pub const CONCURRENCY: usize = 64;
+/// The first wait before a retry; each further wait doubles, up to [`RETRY_MAX_WAIT`].
+const RETRY_FIRST_WAIT: Duration = Duration::from_millis(50);
+/// The longest wait between two retries.
+const RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
+/// The least time one attempt may wait for its answer (see `attempt_limit`).
+const MIN_ATTEMPT: Duration = Duration::from_secs(5);
+/// The shortest time between two replacements of the cluster connection.
+const RENEW_INTERVAL: Duration = Duration::from_secs(1);
+/// Retries redis-rs makes by itself within one attempt: enough to follow a `MOVED` or an
+/// `ASK`. Longer waits (a failover) are this store's retries, which stop when the call's
+/// time limit is spent; redis-rs's own would go on in its background task after the
+/// caller gave up, and pile up there while a node is down.
+pub const CLIENT_RETRIES: u32 = 2;
+
+/// Bitmaps on a Redis Cluster (or Valkey cluster), as Python bitmapist keeps them.
+///
+/// Cheap to share: every call clones a handle to one cluster connection (one multiplexed
+/// connection per node, kept and repaired by redis-rs).
+///
+/// ```no_run
+/// use bitmapist::store::{ClusterStore, KeyWrite, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let store = ClusterStore::connect("redis+cluster://10.0.0.1:7000,10.0.0.2:7000").await?;
+/// store.write(&[KeyWrite::set("trackist_user:logged_in_2024-12-30".into(), 42)]).await?;
+/// assert!(store.contains("trackist_user:logged_in_2024-12-30", 42).await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClusterStore {
+    shared: Arc<Shared>,
+    config: ClusterConfig,
+}
+
+/// The connection every call clones, and what is needed to replace it.
+struct Shared {
+    client: ClusterClient,
+    current: Mutex<Current>,
+}
+
+struct Current {
+    conn: ClusterConnection,
+    /// When `conn` was made (or last replaced), to replace it at most once per
+    /// [`RENEW_INTERVAL`].
+    since: Instant,
+}
+
+impl fmt::Debug for ClusterStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterStore")
+            .field("url", &self.config.masked())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether retrying a failed request can help: the node is unreachable or the cluster's
+/// layout is changing. Everything else (wrong password, bad reply) fails at once.
+fn worth_retrying(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_cluster_error()
+        || matches!(
+            e.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                        | ServerErrorKind::BusyLoading
+                )
+        )
+}
+
+impl ClusterStore {
+    /// Connects to the cluster a `redis+cluster://` or `rediss+cluster://` URL names: reads
+    /// the slot layout from the first seed that answers, connects to every primary, and
+    /// checks one with `PING`, so that unreachable seeds, a wrong password or a server
+    /// without cluster mode fail here, with the URL (password masked) in the error.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(ClusterConfig::parse(url)?).await
+    }
+
+    /// Connects with an already parsed [`ClusterConfig`].
+    pub async fn connect_with(config: ClusterConfig) -> Result<Self> {
+        if config.tls() {
+            // Another part of the process may have installed a provider already; either
+            // one will do.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let masked = config.masked().to_string();
+        let redis_err = |source| Error::Redis {
+            url: masked.clone(),
+            source,
+        };
+        let client = ClusterClient::builder(config.node_urls())
+            .connection_timeout(config.connect_timeout())
+            .response_timeout(config.timeout())
+            .overall_response_timeout(Some(config.timeout()))
+            .retries(CLIENT_RETRIES)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
+            .build()
+            .map_err(|e| Error::InvalidUrl {
+                url: masked.clone(),
+                reason: e.to_string(),
+            })?;
+        let connecting = async {
+            let mut conn = client.get_async_connection().await?;
+            conn.route_command(
+                redis::cmd("PING"),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
+            )
+            .await?
+            .extract_error()?;
+            Ok::<_, RedisError>(conn)
+        };
+        // Bound the whole handshake: every seed may time out in turn.
+        let limit = config.timeout() + config.connect_timeout();
+        let conn = match tokio::time::timeout(limit, connecting).await {
+            Ok(conn) => conn.map_err(redis_err)?,
+            Err(_) => {
+                return Err(redis_err(RedisError::from((
+                    ErrorKind::Io,
+                    "no seed node answered",
+                    format!("gave up after {} ms", limit.as_millis()),
+                ))));
+            }
+        };
+        Ok(ClusterStore {
+            shared: Arc::new(Shared {
+                client,
+                current: Mutex::new(Current {
+                    conn,
+                    since: Instant::now(),
+                }),
+            }),
+            config,
+        })
+    }
+
+    /// A handle to the current cluster connection.
+    fn conn(&self) -> ClusterConnection {
+        self.shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .conn
+            .clone()
+    }
+
+    /// Replaces the cluster connection with a fresh one (new slot map, new node
+    /// connections, no requests left over from callers that gave up), unless it was made
+    /// less than [`RENEW_INTERVAL`] ago. Failing to connect keeps the old one.
+    async fn renew(&self) {
+        {
+            let mut current = self
+                .shared
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if current.since.elapsed() < RENEW_INTERVAL {
+                return;
+            }
+            current.since = Instant::now();
+        }
+        let within = self.config.timeout() + self.config.connect_timeout();
+        let fresh = tokio::time::timeout(within, self.shared.client.get_async_connection()).await;
+        if let Ok(Ok(conn)) = fresh {
+            let mut current = self
+                .shared
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            current.conn = conn;
+            current.since = Instant::now();
+        }
+    }
+
+    /// The parsed URL this store was opened with.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    fn redis_error(&self, source: RedisError) -> Error {
+        Error::Redis {
+            url: self.config.masked().to_string(),
+            source,
+        }
+    }
+
+    /// How long one attempt may wait for its answer: a quarter of the call's limit, at least
+    /// [`MIN_ATTEMPT`], at most the whole limit. An attempt that takes longer is treated as
+    /// hung (requests to a node that died can stay pending in the client) and resent.
+    fn attempt_limit(&self) -> Duration {
+        (self.config.timeout() / 4)
+            .max(MIN_ATTEMPT)
+            .min(self.config.timeout())
+    }
+
+    /// Runs `attempt` until it succeeds, fails with an error retrying cannot fix, or the
+    /// call's time limit is spent (see the module docs).
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let started = Instant::now();
+        let deadline = started + self.config.timeout();
+        let mut wait = RETRY_FIRST_WAIT;
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let limit = left.min(self.attempt_limit());
+            let outcome = match tokio::time::timeout(limit, attempt()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(RedisError::from((
+                    ErrorKind::Io,
+                    "timed out",
+                    format!("no answer within {} ms", limit.as_millis()),
+                ))),
+            };
+            let e = match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) if !worth_retrying(&e) => return Err(self.redis_error(e)),
+                Err(e) => e,
+            };
+            // In the background, so that a call near its limit (or one whose attempt hung)
+            // still leaves a fresh connection for the next.
+            let store = self.clone();
+            tokio::spawn(async move { store.renew().await });
+            if Instant::now() + wait >= deadline {
+                return Err(self.redis_error(RedisError::from((
+                    e.kind(),
+                    "the cluster did not recover in time",
+                    format!(
+                        "gave up after {tries} attempts in {} ms (timeout_ms={}); last error: {e}",
+                        started.elapsed().as_millis(),
+                        self.config.timeout().as_millis()
+                    ),
+                ))));
+            }
+            tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(RETRY_MAX_WAIT);
+        }
+    }
+
+    /// Sends one slot's pipelines, in order, each retried as a whole; returns
+    /// (command index, reply) pairs.
+    async fn run_group(
+        &self,
+        group: SlotGroup,
+        build: &(dyn Fn(&mut Pipeline, usize) + Sync),
+    ) -> Result<Vec<(usize, Value)>> {
+        let mut out = Vec::new();
+        for indices in group.pipelines {
+            let mut pipe = Pipeline::with_capacity(indices.len());
+            for &i in &indices {
+                build(&mut pipe, i);
+            }
+            let route = SingleNodeRoutingInfo::SpecificNode(group.route);
+            let n = indices.len();
+            let replies = self
+                .retrying(|| {
+                    let mut conn = self.conn();
+                    let (pipe, route) = (pipe.clone(), route.clone());
+                    async move { conn.route_pipeline(pipe, 0, n, route).await }
+                })
+                .await?;
+            if replies.len() != indices.len() {
+                return Err(self.redis_error(RedisError::from((
+                    ErrorKind::UnexpectedReturnType,
+                    "pipeline reply count differs from its command count",
+                    format!("{} replies for {} commands", replies.len(), indices.len()),
+                ))));
+            }
+            out.extend(indices.iter().copied().zip(replies));
+        }
+        Ok(out)
+    }
+
+    /// Sends command `i` (built by `build`, on `keys[i]`) to the slot of `keys[i]`; returns
+    /// one reply per command, in order. An error reply becomes an error naming its key
+    /// (`WRONGTYPE`: [`Error::CorruptBitmap`]).
+    async fn per_slot<K: AsRef<str> + Sync>(
+        &self,
+        keys: &[K],
+        max_commands: usize,
+        weight: impl Fn(usize) -> usize,
+        build: &(dyn Fn(&mut Pipeline, usize) + Sync),
+    ) -> Result<Vec<Value>> {
+        let groups = group_by_slot(keys, max_commands, PUT_CHUNK_BYTES, weight);
+        let done: Vec<Vec<(usize, Value)>> = stream::iter(groups)
+            .map(|group| self.run_group(group, build))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut out = vec![Value::Nil; keys.len()];
+        for (i, reply) in done.into_iter().flatten() {
+            if let Value::ServerError(err) = &reply {
+                let key = keys.get(i).map_or("", AsRef::as_ref);
+                return Err(reply_error(err, key, self.config.masked()));
+            }
+            if let Some(slot) = out.get_mut(i) {
+                *slot = reply;
+            }
+        }
+        Ok(out)
+    }
+
+    /// An integer reply (`BITCOUNT`, `DEL`, `GETBIT`).
+    fn int_reply(&self, reply: &Value, what: &'static str) -> Result<i64> {
+        match reply {
+            Value::Int(n) => Ok(*n),
+            other => Err(self.redis_error(unexpected(what, other))),
+        }
+    }
+
+    /// The primaries that own slots now, from `CLUSTER SLOTS`.
+    async fn primaries(&self) -> Result<Vec<(String, u16)>> {
+        let reply = self
+            .retrying(|| {
+                let mut conn = self.conn();
+                async move {
+                    conn.route_command(
+                        redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
+                    )
+                    .await?
+                    .extract_error()
+                }
+            })
+            .await?;
+        primaries_from_slots(&reply).ok_or_else(|| {
+            self.redis_error(unexpected(
+                "CLUSTER SLOTS did not answer a slot table",
+                &reply,
+            ))
+        })
+    }
+
+    /// One `SCAN` step on one node: the next cursor and the keys of this batch that really
+    /// start with `prefix` (keys that are not UTF-8 are skipped).
+    async fn scan_step(
+        &self,
+        node: &(String, u16),
+        cursor: u64,
+        pattern: &str,
+        prefix: &str,
+    ) -> Result<(u64, Vec<String>)> {
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: node.0.clone(),
+            port: node.1,
+        });
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT);
+        let reply = self
+            .retrying(|| {
+                let mut conn = self.conn();
+                let (scan, route) = (scan.clone(), route.clone());
+                async move { conn.route_command(scan, route).await?.extract_error() }
+            })
+            .await?;
+        let (next, batch): (u64, Vec<Vec<u8>>) =
+            redis::from_redis_value(reply).map_err(|e| self.redis_error(e.into()))?;
+        let keys = batch
+            .into_iter()
+            .filter_map(|k| String::from_utf8(k).ok())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        Ok((next, keys))
+    }
+
+    /// Scans one node to the end, handing each batch to `each` (which returns how many of
+    /// them it dealt with); the sum of those.
+    async fn scan_node<F, Fut>(
+        &self,
+        node: (String, u16),
+        prefix: &str,
+        each: F,
+    ) -> Result<(Vec<String>, u64)>
+    where
+        F: Fn(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<String>, u64)>>,
+    {
+        let pattern = format!("{}*", escape_glob(prefix));
+        let (mut kept, mut total) = (Vec::new(), 0u64);
+        let mut cursor = 0u64;
+        loop {
+            let (next, batch) = self.scan_step(&node, cursor, &pattern, prefix).await?;
+            let (keys, n) = each(batch).await?;
+            kept.extend(keys);
+            total += n;
+            if next == 0 {
+                return Ok((kept, total));
+            }
+            cursor = next;
+        }
+    }
+}
+
+#[async_trait]
+impl Store for ClusterStore {
+    /// `SETBIT key offset 0|1` grouped by slot: one slot's commands in order, in pipelines
+    /// of up to 10,000; slots concurrently.
+    async fn write(&self, writes: &[KeyWrite]) -> Result<()> {
+        let mut keys: Vec<&str> = Vec::new();
+        let mut bits: Vec<(u32, u8)> = Vec::new();
+        for w in writes {
+            for &offset in &w.offsets {
+                keys.push(&w.key);
+                bits.push((offset, u8::from(w.value)));
+            }
+        }
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let (Some(key), Some((offset, value))) = (keys.get(i), bits.get(i)) {
+                pipe.cmd("SETBIT").arg(*key).arg(*offset).arg(*value);
+            }
+        };
+        self.per_slot(&keys, WRITE_CHUNK, |_| 0, &build).await?;
+        Ok(())
+    }
+
+    /// Concurrent single-key `GET`s (one pipeline per slot).
+    async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some(key) = keys.get(i) {
+                pipe.cmd("GET").arg(key);
+            }
+        };
+        let replies = self.per_slot(keys, READ_CHUNK, |_| 0, &build).await?;
+        replies
+            .into_iter()
+            .zip(keys)
+            .map(|(reply, key)| get_reply(reply, key))
+            .collect()
+    }
+
+    /// `SET key bytes`, or `DEL key` for a bitmap of length 0, grouped by slot.
+    async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()> {
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some((key, bitmap)) = entries.get(i) {
+                if bitmap.byte_len() == 0 {
+                    pipe.cmd("DEL").arg(key);
+                } else {
+                    pipe.cmd("SET").arg(key).arg(bitmap.to_redis_bytes());
+                }
+            }
+        };
+        let weight = |i: usize| entries.get(i).map_or(0, |(_, b)| b.byte_len() as usize);
+        self.per_slot(&keys, READ_CHUNK, weight, &build).await?;
+        Ok(())
+    }
+
+    /// Concurrent single-key `BITCOUNT`s (one pipeline per slot).
+    async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some(key) = keys.get(i) {
+                pipe.cmd("BITCOUNT").arg(key);
+            }
+        };
+        self.per_slot(keys, READ_CHUNK, |_| 0, &build)
+            .await?
+            .iter()
+            .map(|r| {
+                self.int_reply(r, "BITCOUNT did not answer an integer")
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// `GETBIT key offset` on the key's primary.
+    async fn contains(&self, key: &str, offset: u32) -> Result<bool> {
+        let build = |pipe: &mut Pipeline, _: usize| {
+            pipe.cmd("GETBIT").arg(key).arg(offset);
+        };
+        let replies = self.per_slot(&[key], 1, |_| 0, &build).await?;
+        match replies.first() {
+            Some(reply) => Ok(self.int_reply(reply, "GETBIT did not answer an integer")? == 1),
+            None => Err(self.redis_error(unexpected("GETBIT got no reply", &Value::Nil))),
+        }
+    }
+
+    /// `SCAN 0 MATCH <prefix>* COUNT 1000` on every primary concurrently, until each
+    /// cursor returns to 0; sorted and de-duplicated.
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let nodes = self.primaries().await?;
+        let per_node: Vec<(Vec<String>, u64)> = stream::iter(nodes)
+            .map(|node| {
+                self.scan_node(
+                    node,
+                    prefix,
+                    |batch| async move { Ok::<_, Error>((batch, 0)) },
+                )
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut all: Vec<String> = per_node.into_iter().flat_map(|(k, _)| k).collect();
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// `DEL` grouped by slot, in pipelines of up to 1,000; the sum of the replies.
+    async fn delete(&self, keys: &[String]) -> Result<u64> {
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some(key) = keys.get(i) {
+                pipe.cmd("DEL").arg(key);
+            }
+        };
+        let mut total = 0u64;
+        for reply in self.per_slot(keys, DELETE_CHUNK, |_| 0, &build).await? {
+            let n = self.int_reply(&reply, "DEL did not answer an integer")?;
+            total += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// `SCAN` on every primary as [`ClusterStore::keys`] does, deleting each batch (per
+    /// slot) as it comes; a key seen twice is counted once because the second `DEL`
+    /// answers 0.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let nodes = self.primaries().await?;
+        let per_node: Vec<(Vec<String>, u64)> = stream::iter(nodes)
+            .map(|node| {
+                self.scan_node(node, prefix, |batch| async move {
+                    Ok((Vec::new(), self.delete(&batch).await?))
+                })
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(per_node.iter().map(|(_, n)| n).sum())
+    }
+
+    /// Nothing to do: each primary has applied every write it acknowledged (replication to
+    /// replicas is asynchronous, as always with Redis Cluster).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The URL, password masked.
+    fn describe(&self) -> String {
+        self.config.masked().to_string()
+    }
+}
