@@ -69,6 +69,49 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// deletes the key.
     async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()>;
 
+    /// ORs each bitmap into its key, as `BITOP OR key key bitmap` would: the key is created
+    /// when missing, its length becomes the longer of the two. Entries of length 0 are
+    /// skipped. Bulk loads (the seed) use it to write whole bitmaps instead of bits.
+    ///
+    /// The default reads the keys, ORs and [`Store::put`]s them back: not atomic against
+    /// other writers of the same keys. The embedded and memory stores merge under their
+    /// lock; Redis sets the bits with `SETBIT`, atomic per bit.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        // A key given twice is merged once, with the OR of both.
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut combined: Vec<(String, Bitmap)> = Vec::with_capacity(entries.len());
+        for (key, bitmap) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            match at.get(&key) {
+                Some(&i) => combined[i].1.or_assign(&bitmap),
+                None => {
+                    at.insert(key.clone(), combined.len());
+                    combined.push((key, bitmap));
+                }
+            }
+        }
+        let entries = combined;
+        let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+        let old = self.get(&keys).await?;
+        let merged: Vec<(String, Bitmap)> = entries
+            .into_iter()
+            .zip(old)
+            .map(|((key, mut bitmap), old)| {
+                if let Some(old) = old {
+                    bitmap.or_assign(&old);
+                }
+                (key, bitmap)
+            })
+            .collect();
+        self.put(&merged).await
+    }
+
+    /// Like [`Store::flush`], then lets go of the copies a caching store keeps in memory
+    /// (they are read again from storage when needed). A bulk load calls it between
+    /// batches so that its memory stays bounded by one batch. The default only flushes.
+    async fn flush_release(&self) -> Result<()> {
+        self.flush().await
+    }
+
     /// Counts the set bits of each key (`BITCOUNT`); 0 for a missing key.
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
         Ok(self

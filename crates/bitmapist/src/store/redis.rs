@@ -271,6 +271,28 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    /// `SETBIT` of every set bit (as [`Store::write`]), atomic per bit like marks from other
+    /// clients; a length beyond the highest set bit is reached by clearing the last bit.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        let mut writes = Vec::with_capacity(entries.len());
+        for (key, bitmap) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            let last = u32::try_from(u64::from(bitmap.byte_len()) * 8 - 1).unwrap_or(u32::MAX);
+            if bitmap.bits().max().map_or(0, |m| m / 8 + 1) < bitmap.byte_len() {
+                writes.push(KeyWrite {
+                    key: key.clone(),
+                    value: false,
+                    offsets: vec![last],
+                });
+            }
+            writes.push(KeyWrite {
+                key,
+                value: true,
+                offsets: bitmap.iter().collect(),
+            });
+        }
+        self.write(&writes).await
+    }
+
     /// Pipelined `GET`, 500 keys per pipeline.
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
         let mut out = Vec::with_capacity(keys.len());

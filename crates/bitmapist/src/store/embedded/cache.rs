@@ -10,7 +10,8 @@
 //! - Every entry's bitmap has `byte_len > 0`: a key that exists. A deleted key has no entry;
 //!   a missing key is never cached (a read of it goes to the file every time).
 //! - `last_used` is the store's coarse tick at the last access; only clean entries are
-//!   evicted, and only by the flusher, under the flush lock.
+//!   evicted, and only under the flush lock (by the flusher, or by `flush_release` after its
+//!   commit).
 
 use std::collections::HashMap;
 
@@ -61,6 +62,35 @@ impl Cache {
         let mut bitmap = load()?.unwrap_or_default();
         bitmap.set_many(offsets, value);
         self.insert_dirty(key, bitmap, tick);
+        Ok(())
+    }
+
+    /// ORs `bitmap` (`byte_len > 0`) into `key` (`BITOP OR key key bitmap`); `load` reads the
+    /// key from the file when it is not cached. The entry ends dirty.
+    pub(super) fn merge(
+        &mut self,
+        key: &str,
+        bitmap: Bitmap,
+        tick: u64,
+        load: impl FnOnce() -> Result<Option<Bitmap>>,
+    ) -> Result<()> {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.bitmap.or_assign(&bitmap);
+            entry.last_used = tick;
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(key.to_owned());
+            }
+            return Ok(());
+        }
+        let merged = match load()? {
+            Some(mut old) => {
+                old.or_assign(&bitmap);
+                old
+            }
+            None => bitmap,
+        };
+        self.insert_dirty(key, merged, tick);
         Ok(())
     }
 

@@ -42,6 +42,10 @@
 //! - **Ticks.** `last_used` is a coarse clock: an `AtomicU64` the flusher thread increments
 //!   once per interval, read with one relaxed load per call. With `idle_eviction` set, the
 //!   flusher drops clean entries unused for `idle_eviction / flush_interval` ticks.
+//!   `flush_release` (bulk loads) commits and then drops every clean entry, also under the
+//!   flush lock.
+//! - **Merges** (`merge`, bulk loads) OR whole bitmaps into entries under the cache lock, like
+//!   a `write` of every set bit: loaded from the file first when not cached, dirty after.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
 //!   with `&str`, and allocates nothing (except the key's entry in the dirty list, once per
 //!   commit interval). `count` and `contains` never clone a bitmap.
@@ -372,6 +376,16 @@ impl Shared {
         Ok(())
     }
 
+    fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        for (key, bitmap) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            cache.merge(&key, bitmap, now, || reader.load(&key))?;
+        }
+        Ok(())
+    }
+
     /// Applies `read` to each key's bitmap, from the cache or the file.
     fn read_each<R>(&self, keys: &[String], read: impl Fn(&Bitmap) -> R) -> Result<Vec<Option<R>>> {
         let now = self.now();
@@ -581,6 +595,21 @@ impl Store for EmbeddedStore {
 
     async fn flush(&self) -> Result<()> {
         self.blocking(Shared::flush).await
+    }
+
+    /// Under the cache lock, like `write`.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        self.shared.merge(entries)
+    }
+
+    /// Commits, then drops every clean cached bitmap (whatever `idle_eviction` says).
+    async fn flush_release(&self) -> Result<()> {
+        self.blocking(|s| {
+            s.flush()?;
+            s.evict_idle(0);
+            Ok(())
+        })
+        .await
     }
 
     fn describe(&self) -> String {
