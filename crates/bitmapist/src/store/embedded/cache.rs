@@ -183,6 +183,13 @@ impl Cache {
         Ok(Some(read(&entry.bitmap)))
     }
 
+    /// The cached bitmap of `key`, if any, marked used at `tick`.
+    pub(super) fn peek(&mut self, key: &str, tick: u64) -> Option<&Bitmap> {
+        let entry = self.entries.get_mut(key)?;
+        entry.last_used = tick;
+        Some(&entry.bitmap)
+    }
+
     /// Cached keys that start with `prefix`, in no order.
     pub(super) fn keys_with_prefix<'c>(
         &'c self,

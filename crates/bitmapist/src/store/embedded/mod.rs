@@ -44,6 +44,9 @@
 //!   flusher drops clean entries unused for `idle_eviction / flush_interval` ticks.
 //!   `flush_release` (bulk loads) commits and then drops every clean entry, also under the
 //!   flush lock.
+//! - **Restricted reads** (`get_within`, cohorts) read a cached bitmap under the cache lock,
+//!   or an uncached one from the file (also under the cache lock, like a load) decoding only
+//!   the containers asked for; what they read from the file is not cached.
 //! - **Merges** (`merge`, bulk loads) OR whole bitmaps into entries under the cache lock, like
 //!   a `write` of every set bit: loaded from the file first when not cached, dirty after.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
@@ -102,6 +105,12 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const FORMAT_VERSION_KEY: &str = "format_version";
 /// The file format this code writes and reads.
 const FORMAT_VERSION: u64 = 1;
+
+/// The size of redb's page cache with [`EmbeddedStore::open`]: 16 MiB. The bitmaps in use
+/// are cached, decoded, by the store itself; redb's cache only keeps recently read or
+/// written file pages (a copy of each value read), so redb's own default (1 GiB) mostly
+/// doubled the memory of large reads and bulk loads (a 10-million-user seed: 1.56 GB peak).
+pub const DEFAULT_FILE_CACHE_BYTES: usize = 16 << 20;
 
 /// Tuning of the embedded store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,12 +183,15 @@ impl EmbeddedStore {
     ///
     /// Fails with [`Error::AlreadyOpen`] when another process (or another store in this
     /// one) has the file open, and with [`Error::Embedded`] when it is not a redb database.
+    ///
+    /// redb's page cache is [`DEFAULT_FILE_CACHE_BYTES`] (see
+    /// [`EmbeddedStore::open_with_file_cache`]).
     pub fn open(path: &Path, options: EmbeddedOptions) -> Result<Self> {
-        Self::open_inner(path, options, None)
+        Self::open_inner(path, options, Some(DEFAULT_FILE_CACHE_BYTES))
     }
 
     /// Opens the file as [`EmbeddedStore::open`] does; `file_cache_bytes` sets the size of
-    /// redb's page cache (its default, used by `open`, is 1 GiB).
+    /// redb's page cache (`None`: redb's default, 1 GiB).
     fn open_inner(
         path: &Path,
         options: EmbeddedOptions,
@@ -250,6 +262,15 @@ struct FileReader<'s> {
 
 impl FileReader<'_> {
     fn load(&mut self, key: &str) -> Result<Option<Bitmap>> {
+        self.load_with(key, codec::decode)
+    }
+
+    /// Reads `key` from the file and decodes its value with `decode`.
+    fn load_with(
+        &mut self,
+        key: &str,
+        decode: impl FnOnce(&str, &[u8]) -> Result<Bitmap>,
+    ) -> Result<Option<Bitmap>> {
         let table = match &mut self.table {
             Some(table) => table,
             slot @ None => {
@@ -262,7 +283,7 @@ impl FileReader<'_> {
             }
         };
         match table.get(key).map_err(|e| self.shared.err(e))? {
-            Some(value) => codec::decode(key, value.value()).map(Some),
+            Some(value) => decode(key, value.value()).map(Some),
             None => Ok(None),
         }
     }
@@ -297,6 +318,27 @@ impl Shared {
             Err(e) => return Err(err(e.into())),
         };
 
+        // A file already in this format needs no write: opening it for a query must not
+        // commit (a commit waits for fsync, twice). Anything else takes the write path below.
+        if !current_format(&db) {
+            Self::init_format(&db, path)?;
+        }
+
+        Ok(Shared {
+            path: path.to_path_buf(),
+            db,
+            cache: Mutex::new(Cache::default()),
+            flush_lock: Mutex::new(()),
+            tick: AtomicU64::new(0),
+        })
+    }
+
+    /// Creates the tables and records the format version, or refuses another version.
+    fn init_format(db: &Database, path: &Path) -> Result<()> {
+        let err = |e: redb::Error| Error::Embedded {
+            path: path.to_path_buf(),
+            source: e,
+        };
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         {
             txn.open_table(BITMAPS).map_err(|e| err(e.into()))?;
@@ -328,15 +370,7 @@ impl Shared {
                 }
             }
         }
-        txn.commit().map_err(|e| err(e.into()))?;
-
-        Ok(Shared {
-            path: path.to_path_buf(),
-            db,
-            cache: Mutex::new(Cache::default()),
-            flush_lock: Mutex::new(()),
-            tick: AtomicU64::new(0),
-        })
+        txn.commit().map_err(|e| err(e.into()))
     }
 
     fn path(&self) -> &Path {
@@ -393,6 +427,20 @@ impl Shared {
         let mut cache = lock(&self.cache);
         keys.iter()
             .map(|key| cache.read(key, now, || reader.load(key), &read))
+            .collect()
+    }
+
+    /// Each key's bitmap AND `within`: from the cache when cached, else from the file
+    /// decoding only what `within` touches, and not cached.
+    fn read_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        keys.iter()
+            .map(|key| match cache.peek(key, now) {
+                Some(bitmap) => Ok(Some(crate::store::restrict(bitmap, within))),
+                None => reader.load_with(key, |k, v| codec::decode_within(k, v, within)),
+            })
             .collect()
     }
 
@@ -529,6 +577,22 @@ impl Shared {
     }
 }
 
+/// Whether the file has both tables and this format version (read only).
+fn current_format(db: &Database) -> bool {
+    let Ok(txn) = db.begin_read() else {
+        return false;
+    };
+    if txn.open_table(BITMAPS).is_err() {
+        return false;
+    }
+    txn.open_table(META).ok().and_then(|meta| {
+        meta.get(FORMAT_VERSION_KEY)
+            .ok()
+            .flatten()
+            .map(|v| v.value())
+    }) == Some(FORMAT_VERSION)
+}
+
 /// Splits a `put` into bitmaps to store and keys to delete; the last entry of a key wins.
 fn split_put(entries: &[(String, Bitmap)]) -> (Vec<(&str, &Bitmap)>, Vec<String>) {
     let mut last: HashMap<&str, &Bitmap> = HashMap::with_capacity(entries.len());
@@ -595,6 +659,11 @@ impl Store for EmbeddedStore {
 
     async fn flush(&self) -> Result<()> {
         self.blocking(Shared::flush).await
+    }
+
+    /// Cached keys from the cache; others from the file, only the containers `within` has.
+    async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        self.shared.read_within(keys, within)
     }
 
     /// Under the cache lock, like `write`.
