@@ -17,7 +17,9 @@
 //!   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
 //!
 //! Because the non-future cells of every row fall on the row periods themselves, a table
-//! reads `rows` periods of each event and no more, however many columns it has.
+//! reads `rows` periods of each event and no more, however many columns it has. It reads
+//! them in two batches: the primary event's, then the chain's restricted to the rows' users
+//! ([`Store::get_within`](crate::store::Store::get_within)).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -362,6 +364,20 @@ fn has_users(
         .any(|k| fetched.get(k).is_some_and(|b| !b.is_empty()))
 }
 
+/// Every key the expressions read, each once, in first-seen order.
+fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in exprs {
+        for k in e.keys(layout) {
+            if seen.insert(k.clone()) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
+
 impl Bitmapist {
     /// The seed's `chain_events`: `base` chained with `chained` in the `time_group` period
     /// containing `now`. The caller's list is not modified.
@@ -404,30 +420,59 @@ impl Bitmapist {
         let periods = spec.periods()?;
         let layout = self.layout();
 
-        // Every key of every row period, fetched once.
-        let mut exprs = Vec::with_capacity(periods.len() * 2);
-        for &p in &periods {
-            exprs.push(Expr::events(spec.primary.as_str(), p));
-            exprs.push(chain_events(&spec.secondary, &spec.additional, p));
-        }
-        let mut keys = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for e in &exprs {
-            for k in e.keys(layout) {
-                if seen.insert(k.clone()) {
-                    keys.push(k);
-                }
-            }
-        }
-        let fetched = self.fetch(keys).await?;
+        // The rows' users first: every primary key of every row period, fetched once.
+        let primary_exprs: Vec<Expr> = periods
+            .iter()
+            .map(|&p| Expr::events(spec.primary.as_str(), p))
+            .collect();
+        let fetched = self.fetch(unique_keys(&primary_exprs, layout)).await?;
+        let primary: Vec<Bitmap> = primary_exprs
+            .iter()
+            .map(|e| e.evaluate(layout, &fetched))
+            .collect();
+        drop(fetched);
 
-        // Per row period: primary users, whether the secondary has users, the chain.
-        let mut primary = Vec::with_capacity(periods.len());
+        // A cell only counts users of its row, so the chain is read restricted to the union
+        // of the rows' users (on the embedded file, only those roaring containers are decoded;
+        // an event's users can be millions where a day's sign-ups are thousands).
+        let mut rows_users = Bitmap::new();
+        for users in &primary {
+            rows_users.or_assign(users);
+        }
+        let chain_exprs: Vec<Expr> = periods
+            .iter()
+            .map(|&p| chain_events(&spec.secondary, &spec.additional, p))
+            .collect();
+        // No row has users: every cell is `None`, nothing more to read.
+        let keys = if rows_users.is_empty() {
+            Vec::new()
+        } else {
+            unique_keys(&chain_exprs, layout)
+        };
+        let got = self.store().get_within(&keys, &rows_users).await?;
+        let fetched: HashMap<String, Bitmap> = keys
+            .into_iter()
+            .zip(got)
+            .filter_map(|(k, b)| b.map(|b| (k, b)))
+            .collect();
+
+        // Per row period: whether the secondary has users (a cell is 0 when it has none, even
+        // if an `or` joins it), and the chain. Restricted, a secondary may look empty and not
+        // be: then its full count decides.
         let mut chained = Vec::with_capacity(periods.len());
-        for (i, &p) in periods.iter().enumerate() {
-            primary.push(exprs[2 * i].evaluate(layout, &fetched));
-            let secondary_has = has_users(layout, &fetched, &spec.secondary, p);
-            chained.push(secondary_has.then(|| exprs[2 * i + 1].evaluate(layout, &fetched)));
+        for (&p, expr) in periods.iter().zip(&chain_exprs) {
+            if rows_users.is_empty() {
+                chained.push(None);
+                continue;
+            }
+            let secondary_has = has_users(layout, &fetched, &spec.secondary, p)
+                || self
+                    .store()
+                    .count(&layout.keys(&spec.secondary, &p))
+                    .await?
+                    .iter()
+                    .any(|&n| n > 0);
+            chained.push(secondary_has.then(|| expr.evaluate(layout, &fetched)));
         }
 
         let rows = periods.len();

@@ -79,6 +79,19 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        for (k, b) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            match map.get_mut(k.as_str()) {
+                Some(old) => old.or_assign(&b),
+                None => {
+                    map.insert(k, b);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
         let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
         Ok(keys

@@ -70,9 +70,66 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// in order.
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>>;
 
+    /// Reads each key's bitmap restricted to the bits of `within` (`key AND within`), with
+    /// the key's own length; `None` for a missing key. The same as [`Store::get`] then an
+    /// `AND`, but a store may read only the parts `within` touches: the embedded file decodes
+    /// only the roaring containers `within` has (and does not cache the result), which is
+    /// what keeps a large cohort cheap (its rows' users are few next to an event's users).
+    async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        Ok(self
+            .get(keys)
+            .await?
+            .into_iter()
+            .map(|b| b.map(|b| restrict(&b, within)))
+            .collect())
+    }
+
     /// Replaces whole bitmaps (used by import and by `SET`). A bitmap of length 0
     /// deletes the key.
     async fn put(&self, entries: &[(String, Bitmap)]) -> Result<()>;
+
+    /// ORs each bitmap into its key, as `BITOP OR key key bitmap` would: the key is created
+    /// when missing, its length becomes the longer of the two. Entries of length 0 are
+    /// skipped. Bulk loads (the seed) use it to write whole bitmaps instead of bits.
+    ///
+    /// The default reads the keys, ORs and [`Store::put`]s them back: not atomic against
+    /// other writers of the same keys. The embedded and memory stores merge under their
+    /// lock; Redis sets the bits with `SETBIT`, atomic per bit.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        // A key given twice is merged once, with the OR of both.
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut combined: Vec<(String, Bitmap)> = Vec::with_capacity(entries.len());
+        for (key, bitmap) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            match at.get(&key) {
+                Some(&i) => combined[i].1.or_assign(&bitmap),
+                None => {
+                    at.insert(key.clone(), combined.len());
+                    combined.push((key, bitmap));
+                }
+            }
+        }
+        let entries = combined;
+        let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+        let old = self.get(&keys).await?;
+        let merged: Vec<(String, Bitmap)> = entries
+            .into_iter()
+            .zip(old)
+            .map(|((key, mut bitmap), old)| {
+                if let Some(old) = old {
+                    bitmap.or_assign(&old);
+                }
+                (key, bitmap)
+            })
+            .collect();
+        self.put(&merged).await
+    }
+
+    /// Like [`Store::flush`], then lets go of the copies a caching store keeps in memory
+    /// (they are read again from storage when needed). A bulk load calls it between
+    /// batches so that its memory stays bounded by one batch. The default only flushes.
+    async fn flush_release(&self) -> Result<()> {
+        self.flush().await
+    }
 
     /// Counts the set bits of each key (`BITCOUNT`); 0 for a missing key.
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
@@ -123,6 +180,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// The store's URL, with any password masked, for logs and messages.
     fn describe(&self) -> String;
+}
+
+/// `bitmap AND within`, with `bitmap`'s length.
+pub(crate) fn restrict(bitmap: &Bitmap, within: &Bitmap) -> Bitmap {
+    Bitmap::with_byte_len(bitmap.bits() & within.bits(), bitmap.byte_len())
 }
 
 /// Opens the store a URL names (see the module docs for the schemes).

@@ -89,6 +89,19 @@ pub(crate) fn escape_glob(prefix: &str) -> String {
     out
 }
 
+/// The `SETBIT ... 1` writes of a [`Store::merge`] on Redis: every set bit of each bitmap.
+pub(crate) fn merge_writes(entries: Vec<(String, Bitmap)>) -> Vec<KeyWrite> {
+    entries
+        .into_iter()
+        .filter(|(_, b)| b.count() > 0)
+        .map(|(key, bitmap)| KeyWrite {
+            key,
+            value: true,
+            offsets: bitmap.iter().collect(),
+        })
+        .collect()
+}
+
 /// Whether a failed request is worth sending once more: the connection was lost (the
 /// server restarted, or closed an idle client), and the manager is reconnecting. Every
 /// command this store sends can be repeated safely (`SETBIT` with an explicit value, `SET`,
@@ -302,6 +315,14 @@ impl Store for RedisStore {
         }
         self.run(&pipe, &keys).await?;
         Ok(())
+    }
+
+    /// `SETBIT` of every set bit (as [`Store::write`]), atomic per bit like marks from other
+    /// clients. The key's length grows only as far as the highest set bit: a longer
+    /// [`Bitmap::byte_len`] cannot be reached without a read-modify-write (a `SETBIT 0` at
+    /// the last offset would clear a bit another client may hold), so it is not.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        self.write(&merge_writes(entries)).await
     }
 
     /// Pipelined `GET`, 500 keys per pipeline.

@@ -503,6 +503,12 @@ impl Store for ClusterStore {
         Ok(())
     }
 
+    /// `SETBIT` of every set bit, grouped by slot, as on one Redis (the length grows only
+    /// as far as the highest set bit; see `RedisStore`'s `merge`).
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        self.write(&crate::store::redis::merge_writes(entries)).await
+    }
+
     /// Concurrent single-key `GET`s (one pipeline per slot).
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
         let build = |pipe: &mut Pipeline, i: usize| {

@@ -25,7 +25,8 @@
 //!   bitmap is copied only when a writer changes it while someone else holds it, and a
 //!   pointer seen earlier is still the entry's bitmap exactly when nothing changed it.
 //! - `last_used` is the store's coarse tick at the last access; only clean entries are
-//!   evicted, and only by the flusher, under the flush lock.
+//!   evicted, and only under the flush lock (by the flusher, or by `flush_release` after its
+//!   commit).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -125,6 +126,21 @@ impl Cache {
         }
         self.write_entry(key, tick, load, |entry, dirty, _| {
             Arc::make_mut(&mut entry.bitmap).set_many(offsets, value);
+            Self::mark_dirty(dirty, entry, key);
+        })
+    }
+
+    /// ORs `bitmap` (`byte_len > 0`) into `key` (`BITOP OR key key bitmap`); `load` reads the
+    /// key from the file when it is not cached. The entry ends dirty.
+    pub(super) fn merge(
+        &mut self,
+        key: &str,
+        bitmap: &Bitmap,
+        tick: u64,
+        load: impl FnOnce() -> Result<Option<Bitmap>>,
+    ) -> Result<()> {
+        self.write_entry(key, tick, load, |entry, dirty, _| {
+            Arc::make_mut(&mut entry.bitmap).or_assign(bitmap);
             Self::mark_dirty(dirty, entry, key);
         })
     }
@@ -229,6 +245,13 @@ impl Cache {
     /// The bitmap of `key` as cached now, without loading or touching it.
     pub(super) fn peek(&self, key: &str) -> Option<&Arc<Bitmap>> {
         self.entries.get(key).map(|e| &e.bitmap)
+    }
+
+    /// The cached bitmap of `key`, if any, marked used at `tick`.
+    pub(super) fn peek_used(&mut self, key: &str, tick: u64) -> Option<&Bitmap> {
+        let entry = self.entries.get_mut(key)?;
+        entry.last_used = tick;
+        Some(&entry.bitmap)
     }
 
     /// Cached keys that start with `prefix`, in no order.

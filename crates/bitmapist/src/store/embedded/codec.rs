@@ -269,9 +269,87 @@ pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<Bitmap> {
     }
 }
 
+/// Reads only the part of a roaring serialization stored under `key` that `within` touches:
+/// [`decode_roaring`] AND `within`, with the stored length `byte_len`, decoding only the
+/// roaring containers `within` has.
+///
+/// The result's bits are checked against the length, but the containers read are not
+/// validated (roaring's `intersection_with_serialized_unchecked`): a corrupt container can
+/// give wrong bits where [`decode_roaring`] would give an error. Never panics.
+pub(super) fn decode_roaring_within(
+    key: &str,
+    byte_len: u32,
+    body: &[u8],
+    within: &Bitmap,
+) -> Result<Bitmap> {
+    let bits = within
+        .bits()
+        .intersection_with_serialized_unchecked(std::io::Cursor::new(body))
+        .map_err(|e| corrupt(key, format!("bad roaring serialization: {e}")))?;
+    if bits.max().is_some_and(|max| max / 8 >= byte_len) {
+        return Err(corrupt(
+            key,
+            format!("a set bit lies beyond the stored length of {byte_len} bytes"),
+        ));
+    }
+    Ok(Bitmap::with_byte_len(bits, byte_len))
+}
+
+/// [`decode_roaring_within`] of an inline value (tests).
+#[cfg(test)]
+pub(super) fn decode_within(key: &str, bytes: &[u8], within: &Bitmap) -> Result<Bitmap> {
+    match parse(key, bytes)? {
+        Stored::Inline { byte_len, roaring } => decode_roaring_within(key, byte_len, roaring, within),
+        Stored::Chunked { .. } => Err(corrupt(key, "chunked value without its chunks")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_within_is_decode_and_within() {
+        // Array, bitmap and run containers, with and without roaring's offset header.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for round in 0..40u32 {
+            let containers = 1 + round % 9;
+            let mut bits = roaring::RoaringBitmap::new();
+            let mut within = roaring::RoaringBitmap::new();
+            for c in 0..containers {
+                let base = c * 65_536 * (1 + round % 3);
+                let dense = next() % 3;
+                for _ in 0..(if dense == 0 { 9_000 } else { 300 }) {
+                    bits.insert(base + (next() % 65_536) as u32);
+                }
+                if dense == 2 {
+                    bits.insert_range(base + 100..base + 5_000);
+                }
+                if next() % 2 == 0 {
+                    for _ in 0..500 {
+                        within.insert(base + (next() % 65_536) as u32);
+                    }
+                }
+            }
+            if round % 2 == 0 {
+                bits.optimize();
+            }
+            let bitmap = Bitmap::with_byte_len(bits.clone(), 40_000_000);
+            let value = encode(&bitmap);
+            let within = Bitmap::from_bits(within);
+            let got = decode_within("k", &value, &within).unwrap_or_else(|e| panic!("{e}"));
+            let want = Bitmap::with_byte_len(&bits & within.bits(), 40_000_000);
+            assert_eq!(got, want, "round {round}");
+        }
+        assert!(decode_within("k", &[2, 1, 0, 0, 0], &Bitmap::new()).is_err());
+        assert!(decode_within("k", &[1, 1, 0, 0, 0, 9, 9], &Bitmap::new()).is_err());
+    }
 
     fn sample() -> Bitmap {
         let mut b: Bitmap = [1u32, 7, 100_000, 100_001].into_iter().collect();

@@ -60,6 +60,13 @@
 //! - **Ticks.** `last_used` is a coarse clock: an `AtomicU64` the flusher thread increments
 //!   once per interval, read with one relaxed load per call. With `idle_eviction` set, the
 //!   flusher drops clean entries unused for `idle_eviction / flush_interval` ticks.
+//!   `flush_release` (bulk loads) commits and then drops every clean entry, also under the
+//!   flush lock.
+//! - **Restricted reads** (`get_within`, cohorts) read a cached bitmap under the cache lock,
+//!   or an uncached one from the file (also under the cache lock, like a load) decoding only
+//!   the containers asked for; what they read from the file is not cached.
+//! - **Merges** (`merge`, bulk loads) OR whole bitmaps into entries under the cache lock, like
+//!   a `write` of every set bit: loaded from the file first when not cached, dirty after.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
 //!   with `&str`, and allocates nothing (except the key's entry in the dirty list, once per
 //!   commit interval). `count` and `contains` never clone a bitmap.
@@ -104,7 +111,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
 use self::cache::{Cache, Snapshot};
 use self::compact::Db;
@@ -124,6 +131,12 @@ const FORMAT_VERSION_KEY: &str = "format_version";
 const FORMAT_VERSION: u64 = 2;
 /// The older format this code reads (inline values only) and upgrades on open.
 const FORMAT_VERSION_INLINE_ONLY: u64 = 1;
+
+/// The size of redb's page cache with [`EmbeddedStore::open`]: 16 MiB. The bitmaps in use
+/// are cached, decoded, by the store itself; redb's cache only keeps recently read or
+/// written file pages (a copy of each value read), so redb's own default (1 GiB) mostly
+/// doubled the memory of large reads and bulk loads (a 10-million-user seed: 1.56 GB peak).
+pub const DEFAULT_FILE_CACHE_BYTES: usize = 16 << 20;
 
 /// Tuning of the embedded store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,12 +214,15 @@ impl EmbeddedStore {
     ///
     /// Fails with [`Error::AlreadyOpen`] when another process (or another store in this
     /// one) has the file open, and with [`Error::Embedded`] when it is not a redb database.
+    ///
+    /// redb's page cache is [`DEFAULT_FILE_CACHE_BYTES`] (see
+    /// [`EmbeddedStore::open_with_file_cache`]).
     pub fn open(path: &Path, options: EmbeddedOptions) -> Result<Self> {
-        Self::open_inner(path, options, None)
+        Self::open_inner(path, options, Some(DEFAULT_FILE_CACHE_BYTES))
     }
 
     /// Opens the file as [`EmbeddedStore::open`] does; `file_cache_bytes` sets the size of
-    /// redb's page cache (its default, used by `open`, is 1 GiB).
+    /// redb's page cache (`None`: redb's default, 1 GiB).
     fn open_inner(
         path: &Path,
         options: EmbeddedOptions,
@@ -308,6 +324,12 @@ impl FileReader<'_> {
         self.tables()?.load(path, key)
     }
 
+    /// The bitmap of `key` AND `within`, decoding only the containers `within` has.
+    fn load_within(&mut self, key: &str, within: &Bitmap) -> Result<Option<Bitmap>> {
+        let path = &self.shared.path;
+        self.tables()?.load_within(path, key, within)
+    }
+
     /// Whether the file holds `key`, without decoding its value.
     fn contains(&mut self, key: &str) -> Result<bool> {
         let path = &self.shared.path;
@@ -364,6 +386,31 @@ impl Shared {
             Err(e) => return Err(err(e.into())),
         };
 
+        // A file already in this format needs no write: opening it for a query must not
+        // commit (a commit waits for fsync, twice). Anything else takes the write path below.
+        if !current_format(&db) {
+            Self::init_format(&db, path)?;
+        }
+
+        compact::remove_stale(path)?;
+
+        Ok(Shared {
+            path: path.to_path_buf(),
+            db: Db::new(db),
+            file_cache_bytes,
+            cache: Mutex::new(Cache::default()),
+            flush_lock: Mutex::new(()),
+            tick: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+        })
+    }
+
+    /// Creates the tables and records the format version, or refuses another version.
+    fn init_format(db: &Database, path: &Path) -> Result<()> {
+        let err = |e: redb::Error| Error::Embedded {
+            path: path.to_path_buf(),
+            source: e,
+        };
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         {
             txn.open_table(BITMAPS).map_err(|e| err(e.into()))?;
@@ -396,18 +443,7 @@ impl Shared {
                 }
             }
         }
-        txn.commit().map_err(|e| err(e.into()))?;
-        compact::remove_stale(path)?;
-
-        Ok(Shared {
-            path: path.to_path_buf(),
-            db: Db::new(db),
-            file_cache_bytes,
-            cache: Mutex::new(Cache::default()),
-            flush_lock: Mutex::new(()),
-            tick: AtomicU64::new(0),
-            commits: AtomicU64::new(0),
-        })
+        txn.commit().map_err(|e| err(e.into()))
     }
 
     fn path(&self) -> &Path {
@@ -447,6 +483,16 @@ impl Shared {
         Ok(())
     }
 
+    fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        for (key, bitmap) in entries.into_iter().filter(|(_, b)| b.byte_len() > 0) {
+            cache.merge(&key, &bitmap, now, || reader.load(&key))?;
+        }
+        Ok(())
+    }
+
     /// Applies `read` to each key's bitmap, from the cache or the file.
     fn read_each<R>(&self, keys: &[String], read: impl Fn(&Bitmap) -> R) -> Result<Vec<Option<R>>> {
         let now = self.now();
@@ -454,6 +500,25 @@ impl Shared {
         let mut cache = lock(&self.cache);
         keys.iter()
             .map(|key| cache.read(key, now, || reader.load(key), |b| read(b)))
+            .collect()
+    }
+
+    /// Each key's bitmap AND `within`: from the cache when cached, else from the file
+    /// decoding only what `within` touches, and not cached.
+    fn read_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        keys.iter()
+            .map(|key| {
+                if let Some(bitmap) = cache.peek_used(key, now) {
+                    return Ok(Some(crate::store::restrict(bitmap, within)));
+                }
+                if cache.is_tombstoned(key) {
+                    return Ok(None);
+                }
+                reader.load_within(key, within)
+            })
             .collect()
     }
 
@@ -602,6 +667,22 @@ impl Shared {
     }
 }
 
+/// Whether the file has both tables and this format version (read only).
+fn current_format(db: &Database) -> bool {
+    let Ok(txn) = db.begin_read() else {
+        return false;
+    };
+    if txn.open_table(BITMAPS).is_err() {
+        return false;
+    }
+    txn.open_table(META).ok().and_then(|meta| {
+        meta.get(FORMAT_VERSION_KEY)
+            .ok()
+            .flatten()
+            .map(|v| v.value())
+    }) == Some(FORMAT_VERSION)
+}
+
 /// Splits a `put` into bitmaps to store and keys to delete; the last entry of a key wins.
 fn split_put(entries: &[(String, Bitmap)]) -> (Vec<(&str, &Bitmap)>, Vec<String>) {
     let mut last: HashMap<&str, &Bitmap> = HashMap::with_capacity(entries.len());
@@ -671,6 +752,26 @@ impl Store for EmbeddedStore {
 
     async fn compact(&self) -> Result<Option<CompactReport>> {
         EmbeddedStore::compact(self).await.map(Some)
+    }
+
+    /// Cached keys from the cache; others from the file, only the containers `within` has.
+    async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        self.shared.read_within(keys, within)
+    }
+
+    /// Under the cache lock, like `write`.
+    async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
+        self.shared.merge(entries)
+    }
+
+    /// Commits, then drops every clean cached bitmap (whatever `idle_eviction` says).
+    async fn flush_release(&self) -> Result<()> {
+        self.blocking(|s| {
+            s.flush()?;
+            s.evict_idle(0);
+            Ok(())
+        })
+        .await
     }
 
     fn describe(&self) -> String {

@@ -201,10 +201,40 @@ impl ReadTables {
         Ok(())
     }
 
+    /// The bitmap of `key` AND `within`, decoding only the containers `within` has (see
+    /// [`codec::decode_roaring_within`]); `None` when it does not exist.
+    pub(super) fn load_within(
+        &self,
+        path: &Path,
+        key: &str,
+        within: &Bitmap,
+    ) -> Result<Option<Bitmap>> {
+        match self.bitmaps.get(key).map_err(|e| redb_err(path, e))? {
+            Some(value) => self
+                .decode_with(path, key, value.value(), |k, len, body| {
+                    codec::decode_roaring_within(k, len, body, within)
+                })
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Decodes the `bitmaps` value `bytes` of `key`, reading its rows if it has any.
     pub(super) fn decode(&self, path: &Path, key: &str, bytes: &[u8]) -> Result<Bitmap> {
+        self.decode_with(path, key, bytes, codec::decode_roaring)
+    }
+
+    /// Gathers the roaring serialization of the `bitmaps` value `bytes` of `key` (reading
+    /// its rows if it has any) and decodes it with `decode(key, byte_len, serialization)`.
+    fn decode_with(
+        &self,
+        path: &Path,
+        key: &str,
+        bytes: &[u8],
+        decode: impl FnOnce(&str, u32, &[u8]) -> Result<Bitmap>,
+    ) -> Result<Bitmap> {
         match codec::parse(key, bytes)? {
-            Stored::Inline { byte_len, roaring } => codec::decode_roaring(key, byte_len, roaring),
+            Stored::Inline { byte_len, roaring } => decode(key, byte_len, roaring),
             Stored::Chunked {
                 byte_len,
                 total,
@@ -230,7 +260,7 @@ impl ReadTables {
                         ),
                     ));
                 }
-                codec::decode_roaring(key, byte_len, &body)
+                decode(key, byte_len, &body)
             }
         }
     }

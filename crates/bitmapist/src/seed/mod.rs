@@ -24,7 +24,8 @@
 //! version and on every platform (only integer and IEEE arithmetic, no platform `exp`; a
 //! test pins a fingerprint of one plan's data, so a change to the model cannot go
 //! unnoticed). Each day is a pure function of the plan and the day, so days can be
-//! produced one at a time, in any order: memory is 24 bytes per user plus one day of marks.
+//! produced one at a time, in any order, and in parallel: memory is 24 bytes per user plus the
+//! days in flight ([`run`] writes batches of [`BATCH_DAYS`] days as bitmaps; see `write.rs`).
 //!
 //! ```
 //! use bitmapist::seed::SeedPlan;
@@ -46,10 +47,15 @@ use std::time::Instant;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
 use serde::Serialize;
 
+use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, MarkOptions};
 use crate::error::{Error, Result};
 use crate::period::Period;
-use crate::store::KeyWrite;
+
+mod bitmaps;
+mod write;
+
+pub use self::write::BATCH_DAYS;
 
 /// The dated events the generator writes, in a fixed order (see [`Day::counts`]).
 pub const EVENTS: [&str; 9] = [
@@ -505,21 +511,45 @@ impl Generator {
         index: u32,
         out: &mut Vec<Mark>,
     ) -> Result<(NaiveDate, [u64; EVENTS.len()])> {
+        let date = self.date(index)?;
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(|| Error::DateOutOfRange(date.to_string()))?
+            .and_utc();
+        let counts = self.generate(index, &mut MarkSink { midnight, out })?;
+        Ok((date, counts))
+    }
+
+    /// The date of day `index`, checked against the plan.
+    fn date(&self, index: u32) -> Result<NaiveDate> {
         if index >= self.plan.days {
             return Err(Error::invalid(
                 "index",
                 format!("day {index} is not in 0..{}", self.plan.days),
             ));
         }
-        let date = self.start + Duration::days(i64::from(index));
-        let midnight = date
-            .and_hms_opt(0, 0, 0)
-            .ok_or_else(|| Error::DateOutOfRange(date.to_string()))?
-            .and_utc();
+        Ok(self.start + Duration::days(i64::from(index)))
+    }
+
+    /// Generates day `index` into `sink`; how many marks of each of [`EVENTS`] it took.
+    /// Every sink sees the same marks: the model below is the only one.
+    pub(crate) fn generate<S: Sink>(
+        &self,
+        index: u32,
+        sink: &mut S,
+    ) -> Result<[u64; EVENTS.len()]> {
+        let date = self.date(index)?;
+        // Marks are kept up to the plan's end: any second of an earlier day, up to end's
+        // second on its day (a mark's time has no fraction, so `at <= end` is exactly this).
+        let end_date = self.plan.end.date_naive();
+        let limit = match date.cmp(&end_date) {
+            std::cmp::Ordering::Less => 86_399,
+            std::cmp::Ordering::Equal => self.plan.end.num_seconds_from_midnight(),
+            std::cmp::Ordering::Greater => return Ok([0; EVENTS.len()]),
+        };
         let mut day = DayWriter {
-            midnight,
-            end: self.plan.end,
-            out,
+            limit,
+            sink,
             counts: [0; EVENTS.len()],
         };
         let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
@@ -570,7 +600,7 @@ impl Generator {
                 day.session(&mut r, uid, t2);
             }
         }
-        Ok((date, day.counts))
+        Ok(day.counts)
     }
 }
 
@@ -591,20 +621,40 @@ impl Iterator for Generator {
 
 impl ExactSizeIterator for Generator {}
 
-/// Appends one day's marks, dropping those after the plan's end.
-struct DayWriter<'a> {
+/// Where a day's marks go: event (index into [`EVENTS`]), user, second of the day (within
+/// the day and not after the plan's end). Users come in ascending order.
+pub(crate) trait Sink {
+    /// Takes one mark.
+    fn push(&mut self, event: usize, uid: u32, sec: u32);
+}
+
+/// A sink of [`Mark`]s.
+struct MarkSink<'a> {
     midnight: DateTime<Utc>,
-    end: DateTime<Utc>,
     out: &'a mut Vec<Mark>,
+}
+
+impl Sink for MarkSink<'_> {
+    fn push(&mut self, event: usize, uid: u32, sec: u32) {
+        let at = self.midnight + Duration::seconds(i64::from(sec));
+        self.out.push((EVENTS[event], uid, at));
+    }
+}
+
+/// Passes one day's marks to a sink, dropping those after the plan's end, and counts them.
+struct DayWriter<'a, S: Sink> {
+    /// The last second of the day a mark may have.
+    limit: u32,
+    sink: &'a mut S,
     counts: [u64; EVENTS.len()],
 }
 
-impl DayWriter<'_> {
+impl<S: Sink> DayWriter<'_, S> {
     /// Marks `event` at second `sec` of the day (kept within the day).
     fn push(&mut self, event: usize, uid: u32, sec: u32) {
-        let at = self.midnight + Duration::seconds(i64::from(sec.min(86_399)));
-        if at <= self.end {
-            self.out.push((EVENTS[event], uid, at));
+        let sec = sec.min(86_399);
+        if sec <= self.limit {
+            self.sink.push(event, uid, sec);
             self.counts[event] += 1;
         }
     }
@@ -721,10 +771,21 @@ pub struct Summary {
     pub start: NaiveDate,
 }
 
-/// Generates `plan` into `bm`, one `mark_events` batch per day, then the unique flags, then
-/// flushes. `progress` is called after each day.
+/// Generates `plan` into `bm`, then the unique flags, then flushes. `progress` is called
+/// after each day. The keys written are exactly those [`Bitmapist::mark_events`] would
+/// write for [`Generator::day`]'s marks (month, ISO week, day; the hour with
+/// [`SeedPlan::hourly`]; the unique key when the handle tracks it), but written as whole
+/// bitmaps, [`BATCH_DAYS`] days at a time, the days of a batch generated in parallel.
 ///
-/// Marks add to what the store holds; run it on an empty prefix for a clean data set.
+/// **Memory is bounded, whatever the number of days:** 24 bytes per user for the generator,
+/// two batches of day bitmaps, one week and one month of bitmaps per event, and the store's
+/// buffers for one batch; after each batch the store commits and drops its cached copies
+/// ([`Store::flush_release`](crate::store::Store::flush_release)). A bitmap of 10 million
+/// users is at most 1.25 MB.
+///
+/// Marks add to what the store holds (each bitmap is ORed in with
+/// [`Store::merge`](crate::store::Store::merge)); run it on an empty prefix for a clean data
+/// set. The generation is CPU-bound and runs on Tokio's blocking pool (and rayon's threads).
 ///
 /// ```
 /// use bitmapist::{Bitmapist, Period, seed::{self, SeedPlan}};
@@ -747,45 +808,34 @@ pub async fn run(
     let started = Instant::now();
     let generator = plan.generator()?;
     let start = generator.start;
-    let opts = plan.mark_options();
-    let mut counts = [0u64; EVENTS.len()];
+    let unique = generator.unique_flags();
+    let hourly = plan.mark_options().hourly.unwrap_or(bm.tracks_hourly());
     let mut marks = 0u64;
-    let mut buf = Vec::new();
-    for index in 0..plan.days {
-        buf.clear();
-        let (date, day_counts) = generator.day_into(index, &mut buf)?;
-        marks += bm.mark_events(buf.iter().copied(), opts).await?;
-        for (c, d) in counts.iter_mut().zip(day_counts) {
-            *c += d;
-        }
+    let counts = write::write_days(bm, generator, hourly, |day| {
+        marks += day.counts.iter().sum::<u64>();
         progress(&Progress {
-            days_done: index + 1,
+            days_done: day.index + 1,
             days: plan.days,
             marks,
-            date,
+            date: day.date,
         });
-    }
+    })
+    .await?;
     // The unique flags: one write per flag to its date-less key only.
-    let unique = generator.unique_flags();
     let mut flags = BTreeMap::new();
+    let mut entries = Vec::with_capacity(FLAGS.len());
     for flag in FLAGS {
-        let offsets: Vec<u32> = unique
+        let users: Bitmap = unique
             .iter()
             .filter(|(f, _)| *f == flag)
             .map(|&(_, uid)| uid)
             .collect();
-        let n = offsets.len() as u64;
-        let key = bm.layout().key(flag, &Period::unique());
-        bm.store()
-            .write(&[KeyWrite {
-                key,
-                value: true,
-                offsets,
-            }])
-            .await?;
+        let n = users.count();
+        entries.push((bm.layout().key(flag, &Period::unique()), users));
         flags.insert(flag.to_string(), n);
         marks += n;
     }
+    bm.store().merge(entries).await?;
     bm.flush().await?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(Summary {
