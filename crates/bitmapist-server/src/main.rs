@@ -41,6 +41,10 @@ fn main() -> anyhow::Result<()> {
         println!("bitmapist-server {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    if let Err(e) = flags::check_db_parent(&flags.db) {
+        eprintln!("bitmapist-server: {e}");
+        std::process::exit(2);
+    }
     if let Err(e) = tikv_jemalloc_ctl::max_background_threads::write(1)
         .and_then(|()| tikv_jemalloc_ctl::background_thread::write(true))
     {
@@ -95,12 +99,19 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         .context("reading the listening address")?;
     tracing::info!(addr = %local, db = %flags.db.display(), "bitmapist-server ready");
 
-    let state = Arc::new(ServerState::new(
-        keyspace,
-        local.port(),
-        Limits::default(),
-        flags.debug,
-    ));
+    let limits = Limits {
+        max_output: flags.max_output_mb.saturating_mul(1 << 20),
+        ..Limits::default()
+    };
+    let password = flags
+        .requirepass
+        .clone()
+        .or_else(|| std::env::var("BITMAPIST_REQUIREPASS").ok())
+        .filter(|p| !p.is_empty());
+    let state = Arc::new(
+        ServerState::new(keyspace, local.port(), limits, flags.debug)
+            .with_password(password.map(String::into_bytes)),
+    );
     tokio::spawn(server::accept_loop(listener, Arc::clone(&state)));
     tokio::spawn(server::sweep_loop(Arc::clone(&state)));
 
