@@ -20,7 +20,7 @@ pub mod memory;
 pub mod redis;
 mod url;
 
-pub use self::embedded::{EmbeddedOptions, EmbeddedStore};
+pub use self::embedded::{EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 pub use self::url::{DEFAULT_FILE, StoreUrl};

@@ -71,6 +71,9 @@ mod access;
 mod cache;
 mod codec;
 mod flusher;
+mod readonly;
+
+pub use self::readonly::ReadOnlyEmbeddedStore;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
