@@ -1,24 +1,26 @@
 """Issue 13: very large redis-py pipelines, timed against any Redis-protocol servers.
 
 Usage: $PY big_pipeline.py NAME=PORT [NAME=PORT ...]
-For each server: flushes it, sets every 7th bit of `big` (1.5M bits), then times
+For each server: deletes `big` and `tx`, sets every 7th bit of `big` (1.5M bits), then times
   - a plain pipeline (transaction=False) of 1,500,000 GETBITs, checking every reply;
   - a MULTI pipeline (redis-py's default) of 800,000 SETBITs, checking BITCOUNT after.
 A server that stops reading while its replies are pending deadlocks here: each run has a
-socket timeout of 120 s and reports "timeout" instead of a time.
+socket timeout (BENCH_TIMEOUT, default 120 s) and reports "timeout" instead of a time.
 """
+import os
 import sys
 import time
 
 import redis
 
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "120"))
 N_GET = 1_500_000
 N_SET = 800_000
 
 
 def run(name, port):
-    r = redis.Redis(port=port, socket_timeout=120)
-    r.flushall()
+    r = redis.Redis(port=port, socket_timeout=TIMEOUT)
+    r.delete("big", "tx")
     seed = r.pipeline(transaction=False)
     for o in range(3, N_GET, 7):
         seed.setbit("big", o, 1)
@@ -35,7 +37,7 @@ def run(name, port):
     except redis.exceptions.TimeoutError:
         out["getbit"] = None
     try:
-        r2 = redis.Redis(port=port, socket_timeout=120)
+        r2 = redis.Redis(port=port, socket_timeout=TIMEOUT)
         p = r2.pipeline()
         for o in range(N_SET):
             p.setbit("tx", o * 3, 1)
