@@ -2,7 +2,9 @@
 //! Parsing and validation of single values only; `commands/` does the work.
 
 use bitmapist::TimeGroup;
-use bitmapist::cohort::MAX_COHORT_SIZE;
+/// The most rows and columns of a cohort table: the dashboard's cap (larger tables take
+/// gigabytes of memory and output).
+const MAX_COHORT_SIDE: i64 = axum_bitmapist::dashboard::MAX_CELLS_PER_SIDE as i64;
 use bitmapist::seed::{MAX_DAYS, MAX_USERS};
 use chrono::{DateTime, Utc};
 use clap::builder::NonEmptyStringValueParser;
@@ -91,6 +93,20 @@ pub struct ServeArgs {
     /// Let any client see the dashboard (by default only loopback clients may).
     #[arg(long)]
     pub public: bool,
+    /// Open an embedded store file read-only (any write is refused; a file the process
+    /// may not write is opened read-only even without this flag).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Seconds a client may take to send a request's headers, and to start its next
+    /// request on a kept-alive connection; slower connections are closed.
+    #[arg(long, default_value_t = 10, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// How many cohort tables the dashboard computes at once; more get 503 + Retry-After
+    /// [default: the number of CPUs].
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_heavy_requests: Option<u32>,
 }
 
 /// Output of commands that print one summary or value.
@@ -280,14 +296,14 @@ pub struct CohortArgs {
     #[arg(long, value_enum, default_value_t = TimeGroupArg::Days)]
     pub time_group: TimeGroupArg,
 
-    /// How many periods back (rows).
+    /// How many periods back (rows), at most 400 as on the dashboard.
     #[arg(long, default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIZE as i64))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
     pub rows: u32,
 
-    /// How many periods forward from each row (columns).
+    /// How many periods forward from each row (columns), at most 400 as on the dashboard.
     #[arg(long, default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIZE as i64))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
     pub cols: u32,
 
     /// The moment the table is drawn at: its last row is the period containing it

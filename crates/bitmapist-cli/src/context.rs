@@ -3,7 +3,10 @@
 
 use anyhow::Result;
 use bitmapist::config::{ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_URL};
-use bitmapist::store::StoreUrl;
+use std::path::Path;
+use std::sync::Arc;
+
+use bitmapist::store::{ReadOnlyEmbeddedStore, StoreUrl};
 use bitmapist::{Bitmapist, Config};
 use clap::ArgMatches;
 
@@ -55,9 +58,40 @@ impl Ctx {
         Ok(self.config.open().await?)
     }
 
+    /// Opens the configured store for a command that only reads. An embedded file the
+    /// process may not write (mode 0444 for a non-root user, an immutable file, a
+    /// read-only filesystem) is opened read-only, as it is always with `read_only`;
+    /// otherwise the store opens as usual (a writable open also repairs a file after a
+    /// crash, which a read-only open cannot).
+    pub async fn open_for_reading(&self, read_only: bool) -> Result<Bitmapist> {
+        let StoreUrl::File { path, .. } = &self.config.url else {
+            return self.open().await;
+        };
+        if !read_only && (!path.exists() || writable(path)) {
+            return self.open().await;
+        }
+        let store = ReadOnlyEmbeddedStore::open(path)?;
+        Ok(self.config.builder().store(Arc::new(store)).open().await?)
+    }
+
     /// Opens another store (by URL) with this configuration's prefix and settings.
     pub async fn open_url(&self, url: &StoreUrl) -> Result<Bitmapist> {
         let store = bitmapist::store::open_url(url).await?;
         Ok(self.config.builder().store(store).open().await?)
+    }
+}
+
+/// Whether this process may open `path` for writing (a test open, nothing written).
+fn writable(path: &Path) -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(_) => true,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
     }
 }

@@ -1,9 +1,54 @@
 //! Printing data on stdout: aligned tables (comfy-table), CSV and JSON.
 //! Only data goes to stdout; messages, progress and logs go to stderr.
+//!
+//! Names come from the store, i.e. from whoever marked events: in `table` output every
+//! cell is made safe for a terminal ([`display_cell`]: control characters and
+//! bidirectional overrides escaped, long names shortened). CSV and JSON stay exact.
 
 use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, LineStyle, TableStyle};
+
+/// The most characters a table cell shows; longer ones end with `…`.
+pub const MAX_CELL_CHARS: usize = 64;
+
+/// A cell as a table shows it: control characters (C0, DEL, C1) and the bidirectional
+/// formatting characters that reorder a terminal's text (U+202A..U+202E, U+2066..U+2069,
+/// U+200E, U+200F, U+061C) written as Rust-style escapes (`\n`, `\u{1b}`), backslashes
+/// doubled so that the escapes stay unambiguous, and the result cut to
+/// [`MAX_CELL_CHARS`] characters, the last one `…`.
+pub fn display_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_CELL_CHARS * 4));
+    let mut chars = 0usize;
+    for c in text.chars() {
+        // One character past the limit is enough to know the cell must be cut.
+        if chars > MAX_CELL_CHARS {
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+        chars = out.chars().count();
+    }
+    if out.chars().count() > MAX_CELL_CHARS {
+        let mut cut: String = out.chars().take(MAX_CELL_CHARS - 1).collect();
+        cut.push('…');
+        return cut;
+    }
+    out
+}
+
+/// The characters that change the direction of the text after them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
 
 /// Columns separated by spaces, one rule under the header: compact and easy to read.
 const STYLE: TableStyle =
@@ -41,9 +86,9 @@ impl Table {
         let mut t = comfy_table::Table::new();
         t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(self.header.clone());
+            .set_header(self.header.iter().map(|h| display_cell(h)));
         for row in &self.rows {
-            t.add_row(row.clone());
+            t.add_row(row.iter().map(|c| display_cell(c)));
         }
         for i in self.label_cols..self.header.len() {
             if let Some(col) = t.column_mut(i) {
@@ -124,6 +169,30 @@ mod tests {
         t.push(vec!["a,b".into(), "1".into()]);
         t.push(vec!["say \"hi\"".into(), "2".into()]);
         assert_eq!(t.csv(), "event,n\n\"a,b\",1\n\"say \"\"hi\"\"\",2\n");
+    }
+
+    #[test]
+    fn tables_escape_control_characters_and_cut_long_names() {
+        assert_eq!(display_cell("plain name"), "plain name");
+        assert_eq!(
+            display_cell("a\x1b[31mred\r\nb\\n"),
+            "a\\u{1b}[31mred\\r\\nb\\\\n"
+        );
+        assert_eq!(display_cell("x\u{202e}y\u{9b}"), "x\\u{202e}y\\u{9b}");
+        let long = "é".repeat(10_000);
+        let shown = display_cell(&long);
+        assert_eq!(shown.chars().count(), MAX_CELL_CHARS);
+        assert!(shown.ends_with('…'));
+        // A name exactly at the limit is shown whole.
+        let at_limit = "n".repeat(MAX_CELL_CHARS);
+        assert_eq!(display_cell(&at_limit), at_limit);
+        let mut t = Table::new(["event", "n"], 1);
+        t.push(vec!["evil\x1b]0;title\x07\nline".into(), "1".into()]);
+        let text = t.render();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert_eq!(text.lines().count(), 3, "{text}");
+        // CSV stays exact.
+        assert!(t.csv().contains("evil\x1b]0;title\x07\nline"));
     }
 
     #[test]

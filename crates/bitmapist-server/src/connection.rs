@@ -1,111 +1,219 @@
-//! One client connection: read, decode every complete command in the buffer, run them in
-//! order, and write their replies in one go (pipelining), until the client leaves.
+//! One client connection: reads, decodes and runs commands in order while writing their
+//! replies back, concurrently, until the client leaves (pipelining without deadlock).
 //!
-//! Memory per connection is bounded: the read buffer holds at most one command in progress
-//! (the decoder's limits: 512 MiB for a bulk string, a bit more for a whole command) plus one
-//! read; it shrinks back after a large command. Replies are written whenever 64 KiB
-//! accumulate; a client that stops reading stops being read. A protocol error is answered
-//! (`-ERR Protocol error: ...`) and closes the connection, as in Redis; nothing it sent
-//! before the error is lost, nothing after is run.
+//! Reading never waits for writing: a client that writes a whole pipeline before reading
+//! any reply (redis-py pipelines, `MULTI` with 800k commands) is read on while its replies
+//! are pending, so neither side blocks on a full socket buffer. What that costs is bounded:
+//!
+//! - The read buffer grows only as bytes arrive (a bulk length announced but never sent
+//!   reserves nothing), and shrinks back after a large command.
+//! - Replies waiting to be sent are capped by [`Limits::max_output`]: once that many are
+//!   pending, commands stop running (reading goes on) until half of them are sent. A
+//!   client that still does not read, while its unexecuted commands pass the same cap, is
+//!   disconnected with a logged reason, as Redis's `client-output-buffer-limit` does. A
+//!   single reply larger than the cap (`GET` of a 512 MiB bitmap) is always accepted.
+//!
+//! A protocol error is answered (`-ERR Protocol error: ...`) and closes the connection, as
+//! in Redis; nothing it sent before the error is lost, nothing after is run. When the client
+//! closes its side, the commands it already sent still run and their replies are sent.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::args::Args;
 use crate::commands::{self, Ctx, Flow};
-use crate::resp::{Decoded, Decoder, encode};
+use crate::resp::{Decoded, Decoder, Limits, encode};
 use crate::server::{ConnState, ServerState};
 
 /// The usual size of a read, and of the buffers when idle.
 const CHUNK: usize = 16 * 1024;
-/// Replies are written once this many bytes are waiting.
-const WRITE_AT: usize = 64 * 1024;
 /// Buffers larger than this are given back once empty.
 const SHRINK_ABOVE: usize = 1024 * 1024;
 
-/// Serves one client until it disconnects, sends `QUIT`, breaks the protocol, or asks for
-/// `SHUTDOWN`.
-pub async fn serve(mut stream: TcpStream, state: &ServerState, mut conn: ConnState) {
-    let _ = stream.set_nodelay(true);
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut decoder = Decoder::new(state.limits.clone());
-    let mut needed = 0usize;
-    loop {
-        if needed > buf.len() + CHUNK {
-            buf.reserve_exact(needed - buf.len());
-        } else if buf.capacity() - buf.len() < CHUNK / 4 {
-            buf.reserve(CHUNK);
-        }
-        match stream.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let mut start = 0;
-        let mut flow = Flow::Continue;
-        needed = 0;
-        let mut ran = 0u64;
-        loop {
-            match decoder.decode(&buf[start..]) {
-                Ok(Decoded::Command { len }) => {
-                    let command = &buf[start..start + len];
-                    let args = Args::new(command, decoder.args());
-                    start += len;
-                    if args.is_empty() {
-                        continue;
-                    }
-                    if state.debug {
-                        log_command(&conn, args);
-                    }
-                    ran += 1;
-                    let mut ctx = Ctx::new(state, &mut conn);
-                    flow = commands::execute(&mut ctx, args, &mut out).await;
-                    if flow != Flow::Continue {
-                        break;
-                    }
-                    if out.len() >= WRITE_AT {
-                        if stream.write_all(&out).await.is_err() {
-                            return;
-                        }
-                        out.clear();
-                    }
-                }
-                Ok(Decoded::Incomplete { needed: n }) => {
-                    needed = n;
-                    break;
-                }
-                Err(e) => {
-                    tracing::info!(client = %conn.peer, error = %e, "closing the connection");
-                    encode::error(&mut out, format!("ERR {e}").as_bytes());
-                    let _ = stream.write_all(&out).await;
-                    state.stats.add_commands(ran);
-                    return;
-                }
+/// The replies of a connection: bytes produced by commands, and how many are sent.
+struct Output {
+    bytes: Vec<u8>,
+    sent: usize,
+}
+
+impl Output {
+    /// Bytes produced and not yet sent.
+    fn pending(&self) -> usize {
+        self.bytes.len() - self.sent
+    }
+
+    /// Forgets what was sent, so that the buffer does not grow with the whole history.
+    fn compact(&mut self) {
+        if self.sent == self.bytes.len() {
+            self.bytes.clear();
+            self.sent = 0;
+            if self.bytes.capacity() > SHRINK_ABOVE {
+                self.bytes = Vec::with_capacity(CHUNK);
             }
-        }
-        state.stats.add_commands(ran);
-        buf.drain(..start);
-        if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-        match flow {
-            Flow::Continue => {}
-            Flow::Close => return,
-            Flow::Shutdown => {
-                state.request_shutdown();
-                return;
-            }
-        }
-        if buf.is_empty() && buf.capacity() > SHRINK_ABOVE {
-            buf = Vec::with_capacity(CHUNK);
-        }
-        if out.capacity() > SHRINK_ABOVE {
-            out = Vec::with_capacity(CHUNK);
+        } else if self.sent >= CHUNK && self.sent >= self.bytes.len() / 2 {
+            self.bytes.drain(..self.sent);
+            self.sent = 0;
         }
     }
+}
+
+/// Why the connection stops running commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// `QUIT`, or a protocol error: send what is pending, then close.
+    Close,
+    /// `SHUTDOWN`: the server is asked to shut down; send what is pending, close.
+    Shutdown,
+}
+
+/// Serves one client until it disconnects, sends `QUIT`, breaks the protocol, asks for
+/// `SHUTDOWN`, or exceeds the output limit while not reading.
+pub async fn serve(mut stream: TcpStream, state: &ServerState, mut conn: ConnState) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.split();
+    let limits: &Limits = &state.limits;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut out = Output {
+        bytes: Vec::with_capacity(CHUNK),
+        sent: 0,
+    };
+    let mut decoder = Decoder::new(limits.clone());
+    // Whether the client may still send (false after it closed its side).
+    let mut reading = true;
+    // Whether commands wait for replies to drain (hysteresis: resume at half the cap).
+    let mut paused = false;
+    let mut stop: Option<Stop> = None;
+    loop {
+        if stop.is_none() {
+            if paused && out.pending() <= limits.max_output / 2 {
+                paused = false;
+            }
+            if !paused {
+                let (ran, next) =
+                    run_buffered(state, &mut conn, &mut decoder, &buf, &mut out).await;
+                if ran.consumed > 0 {
+                    buf.drain(..ran.consumed);
+                }
+                if next == Some(Stop::Shutdown) {
+                    // The server saves and exits; pending replies go out meanwhile.
+                    state.request_shutdown();
+                }
+                stop = next;
+                paused = ran.paused;
+                if !reading && !paused && stop.is_none() {
+                    // The client closed its side and every command it sent has run.
+                    stop = Some(Stop::Close);
+                }
+            }
+            if buf.is_empty() && buf.capacity() > SHRINK_ABOVE {
+                buf = Vec::with_capacity(CHUNK);
+            }
+        }
+        out.compact();
+        if stop.is_none() && paused && buf.len() > limits.max_output {
+            tracing::warn!(
+                client = %conn.peer,
+                pending_replies = out.pending(),
+                queued_commands = buf.len(),
+                limit = limits.max_output,
+                "closing the connection: the client does not read its replies \
+                 (client output limit reached)"
+            );
+            return;
+        }
+        let want_read = reading && stop.is_none();
+        let want_write = out.pending() > 0;
+        if !want_write && !want_read {
+            // Everything is sent; nothing more will arrive or run.
+            return;
+        }
+        if want_read && buf.capacity() - buf.len() < CHUNK / 4 {
+            // Grows with the bytes that arrived (doubling), never by an announced length.
+            buf.reserve(CHUNK);
+        }
+        tokio::select! {
+            read = reader.read_buf(&mut buf), if want_read => match read {
+                Ok(0) => reading = false,
+                Ok(_) => {}
+                Err(_) => return,
+            },
+            written = writer.write(&out.bytes[out.sent..]), if want_write => match written {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.sent += n,
+            },
+        }
+    }
+}
+
+/// What [`run_buffered`] did.
+struct Ran {
+    /// Bytes of complete commands consumed from the start of the buffer.
+    consumed: usize,
+    /// Whether it stopped because the pending replies reached the output limit.
+    paused: bool,
+}
+
+/// Runs the complete commands at the start of `buf`, in order, appending their replies to
+/// `out`, until the buffer holds no complete command, the pending replies reach the output
+/// limit, or a command (or a protocol error) ends the connection.
+async fn run_buffered(
+    state: &ServerState,
+    conn: &mut ConnState,
+    decoder: &mut Decoder,
+    buf: &[u8],
+    out: &mut Output,
+) -> (Ran, Option<Stop>) {
+    let mut start = 0;
+    let mut ran = 0u64;
+    let mut stop = None;
+    let mut paused = false;
+    loop {
+        if out.pending() >= state.limits.max_output {
+            paused = true;
+            break;
+        }
+        match decoder.decode(&buf[start..]) {
+            Ok(Decoded::Command { len }) => {
+                let command = &buf[start..start + len];
+                let args = Args::new(command, decoder.args());
+                start += len;
+                if args.is_empty() {
+                    continue;
+                }
+                if state.debug {
+                    log_command(conn, args);
+                }
+                ran += 1;
+                let mut ctx = Ctx::new(state, conn);
+                match commands::execute(&mut ctx, args, &mut out.bytes).await {
+                    Flow::Continue => {}
+                    Flow::Close => {
+                        stop = Some(Stop::Close);
+                        break;
+                    }
+                    Flow::Shutdown => {
+                        stop = Some(Stop::Shutdown);
+                        break;
+                    }
+                }
+            }
+            Ok(Decoded::Incomplete { .. }) => break,
+            Err(e) => {
+                tracing::info!(client = %conn.peer, error = %e, "closing the connection");
+                encode::error(&mut out.bytes, format!("ERR {e}").as_bytes());
+                stop = Some(Stop::Close);
+                break;
+            }
+        }
+    }
+    state.stats.add_commands(ran);
+    (
+        Ran {
+            consumed: start,
+            paused,
+        },
+        stop,
+    )
 }
 
 fn log_command(conn: &ConnState, args: Args<'_>) {

@@ -6,7 +6,7 @@
 //! prints the version. `-relaxed` is accepted and changes nothing (writes always land in
 //! memory first and are committed every `-save-every`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -32,6 +32,12 @@ Usage of bitmapist-server:
   -file-cache-mb n
     \tsize of the database file's page cache in MiB (default 4); bitmaps in use are
     \tcached separately, so this only speeds up reloading cold ones
+  -requirepass password
+    \tclients must AUTH with this password before any other command (default: none);
+    \tthe BITMAPIST_REQUIREPASS environment variable sets it without showing it in ps
+  -max-output-mb n
+    \treplies kept waiting for a client that does not read, in MiB (default 64); past
+    \tit, commands pause, and a client that still sends as much is disconnected
   -v, -version
     \tprint version and exit
 
@@ -58,6 +64,10 @@ pub struct Flags {
     pub idle: Option<Duration>,
     /// `-file-cache-mb`: the page cache of the database file, in MiB.
     pub file_cache_mb: usize,
+    /// `-requirepass`: the password `AUTH` must give (else `BITMAPIST_REQUIREPASS`).
+    pub requirepass: Option<String>,
+    /// `-max-output-mb`: the client output limit, in MiB.
+    pub max_output_mb: usize,
     /// `-v`, `-version`, or the single argument `version`.
     pub version: bool,
 }
@@ -73,6 +83,8 @@ impl Default for Flags {
             save_every: Duration::from_secs(1),
             idle: Some(Duration::from_secs(600)),
             file_cache_mb: 4,
+            requirepass: None,
+            max_output_mb: 64,
             version: false,
         }
     }
@@ -148,7 +160,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
                     _ => flags.version = on,
                 }
             }
-            "addr" | "db" | "bak" | "save-every" | "idle" | "file-cache-mb" => {
+            "addr" | "db" | "bak" | "save-every" | "idle" | "file-cache-mb" | "requirepass"
+            | "max-output-mb" => {
                 let value = match inline {
                     Some(v) => v,
                     None => {
@@ -163,6 +176,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
                     "addr" => flags.addr = value,
                     "db" => flags.db = PathBuf::from(value),
                     "bak" => flags.bak = (!value.is_empty()).then(|| PathBuf::from(value)),
+                    "requirepass" => flags.requirepass = (!value.is_empty()).then_some(value),
+                    "max-output-mb" => {
+                        flags.max_output_mb = value
+                            .parse()
+                            .ok()
+                            .filter(|&n: &usize| n > 0)
+                            .ok_or_else(|| bad(&value, "not a positive whole number"))?;
+                    }
                     "save-every" => {
                         let d = parse_duration(&value).map_err(|r| bad(&value, &r))?;
                         if d.is_zero() {
@@ -185,6 +206,25 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
         }
     }
     Ok(flags)
+}
+
+/// Refuses a `-db` path whose directory does not exist (a mistyped path would otherwise
+/// start an empty server); the file itself is created when missing.
+pub fn check_db_parent(db: &Path) -> Result<(), FlagsError> {
+    let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(FlagsError::BadValue {
+        flag: "db".into(),
+        value: db.display().to_string(),
+        reason: format!(
+            "the directory {} does not exist (create it first; the server does not create directories)",
+            dir.display()
+        ),
+    })
 }
 
 /// Reads a Go duration: a sequence of decimal numbers with units (`ns`, `us`, `µs`, `ms`,
@@ -263,6 +303,23 @@ mod tests {
                 .is_ok_and(|f| f.save_every == Duration::from_millis(250) && f.idle.is_none())
         );
         assert!(p(&["-save-every", "0"]).is_err());
+        assert!(
+            p(&["-requirepass", "s3", "-max-output-mb=8"])
+                .is_ok_and(|f| f.requirepass.as_deref() == Some("s3") && f.max_output_mb == 8)
+        );
+        assert!(p(&["-max-output-mb", "0"]).is_err());
+        assert!(p(&["-requirepass"]).is_err());
+    }
+
+    #[test]
+    fn db_parent_must_exist() {
+        assert!(check_db_parent(Path::new("bitmapist.db")).is_ok());
+        assert!(check_db_parent(Path::new("/tmp/x.db")).is_ok());
+        let err = check_db_parent(Path::new("/mistyped/path/x.db"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("/mistyped/path does not exist"), "{err}");
     }
 
     #[test]

@@ -65,6 +65,10 @@ fn main() -> anyhow::Result<()> {
         println!("bitmapist-server {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    if let Err(e) = flags::check_db_parent(&flags.db) {
+        eprintln!("bitmapist-server: {e}");
+        std::process::exit(2);
+    }
     if let Err(e) = tune_allocator() {
         eprintln!("bitmapist-server: jemalloc background purging unavailable: {e}");
     }
@@ -117,12 +121,19 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         .context("reading the listening address")?;
     tracing::info!(addr = %local, db = %flags.db.display(), "bitmapist-server ready");
 
-    let state = Arc::new(ServerState::new(
-        keyspace,
-        local.port(),
-        Limits::default(),
-        flags.debug,
-    ));
+    let limits = Limits {
+        max_output: flags.max_output_mb.saturating_mul(1 << 20),
+        ..Limits::default()
+    };
+    let password = flags
+        .requirepass
+        .clone()
+        .or_else(|| std::env::var("BITMAPIST_REQUIREPASS").ok())
+        .filter(|p| !p.is_empty());
+    let state = Arc::new(
+        ServerState::new(keyspace, local.port(), limits, flags.debug)
+            .with_password(password.map(String::into_bytes)),
+    );
     tokio::spawn(server::accept_loop(listener, Arc::clone(&state)));
     tokio::spawn(server::sweep_loop(Arc::clone(&state)));
 

@@ -59,6 +59,8 @@ pub struct ServerState {
     pub limits: Limits,
     /// Whether to log every command (`-debug`).
     pub debug: bool,
+    /// The password clients must give with `AUTH` or `HELLO AUTH` (`-requirepass`).
+    pub requirepass: Option<Vec<u8>>,
     shutdown: Notify,
     next_client: AtomicU64,
 }
@@ -74,6 +76,8 @@ pub struct ConnState {
     pub peer: String,
     /// The transaction in progress (`MULTI`), if any.
     pub multi: Option<crate::commands::Multi>,
+    /// Whether it gave the password (`AUTH`); irrelevant without `-requirepass`.
+    pub authenticated: bool,
 }
 
 impl ServerState {
@@ -86,9 +90,16 @@ impl ServerState {
             stats: Stats::default(),
             limits,
             debug,
+            requirepass: None,
             shutdown: Notify::new(),
             next_client: AtomicU64::new(1),
         }
+    }
+
+    /// The same state, requiring `password` (when `Some`) before any other command.
+    pub fn with_password(mut self, password: Option<Vec<u8>>) -> Self {
+        self.requirepass = password;
+        self
     }
 
     /// Asks the server to shut down (`SHUTDOWN`).
@@ -127,6 +138,7 @@ pub async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                         name: None,
                         peer: peer.to_string(),
                         multi: None,
+                        authenticated: false,
                     };
                     crate::connection::serve(stream, &state, conn).await;
                 });

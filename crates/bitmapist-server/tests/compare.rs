@@ -655,3 +655,45 @@ fn slurp_imports_every_string_key_from_redis() {
     let err = call(&mut con, &[b"SLURP", addr.as_bytes(), b"x"]).expect_err("bad db");
     assert!(err.contains("not an integer"), "{err}");
 }
+
+/// `AUTH`, `HELLO AUTH` and refused `SHUTDOWN`s answer byte for byte as Redis 7.0 does,
+/// without a password and with one (`-requirepass` / `--requirepass`).
+#[test]
+fn auth_hello_and_shutdown_errors_byte_for_byte() {
+    let without: &[&[u8]] = &[
+        b"AUTH x\r\nAUTH u p\r\nAUTH default p\r\nAUTH a b c\r\nPING\r\n",
+        b"HELLO 2 AUTH u p\r\nHELLO 4\r\nHELLO x\r\nPING\r\n",
+        b"SHUTDOWN NOSAVE SAVE\r\nSHUTDOWN ABORT\r\nSHUTDOWN SAVE ABORT\r\nSHUTDOWN ABORT NOW\r\n\
+          SHUTDOWN FOO\r\nSHUTDOWN NOSAVE NOSAVE FOO\r\nPING\r\n",
+    ];
+    let with: &[&[u8]] = &[
+        b"PING\r\nGET k\r\nFOO\r\nGET\r\nAUTH x\r\nAUTH u p\r\nAUTH default x\r\nPING\r\n",
+        b"HELLO 2\r\nHELLO 2 SETNAME n\r\nHELLO 2 AUTH default x\r\nHELLO 2 AUTH u s3\r\nPING\r\n",
+        b"AUTH s3\r\nPING\r\nAUTH bad\r\nPING\r\n",
+        b"AUTH default s3\r\nSETBIT k 1 1\r\nGETBIT k 1\r\n",
+        b"MULTI\r\nAUTH s3\r\nMULTI\r\nSETBIT k 1 1\r\nEXEC\r\n",
+    ];
+    for (cases, redis_args, our_args) in [
+        (without, &[][..], &[][..]),
+        (
+            with,
+            &["--requirepass", "s3"][..],
+            &["-requirepass", "s3"][..],
+        ),
+    ] {
+        let redis = RedisServer::start_with(redis_args);
+        let ours = Server::start(our_args);
+        for case in cases {
+            let theirs = raw_exchange(redis.port(), case);
+            let mine = raw_exchange(ours.port(), case);
+            assert_eq!(
+                String::from_utf8_lossy(&mine.0),
+                String::from_utf8_lossy(&theirs.0),
+                "input {:?} with {our_args:?}",
+                String::from_utf8_lossy(case)
+            );
+        }
+        // Neither shut down.
+        assert!(common::answers_ping(ours.port()));
+    }
+}

@@ -18,6 +18,7 @@ fn decode(input: &[u8], pieces: &[usize]) -> (Vec<Vec<Vec<u8>>>, bool) {
         max_args: 64,
         max_command: 1 << 17,
         max_inline: 1 << 10,
+        ..Limits::default()
     });
     let mut buf = Vec::new();
     let mut out = Vec::new();

@@ -181,7 +181,7 @@ pub async fn compute(
     query: Option<&str>,
 ) -> Result<(CohortRequest, Cohort), DashboardError> {
     let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
-    let table = shared.client.get_cohort(&req.spec).await?;
+    let table = shared.heavy.cohort(&shared.client, &req.spec).await?;
     Ok((req, table))
 }
 

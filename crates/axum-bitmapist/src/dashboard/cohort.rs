@@ -195,10 +195,9 @@ pub async fn page(
         Ok(r) => r,
         Err(e) => return html(e.status(), &page.with_error(&e)),
     };
-    let cohort = match shared.client.get_cohort(&req.spec).await {
+    let cohort = match shared.heavy.cohort(&shared.client, &req.spec).await {
         Ok(c) => c,
         Err(e) => {
-            let e = DashboardError::from(e);
             if e.param().is_some() {
                 return html(e.status(), &page.with_error(&e));
             }

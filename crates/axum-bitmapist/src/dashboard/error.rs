@@ -1,5 +1,6 @@
 //! The dashboard's one error type and how it answers: JSON on the API, a page elsewhere.
-//! Bad input is a 400 naming the parameter; a failing store is a 503; nothing panics.
+//! Bad input is a 400 naming the parameter; a failing store or a saturated dashboard is a
+//! 503 (with `Retry-After`, added by the router's header layer); nothing panics.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -26,6 +27,15 @@ pub enum DashboardError {
     /// No such page.
     #[error("no such page")]
     NotFound,
+    /// As many heavy requests (cohort tables) as allowed are running; retry shortly.
+    #[error("the dashboard is busy: {limit} cohort tables are being computed; retry in a moment")]
+    Busy {
+        /// How many may run at once.
+        limit: usize,
+    },
+    /// A failure that is a bug (a task that panicked).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<bitmapist::Error> for DashboardError {
@@ -67,8 +77,12 @@ impl DashboardError {
     pub fn status(&self) -> StatusCode {
         match self {
             DashboardError::BadParam { .. } => StatusCode::BAD_REQUEST,
-            DashboardError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            DashboardError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DashboardError::Store(_) | DashboardError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            DashboardError::Render(_) | DashboardError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             DashboardError::NotFound => StatusCode::NOT_FOUND,
         }
     }
@@ -83,11 +97,12 @@ impl DashboardError {
 
     /// Logs server-side failures (bad input is the client's business).
     fn log(&self) {
-        if !matches!(
-            self,
-            DashboardError::BadParam { .. } | DashboardError::NotFound
-        ) {
-            tracing::error!(error = %self, "bitmapist dashboard request failed");
+        match self {
+            DashboardError::BadParam { .. } | DashboardError::NotFound => {}
+            DashboardError::Busy { .. } => {
+                tracing::warn!(error = %self, "bitmapist dashboard request refused")
+            }
+            _ => tracing::error!(error = %self, "bitmapist dashboard request failed"),
         }
     }
 }

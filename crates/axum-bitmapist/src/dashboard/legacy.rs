@@ -224,7 +224,7 @@ fn wants_json(query: Option<&str>) -> bool {
 
 async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
     let (spec, as_percent) = parse_body(body)?;
-    let table = shared.client.get_cohort(&spec).await?;
+    let table = shared.heavy.cohort(&shared.client, &spec).await?;
     Ok((spec, as_percent, table))
 }
 

@@ -11,6 +11,10 @@
 //! | `GET /api/cohort`, `GET /api/cohort.csv` | the cohort table as JSON or CSV |
 //! | `GET /assets/{file}` | the embedded stylesheet, script and icon |
 //!
+//! Cohort tables run on the blocking pool, at most [`Dashboard::max_heavy_requests`] at
+//! once; past that, and when the store is unreachable, the answer is 503 with
+//! `Retry-After: 1`. The other routes stay on the async workers and stay fast.
+//!
 //! Every answer carries a strict Content-Security-Policy (no inline script or style;
 //! nothing from other origins), `X-Content-Type-Options: nosniff` and
 //! `Referrer-Policy: same-origin`; pages and data are `Cache-Control: no-store`.
@@ -29,6 +33,29 @@
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! **Timeouts.** `axum::serve` sets none: a client that sends half a header, or nothing,
+//! holds its connection (and a task) forever, and a thousand such clients hold a thousand.
+//! On a network-facing server, serve with hyper's HTTP/1 builder and a header-read timeout
+//! (it also closes kept-alive connections idle that long), as `bitmapist serve` does:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use axum::{Extension, Router, extract::ConnectInfo};
+//! use hyper_util::rt::{TokioIo, TokioTimer};
+//! use hyper_util::service::TowerToHyperService;
+//! # async fn serve(app: Router) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//! let mut http = hyper::server::conn::http1::Builder::new();
+//! http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+//! loop {
+//!     let (stream, peer) = listener.accept().await?;
+//!     let service = TowerToHyperService::new(app.clone().layer(Extension(ConnectInfo(peer))));
+//!     let conn = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+//!     tokio::spawn(async move { let _ = conn.await; });
+//! }
+//! # }
+//! ```
 
 mod access;
 mod api;
@@ -37,6 +64,7 @@ mod cohort;
 mod csv;
 mod error;
 mod heatmap;
+mod heavy;
 mod legacy;
 mod names;
 mod overview;
@@ -49,7 +77,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -70,6 +98,7 @@ pub struct Dashboard {
     client: Bitmapist,
     access: Access,
     names_ttl: Duration,
+    max_heavy: usize,
 }
 
 /// What every handler shares.
@@ -77,7 +106,11 @@ pub struct Dashboard {
 struct Shared {
     client: Bitmapist,
     names: names::EventNames,
+    heavy: heavy::HeavyWork,
 }
+
+/// The `Retry-After` of a 503 (a saturated dashboard or an unreachable store), in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 impl Dashboard {
     /// A dashboard over `client`'s store, loopback-only.
@@ -86,7 +119,16 @@ impl Dashboard {
             client,
             access: Access::default(),
             names_ttl: names::DEFAULT_TTL,
+            max_heavy: heavy::default_limit(),
         }
+    }
+
+    /// How many cohort tables (the heavy requests: `/cohort`, `/api/cohort`,
+    /// `/api/cohort.csv`, `POST /cohort`) are computed at once, off the async workers;
+    /// more are refused with 503 and `Retry-After`. Default: the number of CPUs. At least 1.
+    pub fn max_heavy_requests(mut self, n: usize) -> Self {
+        self.max_heavy = n.max(1);
+        self
     }
 
     /// Sets who may see it.
@@ -108,6 +150,7 @@ impl Dashboard {
         let shared = Arc::new(Shared {
             client: self.client,
             names: names::EventNames::new(self.names_ttl),
+            heavy: heavy::HeavyWork::new(self.max_heavy),
         });
         Router::new()
             .route("/", get(overview::page))
@@ -137,6 +180,7 @@ async fn not_found(req: Request) -> Response {
 /// Adds the security headers to every answer, and `no-store` to all but the assets.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
+    let status = res.status();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -154,6 +198,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("x-frame-options"),
         HeaderValue::from_static("DENY"),
     );
+    if status == StatusCode::SERVICE_UNAVAILABLE && !h.contains_key(header::RETRY_AFTER) {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -1,17 +1,31 @@
 //! `bitmapist serve`: the dashboard alone over any store, for teams that do not embed it.
 //! Same guard as in an app: loopback clients only, unless `--public`.
+//!
+//! Served over HTTP/1.1 by hyper with a header-read timeout (`--header-timeout`, default
+//! 10 s), which also closes kept-alive connections idle that long and connections that
+//! send nothing: a slowloris client cannot hold connections open. (`axum::serve` sets no
+//! timeout at all.) Cohort tables are bounded by `--max-heavy-requests`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum_bitmapist::{Access, Dashboard};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::context::Ctx;
 use crate::exit::usage;
+
+/// How long open connections may finish their requests after Ctrl-C.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves `/bitmapist` (and redirects `/` there) until Ctrl-C.
 pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
@@ -21,19 +35,20 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             args.listen
         ))
     })?;
-    let client = ctx.open().await?;
+    let client = ctx.open_for_reading(args.read_only).await?;
     let access = if args.public {
         Access::Public
     } else {
         Access::LoopbackOnly
     };
+    let mut dashboard = Dashboard::new(client.clone()).access(access);
+    if let Some(n) = args.max_heavy_requests {
+        dashboard = dashboard.max_heavy_requests(n as usize);
+    }
     let app = Router::new()
         .route("/", get(|| async { Redirect::to("/bitmapist") }))
-        .nest(
-            "/bitmapist",
-            Dashboard::new(client.clone()).access(access).router(),
-        );
-    let listener = tokio::net::TcpListener::bind(addr)
+        .nest("/bitmapist", dashboard.router());
+    let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
@@ -46,15 +61,61 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             " (loopback clients only; --public to open it)"
         }
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("serving the dashboard")?;
+    };
+    serve_http(
+        listener,
+        app,
+        Duration::from_secs(args.header_timeout),
+        shutdown,
+    )
+    .await;
     client.flush().await?;
     Ok(())
+}
+
+/// Serves `app` on `listener` over HTTP/1.1 with a header-read timeout, giving handlers
+/// the peer address (`ConnectInfo<SocketAddr>`), until `shutdown` resolves; then lets open
+/// connections finish for at most [`DRAIN`].
+pub async fn serve_http(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then go on.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(ConnectInfo::<SocketAddr>(peer))),
+        );
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A timed-out or reset connection is the client's business.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => eprintln!("closing connections still open after {DRAIN:?}"),
+    }
 }

@@ -162,17 +162,32 @@ pub fn lastsave(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Outcome {
     Ok(Flow::Continue)
 }
 
-/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE]`: saves and exits (the connection closes without
-/// a reply, as with Redis). `NOSAVE` is accepted but the server saves anyway: its saves are
-/// commits of acknowledged writes, never skipped.
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: saves and exits (the connection closes
+/// without a reply, as with Redis). Arguments are checked as Redis 7.0 does: `NOSAVE` with
+/// `SAVE`, or `ABORT` with anything else, is a syntax error; `ABORT` alone answers Redis's
+/// `No shutdown in progress` (a shutdown here never waits, so there is none to abort).
+/// `NOSAVE` is accepted but the server saves anyway: its saves are commits of writes it
+/// already acknowledged, never skipped.
 pub fn shutdown(args: Args<'_>, _out: &mut Vec<u8>) -> Outcome {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
     for i in 1..args.len() {
-        if !["nosave", "save", "now", "force"]
-            .iter()
-            .any(|w| args.is(i, w))
-        {
+        if args.is(i, "nosave") {
+            nosave = true;
+        } else if args.is(i, "save") {
+            save = true;
+        } else if args.is(i, "abort") {
+            abort = true;
+        } else if args.is(i, "now") || args.is(i, "force") {
+            other = true;
+        } else {
             return Err(CommandError::SYNTAX);
         }
+    }
+    if (nosave && save) || (abort && (nosave || save || other)) {
+        return Err(CommandError::SYNTAX);
+    }
+    if abort {
+        return Err(CommandError::reply("ERR No shutdown in progress."));
     }
     Ok(Flow::Shutdown)
 }

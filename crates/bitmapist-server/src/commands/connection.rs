@@ -2,11 +2,13 @@
 //! `CLIENT`, `COMMAND` and `CONFIG` that redis-py, redis-rs, redis-cli and redis-benchmark
 //! send when they connect.
 //!
-//! There is one database (0) and no password: `SELECT` of another database is an error,
-//! `AUTH user password` succeeds as it does on a Redis whose default user has no password,
-//! and only RESP2 is spoken (`HELLO 3` gets Redis's `NOPROTO` error, so clients fall back).
+//! There is one database (0) and only RESP2 (`HELLO 3` gets Redis's `NOPROTO` error, so
+//! clients fall back). Authentication is Redis's with a single `default` user: without
+//! `-requirepass`, `AUTH default <anything>` succeeds and other users get `WRONGPASS`; with
+//! it, every command but `AUTH`, `HELLO` and `QUIT` answers `NOAUTH` until the client
+//! gives the password (`AUTH pass`, `AUTH default pass`, `HELLO 2 AUTH default pass`).
 
-use super::{Ctx, Flow, Outcome, unknown_subcommand};
+use super::{Command, Ctx, Flow, Outcome, unknown_subcommand};
 use crate::args::Args;
 use crate::error::CommandError;
 use crate::resp::encode;
@@ -49,19 +51,56 @@ pub fn select(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     Ok(Flow::Continue)
 }
 
-/// `AUTH [user] password`: there is no password, as on a Redis without `requirepass`.
-pub fn auth(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
-    match args.len() {
-        2 => Err(CommandError::reply(
-            "ERR AUTH <password> called without any password configured for the default user. \
-             Are you sure your configuration is correct?",
-        )),
-        3 => {
-            encode::ok(out);
-            Ok(Flow::Continue)
-        }
-        _ => Err(CommandError::SYNTAX),
+/// Redis's reply to a wrong user or password.
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Whether the connection may run `command`: everything once authenticated (or without
+/// `-requirepass`); only `AUTH`, `HELLO` and `QUIT` before.
+pub fn allowed(ctx: &Ctx<'_>, command: Command) -> bool {
+    ctx.conn.authenticated
+        || ctx.server.requirepass.is_none()
+        || matches!(command, Command::Auth | Command::Hello | Command::Quit)
+}
+
+/// Compares without stopping at the first difference (no timing hint about the password).
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let diff = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    diff == 0 && given.len() == expected.len()
+}
+
+/// Checks `user` (the `default` user only) and `password`; on success the connection is
+/// authenticated. A failure leaves the connection as it was, as in Redis.
+fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], password: &[u8]) -> Result<(), CommandError> {
+    let ok = user == b"default"
+        && match &ctx.server.requirepass {
+            None => true,
+            Some(expected) => same_secret(password, expected),
+        };
+    if !ok {
+        return Err(CommandError::reply(WRONGPASS));
     }
+    ctx.conn.authenticated = true;
+    Ok(())
+}
+
+/// `AUTH [user] password`, as Redis answers it (see the module docs).
+pub fn auth(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+    match args.len() {
+        2 if ctx.server.requirepass.is_none() => {
+            return Err(CommandError::reply(
+                "ERR AUTH <password> called without any password configured for the default \
+                 user. Are you sure your configuration is correct?",
+            ));
+        }
+        2 => authenticate(ctx, b"default", args.get(1))?,
+        3 => authenticate(ctx, args.get(1), args.get(2))?,
+        _ => return Err(CommandError::SYNTAX),
+    }
+    encode::ok(out);
+    Ok(Flow::Continue)
 }
 
 /// `HELLO [2 [AUTH user password] [SETNAME name]]`: the server's description, RESP2 only.
@@ -71,15 +110,17 @@ pub fn hello(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
         let version = crate::args::parse_i64(args.get(1)).ok_or_else(|| {
             CommandError::reply("ERR Protocol version is not an integer or out of range")
         })?;
-        if version != 2 {
+        if !(2..=3).contains(&version) {
             return Err(CommandError::reply("NOPROTO unsupported protocol version"));
         }
         i = 2;
     }
     let mut name = None;
+    let mut credentials = None;
     while i < args.len() {
         let left = args.len() - i - 1;
         if args.is(i, "auth") && left >= 2 {
+            credentials = Some((args.get(i + 1), args.get(i + 2)));
             i += 3;
         } else if args.is(i, "setname") && left >= 1 {
             name = Some(valid_name(args.get(i + 1))?);
@@ -90,6 +131,19 @@ pub fn hello(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
                 String::from_utf8_lossy(args.get(i))
             )));
         }
+    }
+    if let Some((user, password)) = credentials {
+        authenticate(ctx, user, password)?;
+    }
+    if !allowed(ctx, Command::Ping) {
+        return Err(CommandError::reply(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        ));
+    }
+    if args.len() >= 2 && !args.is(1, "2") {
+        return Err(CommandError::reply("NOPROTO unsupported protocol version"));
     }
     if let Some(name) = name {
         ctx.conn.name = name;

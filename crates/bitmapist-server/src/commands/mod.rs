@@ -258,6 +258,11 @@ pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Fl
         encode::error(out, &CommandError::arity(command.name()).text());
         return Flow::Continue;
     }
+    if !connection::allowed(ctx, command) {
+        transaction::fail(ctx);
+        encode::error(out, b"NOAUTH Authentication required.");
+        return Flow::Continue;
+    }
     if transaction::queue(ctx, command, args, out) {
         return Flow::Continue;
     }
@@ -312,7 +317,7 @@ pub(crate) async fn run(
         C::Quit => connection::quit(out),
         C::Select => connection::select(args, out),
         C::Hello => connection::hello(ctx, args, out),
-        C::Auth => connection::auth(args, out),
+        C::Auth => connection::auth(ctx, args, out),
         C::Client => connection::client(ctx, args, out),
         C::CommandCmd => connection::command(args, out),
         C::Config => connection::config(args, out),

@@ -28,6 +28,10 @@ pub struct Limits {
     pub max_command: usize,
     /// The longest header line and the longest inline command (Redis's 64 KiB).
     pub max_inline: usize,
+    /// Not the decoder's: the most reply bytes a connection keeps waiting for a client
+    /// that does not read (see `connection`), and the most unexecuted command bytes it then
+    /// buffers before disconnecting that client. 64 MiB by default (`-max-output-mb`).
+    pub max_output: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             max_args: 1 << 20,
             max_command: (512 << 20) + (1 << 20),
             max_inline: 64 << 10,
+            max_output: 64 << 20,
         }
     }
 }

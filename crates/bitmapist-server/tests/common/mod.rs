@@ -40,7 +40,8 @@ fn setpriv() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Whether something on `port` answers `PING` with `+PONG`.
+/// Whether something on `port` answers `PING` with `+PONG` (or `-NOAUTH` when started
+/// with `-requirepass`).
 pub fn answers_ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
@@ -50,7 +51,7 @@ pub fn answers_ping(port: u16) -> bool {
         return false;
     }
     let mut buf = [0u8; 7];
-    matches!(stream.read(&mut buf), Ok(n) if n > 0 && buf.starts_with(b"+PONG"))
+    matches!(stream.read(&mut buf), Ok(n) if n > 0 && (buf.starts_with(b"+PONG") || buf.starts_with(b"-NOAUTH")))
 }
 
 impl Server {

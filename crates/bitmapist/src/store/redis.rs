@@ -21,7 +21,8 @@
 //! with `SCAN`.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -41,8 +42,12 @@ pub(crate) const DELETE_CHUNK: usize = 1_000;
 pub(crate) const PUT_CHUNK_BYTES: usize = 64 << 20;
 /// `COUNT` hint for `SCAN`.
 pub(crate) const SCAN_COUNT: usize = 1_000;
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one connection attempt may take, unless the URL says otherwise
+/// (`?connect_timeout_ms=N`). Also how long, after a request found the server unreachable,
+/// further requests fail at once instead of each waiting for its own attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The URL option that sets the connection timeout, in milliseconds.
+const CONNECT_TIMEOUT_OPTION: &str = "connect_timeout_ms";
 /// How long a pipeline may wait for its replies (a 512 MiB bitmap takes a while).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -66,6 +71,10 @@ pub struct RedisStore {
     conn: ConnectionManager,
     /// The URL with its password masked.
     masked: String,
+    /// The connection timeout, and the fail-fast window after an unreachable server.
+    connect_timeout: Duration,
+    /// When a request last found the server unreachable, and why (see [`RedisStore::connect`]).
+    unreachable: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -162,13 +171,60 @@ pub(crate) fn get_reply(reply: Value, key: &str) -> Result<Option<Bitmap>> {
     }
 }
 
+/// Whether a failure says the server cannot be reached (rather than refusing a command).
+fn unreachable_error(e: &RedisError) -> bool {
+    e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || e.is_io_error()
+}
+
+/// Splits the `connect_timeout_ms=N` option off a Redis URL: the URL for the client
+/// (unchanged when the option is absent) and the timeout.
+fn connect_timeout_of(url: &str) -> std::result::Result<(String, Duration), String> {
+    let Ok(mut parsed) = ::url::Url::parse(url) else {
+        return Ok((url.to_string(), CONNECT_TIMEOUT));
+    };
+    let mut timeout = None;
+    let mut rest = Vec::new();
+    for (k, v) in parsed.query_pairs() {
+        if k == CONNECT_TIMEOUT_OPTION {
+            let ms: u64 = v.parse().ok().filter(|&ms| ms > 0).ok_or_else(|| {
+                format!(
+                    "{CONNECT_TIMEOUT_OPTION}={v:?} is not a positive whole number of milliseconds"
+                )
+            })?;
+            timeout = Some(Duration::from_millis(ms));
+        } else {
+            rest.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    let Some(timeout) = timeout else {
+        return Ok((url.to_string(), CONNECT_TIMEOUT));
+    };
+    if rest.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    Ok((parsed.to_string(), timeout))
+}
+
 impl RedisStore {
     /// Connects to `redis://[:password@]host[:port][/db]` or `rediss://...` (TLS; add the
     /// fragment `#insecure` to accept any certificate) and checks the server with `PING`,
     /// so that a wrong host or password fails here, with the URL (password masked) in the
     /// error.
+    ///
+    /// A connection attempt gives up after 1 s (`?connect_timeout_ms=N` in the URL sets
+    /// it). After a request finds the server unreachable, the store fails every request at
+    /// once for that long, so that a caller making several requests (a dashboard page)
+    /// waits for one attempt, not one per request; then it tries again.
     pub async fn connect(url: &str) -> Result<Self> {
         let masked = mask_password(url);
+        let (url, connect_timeout) =
+            connect_timeout_of(url).map_err(|reason| Error::InvalidUrl {
+                url: masked.clone(),
+                reason,
+            })?;
+        let url = url.as_str();
         let client = Client::open(url).map_err(|e| Error::InvalidUrl {
             url: masked.clone(),
             reason: e.to_string(),
@@ -189,8 +245,8 @@ impl RedisStore {
         // One plain attempt first: the manager retries for several seconds, which is
         // right after a network failure but wrong for a mistyped host or password.
         let probe_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(CONNECT_TIMEOUT));
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(connect_timeout.max(Duration::from_secs(5))));
         let mut probe = client
             .get_multiplexed_async_connection_with_config(&probe_config)
             .await
@@ -201,9 +257,11 @@ impl RedisStore {
             .map_err(redis_err)?;
         drop(probe);
 
+        // One attempt per reconnection: a request waits at most `connect_timeout` for it.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(0)
             .set_max_delay(Duration::from_secs(2));
         let mut conn = ConnectionManager::new_with_config(client, config)
             .await
@@ -212,7 +270,43 @@ impl RedisStore {
             .query_async::<()>(&mut conn)
             .await
             .map_err(redis_err)?;
-        Ok(RedisStore { conn, masked })
+        Ok(RedisStore {
+            conn,
+            masked,
+            connect_timeout,
+            unreachable: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Fails at once while a recent request found the server unreachable (see
+    /// [`RedisStore::connect`]).
+    fn check_reachable(&self) -> Result<()> {
+        let guard = self
+            .unreachable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match guard.as_ref() {
+            Some((at, why)) if at.elapsed() < self.connect_timeout => {
+                Err(self.redis_error(RedisError::from((
+                    redis::ErrorKind::Io,
+                    "server unreachable (not retried yet)",
+                    why.clone(),
+                ))))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records whether a request reached the server.
+    fn note_reachability<T>(&self, result: &std::result::Result<T, RedisError>) {
+        let mut guard = self
+            .unreachable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match result {
+            Err(e) if unreachable_error(e) => *guard = Some((Instant::now(), e.to_string())),
+            _ => *guard = None,
+        }
     }
 
     fn redis_error(&self, source: RedisError) -> Error {
@@ -229,12 +323,15 @@ impl RedisStore {
         if pipe.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_reachable()?;
         let mut conn = self.conn.clone();
-        let replies: Vec<Value> = match pipe.query_async(&mut conn).await {
-            Err(e) if worth_retrying(&e) => pipe.query_async(&mut conn).await,
-            other => other,
-        }
-        .map_err(|e| self.redis_error(e))?;
+        let replies: std::result::Result<Vec<Value>, RedisError> =
+            match pipe.query_async(&mut conn).await {
+                Err(e) if worth_retrying(&e) => pipe.query_async(&mut conn).await,
+                other => other,
+            };
+        self.note_reachability(&replies);
+        let replies = replies.map_err(|e| self.redis_error(e))?;
         if replies.len() != keys.len() {
             return Err(self.redis_error(RedisError::from((
                 redis::ErrorKind::UnexpectedReturnType,
@@ -274,6 +371,7 @@ impl RedisStore {
         pattern: &str,
         prefix: &str,
     ) -> Result<(u64, Vec<String>)> {
+        self.check_reachable()?;
         let mut conn = self.conn.clone();
         let mut scan = redis::cmd("SCAN");
         scan.arg(cursor)
@@ -281,11 +379,13 @@ impl RedisStore {
             .arg(pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT);
-        let (next, batch): (u64, Vec<Vec<u8>>) = match scan.query_async(&mut conn).await {
-            Err(e) if worth_retrying(&e) => scan.query_async(&mut conn).await,
-            other => other,
-        }
-        .map_err(|e| self.redis_error(e))?;
+        let reply: std::result::Result<(u64, Vec<Vec<u8>>), RedisError> =
+            match scan.query_async(&mut conn).await {
+                Err(e) if worth_retrying(&e) => scan.query_async(&mut conn).await,
+                other => other,
+            };
+        self.note_reachability(&reply);
+        let (next, batch) = reply.map_err(|e| self.redis_error(e))?;
         let keys = batch
             .into_iter()
             .filter_map(|k| String::from_utf8(k).ok())
@@ -463,11 +563,35 @@ impl Store for RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_glob;
+    use std::time::Duration;
+
+    use super::{CONNECT_TIMEOUT, connect_timeout_of, escape_glob};
 
     #[test]
     fn glob_characters_are_escaped() {
         assert_eq!(escape_glob("a*b?[x]\\y"), "a\\*b\\?\\[x\\]\\\\y");
         assert_eq!(escape_glob("trackist_user:"), "trackist_user:");
+    }
+
+    #[test]
+    fn the_connect_timeout_comes_from_the_url() {
+        let t = |u: &str| connect_timeout_of(u);
+        assert_eq!(
+            t("redis://h:1/0"),
+            Ok(("redis://h:1/0".to_string(), CONNECT_TIMEOUT))
+        );
+        assert_eq!(
+            t("redis://h:1/0?connect_timeout_ms=250"),
+            Ok(("redis://h:1/0".to_string(), Duration::from_millis(250)))
+        );
+        assert_eq!(
+            t("redis://h:1/0?protocol=resp2&connect_timeout_ms=2000"),
+            Ok((
+                "redis://h:1/0?protocol=resp2".to_string(),
+                Duration::from_secs(2)
+            ))
+        );
+        assert!(t("redis://h/?connect_timeout_ms=0").is_err());
+        assert!(t("redis://h/?connect_timeout_ms=x").is_err());
     }
 }

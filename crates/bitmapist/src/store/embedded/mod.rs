@@ -100,7 +100,10 @@ mod codec;
 mod derive;
 mod compact;
 mod flusher;
+mod readonly;
 mod rows;
+
+pub use self::readonly::ReadOnlyEmbeddedStore;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -1,0 +1,201 @@
+//! The embedded store opened read-only: reads a redb file that cannot (or must not) be
+//! written, e.g. a `chmod 0444` file, an immutable one, or one on a read-only filesystem.
+//!
+//! # Invariants
+//!
+//! - **Nothing is written.** The file is opened with redb's `open_read_only` (a read-only
+//!   file descriptor); every write (`write`, `put`, `delete`, `delete_prefix`) is refused
+//!   with [`Error::Io`] of kind `PermissionDenied` naming the file, before touching anything.
+//!   `flush` has nothing to commit and succeeds.
+//! - **No cache.** Every read opens one read transaction and decodes from the file, so a
+//!   read sees exactly the last commit made before the open (redb read-only databases see
+//!   one snapshot); memory is only what the answer holds.
+//! - **Same format checks as a writable open.** The `meta` table's format version must be
+//!   one this code reads (1 or 2); values are decoded by the same codec and row tables, so
+//!   a corrupt value is [`Error::CorruptBitmap`] as it would be in the writable store.
+//! - **What it refuses.** redb refuses a read-only open of a file another process has open
+//!   for writing ([`Error::AlreadyOpen`]) and of a file that needs crash recovery (which
+//!   only a writable open performs); open it writable once to repair it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableError};
+
+use super::rows::ReadTables;
+use super::{BITMAPS, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY, FORMAT_VERSION_KEY, META};
+use crate::bitmap::Bitmap;
+use crate::error::{Error, Result};
+use crate::store::{KeyWrite, Store};
+
+/// An embedded store file opened read-only (see the module docs).
+///
+/// ```
+/// use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("analytics.redb");
+/// let store = EmbeddedStore::open(&path, EmbeddedOptions::default())?;
+/// store.write(&[KeyWrite::set("k".into(), 7)]).await?;
+/// drop(store); // commits and closes
+/// let ro = ReadOnlyEmbeddedStore::open(&path)?;
+/// assert_eq!(ro.count(&["k".into()]).await?, vec![1]);
+/// assert!(ro.write(&[KeyWrite::set("k".into(), 8)]).await.is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ReadOnlyEmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: ReadOnlyDatabase,
+}
+
+impl std::fmt::Debug for ReadOnlyEmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOnlyEmbeddedStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadOnlyEmbeddedStore {
+    /// Opens an existing store file for reading only; the file must exist.
+    pub fn open(path: &Path) -> Result<Self> {
+        let err = |e: redb::Error| Error::Embedded {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let db = match redb::Builder::new().open_read_only(path) {
+            Ok(db) => db,
+            Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
+                return Err(Error::AlreadyOpen {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(err(e.into())),
+        };
+        let txn = db.begin_read().map_err(|e| err(e.into()))?;
+        let version = match txn.open_table(META) {
+            Ok(meta) => meta
+                .get(FORMAT_VERSION_KEY)
+                .map_err(|e| err(e.into()))?
+                .map(|v| v.value()),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(err(e.into())),
+        };
+        if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY) {
+            return Err(Error::Io {
+                context: format!("embedded store {}", path.display()),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "file format version {v}; this bitmapist reads versions {FORMAT_VERSION_INLINE_ONLY} and {FORMAT_VERSION}"
+                    ),
+                ),
+            });
+        }
+        Ok(ReadOnlyEmbeddedStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                db,
+            }),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> Error {
+        Error::Embedded {
+            path: self.inner.path.clone(),
+            source: e.into(),
+        }
+    }
+
+    fn refuse(&self, operation: &str) -> Error {
+        Error::Io {
+            context: format!(
+                "{operation} on the embedded store {}",
+                self.inner.path.display()
+            ),
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the store is open read-only",
+            ),
+        }
+    }
+
+    /// Reads `keys` in one read transaction (a missing table is an empty store).
+    fn read(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => {}
+            Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; keys.len()]),
+            Err(e) => return Err(self.err(e)),
+        }
+        let path = &self.inner.path;
+        let tables = ReadTables::open(path, &txn)?;
+        keys.iter().map(|key| tables.load(path, key)).collect()
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let table = match txn.open_table(BITMAPS) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.err(e)),
+        };
+        let mut keys = Vec::new();
+        for item in table.range::<&str>(prefix..).map_err(|e| self.err(e))? {
+            let (key, _) = item.map_err(|e| self.err(e))?;
+            let key = key.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            keys.push(key.to_string());
+        }
+        Ok(keys)
+    }
+}
+
+#[async_trait]
+impl Store for ReadOnlyEmbeddedStore {
+    async fn write(&self, _writes: &[KeyWrite]) -> Result<()> {
+        Err(self.refuse("write"))
+    }
+
+    async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+        self.read(keys)
+    }
+
+    async fn put(&self, _entries: &[(String, Bitmap)]) -> Result<()> {
+        Err(self.refuse("put"))
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.list(prefix)
+    }
+
+    async fn delete(&self, _keys: &[String]) -> Result<u64> {
+        Err(self.refuse("delete"))
+    }
+
+    async fn delete_prefix(&self, _prefix: &str) -> Result<u64> {
+        Err(self.refuse("delete"))
+    }
+
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("file://{} (read-only)", self.inner.path.display())
+    }
+}
