@@ -269,7 +269,11 @@ fn apply(model: &mut Model, op: &Op, exact_len: bool) {
                 if exact_len && (*byte_len).max(need) == 0 || !exact_len && ids.is_empty() {
                     continue;
                 }
-                let l = if exact_len { (*byte_len).max(need) } else { need };
+                let l = if exact_len {
+                    (*byte_len).max(need)
+                } else {
+                    need
+                };
                 let (set, len) = model.entry(KEYS[*k]).or_default();
                 set.extend(ids.iter().copied());
                 grow(len, l);

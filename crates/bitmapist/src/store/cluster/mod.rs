@@ -506,7 +506,8 @@ impl Store for ClusterStore {
     /// `SETBIT` of every set bit, grouped by slot, as on one Redis (the length grows only
     /// as far as the highest set bit; see `RedisStore`'s `merge`).
     async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
-        self.write(&crate::store::redis::merge_writes(entries)).await
+        self.write(&crate::store::redis::merge_writes(entries))
+            .await
     }
 
     /// Concurrent single-key `GET`s (one pipeline per slot).

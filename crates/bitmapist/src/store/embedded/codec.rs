@@ -299,7 +299,9 @@ pub(super) fn decode_roaring_within(
 #[cfg(test)]
 pub(super) fn decode_within(key: &str, bytes: &[u8], within: &Bitmap) -> Result<Bitmap> {
     match parse(key, bytes)? {
-        Stored::Inline { byte_len, roaring } => decode_roaring_within(key, byte_len, roaring, within),
+        Stored::Inline { byte_len, roaring } => {
+            decode_roaring_within(key, byte_len, roaring, within)
+        }
         Stored::Chunked { .. } => Err(corrupt(key, "chunked value without its chunks")),
     }
 }

@@ -97,8 +97,8 @@
 mod access;
 mod cache;
 mod codec;
-mod derive;
 mod compact;
+mod derive;
 mod flusher;
 mod readonly;
 mod rows;

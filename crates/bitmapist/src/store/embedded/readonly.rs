@@ -88,7 +88,8 @@ impl ReadOnlyEmbeddedStore {
             Err(TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(err(e.into())),
         };
-        if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY) {
+        if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY)
+        {
             return Err(Error::Io {
                 context: format!("embedded store {}", path.display()),
                 source: std::io::Error::new(
