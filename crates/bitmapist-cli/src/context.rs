@@ -74,6 +74,21 @@ impl Ctx {
         Ok(self.config.builder().store(Arc::new(store)).open().await?)
     }
 
+    /// Opens the configured store for a one-shot query (`events`, `count`, `ids`, `cohort`):
+    /// an existing embedded file is opened read-only, so that a query never writes to it
+    /// (a writable open and close records redb's allocator state, growing the file); if
+    /// the read-only open fails (a file that needs repair after a crash, say), the store
+    /// opens as [`Context::open_for_reading`] opens it, which repairs or names the problem.
+    pub async fn open_for_query(&self) -> Result<Bitmapist> {
+        if let StoreUrl::File { path, .. } = &self.config.url
+            && path.exists()
+            && let Ok(store) = ReadOnlyEmbeddedStore::open(path)
+        {
+            return Ok(self.config.builder().store(Arc::new(store)).open().await?);
+        }
+        self.open_for_reading(false).await
+    }
+
     /// Opens another store (by URL) with this configuration's prefix and settings.
     pub async fn open_url(&self, url: &StoreUrl) -> Result<Bitmapist> {
         let store = bitmapist::store::open_url(url).await?;

@@ -74,9 +74,9 @@ fn tables_escape_names_and_json_csv_stay_exact() {
     let json: Value =
         serde_json::from_str(&ok(d, &[store, "events", "--at", AT, "--format", "json"]).stdout)
             .expect("JSON");
-    let names: Vec<&str> = json
+    let names: Vec<&str> = json["events"]
         .as_array()
-        .expect("a list")
+        .expect("a list of events")
         .iter()
         .filter_map(|e| e["event"].as_str())
         .collect();
@@ -153,8 +153,8 @@ fn a_store_file_that_cannot_be_written_is_read() {
     let events: Value =
         serde_json::from_str(&ok(d, &[store, "events", "--at", AT, "--format", "json"]).stdout)
             .expect("JSON");
-    assert_eq!(events[0]["event"], "active");
-    assert_eq!(events[1]["today"], 2);
+    assert_eq!(events["events"][0]["event"], "active");
+    assert_eq!(events["events"][1]["today"], 2);
     let count = ok(d, &[store, "count", "signup", "--at", AT]);
     assert_eq!(count.stdout.trim(), "2");
     ok(

@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
     // Rows reaching outside the supported years: a usage error, before the store is opened.
     spec.periods()
         .context("--now and --rows ask for periods outside the years 1..=9999")?;
-    let bm = ctx.open_for_reading(false).await?;
+    let bm = ctx.open_for_query().await?;
     let cohort = bm.get_cohort(&spec).await?;
     match args.format {
         TableFormat::Json => output::json(&to_json(&cohort, args.percent)),

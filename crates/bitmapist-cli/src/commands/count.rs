@@ -40,7 +40,7 @@ fn start(p: &Period) -> serde_json::Value {
 /// Runs `count`.
 pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
     let p = period(args)?;
-    let bm = ctx.open_for_reading(false).await?;
+    let bm = ctx.open_for_query().await?;
     let n = bm.events(&args.event, p).count().await?;
     match args.format {
         Format::Table => Ok(output::print(&n.to_string())?),
@@ -56,7 +56,7 @@ pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
 /// Runs `ids`.
 pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
     let p = period(args)?;
-    let bm = ctx.open_for_reading(false).await?;
+    let bm = ctx.open_for_query().await?;
     let ids = bm.events(&args.event, p).ids().await?;
     match args.format {
         Format::Json => output::json(&json!(ids.collect::<Vec<u32>>())),

@@ -13,7 +13,7 @@ use crate::output::{self, Table};
 
 /// Runs `events`.
 pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
-    let bm = ctx.open_for_reading(false).await?;
+    let bm = ctx.open_for_query().await?;
     let at = args.at.unwrap_or_else(Utc::now);
     let names = bm.event_names(args.name_prefix.as_deref()).await?;
     let periods = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months]

@@ -42,7 +42,7 @@ use redb::{
 };
 
 use super::access::EXPIRIES;
-use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables};
+use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables, redb_err};
 use super::{BITMAPS, META, Shared, codec, lock};
 use crate::error::{Error, Result};
 use crate::store::{CompactReport, StorageStats};
@@ -120,7 +120,23 @@ pub(super) fn remove_stale(path: &Path) -> Result<()> {
     }
 }
 
-fn file_len(path: &Path) -> Result<u64> {
+/// The footprint of the commit `tables` were opened on (see [`StorageStats`]): one scan of
+/// the `bitmaps` table, reading value headers (chunk rows are not read), and the file's size.
+pub(super) fn footprint(path: &Path, tables: &ReadTables) -> Result<StorageStats> {
+    let mut stats = StorageStats::default();
+    for item in tables.bitmaps().iter().map_err(|e| redb_err(path, e))? {
+        let (key, value) = item.map_err(|e| redb_err(path, e))?;
+        stats.keys += 1;
+        match ReadTables::roaring_len(key.value(), value.value()) {
+            Ok(n) => stats.roaring_bytes += n,
+            Err(_) => stats.corrupt_keys += 1,
+        }
+    }
+    stats.file_bytes = file_len(path)?;
+    Ok(stats)
+}
+
+pub(super) fn file_len(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|m| m.len())
         .map_err(|source| Error::Io {
@@ -231,18 +247,7 @@ impl Shared {
     /// table, reading value headers (chunk rows are not read).
     pub(super) fn storage_stats(&self) -> Result<StorageStats> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
-        let tables = ReadTables::open(&self.path, &read)?;
-        let mut stats = StorageStats::default();
-        for item in tables.bitmaps().iter().map_err(|e| self.err(e))? {
-            let (key, value) = item.map_err(|e| self.err(e))?;
-            stats.keys += 1;
-            match ReadTables::roaring_len(key.value(), value.value()) {
-                Ok(n) => stats.roaring_bytes += n,
-                Err(_) => stats.corrupt_keys += 1,
-            }
-        }
-        stats.file_bytes = file_len(&self.path)?;
-        Ok(stats)
+        footprint(&self.path, &ReadTables::open(&self.path, &read)?)
     }
 
     /// Compacts the file (see the module docs).

@@ -23,11 +23,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableError};
 
+use super::compact::{file_len, footprint};
 use super::rows::ReadTables;
 use super::{BITMAPS, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY, FORMAT_VERSION_KEY, META};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, Store};
+use crate::store::{KeyWrite, StorageStats, Store};
 
 /// An embedded store file opened read-only (see the module docs).
 ///
@@ -133,8 +134,9 @@ impl ReadOnlyEmbeddedStore {
         }
     }
 
-    /// Reads `keys` in one read transaction (a missing table is an empty store).
-    fn read(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+    /// Reads `keys` in one read transaction (a missing table is an empty store), each
+    /// restricted to `within` when given (decoding only the containers it has).
+    fn read(&self, keys: &[String], within: Option<&Bitmap>) -> Result<Vec<Option<Bitmap>>> {
         let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
         match txn.open_table(BITMAPS) {
             Ok(_) => {}
@@ -143,7 +145,26 @@ impl ReadOnlyEmbeddedStore {
         }
         let path = &self.inner.path;
         let tables = ReadTables::open(path, &txn)?;
-        keys.iter().map(|key| tables.load(path, key)).collect()
+        keys.iter()
+            .map(|key| match within {
+                Some(within) => tables.load_within(path, key, within),
+                None => tables.load(path, key),
+            })
+            .collect()
+    }
+
+    /// The footprint of the file (see [`StorageStats`]).
+    fn footprint(&self) -> Result<StorageStats> {
+        let path = &self.inner.path;
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => footprint(path, &ReadTables::open(path, &txn)?),
+            Err(TableError::TableDoesNotExist(_)) => Ok(StorageStats {
+                file_bytes: file_len(path)?,
+                ..StorageStats::default()
+            }),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -173,7 +194,16 @@ impl Store for ReadOnlyEmbeddedStore {
     }
 
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
-        self.read(keys)
+        self.read(keys, None)
+    }
+
+    /// From the file, decoding only the containers `within` has.
+    async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
+        self.read(keys, Some(within))
+    }
+
+    async fn storage_stats(&self) -> Result<Option<StorageStats>> {
+        self.footprint().map(Some)
     }
 
     async fn put(&self, _entries: &[(String, Bitmap)]) -> Result<()> {
