@@ -41,7 +41,7 @@ pub(crate) const DELETE_CHUNK: usize = 1_000;
 /// Bytes of values per `SET` pipeline before it is sent.
 pub(crate) const PUT_CHUNK_BYTES: usize = 64 << 20;
 /// `COUNT` hint for `SCAN`.
-pub(crate) const SCAN_COUNT: usize = 1_000;
+const SCAN_COUNT: usize = 1_000;
 /// How long one connection attempt may take, unless the URL says otherwise
 /// (`?connect_timeout_ms=N`). Also how long, after a request found the server unreachable,
 /// further requests fail at once instead of each waiting for its own attempt.
@@ -96,6 +96,27 @@ pub(crate) fn escape_glob(prefix: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `SCAN cursor MATCH pattern COUNT 1000` (shared with the cluster store).
+pub(crate) fn scan_command(cursor: u64, pattern: &str) -> redis::Cmd {
+    let mut scan = redis::cmd("SCAN");
+    scan.arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT);
+    scan
+}
+
+/// The keys of a `SCAN` batch that really start with `prefix`; keys that are not UTF-8 are
+/// skipped (a `String` cannot name them). Shared with the cluster store.
+pub(crate) fn keys_with_prefix(batch: Vec<Vec<u8>>, prefix: &str) -> Vec<String> {
+    batch
+        .into_iter()
+        .filter_map(|k| String::from_utf8(k).ok())
+        .filter(|k| k.starts_with(prefix))
+        .collect()
 }
 
 /// The `SETBIT ... 1` writes of a [`Store::merge`] on Redis: every set bit of each bitmap.
@@ -373,12 +394,7 @@ impl RedisStore {
     ) -> Result<(u64, Vec<String>)> {
         self.check_reachable()?;
         let mut conn = self.conn.clone();
-        let mut scan = redis::cmd("SCAN");
-        scan.arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT);
+        let scan = scan_command(cursor, pattern);
         let reply: std::result::Result<(u64, Vec<Vec<u8>>), RedisError> =
             match scan.query_async(&mut conn).await {
                 Err(e) if worth_retrying(&e) => scan.query_async(&mut conn).await,
@@ -386,12 +402,7 @@ impl RedisStore {
             };
         self.note_reachability(&reply);
         let (next, batch) = reply.map_err(|e| self.redis_error(e))?;
-        let keys = batch
-            .into_iter()
-            .filter_map(|k| String::from_utf8(k).ok())
-            .filter(|k| k.starts_with(prefix))
-            .collect();
-        Ok((next, keys))
+        Ok((next, keys_with_prefix(batch, prefix)))
     }
 }
 

@@ -67,8 +67,8 @@ use self::routing::{SlotGroup, group_by_slot, primaries_from_slots};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::redis::{
-    DELETE_CHUNK, PUT_CHUNK_BYTES, READ_CHUNK, SCAN_COUNT, WRITE_CHUNK, escape_glob, get_reply,
-    reply_error, unexpected,
+    DELETE_CHUNK, PUT_CHUNK_BYTES, READ_CHUNK, WRITE_CHUNK, escape_glob, get_reply,
+    keys_with_prefix, reply_error, scan_command, unexpected,
 };
 use crate::store::{KeyWrite, Store};
 
@@ -430,12 +430,7 @@ impl ClusterStore {
             host: node.0.clone(),
             port: node.1,
         });
-        let mut scan = redis::cmd("SCAN");
-        scan.arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT);
+        let scan = scan_command(cursor, pattern);
         let reply = self
             .retrying(|| {
                 let mut conn = self.conn();
@@ -445,12 +440,7 @@ impl ClusterStore {
             .await?;
         let (next, batch): (u64, Vec<Vec<u8>>) =
             redis::from_redis_value(reply).map_err(|e| self.redis_error(e.into()))?;
-        let keys = batch
-            .into_iter()
-            .filter_map(|k| String::from_utf8(k).ok())
-            .filter(|k| k.starts_with(prefix))
-            .collect();
-        Ok((next, keys))
+        Ok((next, keys_with_prefix(batch, prefix)))
     }
 
     /// Scans one node to the end, handing each batch to `each` (which returns how many of
