@@ -271,6 +271,45 @@ impl From<TimeGroupArg> for TimeGroup {
     }
 }
 
+/// When a returning user counts in a cohort cell (`bitmapist::Criterion`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RetentionArg {
+    /// Once, in the first period they return.
+    FirstReturn,
+    /// In every period they return.
+    On,
+    /// In a period if they returned then or in any later period up to now.
+    OnOrAfter,
+}
+
+impl From<RetentionArg> for bitmapist::Criterion {
+    fn from(r: RetentionArg) -> Self {
+        match r {
+            RetentionArg::FirstReturn => bitmapist::Criterion::FirstReturn,
+            RetentionArg::On => bitmapist::Criterion::On,
+            RetentionArg::OnOrAfter => bitmapist::Criterion::OnOrAfter,
+        }
+    }
+}
+
+/// How cohort column averages are taken (`bitmapist::Average`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AverageArg {
+    /// The mean of the row fractions.
+    Simple,
+    /// The column's users over the cohorts' users.
+    Weighted,
+}
+
+impl From<AverageArg> for bitmapist::Average {
+    fn from(a: AverageArg) -> Self {
+        match a {
+            AverageArg::Simple => bitmapist::Average::Simple,
+            AverageArg::Weighted => bitmapist::Average::Weighted,
+        }
+    }
+}
+
 /// `bitmapist cohort`
 #[derive(Debug, Args)]
 pub struct CohortArgs {
@@ -311,9 +350,30 @@ pub struct CohortArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 
-    /// Count a user again in later cells (default: once, in the first period they return).
+    /// Count a user again in later cells (default: once, in the first period they return);
+    /// the same as `--retention on`.
     #[arg(long)]
     pub with_replacement: bool,
+
+    /// When a returning user counts: `first-return` (once, in the first period they
+    /// return), `on` (in every period they return), `on-or-after` (in a period if they
+    /// returned then or later, up to now) [default: first-return].
+    #[arg(long, value_enum, value_name = "CRITERION")]
+    pub retention: Option<RetentionArg>,
+
+    /// Rows are first-time cohorts: users whose first-ever primary event (in the event's
+    /// whole stored history) falls in the row's period.
+    #[arg(long)]
+    pub first_time: bool,
+
+    /// How column averages are taken: `simple` (mean of the row fractions) or `weighted`
+    /// (column users over cohort users).
+    #[arg(long, value_enum, default_value_t = AverageArg::Simple)]
+    pub average: AverageArg,
+
+    /// Leave the current, incomplete period out of the averages.
+    #[arg(long)]
+    pub complete_only: bool,
 
     /// Show cells as a percentage of the row's users (JSON: adds "fractions").
     #[arg(long)]

@@ -1,13 +1,14 @@
-//! `bitmapist cohort`: a retention table from the engine's `get_cohort`.
+//! `bitmapist cohort`: a retention table from the engine's `retention` (any mode).
 //! `--and`/`--or` chain in the order given; output as an aligned table, CSV or JSON.
 
 use anyhow::{Context, Result};
-use bitmapist::{ChainedEvent, Cohort, CohortSpec, TimeGroup};
+use bitmapist::{ChainedEvent, Cohort, CohortSpec, Criterion, Retention, RetentionSpec, TimeGroup};
 use chrono::Utc;
 use serde_json::json;
 
 use crate::cli::{CohortArgs, TableFormat};
 use crate::context::Ctx;
+use crate::exit::usage;
 use crate::output::{self, Table};
 
 /// The chained events in command-line order (clap keeps `--and` and `--or` apart; their
@@ -46,14 +47,30 @@ pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
     // Rows reaching outside the supported years: a usage error, before the store is opened.
     spec.periods()
         .context("--now and --rows ask for periods outside the years 1..=9999")?;
+    let criterion = match (args.retention, args.with_replacement) {
+        (None, false) => Criterion::FirstReturn,
+        (None, true) => Criterion::On,
+        (Some(r), false) => r.into(),
+        (Some(r), true) if Criterion::from(r) == Criterion::On => Criterion::On,
+        (Some(r), true) => {
+            return Err(usage(format!(
+                "--with-replacement means --retention on, not --retention {}",
+                Criterion::from(r)
+            )));
+        }
+    };
+    let spec = RetentionSpec::new(spec)
+        .criterion(criterion)
+        .first_time(args.first_time)
+        .average(args.average.into())
+        .complete_only(args.complete_only);
     let bm = ctx.open_for_query().await?;
-    let cohort = bm.get_cohort(&spec).await?;
+    let retention = bm.retention(&spec).await?;
+    let cohort = &retention.table;
     match args.format {
-        TableFormat::Json => output::json(&to_json(&cohort, args.percent)),
-        TableFormat::Csv => Ok(output::print(&table(&cohort, args.percent, true).csv())?),
-        TableFormat::Table => Ok(output::print(
-            &table(&cohort, args.percent, false).render(),
-        )?),
+        TableFormat::Json => output::json(&to_json_retention(&retention, args.percent)),
+        TableFormat::Csv => Ok(output::print(&table(cohort, args.percent, true).csv())?),
+        TableFormat::Table => Ok(output::print(&table(cohort, args.percent, false).render())?),
     }
 }
 
@@ -72,6 +89,19 @@ pub fn to_json(c: &Cohort, percent: bool) -> serde_json::Value {
     if percent && let Some(obj) = v.as_object_mut() {
         obj.insert("fractions".into(), json!(c.fractions));
         obj.insert("average_fractions".into(), json!(c.average_fractions));
+    }
+    v
+}
+
+/// [`to_json`] of the table, plus the mode: `retention`, `first_time`, `average`,
+/// `complete_only`.
+pub fn to_json_retention(r: &Retention, percent: bool) -> serde_json::Value {
+    let mut v = to_json(&r.table, percent);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("retention".into(), json!(r.retention));
+        obj.insert("first_time".into(), json!(r.first_time));
+        obj.insert("average".into(), json!(r.average));
+        obj.insert("complete_only".into(), json!(r.complete_only));
     }
     v
 }
