@@ -323,6 +323,72 @@ async fn heatmap_matches_json(c: &Client, base: &str, percent: bool) {
     }
 }
 
+/// The retention curve of the current page: displayed with a real size, one faint line per
+/// row with users, one point per column average, each point's `<title>` the API's value.
+async fn curve_matches_json(c: &Client, base: &str) {
+    let page = c.current_url().await.expect("url");
+    let api = format!("/bitmapist/api/cohort?{}", page.query().unwrap_or(""));
+    let json = fetch_json(base, &api).await;
+    let svg = c
+        .find(Locator::Id("bm-curve-svg"))
+        .await
+        .expect("the curve");
+    assert!(
+        svg.is_displayed().await.expect("displayed"),
+        "the curve shows"
+    );
+    let (_, _, w, h) = svg.rectangle().await.expect("size");
+    assert!(w > 100.0 && h > 40.0, "the curve has a size: {w} x {h}");
+    let lines = c
+        .find_all(Locator::Css("#bm-curve-svg polyline.row-line"))
+        .await
+        .expect("row lines");
+    let with_users = json["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .filter(|t| t.as_u64().unwrap_or(0) > 0)
+        .count();
+    assert_eq!(lines.len(), with_users, "one faint line per row with users");
+    let stroke: Value = c
+        .execute(
+            "const l = document.querySelector('#bm-curve-svg polyline.row-line');\
+             return l ? getComputedStyle(l).strokeOpacity : null;",
+            vec![],
+        )
+        .await
+        .expect("stroke");
+    assert_eq!(
+        stroke,
+        json!("0.35"),
+        "rows are faint (the stylesheet applied)"
+    );
+    let titles: Value = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-curve-svg circle.avg-point > title')].map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .expect("titles");
+    let expected: Vec<String> = json["average_fractions"]
+        .as_array()
+        .expect("averages")
+        .iter()
+        .enumerate()
+        .filter_map(|(j, a)| a.as_f64().map(|f| format!("{j}: {:.1}%", f * 100.0)))
+        .collect();
+    let titles: Vec<String> = titles
+        .as_array()
+        .expect("titles")
+        .iter()
+        .map(|t| t.as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(titles.len(), expected.len(), "{titles:?} vs {expected:?}");
+    for (t, e) in titles.iter().zip(&expected) {
+        assert!(t.contains(e.as_str()), "{t:?} should show {e:?}");
+    }
+}
+
 /// No Content-Security-Policy violation was reported, the stylesheet applied and the
 /// script ran.
 async fn csp_clean(c: &Client, what: &str) {
@@ -507,13 +573,12 @@ async fn steps(c: Client, base: String) {
     if percent_box.is_selected().await.expect("checked") {
         percent_box.click().await.expect("uncheck");
     }
-    let replace_box = c
-        .find(Locator::Css("input[name=with_replacement]"))
+    c.find(Locator::Css("select[name=retention]"))
         .await
-        .expect("checkbox");
-    if !replace_box.is_selected().await.expect("checked") {
-        replace_box.click().await.expect("check");
-    }
+        .expect("retention select")
+        .select_by_value("on")
+        .await
+        .expect("on");
     save(
         "dashboard-cohort-form-1280.png",
         &c.screenshot().await.expect("screenshot"),
@@ -532,7 +597,10 @@ async fn steps(c: Client, base: String) {
             && url.contains("now=2026-11-22"),
         "{url}"
     );
-    assert!(url.contains("with_replacement=on"), "{url}");
+    assert!(
+        url.contains("retention=on&") || url.ends_with("retention=on"),
+        "{url}"
+    );
     assert!(
         !url.contains("additional_op"),
         "the form's pairs were made canonical: {url}"
@@ -550,6 +618,10 @@ async fn steps(c: Client, base: String) {
     // 4. The heatmap equals the API's numbers for the same URL.
     heatmap_matches_json(&c, &base, false).await;
     csp_clean(&c, "heatmap").await;
+    // 4b. The retention curve under it: drawn, one faint line per row with users, and the
+    //     average points' tooltips are the API's averages.
+    curve_matches_json(&c, &base).await;
+    csp_clean(&c, "retention curve").await;
 
     // 5. The percent toggle.
     c.find(Locator::Id("bm-show-percent"))
@@ -620,6 +692,14 @@ async fn steps(c: Client, base: String) {
         .await
         .expect("type");
     set("num_rows", "7").await;
+    // The default view shows percent; this step compares counts.
+    let percent_box = c
+        .find(Locator::Css("input[name=as_percent]"))
+        .await
+        .expect("checkbox");
+    if percent_box.is_selected().await.expect("checked") {
+        percent_box.click().await.expect("uncheck");
+    }
     c.find(Locator::Id("bm-submit"))
         .await
         .expect("submit")
@@ -630,6 +710,12 @@ async fn steps(c: Client, base: String) {
     assert!(url.contains("num_rows=7"), "{url}");
     assert_eq!(read_heatmap(&c).await.len(), 7);
     heatmap_matches_json(&c, &base, false).await;
+    // The retention curve is server-rendered: there and visible without JavaScript.
+    assert!(
+        url.contains("retention=on-or-after"),
+        "the default view's mode: {url}"
+    );
+    curve_matches_json(&c, &base).await;
     c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
         .await
         .expect("overview");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use bitmapist::{ChainOp, Cohort};
+use bitmapist::{Average, ChainOp, Cohort, Criterion, Retention};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -32,7 +32,8 @@ pub async fn index(base: Base) -> Json<Value> {
         "event": format!("{b}/api/events/{{name}}?now="),
         "cohort": format!(
             "{b}/api/cohort?primary_event=&secondary_event=&additional=and:EVENT\
-             &time_group=days&num_rows=10&num_cols=10&as_percent=&with_replacement=&now="
+             &time_group=days&num_rows=10&num_cols=10&as_percent=&retention=first-return\
+             &first_time=&average=simple&complete_only=&now="
         ),
         "cohort_csv": format!("{b}/api/cohort.csv?<the cohort parameters>"),
         "legacy_cohort": format!(
@@ -44,7 +45,11 @@ pub async fn index(base: Base) -> Json<Value> {
             "num_cols": "1..=400 (default 10)",
             "additional": "repeated, in chain order: and:EVENT or or:EVENT",
             "as_percent": "on, true or 1; absent is false",
-            "with_replacement": "on, true or 1; absent is false",
+            "with_replacement": "on, true or 1; absent is false (the same as retention=on)",
+            "retention": "first-return (default), on, on-or-after",
+            "first_time": "on, true or 1: rows are first-time cohorts (first-ever primary event)",
+            "average": "simple (mean of the row fractions, default) or weighted (column users over cohort users)",
+            "complete_only": "on, true or 1: leave the current, incomplete period out of the averages",
             "now": "YYYY-MM-DD (end of that day, UTC) or RFC 3339; default now"
         }
     }))
@@ -141,6 +146,14 @@ pub struct CohortBody {
     pub with_replacement: bool,
     /// The moment the table is drawn at, RFC 3339.
     pub now: String,
+    /// When a returning user counts: `first-return`, `on`, `on-or-after`.
+    pub retention: Criterion,
+    /// Whether rows are first-time cohorts.
+    pub first_time: bool,
+    /// How the averages were taken: `simple`, `weighted`.
+    pub average: Average,
+    /// Whether the current period was left out of the averages.
+    pub complete_only: bool,
     /// The table: `time_group`, `dates`, `labels`, `cohort`, `totals`, `fractions`,
     /// `averages`, `average_fractions`, `col_totals`, `total`.
     #[serde(flatten)]
@@ -149,7 +162,7 @@ pub struct CohortBody {
 
 impl CohortBody {
     /// The body of `table`, computed for `req`.
-    pub fn new(req: &CohortRequest, table: Cohort) -> Self {
+    pub fn new(req: &CohortRequest, retention: Retention) -> Self {
         let spec = &req.spec;
         CohortBody {
             primary_event: spec.primary.clone(),
@@ -170,7 +183,11 @@ impl CohortBody {
             as_percent: req.as_percent,
             with_replacement: spec.with_replacement,
             now: spec.now.to_rfc3339(),
-            table,
+            retention: retention.retention,
+            first_time: retention.first_time,
+            average: retention.average,
+            complete_only: retention.complete_only,
+            table: retention.table,
         }
     }
 }
@@ -179,9 +196,12 @@ impl CohortBody {
 pub async fn compute(
     shared: &Shared,
     query: Option<&str>,
-) -> Result<(CohortRequest, Cohort), DashboardError> {
+) -> Result<(CohortRequest, Retention), DashboardError> {
     let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
-    let table = shared.heavy.cohort(&shared.client, &req.spec).await?;
+    let table = shared
+        .heavy
+        .retention(&shared.client, &req.retention_spec())
+        .await?;
     Ok((req, table))
 }
 

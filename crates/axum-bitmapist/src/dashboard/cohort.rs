@@ -2,7 +2,9 @@
 //! The form submits as a GET URL (bookmarkable, works without JavaScript).
 //!
 //! - No event named: the form starts from a suggested pair (a sign-up-like and an
-//!   activity-like event, else the first two names) and shows that table at once.
+//!   activity-like event, else the first two names) and shows that table at once, in the
+//!   default view: weekly, on-or-after, as percent (fields sent are kept).
+//! - Under the heatmap, the retention curve ([`Curve`]).
 //! - The form's paired `additional_op` / `additional_event` fields: a 303 redirect to the
 //!   canonical URL with `additional=and:EVENT` values (blank rows dropped).
 //! - Bad input: 400, the form shown again with what was sent and the message.
@@ -19,8 +21,10 @@ use super::error::{DashboardError, PageError};
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
 use super::params::{
-    ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_flag, parse_time_group,
+    ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_average, parse_criterion,
+    parse_flag, parse_time_group,
 };
+use super::retention_curve::Curve;
 use super::views::{Base, Layout};
 
 /// The form as shown: what was sent, or the defaults.
@@ -40,16 +44,24 @@ pub struct FormView {
     pub num_cols: String,
     /// Percent checkbox.
     pub as_percent: bool,
-    /// With-replacement checkbox.
-    pub with_replacement: bool,
     /// "As of" as sent.
     pub now: String,
     /// Whether `now` fits a date input (empty or `YYYY-MM-DD`).
     pub now_is_date: bool,
+    /// The selected criterion (`first-return`, `on`, `on-or-after`).
+    pub retention: &'static str,
+    /// First-time cohorts checkbox.
+    pub first_time: bool,
+    /// The selected averaging (`simple`, `weighted`).
+    pub average: &'static str,
+    /// Complete-periods-only checkbox.
+    pub complete_only: bool,
 }
 
 impl FormView {
     fn from_form(form: &CohortForm) -> Self {
+        let with_replacement =
+            parse_flag("with_replacement", form.with_replacement.as_deref()).unwrap_or(false);
         let now = form.now.trim().to_string();
         let now_is_date =
             now.is_empty() || chrono::NaiveDate::parse_from_str(&now, "%Y-%m-%d").is_ok();
@@ -63,10 +75,17 @@ impl FormView {
             num_rows: non_empty_or(&form.num_rows, "10"),
             num_cols: non_empty_or(&form.num_cols, "10"),
             as_percent: parse_flag("as_percent", form.as_percent.as_deref()).unwrap_or(false),
-            with_replacement: parse_flag("with_replacement", form.with_replacement.as_deref())
-                .unwrap_or(false),
             now,
             now_is_date,
+            retention: parse_criterion(form.retention.as_deref(), with_replacement)
+                .unwrap_or_default()
+                .as_str(),
+            first_time: parse_flag("first_time", form.first_time.as_deref()).unwrap_or(false),
+            average: parse_average(form.average.as_deref())
+                .unwrap_or_default()
+                .as_str(),
+            complete_only: parse_flag("complete_only", form.complete_only.as_deref())
+                .unwrap_or(false),
         }
     }
 }
@@ -127,6 +146,8 @@ pub struct CohortPage {
     pub error_param: &'static str,
     /// The table.
     pub heatmap: Option<Heatmap>,
+    /// The retention curve under the table.
+    pub curve: Option<Curve>,
     /// Links about the table.
     pub links: Option<Links>,
     /// "as of", for people.
@@ -149,6 +170,7 @@ impl CohortPage {
             error: None,
             error_param: "",
             heatmap: None,
+            curve: None,
             links: None,
             now_label: String::new(),
         }
@@ -180,6 +202,9 @@ pub async fn page(
     let names = shared.names.get(&shared.client).await?;
     let layout = Layout::new(&base, "cohort");
     let hourly = shared.client.tracks_hourly();
+    if form.primary.is_none() && form.secondary.is_none() {
+        form.default_view();
+    }
     if let Some((p, s)) = suggested_pair(&names) {
         form.primary.get_or_insert(p);
         form.secondary.get_or_insert(s);
@@ -195,7 +220,11 @@ pub async fn page(
         Ok(r) => r,
         Err(e) => return html(e.status(), &page.with_error(&e)),
     };
-    let cohort = match shared.heavy.cohort(&shared.client, &req.spec).await {
+    let retention = match shared
+        .heavy
+        .retention(&shared.client, &req.retention_spec())
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
             if e.param().is_some() {
@@ -205,7 +234,8 @@ pub async fn page(
         }
     };
     let mut page = page;
-    page.heatmap = Some(Heatmap::new(&req.spec, &cohort, req.as_percent));
+    page.heatmap = Some(Heatmap::new(&req.spec, &retention.table, req.as_percent));
+    page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.spec.now.format("%Y-%m-%d %H:%M UTC").to_string();
     html(StatusCode::OK, &page)

@@ -102,11 +102,12 @@ pub async fn cohort(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (req, table) = compute(&shared, query.as_deref()).await?;
-    let body = render(&table, req.as_percent);
+    let (req, retention) = compute(&shared, query.as_deref()).await?;
+    let table = &retention.table;
+    let body = render(table, req.as_percent);
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        file_name(&table, &req.spec.primary, &req.spec.secondary)
+        file_name(table, &req.spec.primary, &req.spec.secondary)
     );
     let disposition = HeaderValue::from_str(&disposition)
         .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"cohort.csv\""));

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use bitmapist::{Bitmapist, Cohort, CohortSpec};
+use bitmapist::{Bitmapist, Cohort, CohortSpec, Retention, RetentionSpec};
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
@@ -55,6 +55,30 @@ impl HeavyWork {
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             handle.block_on(client.get_cohort(&spec))
+        });
+        match task.await {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(DashboardError::Internal(format!(
+                "the cohort computation stopped: {e}"
+            ))),
+        }
+    }
+
+    /// Like [`HeavyWork::cohort`], for a retention table in any mode.
+    pub async fn retention(
+        &self,
+        client: &Bitmapist,
+        spec: &RetentionSpec,
+    ) -> Result<Retention, DashboardError> {
+        let permit = Arc::clone(&self.permits)
+            .try_acquire_owned()
+            .map_err(|_| DashboardError::Busy { limit: self.limit })?;
+        let client = client.clone();
+        let spec = spec.clone();
+        let handle = Handle::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            handle.block_on(client.retention(&spec))
         });
         match task.await {
             Ok(result) => Ok(result?),

@@ -69,6 +69,7 @@ mod legacy;
 mod names;
 mod overview;
 mod params;
+mod retention_curve;
 mod svg;
 mod views;
 

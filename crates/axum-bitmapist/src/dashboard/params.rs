@@ -7,8 +7,14 @@
 //! sends its chain as paired `additional_op` / `additional_event` fields instead (a form
 //! cannot join two fields into one value without JavaScript); the page redirects those to
 //! the canonical `additional` form.
+//!
+//! Retention modes add `retention` (`first-return`, `on`, `on-or-after`; `with_replacement`
+//! stays a synonym of `on`), `first_time`, `average` (`simple`, `weighted`) and
+//! `complete_only` (see [`bitmapist::retention`]).
 
-use bitmapist::{ChainOp, ChainedEvent, CohortSpec, TimeGroup};
+use bitmapist::{
+    Average, ChainOp, ChainedEvent, CohortKind, CohortSpec, Criterion, RetentionSpec, TimeGroup,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use url::form_urlencoded;
 
@@ -219,6 +225,14 @@ pub struct CohortForm {
     pub with_replacement: Option<String>,
     /// `now` as sent.
     pub now: String,
+    /// `retention` as sent.
+    pub retention: Option<String>,
+    /// `first_time` as sent.
+    pub first_time: Option<String>,
+    /// `average` as sent.
+    pub average: Option<String>,
+    /// `complete_only` as sent.
+    pub complete_only: Option<String>,
     /// Whether the chain came (partly) as the form's pairs.
     pub has_form_pairs: bool,
 }
@@ -232,6 +246,63 @@ pub struct CohortRequest {
     pub as_percent: bool,
     /// `now` as sent (empty: the moment of the request).
     pub now_raw: String,
+    /// The retention mode: cohort kind, criterion, averages.
+    pub mode: RetentionMode,
+}
+
+/// The retention mode of a request (the parts of a [`RetentionSpec`] beyond the cohort).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionMode {
+    /// Recurring or first-time cohorts.
+    pub kind: CohortKind,
+    /// When a returning user counts.
+    pub criterion: Criterion,
+    /// How averages are taken.
+    pub average: Average,
+    /// Whether the current period is left out of the averages.
+    pub complete_only: bool,
+}
+
+/// `retention`: `first-return`, `on` or `on-or-after`; absent or empty: `on` when
+/// `with_replacement` is set, else `first-return`. Set together with `with_replacement`,
+/// it must be `on`.
+pub fn parse_criterion(
+    raw: Option<&str>,
+    with_replacement: bool,
+) -> Result<Criterion, DashboardError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(if with_replacement {
+            Criterion::On
+        } else {
+            Criterion::FirstReturn
+        });
+    };
+    let c: Criterion = s.parse().map_err(|_| {
+        bad(
+            "retention",
+            format!("retention: {s:?} is not one of first-return, on, on-or-after"),
+        )
+    })?;
+    if with_replacement && c != Criterion::On {
+        return Err(bad(
+            "retention",
+            format!("retention: with_replacement means retention=on, not {c}"),
+        ));
+    }
+    Ok(c)
+}
+
+/// `average`: `simple` or `weighted`; `simple` when absent or empty.
+pub fn parse_average(raw: Option<&str>) -> Result<Average, DashboardError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(Average::Simple),
+        Some(s) => s.parse().map_err(|_| {
+            bad(
+                "average",
+                format!("average: {s:?} is not one of simple, weighted"),
+            )
+        }),
+    }
 }
 
 impl CohortForm {
@@ -272,7 +343,26 @@ impl CohortForm {
             as_percent: q.get("as_percent").map(str::to_string),
             with_replacement: q.get("with_replacement").map(str::to_string),
             now: text("now"),
+            retention: q.get("retention").map(str::to_string),
+            first_time: q.get("first_time").map(str::to_string),
+            average: q.get("average").map(str::to_string),
+            complete_only: q.get("complete_only").map(str::to_string),
             has_form_pairs,
+        }
+    }
+
+    /// The dashboard's default view, for a request that names no cohort parameter: weekly,
+    /// on-or-after, as percent (a table that says something on typical data). Fields
+    /// already sent are kept.
+    pub fn default_view(&mut self) {
+        if self.time_group.trim().is_empty() {
+            self.time_group = "weeks".to_string();
+        }
+        if self.retention.is_none() && self.with_replacement.is_none() {
+            self.retention = Some(Criterion::OnOrAfter.as_str().to_string());
+        }
+        if self.as_percent.is_none() {
+            self.as_percent = Some("1".to_string());
         }
     }
 
@@ -321,16 +411,27 @@ impl CohortForm {
         let as_percent = parse_flag("as_percent", self.as_percent.as_deref())?;
         let with_replacement = parse_flag("with_replacement", self.with_replacement.as_deref())?;
         let now = parse_now(Some(&self.now))?;
+        let mode = RetentionMode {
+            kind: if parse_flag("first_time", self.first_time.as_deref())? {
+                CohortKind::FirstTime
+            } else {
+                CohortKind::Recurring
+            },
+            criterion: parse_criterion(self.retention.as_deref(), with_replacement)?,
+            average: parse_average(self.average.as_deref())?,
+            complete_only: parse_flag("complete_only", self.complete_only.as_deref())?,
+        };
         Ok(CohortRequest {
             spec: CohortSpec::new(primary, secondary)
                 .additional(additional)
                 .time_group(time_group)
                 .rows(rows)
                 .cols(cols)
-                .with_replacement(with_replacement)
+                .with_replacement(mode.criterion == Criterion::On)
                 .now(now),
             as_percent,
             now_raw: self.now.trim().to_string(),
+            mode,
         })
     }
 
@@ -362,6 +463,10 @@ impl CohortForm {
         for (name, value) in [
             ("as_percent", &self.as_percent),
             ("with_replacement", &self.with_replacement),
+            ("retention", &self.retention),
+            ("first_time", &self.first_time),
+            ("average", &self.average),
+            ("complete_only", &self.complete_only),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
                 s.append_pair(name, v.trim());
@@ -375,6 +480,15 @@ impl CohortForm {
 }
 
 impl CohortRequest {
+    /// What the engine computes for this request.
+    pub fn retention_spec(&self) -> RetentionSpec {
+        RetentionSpec::new(self.spec.clone())
+            .kind(self.mode.kind)
+            .criterion(self.mode.criterion)
+            .average(self.mode.average)
+            .complete_only(self.mode.complete_only)
+    }
+
     /// The canonical query string of this request, with `as_percent` set as given.
     pub fn query_string(&self, as_percent: bool) -> String {
         let spec = &self.spec;
@@ -394,8 +508,18 @@ impl CohortRequest {
         if as_percent {
             s.append_pair("as_percent", "1");
         }
-        if spec.with_replacement {
-            s.append_pair("with_replacement", "1");
+        // First return is the default of an explicit request: left out, as before.
+        if self.mode.criterion != Criterion::FirstReturn {
+            s.append_pair("retention", self.mode.criterion.as_str());
+        }
+        if self.mode.kind == CohortKind::FirstTime {
+            s.append_pair("first_time", "1");
+        }
+        if self.mode.average != Average::Simple {
+            s.append_pair("average", self.mode.average.as_str());
+        }
+        if self.mode.complete_only {
+            s.append_pair("complete_only", "1");
         }
         if !self.now_raw.is_empty() {
             s.append_pair("now", &self.now_raw);

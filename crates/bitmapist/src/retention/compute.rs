@@ -182,12 +182,14 @@ impl Bitmapist {
             .map(|c| c.as_ref().unwrap_or(&empty))
             .collect();
         let suffix: Vec<Bitmap> = if spec.criterion == Criterion::OnOrAfter {
-            let mut out = vec![Bitmap::new(); rows];
+            // U_t = S_t ∨ U_{t+1}, built from the last period back.
+            let mut out = Vec::with_capacity(rows);
             let mut acc = Bitmap::new();
-            for t in (0..rows).rev() {
-                acc.or_assign(returned[t]);
-                out[t] = acc.clone();
+            for s in returned.iter().rev() {
+                acc.or_assign(s);
+                out.push(acc.clone());
             }
+            out.reverse();
             out
         } else {
             Vec::new()
