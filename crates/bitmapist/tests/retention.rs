@@ -99,7 +99,7 @@ fn model_shift(group: TimeGroup, start: NaiveDate, n: i64) -> NaiveDate {
 }
 
 /// The model's table: cells, totals, mean counts and average fractions.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::needless_range_loop)] // indices mirror the definitions
 fn model(
     marks: &[Mark],
     case: &Case,
