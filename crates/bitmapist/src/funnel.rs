@@ -232,6 +232,8 @@ fn compute_rows<B: AsRef<Bitmap>>(
         let end = (t0 + window - 1).min(rows - 1);
         let mut reach: Vec<Bitmap> = vec![Bitmap::new(); k];
         reach[0] = entered;
+        // `t` indexes periods across every step's series (bitmaps[s][t]), not one slice.
+        #[allow(clippy::needless_range_loop)]
         for t in t0..=end {
             if strict {
                 // Descending, so that reach[s - 1] is still the previous period's; nothing

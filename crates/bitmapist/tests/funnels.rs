@@ -214,9 +214,9 @@ async fn check(
         assert_eq!(lenient.steps, names);
     }
     for group in [TimeGroup::Weeks, TimeGroup::Months] {
-        for event in 0..EVENTS.len() {
+        for (event, name) in EVENTS.iter().enumerate() {
             let got = bm
-                .stickiness(EVENTS[event], group, now)
+                .stickiness(name, group, now)
                 .await
                 .expect("stickiness");
             assert_eq!(

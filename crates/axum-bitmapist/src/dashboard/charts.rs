@@ -172,7 +172,7 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
     let x_ticks = series
         .iter()
         .enumerate()
-        .filter(|(i, _)| (n - 1 - i) % every == 0)
+        .filter(|(i, _)| (n - 1 - i).is_multiple_of(every))
         .map(|(i, (label, _))| Tick {
             at: fmt(LEFT + (i as f64 + 0.5) * slot),
             text: short(label),
