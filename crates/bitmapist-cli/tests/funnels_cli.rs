@@ -215,7 +215,10 @@ fn bad_input_exits_2_with_one_line() {
             vec!["funnel", "a", "b", "--time-group", "years", "--store", url],
             "years",
         ),
-        (vec!["funnel", "a", "", "--store", url], "a value is required"),
+        (
+            vec!["funnel", "a", "", "--store", url],
+            "a value is required",
+        ),
         (vec!["funnel", "--store", url], "required"),
         (
             vec!["stickiness", "a", "--time-group", "days", "--store", url],
@@ -225,7 +228,10 @@ fn bad_input_exits_2_with_one_line() {
             vec!["stickiness", "a", "--at", "soon", "--store", url],
             "--at",
         ),
-        (vec!["stickiness", "", "--store", url], "a value is required"),
+        (
+            vec!["stickiness", "", "--store", url],
+            "a value is required",
+        ),
     ] {
         let r = run(d, &args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);

@@ -215,10 +215,7 @@ async fn check(
     }
     for group in [TimeGroup::Weeks, TimeGroup::Months] {
         for (event, name) in EVENTS.iter().enumerate() {
-            let got = bm
-                .stickiness(name, group, now)
-                .await
-                .expect("stickiness");
+            let got = bm.stickiness(name, group, now).await.expect("stickiness");
             assert_eq!(
                 got.days,
                 model_stickiness(marks, event, group, now),
