@@ -244,3 +244,32 @@ async fn unknown_events_are_404_and_bad_names_400() {
     let bad_now = get(&app, "/bitmapist/events/user%3Alogged_in?now=soon").await;
     assert_eq!(bad_now.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn new_routes_keep_access_control_and_security_headers() {
+    use axum_bitmapist::dashboard::{CONTENT_SECURITY_POLICY, Dashboard};
+    let bm = store().await;
+    // The default access: loopback only.
+    let app = axum::Router::new().nest("/bitmapist", Dashboard::new(bm).router());
+    let remote: std::net::SocketAddr = "203.0.113.5:4000".parse().expect("addr");
+    for uri in [
+        format!("/bitmapist/events/user%3Alogged_in?now={NOW}"),
+        format!("/bitmapist/api/events/user%3Alogged_in/stickiness?at={NOW}"),
+        format!("/bitmapist/funnel?{FUNNEL}&now={NOW}"),
+        format!("/bitmapist/api/funnel?{FUNNEL}&now={NOW}"),
+        format!("/bitmapist/api/funnel.csv?{FUNNEL}&now={NOW}"),
+    ] {
+        let req = || {
+            axum::http::Request::get(uri.as_str())
+                .body(axum::body::Body::empty())
+                .expect("request")
+        };
+        let a = send(&app, req(), Some(remote)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(!a.body.contains("user:logged_in"), "nothing leaks: {uri}");
+        let a = send(&app, req(), Some(local())).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}");
+        assert_eq!(a.header("content-security-policy"), CONTENT_SECURITY_POLICY);
+        assert_eq!(a.header("cache-control"), "no-store");
+    }
+}
