@@ -20,8 +20,11 @@
 //! sequence has non-decreasing periods, which lenient accepts. With days the two are close;
 //! with months they can be far apart.
 //!
-//! The `K × rows` bitmaps are fetched in one batch (every window ends at or before `N`, so
-//! no period outside the rows is read); the rest is computed in memory.
+//! Every window ends at or before `N`, so no period outside the rows is read: the first
+//! step's `rows` bitmaps in one batch, then the later steps' `(K-1) × rows` in a second batch
+//! restricted to the users who did the first step in some row
+//! ([`Store::get_within`](crate::store::Store::get_within); nobody else can enter). The rest
+//! is computed in memory.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -330,23 +333,43 @@ impl Bitmapist {
         spec.validate()?;
         let periods = spec.periods()?;
         let layout = self.layout();
-        let mut keys = Vec::new();
-        let mut seen = HashSet::new();
-        for step in &spec.steps {
-            for p in &periods {
-                for key in layout.keys(step, p) {
-                    if seen.insert(key.clone()) {
-                        keys.push(key);
+        // The first step's bitmaps whole; the later steps' restricted to the users who did
+        // the first step in some row (nobody else can enter, so nobody else is counted).
+        let keys_of = |steps: &[String], seen: &mut HashSet<String>| -> Vec<String> {
+            let mut keys = Vec::new();
+            for step in steps {
+                for p in &periods {
+                    for key in layout.keys(step, p) {
+                        if seen.insert(key.clone()) {
+                            keys.push(key);
+                        }
                     }
                 }
             }
-        }
-        let got = self.store().get(&keys).await?;
-        let fetched: HashMap<String, Bitmap> = keys
+            keys
+        };
+        let mut seen = HashSet::new();
+        let first_keys = keys_of(&spec.steps[..1], &mut seen);
+        let got = self.store().get(&first_keys).await?;
+        let mut fetched: HashMap<String, Bitmap> = first_keys
             .into_iter()
             .zip(got)
             .filter_map(|(k, b)| b.map(|b| (k, b)))
             .collect();
+        let mut entrants = Bitmap::new();
+        for b in fetched.values() {
+            entrants.or_assign(b);
+        }
+        if !entrants.is_empty() {
+            let later_keys = keys_of(&spec.steps[1..], &mut seen);
+            let got = self.store().get_within(&later_keys, &entrants).await?;
+            fetched.extend(
+                later_keys
+                    .into_iter()
+                    .zip(got)
+                    .filter_map(|(k, b)| b.map(|b| (k, b))),
+            );
+        }
         let empty = Bitmap::new();
         let bitmaps: Vec<Vec<Cow<'_, Bitmap>>> = spec
             .steps
