@@ -74,6 +74,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Rewrite a file:// store compactly (reclaims free space; run-optimizes old bitmaps).
     Compact(CompactArgs),
+    /// Users of an event by the number of days of a week or month they were active on.
+    Stickiness(crate::commands::stickiness::StickinessArgs),
+    /// A funnel: users who did step 1 per period, and how many did the next steps in order
+    /// within a window (lenient bound, or --strict).
+    Funnel(crate::commands::funnel::FunnelArgs),
 }
 
 /// `bitmapist compact`

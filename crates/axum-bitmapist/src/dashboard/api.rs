@@ -36,6 +36,11 @@ pub async fn index(base: Base) -> Json<Value> {
              &first_time=&average=simple&complete_only=&now="
         ),
         "cohort_csv": format!("{b}/api/cohort.csv?<the cohort parameters>"),
+        "stickiness": format!("{b}/api/events/{{name}}/stickiness?time_group=weeks&at="),
+        "funnel": format!(
+            "{b}/api/funnel?step=EVENT1&step=EVENT2&time_group=days&rows=30&window=14&strict=&now="
+        ),
+        "funnel_csv": format!("{b}/api/funnel.csv?<the funnel parameters>"),
         "legacy_cohort": format!(
             "POST {b}/cohort (JSON body as Flask-Bitmapist's; ?json=1 for JSON, else an HTML fragment)"
         ),

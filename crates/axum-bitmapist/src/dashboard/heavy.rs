@@ -70,20 +70,32 @@ impl HeavyWork {
         client: &Bitmapist,
         spec: &RetentionSpec,
     ) -> Result<Retention, DashboardError> {
+        let spec = spec.clone();
+        self.run(client, move |client| async move { Ok(client.retention(&spec).await?) })
+            .await
+    }
+
+    /// Runs other heavy work (funnels, the event page's charts) on the blocking pool under
+    /// the same bound; `work` gets a clone of the client and builds its future there.
+    pub async fn run<T, F, Fut>(&self, client: &Bitmapist, work: F) -> Result<T, DashboardError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Bitmapist) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, DashboardError>>,
+    {
         let permit = Arc::clone(&self.permits)
             .try_acquire_owned()
             .map_err(|_| DashboardError::Busy { limit: self.limit })?;
         let client = client.clone();
-        let spec = spec.clone();
         let handle = Handle::current();
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            handle.block_on(client.retention(&spec))
+            handle.block_on(work(client))
         });
         match task.await {
-            Ok(result) => Ok(result?),
+            Ok(result) => result,
             Err(e) => Err(DashboardError::Internal(format!(
-                "the cohort computation stopped: {e}"
+                "the computation stopped: {e}"
             ))),
         }
     }

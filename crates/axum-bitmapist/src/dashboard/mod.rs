@@ -9,6 +9,10 @@
 //! | `GET /api` | the API's routes and parameters, as JSON |
 //! | `GET /api/events`, `GET /api/events/{name}` | the overview's data |
 //! | `GET /api/cohort`, `GET /api/cohort.csv` | the cohort table as JSON or CSV |
+//! | `GET /events/{name}` | one event: users per day, week and month (SVG charts with axes), stickiness of this week and month |
+//! | `GET /api/events/{name}/stickiness` | `?time_group=weeks\|months&at=`: the stickiness as JSON |
+//! | `GET /funnel` | funnel form, bar chart and table (`step` repeated, `time_group`, `rows`, `window`, `strict`, `now`) |
+//! | `GET /api/funnel`, `GET /api/funnel.csv` | the funnel as JSON or CSV |
 //! | `GET /assets/{file}` | the embedded stylesheet, script and icon |
 //!
 //! Cohort tables run on the blocking pool, at most [`Dashboard::max_heavy_requests`] at
@@ -60,9 +64,12 @@
 mod access;
 mod api;
 mod assets;
+mod charts;
 mod cohort;
 mod csv;
 mod error;
+mod event_page;
+mod funnel_page;
 mod heatmap;
 mod heavy;
 mod legacy;
@@ -161,6 +168,14 @@ impl Dashboard {
             .route("/api/events/{name}", get(api::event))
             .route("/api/cohort", get(api::cohort))
             .route("/api/cohort.csv", get(csv::cohort))
+            .route("/events/{name}", get(event_page::page))
+            .route(
+                "/api/events/{name}/stickiness",
+                get(event_page::stickiness_api),
+            )
+            .route("/funnel", get(funnel_page::page))
+            .route("/api/funnel", get(funnel_page::api))
+            .route("/api/funnel.csv", get(funnel_page::csv))
             .route("/assets/{file}", get(assets::serve))
             .fallback(not_found)
             .with_state(shared)

@@ -293,6 +293,8 @@ pub struct EventRow {
     pub weekly: Chart,
     /// The event's own retention table.
     pub cohort_url: String,
+    /// The event's page.
+    pub event_url: String,
     /// The event's JSON.
     pub api_url: String,
 }
@@ -376,6 +378,7 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
         daily: svg::bars(&daily, 4, "Daily users, last 30 days"),
         weekly: svg::bars(&weekly, 8, "Weekly users, last 12 weeks"),
         cohort_url: format!("{base}/cohort?{}", cohort.finish()),
+        event_url: super::event_page::event_url(base, &s.name),
         api_url: format!(
             "{base}/api/events/{}{}{}",
             encoded_name.replace('+', "%20"),

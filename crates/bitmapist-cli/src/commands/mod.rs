@@ -10,10 +10,12 @@ mod cohort;
 pub mod compact;
 mod count;
 mod events;
+pub mod funnel;
 mod import;
 mod mark;
 mod seed;
 mod serve;
+pub mod stickiness;
 
 /// Runs one command.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
@@ -28,5 +30,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Import(args) => import::run(ctx, &args).await,
         Command::Serve(args) => serve::run(ctx, &args).await,
         Command::Compact(args) => compact::run(ctx, &args).await,
+        Command::Stickiness(args) => stickiness::run(ctx, &args).await,
+        Command::Funnel(args) => funnel::run(ctx, &args).await,
     }
 }

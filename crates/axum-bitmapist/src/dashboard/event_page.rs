@@ -1,0 +1,294 @@
+//! The event page (`GET /events/{name}`): users per day (90 days), week (26) and month (12)
+//! as SVG charts with axes, and the stickiness of the current week and month; plus
+//! `GET /api/events/{name}/stickiness` for the stickiness as JSON.
+//!
+//! The name is a path segment (percent-encoded); an empty or overlong one is a 400, a name
+//! with no keys in the store a 404. The counts and the stickiness are computed under the
+//! heavy-request bound. Everything is server-rendered: the page needs no JavaScript.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use bitmapist::{Bitmapist, Period, Stickiness, TimeGroup};
+use chrono::{DateTime, Utc};
+use url::form_urlencoded;
+
+use super::Shared;
+use super::charts::{AxisChart, ChartOptions, axis_bars};
+use super::error::{ApiError, DashboardError, PageError};
+use super::params::{Pairs, bad, check_event, parse_now};
+use super::views::{Base, Layout, group};
+
+/// How many days, weeks and months the page charts.
+pub const DAYS: usize = 90;
+/// See [`DAYS`].
+pub const WEEKS: usize = 26;
+/// See [`DAYS`].
+pub const MONTHS: usize = 12;
+
+/// The URL of `name`'s page under `base` (the name percent-encoded as one path segment).
+pub fn event_url(base: &str, name: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    format!("{base}/events/{}", encoded.replace('+', "%20"))
+}
+
+/// The users of `name` in the `n` periods of `group` up to the one containing `now`,
+/// oldest first, as (label, count); one batch of counts.
+async fn series(
+    client: &Bitmapist,
+    name: &str,
+    group: TimeGroup,
+    n: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, u64)>, bitmapist::Error> {
+    let last = Period::containing(group, now)?;
+    let back = i64::try_from(n.saturating_sub(1)).unwrap_or(0);
+    let mut p = last.offset(-back)?;
+    let mut periods = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 {
+            p = p.next()?;
+        }
+        periods.push(p);
+    }
+    let keys: Vec<String> = periods
+        .iter()
+        .map(|p| client.layout().key(name, p))
+        .collect();
+    let counts = client.store().count(&keys).await?;
+    Ok(periods
+        .iter()
+        .zip(counts)
+        .map(|(p, c)| {
+            let label = match group {
+                TimeGroup::Weeks => format!(
+                    "{} (from {})",
+                    p.label(),
+                    p.start()
+                        .map(|s| s.format("%b %-d").to_string())
+                        .unwrap_or_default()
+                ),
+                _ => p.label(),
+            };
+            (label, c)
+        })
+        .collect())
+}
+
+/// Whether `name` is an event of the store (from the cached names list).
+async fn known(shared: &Shared, name: &str) -> Result<bool, DashboardError> {
+    let names = shared.names.get(&shared.client).await?;
+    Ok(names.iter().any(|n| n == name))
+}
+
+/// The path's name, checked: 400 when unreadable, empty or too long.
+fn path_name(name: Result<Path<String>, PathRejection>) -> Result<String, DashboardError> {
+    let Path(name) = name.map_err(|e| bad("name", format!("name: {e}")))?;
+    check_event("name", &name)?;
+    Ok(name)
+}
+
+/// A stickiness chart.
+fn stickiness_chart(s: &Stickiness, what: &str) -> AxisChart {
+    let series: Vec<(String, u64)> = s
+        .days
+        .iter()
+        .enumerate()
+        .map(|(k, n)| (format!("{}", k + 1), *n))
+        .collect();
+    let users = s.users();
+    let notes = s
+        .days
+        .iter()
+        .map(|&n| {
+            if users > 0 && n > 0 {
+                format!("{:.0}%", n as f64 * 100.0 / users as f64)
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    axis_bars(
+        &series,
+        &ChartOptions {
+            what,
+            x_title: "days active",
+            last_is_now: false,
+            notes,
+        },
+    )
+}
+
+/// One stickiness block of the page.
+#[derive(Clone, Debug)]
+pub struct StickinessView {
+    /// "This week" / "This month".
+    pub heading: String,
+    /// The period's label.
+    pub period: String,
+    /// Users active on at least one day.
+    pub users: String,
+    /// The chart.
+    pub chart: AxisChart,
+    /// Its JSON.
+    pub api_url: String,
+}
+
+/// The event page.
+#[derive(Template)]
+#[template(path = "dashboard/event.html")]
+pub struct EventPage {
+    /// Layout links.
+    pub layout: Layout,
+    /// The event.
+    pub name: String,
+    /// "as of", for people.
+    pub now_label: String,
+    /// Users per day.
+    pub daily: AxisChart,
+    /// Users per week.
+    pub weekly: AxisChart,
+    /// Users per month.
+    pub monthly: AxisChart,
+    /// This week's and this month's stickiness.
+    pub stickiness: Vec<StickinessView>,
+    /// The event's own retention table.
+    pub cohort_url: String,
+    /// A funnel starting with this event.
+    pub funnel_url: String,
+}
+
+/// Everything the page computes.
+struct EventData {
+    daily: Vec<(String, u64)>,
+    weekly: Vec<(String, u64)>,
+    monthly: Vec<(String, u64)>,
+    week: Stickiness,
+    month: Stickiness,
+}
+
+async fn compute(
+    client: Bitmapist,
+    name: String,
+    now: DateTime<Utc>,
+) -> Result<EventData, DashboardError> {
+    Ok(EventData {
+        daily: series(&client, &name, TimeGroup::Days, DAYS, now).await?,
+        weekly: series(&client, &name, TimeGroup::Weeks, WEEKS, now).await?,
+        monthly: series(&client, &name, TimeGroup::Months, MONTHS, now).await?,
+        week: client.stickiness(&name, TimeGroup::Weeks, now).await?,
+        month: client.stickiness(&name, TimeGroup::Months, now).await?,
+    })
+}
+
+/// `GET /events/{name}`.
+pub async fn page(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let name = path_name(name)?;
+    let pairs = Pairs::parse(query.as_deref());
+    let now_raw = pairs.get("now").unwrap_or("").trim().to_string();
+    let now = parse_now(Some(&now_raw))?;
+    if !known(&shared, &name).await? {
+        return Err(PageError(DashboardError::NotFound));
+    }
+    let data = {
+        let name = name.clone();
+        shared
+            .heavy
+            .run(&shared.client, move |client| compute(client, name, now))
+            .await?
+    };
+    let chart = |series: &[(String, u64)], what: &str, x_title: &str| {
+        axis_bars(
+            series,
+            &ChartOptions {
+                what,
+                x_title,
+                last_is_now: true,
+                notes: Vec::new(),
+            },
+        )
+    };
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("primary_event", &name);
+    q.append_pair("secondary_event", &name);
+    q.append_pair("time_group", "weeks");
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    f.append_pair("step", &name);
+    let at = if now_raw.is_empty() {
+        String::new()
+    } else {
+        let mut a = form_urlencoded::Serializer::new(String::new());
+        a.append_pair("at", &now_raw);
+        format!("&{}", a.finish())
+    };
+    let api = format!("{}/api{}", base.0, event_url("", &name));
+    let view = |heading: &str, s: &Stickiness, tg: &str| StickinessView {
+        heading: heading.to_string(),
+        period: format!("{} (from {})", s.period, s.start),
+        users: group(s.users()),
+        chart: stickiness_chart(s, &format!("Users by days active, {}", s.period)),
+        api_url: format!("{api}/stickiness?time_group={tg}{at}"),
+    };
+    let page = EventPage {
+        layout: Layout::new(&base, "events"),
+        daily: chart(&data.daily, "Users per day, last 90 days", "day"),
+        weekly: chart(
+            &data.weekly,
+            "Users per ISO week, last 26 weeks",
+            "ISO week",
+        ),
+        monthly: chart(&data.monthly, "Users per month, last 12 months", "month"),
+        stickiness: vec![
+            view("This week", &data.week, "weeks"),
+            view("This month", &data.month, "months"),
+        ],
+        cohort_url: format!("{}/cohort?{}", base.0, q.finish()),
+        funnel_url: format!("{}/funnel?{}", base.0, f.finish()),
+        now_label: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        name,
+    };
+    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+}
+
+/// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=`: the engine's
+/// [`Stickiness`] as JSON.
+pub async fn stickiness_api(
+    State(shared): State<Arc<Shared>>,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Stickiness>, ApiError> {
+    let name = path_name(name)?;
+    let pairs = Pairs::parse(query.as_deref());
+    let group = match pairs.get("time_group").map(str::trim).unwrap_or("weeks") {
+        "" | "weeks" | "week" => TimeGroup::Weeks,
+        "months" | "month" => TimeGroup::Months,
+        other => {
+            return Err(bad(
+                "time_group",
+                format!("time_group: {other:?} is not weeks or months"),
+            )
+            .into());
+        }
+    };
+    let at = parse_now(pairs.get("at"))?;
+    if !known(&shared, &name).await? {
+        return Err(DashboardError::NotFound.into());
+    }
+    let s = shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            Ok(client.stickiness(&name, group, at).await?)
+        })
+        .await?;
+    Ok(Json(s))
+}

@@ -1,0 +1,413 @@
+//! The funnel page (`GET /funnel`: form, bar chart, table) and its data (`GET /api/funnel`,
+//! `GET /api/funnel.csv`), all from one bookmarkable set of GET parameters.
+//!
+//! Parameters: `step` (repeated, in order; blank ones are dropped; 2..=32 of them),
+//! `time_group` (`days`, `weeks`, `months`; default days), `rows` and `window` (1..=400;
+//! defaults 30 and 14), `strict` (a checkbox: the strict bound; default the lenient one),
+//! `now` (as everywhere). Bad input: 400 naming the parameter (the page re-shows the form
+//! with the message; the API answers `{"error", "param"}`). Funnels run under the
+//! heavy-request bound.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup};
+use url::form_urlencoded;
+
+use super::Shared;
+use super::charts::{AxisChart, ChartOptions, axis_bars};
+use super::error::{ApiError, DashboardError, PageError};
+use super::params::{
+    MAX_CELLS_PER_SIDE, Pairs, bad, check_event, parse_count, parse_flag, parse_now,
+};
+use super::views::{Base, Layout, group, percent};
+
+/// Default rows of a funnel.
+pub const DEFAULT_ROWS: usize = 30;
+/// Default window of a funnel.
+pub const DEFAULT_WINDOW: usize = 14;
+/// How many step fields the form shows at least (blank ones are ignored).
+const MIN_FIELDS: usize = 4;
+
+/// A validated funnel request.
+#[derive(Clone, Debug)]
+pub struct FunnelRequest {
+    /// The engine's spec.
+    pub spec: FunnelSpec,
+    /// `now` as sent (for links).
+    pub now_raw: String,
+}
+
+impl FunnelRequest {
+    /// Parses and checks the parameters.
+    pub fn from_query(q: &Pairs) -> Result<Self, DashboardError> {
+        let steps: Vec<String> = q
+            .all("step")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        for s in &steps {
+            check_event("step", s)?;
+        }
+        if steps.len() < 2 {
+            return Err(bad(
+                "step",
+                format!("step: a funnel needs at least 2 steps, got {}", steps.len()),
+            ));
+        }
+        if steps.len() > MAX_FUNNEL_STEPS {
+            return Err(bad(
+                "step",
+                format!(
+                    "step: at most {MAX_FUNNEL_STEPS} steps, got {}",
+                    steps.len()
+                ),
+            ));
+        }
+        let time_group = match q.get("time_group").map(str::trim).unwrap_or("") {
+            "" | "days" | "day" => TimeGroup::Days,
+            "weeks" | "week" => TimeGroup::Weeks,
+            "months" | "month" => TimeGroup::Months,
+            other => {
+                return Err(bad(
+                    "time_group",
+                    format!("time_group: {other:?} is not one of days, weeks, months"),
+                ));
+            }
+        };
+        let rows = parse_count("rows", q.get("rows"), DEFAULT_ROWS, MAX_CELLS_PER_SIDE)?;
+        let window = parse_count(
+            "window",
+            q.get("window"),
+            DEFAULT_WINDOW,
+            MAX_CELLS_PER_SIDE,
+        )?;
+        let strict = parse_flag("strict", q.get("strict"))?;
+        let now_raw = q.get("now").unwrap_or("").trim().to_string();
+        let now = parse_now(Some(&now_raw))?;
+        let spec = FunnelSpec::new(steps)
+            .time_group(time_group)
+            .rows(rows)
+            .window(window)
+            .strict(strict)
+            .now(now);
+        spec.periods().map_err(|e| {
+            bad(
+                "now",
+                format!("now: the rows leave the supported years ({e})"),
+            )
+        })?;
+        Ok(FunnelRequest { spec, now_raw })
+    }
+
+    /// The canonical query string of this request.
+    pub fn query_string(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for s in &self.spec.steps {
+            q.append_pair("step", s);
+        }
+        q.append_pair("time_group", self.spec.time_group.as_str());
+        q.append_pair("rows", &self.spec.rows.to_string());
+        q.append_pair("window", &self.spec.window.to_string());
+        if self.spec.strict {
+            q.append_pair("strict", "on");
+        }
+        if !self.now_raw.is_empty() {
+            q.append_pair("now", &self.now_raw);
+        }
+        q.finish()
+    }
+}
+
+async fn compute(shared: &Shared, req: &FunnelRequest) -> Result<Funnel, DashboardError> {
+    let spec = req.spec.clone();
+    shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            Ok(client.funnel(&spec).await?)
+        })
+        .await
+}
+
+/// The form as shown: what was sent, or the defaults.
+#[derive(Clone, Debug)]
+pub struct FunnelForm {
+    /// The step fields (what was sent, blanks kept, padded to a few fields).
+    pub steps: Vec<String>,
+    /// `days`, `weeks` or `months`.
+    pub time_group: String,
+    /// Rows as sent.
+    pub rows: String,
+    /// Window as sent.
+    pub window: String,
+    /// Strict checkbox.
+    pub strict: bool,
+    /// "As of" as sent.
+    pub now: String,
+}
+
+impl FunnelForm {
+    fn from_query(q: &Pairs) -> Self {
+        let mut steps: Vec<String> = q
+            .all("step")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let fields = (steps.len() + 1).clamp(MIN_FIELDS, MAX_FUNNEL_STEPS);
+        steps.resize(fields.max(steps.len()), String::new());
+        let text = |name: &str, default: usize| {
+            q.get(name)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map_or_else(|| default.to_string(), str::to_string)
+        };
+        FunnelForm {
+            steps,
+            time_group: q
+                .get("time_group")
+                .map(str::trim)
+                .unwrap_or("days")
+                .to_string(),
+            rows: text("rows", DEFAULT_ROWS),
+            window: text("window", DEFAULT_WINDOW),
+            strict: parse_flag("strict", q.get("strict")).unwrap_or(false),
+            now: q.get("now").unwrap_or("").trim().to_string(),
+        }
+    }
+}
+
+/// One row of the page's table.
+#[derive(Clone, Debug)]
+pub struct RowView {
+    /// The entry period.
+    pub period: String,
+    /// Step counts, grouped.
+    pub counts: Vec<String>,
+    /// Whether the window has ended.
+    pub complete: bool,
+}
+
+/// The funnel page.
+#[derive(Template)]
+#[template(path = "dashboard/funnel.html")]
+pub struct FunnelPage {
+    /// Layout links.
+    pub layout: Layout,
+    /// Every event name, for the form's suggestions.
+    pub names: Arc<Vec<String>>,
+    /// The form.
+    pub form: FunnelForm,
+    /// What was wrong with the request.
+    pub error: Option<String>,
+    /// The parameter at fault.
+    pub error_param: &'static str,
+    /// The funnel, when one was asked for and computed.
+    pub result: Option<FunnelView>,
+}
+
+/// A computed funnel as the page shows it.
+#[derive(Clone, Debug)]
+pub struct FunnelView {
+    /// Step names.
+    pub steps: Vec<String>,
+    /// Totals per step, grouped.
+    pub totals: Vec<String>,
+    /// Conversion per step, as percentages.
+    pub conversion: Vec<String>,
+    /// The rows.
+    pub rows: Vec<RowView>,
+    /// The chart of the totals.
+    pub chart: AxisChart,
+    /// "lenient" or "strict".
+    pub bound: &'static str,
+    /// A sentence on the window.
+    pub window: String,
+    /// Links: JSON, CSV, this page, the other bound.
+    pub json_url: String,
+    /// See `json_url`.
+    pub csv_url: String,
+    /// See `json_url`.
+    pub permalink: String,
+    /// See `json_url`.
+    pub other_bound_url: String,
+}
+
+fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
+    let series: Vec<(String, u64)> = f
+        .steps
+        .iter()
+        .zip(&f.totals)
+        .enumerate()
+        .map(|(i, (s, t))| (format!("{}. {s}", i + 1), *t))
+        .collect();
+    let notes = f
+        .conversion
+        .iter()
+        .map(|c| c.map(percent).unwrap_or_default())
+        .collect();
+    let q = req.query_string();
+    let mut other = req.clone();
+    other.spec.strict = !req.spec.strict;
+    let unit = match f.time_group {
+        TimeGroup::Weeks => "weeks",
+        TimeGroup::Months => "months",
+        _ => "days",
+    };
+    FunnelView {
+        steps: f.steps.clone(),
+        totals: f.totals.iter().map(|&t| group(t)).collect(),
+        conversion: f
+            .conversion
+            .iter()
+            .map(|c| c.map(percent).unwrap_or_default())
+            .collect(),
+        rows: f
+            .rows
+            .iter()
+            .map(|r| RowView {
+                period: r.period.clone(),
+                counts: r.counts.iter().map(|&n| group(n)).collect(),
+                complete: r.complete,
+            })
+            .collect(),
+        chart: axis_bars(
+            &series,
+            &ChartOptions {
+                what: "Users reaching each step",
+                x_title: "step",
+                last_is_now: false,
+                notes,
+            },
+        ),
+        bound: if f.strict { "strict" } else { "lenient" },
+        window: format!("{} {unit} from entry, {} rows", f.window, f.rows.len()),
+        json_url: format!("{base}/api/funnel?{q}"),
+        csv_url: format!("{base}/api/funnel.csv?{q}"),
+        permalink: format!("{base}/funnel?{q}"),
+        other_bound_url: format!("{base}/funnel?{}", other.query_string()),
+    }
+}
+
+/// `GET /funnel`.
+pub async fn page(
+    State(shared): State<Arc<Shared>>,
+    base: Base,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = Pairs::parse(query.as_deref());
+    let names = shared.names.get(&shared.client).await?;
+    let mut page = FunnelPage {
+        layout: Layout::new(&base, "funnel"),
+        names,
+        form: FunnelForm::from_query(&pairs),
+        error: None,
+        error_param: "",
+        result: None,
+    };
+    // Nothing asked yet: the form alone.
+    if !pairs.has("step") {
+        return Ok((StatusCode::OK, Html(page.render()?)).into_response());
+    }
+    let outcome = match FunnelRequest::from_query(&pairs) {
+        Ok(req) => compute(&shared, &req).await.map(|f| (req, f)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((req, f)) => {
+            page.result = Some(view(&base.0, &req, &f));
+            Ok((StatusCode::OK, Html(page.render()?)).into_response())
+        }
+        Err(e) if e.param().is_some() => {
+            page.error = Some(e.to_string());
+            page.error_param = e.param().unwrap_or("");
+            Ok((e.status(), Html(page.render()?)).into_response())
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// `GET /api/funnel`: the engine's [`Funnel`] as JSON.
+pub async fn api(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Funnel>, ApiError> {
+    let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    Ok(Json(compute(&shared, &req).await?))
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV text: `period,start,complete,<step 1>,...`, one line per row, then `total` and
+/// `conversion` lines.
+pub fn render_csv(f: &Funnel) -> String {
+    let mut out = String::from("period,start,complete");
+    for s in &f.steps {
+        out.push(',');
+        out.push_str(&field(s));
+    }
+    out.push_str("\r\n");
+    for r in &f.rows {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "{},{},{}",
+            field(&r.period),
+            field(&r.start),
+            r.complete
+        );
+        for c in &r.counts {
+            let _ = write!(out, ",{c}");
+        }
+        out.push_str("\r\n");
+    }
+    out.push_str("total,,");
+    for t in &f.totals {
+        let _ = write!(out, ",{t}");
+    }
+    out.push_str("\r\nconversion,,");
+    for c in &f.conversion {
+        out.push(',');
+        if let Some(c) = c {
+            let _ = write!(out, "{c}");
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// `GET /api/funnel.csv`.
+pub async fn csv(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    let f = compute(&shared, &req).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"funnel.csv\""),
+            ),
+        ],
+        render_csv(&f),
+    )
+        .into_response())
+}

@@ -1,0 +1,378 @@
+//! The event page and the funnel page in a real browser: headless Chromium over WebDriver
+//! (fantoccini), against the app on a real TCP port with the default loopback-only access.
+//! Checks: no Content-Security-Policy violation, the SVG charts are drawn and sized, the
+//! funnel form submits to a bookmarkable URL whose table matches the JSON API, and with
+//! JavaScript off every chart still shows.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
+//! chromium-driver`); a missing browser fails with that hint, never skips.
+//! `BITMAPIST_CHROMIUM` and `BITMAPIST_CHROMEDRIVER` override the binaries' paths. (The
+//! driver helpers mirror `tests/browser.rs`, whose helpers are private to that file.)
+//! Screenshots: `dashboard-event-1280.png`, `dashboard-funnel-1280.png` in the target dir.
+
+#[allow(dead_code)]
+mod dashboard_support;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use dashboard_support::*;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const INSTALL_HINT: &str = "install them with `apt-get install -y chromium chromium-driver` \
+     (Debian/Ubuntu; `.ci/run` does it), or point BITMAPIST_CHROMIUM / BITMAPIST_CHROMEDRIVER \
+     at your binaries";
+
+fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => find_in_path(names),
+    }
+}
+
+fn find_in_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"].map(PathBuf::from))
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn binaries() -> (PathBuf, PathBuf) {
+    let chromium = find(
+        "BITMAPIST_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let driver = find("BITMAPIST_CHROMEDRIVER", &["chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => (c, d),
+        (c, d) => panic!(
+            "the browser tests need Chromium and ChromeDriver (missing: {}{}); {INSTALL_HINT}.",
+            if c.is_none() { "chromium " } else { "" },
+            if d.is_none() { "chromedriver" } else { "" },
+        ),
+    }
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver(driver: &Path) -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let setpriv = find_in_path(&["setpriv"]);
+    let mut cmd = match &setpriv {
+        Some(s) => {
+            let mut c = Command::new(s);
+            c.args(["--pdeathsig", "KILL"]).arg(driver);
+            c
+        }
+        None => Command::new(driver),
+    };
+    let child = cmd
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}; {INSTALL_HINT}", driver.display()));
+    let d = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: a DevTools command.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(self.0.to_string()))
+    }
+}
+
+async fn connect(chromium: &Path, driver: &Driver, profile: &Path) -> Client {
+    let mut caps = Capabilities::new();
+    caps.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": chromium.display().to_string(),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(caps);
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match builder.connect(&url).await {
+            Ok(c) => return c,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not start a Chromium session: {e}; {INSTALL_HINT}"),
+        }
+    }
+}
+
+fn save(name: &str, png: &[u8]) {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    std::fs::create_dir_all(&dir).expect("target dir");
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    std::fs::write(dir.join(name), png).expect("write screenshot");
+}
+
+/// Fetches JSON over HTTP from the test (the page's CSP forbids it to fetch).
+async fn fetch_json(base: &str, path: &str) -> Value {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<axum::body::Body>();
+    let uri: axum::http::Uri = format!("{base}{path}").parse().expect("uri");
+    let res = client.get(uri).await.expect("GET");
+    assert_eq!(res.status(), 200, "{path}");
+    let bytes = axum::body::to_bytes(axum::body::Body::new(res.into_body()), usize::MAX)
+        .await
+        .expect("body");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// No CSP violation was recorded and the stylesheet applied.
+async fn csp_clean(c: &Client, what: &str, scripts: bool) {
+    if scripts {
+        let violations = c
+            .execute("return window.__cspViolations || null;", vec![])
+            .await
+            .expect("execute");
+        assert_eq!(
+            violations,
+            json!([]),
+            "{what}: CSP violations (or no listener)"
+        );
+        let js = c
+            .execute(
+                "return document.documentElement.classList.contains('js');",
+                vec![],
+            )
+            .await
+            .expect("execute");
+        assert_eq!(js, json!(true), "{what}: the script ran");
+    }
+}
+
+/// The rendered size of every `svg.axis-chart` and its bar count, read through WebDriver
+/// (which works with the page's scripts off).
+async fn charts(c: &Client) -> Vec<(f64, f64, usize)> {
+    let mut out = Vec::new();
+    for svg in c
+        .find_all(Locator::Css("svg.axis-chart"))
+        .await
+        .expect("charts")
+    {
+        let rect = svg.rectangle().await.expect("rect");
+        let bars = svg
+            .find_all(Locator::Css("rect"))
+            .await
+            .expect("bars")
+            .len();
+        out.push((rect.2, rect.3, bars));
+    }
+    out
+}
+
+async fn steps(c: Client, base: String) {
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Page.addScriptToEvaluateOnNewDocument",
+        "params": {"source": "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"}
+    })))
+    .await
+    .expect("CDP command");
+
+    for scripts in [true, false] {
+        if !scripts {
+            c.issue_cmd(Cdp(json!({
+                "cmd": "Emulation.setScriptExecutionDisabled",
+                "params": {"value": true}
+            })))
+            .await
+            .expect("scripts off");
+        }
+        // 1. From the overview, the event's name leads to its page.
+        c.goto(&format!("{base}/bitmapist?now={NOW}"))
+            .await
+            .expect("overview");
+        c.find(Locator::Css(
+            "a.event-link[href$='/events/user%3Alogged_in']",
+        ))
+        .await
+        .expect("a link to the event page")
+        .click()
+        .await
+        .expect("click");
+        let title = c.title().await.expect("title");
+        assert_eq!(title, "user:logged_in · bitmapist");
+        // The link carries no `now`: open the page as of the fixture's moment.
+        c.goto(&format!(
+            "{base}/bitmapist/events/user%3Alogged_in?now={NOW}"
+        ))
+        .await
+        .expect("event page");
+        csp_clean(&c, "event page", scripts).await;
+        let drawn = charts(&c).await;
+        let bars: Vec<usize> = drawn.iter().map(|d| d.2).collect();
+        assert_eq!(bars, vec![90, 26, 12, 7, 30], "scripts {scripts}");
+        for (w, h, _) in &drawn {
+            assert!(*w > 200.0 && *h > 50.0, "a chart is drawn at {w}x{h}");
+        }
+        if scripts {
+            save(
+                "dashboard-event-1280.png",
+                &c.screenshot().await.expect("screenshot"),
+            );
+        }
+
+        // 2. The funnel form: fill in the steps, submit, land on a bookmarkable URL.
+        c.goto(&format!("{base}/bitmapist/funnel"))
+            .await
+            .expect("funnel page");
+        csp_clean(&c, "funnel form", scripts).await;
+        for (id, value) in [
+            ("step1", "user:signed_up"),
+            ("step2", "user:logged_in"),
+            ("step3", "user:bought"),
+        ] {
+            c.find(Locator::Id(id))
+                .await
+                .expect("step field")
+                .send_keys(value)
+                .await
+                .expect("type");
+        }
+        let now = c.find(Locator::Id("now")).await.expect("now");
+        now.send_keys("2026-11-22").await.expect("type");
+        c.find(Locator::Id("bm-submit"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("submit");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = loop {
+            let url = c.current_url().await.expect("url");
+            if url.as_str().contains("step=user%3Abought") {
+                break url;
+            }
+            assert!(Instant::now() < deadline, "never submitted: {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        csp_clean(&c, "funnel result", scripts).await;
+        let drawn = charts(&c).await;
+        assert_eq!(drawn.len(), 1);
+        assert_eq!(drawn[0].2, 3, "one bar per step");
+        // The table shows the API's totals for the same URL.
+        let api = fetch_json(
+            &base,
+            &format!("/bitmapist/api/funnel?{}", url.query().unwrap_or("")),
+        )
+        .await;
+        let mut shown = Vec::new();
+        for td in c
+            .find_all(Locator::Css("#bm-funnel-table tfoot tr.total td"))
+            .await
+            .expect("totals")
+        {
+            shown.push(td.text().await.expect("text").replace(',', ""));
+        }
+        let expected: Vec<String> = api["totals"]
+            .as_array()
+            .expect("totals")
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(shown, expected);
+        assert!(expected[0] != "0", "the synthetic data enters the funnel");
+        if scripts {
+            save(
+                "dashboard-funnel-1280.png",
+                &c.screenshot().await.expect("screenshot"),
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_and_funnel_pages_in_a_real_browser() {
+    let (chromium, driver_bin) = binaries();
+    let bm = bitmapist::Bitmapist::open("memory://")
+        .await
+        .expect("store");
+    synthetic(&bm, 2_000, 45).await;
+    let app = axum::Router::new().nest(
+        "/bitmapist",
+        axum_bitmapist::dashboard::Dashboard::new(bm).router(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let driver = start_driver(&driver_bin);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let client = connect(&chromium, &driver, profile.path()).await;
+    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
+    let result = run.await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    if let Err(e) = result {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("browser steps: {e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! `bitmapist stickiness`: users of an event by the number of days of a week or month they
+//! were active on, from the engine's `stickiness`; output as a table or JSON.
+
+use anyhow::Result;
+use bitmapist::{Stickiness, TimeGroup};
+use chrono::{DateTime, Utc};
+use clap::builder::NonEmptyStringValueParser;
+use clap::{Args, ValueEnum};
+
+use crate::cli::Format;
+use crate::context::Ctx;
+use crate::output::{self, Table};
+use crate::time::parse_time;
+
+/// The period of a stickiness count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StickinessGroup {
+    /// An ISO week (7 days).
+    Weeks,
+    /// A calendar month (28 to 31 days).
+    Months,
+}
+
+/// `bitmapist stickiness`
+#[derive(Debug, Args)]
+pub struct StickinessArgs {
+    /// The event.
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub event: String,
+
+    /// The period: the ISO week or the month containing --at.
+    #[arg(long, value_enum, default_value_t = StickinessGroup::Weeks)]
+    pub time_group: StickinessGroup,
+
+    /// A moment in the period; days after it are not counted [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Output format: a table, or JSON `{"event", "period", "start", "days": [n_1, ...]}`.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Runs `stickiness`.
+pub async fn run(ctx: &Ctx, args: &StickinessArgs) -> Result<()> {
+    let group = match args.time_group {
+        StickinessGroup::Weeks => TimeGroup::Weeks,
+        StickinessGroup::Months => TimeGroup::Months,
+    };
+    let bm = ctx.open_for_query().await?;
+    let s = bm
+        .stickiness(&args.event, group, args.at.unwrap_or_else(Utc::now))
+        .await?;
+    match args.format {
+        Format::Json => output::json(&serde_json::to_value(&s)?),
+        Format::Table => Ok(output::print(&table(&s).render())?),
+    }
+}
+
+/// One row per number of active days, with the share of the period's users.
+fn table(s: &Stickiness) -> Table {
+    let mut t = Table::new(["days active", "users", "share"], 1);
+    let users = s.users();
+    for (k, n) in s.days.iter().enumerate() {
+        let share = if users > 0 {
+            format!("{:.1}%", *n as f64 * 100.0 / users as f64)
+        } else {
+            String::new()
+        };
+        t.push(vec![(k + 1).to_string(), output::thousands(*n), share]);
+    }
+    t.push(vec![
+        format!("total ({} from {})", s.period, s.start),
+        output::thousands(users),
+        String::new(),
+    ]);
+    t
+}
