@@ -10,6 +10,7 @@ mod cohort;
 pub mod compact;
 mod count;
 mod events;
+mod external;
 mod import;
 mod mark;
 mod seed;
@@ -23,10 +24,12 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Unmark(args) => mark::run(ctx, &args, false).await,
         Command::Events(args) => events::run(ctx, &args).await,
         Command::Count(args) => count::count(ctx, &args).await,
-        Command::Ids(args) => count::ids(ctx, &args).await,
+        Command::Ids(args) if args.external => external::ids(ctx, &args.period).await,
+        Command::Ids(args) => count::ids(ctx, &args.period).await,
         Command::Cohort(args) => cohort::run(ctx, &args).await,
         Command::Import(args) => import::run(ctx, &args).await,
         Command::Serve(args) => serve::run(ctx, &args).await,
         Command::Compact(args) => compact::run(ctx, &args).await,
+        Command::Resolve(args) => external::resolve(ctx, &args).await,
     }
 }
