@@ -12,9 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Settings;
 use crate::dashboard::{Access, Dashboard};
 use crate::queue::{Counters, MarkError, MarkQueue, QueuedMark, Stats};
-#[cfg(feature = "login")]
-use crate::user::IntoUserId;
-use crate::user::UserSource;
+use crate::user::{IntoUserId, UserKey, UserSource};
 
 /// The path the dashboard is mounted at.
 pub const DASHBOARD_PATH: &str = "/bitmapist";
@@ -49,6 +47,8 @@ struct Shared {
     queue: MarkQueue,
     counters: Arc<Counters>,
     users: UserSource,
+    /// Whether `Display` ids are mapped through the external-id map.
+    id_map: bool,
     dashboard: Option<Access>,
     #[cfg(feature = "login")]
     login: Option<crate::login::LoginProbe>,
@@ -136,6 +136,14 @@ impl Builder {
         self
     }
 
+    /// Map user ids that are not `u32` (strings, UUIDs, i64: any `Display` id of a
+    /// [`UserSource`]) through the external-id map (default: `BITMAPIST_ID_MAP`, else
+    /// off). Also on when the engine handle given to [`Builder::client`] has it on.
+    pub fn id_map(mut self, on: bool) -> Self {
+        self.settings.engine.id_map = on;
+        self
+    }
+
     /// Where the current user's id comes from (default: the [`crate::CurrentUser`]
     /// request extension).
     pub fn user_source(mut self, users: UserSource) -> Self {
@@ -155,7 +163,7 @@ impl Builder {
     pub fn axum_login<B>(mut self) -> Self
     where
         B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: IntoUserId + serde::de::DeserializeOwned,
+        axum_login::UserId<B>: std::fmt::Display + serde::de::DeserializeOwned,
     {
         self.users = UserSource::axum_login::<B>();
         self.login = Some(crate::login::LoginProbe::new::<B>(
@@ -183,12 +191,14 @@ impl Builder {
             self.settings.queue_capacity,
             Arc::clone(&counters),
         );
+        let id_map = engine.id_map || client.id_map_enabled();
         let shared = Arc::new(Shared {
             systems,
             client,
             queue,
             counters,
             users: self.users,
+            id_map,
             dashboard: (!self.settings.disable_blueprint).then_some(self.access),
             #[cfg(feature = "login")]
             login: self.login,
@@ -269,7 +279,13 @@ impl AxumBitmapist {
         event: impl Into<Cow<'static, str>>,
         uid: u32,
     ) -> Result<(), MarkError> {
-        self.enqueue(event.into(), uid, Utc::now(), MarkOptions::default(), true)
+        self.enqueue(
+            event.into(),
+            UserKey::Id(uid),
+            Utc::now(),
+            MarkOptions::default(),
+            true,
+        )
     }
 
     /// Queues a mark with explicit time and options.
@@ -280,7 +296,7 @@ impl AxumBitmapist {
         at: DateTime<Utc>,
         opts: MarkOptions,
     ) -> Result<(), MarkError> {
-        self.enqueue(event.into(), uid, at, opts, true)
+        self.enqueue(event.into(), UserKey::Id(uid), at, opts, true)
     }
 
     /// Queues an unmark.
@@ -289,20 +305,33 @@ impl AxumBitmapist {
         event: impl Into<Cow<'static, str>>,
         uid: u32,
     ) -> Result<(), MarkError> {
-        self.enqueue(event.into(), uid, Utc::now(), MarkOptions::default(), false)
+        self.enqueue(
+            event.into(),
+            UserKey::Id(uid),
+            Utc::now(),
+            MarkOptions::default(),
+            false,
+        )
     }
 
     pub(crate) fn enqueue(
         &self,
         event: Cow<'static, str>,
-        uid: u32,
+        user: UserKey,
         at: DateTime<Utc>,
         opts: MarkOptions,
         value: bool,
     ) -> Result<(), MarkError> {
+        if let UserKey::External(e) = &user {
+            bitmapist::idmap::check_external(e).map_err(|err| {
+                MarkError::UserId(crate::user::UserIdError::NotANumber(format!(
+                    "{e:.64} ({err})"
+                )))
+            })?;
+        }
         self.shared.queue.push(QueuedMark {
             event,
-            uid,
+            user,
             at,
             opts,
             value,
@@ -321,6 +350,64 @@ impl AxumBitmapist {
             tracing::warn!(error = %e, "bitmapist: cannot mark for this user");
         }
         r
+    }
+
+    /// Whether `Display` ids are mapped through the external-id map
+    /// ([`Builder::id_map`], `BITMAPIST_ID_MAP`).
+    pub fn id_map_enabled(&self) -> bool {
+        self.shared.id_map
+    }
+
+    /// The current user of a request, as the marks use it: an external id when the map is
+    /// on and the source yields `Display` ids, else a `u32`. Errors are counted as
+    /// [`UserIdError`](crate::UserIdError)s, like [`AxumBitmapist::user_of`].
+    pub fn user_key_of(&self, parts: &Parts) -> Result<Option<UserKey>, crate::user::UserIdError> {
+        let r = self.shared.users.user_key(parts, self.shared.id_map);
+        if let Err(e) = &r {
+            self.shared
+                .counters
+                .user_id_errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(error = %e, "bitmapist: cannot mark for this user");
+        }
+        r
+    }
+
+    /// An id's text as the marks use it: mapped when the map is on, else a decimal `u32`.
+    pub fn key_of(&self, id: &str) -> Result<UserKey, crate::user::UserIdError> {
+        if self.shared.id_map {
+            Ok(UserKey::External(id.to_string()))
+        } else {
+            id.user_id().map(UserKey::Id)
+        }
+    }
+
+    /// Queues `event` for the user with external id `id` (a string, UUID, i64...), now,
+    /// mapped through the external-id map whether or not [`Builder::id_map`] is on.
+    pub fn mark_event_external(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        id: impl std::fmt::Display,
+    ) -> Result<(), MarkError> {
+        self.enqueue(
+            event.into(),
+            UserKey::External(id.to_string()),
+            Utc::now(),
+            MarkOptions::default(),
+            true,
+        )
+    }
+
+    /// Queues a mark or unmark for any [`UserKey`].
+    pub fn mark_key(
+        &self,
+        event: impl Into<Cow<'static, str>>,
+        user: UserKey,
+        at: DateTime<Utc>,
+        opts: MarkOptions,
+        value: bool,
+    ) -> Result<(), MarkError> {
+        self.enqueue(event.into(), user, at, opts, value)
     }
 
     /// What happened to marks so far.

@@ -64,4 +64,4 @@ pub use extension::{AxumBitmapist, Builder};
 pub use mark_layer::{MarkLayer, mark};
 pub use queue::{MarkError, Stats};
 pub use tracker::{NotInstalled, Tracker};
-pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserSource};
+pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserKey, UserSource};

@@ -21,7 +21,7 @@ use tower_sessions::Session;
 
 use crate::extension::AxumBitmapist;
 use crate::queue::MarkError;
-use crate::user::IntoUserId;
+use crate::user::UserKey;
 
 /// The event marked when a user logs in.
 pub const LOGGED_IN: &str = "user:logged_in";
@@ -31,8 +31,8 @@ pub const LOGGED_OUT: &str = "user:logged_out";
 pub const DEFAULT_DATA_KEY: &str = "axum-login.data";
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type Before = dyn Fn(&Extensions) -> Option<(Option<u32>, Session)> + Send + Sync;
-type After = dyn Fn(Session) -> BoxFuture<Option<u32>> + Send + Sync;
+type Before = dyn Fn(&Extensions) -> Option<(Option<String>, Session)> + Send + Sync;
+type After = dyn Fn(Session) -> BoxFuture<Option<String>> + Send + Sync;
 
 /// The shape axum-login stores under its data key (only the field read here).
 #[derive(serde::Deserialize)]
@@ -53,8 +53,10 @@ impl std::fmt::Debug for LoginProbe {
     }
 }
 
-fn id_of<I: IntoUserId>(id: &I) -> Option<u32> {
-    id.user_id()
+/// The user a login mark is for: an external id with the map on, else a `u32` (a
+/// warning and nothing when the id is not one).
+fn key_of(ext: &AxumBitmapist, id: &str) -> Option<UserKey> {
+    ext.key_of(id)
         .map_err(|e| tracing::warn!(error = %e, "bitmapist: login not tracked"))
         .ok()
 }
@@ -65,18 +67,18 @@ impl LoginProbe {
     pub fn new<B>(data_key: &'static str) -> Self
     where
         B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: IntoUserId + serde::de::DeserializeOwned,
+        axum_login::UserId<B>: std::fmt::Display + serde::de::DeserializeOwned,
     {
         use axum_login::AuthUser;
         let before = move |ext: &Extensions| {
             let auth = ext.get::<axum_login::AuthSession<B>>()?;
-            let user = auth.user.as_ref().and_then(|u| id_of(&u.id()));
+            let user = auth.user.as_ref().map(|u| u.id().to_string());
             Some((user, auth.session.clone()))
         };
-        let after = move |session: Session| -> BoxFuture<Option<u32>> {
+        let after = move |session: Session| -> BoxFuture<Option<String>> {
             Box::pin(async move {
                 match session.get::<Stored<axum_login::UserId<B>>>(data_key).await {
-                    Ok(stored) => stored.and_then(|s| s.user_id).and_then(|id| id_of(&id)),
+                    Ok(stored) => stored.and_then(|s| s.user_id).map(|id| id.to_string()),
                     Err(e) => {
                         tracing::warn!(error = %e, "bitmapist: cannot read the session after the request");
                         None
@@ -158,11 +160,13 @@ where
             if let Some((was, session)) = before {
                 let now = (layer.probe.after)(session).await;
                 if was != now {
-                    if let Some(old) = was {
-                        let _ = logged_out(&layer.ext, old);
+                    let at = chrono::Utc::now();
+                    let opts = bitmapist::MarkOptions::default();
+                    if let Some(old) = was.and_then(|id| key_of(&layer.ext, &id)) {
+                        let _ = layer.ext.mark_key(LOGGED_OUT, old, at, opts, true);
                     }
-                    if let Some(new) = now {
-                        let _ = logged_in(&layer.ext, new);
+                    if let Some(new) = now.and_then(|id| key_of(&layer.ext, &id)) {
+                        let _ = layer.ext.mark_key(LOGGED_IN, new, at, opts, true);
                     }
                 }
             }

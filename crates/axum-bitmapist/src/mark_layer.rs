@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tower::{Layer, Service};
 
 use crate::extension::AxumBitmapist;
-use crate::user::MarkUser;
+use crate::user::{MarkUser, UserKey};
 
 /// A layer that marks `event` for the request's user when the handler answers 2xx.
 ///
@@ -105,7 +105,9 @@ where
         if ext.is_none() {
             tracing::warn!("bitmapist: mark layer on a router without init_app; nothing marked");
         }
-        let user = ext.as_ref().and_then(|e| e.user_of(&parts).ok().flatten());
+        let user = ext
+            .as_ref()
+            .and_then(|e| e.user_key_of(&parts).ok().flatten());
         let req = Request::from_parts(parts, body);
         // The clone that was driven to readiness serves this request.
         let clone = self.inner.clone();
@@ -117,7 +119,7 @@ where
                 let uid = response
                     .extensions()
                     .get::<MarkUser>()
-                    .map(|m| m.0)
+                    .map(|m| UserKey::Id(m.0))
                     .or(user);
                 if let Some(uid) = uid {
                     let at = layer.at.unwrap_or_else(Utc::now);

@@ -137,6 +137,34 @@ pub fn mark_deleted(prefix: &str, uid: u32) -> Result<(), MarkError> {
 }
 
 /// The body of the generated `after_save`.
+/// An id value's text (integers and strings), for the external-id map.
+fn value_text(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::TinyInt(Some(n)) => n.to_string(),
+        Value::SmallInt(Some(n)) => n.to_string(),
+        Value::Int(Some(n)) => n.to_string(),
+        Value::BigInt(Some(n)) => n.to_string(),
+        Value::TinyUnsigned(Some(n)) => n.to_string(),
+        Value::SmallUnsigned(Some(n)) => n.to_string(),
+        Value::Unsigned(Some(n)) => n.to_string(),
+        Value::BigUnsigned(Some(n)) => n.to_string(),
+        Value::String(Some(s)) => s.clone(),
+        _ => return None,
+    })
+}
+
+/// With the external-id map on, marks `{prefix}:{action}` for the id's text and answers
+/// `true`; `false` when the map is off (the caller marks the `u32`).
+fn mark_mapped(prefix: &str, action: &str, v: Option<Value>) -> bool {
+    let Some(ext) = installed().filter(AxumBitmapist::id_map_enabled) else {
+        return false;
+    };
+    if let Some(text) = v.as_ref().and_then(value_text) {
+        let _ = ext.mark_event_external(format!("{prefix}:{action}"), text);
+    }
+    true
+}
+
 #[doc(hidden)]
 pub fn saved<M: ModelTrait>(
     model: &M,
@@ -144,6 +172,14 @@ pub fn saved<M: ModelTrait>(
     prefix: &str,
     id: IdColumn<<M::Entity as EntityTrait>::Column>,
 ) {
+    let action = if insert { "created" } else { "updated" };
+    if mark_mapped(
+        prefix,
+        action,
+        column::<M::Entity>(id).map(|c| model.get(c)),
+    ) {
+        return;
+    }
     if let Some(uid) = model_id(model, id) {
         let _ = if insert {
             mark_created(prefix, uid)
@@ -160,6 +196,13 @@ pub fn deleted<A: ActiveModelTrait>(
     prefix: &str,
     id: IdColumn<<A::Entity as EntityTrait>::Column>,
 ) {
+    let value = column::<A::Entity>(id).and_then(|c| match am.get(c) {
+        ActiveValue::Set(v) | ActiveValue::Unchanged(v) => Some(v),
+        ActiveValue::NotSet => None,
+    });
+    if mark_mapped(prefix, "deleted", value) {
+        return;
+    }
     if let Some(uid) = active_model_id(am, id) {
         let _ = mark_deleted(prefix, uid);
     }

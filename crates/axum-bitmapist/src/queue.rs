@@ -4,7 +4,9 @@
 //! Invariants:
 //! - enqueueing is `try_send` on a bounded channel: constant time, never awaits;
 //! - the worker takes whatever is queued (up to [`MAX_BATCH`]) and writes it with one
-//!   `mark_events` call per kind of mark, so a busy app writes in batches;
+//!   `mark_events` call per kind of mark, so a busy app writes in batches; marks by
+//!   external id ([`UserKey::External`]) are first mapped with one id-map call per batch
+//!   (unmarks look ids up and skip unknown ones; a failed map call counts as a store error);
 //! - a store error is logged with `tracing` and counted in [`Stats::store_errors`]; the
 //!   marks of that batch are lost (the request that made them has long been answered);
 //! - [`MarkQueue::shutdown`] stops accepting marks, writes everything already queued, then
@@ -20,6 +22,8 @@ use serde::Serialize;
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::user::UserKey;
+
 /// The most marks written in one batch.
 pub const MAX_BATCH: usize = 8192;
 
@@ -27,7 +31,7 @@ pub const MAX_BATCH: usize = 8192;
 #[derive(Clone, Debug)]
 pub(crate) struct QueuedMark {
     pub event: Cow<'static, str>,
-    pub uid: u32,
+    pub user: UserKey,
     pub at: DateTime<Utc>,
     pub opts: MarkOptions,
     pub value: bool,
@@ -183,12 +187,67 @@ async fn run(
     }
 }
 
+/// The dense ids of the batch's external ids: one `assign` for marks, one `lookup` for
+/// unmarks. On failure the error is counted and those marks are dropped.
+async fn map_external(
+    client: &Bitmapist,
+    batch: &[QueuedMark],
+    counters: &Counters,
+) -> std::collections::HashMap<(String, bool), u32> {
+    let mut out = std::collections::HashMap::new();
+    for value in [true, false] {
+        let mut ext: Vec<String> = batch
+            .iter()
+            .filter(|m| m.value == value)
+            .filter_map(|m| match &m.user {
+                UserKey::External(e) => Some(e.clone()),
+                UserKey::Id(_) => None,
+            })
+            .collect();
+        if ext.is_empty() {
+            continue;
+        }
+        ext.sort_unstable();
+        ext.dedup();
+        let got = if value {
+            client
+                .ids()
+                .assign(&ext)
+                .await
+                .map(|v| v.into_iter().map(Some).collect::<Vec<_>>())
+        } else {
+            client.ids().lookup(&ext).await
+        };
+        match got {
+            Ok(ids) => {
+                for (e, d) in ext.into_iter().zip(ids) {
+                    if let Some(d) = d {
+                        out.insert((e, value), d);
+                    }
+                }
+            }
+            Err(e) => {
+                counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, ids = ext.len(), "bitmapist: mapping external ids failed; their marks are lost");
+            }
+        }
+    }
+    out
+}
+
 /// Writes a batch, one `mark_events` call per (options, mark or unmark).
 async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Counters) {
+    let mapped = map_external(client, batch, counters).await;
+    let dense = |m: &QueuedMark| match &m.user {
+        UserKey::Id(d) => Some(*d),
+        UserKey::External(e) => mapped.get(&(e.clone(), m.value)).copied(),
+    };
     batch.sort_by_key(|m| (m.opts.hourly, m.opts.unique, m.value));
     for group in batch.chunk_by(|a, b| (a.opts, a.value) == (b.opts, b.value)) {
         let (opts, value) = (group[0].opts, group[0].value);
-        let items = group.iter().map(|m| (m.event.as_ref(), m.uid, m.at));
+        let items = group
+            .iter()
+            .filter_map(|m| dense(m).map(|d| (m.event.as_ref(), d, m.at)));
         let result = if value {
             client.mark_events(items, opts).await
         } else {

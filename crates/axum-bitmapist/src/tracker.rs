@@ -11,7 +11,7 @@ use chrono::Utc;
 
 use crate::extension::AxumBitmapist;
 use crate::queue::MarkError;
-use crate::user::UserIdError;
+use crate::user::{UserIdError, UserKey};
 
 /// Marks events from a handler.
 ///
@@ -30,7 +30,7 @@ use crate::user::UserIdError;
 #[derive(Clone, Debug)]
 pub struct Tracker {
     ext: AxumBitmapist,
-    user: Result<Option<u32>, UserIdError>,
+    user: Result<Option<UserKey>, UserIdError>,
 }
 
 /// The rejection when [`AxumBitmapist::init_app`] was not called on the router.
@@ -53,7 +53,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tracker {
             .get::<AxumBitmapist>()
             .cloned()
             .ok_or(NotInstalled)?;
-        let user = ext.user_of(parts);
+        let user = ext.user_key_of(parts);
         Ok(Tracker { ext, user })
     }
 }
@@ -71,15 +71,25 @@ impl<S: Send + Sync> FromRequestParts<S> for AxumBitmapist {
 }
 
 impl Tracker {
-    /// The request's user, if any.
+    /// The request's user, if any, when it is a `u32` (not an external id waiting to be
+    /// mapped; see [`Tracker::user_key`]).
     pub fn user_id(&self) -> Option<u32> {
+        match self.user.clone().ok().flatten() {
+            Some(UserKey::Id(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The request's user, if any, as the marks use it.
+    pub fn user_key(&self) -> Option<UserKey> {
         self.user.clone().ok().flatten()
     }
 
     /// Queues `event` for the request's user, now.
     pub fn mark_event(&self, event: impl Into<Cow<'static, str>>) -> Result<(), MarkError> {
-        let uid = self.user.clone()?.ok_or(MarkError::NoUser)?;
-        self.ext.mark_event(event, uid)
+        let user = self.user.clone()?.ok_or(MarkError::NoUser)?;
+        self.ext
+            .mark_key(event, user, Utc::now(), MarkOptions::default(), true)
     }
 
     /// Queues `event` for `uid`, now.
@@ -103,8 +113,9 @@ impl Tracker {
 
     /// Queues an unmark of `event` for the request's user.
     pub fn unmark_event(&self, event: impl Into<Cow<'static, str>>) -> Result<(), MarkError> {
-        let uid = self.user.clone()?.ok_or(MarkError::NoUser)?;
-        self.ext.unmark_event(event, uid)
+        let user = self.user.clone()?.ok_or(MarkError::NoUser)?;
+        self.ext
+            .mark_key(event, user, Utc::now(), MarkOptions::default(), false)
     }
 
     /// The engine handle, for queries and awaited marks.

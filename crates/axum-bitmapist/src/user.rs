@@ -2,8 +2,13 @@
 //! to mark. Ids that are not `u32` are an error the app sees, never a panic.
 //!
 //! Bitmapist ids are `u32` (Redis offsets end at 2^32 - 1). [`IntoUserId`] converts the
-//! usual id types with range checks; an app whose ids are UUIDs or 64-bit values beyond
-//! that range maps them itself with [`UserSource::from_fn`].
+//! usual id types with range checks. An app whose ids are strings, UUIDs or 64-bit values
+//! turns on the external-id map (`BITMAPIST_ID_MAP=true` or
+//! [`Builder::id_map`](crate::Builder::id_map)): sources made with
+//! [`UserSource::from_display_fn`], [`UserSource::display_extension`] or
+//! [`UserSource::axum_login`] then yield the id's text, which the map turns into a dense
+//! id ([`UserKey::External`]). Without the map those sources behave as before: decimal
+//! `u32` text is the id, anything else is a [`UserIdError`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -44,7 +49,11 @@ int_user_id!(
 impl IntoUserId for str {
     fn user_id(&self) -> Result<u32, UserIdError> {
         let t = self.trim();
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if t.strip_prefix('-').is_some_and(digits) {
+            return Err(UserIdError::OutOfRange(self.to_string()));
+        }
+        if !digits(t) {
             return Err(UserIdError::NotANumber(self.to_string()));
         }
         t.parse::<u32>()
@@ -76,6 +85,17 @@ pub struct CurrentUser(pub u32);
 pub struct MarkUser(pub u32);
 
 type SourceFn = dyn Fn(&Parts) -> Result<Option<u32>, UserIdError> + Send + Sync;
+type TextFn = dyn Fn(&Parts) -> Option<String> + Send + Sync;
+
+/// Who a mark is for: a bit offset, or an external id the map turns into one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserKey {
+    /// A dense id, used as the bit offset.
+    Id(u32),
+    /// An app's id as text (a string, a UUID, an i64...), mapped through the external-id
+    /// map when the mark is written.
+    External(String),
+}
 
 /// Finds the current user's id in a request: `Ok(None)` when nobody is logged in.
 ///
@@ -94,7 +114,11 @@ type SourceFn = dyn Fn(&Parts) -> Result<Option<u32>, UserIdError> + Send + Sync
 /// # let _ = (default, from_session);
 /// ```
 #[derive(Clone)]
-pub struct UserSource(Arc<SourceFn>);
+pub struct UserSource {
+    dense: Arc<SourceFn>,
+    /// The id's text, for sources of `Display` ids (used when the map is on).
+    text: Option<Arc<TextFn>>,
+}
 
 impl fmt::Debug for UserSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,7 +143,39 @@ impl UserSource {
     pub fn from_fn(
         f: impl Fn(&Parts) -> Result<Option<u32>, UserIdError> + Send + Sync + 'static,
     ) -> Self {
-        UserSource(Arc::new(f))
+        UserSource {
+            dense: Arc::new(f),
+            text: None,
+        }
+    }
+
+    /// A closure yielding any `Display` id (a `String`, a `Uuid`, an `i64`...). With the
+    /// external-id map on, its text is mapped; without, it must be a decimal `u32`.
+    ///
+    /// ```
+    /// use axum_bitmapist::UserSource;
+    /// #[derive(Clone)]
+    /// struct Session { user: String } // e.g. "67e55044-10b1-426f-9247-bb680e5fe0c8"
+    /// let source = UserSource::from_display_fn(|parts| {
+    ///     parts.extensions.get::<Session>().map(|s| s.user.clone())
+    /// });
+    /// # let _ = source;
+    /// ```
+    pub fn from_display_fn<D: fmt::Display>(
+        f: impl Fn(&Parts) -> Option<D> + Send + Sync + 'static,
+    ) -> Self {
+        let f = Arc::new(f);
+        let g = Arc::clone(&f);
+        UserSource {
+            dense: Arc::new(move |parts| f(parts).map(|d| d.to_string().user_id()).transpose()),
+            text: Some(Arc::new(move |parts| g(parts).map(|d| d.to_string()))),
+        }
+    }
+
+    /// The request extension of type `T`, any `Display` id (see
+    /// [`UserSource::from_display_fn`]).
+    pub fn display_extension<T: fmt::Display + Send + Sync + 'static>() -> Self {
+        UserSource::from_display_fn(|parts| parts.extensions.get::<T>().map(ToString::to_string))
     }
 
     /// The request extension of type `T`, converted with [`IntoUserId`].
@@ -129,20 +185,22 @@ impl UserSource {
 
     /// The logged-in user of an axum-login session (`AuthSession<B>`, which axum-login's
     /// layer puts in the request extensions).
+    ///
+    /// Any `Display` id works with the external-id map on (`String`, `Uuid`, `i64`); with
+    /// it off, the id's text must be a decimal `u32`, as before.
     #[cfg(feature = "login")]
     pub fn axum_login<B>() -> Self
     where
         B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: IntoUserId,
+        axum_login::UserId<B>: fmt::Display,
     {
         use axum_login::AuthUser;
-        UserSource::from_fn(|parts| {
+        UserSource::from_display_fn(|parts| {
             parts
                 .extensions
                 .get::<axum_login::AuthSession<B>>()
                 .and_then(|s| s.user.as_ref())
-                .map(|u| u.id().user_id())
-                .transpose()
+                .map(|u| u.id())
         })
     }
 
@@ -167,6 +225,15 @@ impl UserSource {
 
     /// The current user's id in `parts`.
     pub fn user_id(&self, parts: &Parts) -> Result<Option<u32>, UserIdError> {
-        (self.0)(parts)
+        (self.dense)(parts)
+    }
+
+    /// The current user in `parts`: with `map` on and a source of `Display` ids, its text
+    /// ([`UserKey::External`]); otherwise its `u32` ([`UserKey::Id`]).
+    pub fn user_key(&self, parts: &Parts, map: bool) -> Result<Option<UserKey>, UserIdError> {
+        match (&self.text, map) {
+            (Some(text), true) => Ok(text(parts).map(UserKey::External)),
+            _ => Ok(self.user_id(parts)?.map(UserKey::Id)),
+        }
     }
 }

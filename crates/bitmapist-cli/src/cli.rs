@@ -64,8 +64,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Count the users of an event in one period.
     Count(PeriodArgs),
-    /// List the users of an event in one period, one id per line.
-    Ids(PeriodArgs),
+    /// List the users of an event in one period, one id per line (--external: their
+    /// external ids).
+    Ids(IdsArgs),
     /// A retention table: users of PRIMARY per period, and how many did SECONDARY later.
     Cohort(CohortArgs),
     /// Copy every bitmapist key from one store to another, then verify the counts.
@@ -79,6 +80,32 @@ pub enum Command {
     /// A funnel: users who did step 1 per period, and how many did the next steps in order
     /// within a window (lenient bound, or --strict).
     Funnel(crate::commands::funnel::FunnelArgs),
+    /// Print the external ids of dense user ids (see "External user ids" in the README).
+    Resolve(ResolveArgs),
+}
+
+/// `bitmapist ids`
+#[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// The event and period.
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Print each user's external id (from the id map) instead of its dense id; a user the
+    /// map never handed out prints as `#N`.
+    #[arg(long)]
+    pub external: bool,
+}
+
+/// `bitmapist resolve`
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Dense user ids.
+    #[arg(required = true, value_name = "N")]
+    pub ids: Vec<u32>,
+    /// Output: `N<TAB>EXTERNAL` lines (nothing after the tab for an id never handed
+    /// out), or a JSON object {"N": "external" | null}.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `bitmapist compact`
@@ -176,8 +203,14 @@ pub struct MarkArgs {
     pub event: String,
 
     /// One or more user ids (0..=4294967295).
-    #[arg(required = true, value_name = "UID")]
+    #[arg(required_unless_present = "external", value_name = "UID")]
     pub uids: Vec<u32>,
+
+    /// External user ids (strings, UUIDs, 64-bit numbers; 1 to 512 bytes each) instead of
+    /// UIDs, mapped to dense ids through the store's id map (new ones are assigned).
+    #[arg(long, value_name = "ID", num_args = 1.., allow_negative_numbers = true,
+          conflicts_with_all = ["uids", "unique_only"])]
+    pub external: Vec<String>,
 
     /// When it happened [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]

@@ -42,6 +42,10 @@ struct Inner {
     layout: KeyLayout,
     track_hourly: bool,
     track_unique: bool,
+    /// The external-id map of this prefix (see [`crate::idmap`]).
+    ids: crate::idmap::IdMap,
+    /// Whether integrations (axum) map ids that are not `u32` through `ids`.
+    id_map: bool,
 }
 
 impl fmt::Debug for Bitmapist {
@@ -85,6 +89,7 @@ pub struct Builder {
     prefix: Option<String>,
     track_hourly: bool,
     track_unique: bool,
+    id_map: bool,
 }
 
 impl Builder {
@@ -119,6 +124,14 @@ impl Builder {
         self
     }
 
+    /// Whether integrations map user ids that are not `u32` (strings, UUIDs, i64) through
+    /// the external-id map (default `false`; `BITMAPIST_ID_MAP`). The engine's
+    /// `*_external` methods work either way.
+    pub fn id_map(mut self, on: bool) -> Self {
+        self.id_map = on;
+        self
+    }
+
     /// Opens the store and returns the handle.
     pub async fn open(self) -> Result<Bitmapist> {
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
@@ -135,10 +148,12 @@ impl Builder {
         };
         Ok(Bitmapist {
             inner: Arc::new(Inner {
+                ids: crate::idmap::IdMap::new(Arc::clone(&store), prefix.clone()),
                 store,
                 layout: KeyLayout::new(prefix),
                 track_hourly: self.track_hourly,
                 track_unique: self.track_unique,
+                id_map: self.id_map,
             }),
         })
     }
@@ -178,10 +193,12 @@ impl Bitmapist {
     pub fn new(store: Arc<dyn Store>) -> Bitmapist {
         Bitmapist {
             inner: Arc::new(Inner {
+                ids: crate::idmap::IdMap::new(Arc::clone(&store), DEFAULT_PREFIX),
                 store,
                 layout: KeyLayout::default(),
                 track_hourly: false,
                 track_unique: false,
+                id_map: false,
             }),
         }
     }
@@ -194,6 +211,17 @@ impl Bitmapist {
     /// The key layout (prefix).
     pub fn layout(&self) -> &KeyLayout {
         &self.inner.layout
+    }
+
+    /// The external-id map of this handle's prefix (see [`crate::idmap`]).
+    pub fn ids(&self) -> &crate::idmap::IdMap {
+        &self.inner.ids
+    }
+
+    /// Whether integrations map non-`u32` user ids through [`Bitmapist::ids`]
+    /// ([`Builder::id_map`], `BITMAPIST_ID_MAP`).
+    pub fn id_map_enabled(&self) -> bool {
+        self.inner.id_map
     }
 
     /// Whether marks write the hour key unless told otherwise.
@@ -241,7 +269,7 @@ impl Bitmapist {
     }
 
     /// The keys one mark writes, appended to `out`.
-    fn mark_keys(
+    pub(crate) fn mark_keys(
         &self,
         event: &str,
         at: DateTime<Utc>,
@@ -300,7 +328,7 @@ impl Bitmapist {
     }
 
     /// Groups a batch of marks into one [`KeyWrite`] per key.
-    fn batch_writes<I, E>(
+    pub(crate) fn batch_writes<I, E>(
         &self,
         marks: I,
         opts: MarkOptions,

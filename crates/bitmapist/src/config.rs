@@ -9,6 +9,7 @@
 //! | `BITMAPIST_KEY_PREFIX` | key prefix (`bitmapist_` for bitmapist4) | `trackist_` |
 //! | `BITMAPIST_TRACK_HOURLY` | also mark hour keys | `false` |
 //! | `BITMAPIST_TRACK_UNIQUE` | also mark the date-less unique key | `false` |
+//! | `BITMAPIST_ID_MAP` | map user ids that are not `u32` through the external-id map (axum) | `false` |
 //!
 //! Booleans accept `1/0`, `true/false`, `yes/no`, `on/off` in any case. If both URL
 //! variables are set they must agree.
@@ -30,6 +31,9 @@ pub const ENV_KEY_PREFIX: &str = "BITMAPIST_KEY_PREFIX";
 pub const ENV_TRACK_HOURLY: &str = "BITMAPIST_TRACK_HOURLY";
 /// `BITMAPIST_TRACK_UNIQUE`
 pub const ENV_TRACK_UNIQUE: &str = "BITMAPIST_TRACK_UNIQUE";
+
+/// `BITMAPIST_ID_MAP`
+pub const ENV_ID_MAP: &str = "BITMAPIST_ID_MAP";
 
 /// The name of the system used when none is configured.
 pub const DEFAULT_SYSTEM: &str = "default";
@@ -62,6 +66,8 @@ pub struct Config {
     pub track_hourly: bool,
     /// Mark the unique key by default.
     pub track_unique: bool,
+    /// Map non-`u32` user ids through the external-id map (see [`crate::idmap`]).
+    pub id_map: bool,
 }
 
 impl Default for Config {
@@ -73,6 +79,7 @@ impl Default for Config {
             key_prefix: DEFAULT_PREFIX.to_string(),
             track_hourly: false,
             track_unique: false,
+            id_map: false,
         }
     }
 }
@@ -148,6 +155,9 @@ impl Config {
         if let Some(v) = get(ENV_TRACK_UNIQUE) {
             config.track_unique = parse_bool(ENV_TRACK_UNIQUE, &v)?;
         }
+        if let Some(v) = get(ENV_ID_MAP) {
+            config.id_map = parse_bool(ENV_ID_MAP, &v)?;
+        }
         Ok(config)
     }
 
@@ -158,6 +168,7 @@ impl Config {
             .key_prefix(self.key_prefix.clone())
             .track_hourly(self.track_hourly)
             .track_unique(self.track_unique)
+            .id_map(self.id_map)
     }
 
     /// Opens the configured store.

@@ -94,6 +94,30 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Every dense id (1 to 4,294,967,295) of the external-id map is assigned.
+    #[error("the external-id map is full: all 4294967295 dense ids are assigned")]
+    IdsExhausted,
+
+    /// The external-id map cannot be used on this store, or answered something unexpected.
+    #[error("external-id map on {store}: {reason}")]
+    IdMap {
+        /// The store, password masked.
+        store: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Errors of the external-id map (see [`crate::idmap`]).
+impl Error {
+    /// The map's error for `store`.
+    pub(crate) fn id_map(store: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::IdMap {
+            store: store.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The engine's result type.

@@ -55,6 +55,11 @@ impl Query {
         Query { client, expr }
     }
 
+    /// The handle this query runs on.
+    pub(crate) fn client(&self) -> &Bitmapist {
+        &self.client
+    }
+
     /// The expression.
     pub fn expr(&self) -> &Expr {
         &self.expr

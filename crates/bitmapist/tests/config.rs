@@ -475,6 +475,7 @@ fn from_env_reads_the_process_environment() {
         key_prefix: "bitmapist_".to_string(),
         track_hourly: true,
         track_unique: false,
+        id_map: false,
     }));
     assert_eq!(report, want);
 }

@@ -13,7 +13,7 @@ use crate::context::Ctx;
 use crate::output;
 
 /// The period the arguments name.
-fn period(args: &PeriodArgs) -> Result<Period> {
+pub(super) fn period(args: &PeriodArgs) -> Result<Period> {
     let at = args.at.unwrap_or_else(Utc::now);
     let group = match args.period {
         PeriodKind::Unique => return Ok(Period::unique()),

@@ -11,6 +11,9 @@ use crate::output;
 
 /// Runs `mark` (`value` true) or `unmark` (false).
 pub async fn run(ctx: &Ctx, args: &MarkArgs, value: bool) -> Result<()> {
+    if !args.external.is_empty() {
+        return super::external::mark(ctx, args, value).await;
+    }
     let bm = ctx.open().await?;
     let verb = if value { "marked" } else { "unmarked" };
     let users = match args.uids.len() {

@@ -11,6 +11,7 @@ pub mod compact;
 mod count;
 mod events;
 pub mod funnel;
+mod external;
 mod import;
 mod mark;
 mod seed;
@@ -25,12 +26,14 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Unmark(args) => mark::run(ctx, &args, false).await,
         Command::Events(args) => events::run(ctx, &args).await,
         Command::Count(args) => count::count(ctx, &args).await,
-        Command::Ids(args) => count::ids(ctx, &args).await,
+        Command::Ids(args) if args.external => external::ids(ctx, &args.period).await,
+        Command::Ids(args) => count::ids(ctx, &args.period).await,
         Command::Cohort(args) => cohort::run(ctx, &args).await,
         Command::Import(args) => import::run(ctx, &args).await,
         Command::Serve(args) => serve::run(ctx, &args).await,
         Command::Compact(args) => compact::run(ctx, &args).await,
         Command::Stickiness(args) => stickiness::run(ctx, &args).await,
         Command::Funnel(args) => funnel::run(ctx, &args).await,
+        Command::Resolve(args) => external::resolve(ctx, &args).await,
     }
 }

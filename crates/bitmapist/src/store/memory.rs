@@ -24,6 +24,8 @@ use crate::error::Result;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     map: RwLock<BTreeMap<String, Bitmap>>,
+    /// The external-id maps, by space (see [`crate::idmap`]); not keys.
+    ids: std::sync::Mutex<std::collections::HashMap<String, crate::idmap::IdTable>>,
 }
 
 impl MemoryStore {
@@ -125,6 +127,27 @@ impl Store for MemoryStore {
             map.remove(k);
         }
         Ok(doomed.len() as u64)
+    }
+
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.entry(space.to_string()).or_default().assign(external)
+    }
+
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        let ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(match ids.get(space) {
+            Some(t) => t.lookup(external),
+            None => vec![None; external.len()],
+        })
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        let ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(match ids.get(space) {
+            Some(t) => t.resolve(dense),
+            None => vec![None; dense.len()],
+        })
     }
 
     async fn flush(&self) -> Result<()> {

@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod embedded;
 pub mod memory;
 pub mod redis;
+mod redis_ids;
 mod stats;
 mod url;
 
@@ -176,6 +177,36 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// `None` for a store without a file of its own.
     async fn compact(&self) -> Result<Option<CompactReport>> {
         Ok(None)
+    }
+
+    /// The external-id map of `space` (see [`crate::idmap`]): the dense id of each of
+    /// `external`, in order, assigning the next free ids to those missing, atomically
+    /// (concurrent callers, in any process, get one id per external id). The default
+    /// refuses: the store keeps no map.
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        let _ = (space, external);
+        Err(Error::id_map(
+            self.describe(),
+            "this store keeps no external-id map",
+        ))
+    }
+
+    /// The dense ids of `external` in the map of `space`, `None` for those never assigned.
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        let _ = (space, external);
+        Err(Error::id_map(
+            self.describe(),
+            "this store keeps no external-id map",
+        ))
+    }
+
+    /// The external ids of `dense` in the map of `space`, `None` for those never handed out.
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        let _ = (space, dense);
+        Err(Error::id_map(
+            self.describe(),
+            "this store keeps no external-id map",
+        ))
     }
 
     /// The store's URL, with any password masked, for logs and messages.

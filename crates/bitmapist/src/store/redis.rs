@@ -562,6 +562,55 @@ impl Store for RedisStore {
 
     /// Nothing to do: Redis has applied every write it acknowledged (its own persistence
     /// settings decide when they reach disk).
+    /// `EVALSHA` of the id script (`EVAL` when not cached), one call per batch (see
+    /// `redis_ids.rs`).
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        self.check_reachable()?;
+        let mut conn = self.conn.clone();
+        let r = match super::redis_ids::assign(&mut conn, space, external).await {
+            Err(e) if worth_retrying(&e) => {
+                super::redis_ids::assign(&mut conn, space, external).await
+            }
+            other => other,
+        };
+        self.note_reachability(&r);
+        r.map_err(|e| {
+            super::redis_ids::map_error(e, &self.masked, "EVALSHA/EVAL", |e| self.redis_error(e))
+        })
+    }
+
+    /// `HMGET` on the forward hash.
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.check_reachable()?;
+        let mut conn = self.conn.clone();
+        let r = match super::redis_ids::lookup(&mut conn, space, external).await {
+            Err(e) if worth_retrying(&e) => {
+                super::redis_ids::lookup(&mut conn, space, external).await
+            }
+            other => other,
+        };
+        self.note_reachability(&r);
+        r.map_err(|e| {
+            super::redis_ids::map_error(e, &self.masked, "HMGET", |e| self.redis_error(e))
+        })
+    }
+
+    /// `HMGET` on the reverse hash.
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        self.check_reachable()?;
+        let mut conn = self.conn.clone();
+        let r = match super::redis_ids::resolve(&mut conn, space, dense).await {
+            Err(e) if worth_retrying(&e) => {
+                super::redis_ids::resolve(&mut conn, space, dense).await
+            }
+            other => other,
+        };
+        self.note_reachability(&r);
+        r.map_err(|e| {
+            super::redis_ids::map_error(e, &self.masked, "HMGET", |e| self.redis_error(e))
+        })
+    }
+
     async fn flush(&self) -> Result<()> {
         Ok(())
     }

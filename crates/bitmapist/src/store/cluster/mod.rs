@@ -48,6 +48,7 @@
 //! calls to ride through a failover; set it lower for calls that should give up sooner.
 
 mod config;
+mod ids;
 mod routing;
 
 use std::fmt;
@@ -616,6 +617,21 @@ impl Store for ClusterStore {
 
     /// Nothing to do: each primary has applied every write it acknowledged (replication to
     /// replicas is asynchronous, as always with Redis Cluster).
+    /// `EVALSHA` of the id script on the map's slot (see `ids.rs`).
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        self.assign_ids_on_slot(space, external).await
+    }
+
+    /// `HMGET` on the forward hash, on the map's slot.
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.lookup_ids_on_slot(space, external).await
+    }
+
+    /// `HMGET` on the reverse hash, on the map's slot.
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        self.resolve_ids_on_slot(space, dense).await
+    }
+
     async fn flush(&self) -> Result<()> {
         Ok(())
     }

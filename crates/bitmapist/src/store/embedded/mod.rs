@@ -18,6 +18,7 @@
 //!   format is refused with a message saying so, never misread. A format-1 file (inline
 //!   values only) is read as it is and marked format 2 on the first open for writing.
 //! - `expiries` (see `access.rs`).
+//! - `ids_forward`, `ids_reverse`, `ids_next`: the external-id map (see `idmap.rs`).
 //!
 //! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
 //! what it costs and why a crash during it loses nothing).
@@ -100,6 +101,7 @@ mod codec;
 mod compact;
 mod derive;
 mod flusher;
+mod idmap;
 mod readonly;
 mod rows;
 
@@ -765,6 +767,26 @@ impl Store for EmbeddedStore {
     /// Under the cache lock, like `write`.
     async fn merge(&self, entries: Vec<(String, Bitmap)>) -> Result<()> {
         self.shared.merge(entries)
+    }
+
+    /// In the file's `ids_*` tables, committed with `fsync` before returning (see
+    /// `idmap.rs`); on Tokio's blocking pool when new ids are assigned.
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        let known = self.shared.lookup_ids(space, external)?;
+        if let Some(all) = known.into_iter().collect::<Option<Vec<u32>>>() {
+            return Ok(all);
+        }
+        let (space, external) = (space.to_owned(), external.to_vec());
+        self.blocking(move |s| s.assign_ids(&space, &external))
+            .await
+    }
+
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.shared.lookup_ids(space, external)
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        self.shared.resolve_ids(space, dense)
     }
 
     /// Commits, then drops every clean cached bitmap (whatever `idle_eviction` says).

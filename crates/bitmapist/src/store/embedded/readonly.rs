@@ -226,6 +226,21 @@ impl Store for ReadOnlyEmbeddedStore {
         Ok(())
     }
 
+    async fn assign_ids(&self, _space: &str, _external: &[String]) -> Result<Vec<u32>> {
+        Err(self.refuse("assigning external ids"))
+    }
+
+    /// Reads the map from the file (see `idmap.rs`).
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        super::idmap::lookup_in(&self.inner.path, &txn, space, external)
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
+    }
+
     fn describe(&self) -> String {
         format!("file://{} (read-only)", self.inner.path.display())
     }

@@ -1,0 +1,140 @@
+//! `bitmapist mark --external`, `ids --external` and `resolve` as processes, on the
+//! embedded file and on a real redis-server: outputs checked against the engine's map.
+
+#[allow(dead_code)]
+#[path = "../../bitmapist/tests/common/redis_server.rs"]
+mod redis_server;
+
+use std::path::Path;
+use std::process::Command;
+
+use redis_server::RedisServer;
+use serde_json::{Value, json};
+
+const AT: &str = "2026-11-22T18:00:00Z";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, url: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
+    cmd.arg("--store").arg(url).args(args).current_dir(dir);
+    for var in [
+        "BITMAPIST_URL",
+        "BITMAPIST_REDIS_URL",
+        "BITMAPIST_KEY_PREFIX",
+        "BITMAPIST_TRACK_HOURLY",
+        "BITMAPIST_TRACK_UNIQUE",
+        "BITMAPIST_REDIS_SYSTEM",
+        "BITMAPIST_ID_MAP",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().expect("run the bitmapist binary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(dir: &Path, url: &str, args: &[&str]) -> String {
+    let r = run(dir, url, args);
+    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
+    r.stdout
+}
+
+fn external_commands(dir: &Path, url: &str) {
+    let uuid = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+    ok(
+        dir,
+        url,
+        &[
+            "mark",
+            "user:logged_in",
+            "--at",
+            AT,
+            "--external",
+            "alice",
+            uuid,
+            "-42",
+        ],
+    );
+    // Again: the same ids, nothing new assigned.
+    ok(
+        dir,
+        url,
+        &["mark", "user:logged_in", "--at", AT, "--external", uuid],
+    );
+    ok(dir, url, &["mark", "user:logged_in", "--at", AT, "7"]);
+    let day = ["ids", "user:logged_in", "--period", "day", "--at", AT];
+    assert_eq!(ok(dir, url, &day), "1\n2\n3\n7\n");
+    let mut ext = day.to_vec();
+    ext.push("--external");
+    assert_eq!(ok(dir, url, &ext), format!("alice\n{uuid}\n-42\n#7\n"));
+    let mut ext_json = ext.clone();
+    ext_json.extend(["--format", "json"]);
+    let v: Value = serde_json::from_str(&ok(dir, url, &ext_json)).expect("json");
+    assert_eq!(v, json!(["alice", uuid, "-42", null]));
+
+    assert_eq!(
+        ok(dir, url, &["resolve", "2", "1", "99"]),
+        format!("2\t{uuid}\n1\talice\n99\t\n")
+    );
+    let v: Value = serde_json::from_str(&ok(dir, url, &["resolve", "1", "99", "--format", "json"]))
+        .expect("json");
+    assert_eq!(v, json!({"1": "alice", "99": null}));
+
+    // Unmark by external id; an unknown one clears and assigns nothing.
+    ok(
+        dir,
+        url,
+        &[
+            "unmark",
+            "user:logged_in",
+            "--at",
+            AT,
+            "--external",
+            "alice",
+            "nobody",
+        ],
+    );
+    assert_eq!(ok(dir, url, &ext), format!("{uuid}\n-42\n#7\n"));
+    assert_eq!(ok(dir, url, &["resolve", "4"]), "4\t\n");
+
+    // Bad input: exit code 2 and one error line naming the problem.
+    let long = "x".repeat(513);
+    let r = run(
+        dir,
+        url,
+        &["mark", "user:logged_in", "--at", AT, "--external", &long],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("external id"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let r = run(
+        dir,
+        url,
+        &["mark", "user:logged_in", "5", "--external", "bob"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(dir, url, &["resolve", "x"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn on_the_embedded_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", dir.path().join("data.redb").display());
+    external_commands(dir.path(), &url);
+}
+
+#[test]
+fn on_redis() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    external_commands(dir.path(), &server.url());
+}

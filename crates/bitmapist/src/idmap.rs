@@ -1,0 +1,370 @@
+//! The external-id map: app user ids (strings, UUIDs, i64/u64) to dense `u32` bit offsets.
+//! Global and append-only, kept by the store beside the bitmaps, cached in this process.
+//!
+//! # Model
+//!
+//! Bitmaps index users by `u32`. Apps identify them by UUIDs, strings or 64-bit database
+//! ids. The map gives each external id, the first time it is seen, the next dense id
+//! (1, 2, 3, ...; 0 is never handed out) and never changes or forgets it: a per-day or
+//! reusable map would break every cross-day operation (cohorts, retention). Integers and
+//! UUIDs are mapped through their text (`42`, `-7`,
+//! `67e55044-10b1-426f-9247-bb680e5fe0c8`), so `42` the integer and `"42"` the string are
+//! the same user.
+//!
+//! There is one map per key prefix (a *space*: `trackist_` by default), shared by every
+//! event. It lives outside the event key namespace, so that Python's
+//! `delete_all_events` and the event listing never see it:
+//!
+//! | store | where |
+//! |---|---|
+//! | `memory://` | maps in the process |
+//! | `file://` | redb tables `ids_forward` (`(space, external) -> u32`), `ids_reverse` (`(space, u32) -> external`) and `ids_next` (`space -> last id`), written in one transaction, committed (fsync) before the ids are returned |
+//! | `redis://`, `redis+cluster://` | `{bitmapist.ids.SPACE}:fwd` (hash external -> id), `...:rev` (hash id -> external), `...:next` (counter), changed only by [`ASSIGN_SCRIPT`] (atomic; one hash tag, so one cluster slot) |
+//!
+//! # Limits
+//!
+//! - An external id is 1 to [`MAX_EXTERNAL_ID_BYTES`] bytes of UTF-8; anything else is
+//!   [`Error::InvalidArgument`] naming it.
+//! - Dense ids are `u32`: after 4,294,967,295 assignments the map answers
+//!   [`Error::IdsExhausted`].
+//!
+//! # Caching
+//!
+//! Since the map never changes an assignment, this process keeps the pairs it has seen (up
+//! to [`CACHE_LIMIT`] each way, then starts over): marking a known user costs a hash
+//! lookup, not a store round trip. Deleting the map's keys by hand while processes run is
+//! not supported (they would keep using their cached ids).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// The longest external id, in bytes of UTF-8.
+pub const MAX_EXTERNAL_ID_BYTES: usize = 512;
+
+/// How many pairs each direction of the in-process cache holds before it is emptied.
+pub const CACHE_LIMIT: usize = 2_000_000;
+
+/// The largest dense id.
+pub const MAX_DENSE_ID: u32 = u32::MAX;
+
+/// How many external ids one store call (one Lua script run on Redis) carries.
+pub const BATCH: usize = 10_000;
+
+/// The Lua script that assigns ids on Redis, atomically: `KEYS` = the forward hash, the
+/// reverse hash and the counter ([`redis_keys`]); `ARGV` = the external ids. Answers one
+/// integer per external id: its existing id, or the next one (assigned in the same run).
+/// A Python (or any other) writer shares the map by running this same script with the same
+/// keys (see the README, "External user ids").
+pub const ASSIGN_SCRIPT: &str = r#"local out = {}
+for i, ext in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], ext)
+  if id then
+    out[i] = tonumber(id)
+  else
+    local n = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if n >= 4294967295 then
+      return redis.error_reply('BITMAPIST_IDS_EXHAUSTED all 4294967295 dense ids are assigned')
+    end
+    n = redis.call('INCR', KEYS[3])
+    redis.call('HSET', KEYS[1], ext, n)
+    redis.call('HSET', KEYS[2], n, ext)
+    out[i] = n
+  end
+end
+return out
+"#;
+
+/// The error code [`ASSIGN_SCRIPT`] answers when the dense ids are exhausted.
+pub const EXHAUSTED_CODE: &str = "BITMAPIST_IDS_EXHAUSTED";
+
+/// The Redis keys of the map of `space` (a key prefix): forward hash, reverse hash,
+/// counter. All three share the hash tag `{bitmapist.ids.SPACE}`, so they live in one
+/// cluster slot, and start with `{`, so no event prefix matches them.
+///
+/// ```
+/// assert_eq!(
+///     bitmapist::idmap::redis_keys("trackist_"),
+///     [
+///         "{bitmapist.ids.trackist_}:fwd".to_string(),
+///         "{bitmapist.ids.trackist_}:rev".to_string(),
+///         "{bitmapist.ids.trackist_}:next".to_string(),
+///     ]
+/// );
+/// ```
+pub fn redis_keys(space: &str) -> [String; 3] {
+    let tag = format!("{{bitmapist.ids.{space}}}");
+    [
+        format!("{tag}:fwd"),
+        format!("{tag}:rev"),
+        format!("{tag}:next"),
+    ]
+}
+
+/// Rejects an external id the map cannot hold (empty, or longer than
+/// [`MAX_EXTERNAL_ID_BYTES`]).
+pub fn check_external(external: &str) -> Result<()> {
+    if external.is_empty() {
+        return Err(Error::invalid(
+            "external id",
+            "must not be empty".to_string(),
+        ));
+    }
+    if external.len() > MAX_EXTERNAL_ID_BYTES {
+        return Err(Error::invalid(
+            "external id",
+            format!(
+                "{} bytes is longer than the limit of {MAX_EXTERNAL_ID_BYTES} bytes",
+                external.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The map of one space in memory (the memory store's map, and a model in tests).
+#[derive(Debug, Default, Clone)]
+pub struct IdTable {
+    forward: HashMap<String, u32>,
+    reverse: HashMap<u32, String>,
+    last: u32,
+}
+
+impl IdTable {
+    /// The ids of `external`, assigning the next ones to those missing.
+    pub fn assign(&mut self, external: &[String]) -> Result<Vec<u32>> {
+        external
+            .iter()
+            .map(|ext| {
+                if let Some(&id) = self.forward.get(ext) {
+                    return Ok(id);
+                }
+                let id = self.last.checked_add(1).ok_or(Error::IdsExhausted)?;
+                self.last = id;
+                self.forward.insert(ext.clone(), id);
+                self.reverse.insert(id, ext.clone());
+                Ok(id)
+            })
+            .collect()
+    }
+
+    /// The ids of `external`, `None` for those never assigned.
+    pub fn lookup(&self, external: &[String]) -> Vec<Option<u32>> {
+        external
+            .iter()
+            .map(|e| self.forward.get(e).copied())
+            .collect()
+    }
+
+    /// The external ids of `dense`, `None` for those never handed out.
+    pub fn resolve(&self, dense: &[u32]) -> Vec<Option<String>> {
+        dense.iter().map(|d| self.reverse.get(d).cloned()).collect()
+    }
+}
+
+/// The external-id map of one space on one store, with an in-process cache (see the
+/// module docs). Cheap to clone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = bitmapist::Bitmapist::open("memory://").await?;
+/// let ids = bm.ids();
+/// let dense = ids.assign(&["alice".into(), "bob".into(), "alice".into()]).await?;
+/// assert_eq!(dense, vec![1, 2, 1]);
+/// assert_eq!(ids.resolve(&[2, 9]).await?, vec![Some("bob".to_string()), None]);
+/// assert_eq!(ids.lookup(&["carol".into()]).await?, vec![None]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct IdMap {
+    store: Arc<dyn Store>,
+    space: String,
+    cache: Arc<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    forward: Mutex<HashMap<String, u32>>,
+    reverse: Mutex<HashMap<u32, String>>,
+}
+
+impl std::fmt::Debug for IdMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdMap")
+            .field("store", &self.store.describe())
+            .field("space", &self.space)
+            .finish_non_exhaustive()
+    }
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+    if map.len() >= CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(k, v);
+}
+
+impl IdMap {
+    /// The map of `space` (a key prefix) on `store`.
+    pub fn new(store: Arc<dyn Store>, space: impl Into<String>) -> Self {
+        IdMap {
+            store,
+            space: space.into(),
+            cache: Arc::new(Cache::default()),
+        }
+    }
+
+    /// The space (key prefix) this map belongs to.
+    pub fn space(&self) -> &str {
+        &self.space
+    }
+
+    /// The dense ids of `external`, one per entry and in order, assigning new ones to
+    /// those never seen (atomically in the store: two processes assigning the same new id
+    /// get the same answer). One store round trip per [`BATCH`] ids not cached.
+    pub async fn assign(&self, external: &[String]) -> Result<Vec<u32>> {
+        self.forward(external, true)
+            .await
+            .map(|v| v.into_iter().map(|d| d.unwrap_or(0)).collect())
+    }
+
+    /// The dense ids of `external`, `None` for ids never assigned (nothing is assigned).
+    pub async fn lookup(&self, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.forward(external, false).await
+    }
+
+    async fn forward(&self, external: &[String], assign: bool) -> Result<Vec<Option<u32>>> {
+        for e in external {
+            check_external(e)?;
+        }
+        let mut out: Vec<Option<u32>> = Vec::with_capacity(external.len());
+        let mut missing: Vec<usize> = Vec::new();
+        {
+            let cache = self
+                .cache
+                .forward
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (i, e) in external.iter().enumerate() {
+                let hit = cache.get(e.as_str()).copied();
+                if hit.is_none() {
+                    missing.push(i);
+                }
+                out.push(hit);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        // Each distinct missing id once.
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let mut ask: Vec<String> = Vec::new();
+        for &i in &missing {
+            let e = external[i].as_str();
+            if !first.contains_key(e) {
+                first.insert(e, ask.len());
+                ask.push(e.to_string());
+            }
+        }
+        let mut answers: Vec<Option<u32>> = Vec::with_capacity(ask.len());
+        for chunk in ask.chunks(BATCH) {
+            if assign {
+                let got = self.store.assign_ids(&self.space, chunk).await?;
+                answers.extend(got.into_iter().map(Some));
+            } else {
+                answers.extend(self.store.lookup_ids(&self.space, chunk).await?);
+            }
+        }
+        if answers.len() != ask.len() {
+            return Err(Error::IdMap {
+                store: self.store.describe(),
+                reason: format!("asked for {} ids, got {} answers", ask.len(), answers.len()),
+            });
+        }
+        {
+            let mut fwd = self
+                .cache
+                .forward
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut rev = self
+                .cache
+                .reverse
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (e, a) in ask.iter().zip(&answers) {
+                if let Some(d) = *a {
+                    if d == 0 {
+                        return Err(Error::IdMap {
+                            store: self.store.describe(),
+                            reason: format!("the map holds id 0 for {e:?} (ids start at 1)"),
+                        });
+                    }
+                    remember(&mut fwd, e.clone(), d);
+                    remember(&mut rev, d, e.clone());
+                }
+            }
+        }
+        for &i in &missing {
+            out[i] = first
+                .get(external[i].as_str())
+                .and_then(|&j| answers.get(j).copied().flatten());
+        }
+        Ok(out)
+    }
+
+    /// The external ids of `dense`, one per entry and in order; `None` for ids the map
+    /// never handed out (e.g. users marked by `u32` directly). One store round trip per
+    /// [`BATCH`] ids not cached.
+    pub async fn resolve(&self, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        let mut out: Vec<Option<String>> = Vec::with_capacity(dense.len());
+        let mut missing: Vec<usize> = Vec::new();
+        {
+            let cache = self
+                .cache
+                .reverse
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (i, d) in dense.iter().enumerate() {
+                let hit = cache.get(d).cloned();
+                if hit.is_none() {
+                    missing.push(i);
+                }
+                out.push(hit);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let mut ask: Vec<u32> = missing.iter().map(|&i| dense[i]).collect();
+        ask.sort_unstable();
+        ask.dedup();
+        let mut found: HashMap<u32, String> = HashMap::new();
+        for chunk in ask.chunks(BATCH) {
+            let got = self.store.resolve_ids(&self.space, chunk).await?;
+            found.extend(
+                chunk
+                    .iter()
+                    .zip(got)
+                    .filter_map(|(&d, e)| e.map(|e| (d, e))),
+            );
+        }
+        {
+            let mut rev = self
+                .cache
+                .reverse
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (&d, e) in &found {
+                remember(&mut rev, d, e.clone());
+            }
+        }
+        for &i in &missing {
+            out[i] = found.get(&dense[i]).cloned();
+        }
+        Ok(out)
+    }
+}
