@@ -9,6 +9,7 @@
 //! | `BITMAPIST_KEY_PREFIX` | key prefix (`bitmapist_` for bitmapist4) | `trackist_` |
 //! | `BITMAPIST_TRACK_HOURLY` | also mark hour keys | `false` |
 //! | `BITMAPIST_TRACK_UNIQUE` | also mark the date-less unique key | `false` |
+//! | `BITMAPIST_TIMEZONE` | the store's IANA time zone (see [`Zone`](crate::Zone)) | `UTC` |
 //!
 //! Booleans accept `1/0`, `true/false`, `yes/no`, `on/off` in any case. If both URL
 //! variables are set they must agree.
@@ -62,6 +63,8 @@ pub struct Config {
     pub track_hourly: bool,
     /// Mark the unique key by default.
     pub track_unique: bool,
+    /// The store's time zone (`BITMAPIST_TIMEZONE`).
+    pub timezone: crate::Zone,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             key_prefix: DEFAULT_PREFIX.to_string(),
             track_hourly: false,
             track_unique: false,
+            timezone: crate::Zone::UTC,
         }
     }
 }
@@ -148,6 +152,11 @@ impl Config {
         if let Some(v) = get(ENV_TRACK_UNIQUE) {
             config.track_unique = parse_bool(ENV_TRACK_UNIQUE, &v)?;
         }
+        if let Some(v) = get(crate::zone::ENV_TIMEZONE) {
+            config.timezone = v
+                .parse()
+                .map_err(|e: Error| config_error(crate::zone::ENV_TIMEZONE, e.to_string()))?;
+        }
         Ok(config)
     }
 
@@ -158,6 +167,7 @@ impl Config {
             .key_prefix(self.key_prefix.clone())
             .track_hourly(self.track_hourly)
             .track_unique(self.track_unique)
+            .timezone(self.timezone)
     }
 
     /// Opens the configured store.

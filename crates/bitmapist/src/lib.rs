@@ -39,6 +39,8 @@ pub mod query;
 pub mod seed;
 pub mod store;
 pub mod systems;
+pub mod zone;
+mod zone_record;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
@@ -56,3 +58,5 @@ pub use period::{Period, TimeGroup};
 pub use query::{Ids, Query};
 pub use store::Store;
 pub use systems::Systems;
+pub use zone::Zone;
+pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

@@ -51,6 +51,7 @@ use crate::store::{CompactReport, StorageStats};
 fn known_table(name: &str) -> bool {
     [BITMAPS.name(), CHUNKS.name(), META.name(), EXPIRIES.name()].contains(&name)
         || PARTS.iter().any(|p| p.name() == name)
+        || name == super::meta::STORE_META.name()
 }
 
 /// The store's database handle, swappable by a compaction.
@@ -213,6 +214,7 @@ pub(super) fn copy_tables(
         Err(TableError::TableDoesNotExist(_)) => {}
         Err(e) => return Err(src_err(e.into())),
     }
+    super::meta::copy(read, write).map_err(src_err)?;
     Ok(())
 }
 
