@@ -41,6 +41,12 @@ pub struct Global {
     /// Key prefix [default: $BITMAPIST_KEY_PREFIX, else trackist_]
     #[arg(long, global = true, value_name = "PREFIX")]
     pub prefix: Option<String>,
+
+    /// The store's IANA time zone (Europe/Berlin): periods follow its wall clock, and a
+    /// TIME without an offset is read in it; must match the zone the store records
+    /// [default: $BITMAPIST_TIMEZONE, else UTC]
+    #[arg(long, global = true, value_name = "ZONE", value_parser = crate::time::parse_zone)]
+    pub timezone: Option<bitmapist::Zone>,
 }
 
 /// The subcommands. (`serve`, the dashboard, comes with the dashboard crate.)
@@ -74,6 +80,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Rewrite a file:// store compactly (reclaims free space; run-optimizes old bitmaps).
     Compact(CompactArgs),
+    /// Show or change the time zone recorded in the store.
+    Timezone(crate::commands::timezone::TimezoneArgs),
 }
 
 /// `bitmapist compact`

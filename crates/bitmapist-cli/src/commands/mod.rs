@@ -14,6 +14,7 @@ mod import;
 mod mark;
 mod seed;
 mod serve;
+pub mod timezone;
 
 /// Runs one command.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
@@ -28,5 +29,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Import(args) => import::run(ctx, &args).await,
         Command::Serve(args) => serve::run(ctx, &args).await,
         Command::Compact(args) => compact::run(ctx, &args).await,
+        Command::Timezone(args) => timezone::run(ctx, &args).await,
     }
 }
