@@ -45,7 +45,7 @@ pub async fn index(base: Base) -> Json<Value> {
             "additional": "repeated, in chain order: and:EVENT or or:EVENT",
             "as_percent": "on, true or 1; absent is false",
             "with_replacement": "on, true or 1; absent is false",
-            "now": "YYYY-MM-DD (end of that day, UTC) or RFC 3339; default now"
+            "now": "YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM in the store's time zone, or RFC 3339; default now"
         }
     }))
 }
@@ -76,7 +76,8 @@ pub async fn events(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventsBody>, ApiError> {
-    let req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    let mut req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    req.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), req.now);
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
     let events = event_stats(&shared.client, &paged.names, req.now).await?;
@@ -113,7 +114,9 @@ pub async fn event(
         message: format!("name: {e}"),
     })?;
     check_event("name", &name)?;
-    let now = parse_now(Pairs::parse(query.as_deref()).get("now"))?;
+    let pairs = Pairs::parse(query.as_deref());
+    let now = parse_now(pairs.get("now"))?;
+    let now = super::zone::local_now(shared.client.timezone(), pairs.get("now"), now);
     let mut stats = event_stats(&shared.client, std::slice::from_ref(&name), now).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
     Ok(Json(EventBody {
@@ -180,7 +183,9 @@ pub async fn compute(
     shared: &Shared,
     query: Option<&str>,
 ) -> Result<(CohortRequest, Cohort), DashboardError> {
-    let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
+    let form = CohortForm::from_query(&Pairs::parse(query));
+    let mut req = form.validate()?;
+    req.spec.now = super::zone::local_now(shared.client.timezone(), Some(&form.now), req.spec.now);
     let table = shared.heavy.cohort(&shared.client, &req.spec).await?;
     Ok((req, table))
 }

@@ -192,7 +192,11 @@ pub async fn page(
     }
     let page = CohortPage::new(layout, names, &form, hourly);
     let req = match form.validate() {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.spec.now =
+                super::zone::local_now(shared.client.timezone(), Some(&form.now), r.spec.now);
+            r
+        }
         Err(e) => return html(e.status(), &page.with_error(&e)),
     };
     let cohort = match shared.heavy.cohort(&shared.client, &req.spec).await {
@@ -207,6 +211,6 @@ pub async fn page(
     let mut page = page;
     page.heatmap = Some(Heatmap::new(&req.spec, &cohort, req.as_percent));
     page.links = Some(Links::new(&base.0, &req));
-    page.now_label = req.spec.now.format("%Y-%m-%d %H:%M UTC").to_string();
+    page.now_label = super::zone::as_of_label(shared.client.timezone(), req.spec.now);
     html(StatusCode::OK, &page)
 }
