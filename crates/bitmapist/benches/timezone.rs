@@ -34,7 +34,11 @@ fn marks(start: DateTime<Utc>) -> Vec<(&'static str, u32, DateTime<Utc>)> {
         .map(|_| {
             let e = events[(next() % 8) as usize];
             let uid = (next() % 100_000) as u32;
-            (e, uid, start + Duration::minutes((next() % (30 * 24 * 60)) as i64))
+            (
+                e,
+                uid,
+                start + Duration::minutes((next() % (30 * 24 * 60)) as i64),
+            )
         })
         .collect()
 }

@@ -587,6 +587,22 @@ impl Store for RedisStore {
     }
 }
 
+/// The reply to `GET` of a metadata key: a UTF-8 string, or `None` for a missing key.
+pub(crate) fn meta_reply(reply: Option<&Value>, key: &str) -> Result<Option<String>> {
+    let bad = |reason: &str| Error::CorruptBitmap {
+        key: key.to_string(),
+        reason: format!("a metadata value must be a UTF-8 string: {reason}"),
+    };
+    match reply {
+        None | Some(Value::Nil) => Ok(None),
+        Some(Value::BulkString(bytes)) => String::from_utf8(bytes.clone())
+            .map(Some)
+            .map_err(|_| bad("not UTF-8")),
+        Some(Value::SimpleString(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(bad(&format!("got {other:?}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -619,21 +635,5 @@ mod tests {
         );
         assert!(t("redis://h/?connect_timeout_ms=0").is_err());
         assert!(t("redis://h/?connect_timeout_ms=x").is_err());
-    }
-}
-
-/// The reply to `GET` of a metadata key: a UTF-8 string, or `None` for a missing key.
-pub(crate) fn meta_reply(reply: Option<&Value>, key: &str) -> Result<Option<String>> {
-    let bad = |reason: &str| Error::CorruptBitmap {
-        key: key.to_string(),
-        reason: format!("a metadata value must be a UTF-8 string: {reason}"),
-    };
-    match reply {
-        None | Some(Value::Nil) => Ok(None),
-        Some(Value::BulkString(bytes)) => String::from_utf8(bytes.clone())
-            .map(Some)
-            .map_err(|_| bad("not UTF-8")),
-        Some(Value::SimpleString(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(bad(&format!("got {other:?}"))),
     }
 }
