@@ -707,7 +707,9 @@ fn timezone_is_an_iana_name() {
     let berlin = ok(&[("BITMAPIST_TIMEZONE", "Europe/Berlin")]);
     assert_eq!(berlin.timezone.name(), "Europe/Berlin");
     assert_eq!(
-        ok(&[("BITMAPIST_TIMEZONE", " america/new_york ")]).timezone.name(),
+        ok(&[("BITMAPIST_TIMEZONE", " america/new_york ")])
+            .timezone
+            .name(),
         "America/New_York"
     );
     assert_mentions(
