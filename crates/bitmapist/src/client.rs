@@ -206,6 +206,12 @@ impl Bitmapist {
         self.inner.zone.period_containing(group, at)
     }
 
+    /// Records the handle's zone in a store that has no record yet (what the first mark
+    /// does); for bulk writers that bypass marking (import, seed). A no-op once recorded.
+    pub async fn record_timezone(&self) -> Result<()> {
+        self.store_write(&[]).await
+    }
+
     /// Applies writes to the store, recording the handle's zone first if the store has no
     /// record yet (see [`zone_meta_key`](crate::zone_meta_key)).
     pub(crate) async fn store_write(&self, writes: &[KeyWrite]) -> Result<()> {
