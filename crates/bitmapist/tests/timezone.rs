@@ -397,3 +397,17 @@ async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
     )
     .await;
 }
+
+/// On a Redis Cluster the record is one key (its hash tag gives it one slot), read and
+/// written on that slot's primary.
+#[tokio::test]
+async fn cluster_store_records_the_zone() {
+    let url = &common::redis_cluster::shared().0;
+    let store = bitmapist::store::open(url).await.expect("connect");
+    record_cases(store.clone()).await;
+    let value: Option<String> = redis::cmd("GET")
+        .arg("{trackist_}.timezone")
+        .query(&mut common::redis_cluster::shared_raw_connection())
+        .expect("GET");
+    assert_eq!(value.as_deref(), Some("America/New_York"));
+}
