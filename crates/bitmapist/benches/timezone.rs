@@ -4,7 +4,9 @@
 //!
 //! - `tz mark/batch/{store}/{zone}`: `mark_events` with 100,000 marks at random minutes over
 //!   30 days that include the autumn DST change, 8 events, hourly keys on;
-//! - `tz mark/single/{store}/{zone}`: one `mark_event` awaited at a time.
+//! - `tz mark/single/{store}/{zone}`: one `mark_event` awaited at a time;
+//! - `tz local day/{zone}`: the zone's own share, the local day of each of the 100,000
+//!   instants (`Zone::period_containing`), no store.
 
 use std::future::IntoFuture;
 
@@ -41,6 +43,13 @@ fn marks(start: DateTime<Utc>) -> Vec<(&'static str, u32, DateTime<Utc>)> {
             )
         })
         .collect()
+}
+
+/// Commits every store's pending writes.
+fn flush_all(rt: &tokio::runtime::Runtime, handles: &[(String, Bitmapist)]) {
+    for (_, bm) in handles {
+        rt.block_on(bm.flush()).expect("flush");
+    }
 }
 
 fn mark(c: &mut Criterion) {
@@ -81,6 +90,8 @@ fn mark(c: &mut Criterion) {
     g.throughput(Throughput::Elements(batch.len() as u64));
     g.sample_size(20);
     for (name, bm) in &handles {
+        // Every file committed first: no background flush of one variant runs during another.
+        flush_all(&rt, &handles);
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.to_async(&rt)
                 .iter(|| bm.mark_events(batch.iter().copied(), MarkOptions::default()))
@@ -91,6 +102,7 @@ fn mark(c: &mut Criterion) {
     let mut g = c.benchmark_group("tz mark/single");
     g.throughput(Throughput::Elements(1));
     for (name, bm) in &handles {
+        flush_all(&rt, &handles);
         let mut i = 0usize;
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.to_async(&rt).iter(|| {
@@ -103,5 +115,32 @@ fn mark(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mark);
+/// The zone's own share: the local period of each of the batch's 100,000 instants (what a
+/// mark adds for its zone), UTC against Europe/Berlin.
+fn local(c: &mut Criterion) {
+    let start = Utc
+        .with_ymd_and_hms(2026, 10, 10, 0, 0, 0)
+        .single()
+        .expect("valid");
+    let batch = marks(start);
+    let berlin: Zone = "Europe/Berlin".parse().expect("zone");
+    let mut g = c.benchmark_group("tz local day");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    for zone in [Zone::UTC, berlin] {
+        g.bench_function(BenchmarkId::from_parameter(zone), |b| {
+            b.iter(|| {
+                batch
+                    .iter()
+                    .filter(|(_, _, at)| {
+                        zone.period_containing(bitmapist::TimeGroup::Days, *at)
+                            .is_ok()
+                    })
+                    .count()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mark, local);
 criterion_main!(benches);
