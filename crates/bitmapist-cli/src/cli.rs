@@ -41,6 +41,12 @@ pub struct Global {
     /// Key prefix [default: $BITMAPIST_KEY_PREFIX, else trackist_]
     #[arg(long, global = true, value_name = "PREFIX")]
     pub prefix: Option<String>,
+
+    /// The store's IANA time zone (Europe/Berlin): periods follow its wall clock, and a
+    /// TIME without an offset is read in it; must match the zone the store records
+    /// [default: $BITMAPIST_TIMEZONE, else UTC]
+    #[arg(long, global = true, value_name = "ZONE", value_parser = crate::time::parse_zone)]
+    pub timezone: Option<bitmapist::Zone>,
 }
 
 /// The subcommands. (`serve`, the dashboard, comes with the dashboard crate.)
@@ -82,6 +88,8 @@ pub enum Command {
     Funnel(crate::commands::funnel::FunnelArgs),
     /// Print the external ids of dense user ids (see "External user ids" in the README).
     Resolve(ResolveArgs),
+    /// Show or change the time zone recorded in the store.
+    Timezone(crate::commands::timezone::TimezoneArgs),
 }
 
 /// `bitmapist ids`

@@ -29,6 +29,7 @@ impl Ctx {
             let overridden = match name {
                 ENV_URL | ENV_REDIS_URL => global.store.is_some(),
                 ENV_KEY_PREFIX => global.prefix.is_some(),
+                bitmapist::zone::ENV_TIMEZONE => global.timezone.is_some(),
                 _ => false,
             };
             if overridden {
@@ -38,6 +39,9 @@ impl Ctx {
             }
         })?;
         let mut ctx = Ctx { config, matches };
+        if let Some(zone) = global.timezone {
+            ctx.config.timezone = zone;
+        }
         if let Some(url) = &global.store {
             ctx.config.url = url.parse::<StoreUrl>()?;
             ctx.config.url_text = Some(url.clone());

@@ -35,6 +35,9 @@ fn engine_usage(e: &bitmapist::Error) -> bool {
             | bitmapist::Error::UnknownTimeGroup(_)
             | bitmapist::Error::Config { .. }
             | bitmapist::Error::DateOutOfRange(_)
+            | bitmapist::Error::UnknownTimeZone(_)
+            | bitmapist::Error::TimeZoneMismatch { .. }
+            | bitmapist::Error::UnrecordedTimeZone { .. }
     )
 }
 

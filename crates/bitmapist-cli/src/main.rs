@@ -19,6 +19,13 @@ use crate::context::Ctx;
 
 fn main() -> ExitCode {
     exit::install_panic_hook();
+    // TIME values without an offset are read in the store's zone: known before parsing.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(zone) = time::zone_of_args(&args) {
+        time::set_zone(zone);
+    }
     let matches = match Cli::command().try_get_matches() {
         Ok(m) => m,
         Err(e) => return exit::clap_error(&e),

@@ -6,8 +6,9 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -15,6 +16,7 @@ use crate::key::{DEFAULT_PREFIX, KeyLayout};
 use crate::period::{Period, TimeGroup};
 use crate::query::Query;
 use crate::store::{self, KeyWrite, Store, StoreUrl};
+use crate::zone::{Zone, date_hour};
 
 /// A handle on one bitmapist store: marks events, runs queries and cohorts.
 ///
@@ -46,6 +48,9 @@ struct Inner {
     ids: crate::idmap::IdMap,
     /// Whether integrations (axum) map ids that are not `u32` through `ids`.
     id_map: bool,
+    zone: Zone,
+    /// The store records no zone yet: the first write records [`Inner::zone`].
+    zone_unrecorded: AtomicBool,
 }
 
 impl fmt::Debug for Bitmapist {
@@ -55,6 +60,7 @@ impl fmt::Debug for Bitmapist {
             .field("prefix", &self.inner.layout.prefix())
             .field("track_hourly", &self.inner.track_hourly)
             .field("track_unique", &self.inner.track_unique)
+            .field("timezone", &self.inner.zone.name())
             .finish()
     }
 }
@@ -90,6 +96,7 @@ pub struct Builder {
     track_hourly: bool,
     track_unique: bool,
     id_map: bool,
+    zone: Zone,
 }
 
 impl Builder {
@@ -132,6 +139,14 @@ impl Builder {
         self
     }
 
+    /// The store's time zone (default UTC): marks are bucketed, and queries' periods taken,
+    /// on its wall clock (see [`Zone`]). Checked against the zone recorded in the store
+    /// when the handle opens (see [`zone_meta_key`](crate::zone_meta_key)).
+    pub fn timezone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
+    }
+
     /// Opens the store and returns the handle.
     pub async fn open(self) -> Result<Bitmapist> {
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
@@ -146,6 +161,7 @@ impl Builder {
             (None, Some(url)) => store::open(&url).await?,
             (None, None) => store::open_url(&StoreUrl::default()).await?,
         };
+        let unrecorded = crate::zone_record::check(store.as_ref(), &prefix, self.zone).await?;
         Ok(Bitmapist {
             inner: Arc::new(Inner {
                 ids: crate::idmap::IdMap::new(Arc::clone(&store), prefix.clone()),
@@ -154,6 +170,8 @@ impl Builder {
                 track_hourly: self.track_hourly,
                 track_unique: self.track_unique,
                 id_map: self.id_map,
+                zone: self.zone,
+                zone_unrecorded: AtomicBool::new(unrecorded),
             }),
         })
     }
@@ -167,17 +185,6 @@ pub(crate) fn check_event(event: &str) -> Result<()> {
     Ok(())
 }
 
-/// The date and hour `at` falls in, checked against the supported years.
-fn date_hour(at: DateTime<Utc>) -> Result<(NaiveDate, u32)> {
-    let date = at.date_naive();
-    if !(crate::period::MIN_YEAR..=crate::period::MAX_YEAR).contains(&date.year()) {
-        return Err(Error::DateOutOfRange(format!(
-            "{at} is outside the supported years"
-        )));
-    }
-    Ok((date, at.hour()))
-}
-
 impl Bitmapist {
     /// A builder for every setting.
     pub fn builder() -> Builder {
@@ -189,7 +196,8 @@ impl Bitmapist {
         Bitmapist::builder().url(url).open().await
     }
 
-    /// A handle on an open store, with default settings.
+    /// A handle on an open store, with default settings (UTC). Unlike
+    /// [`Builder::open`], it neither checks nor records the store's zone.
     pub fn new(store: Arc<dyn Store>) -> Bitmapist {
         Bitmapist {
             inner: Arc::new(Inner {
@@ -199,8 +207,40 @@ impl Bitmapist {
                 track_hourly: false,
                 track_unique: false,
                 id_map: false,
+                zone: Zone::UTC,
+                zone_unrecorded: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The time zone periods follow (see [`Zone`]).
+    pub fn timezone(&self) -> Zone {
+        self.inner.zone
+    }
+
+    /// The period of the given size that contains instant `at`, on the handle's zone.
+    pub fn period_containing(&self, group: TimeGroup, at: DateTime<Utc>) -> Result<Period> {
+        self.inner.zone.period_containing(group, at)
+    }
+
+    /// Records the handle's zone in a store that has no record yet (what the first mark
+    /// does); for bulk writers that bypass marking (import, seed). A no-op once recorded.
+    pub async fn record_timezone(&self) -> Result<()> {
+        self.store_write(&[]).await
+    }
+
+    /// Applies writes to the store, recording the handle's zone first if the store has no
+    /// record yet (see [`zone_meta_key`](crate::zone_meta_key)).
+    pub(crate) async fn store_write(&self, writes: &[KeyWrite]) -> Result<()> {
+        if self.inner.zone_unrecorded.load(Ordering::Acquire) {
+            let key = crate::zone_record::zone_meta_key(self.inner.layout.prefix());
+            self.inner
+                .store
+                .set_meta(&key, self.inner.zone.name())
+                .await?;
+            self.inner.zone_unrecorded.store(false, Ordering::Release);
+        }
+        self.inner.store.write(writes).await
     }
 
     /// The store.
@@ -258,14 +298,12 @@ impl Bitmapist {
     async fn write_unique(&self, event: &str, uid: u32, value: bool) -> Result<()> {
         check_event(event)?;
         let key = self.inner.layout.key(event, &Period::unique());
-        self.inner
-            .store
-            .write(&[KeyWrite {
-                key,
-                value,
-                offsets: vec![uid],
-            }])
-            .await
+        self.store_write(&[KeyWrite {
+            key,
+            value,
+            offsets: vec![uid],
+        }])
+        .await
     }
 
     /// The keys one mark writes, appended to `out`.
@@ -277,7 +315,7 @@ impl Bitmapist {
         out: &mut Vec<String>,
     ) -> Result<()> {
         check_event(event)?;
-        let (date, hour) = date_hour(at)?;
+        let (date, hour) = date_hour(&self.inner.zone, at)?;
         let layout = &self.inner.layout;
         out.push(layout.key(event, &Period::month(date.year(), date.month())?));
         out.push(layout.key(event, &Period::week_of(date)?));
@@ -311,7 +349,7 @@ impl Bitmapist {
     {
         let writes = self.batch_writes(marks, opts, true)?;
         let n = writes.1;
-        self.inner.store.write(&writes.0).await?;
+        self.store_write(&writes.0).await?;
         Ok(n)
     }
 
@@ -323,7 +361,7 @@ impl Bitmapist {
     {
         let writes = self.batch_writes(marks, opts, false)?;
         let n = writes.1;
-        self.inner.store.write(&writes.0).await?;
+        self.store_write(&writes.0).await?;
         Ok(n)
     }
 
@@ -348,7 +386,7 @@ impl Bitmapist {
         let mut n = 0u64;
         for (event, uid, at) in marks {
             let event = event.as_ref();
-            let (date, hour) = date_hour(at)?;
+            let (date, hour) = date_hour(&self.inner.zone, at)?;
             let slot_key = (date, if hourly { hour } else { 0 });
             let slots = match per_event.get_mut(event) {
                 Some(s) => s,
@@ -404,7 +442,7 @@ impl Bitmapist {
         now: DateTime<Utc>,
     ) -> Result<Query> {
         check_event(event)?;
-        Ok(self.events(event, Period::containing(time_group, now)?))
+        Ok(self.events(event, self.period_containing(time_group, now)?))
     }
 
     /// Every event name in the store, sorted; only those starting with `prefix` when given.
@@ -558,7 +596,7 @@ impl<'a> MarkEvent<'a> {
                 offsets: vec![self.uid],
             })
             .collect();
-        self.client.inner.store.write(&writes).await
+        self.client.store_write(&writes).await
     }
 }
 

@@ -240,9 +240,16 @@ impl CohortSpec {
         Ok(())
     }
 
-    /// The row periods, oldest first.
+    /// The row periods, oldest first, on UTC's wall clock (see [`CohortSpec::periods_in`]).
     pub fn periods(&self) -> Result<Vec<Period>> {
-        let current = Period::containing(self.time_group, self.now)?;
+        self.periods_in(crate::Zone::UTC)
+    }
+
+    /// The row periods, oldest first, on `zone`'s wall clock: the newest row is the
+    /// local period containing [`CohortSpec::now`]. [`Bitmapist::get_cohort`] uses the
+    /// handle's zone.
+    pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
+        let current = zone.period_containing(self.time_group, self.now)?;
         let back = i64::try_from(self.rows - 1).map_err(|_| Error::invalid("rows", "too large"))?;
         let first = current.offset(-back)?;
         (0..self.rows)
@@ -392,7 +399,7 @@ impl Bitmapist {
         if chained.iter().any(|c| c.name.is_empty()) {
             return Err(Error::invalid("additional", "empty event name"));
         }
-        let period = Period::containing(time_group, now)?;
+        let period = self.period_containing(time_group, now)?;
         Ok(self.query(chain_events(base, chained, period)))
     }
 
@@ -417,7 +424,7 @@ impl Bitmapist {
     /// ```
     pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
         spec.validate()?;
-        let periods = spec.periods()?;
+        let periods = spec.periods_in(self.timezone())?;
         let layout = self.layout();
 
         // The rows' users first: every primary key of every row period, fetched once.

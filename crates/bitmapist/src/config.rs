@@ -10,6 +10,7 @@
 //! | `BITMAPIST_TRACK_HOURLY` | also mark hour keys | `false` |
 //! | `BITMAPIST_TRACK_UNIQUE` | also mark the date-less unique key | `false` |
 //! | `BITMAPIST_ID_MAP` | map user ids that are not `u32` through the external-id map (axum) | `false` |
+//! | `BITMAPIST_TIMEZONE` | the store's IANA time zone (see [`Zone`](crate::Zone)) | `UTC` |
 //!
 //! Booleans accept `1/0`, `true/false`, `yes/no`, `on/off` in any case. If both URL
 //! variables are set they must agree.
@@ -68,6 +69,8 @@ pub struct Config {
     pub track_unique: bool,
     /// Map non-`u32` user ids through the external-id map (see [`crate::idmap`]).
     pub id_map: bool,
+    /// The store's time zone (`BITMAPIST_TIMEZONE`).
+    pub timezone: crate::Zone,
 }
 
 impl Default for Config {
@@ -80,6 +83,7 @@ impl Default for Config {
             track_hourly: false,
             track_unique: false,
             id_map: false,
+            timezone: crate::Zone::UTC,
         }
     }
 }
@@ -158,6 +162,11 @@ impl Config {
         if let Some(v) = get(ENV_ID_MAP) {
             config.id_map = parse_bool(ENV_ID_MAP, &v)?;
         }
+        if let Some(v) = get(crate::zone::ENV_TIMEZONE) {
+            config.timezone = v
+                .parse()
+                .map_err(|e: Error| config_error(crate::zone::ENV_TIMEZONE, e.to_string()))?;
+        }
         Ok(config)
     }
 
@@ -169,6 +178,7 @@ impl Config {
             .track_hourly(self.track_hourly)
             .track_unique(self.track_unique)
             .id_map(self.id_map)
+            .timezone(self.timezone)
     }
 
     /// Opens the configured store.

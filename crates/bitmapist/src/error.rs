@@ -85,6 +85,37 @@ pub enum Error {
         reason: String,
     },
 
+    /// A time zone name that is not an IANA zone.
+    #[error(
+        "unknown time zone {0:?}: expected an IANA name such as Europe/Berlin, America/New_York or UTC"
+    )]
+    UnknownTimeZone(String),
+
+    /// The configured time zone differs from the one recorded in the store.
+    #[error(
+        "time zone mismatch: {configured} is configured but the store records {recorded} for prefix {prefix:?}; configure {recorded} (BITMAPIST_TIMEZONE, --timezone), or change the store's zone deliberately with `bitmapist timezone set {configured} --force`"
+    )]
+    TimeZoneMismatch {
+        /// The zone this process was configured with.
+        configured: String,
+        /// The zone the store records.
+        recorded: String,
+        /// The key prefix the record belongs to.
+        prefix: String,
+    },
+
+    /// A store with events but no recorded zone (written as UTC by an earlier version) was
+    /// opened with another zone.
+    #[error(
+        "the store has events under prefix {prefix:?} but no recorded time zone: they were bucketed in UTC by an earlier version, and {configured} is configured; configure UTC, or adopt {configured} deliberately with `bitmapist timezone set {configured} --force`"
+    )]
+    UnrecordedTimeZone {
+        /// The zone this process was configured with.
+        configured: String,
+        /// The key prefix.
+        prefix: String,
+    },
+
     /// An I/O error outside any database (e.g. creating the store's directory).
     #[error("{context}: {source}")]
     Io {

@@ -44,6 +44,8 @@ pub mod seed;
 pub mod stickiness;
 pub mod store;
 pub mod systems;
+pub mod zone;
+mod zone_record;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
@@ -66,3 +68,5 @@ pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec};
 pub use stickiness::Stickiness;
 pub use store::Store;
 pub use systems::Systems;
+pub use zone::Zone;
+pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

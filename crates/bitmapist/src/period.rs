@@ -1,7 +1,10 @@
 //! Time groups and periods: the hour, day, ISO week, month or year an event falls in.
 //! Period arithmetic (next, previous, offset by n, distance) and start/end instants.
 //!
-//! All periods are UTC. Years range over 1..=9999, as in Python's `datetime`, so that
+//! A period is a span of wall-clock time with no zone of its own: [`Period::start`] and
+//! [`Period::end`] are naive; [`Zone::start`](crate::Zone::start) and
+//! [`Zone::end`](crate::Zone::end) give its instants on a store's zone, and
+//! [`Period::containing`] and [`Period::start_utc`] read it on UTC's. Years range over 1..=9999, as in Python's `datetime`, so that
 //! every period's start, end and neighbours are representable; a time outside that range
 //! is an [`Error::DateOutOfRange`], never a panic.
 

@@ -476,6 +476,7 @@ fn from_env_reads_the_process_environment() {
         track_hourly: true,
         track_unique: false,
         id_map: false,
+        timezone: bitmapist::Zone::UTC,
     }));
     assert_eq!(report, want);
 }
@@ -699,4 +700,25 @@ fn unparseable_url_does_not_leak_password() {
         let e = err(&[(ENV_URL, text)]);
         assert!(!e.contains("hunter2"), "{e:?} leaks the password");
     }
+}
+
+#[test]
+fn timezone_is_an_iana_name() {
+    assert_eq!(ok(&[]).timezone, bitmapist::Zone::UTC);
+    let berlin = ok(&[("BITMAPIST_TIMEZONE", "Europe/Berlin")]);
+    assert_eq!(berlin.timezone.name(), "Europe/Berlin");
+    assert_eq!(
+        ok(&[("BITMAPIST_TIMEZONE", " america/new_york ")])
+            .timezone
+            .name(),
+        "America/New_York"
+    );
+    assert_mentions(
+        &err(&[("BITMAPIST_TIMEZONE", "Mars/Olympus")]),
+        &["BITMAPIST_TIMEZONE", "Mars/Olympus"],
+    );
+    assert_mentions(
+        &err(&[("BITMAPIST_TIMEZONE", "+02:00")]),
+        &["BITMAPIST_TIMEZONE", "IANA"],
+    );
 }

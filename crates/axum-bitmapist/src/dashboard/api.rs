@@ -55,7 +55,7 @@ pub async fn index(base: Base) -> Json<Value> {
             "first_time": "on, true or 1: rows are first-time cohorts (first-ever primary event)",
             "average": "simple (mean of the row fractions, default) or weighted (column users over cohort users)",
             "complete_only": "on, true or 1: leave the current, incomplete period out of the averages",
-            "now": "YYYY-MM-DD (end of that day, UTC) or RFC 3339; default now"
+            "now": "YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM in the store's time zone, or RFC 3339; default now"
         }
     }))
 }
@@ -86,7 +86,8 @@ pub async fn events(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventsBody>, ApiError> {
-    let req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    let mut req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    req.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), req.now);
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
     let events = event_stats(&shared.client, &paged.names, req.now).await?;
@@ -123,7 +124,9 @@ pub async fn event(
         message: format!("name: {e}"),
     })?;
     check_event("name", &name)?;
-    let now = parse_now(Pairs::parse(query.as_deref()).get("now"))?;
+    let pairs = Pairs::parse(query.as_deref());
+    let now = parse_now(pairs.get("now"))?;
+    let now = super::zone::local_now(shared.client.timezone(), pairs.get("now"), now);
     let mut stats = event_stats(&shared.client, std::slice::from_ref(&name), now).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
     Ok(Json(EventBody {
@@ -202,7 +205,9 @@ pub async fn compute(
     shared: &Shared,
     query: Option<&str>,
 ) -> Result<(CohortRequest, Retention), DashboardError> {
-    let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
+    let form = CohortForm::from_query(&Pairs::parse(query));
+    let mut req = form.validate()?;
+    req.spec.now = super::zone::local_now(shared.client.timezone(), Some(&form.now), req.spec.now);
     let table = shared
         .heavy
         .retention(&shared.client, &req.retention_spec())

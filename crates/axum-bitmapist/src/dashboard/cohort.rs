@@ -217,7 +217,11 @@ pub async fn page(
     }
     let page = CohortPage::new(layout, names, &form, hourly);
     let req = match form.validate() {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.spec.now =
+                super::zone::local_now(shared.client.timezone(), Some(&form.now), r.spec.now);
+            r
+        }
         Err(e) => return html(e.status(), &page.with_error(&e)),
     };
     let retention = match shared
@@ -237,6 +241,6 @@ pub async fn page(
     page.heatmap = Some(Heatmap::new(&req.spec, &retention.table, req.as_percent));
     page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.links = Some(Links::new(&base.0, &req));
-    page.now_label = req.spec.now.format("%Y-%m-%d %H:%M UTC").to_string();
+    page.now_label = super::zone::as_of_label(shared.client.timezone(), req.spec.now);
     html(StatusCode::OK, &page)
 }

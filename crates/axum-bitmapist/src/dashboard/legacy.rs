@@ -223,7 +223,11 @@ fn wants_json(query: Option<&str>) -> bool {
 }
 
 async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
-    let (spec, as_percent) = parse_body(body)?;
+    let (mut spec, as_percent) = parse_body(body)?;
+    let raw_now = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("now").and_then(Value::as_str).map(str::to_owned));
+    spec.now = super::zone::local_now(shared.client.timezone(), raw_now.as_deref(), spec.now);
     let table = shared.heavy.cohort(&shared.client, &spec).await?;
     Ok((spec, as_percent, table))
 }

@@ -79,6 +79,7 @@ mod params;
 mod retention_curve;
 mod svg;
 mod views;
+mod zone;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,6 +156,7 @@ impl Dashboard {
     /// The routes, to be nested at `/bitmapist` (any mount path works: links are relative
     /// to where the router is nested).
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        let zone = self.client.timezone();
         let shared = Arc::new(Shared {
             client: self.client,
             names: names::EventNames::new(self.names_ttl),
@@ -179,6 +181,7 @@ impl Dashboard {
             .route("/assets/{file}", get(assets::serve))
             .fallback(not_found)
             .with_state(shared)
+            .layer(axum::Extension(zone))
             .layer(middleware::from_fn_with_state(self.access, access::enforce))
             .layer(middleware::from_fn(security_headers))
     }

@@ -121,9 +121,9 @@ struct Periods {
 }
 
 impl Periods {
-    fn at(now: DateTime<Utc>) -> Result<Self, DashboardError> {
-        let day = Period::containing(TimeGroup::Days, now)?;
-        let week = Period::containing(TimeGroup::Weeks, now)?;
+    fn at(now: DateTime<Utc>, zone: bitmapist::Zone) -> Result<Self, DashboardError> {
+        let day = zone.period_containing(TimeGroup::Days, now)?;
+        let week = zone.period_containing(TimeGroup::Weeks, now)?;
         let back = |p: Period, n: usize| -> Result<Vec<Period>, DashboardError> {
             (0..n)
                 .map(|i| {
@@ -132,12 +132,12 @@ impl Periods {
                 })
                 .collect()
         };
-        let year = Period::containing(TimeGroup::Years, now)?;
+        let year = zone.period_containing(TimeGroup::Years, now)?;
         Ok(Periods {
-            hour: Period::containing(TimeGroup::Hours, now)?,
+            hour: zone.period_containing(TimeGroup::Hours, now)?,
             days: back(day, DAYS)?,
             weeks: back(week, WEEKS)?,
-            month: Period::containing(TimeGroup::Months, now)?,
+            month: zone.period_containing(TimeGroup::Months, now)?,
             year_months: year.months().ok_or_else(|| {
                 DashboardError::from(bitmapist::Error::DateOutOfRange(
                     "year without months".to_string(),
@@ -158,7 +158,7 @@ pub async fn event_stats(
     names: &[String],
     now: DateTime<Utc>,
 ) -> Result<Vec<EventStats>, DashboardError> {
-    let periods = Periods::at(now)?;
+    let periods = Periods::at(now, client.timezone())?;
     let layout = client.layout();
     let per = periods.per_event();
     let mut count_keys = Vec::with_capacity(names.len() * per);
@@ -397,7 +397,10 @@ pub async fn page(
     let pairs = Pairs::parse(query.as_deref());
     let layout = Layout::new(&base, "events");
     let req = match OverviewRequest::from_query(&pairs) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.now = super::zone::local_now(shared.client.timezone(), Some(&r.now_raw), r.now);
+            r
+        }
         Err(e) => {
             let page = OverviewPage {
                 layout,
@@ -440,7 +443,7 @@ pub async fn page(
     let api_q = req.page_query(req.page);
     let page = OverviewPage {
         layout,
-        now_label: req.now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        now_label: super::zone::as_of_label(shared.client.timezone(), req.now),
         now_raw: req.now_raw.clone(),
         q: req.q.clone(),
         total: names.len(),

@@ -129,7 +129,8 @@ pub fn parse_time_group(raw: Option<&str>) -> Result<TimeGroup, DashboardError> 
 }
 
 /// The "as of" instant: `YYYY-MM-DD` (the end of that day, UTC), RFC 3339, or
-/// `YYYY-MM-DDTHH:MM[:SS]` (UTC); now when absent or empty.
+/// `YYYY-MM-DDTHH:MM[:SS]` (UTC); now when absent or empty. Handlers then read the forms
+/// without an offset in the store's zone (`dashboard::zone::local_now`).
 pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, DashboardError> {
     let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Utc::now());

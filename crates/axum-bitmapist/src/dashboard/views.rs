@@ -13,7 +13,7 @@ use super::assets;
 /// comparing the original URI with the one the nested router sees; links are built on it,
 /// so the dashboard works wherever it is nested.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Base(pub String);
+pub struct Base(pub String, pub bitmapist::Zone);
 
 impl<S: Send + Sync> FromRequestParts<S> for Base {
     type Rejection = Infallible;
@@ -24,7 +24,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Base {
             .extensions
             .get::<OriginalUri>()
             .map_or(inner, |o| o.0.path());
-        Ok(Base(mount_path(original, inner)))
+        // The store's zone, from the extension the dashboard's router adds (UTC without).
+        let zone = parts
+            .extensions
+            .get::<bitmapist::Zone>()
+            .copied()
+            .unwrap_or_default();
+        Ok(Base(mount_path(original, inner), zone))
     }
 }
 
@@ -54,6 +60,8 @@ pub struct Layout {
     pub icon: String,
     /// `events` or `cohort`: which nav link is current.
     pub section: &'static str,
+    /// The footer's `times in Europe/Berlin`: the store's zone.
+    pub zone_note: String,
 }
 
 impl Layout {
@@ -70,6 +78,7 @@ impl Layout {
                 base.0.clone()
             },
             section,
+            zone_note: base.1.note(),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::context::Ctx;
 use crate::output;
 
 /// The period the arguments name.
-pub(super) fn period(args: &PeriodArgs) -> Result<Period> {
+pub(super) fn period(ctx: &Ctx, args: &PeriodArgs) -> Result<Period> {
     let at = args.at.unwrap_or_else(Utc::now);
     let group = match args.period {
         PeriodKind::Unique => return Ok(Period::unique()),
@@ -23,7 +23,7 @@ pub(super) fn period(args: &PeriodArgs) -> Result<Period> {
         PeriodKind::Month => TimeGroup::Months,
         PeriodKind::Year => TimeGroup::Years,
     };
-    Ok(Period::containing(group, at)?)
+    Ok(ctx.config.timezone.period_containing(group, at)?)
 }
 
 /// The period's start for JSON (`null` for unique).
@@ -39,7 +39,7 @@ fn start(p: &Period) -> serde_json::Value {
 
 /// Runs `count`.
 pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
-    let p = period(args)?;
+    let p = period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
     let n = bm.events(&args.event, p).count().await?;
     match args.format {
@@ -55,7 +55,7 @@ pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
 
 /// Runs `ids`.
 pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
-    let p = period(args)?;
+    let p = period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
     let ids = bm.events(&args.event, p).ids().await?;
     match args.format {

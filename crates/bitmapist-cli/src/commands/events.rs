@@ -18,7 +18,7 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
     let names = bm.event_names(args.name_prefix.as_deref()).await?;
     let periods = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months]
         .into_iter()
-        .map(|g| Period::containing(g, at))
+        .map(|g| bm.period_containing(g, at))
         .collect::<Result<Vec<Period>, _>>()?;
     let keys: Vec<String> = names
         .iter()

@@ -43,7 +43,7 @@ pub async fn mark(ctx: &Ctx, args: &MarkArgs, value: bool) -> Result<()> {
 /// `ids EVENT --external`: the users' external ids, one per line (`#N` for a user the map
 /// never handed out), or a JSON array of strings (`null` for those).
 pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
-    let p = super::count::period(args)?;
+    let p = super::count::period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
     let users = bm.events(&args.event, p).external_ids().await?;
     match args.format {

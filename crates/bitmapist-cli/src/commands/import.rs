@@ -29,6 +29,7 @@ pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     }
     let src = ctx.open_url(&from).await?;
     let dst = ctx.open_url(&to).await?;
+    dst.record_timezone().await?;
     let (src_name, dst_name) = (src.store().describe(), dst.store().describe());
     let started = Instant::now();
 

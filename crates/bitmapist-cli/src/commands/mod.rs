@@ -17,6 +17,7 @@ mod mark;
 mod seed;
 mod serve;
 pub mod stickiness;
+pub mod timezone;
 
 /// Runs one command.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
@@ -35,5 +36,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Stickiness(args) => stickiness::run(ctx, &args).await,
         Command::Funnel(args) => funnel::run(ctx, &args).await,
         Command::Resolve(args) => external::resolve(ctx, &args).await,
+        Command::Timezone(args) => timezone::run(ctx, &args).await,
     }
 }

@@ -19,6 +19,7 @@ pub async fn run(ctx: &Ctx, args: &SeedArgs) -> Result<()> {
         .hourly(args.hourly || ctx.config.track_hourly);
     plan.validate()?;
     let bm = ctx.open().await?;
+    bm.record_timezone().await?;
     let store = bm.store().describe();
     if args.reset {
         let n = bm.delete_all().await?;

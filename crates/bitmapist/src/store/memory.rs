@@ -26,6 +26,7 @@ pub struct MemoryStore {
     map: RwLock<BTreeMap<String, Bitmap>>,
     /// The external-id maps, by space (see [`crate::idmap`]); not keys.
     ids: std::sync::Mutex<std::collections::HashMap<String, crate::idmap::IdTable>>,
+    meta: RwLock<BTreeMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -105,6 +106,17 @@ impl Store for MemoryStore {
     async fn contains(&self, key: &str, offset: u32) -> Result<bool> {
         let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
         Ok(map.get(key).is_some_and(|b| b.contains(offset)))
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let meta = self.meta.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(meta.get(key).cloned())
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let mut meta = self.meta.write().unwrap_or_else(PoisonError::into_inner);
+        meta.insert(key.to_string(), value.to_string());
+        Ok(())
     }
 
     async fn keys(&self, prefix: &str) -> Result<Vec<String>> {

@@ -211,6 +211,22 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// The store's URL, with any password masked, for logs and messages.
     fn describe(&self) -> String;
+
+    /// Reads a store metadata value: a small string kept outside the event keys (the
+    /// recorded time zone, under `{prefix}.timezone`), never listed by [`Store::keys`] of an
+    /// event prefix nor deleted with the events. Redis keeps it as a plain string key (the
+    /// braces make it a hash tag, and no `trackist_*` pattern matches it); the embedded file
+    /// in a redb table of its own. `None` when unset. The default (a store that keeps no
+    /// metadata) reads nothing.
+    async fn get_meta(&self, _key: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Writes a store metadata value (see [`Store::get_meta`]). The default (a store that
+    /// keeps no metadata) keeps nothing.
+    async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// `bitmap AND within`, with `bitmap`'s length.

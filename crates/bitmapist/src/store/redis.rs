@@ -504,6 +504,21 @@ impl Store for RedisStore {
         }
     }
 
+    /// `GET key`: a metadata string key outside the event keys.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let mut pipe = Self::pipeline(1);
+        pipe.cmd("GET").arg(key);
+        let replies = self.run(&pipe, &[key]).await?;
+        meta_reply(replies.first(), key)
+    }
+
+    /// `SET key value`.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let mut pipe = Self::pipeline(1);
+        pipe.cmd("SET").arg(key).arg(value);
+        self.run(&pipe, &[key]).await.map(drop)
+    }
+
     /// `SCAN 0 MATCH <prefix>* COUNT 1000` until the cursor returns to 0 (never `KEYS`),
     /// the prefix's glob characters escaped; sorted and without the duplicates SCAN may
     /// return.
@@ -618,6 +633,22 @@ impl Store for RedisStore {
     /// The URL, password masked.
     fn describe(&self) -> String {
         self.masked.clone()
+    }
+}
+
+/// The reply to `GET` of a metadata key: a UTF-8 string, or `None` for a missing key.
+pub(crate) fn meta_reply(reply: Option<&Value>, key: &str) -> Result<Option<String>> {
+    let bad = |reason: &str| Error::CorruptBitmap {
+        key: key.to_string(),
+        reason: format!("a metadata value must be a UTF-8 string: {reason}"),
+    };
+    match reply {
+        None | Some(Value::Nil) => Ok(None),
+        Some(Value::BulkString(bytes)) => String::from_utf8(bytes.clone())
+            .map(Some)
+            .map_err(|_| bad("not UTF-8")),
+        Some(Value::SimpleString(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(bad(&format!("got {other:?}"))),
     }
 }
 

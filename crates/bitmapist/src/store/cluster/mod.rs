@@ -562,6 +562,23 @@ impl Store for ClusterStore {
         }
     }
 
+    /// `GET key` on the key's primary (a metadata string key, see [`Store::get_meta`]).
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let build = |pipe: &mut Pipeline, _: usize| {
+            pipe.cmd("GET").arg(key);
+        };
+        let replies = self.per_slot(&[key], 1, |_| 0, &build).await?;
+        crate::store::redis::meta_reply(replies.first(), key)
+    }
+
+    /// `SET key value` on the key's primary.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let build = |pipe: &mut Pipeline, _: usize| {
+            pipe.cmd("SET").arg(key).arg(value);
+        };
+        self.per_slot(&[key], 1, |_| 0, &build).await.map(drop)
+    }
+
     /// `SCAN 0 MATCH <prefix>* COUNT 1000` on every primary concurrently, until each
     /// cursor returns to 0; sorted and de-duplicated.
     async fn keys(&self, prefix: &str) -> Result<Vec<String>> {

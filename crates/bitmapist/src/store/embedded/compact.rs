@@ -52,6 +52,7 @@ fn known_table(name: &str) -> bool {
     [BITMAPS.name(), CHUNKS.name(), META.name(), EXPIRIES.name()].contains(&name)
         || PARTS.iter().any(|p| p.name() == name)
         || super::idmap::table_names().contains(&name)
+        || name == super::meta::STORE_META.name()
 }
 
 /// The store's database handle, swappable by a compaction.
@@ -215,6 +216,7 @@ pub(super) fn copy_tables(
         Err(e) => return Err(src_err(e.into())),
     }
     super::idmap::copy_ids(src, read, dst, write)?;
+    super::meta::copy(read, write).map_err(src_err)?;
     Ok(())
 }
 

@@ -102,6 +102,7 @@ mod compact;
 mod derive;
 mod flusher;
 mod idmap;
+mod meta;
 mod readonly;
 mod rows;
 
@@ -801,6 +802,27 @@ impl Store for EmbeddedStore {
 
     fn describe(&self) -> String {
         format!("file://{}", self.shared.path.display())
+    }
+
+    /// From the `store_meta` table.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let txn = self
+            .shared
+            .db
+            .begin_read()
+            .map_err(|e| self.shared.err(e))?;
+        meta::read(&txn, key).map_err(|e| self.shared.err(e))
+    }
+
+    /// Into the `store_meta` table, committed at once (not with the bitmaps' batches).
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err(e))?;
+            meta::write(&txn, &key, &value).map_err(|e| s.err(e))?;
+            txn.commit().map_err(|e| s.err(e))
+        })
+        .await
     }
 }
 

@@ -244,4 +244,13 @@ impl Store for ReadOnlyEmbeddedStore {
     fn describe(&self) -> String {
         format!("file://{} (read-only)", self.inner.path.display())
     }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        super::meta::read(&txn, key).map_err(|e| self.err(e))
+    }
+
+    async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
+        Err(self.refuse("record metadata"))
+    }
 }
