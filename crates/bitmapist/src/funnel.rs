@@ -150,9 +150,15 @@ impl FunnelSpec {
         Ok(())
     }
 
-    /// The row periods, oldest first; the last one contains `now`.
+    /// The row periods in UTC, oldest first; the last one contains `now`.
     pub fn periods(&self) -> Result<Vec<Period>> {
-        let current = Period::containing(self.time_group, self.now)?;
+        self.periods_in(crate::Zone::UTC)
+    }
+
+    /// The row periods on `zone`'s wall clock, oldest first; the last one is the local
+    /// period containing `now`. [`Bitmapist::funnel`] uses the handle's zone.
+    pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
+        let current = zone.period_containing(self.time_group, self.now)?;
         let back = i64::try_from(self.rows - 1).map_err(|_| Error::invalid("rows", "too large"))?;
         let first = current.offset(-back)?;
         let mut out = Vec::with_capacity(self.rows);
@@ -331,7 +337,7 @@ impl Bitmapist {
     /// ```
     pub async fn funnel(&self, spec: &FunnelSpec) -> Result<Funnel> {
         spec.validate()?;
-        let periods = spec.periods()?;
+        let periods = spec.periods_in(self.timezone())?;
         let layout = self.layout();
         // The first step's bitmaps whole; the later steps' restricted to the users who did
         // the first step in some row (nobody else can enter, so nobody else is counted).

@@ -86,13 +86,14 @@ impl Bitmapist {
                 format!("stickiness is per week or month, not {time_group}"),
             ));
         }
-        let period = Period::containing(time_group, at)?;
+        let period = self.period_containing(time_group, at)?;
+        let local_at = self.timezone().local(at);
         let days = days_of(&period)?;
         let layout = self.layout();
         // Only days that have started by `at` are read.
         let keys: Vec<String> = days
             .iter()
-            .filter(|d| d.start().is_some_and(|s| s <= at.naive_utc()))
+            .filter(|d| d.start().is_some_and(|s| s <= local_at))
             .map(|d| layout.key(event, d))
             .collect();
         let got = self.store().get(&keys).await?;

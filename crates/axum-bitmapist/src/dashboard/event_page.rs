@@ -14,7 +14,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use bitmapist::{Bitmapist, Period, Stickiness, TimeGroup};
+use bitmapist::{Bitmapist, Stickiness, TimeGroup};
 use chrono::{DateTime, Utc};
 use url::form_urlencoded;
 
@@ -46,7 +46,7 @@ async fn series(
     n: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, u64)>, bitmapist::Error> {
-    let last = Period::containing(group, now)?;
+    let last = client.period_containing(group, now)?;
     let back = i64::try_from(n.saturating_sub(1)).unwrap_or(0);
     let mut p = last.offset(-back)?;
     let mut periods = Vec::with_capacity(n);
@@ -196,7 +196,11 @@ pub async fn page(
     let name = path_name(name)?;
     let pairs = Pairs::parse(query.as_deref());
     let now_raw = pairs.get("now").unwrap_or("").trim().to_string();
-    let now = parse_now(Some(&now_raw))?;
+    let now = super::zone::local_now(
+        shared.client.timezone(),
+        Some(&now_raw),
+        parse_now(Some(&now_raw))?,
+    );
     if !known(&shared, &name).await? {
         return Err(PageError(DashboardError::NotFound));
     }
@@ -254,7 +258,7 @@ pub async fn page(
         ],
         cohort_url: format!("{}/cohort?{}", base.0, q.finish()),
         funnel_url: format!("{}/funnel?{}", base.0, f.finish()),
-        now_label: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        now_label: super::zone::as_of_label(shared.client.timezone(), now),
         name,
     };
     Ok((StatusCode::OK, Html(page.render()?)).into_response())

@@ -126,7 +126,8 @@ impl FunnelRequest {
 }
 
 async fn compute(shared: &Shared, req: &FunnelRequest) -> Result<Funnel, DashboardError> {
-    let spec = req.spec.clone();
+    let mut spec = req.spec.clone();
+    spec.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), spec.now);
     shared
         .heavy
         .run(&shared.client, move |client| async move {

@@ -71,8 +71,10 @@ impl HeavyWork {
         spec: &RetentionSpec,
     ) -> Result<Retention, DashboardError> {
         let spec = spec.clone();
-        self.run(client, move |client| async move { Ok(client.retention(&spec).await?) })
-            .await
+        self.run(client, move |client| async move {
+            Ok(client.retention(&spec).await?)
+        })
+        .await
     }
 
     /// Runs other heavy work (funnels, the event page's charts) on the blocking pool under

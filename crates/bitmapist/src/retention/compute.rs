@@ -107,7 +107,7 @@ impl Bitmapist {
     pub async fn retention(&self, spec: &RetentionSpec) -> Result<Retention> {
         validate(spec)?;
         let base = &spec.cohort;
-        let periods = base.periods()?;
+        let periods = base.periods_in(self.timezone())?;
         let rows = periods.len();
         let layout = self.layout();
 
