@@ -37,8 +37,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, Store};
 use bitmapist::{Bitmap, Error, Result};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, Store};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::expiry::{Expiry, now_ms};

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bitmapist::store::EmbeddedOptions;
+use bitmapist::EmbeddedOptions;
 use bitmapist_server::flags::{self, Flags, FlagsError};
 use bitmapist_server::resp::Limits;
 use bitmapist_server::server::{self, ServerState};

@@ -130,8 +130,8 @@ impl Builder {
         }
         let store = match (self.store, self.url) {
             (Some(s), _) => s,
-            (None, Some(url)) => store::open(&url).await?,
-            (None, None) => store::open_url(&StoreUrl::default()).await?,
+            (None, Some(url)) => store::open_store(&url).await?,
+            (None, None) => store::open_store_url(&StoreUrl::default()).await?,
         };
         Ok(Bitmapist {
             inner: Arc::new(Inner {

@@ -85,7 +85,7 @@ fn config_error(var: &str, reason: impl Into<String>) -> Error {
 }
 
 /// Parses a boolean setting, naming `var` in the error.
-pub fn parse_bool(var: &str, value: &str) -> Result<bool> {
+pub fn parse_env_bool(var: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -143,10 +143,10 @@ impl Config {
             config.key_prefix = prefix;
         }
         if let Some(v) = get(ENV_TRACK_HOURLY) {
-            config.track_hourly = parse_bool(ENV_TRACK_HOURLY, &v)?;
+            config.track_hourly = parse_env_bool(ENV_TRACK_HOURLY, &v)?;
         }
         if let Some(v) = get(ENV_TRACK_UNIQUE) {
-            config.track_unique = parse_bool(ENV_TRACK_UNIQUE, &v)?;
+            config.track_unique = parse_env_bool(ENV_TRACK_UNIQUE, &v)?;
         }
         Ok(config)
     }
@@ -162,7 +162,7 @@ impl Config {
 
     /// Opens the configured store.
     pub async fn open(&self) -> Result<Bitmapist> {
-        let store = crate::store::open_url(&self.url).await?;
+        let store = crate::store::open_store_url(&self.url).await?;
         self.builder().store(store).open().await
     }
 }

@@ -22,37 +22,56 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The layers, bottom up: [`store`] keeps bitmaps by key (memory, embedded redb file,
-//! Redis); [`key`] and [`period`] name keys exactly as Python bitmapist does; [`expr`]
-//! evaluates set expressions in memory; [`Bitmapist`] marks and queries; [`cohort`] builds
-//! retention tables; [`config`] and [`Systems`] read the environment.
+//! The layers, bottom up: a [`Store`] keeps bitmaps by key (memory, embedded redb file,
+//! Redis, Redis Cluster; [`open_store`] picks one by URL); [`KeyLayout`] and [`Period`] name
+//! keys exactly as Python bitmapist does; [`Expr`] evaluates set expressions in memory;
+//! [`Bitmapist`] marks and queries; [`CohortSpec`] builds retention tables; [`Config`] and
+//! [`Systems`] read the environment.
+//!
+//! Every public item is re-exported here, at the crate root; the modules are private.
+//! Two cargo features add more: `seed` (the [`seed`](crate#features) fake-data generator,
+//! a module of its own) and `server` (the embedded store's key-by-key operations that
+//! `bitmapist-server` needs: expiries, backups, key iteration, `BITOP` into a key).
+//!
+//! # Features
+//!
+//! - `seed`: `bitmapist::seed`, realistic fake data for demos and benchmarks.
+//! - `server`: [`EmbeddedStore`]'s operations for a Redis-protocol server.
 
-pub mod bitmap;
-pub mod client;
-pub mod cohort;
-pub mod config;
-pub mod error;
-pub mod expr;
-pub mod key;
-pub mod period;
-pub mod query;
+mod bitmap;
+mod client;
+mod cohort;
+mod config;
+mod error;
+mod expr;
+mod key;
+mod period;
+mod query;
+#[cfg(feature = "seed")]
 pub mod seed;
-pub mod store;
-pub mod systems;
+mod store;
+mod systems;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use bitmap::Bitmap;
+pub use bitmap::{Bitmap, MAX_BYTE_LEN};
 pub use client::{Bitmapist, Builder, MarkEvent, MarkOptions};
-pub use cohort::{ChainOp, ChainedEvent, Cohort, CohortSpec, chain_events};
-pub use config::Config;
+pub use cohort::{ChainOp, ChainedEvent, Cohort, CohortSpec, MAX_COHORT_SIZE, chain_events};
+pub use config::{
+    Config, DEFAULT_SYSTEM, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM, ENV_TRACK_HOURLY,
+    ENV_TRACK_UNIQUE, ENV_URL, parse_env_bool,
+};
 pub use error::{Error, Result};
 pub use expr::{EventPeriod, Expr};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
-pub use period::{Period, TimeGroup};
+pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
-pub use store::Store;
+pub use store::{
+    ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, EmbeddedOptions, EmbeddedStore,
+    KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore, StorageStats, Store, StoreUrl,
+    open_store, open_store_url,
+};
 pub use systems::Systems;

@@ -7,10 +7,10 @@ mod common;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::process::Command;
 
-use bitmapist::store::{
+use bitmapist::{Bitmap, Error};
+use bitmapist::{
     EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, RedisStore, Store,
 };
-use bitmapist::{Bitmap, Error};
 use common::redis_server::RedisServer;
 
 /// A little xorshift, so the model test needs no dependency.

@@ -145,7 +145,7 @@ pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, DashboardError> {
         )
     })?;
     let year = chrono::Datelike::year(&at);
-    if !(bitmapist::period::MIN_YEAR..=bitmapist::period::MAX_YEAR).contains(&year) {
+    if !(bitmapist::MIN_YEAR..=bitmapist::MAX_YEAR).contains(&year) {
         return Err(bad("now", format!("now: year {year} is out of range")));
     }
     Ok(at)

@@ -2,7 +2,7 @@
 //! Arguments are checked in Redis 7.0's order, so errors match it exactly.
 
 use bitmapist::Bitmap;
-use bitmapist::store::Store;
+use bitmapist::Store;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::{Ctx, Flow, Outcome};

@@ -16,10 +16,10 @@ use async_trait::async_trait;
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 
-pub mod cluster;
-pub mod embedded;
-pub mod memory;
-pub mod redis;
+mod cluster;
+mod embedded;
+mod memory;
+mod redis;
 mod stats;
 mod url;
 
@@ -192,16 +192,16 @@ pub(crate) fn restrict(bitmap: &Bitmap, within: &Bitmap) -> Bitmap {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
-/// let store = bitmapist::store::open("memory://").await?;
+/// let store = bitmapist::open_store("memory://").await?;
 /// assert_eq!(store.describe(), "memory://");
 /// # Ok(()) }
 /// ```
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    open_url(&url.parse::<StoreUrl>()?).await
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    open_store_url(&url.parse::<StoreUrl>()?).await
 }
 
 /// Opens the store a parsed [`StoreUrl`] names.
-pub async fn open_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
+pub async fn open_store_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
     Ok(match url {
         StoreUrl::Memory => Arc::new(MemoryStore::new()),
         StoreUrl::File { path, options } => Arc::new(EmbeddedStore::open(path, options.clone())?),

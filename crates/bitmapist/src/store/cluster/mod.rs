@@ -62,7 +62,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{ErrorKind, Pipeline, RedisError, RedisResult, ServerErrorKind, Value};
 
-pub use self::config::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use self::config::ClusterConfig;
 use self::routing::{SlotGroup, group_by_slot, primaries_from_slots};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -94,7 +94,7 @@ pub const CLIENT_RETRIES: u32 = 2;
 /// connection per node, kept and repaired by redis-rs).
 ///
 /// ```no_run
-/// use bitmapist::store::{ClusterStore, KeyWrite, Store};
+/// use bitmapist::{ClusterStore, KeyWrite, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
 /// let store = ClusterStore::connect("redis+cluster://10.0.0.1:7000,10.0.0.2:7000").await?;

@@ -21,16 +21,13 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableError};
 
 use super::compact::{CopyMode, copy_tables};
-use super::{BITMAPS, EmbeddedOptions, EmbeddedStore, Shared, lock};
+use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, Shared, lock};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::Store;
-
-/// Expiry times: key -> deadline (the caller's unit; bitmapist-server uses Unix ms).
-pub(super) const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
 
 impl EmbeddedStore {
     /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of

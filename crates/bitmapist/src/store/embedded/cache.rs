@@ -148,6 +148,7 @@ impl Cache {
     /// Sets or clears bit `offset` of `key` (`SETBIT`) and returns its previous value; `load`
     /// reads the key from the file when it is not cached. The entry ends dirty unless the
     /// bitmap (bits and length) is unchanged.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn set_bit(
         &mut self,
         key: &str,
@@ -170,6 +171,7 @@ impl Cache {
     }
 
     /// Whether `key` is cached.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn contains_key(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
@@ -180,11 +182,13 @@ impl Cache {
     }
 
     /// The keys deleted since the last commit, in no order.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn tombstones(&self) -> impl Iterator<Item = &String> {
         self.tombstones.iter()
     }
 
     /// How many bitmaps are cached, and how many of them are dirty.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn stats(&self) -> (usize, usize) {
         let dirty = self.entries.values().filter(|e| e.dirty).count();
         (self.entries.len(), dirty)
@@ -243,6 +247,7 @@ impl Cache {
     }
 
     /// The bitmap of `key` as cached now, without loading or touching it.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn peek(&self, key: &str) -> Option<&Arc<Bitmap>> {
         self.entries.get(key).map(|e| &e.bitmap)
     }

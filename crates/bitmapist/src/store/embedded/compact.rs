@@ -41,9 +41,8 @@ use redb::{
     TableHandle, TransactionError, WriteTransaction,
 };
 
-use super::access::EXPIRIES;
 use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables, redb_err};
-use super::{BITMAPS, META, Shared, codec, lock};
+use super::{BITMAPS, EXPIRIES, META, Shared, codec, lock};
 use crate::error::{Error, Result};
 use crate::store::{CompactReport, StorageStats};
 
@@ -90,6 +89,7 @@ impl Db {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum CopyMode {
     /// Rows as they are (a backup).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     Raw,
     /// Decoded, run-optimized and encoded again (a compaction).
     Reencode,

@@ -94,10 +94,12 @@
 //! redb locks the file: a second process (or a second open in this one) gets
 //! [`Error::AlreadyOpen`]. Use Redis or bitmapist-server to share data between processes.
 
+#[cfg(feature = "server")]
 mod access;
 mod cache;
 mod codec;
 mod compact;
+#[cfg(feature = "server")]
 mod derive;
 mod flusher;
 mod readonly;
@@ -126,6 +128,9 @@ use crate::store::{CompactReport, KeyWrite, StorageStats, Store};
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
+/// Expiry times: key -> deadline (the caller's unit; bitmapist-server uses Unix ms). Only
+/// the `server` feature reads and writes it; compaction copies it.
+const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
 /// File metadata: [`FORMAT_VERSION_KEY`] -> format version.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The key of the format version in [`META`].
@@ -169,7 +174,7 @@ impl Default for EmbeddedOptions {
 /// thread and commits what is left.
 ///
 /// ```
-/// use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, Store};
+/// use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;

@@ -33,7 +33,7 @@ use crate::store::{KeyWrite, StorageStats, Store};
 /// An embedded store file opened read-only (see the module docs).
 ///
 /// ```
-/// use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, Store};
+/// use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;
