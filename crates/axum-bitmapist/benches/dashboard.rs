@@ -25,7 +25,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum_bitmapist::dashboard::{Access, Dashboard};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmapist, CohortSpec, MarkOptions, Period, TimeGroup};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

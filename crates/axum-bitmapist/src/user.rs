@@ -146,25 +146,6 @@ impl UserSource {
         })
     }
 
-    /// Like [`UserSource::axum_login`], with the app's own mapping of ids to `u32`
-    /// (`None`: this user is not tracked).
-    #[cfg(feature = "login")]
-    pub fn axum_login_with<B>(
-        map: impl Fn(&axum_login::UserId<B>) -> Option<u32> + Send + Sync + 'static,
-    ) -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-    {
-        use axum_login::AuthUser;
-        UserSource::from_fn(move |parts| {
-            Ok(parts
-                .extensions
-                .get::<axum_login::AuthSession<B>>()
-                .and_then(|s| s.user.as_ref())
-                .and_then(|u| map(&u.id())))
-        })
-    }
-
     /// The current user's id in `parts`.
     pub fn user_id(&self, parts: &Parts) -> Result<Option<u32>, UserIdError> {
         (self.0)(parts)

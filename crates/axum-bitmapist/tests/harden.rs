@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::{Access, Dashboard};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmap, Bitmapist, CohortSpec};
 use bitmapist::{KeyWrite, MemoryStore, Store};
 use dashboard_support::{NOW, fill, get};

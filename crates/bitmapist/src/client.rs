@@ -409,7 +409,7 @@ impl Bitmapist {
 
     /// Deletes `event` in one period (a year deletes its twelve months); returns how many
     /// keys existed.
-    pub async fn delete_events(&self, event: &str, period: Period) -> Result<u64> {
+    pub async fn delete_event_period(&self, event: &str, period: Period) -> Result<u64> {
         check_event(event)?;
         let keys = self.inner.layout.keys(event, &period);
         self.inner.store.delete(&keys).await

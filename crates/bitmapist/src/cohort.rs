@@ -285,7 +285,7 @@ pub struct Cohort {
 
 impl Cohort {
     /// Builds the table and its derived values from cells and row totals.
-    pub fn from_cells(
+    pub(crate) fn from_cells(
         time_group: TimeGroup,
         periods: Vec<Period>,
         cohort: Vec<Vec<Option<u64>>>,

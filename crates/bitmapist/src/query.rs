@@ -60,11 +60,6 @@ impl Query {
         &self.expr
     }
 
-    /// The expression, by value.
-    pub fn into_expr(self) -> Expr {
-        self.expr
-    }
-
     /// The single store key this query reads, when it is one event in a period with a key
     /// of its own (not a year, not an expression).
     fn single_key(&self) -> Option<String> {

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
-use axum_bitmapist::dashboard::{Access, Dashboard};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmapist, MarkOptions};
 use chrono::{DateTime, TimeZone, Utc};
 use tower::ServiceExt;
