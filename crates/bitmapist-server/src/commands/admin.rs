@@ -73,7 +73,7 @@ pub async fn info(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
         }
         let lines: Vec<String> = match section {
             "server" => vec![
-                format!("redis_version:{}", super::connection::REDIS_VERSION),
+                format!("redis_version:{}", super::session::REDIS_VERSION),
                 format!("bitmapist_server_version:{}", env!("CARGO_PKG_VERSION")),
                 "redis_mode:standalone".into(),
                 format!("process_id:{}", std::process::id()),

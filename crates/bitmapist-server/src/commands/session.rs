@@ -1,4 +1,4 @@
-//! Connection commands: `PING`, `ECHO`, `QUIT`, `SELECT`, `HELLO`, `AUTH`, and the minimal
+//! Session commands (Redis's "connection" group): `PING`, `ECHO`, `QUIT`, `SELECT`, `HELLO`, `AUTH`, and the minimal
 //! `CLIENT`, `COMMAND` and `CONFIG` that redis-py, redis-rs, redis-cli and redis-benchmark
 //! send when they connect.
 //!
