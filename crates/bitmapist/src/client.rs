@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::key::{DEFAULT_PREFIX, KeyLayout};
@@ -34,24 +35,12 @@ use crate::store::{self, KeyWrite, Store, StoreUrl};
 /// ```
 #[derive(Clone)]
 pub struct Bitmapist {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Arc<dyn Store>,
-    layout: KeyLayout,
-    track_hourly: bool,
-    track_unique: bool,
+    inner: Arc<Backend>,
 }
 
 impl fmt::Debug for Bitmapist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bitmapist")
-            .field("store", &self.inner.store.describe())
-            .field("prefix", &self.inner.layout.prefix())
-            .field("track_hourly", &self.inner.track_hourly)
-            .field("track_unique", &self.inner.track_unique)
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
@@ -134,7 +123,7 @@ impl Builder {
             (None, None) => store::open_store_url(&StoreUrl::default()).await?,
         };
         Ok(Bitmapist {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Backend {
                 store,
                 layout: KeyLayout::new(prefix),
                 track_hourly: self.track_hourly,
@@ -177,7 +166,7 @@ impl Bitmapist {
     /// A handle on an open store, with default settings.
     pub fn new(store: Arc<dyn Store>) -> Bitmapist {
         Bitmapist {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Backend {
                 store,
                 layout: KeyLayout::default(),
                 track_hourly: false,
@@ -359,12 +348,12 @@ impl Bitmapist {
 
     /// A query on the users of `event` in `period`.
     pub fn events(&self, event: &str, period: Period) -> Query {
-        Query::new(self.clone(), Expr::events(event, period))
+        Query::new(Arc::clone(&self.inner), Expr::events(event, period))
     }
 
     /// A query on any expression.
     pub fn query(&self, expr: impl Into<Expr>) -> Query {
-        Query::new(self.clone(), expr.into())
+        Query::new(Arc::clone(&self.inner), expr.into())
     }
 
     /// The users of `event` in the `time_group` period containing `now` (the seed's
@@ -447,20 +436,12 @@ impl Bitmapist {
 
     /// Fetches every key `expr` needs in one batch and evaluates it in memory.
     pub async fn evaluate(&self, expr: &Expr) -> Result<crate::Bitmap> {
-        let layout = &self.inner.layout;
-        let keys = expr.keys(layout);
-        let fetched = self.fetch(keys).await?;
-        Ok(expr.evaluate(layout, &fetched))
+        self.inner.evaluate(expr).await
     }
 
     /// Fetches keys in one batch into a map (missing keys are left out).
     pub(crate) async fn fetch(&self, keys: Vec<String>) -> Result<HashMap<String, crate::Bitmap>> {
-        let got = self.inner.store.get(&keys).await?;
-        Ok(keys
-            .into_iter()
-            .zip(got)
-            .filter_map(|(k, b)| b.map(|b| (k, b)))
-            .collect())
+        self.inner.fetch(keys).await
     }
 }
 

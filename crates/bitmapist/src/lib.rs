@@ -38,6 +38,7 @@
 //! - `seed`: `bitmapist::seed`, realistic fake data for demos and benchmarks.
 //! - `server`: [`EmbeddedStore`]'s operations for a Redis-protocol server.
 
+mod backend;
 mod bitmap;
 mod client;
 mod cohort;
