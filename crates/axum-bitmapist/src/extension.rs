@@ -2,7 +2,7 @@
 //! It owns the engine handle, the mark queue, the user source and the dashboard settings.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::http::request::Parts;
 use axum::{Extension, Router};
@@ -11,9 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::dashboard::{Access, Dashboard};
+use crate::hooks::{HooksLayer, RequestHook};
 use crate::queue::{Counters, MarkError, MarkQueue, QueuedMark, Stats};
-#[cfg(feature = "login")]
-use crate::user::IntoUserId;
 use crate::user::UserSource;
 
 /// The path the dashboard is mounted at.
@@ -50,8 +49,7 @@ struct Shared {
     counters: Arc<Counters>,
     users: UserSource,
     dashboard: Option<Access>,
-    #[cfg(feature = "login")]
-    login: Option<crate::login::LoginProbe>,
+    hooks: Arc<[Arc<dyn RequestHook>]>,
 }
 
 /// Configures an [`AxumBitmapist`]; every setting the environment has, and more.
@@ -63,8 +61,7 @@ pub struct Builder {
     systems: Vec<(String, Bitmapist)>,
     users: UserSource,
     access: Access,
-    #[cfg(feature = "login")]
-    login: Option<crate::login::LoginProbe>,
+    hooks: Vec<Arc<dyn RequestHook>>,
 }
 
 impl Builder {
@@ -76,8 +73,7 @@ impl Builder {
             systems: Vec::new(),
             users: UserSource::default(),
             access: Access::default(),
-            #[cfg(feature = "login")]
-            login: None,
+            hooks: Vec::new(),
         }
     }
 
@@ -149,18 +145,10 @@ impl Builder {
         self
     }
 
-    /// With axum-login: the current user is the session's user, and `user:logged_in` /
-    /// `user:logged_out` are marked whenever a request logs a user in or out.
-    #[cfg(feature = "login")]
-    pub fn axum_login<B>(mut self) -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: IntoUserId + serde::de::DeserializeOwned,
-    {
-        self.users = UserSource::axum_login::<B>();
-        self.login = Some(crate::login::LoginProbe::new::<B>(
-            crate::login::DEFAULT_DATA_KEY,
-        ));
+    /// Adds a hook that watches every request (an optional integration plugs in here).
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) fn request_hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
+        self.hooks.push(hook);
         self
     }
 
@@ -190,12 +178,10 @@ impl Builder {
             counters,
             users: self.users,
             dashboard: (!self.settings.disable_blueprint).then_some(self.access),
-            #[cfg(feature = "login")]
-            login: self.login,
+            hooks: self.hooks.into(),
         });
         let ext = AxumBitmapist { shared };
-        #[cfg(feature = "sea-orm")]
-        crate::orm::install(&ext);
+        ext.make_current();
         Ok(ext)
     }
 }
@@ -211,7 +197,27 @@ impl WeakAxumBitmapist {
     }
 }
 
+/// The extension built last in this process (weak): what code without a request at hand
+/// marks through (the SeaORM hooks).
+static CURRENT: RwLock<Option<WeakAxumBitmapist>> = RwLock::new(None);
+
 impl AxumBitmapist {
+    /// Makes this the process's current extension ([`AxumBitmapist::current`]); `build`
+    /// does it, so the last one built wins.
+    pub fn make_current(&self) {
+        let mut slot = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(self.downgrade());
+    }
+
+    /// The process's current extension, if one was built and is still alive.
+    pub fn current() -> Option<AxumBitmapist> {
+        CURRENT
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(WeakAxumBitmapist::upgrade)
+    }
+
     /// A handle that does not keep the extension (and its store) alive.
     pub fn downgrade(&self) -> WeakAxumBitmapist {
         WeakAxumBitmapist(Arc::downgrade(&self.shared))
@@ -242,12 +248,13 @@ impl AxumBitmapist {
             let dashboard = Dashboard::new(self.shared.client.clone()).access(access.clone());
             router = router.nest(DASHBOARD_PATH, dashboard.router());
         }
-        #[cfg(feature = "login")]
-        if let Some(probe) = &self.shared.login {
-            router = router.layer(crate::login::LoginTrackingLayer::new(
-                self.clone(),
-                probe.clone(),
-            ));
+        if !self.shared.hooks.is_empty() {
+            let ext = self.clone();
+            let mark = Arc::new(move |event: &'static str, uid: u32| {
+                // A refused mark is counted in the queue's statistics.
+                let _ = ext.mark_event(event, uid);
+            });
+            router = router.layer(HooksLayer::new(Arc::clone(&self.shared.hooks), mark));
         }
         router.layer(Extension(self.clone()))
     }

@@ -52,6 +52,7 @@
 mod config;
 mod dashboard;
 mod extension;
+mod hooks;
 #[cfg(feature = "login")]
 pub mod login;
 mod mark_layer;

@@ -127,25 +127,6 @@ impl UserSource {
         UserSource::from_fn(|parts| parts.extensions.get::<T>().map(T::user_id).transpose())
     }
 
-    /// The logged-in user of an axum-login session (`AuthSession<B>`, which axum-login's
-    /// layer puts in the request extensions).
-    #[cfg(feature = "login")]
-    pub fn axum_login<B>() -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: IntoUserId,
-    {
-        use axum_login::AuthUser;
-        UserSource::from_fn(|parts| {
-            parts
-                .extensions
-                .get::<axum_login::AuthSession<B>>()
-                .and_then(|s| s.user.as_ref())
-                .map(|u| u.id().user_id())
-                .transpose()
-        })
-    }
-
     /// The current user's id in `parts`.
     pub fn user_id(&self, parts: &Parts) -> Result<Option<u32>, UserIdError> {
         (self.0)(parts)
