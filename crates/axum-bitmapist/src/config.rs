@@ -1,5 +1,5 @@
 //! The extension's settings: the engine's (store, prefix, tracking) plus the web ones.
-//! Read from the environment with the seed's names, or set with the builder.
+//! Read from the environment with Flask-Bitmapist's names, or set with the builder.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -14,7 +14,7 @@
 use bitmapist::Config;
 use bitmapist::parse_env_bool;
 
-/// `BITMAPIST_DISABLE_BLUEPRINT`: the seed's name for "no dashboard".
+/// `BITMAPIST_DISABLE_BLUEPRINT`: Flask-Bitmapist's name for "no dashboard".
 pub const ENV_DISABLE_BLUEPRINT: &str = "BITMAPIST_DISABLE_BLUEPRINT";
 /// `BITMAPIST_QUEUE_CAPACITY`
 pub const ENV_QUEUE_CAPACITY: &str = "BITMAPIST_QUEUE_CAPACITY";

@@ -38,11 +38,11 @@ pub const DASHBOARD_PATH: &str = "/bitmapist";
 /// ```
 #[derive(Clone, Debug)]
 pub struct AxumBitmapist {
-    shared: Arc<Shared>,
+    shared: Arc<ExtensionState>,
 }
 
 #[derive(Debug)]
-struct Shared {
+struct ExtensionState {
     systems: Systems,
     client: Bitmapist,
     queue: MarkQueue,
@@ -171,7 +171,7 @@ impl Builder {
             self.settings.queue_capacity,
             Arc::clone(&counters),
         );
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ExtensionState {
             systems,
             client,
             queue,
@@ -188,7 +188,7 @@ impl Builder {
 
 /// A handle that does not keep the extension alive.
 #[derive(Clone, Debug)]
-pub struct WeakAxumBitmapist(std::sync::Weak<Shared>);
+pub struct WeakAxumBitmapist(std::sync::Weak<ExtensionState>);
 
 impl WeakAxumBitmapist {
     /// The extension, if a strong handle still exists.
@@ -270,7 +270,7 @@ impl AxumBitmapist {
         self.shared.systems.get(name)
     }
 
-    /// Queues a mark of `event` for `uid` now, without waiting (the seed's `mark_event`).
+    /// Queues a mark of `event` for `uid` now, without waiting (Flask-Bitmapist's `mark_event`).
     pub fn mark_event(
         &self,
         event: impl Into<Cow<'static, str>>,

@@ -356,7 +356,7 @@ impl Bitmapist {
         Query::new(Arc::clone(&self.inner), expr.into())
     }
 
-    /// The users of `event` in the `time_group` period containing `now` (the seed's
+    /// The users of `event` in the `time_group` period containing `now` (Python bitmapist's
     /// `get_event_data`).
     pub fn get_event_data(
         &self,
@@ -480,7 +480,7 @@ impl<'a> MarkEvent<'a> {
         }
     }
 
-    /// When the event happened (default: now). The seed's `now` argument.
+    /// When the event happened (default: now). Python bitmapist's `now` argument.
     pub fn at(mut self, at: DateTime<Utc>) -> Self {
         self.at = Some(at);
         self

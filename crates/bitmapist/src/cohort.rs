@@ -1,4 +1,4 @@
-//! Cohorts (retention tables): `chain_events` and `get_cohort` with the seed's semantics.
+//! Cohorts (retention tables): `chain_events` and `get_cohort` with Python bitmapist's semantics.
 //! Every bitmap a table needs is fetched in one batch; cells are computed in memory.
 //!
 //! The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
@@ -62,7 +62,7 @@ impl FromStr for ChainOp {
     }
 }
 
-/// One additional event of a chain: the seed's `{'name': ..., 'op': 'and'}`.
+/// One additional event of a chain: Python bitmapist's `{'name': ..., 'op': 'and'}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChainedEvent {
     /// The event name.
@@ -125,7 +125,7 @@ pub fn chain_events(base: &str, chained: &[ChainedEvent], period: Period) -> Exp
     }
 }
 
-/// What to tabulate: the seed's `get_cohort` arguments, plus `now`.
+/// What to tabulate: Python bitmapist's `get_cohort` arguments, plus `now`.
 ///
 /// ```
 /// use bitmapist::{CohortSpec, TimeGroup};
@@ -160,7 +160,7 @@ pub struct CohortSpec {
 }
 
 impl CohortSpec {
-    /// A 10 x 10 daily table as of now, like the seed's defaults.
+    /// A 10 x 10 daily table as of now, like Python bitmapist's defaults.
     pub fn new(primary: impl Into<String>, secondary: impl Into<String>) -> Self {
         CohortSpec {
             primary: primary.into(),
@@ -379,7 +379,7 @@ fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
 }
 
 impl Bitmapist {
-    /// The seed's `chain_events`: `base` chained with `chained` in the `time_group` period
+    /// Python bitmapist's `chain_events`: `base` chained with `chained` in the `time_group` period
     /// containing `now`. The caller's list is not modified.
     pub fn chain_events(
         &self,
@@ -396,7 +396,7 @@ impl Bitmapist {
         Ok(self.query(chain_events(base, chained, period)))
     }
 
-    /// The seed's `get_cohort`, with the semantics in the [module docs](crate::cohort).
+    /// Python bitmapist's `get_cohort`, with the semantics in the [module docs](crate::cohort).
     ///
     /// ```
     /// use bitmapist::{Bitmapist, CohortSpec, TimeGroup};

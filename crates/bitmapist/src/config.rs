@@ -1,10 +1,10 @@
-//! Configuration from the environment, with the seed's variable names.
+//! Configuration from the environment, with Python bitmapist's and Flask-Bitmapist's variable names.
 //! A bad value is an error that names the variable; nothing is silently defaulted.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `BITMAPIST_URL` | any store URL (`memory://`, `file://PATH`, `redis://...`, `redis+cluster://...`) | the embedded file `./bitmapist.redb` |
-//! | `BITMAPIST_REDIS_URL` | the seed's name for the same (any store URL is accepted) | |
+//! | `BITMAPIST_REDIS_URL` | Flask-Bitmapist's name for the same (any store URL is accepted) | |
 //! | `BITMAPIST_REDIS_SYSTEM` | the name of the system (store) this configures | `default` |
 //! | `BITMAPIST_KEY_PREFIX` | key prefix (`bitmapist_` for bitmapist4) | `trackist_` |
 //! | `BITMAPIST_TRACK_HOURLY` | also mark hour keys | `false` |

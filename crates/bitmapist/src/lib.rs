@@ -52,6 +52,7 @@ mod query;
 pub mod seed;
 mod store;
 mod systems;
+mod text;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[cfg(doctest)]
@@ -76,3 +77,4 @@ pub use store::{
     open_store, open_store_url,
 };
 pub use systems::Systems;
+pub use text::thousands;

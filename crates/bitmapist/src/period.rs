@@ -18,9 +18,9 @@ pub const MIN_YEAR: i32 = 1;
 /// The last year a period may fall in.
 pub const MAX_YEAR: i32 = 9999;
 
-/// The size of a period: what the seed calls `time_group`.
+/// The size of a period: what Python bitmapist calls `time_group`.
 ///
-/// Parses from the seed's plural names (`"days"`) and from the singular (`"day"`),
+/// Parses from Python bitmapist's plural names (`"days"`) and from the singular (`"day"`),
 /// case-insensitively.
 ///
 /// ```
@@ -53,7 +53,7 @@ impl TimeGroup {
         TimeGroup::Years,
     ];
 
-    /// The seed's name: `"hours"`, `"days"`, `"weeks"`, `"months"`, `"years"`.
+    /// Python bitmapist's name: `"hours"`, `"days"`, `"weeks"`, `"months"`, `"years"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TimeGroup::Hours => "hours",

@@ -119,7 +119,7 @@ fn good_values_for_every_variable() {
     assert!(c.track_hourly);
     assert!(c.track_unique);
 
-    // The seed's variable name alone, with each kind of store URL.
+    // Flask-Bitmapist's variable name alone, with each kind of store URL.
     let c = ok(&[(ENV_REDIS_URL, "redis://localhost:6379/2")]);
     assert_eq!(
         c.url,

@@ -18,7 +18,7 @@ use bitmapist::{ChainOp, Cohort};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::overview::{EventStats, event_stats, paginate};
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, check_event, parse_now};
@@ -73,7 +73,7 @@ pub struct EventsBody {
 
 /// `GET /api/events`.
 pub async fn events(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventsBody>, ApiError> {
     let req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
@@ -104,7 +104,7 @@ pub struct EventBody {
 
 /// `GET /api/events/{name}`.
 pub async fn event(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     name: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventBody>, ApiError> {
@@ -177,7 +177,7 @@ impl CohortBody {
 
 /// Validates the cohort parameters of a query and computes the table.
 pub async fn compute(
-    shared: &Shared,
+    shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<(CohortRequest, Cohort), DashboardError> {
     let req = CohortForm::from_query(&Pairs::parse(query)).validate()?;
@@ -187,7 +187,7 @@ pub async fn compute(
 
 /// `GET /api/cohort`.
 pub async fn cohort(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CohortBody>, ApiError> {
     let (req, table) = compute(&shared, query.as_deref()).await?;

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bitmapist::Cohort;
 
-use super::Shared;
+use super::DashboardState;
 use super::api::compute;
 use super::error::ApiError;
 use super::heatmap::unit;
@@ -99,7 +99,7 @@ fn file_name(table: &Cohort, primary: &str, secondary: &str) -> String {
 
 /// `GET /api/cohort.csv`.
 pub async fn cohort(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (req, table) = compute(&shared, query.as_deref()).await?;

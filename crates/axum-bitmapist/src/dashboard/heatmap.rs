@@ -1,5 +1,5 @@
 //! The cohort heatmap as the template draws it: labels, formatted cells and shade classes.
-//! Shared by the cohort page and the original's `POST /cohort` fragment.
+//! DashboardState by the cohort page and the original's `POST /cohort` fragment.
 //!
 //! A cell is shaded by the fraction of its row's users it holds, in eleven classes `h0`
 //! (none) to `h10` on a square-root scale (`h{ceil(10 * sqrt(f))}`), so that the small
@@ -8,7 +8,8 @@
 
 use bitmapist::{ChainOp, Cohort, CohortSpec, TimeGroup};
 
-use super::views::{group, mean, percent};
+use super::views::{mean, percent};
+use bitmapist::thousands;
 
 /// One cell.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,12 +133,16 @@ impl Heatmap {
                         Some(n) => {
                             let f = *n as f64 / total as f64;
                             Cell {
-                                text: if as_percent { percent(f) } else { group(*n) },
+                                text: if as_percent {
+                                    percent(f)
+                                } else {
+                                    thousands(*n)
+                                },
                                 class: shade(f),
                                 title: format!(
                                     "{} of {} users ({})",
-                                    group(*n),
-                                    group(total),
+                                    thousands(*n),
+                                    thousands(total),
                                     percent(f)
                                 ),
                             }
@@ -147,7 +152,7 @@ impl Heatmap {
                 Row {
                     label: cohort.labels.get(i).cloned().unwrap_or_default(),
                     start: cohort.dates.get(i).cloned().unwrap_or_default(),
-                    size: group(total),
+                    size: thousands(total),
                     empty: total == 0,
                     cells,
                 }
@@ -172,8 +177,8 @@ impl Heatmap {
             rows,
             averages,
             average_size: mean(cohort.total as f64 / n as f64),
-            col_totals: cohort.col_totals.iter().map(|t| group(*t)).collect(),
-            total: group(cohort.total),
+            col_totals: cohort.col_totals.iter().map(|t| thousands(*t)).collect(),
+            total: thousands(cohort.total),
             as_percent,
             no_data: cohort.total == 0,
             unit,

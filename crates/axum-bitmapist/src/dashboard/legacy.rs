@@ -27,7 +27,7 @@ use bitmapist::{ChainedEvent, Cohort, CohortSpec};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::heatmap::Heatmap;
 use super::params::{
@@ -222,7 +222,10 @@ fn wants_json(query: Option<&str>) -> bool {
         .is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
-async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
+async fn table(
+    shared: &DashboardState,
+    body: &[u8],
+) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
     let (spec, as_percent) = parse_body(body)?;
     let table = shared.heavy.cohort(&shared.client, &spec).await?;
     Ok((spec, as_percent, table))
@@ -230,7 +233,7 @@ async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort
 
 /// `POST /cohort`.
 pub async fn post(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {

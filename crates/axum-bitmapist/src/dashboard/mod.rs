@@ -103,7 +103,7 @@ pub struct Dashboard {
 
 /// What every handler shares.
 #[derive(Debug)]
-struct Shared {
+struct DashboardState {
     client: Bitmapist,
     names: names::EventNames,
     heavy: heavy::HeavyWork,
@@ -147,7 +147,7 @@ impl Dashboard {
     /// The routes, to be nested at `/bitmapist` (any mount path works: links are relative
     /// to where the router is nested).
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(DashboardState {
             client: self.client,
             names: names::EventNames::new(self.names_ttl),
             heavy: heavy::HeavyWork::new(self.max_heavy),

@@ -16,11 +16,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::form_urlencoded;
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{DashboardError, PageError};
 use super::params::{OverviewRequest, Pairs};
 use super::svg::{self, Chart};
-use super::views::{Base, Layout, group};
+use super::views::{Base, Layout};
+use bitmapist::thousands;
 
 /// Days in the daily series.
 pub const DAYS: usize = 30;
@@ -361,11 +362,11 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
         name: s.name.clone(),
         dot: s.alive.class(),
         status: s.alive.text(),
-        hour: group(c.hour),
-        day: group(c.day),
-        week: group(c.week),
-        month: group(c.month),
-        year: group(c.year),
+        hour: thousands(c.hour),
+        day: thousands(c.day),
+        week: thousands(c.week),
+        month: thousands(c.month),
+        year: thousands(c.year),
         zero: [
             c.hour == 0,
             c.day == 0,
@@ -387,7 +388,7 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
 
 /// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
 pub async fn page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     base: Base,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {

@@ -164,7 +164,7 @@ pub async fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outc
 /// (committing the store first, as the keyspace's module docs require).
 async fn bitop_exclusive(
     ks: &crate::keyspace::Keyspace,
-    gate: &crate::keyspace::Exclusive<'_>,
+    gate: &crate::keyspace::ExclusiveGate<'_>,
     dest: &str,
     sources: &[&str],
     run: impl Fn(&[Option<&Bitmap>]) -> Bitmap,

@@ -17,7 +17,7 @@ use std::ops::Deref;
 
 use crate::args::Args;
 use crate::error::CommandError;
-use crate::keyspace::{Exclusive, Shared};
+use crate::keyspace::{ExclusiveGate, SharedGate};
 use crate::resp::encode;
 use crate::state::{ConnState, ServerState};
 
@@ -43,20 +43,20 @@ pub struct Ctx<'a> {
     pub conn: &'a mut ConnState,
     /// The exclusive gate, when the command runs inside `EXEC` (which holds it for the
     /// whole transaction).
-    pub held: Option<&'a Exclusive<'a>>,
+    pub held: Option<&'a ExclusiveGate<'a>>,
 }
 
 /// The exclusive gate as a handler holds it: its own, or the one `EXEC` holds.
 pub enum Gate<'a> {
     /// Taken for this command.
-    Owned(Exclusive<'a>),
+    Owned(ExclusiveGate<'a>),
     /// Held by the enclosing `EXEC`.
-    Borrowed(&'a Exclusive<'a>),
+    Borrowed(&'a ExclusiveGate<'a>),
 }
 
 impl<'a> Deref for Gate<'a> {
-    type Target = Exclusive<'a>;
-    fn deref(&self) -> &Exclusive<'a> {
+    type Target = ExclusiveGate<'a>;
+    fn deref(&self) -> &ExclusiveGate<'a> {
         match self {
             Gate::Owned(g) => g,
             Gate::Borrowed(g) => g,
@@ -76,7 +76,7 @@ impl<'a> Ctx<'a> {
 
     /// The shared gate for a command on `key` (nothing to take inside `EXEC`), after
     /// deleting `key` if it is past its deadline.
-    pub async fn shared_for(&self, key: &str) -> Result<Option<Shared<'a>>, CommandError> {
+    pub async fn shared_for(&self, key: &str) -> Result<Option<SharedGate<'a>>, CommandError> {
         let ks = &self.server.keyspace;
         match self.held {
             Some(gate) => {

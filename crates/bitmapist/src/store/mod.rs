@@ -90,7 +90,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// ORs each bitmap into its key, as `BITOP OR key key bitmap` would: the key is created
     /// when missing, its length becomes the longer of the two. Entries of length 0 are
-    /// skipped. Bulk loads (the seed) use it to write whole bitmaps instead of bits.
+    /// skipped. Bulk loads (the `seed` generator) use it to write whole bitmaps instead of bits.
     ///
     /// The default reads the keys, ORs and [`Store::put`]s them back: not atomic against
     /// other writers of the same keys. The embedded and memory stores merge under their

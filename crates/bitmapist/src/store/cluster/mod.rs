@@ -104,12 +104,12 @@ pub const CLIENT_RETRIES: u32 = 2;
 /// ```
 #[derive(Clone)]
 pub struct ClusterStore {
-    shared: Arc<Shared>,
+    shared: Arc<ConnectionSlot>,
     config: ClusterConfig,
 }
 
 /// The connection every call clones, and what is needed to replace it.
-struct Shared {
+struct ConnectionSlot {
     client: ClusterClient,
     current: Mutex<Current>,
 }
@@ -204,7 +204,7 @@ impl ClusterStore {
             }
         };
         Ok(ClusterStore {
-            shared: Arc::new(Shared {
+            shared: Arc::new(ConnectionSlot {
                 client,
                 current: Mutex::new(Current {
                     conn,

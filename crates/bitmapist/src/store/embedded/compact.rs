@@ -42,7 +42,7 @@ use redb::{
 };
 
 use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables, redb_err};
-use super::{BITMAPS, EXPIRIES, META, Shared, codec, lock};
+use super::{BITMAPS, EXPIRIES, META, OpenFile, codec, lock};
 use crate::error::{Error, Result};
 use crate::store::{CompactReport, StorageStats};
 
@@ -242,7 +242,7 @@ fn sync_dir(path: &Path) -> Result<()> {
         })
 }
 
-impl Shared {
+impl OpenFile {
     /// The footprint of the last commit (see [`StorageStats`]): one scan of the `bitmaps`
     /// table, reading value headers (chunk rows are not read).
     pub(super) fn storage_stats(&self) -> Result<StorageStats> {

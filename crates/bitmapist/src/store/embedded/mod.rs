@@ -17,7 +17,7 @@
 //! - `meta: &str -> u64`: `format_version` = 2. Checked on open; a file written by a newer
 //!   format is refused with a message saying so, never misread. A format-1 file (inline
 //!   values only) is read as it is and marked format 2 on the first open for writing.
-//! - `expiries` (see `access.rs`).
+//! - `expiries` (see `server_ops.rs`, feature `server`).
 //!
 //! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
 //! what it costs and why a crash during it loses nothing).
@@ -94,8 +94,6 @@
 //! redb locks the file: a second process (or a second open in this one) gets
 //! [`Error::AlreadyOpen`]. Use Redis or bitmapist-server to share data between processes.
 
-#[cfg(feature = "server")]
-mod access;
 mod cache;
 mod codec;
 mod compact;
@@ -104,6 +102,8 @@ mod derive;
 mod flusher;
 mod readonly;
 mod rows;
+#[cfg(feature = "server")]
+mod server_ops;
 
 pub use self::readonly::ReadOnlyEmbeddedStore;
 
@@ -186,13 +186,13 @@ impl Default for EmbeddedOptions {
 /// # Ok(()) }
 /// ```
 pub struct EmbeddedStore {
-    shared: Arc<Shared>,
+    shared: Arc<OpenFile>,
     flusher: Flusher,
     options: EmbeddedOptions,
 }
 
 /// What the store and its flusher thread share.
-struct Shared {
+struct OpenFile {
     path: PathBuf,
     db: Db,
     /// redb's page cache size the file was opened with (`None`: redb's default); a
@@ -236,7 +236,7 @@ impl EmbeddedStore {
         options: EmbeddedOptions,
         file_cache_bytes: Option<usize>,
     ) -> Result<Self> {
-        let shared = Arc::new(Shared::open(path, file_cache_bytes)?);
+        let shared = Arc::new(OpenFile::open(path, file_cache_bytes)?);
         let flusher = Flusher::spawn(Arc::clone(&shared), &options)?;
         Ok(EmbeddedStore {
             shared,
@@ -271,7 +271,7 @@ impl EmbeddedStore {
     /// the file's size (see [`StorageStats`]). Reads the header of every value (not the
     /// chunk rows); runs on Tokio's blocking pool when a runtime is present.
     pub async fn storage_stats(&self) -> Result<StorageStats> {
-        self.blocking(Shared::storage_stats).await
+        self.blocking(OpenFile::storage_stats).await
     }
 
     /// Commits what is dirty, then rewrites the file into a fresh one holding only the live
@@ -279,14 +279,14 @@ impl EmbeddedStore {
     /// leaves a file with every committed bitmap. Commits and deletes wait meanwhile; reads
     /// and cached writes do not. Needs free disk for the new file beside the old one.
     pub async fn compact(&self) -> Result<CompactReport> {
-        self.blocking(Shared::compact).await
+        self.blocking(OpenFile::compact).await
     }
 
     /// Runs `f` on the shared state, on Tokio's blocking pool when a runtime is present
     /// (for calls that commit, and so wait for `fsync`).
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Shared) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&OpenFile) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return f(&self.shared);
@@ -322,7 +322,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Reads keys from the file within one read transaction, opened on first use.
 struct FileReader<'s> {
-    shared: &'s Shared,
+    shared: &'s OpenFile,
     tables: Option<ReadTables>,
 }
 
@@ -365,7 +365,7 @@ impl FileReader<'_> {
     }
 }
 
-impl Shared {
+impl OpenFile {
     fn open(path: &Path, file_cache_bytes: Option<usize>) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -402,7 +402,7 @@ impl Shared {
 
         compact::remove_stale(path)?;
 
-        Ok(Shared {
+        Ok(OpenFile {
             path: path.to_path_buf(),
             db: Db::new(db),
             file_cache_bytes,
@@ -586,7 +586,7 @@ impl Shared {
         self.flush_locked()
     }
 
-    /// [`Shared::flush`] for a caller that holds the flush lock.
+    /// [`OpenFile::flush`] for a caller that holds the flush lock.
     fn flush_locked(&self) -> Result<()> {
         let snapshot = lock(&self.cache).take_dirty();
         if snapshot.is_empty() {
@@ -751,7 +751,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn flush(&self) -> Result<()> {
-        self.blocking(Shared::flush).await
+        self.blocking(OpenFile::flush).await
     }
 
     async fn storage_stats(&self) -> Result<Option<StorageStats>> {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableError};
 
 use super::compact::{CopyMode, copy_tables};
-use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, Shared, lock};
+use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, OpenFile, lock};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -208,7 +208,7 @@ impl EmbeddedStore {
     }
 }
 
-impl Shared {
+impl OpenFile {
     fn save_expiries(&self, changes: &[(String, Option<u64>)]) -> Result<()> {
         let _commit = lock(&self.flush_lock);
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
