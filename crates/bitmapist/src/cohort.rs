@@ -22,6 +22,7 @@
 //! ([`Store::get_within`](crate::store::Store::get_within)).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +49,31 @@ pub enum ChainOp {
     Or,
 }
 
+impl ChainOp {
+    /// The operator's name, as Python bitmapist writes it: `"and"` or `"or"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainOp::And => "and",
+            ChainOp::Or => "or",
+        }
+    }
+}
+
+impl fmt::Display for ChainOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads `"and"` or `"or"`, in any case, as written by [`ChainOp`]'s `Display`.
+///
+/// ```
+/// use bitmapist::ChainOp;
+/// assert_eq!("OR".parse::<ChainOp>()?, ChainOp::Or);
+/// assert_eq!(ChainOp::And.to_string().parse::<ChainOp>()?, ChainOp::And);
+/// assert!("xor".parse::<ChainOp>().is_err());
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
 impl FromStr for ChainOp {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

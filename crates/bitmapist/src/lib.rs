@@ -43,6 +43,7 @@ mod bitmap;
 mod client;
 mod cohort;
 mod config;
+mod counts;
 mod error;
 mod expr;
 mod key;

@@ -65,6 +65,26 @@ impl TimeGroup {
     }
 }
 
+impl TimeGroup {
+    /// The singular unit, for labels: `"hour"`, `"day"`, `"week"`, `"month"`, `"year"`.
+    ///
+    /// ```
+    /// use bitmapist::TimeGroup;
+    /// assert_eq!(TimeGroup::Weeks.unit(), "week");
+    /// assert_eq!(TimeGroup::Weeks.unit().parse::<TimeGroup>()?, TimeGroup::Weeks);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn unit(self) -> &'static str {
+        match self {
+            TimeGroup::Hours => "hour",
+            TimeGroup::Days => "day",
+            TimeGroup::Weeks => "week",
+            TimeGroup::Months => "month",
+            TimeGroup::Years => "year",
+        }
+    }
+}
+
 impl fmt::Display for TimeGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

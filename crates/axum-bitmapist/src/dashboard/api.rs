@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use bitmapist::{ChainOp, Cohort};
+use bitmapist::Cohort;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -157,13 +157,7 @@ impl CohortBody {
             additional: spec
                 .additional
                 .iter()
-                .map(|c| {
-                    let op = match c.op {
-                        ChainOp::And => "and",
-                        ChainOp::Or => "or",
-                    };
-                    format!("{op}:{}", c.name)
-                })
+                .map(|c| format!("{}:{}", c.op, c.name))
                 .collect(),
             num_rows: spec.rows,
             num_cols: spec.cols,

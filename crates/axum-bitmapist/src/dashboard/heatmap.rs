@@ -6,7 +6,7 @@
 //! fractions typical of later periods stay distinguishable; no inline style is used, so
 //! the page works under a strict Content-Security-Policy.
 
-use bitmapist::{ChainOp, Cohort, CohortSpec, TimeGroup};
+use bitmapist::{Cohort, CohortSpec};
 
 use super::views::{mean, percent};
 use bitmapist::thousands;
@@ -77,25 +77,13 @@ pub fn shade(f: f64) -> &'static str {
     CLASSES[(bucket as usize).clamp(1, 10)]
 }
 
-/// The singular unit of a time group.
-pub fn unit(g: TimeGroup) -> &'static str {
-    match g {
-        TimeGroup::Hours => "hour",
-        TimeGroup::Days => "day",
-        TimeGroup::Weeks => "week",
-        TimeGroup::Months => "month",
-        TimeGroup::Years => "year",
-    }
-}
-
 /// The chain of secondary and additional events in words.
 pub fn chain_text(spec: &CohortSpec) -> String {
     let mut s = spec.secondary.clone();
     for c in &spec.additional {
-        s.push_str(match c.op {
-            ChainOp::And => " and ",
-            ChainOp::Or => " or ",
-        });
+        s.push(' ');
+        s.push_str(c.op.as_str());
+        s.push(' ');
         s.push_str(&c.name);
     }
     s
@@ -104,7 +92,7 @@ pub fn chain_text(spec: &CohortSpec) -> String {
 impl Heatmap {
     /// Formats `cohort` (computed from `spec`) for display.
     pub fn new(spec: &CohortSpec, cohort: &Cohort, as_percent: bool) -> Heatmap {
-        let unit = unit(cohort.time_group);
+        let unit = cohort.time_group.unit();
         let mut heading = unit.to_string();
         if let Some(first) = heading.get_mut(0..1) {
             first.make_ascii_uppercase();
