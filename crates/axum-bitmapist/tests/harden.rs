@@ -5,9 +5,7 @@
 #[allow(dead_code)]
 mod dashboard_support;
 
-#[allow(dead_code)]
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,19 +11,8 @@ use bitmapist::{Bitmap, Error};
 use bitmapist::{
     EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, RedisStore, Store,
 };
+use bitmapist_test_support::Rng;
 use common::redis_server::RedisServer;
-
-/// A little xorshift, so the model test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// Writes random bits to a new store file, returning the model of what it holds.
 async fn seeded_file(path: &std::path::Path) -> HashMap<String, HashSet<u32>> {
