@@ -39,6 +39,13 @@ impl Stats {
         self.commands.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Zeroes the counters `CONFIG RESETSTAT` resets (connections received, commands
+    /// run); the connected clients stay counted.
+    pub fn reset(&self) {
+        self.connections.store(0, Ordering::Relaxed);
+        self.commands.store(0, Ordering::Relaxed);
+    }
+
     /// Counts a new connection; the guard counts it gone when dropped, however it ends.
     pub(crate) fn connected(&self) -> ClientGuard<'_> {
         self.connections.fetch_add(1, Ordering::Relaxed);

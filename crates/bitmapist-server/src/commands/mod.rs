@@ -116,6 +116,9 @@ macro_rules! commands {
         }
 
         impl Command {
+            /// Every command, in table order.
+            pub const ALL: &[Command] = &[$(Command::$variant,)*];
+
             /// The command called `upper` (already upper-case).
             fn from_upper(upper: &[u8]) -> Option<Self> {
                 match upper {
@@ -319,7 +322,7 @@ pub(crate) async fn run(
         C::Auth => session::auth(ctx, args, out),
         C::Client => session::client(ctx, args, out),
         C::CommandCmd => session::command(args, out),
-        C::Config => session::config(args, out),
+        C::Config => session::config(ctx, args, out),
         C::Info => admin::info(ctx, args, out).await,
         C::BgSave => admin::bgsave(ctx, args, out).await,
         C::Save => admin::save(ctx, out).await,

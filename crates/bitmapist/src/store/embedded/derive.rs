@@ -166,7 +166,7 @@ mod tests {
     use crate::store::{EmbeddedOptions, KeyWrite};
 
     fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
+        r.unwrap()
     }
 
     fn store(dir: &std::path::Path) -> EmbeddedStore {

@@ -799,7 +799,7 @@ mod tests {
     }
 
     fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
+        r.unwrap()
     }
 
     #[test]
@@ -827,7 +827,10 @@ mod tests {
     }
 
     #[test]
-    fn failed_commit_keeps_entries_dirty() {
+    /// What the flusher does when a commit fails: the entries it took are put back as dirty
+    /// (`redirty`), and the next flush commits them. (Making redb's commit itself fail needs
+    /// a failing disk; this checks the recovery step on its own.)
+    fn redirty_puts_taken_entries_back_for_the_next_flush() {
         let dir = ok(tempfile::tempdir().map_err(Error::from));
         let store = ok(EmbeddedStore::open(
             &dir.path().join("s.redb"),
@@ -854,25 +857,5 @@ mod tests {
         let (sets, deletes) = split_put(&entries);
         assert_eq!(sets, vec![("b", &one)]);
         assert_eq!(deletes, vec!["a".to_string()]);
-    }
-
-    #[test]
-    fn write_hot_path_is_fast() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
-        let store = ok(EmbeddedStore::open(
-            &dir.path().join("s.redb"),
-            options(3_600_000, None),
-        ));
-        let writes = [KeyWrite::set("hot".into(), 1)];
-        ok(store.shared.write(&writes));
-        let n = 200_000u32;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            ok(store.shared.write(std::hint::black_box(&writes)));
-        }
-        let per_write = start.elapsed() / n;
-        eprintln!("cached single-offset write: {per_write:?}");
-        // Generous bound for slow, shared CI machines and debug builds.
-        assert!(per_write < Duration::from_micros(20), "{per_write:?}");
     }
 }

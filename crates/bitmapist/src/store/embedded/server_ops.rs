@@ -288,7 +288,7 @@ mod tests {
     use crate::store::KeyWrite;
 
     fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
+        r.unwrap()
     }
 
     fn store(dir: &Path) -> EmbeddedStore {
