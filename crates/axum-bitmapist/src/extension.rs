@@ -233,7 +233,7 @@ impl AxumBitmapist {
         Ok(Builder::new(Settings::from_env()?))
     }
 
-    /// Builds the extension from the environment (see [`crate::config`]).
+    /// Builds the extension from the environment (see [`Settings`](crate::Settings)).
     pub async fn from_env() -> bitmapist::Result<AxumBitmapist> {
         AxumBitmapist::builder_from_env()?.build().await
     }

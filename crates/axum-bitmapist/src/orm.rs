@@ -1,5 +1,5 @@
 //! SeaORM hooks: `{model}:created`, `{model}:updated`, `{model}:deleted`, marked with the
-//! model's id after the write succeeds. One line opts a model in: [`bitmapist_model!`].
+//! model's id after the write succeeds. One line opts a model in: [`bitmapist_model!`](crate::bitmapist_model).
 //!
 //! ```ignore
 //! // In the entity module, instead of `impl ActiveModelBehavior for ActiveModel {}`:

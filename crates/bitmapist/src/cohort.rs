@@ -1,25 +1,6 @@
 //! Cohorts (retention tables): `chain_events` and `get_cohort` with Python bitmapist's semantics.
 //! Every bitmap a table needs is fetched in one batch; cells are computed in memory.
-//!
-//! The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
-//!
-//! - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
-//!   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
-//! - its primary set is the users of `primary` in that period, its total their count; a
-//!   row whose total is 0 is all `None`;
-//! - cell `j` is the period `j` after the row's. A period that starts after `now` is
-//!   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
-//!   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
-//!   `with_replacement` those users leave the row's primary set for its later cells (each
-//!   user counts once, in the first period they return);
-//! - `chain_events`: an `or` binds only to its immediate predecessor, so
-//!   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
-//!   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
-//!
-//! Because the non-future cells of every row fall on the row periods themselves, a table
-//! reads `rows` periods of each event and no more, however many columns it has. It reads
-//! them in two batches: the primary event's, then the chain's restricted to the rows' users
-//! ([`Store::get_within`](crate::store::Store::get_within)).
+//! The reference semantics are in [`Bitmapist::get_cohort`]'s docs.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -422,7 +403,27 @@ impl Bitmapist {
         Ok(self.query(chain_events(base, chained, period)))
     }
 
-    /// Python bitmapist's `get_cohort`, with the semantics in the [module docs](crate::cohort).
+    /// Python bitmapist's `get_cohort`.
+    ///
+    /// The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
+    ///
+    /// - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
+    ///   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
+    /// - its primary set is the users of `primary` in that period, its total their count; a
+    ///   row whose total is 0 is all `None`;
+    /// - cell `j` is the period `j` after the row's. A period that starts after `now` is
+    ///   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
+    ///   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
+    ///   `with_replacement` those users leave the row's primary set for its later cells (each
+    ///   user counts once, in the first period they return);
+    /// - `chain_events`: an `or` binds only to its immediate predecessor, so
+    ///   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
+    ///   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
+    ///
+    /// Because the non-future cells of every row fall on the row periods themselves, a table
+    /// reads `rows` periods of each event and no more, however many columns it has. It reads
+    /// them in two batches: the primary event's, then the chain's restricted to the rows' users
+    /// ([`Store::get_within`](crate::Store::get_within)).
     ///
     /// ```
     /// use bitmapist::{Bitmapist, CohortSpec, TimeGroup};

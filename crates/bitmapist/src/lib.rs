@@ -73,9 +73,9 @@ pub use key::{DEFAULT_PREFIX, KeyLayout};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
 pub use store::{
-    ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, EmbeddedOptions, EmbeddedStore,
-    KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore, StorageStats, Store, StoreUrl,
-    open_store, open_store_url,
+    ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
+    EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,
+    StorageStats, Store, StoreUrl, open_store, open_store_url,
 };
 pub use systems::Systems;
 pub use text::thousands;

@@ -24,7 +24,9 @@ mod stats;
 mod url;
 
 pub use self::cluster::{ClusterConfig, ClusterStore};
-pub use self::embedded::{EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore};
+pub use self::embedded::{
+    DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore,
+};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 pub use self::stats::{CompactReport, StorageStats};

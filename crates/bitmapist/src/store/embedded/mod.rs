@@ -169,9 +169,11 @@ impl Default for EmbeddedOptions {
 /// Bitmaps in a redb file, hot ones cached in memory (`file://PATH`).
 ///
 /// Writes are acknowledged once in memory and committed every
-/// [`EmbeddedOptions::flush_interval`], on [`Store::flush`], and on drop; see the
-/// [module docs](self) for what a crash can lose. Dropping the store stops its flusher
-/// thread and commits what is left.
+/// [`EmbeddedOptions::flush_interval`], on [`Store::flush`], and on drop. A crash loses at
+/// most the writes acknowledged after the start of the last completed commit (one
+/// `flush_interval`, plus the commit in progress); a redb commit is atomic, and one `write`
+/// call is committed whole or not at all. Dropping the store stops its flusher thread and
+/// commits what is left.
 ///
 /// ```
 /// use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, Store};
@@ -223,8 +225,8 @@ impl EmbeddedStore {
     /// Fails with [`Error::AlreadyOpen`] when another process (or another store in this
     /// one) has the file open, and with [`Error::Embedded`] when it is not a redb database.
     ///
-    /// redb's page cache is [`DEFAULT_FILE_CACHE_BYTES`] (see
-    /// [`EmbeddedStore::open_with_file_cache`]).
+    /// redb's page cache is [`DEFAULT_FILE_CACHE_BYTES`](crate::DEFAULT_FILE_CACHE_BYTES) (see
+    /// `EmbeddedStore::open_with_file_cache`, feature `server`).
     pub fn open(path: &Path, options: EmbeddedOptions) -> Result<Self> {
         Self::open_inner(path, options, Some(DEFAULT_FILE_CACHE_BYTES))
     }

@@ -31,7 +31,7 @@ use crate::store::Store;
 
 impl EmbeddedStore {
     /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of
-    /// `file_cache_bytes` for redb (`open` uses [`super::DEFAULT_FILE_CACHE_BYTES`]). The cache holds
+    /// `file_cache_bytes` for redb (`open` uses [`DEFAULT_FILE_CACHE_BYTES`](crate::DEFAULT_FILE_CACHE_BYTES)). The cache holds
     /// file pages read or written recently; the bitmaps in use are cached separately.
     pub fn open_with_file_cache(
         path: &Path,
