@@ -28,6 +28,15 @@ fn model(times: &[DateTime<Utc>]) -> BTreeSet<Period> {
         .collect()
 }
 
+/// The periods `event_periods` lists for the test's event, as a set.
+async fn listed(bm: &Bitmapist) -> BTreeSet<Period> {
+    bm.event_periods("e:periods")
+        .await
+        .expect("list")
+        .into_iter()
+        .collect()
+}
+
 async fn check(bm: Bitmapist) {
     let times = [at(2024, 1, 5), at(2024, 3, 9), at(2025, 2, 1)];
     for &t in &times {
@@ -39,14 +48,8 @@ async fn check(bm: Bitmapist) {
         .await
         .expect("mark");
 
-    let listed: BTreeSet<Period> = bm
-        .event_periods("e:periods")
-        .await
-        .expect("list")
-        .into_iter()
-        .collect();
     let mut expected = model(&times);
-    assert_eq!(listed, expected);
+    assert_eq!(listed(&bm).await, expected);
 
     // Deleting one month removes exactly that month's key.
     let march = Period::month(2024, 3).expect("month");
@@ -57,13 +60,7 @@ async fn check(bm: Bitmapist) {
         1
     );
     expected.remove(&march);
-    let listed: BTreeSet<Period> = bm
-        .event_periods("e:periods")
-        .await
-        .expect("list")
-        .into_iter()
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(listed(&bm).await, expected);
 
     // A year deletes its twelve months (one of which, January, exists).
     let year = Period::year(2024).expect("year");
@@ -74,13 +71,7 @@ async fn check(bm: Bitmapist) {
         1
     );
     expected.remove(&Period::month(2024, 1).expect("month"));
-    let listed: BTreeSet<Period> = bm
-        .event_periods("e:periods")
-        .await
-        .expect("list")
-        .into_iter()
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(listed(&bm).await, expected);
 
     // Deleting a period with no key deletes nothing.
     assert_eq!(
