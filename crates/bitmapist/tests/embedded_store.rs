@@ -730,6 +730,10 @@ async fn a_newer_file_format_is_refused_clearly() {
     drop(open(&path, NEVER));
     poke(&path, &[], Some(99));
     let err = EmbeddedStore::open(&path, options(NEVER)).expect_err("newer format");
+    assert!(
+        matches!(err, Error::UnsupportedFormat { version: 99, .. }),
+        "a variant of its own, not an I/O error: {err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("99") && msg.contains("newer"), "{msg}");
 }

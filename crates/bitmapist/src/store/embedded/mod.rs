@@ -446,9 +446,10 @@ impl OpenFile {
                             "unknown file format version {v} (this bitmapist reads version {FORMAT_VERSION})"
                         )
                     };
-                    return Err(Error::Io {
-                        context: format!("embedded store {}", path.display()),
-                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+                    return Err(Error::UnsupportedFormat {
+                        path: path.to_path_buf(),
+                        version: v,
+                        reason,
                     });
                 }
             }
