@@ -25,15 +25,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use axum_bitmapist::dashboard::{Access, Dashboard};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmapist, CohortSpec, MarkOptions, Period, TimeGroup};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
 const USERS: u32 = 100_000;
 const DAYS: i64 = 60;
@@ -49,36 +47,9 @@ fn now() -> DateTime<Utc> {
     start() + Days::days(DAYS - 1) + Days::hours(12)
 }
 
-/// xorshift, as in the engine benchmark, so that the data are the same.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// The engine benchmark's activity: sign-ups spread over DAYS, daily activity decaying.
-fn activity() -> Vec<(&'static str, u32, DateTime<Utc>)> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut marks = Vec::new();
-    for uid in 0..USERS {
-        let signup = (rng.next() % DAYS as u64) as i64;
-        let t0 = start() + Days::days(signup) + Days::minutes((rng.next() % 1440) as i64);
-        marks.push(("user:signed_up", uid, t0));
-        marks.push(("user:logged_in", uid, t0));
-        for age in 1..(DAYS - signup) {
-            if rng.unit() < 0.6 / (1.0 + age as f64 / 3.0) {
-                marks.push(("user:logged_in", uid, t0 + Days::days(age)));
-            }
-        }
-    }
-    marks
+/// The benchmarks' dataset ([`bitmapist_test_support::activity`]).
+fn activity() -> Vec<bitmapist_test_support::Mark> {
+    bitmapist_test_support::activity(USERS, DAYS, start())
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -11,9 +11,7 @@ use axum::routing::get;
 use axum_bitmapist::{AxumBitmapist, CurrentUser, mark};
 use tower::ServiceExt;
 
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
 const TASKS: u32 = 16;
 const PER_TASK: u32 = 25_000;

@@ -1,5 +1,5 @@
 //! The extension's settings: the engine's (store, prefix, tracking) plus the web ones.
-//! Read from the environment with the seed's names, or set with the builder.
+//! Read from the environment with Flask-Bitmapist's names, or set with the builder.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -12,9 +12,9 @@
 //! | `BITMAPIST_QUEUE_CAPACITY` | marks waiting for the store before new ones are dropped | `65536` |
 
 use bitmapist::Config;
-use bitmapist::config::parse_bool;
+use bitmapist::parse_env_bool;
 
-/// `BITMAPIST_DISABLE_BLUEPRINT`: the seed's name for "no dashboard".
+/// `BITMAPIST_DISABLE_BLUEPRINT`: Flask-Bitmapist's name for "no dashboard".
 pub const ENV_DISABLE_BLUEPRINT: &str = "BITMAPIST_DISABLE_BLUEPRINT";
 /// `BITMAPIST_QUEUE_CAPACITY`
 pub const ENV_QUEUE_CAPACITY: &str = "BITMAPIST_QUEUE_CAPACITY";
@@ -65,7 +65,7 @@ impl Settings {
             ..Settings::default()
         };
         if let Some(v) = get(ENV_DISABLE_BLUEPRINT) {
-            s.disable_blueprint = parse_bool(ENV_DISABLE_BLUEPRINT, &v)?;
+            s.disable_blueprint = parse_env_bool(ENV_DISABLE_BLUEPRINT, &v)?;
         }
         if let Some(v) = get(ENV_QUEUE_CAPACITY) {
             s.queue_capacity = v

@@ -2,7 +2,7 @@
 //! It owns the engine handle, the mark queue, the user source and the dashboard settings.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::http::request::Parts;
 use axum::{Extension, Router};
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::dashboard::{Access, Dashboard};
+use crate::hooks::{HooksLayer, RequestHook};
 use crate::queue::{Counters, MarkError, MarkQueue, QueuedMark, Stats};
 use crate::user::{IntoUserId, UserKey, UserSource};
 
@@ -37,11 +38,11 @@ pub const DASHBOARD_PATH: &str = "/bitmapist";
 /// ```
 #[derive(Clone, Debug)]
 pub struct AxumBitmapist {
-    shared: Arc<Shared>,
+    shared: Arc<ExtensionState>,
 }
 
 #[derive(Debug)]
-struct Shared {
+struct ExtensionState {
     systems: Systems,
     client: Bitmapist,
     queue: MarkQueue,
@@ -50,8 +51,7 @@ struct Shared {
     /// Whether `Display` ids are mapped through the external-id map.
     id_map: bool,
     dashboard: Option<Access>,
-    #[cfg(feature = "login")]
-    login: Option<crate::login::LoginProbe>,
+    hooks: Arc<[Arc<dyn RequestHook>]>,
 }
 
 /// Configures an [`AxumBitmapist`]; every setting the environment has, and more.
@@ -63,8 +63,7 @@ pub struct Builder {
     systems: Vec<(String, Bitmapist)>,
     users: UserSource,
     access: Access,
-    #[cfg(feature = "login")]
-    login: Option<crate::login::LoginProbe>,
+    hooks: Vec<Arc<dyn RequestHook>>,
 }
 
 impl Builder {
@@ -76,8 +75,7 @@ impl Builder {
             systems: Vec::new(),
             users: UserSource::default(),
             access: Access::default(),
-            #[cfg(feature = "login")]
-            login: None,
+            hooks: Vec::new(),
         }
     }
 
@@ -157,18 +155,10 @@ impl Builder {
         self
     }
 
-    /// With axum-login: the current user is the session's user, and `user:logged_in` /
-    /// `user:logged_out` are marked whenever a request logs a user in or out.
-    #[cfg(feature = "login")]
-    pub fn axum_login<B>(mut self) -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: std::fmt::Display + serde::de::DeserializeOwned,
-    {
-        self.users = UserSource::axum_login::<B>();
-        self.login = Some(crate::login::LoginProbe::new::<B>(
-            crate::login::DEFAULT_DATA_KEY,
-        ));
+    /// Adds a hook that watches every request (an optional integration plugs in here).
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) fn request_hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
+        self.hooks.push(hook);
         self
     }
 
@@ -192,7 +182,7 @@ impl Builder {
             Arc::clone(&counters),
         );
         let id_map = engine.id_map || client.id_map_enabled();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ExtensionState {
             systems,
             client,
             queue,
@@ -200,19 +190,17 @@ impl Builder {
             users: self.users,
             id_map,
             dashboard: (!self.settings.disable_blueprint).then_some(self.access),
-            #[cfg(feature = "login")]
-            login: self.login,
+            hooks: self.hooks.into(),
         });
         let ext = AxumBitmapist { shared };
-        #[cfg(feature = "sea-orm")]
-        crate::orm::install(&ext);
+        ext.make_current();
         Ok(ext)
     }
 }
 
 /// A handle that does not keep the extension alive.
 #[derive(Clone, Debug)]
-pub struct WeakAxumBitmapist(std::sync::Weak<Shared>);
+pub struct WeakAxumBitmapist(std::sync::Weak<ExtensionState>);
 
 impl WeakAxumBitmapist {
     /// The extension, if a strong handle still exists.
@@ -221,7 +209,27 @@ impl WeakAxumBitmapist {
     }
 }
 
+/// The extension built last in this process (weak): what code without a request at hand
+/// marks through (the SeaORM hooks).
+static CURRENT: RwLock<Option<WeakAxumBitmapist>> = RwLock::new(None);
+
 impl AxumBitmapist {
+    /// Makes this the process's current extension ([`AxumBitmapist::current`]); `build`
+    /// does it, so the last one built wins.
+    pub fn make_current(&self) {
+        let mut slot = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(self.downgrade());
+    }
+
+    /// The process's current extension, if one was built and is still alive.
+    pub fn current() -> Option<AxumBitmapist> {
+        CURRENT
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(WeakAxumBitmapist::upgrade)
+    }
+
     /// A handle that does not keep the extension (and its store) alive.
     pub fn downgrade(&self) -> WeakAxumBitmapist {
         WeakAxumBitmapist(Arc::downgrade(&self.shared))
@@ -237,7 +245,7 @@ impl AxumBitmapist {
         Ok(Builder::new(Settings::from_env()?))
     }
 
-    /// Builds the extension from the environment (see [`crate::config`]).
+    /// Builds the extension from the environment (see [`Settings`](crate::Settings)).
     pub async fn from_env() -> bitmapist::Result<AxumBitmapist> {
         AxumBitmapist::builder_from_env()?.build().await
     }
@@ -252,12 +260,16 @@ impl AxumBitmapist {
             let dashboard = Dashboard::new(self.shared.client.clone()).access(access.clone());
             router = router.nest(DASHBOARD_PATH, dashboard.router());
         }
-        #[cfg(feature = "login")]
-        if let Some(probe) = &self.shared.login {
-            router = router.layer(crate::login::LoginTrackingLayer::new(
-                self.clone(),
-                probe.clone(),
-            ));
+        if !self.shared.hooks.is_empty() {
+            let ext = self.clone();
+            let mark = Arc::new(move |event: &'static str, id: &str| match ext.key_of(id) {
+                Ok(user) => {
+                    // A refused mark is counted in the queue's statistics.
+                    let _ = ext.mark_key(event, user, Utc::now(), MarkOptions::default(), true);
+                }
+                Err(e) => tracing::warn!(error = %e, event, "bitmapist: mark not tracked"),
+            });
+            router = router.layer(HooksLayer::new(Arc::clone(&self.shared.hooks), mark));
         }
         router.layer(Extension(self.clone()))
     }
@@ -273,7 +285,7 @@ impl AxumBitmapist {
         self.shared.systems.get(name)
     }
 
-    /// Queues a mark of `event` for `uid` now, without waiting (the seed's `mark_event`).
+    /// Queues a mark of `event` for `uid` now, without waiting (Flask-Bitmapist's `mark_event`).
     pub fn mark_event(
         &self,
         event: impl Into<Cow<'static, str>>,
@@ -323,7 +335,7 @@ impl AxumBitmapist {
         value: bool,
     ) -> Result<(), MarkError> {
         if let UserKey::External(e) = &user {
-            bitmapist::idmap::check_external(e).map_err(|err| {
+            bitmapist::check_external_id(e).map_err(|err| {
                 MarkError::UserId(crate::user::UserIdError::NotANumber(format!(
                     "{e:.64} ({err})"
                 )))

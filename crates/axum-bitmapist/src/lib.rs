@@ -45,23 +45,31 @@
 //! writes in batches; a full queue drops marks and counts them ([`Stats`]), a store error
 //! is logged and counted. [`AxumBitmapist::shutdown`] writes what is queued.
 
-pub mod config;
-pub mod dashboard;
-pub mod extension;
+//!
+//! Every public item is re-exported here, at the crate root; the modules are private except
+//! the two optional integrations, `login` (feature `login`) and `orm` (feature `sea-orm`).
+
+mod config;
+mod dashboard;
+mod extension;
+mod hooks;
 #[cfg(feature = "login")]
 pub mod login;
-pub mod mark_layer;
+mod mark_layer;
 #[cfg(feature = "sea-orm")]
 pub mod orm;
-pub mod queue;
-pub mod tracker;
-pub mod user;
+mod queue;
+mod tracker;
+mod user;
 
 pub use bitmapist;
-pub use config::Settings;
-pub use dashboard::{Access, Dashboard};
-pub use extension::{AxumBitmapist, Builder};
-pub use mark_layer::{MarkLayer, mark};
-pub use queue::{MarkError, Stats};
+pub use config::{DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, Settings};
+pub use dashboard::{
+    Access, CONTENT_SECURITY_POLICY, Dashboard, DashboardError, GuardFuture, MAX_CELLS_PER_SIDE,
+    RETRY_AFTER_SECS,
+};
+pub use extension::{AxumBitmapist, Builder, DASHBOARD_PATH, WeakAxumBitmapist};
+pub use mark_layer::{MarkLayer, MarkService, mark};
+pub use queue::{MAX_BATCH, MarkError, Stats};
 pub use tracker::{NotInstalled, Tracker};
 pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserKey, UserSource};

@@ -1,5 +1,5 @@
 //! SeaORM hooks: `{model}:created`, `{model}:updated`, `{model}:deleted`, marked with the
-//! model's id after the write succeeds. One line opts a model in: [`bitmapist_model!`].
+//! model's id after the write succeeds. One line opts a model in: [`bitmapist_model!`](crate::bitmapist_model).
 //!
 //! ```ignore
 //! // In the entity module, instead of `impl ActiveModelBehavior for ActiveModel {}`:
@@ -23,37 +23,21 @@
 //! or the one given to [`install`]) through its queue: a hook never waits on the store and
 //! never fails the write. With no extension installed, hooks log a warning and do nothing.
 
-use std::sync::RwLock;
-
 use sea_orm::{
     ActiveModelTrait, ActiveValue, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn, Value,
 };
 
-use crate::extension::{AxumBitmapist, WeakAxumBitmapist};
+use crate::extension::AxumBitmapist;
 use crate::queue::MarkError;
 
 #[doc(hidden)]
 pub use async_trait::async_trait;
 
-/// The extension hooks mark through. Weak, so that installing it does not keep the store
-/// (and the embedded file's lock) alive after the app dropped every handle.
-static INSTALLED: RwLock<Option<WeakAxumBitmapist>> = RwLock::new(None);
-
-/// Makes `ext` the extension the ORM hooks mark through (done by
-/// [`Builder::build`](crate::Builder::build); the last one built wins).
+/// Makes `ext` the extension the ORM hooks mark through (the same as
+/// [`AxumBitmapist::make_current`]; [`Builder::build`](crate::Builder::build) does it, the
+/// last one built wins).
 pub fn install(ext: &AxumBitmapist) {
-    let mut slot = INSTALLED
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    *slot = Some(ext.downgrade());
-}
-
-fn installed() -> Option<AxumBitmapist> {
-    INSTALLED
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .as_ref()
-        .and_then(WeakAxumBitmapist::upgrade)
+    ext.make_current();
 }
 
 /// Which column holds the id a model's events are marked with.
@@ -112,11 +96,11 @@ pub fn active_model_id<A: ActiveModelTrait>(
 }
 
 fn mark(prefix: &str, action: &str, uid: u32) -> Result<(), MarkError> {
-    match installed() {
+    match AxumBitmapist::current() {
         Some(ext) => ext.mark_event(format!("{prefix}:{action}"), uid),
         None => {
             tracing::warn!("bitmapist: no AxumBitmapist built; ORM event not marked");
-            Err(MarkError::ShutDown)
+            Err(MarkError::NotInstalled)
         }
     }
 }
@@ -156,7 +140,7 @@ fn value_text(v: &Value) -> Option<String> {
 /// With the external-id map on, marks `{prefix}:{action}` for the id's text and answers
 /// `true`; `false` when the map is off (the caller marks the `u32`).
 fn mark_mapped(prefix: &str, action: &str, v: Option<Value>) -> bool {
-    let Some(ext) = installed().filter(AxumBitmapist::id_map_enabled) else {
+    let Some(ext) = AxumBitmapist::current().filter(AxumBitmapist::id_map_enabled) else {
         return false;
     };
     if let Some(text) = v.as_ref().and_then(value_text) {

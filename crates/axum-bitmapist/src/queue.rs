@@ -92,6 +92,10 @@ pub enum MarkError {
     /// The event name is empty.
     #[error("an event name must not be empty")]
     EmptyEvent,
+    /// No extension is built (or every handle on it was dropped), so code outside a
+    /// request (the SeaORM hooks) has nothing to mark through.
+    #[error("no AxumBitmapist is built; the mark was dropped")]
+    NotInstalled,
 }
 
 /// The sending side, shared by every request, and the worker's handle.

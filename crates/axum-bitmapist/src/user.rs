@@ -183,46 +183,6 @@ impl UserSource {
         UserSource::from_fn(|parts| parts.extensions.get::<T>().map(T::user_id).transpose())
     }
 
-    /// The logged-in user of an axum-login session (`AuthSession<B>`, which axum-login's
-    /// layer puts in the request extensions).
-    ///
-    /// Any `Display` id works with the external-id map on (`String`, `Uuid`, `i64`); with
-    /// it off, the id's text must be a decimal `u32`, as before.
-    #[cfg(feature = "login")]
-    pub fn axum_login<B>() -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-        axum_login::UserId<B>: fmt::Display,
-    {
-        use axum_login::AuthUser;
-        UserSource::from_display_fn(|parts| {
-            parts
-                .extensions
-                .get::<axum_login::AuthSession<B>>()
-                .and_then(|s| s.user.as_ref())
-                .map(|u| u.id())
-        })
-    }
-
-    /// Like [`UserSource::axum_login`], with the app's own mapping of ids to `u32`
-    /// (`None`: this user is not tracked).
-    #[cfg(feature = "login")]
-    pub fn axum_login_with<B>(
-        map: impl Fn(&axum_login::UserId<B>) -> Option<u32> + Send + Sync + 'static,
-    ) -> Self
-    where
-        B: axum_login::AuthnBackend + Send + Sync + 'static,
-    {
-        use axum_login::AuthUser;
-        UserSource::from_fn(move |parts| {
-            Ok(parts
-                .extensions
-                .get::<axum_login::AuthSession<B>>()
-                .and_then(|s| s.user.as_ref())
-                .and_then(|u| map(&u.id())))
-        })
-    }
-
     /// The current user's id in `parts`.
     pub fn user_id(&self, parts: &Parts) -> Result<Option<u32>, UserIdError> {
         (self.dense)(parts)

@@ -346,10 +346,7 @@ async fn event_and_funnel_pages_in_a_real_browser() {
         .await
         .expect("store");
     synthetic(&bm, 2_000, 45).await;
-    let app = axum::Router::new().nest(
-        "/bitmapist",
-        axum_bitmapist::dashboard::Dashboard::new(bm).router(),
-    );
+    let app = axum::Router::new().nest("/bitmapist", axum_bitmapist::Dashboard::new(bm).router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -5,7 +5,7 @@
 mod dashboard_support;
 
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::Access;
+use axum_bitmapist::Access;
 use bitmapist::{CohortSpec, TimeGroup};
 use dashboard_support::*;
 use serde_json::{Value, json};

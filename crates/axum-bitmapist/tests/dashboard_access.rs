@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum_bitmapist::dashboard::{Access, CONTENT_SECURITY_POLICY, Dashboard};
+use axum_bitmapist::{Access, CONTENT_SECURITY_POLICY, Dashboard};
 use dashboard_support::*;
 
 fn req(uri: &str) -> Request<Body> {
@@ -235,4 +235,38 @@ async fn links_follow_the_mount_path() {
     let a = get(&app, "/admin/stats/cohort?primary_event=a&secondary_event=b&additional_op=and&additional_event=c").await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(a.header("location").starts_with("/admin/stats/cohort?"));
+}
+
+#[tokio::test]
+async fn builder_sets_dashboard_access_and_system_name() {
+    let ext = axum_bitmapist::AxumBitmapist::builder()
+        .client(store().await)
+        .system_name("reports")
+        .dashboard_access(Access::Public)
+        .build()
+        .await
+        .expect("build");
+    // The configured system answers under its name, and only under it.
+    assert!(ext.system("reports").is_ok());
+    assert!(ext.system("default").is_err());
+
+    // The mounted dashboard admits a remote client (the default would refuse it).
+    let app = ext.init_app(Router::new());
+    let remote: SocketAddr = "198.51.100.7:1".parse().expect("addr");
+    assert_eq!(
+        send(&app, req("/bitmapist"), Some(remote)).await.status,
+        StatusCode::OK
+    );
+    let default = axum_bitmapist::AxumBitmapist::builder()
+        .client(store().await)
+        .build()
+        .await
+        .expect("build");
+    let app = default.init_app(Router::new());
+    assert_eq!(
+        send(&app, req("/bitmapist"), Some(remote)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    ext.shutdown().await.expect("shutdown");
+    default.shutdown().await.expect("shutdown");
 }

@@ -6,7 +6,7 @@
 mod dashboard_support;
 
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::Access;
+use axum_bitmapist::Access;
 use bitmapist::{Average, CohortSpec, Criterion, RetentionSpec, TimeGroup};
 use dashboard_support::*;
 use serde_json::json;

@@ -6,7 +6,7 @@
 mod dashboard_support;
 
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::Access;
+use axum_bitmapist::Access;
 use bitmapist::{Bitmapist, Zone};
 use chrono::{TimeZone, Utc};
 use dashboard_support::*;

@@ -6,7 +6,7 @@
 mod dashboard_support;
 
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::Access;
+use axum_bitmapist::Access;
 use dashboard_support::*;
 use serde_json::json;
 
@@ -247,7 +247,7 @@ async fn unknown_events_are_404_and_bad_names_400() {
 
 #[tokio::test]
 async fn new_routes_keep_access_control_and_security_headers() {
-    use axum_bitmapist::dashboard::{CONTENT_SECURITY_POLICY, Dashboard};
+    use axum_bitmapist::{CONTENT_SECURITY_POLICY, Dashboard};
     let bm = store().await;
     // The default access: loopback only.
     let app = axum::Router::new().nest("/bitmapist", Dashboard::new(bm).router());

@@ -5,9 +5,7 @@
 #[allow(dead_code)]
 mod dashboard_support;
 
-#[allow(dead_code)]
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,9 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
-use axum_bitmapist::dashboard::{Access, Dashboard};
-use bitmapist::store::{KeyWrite, MemoryStore, Store};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmap, Bitmapist, CohortSpec};
+use bitmapist::{KeyWrite, MemoryStore, Store};
 use dashboard_support::{NOW, fill, get};
 use redis_server::RedisServer;
 use tokio::sync::Semaphore;

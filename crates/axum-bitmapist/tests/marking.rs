@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_bitmapist::{AxumBitmapist, CurrentUser, MarkUser, Settings, Tracker, mark};
-use bitmapist::store::{KeyWrite, Store};
 use bitmapist::{Bitmap, Bitmapist, Period, TimeGroup};
+use bitmapist::{KeyWrite, Store};
 use chrono::{TimeZone, Utc};
 use common::redis_cluster::RedisCluster;
 use common::{get as http_get, post as http_post, redis_server::RedisServer, serve};
@@ -301,7 +301,7 @@ impl Store for Broken {
 
 /// A store whose writes take a long time.
 #[derive(Debug)]
-struct Slow(bitmapist::store::MemoryStore);
+struct Slow(bitmapist::MemoryStore);
 
 #[async_trait]
 impl Store for Slow {

@@ -4,7 +4,7 @@
 use bitmapist::TimeGroup;
 /// The most rows and columns of a cohort table: the dashboard's cap (larger tables take
 /// gigabytes of memory and output).
-const MAX_COHORT_SIDE: i64 = axum_bitmapist::dashboard::MAX_CELLS_PER_SIDE as i64;
+const MAX_COHORT_SIDE: i64 = axum_bitmapist::MAX_CELLS_PER_SIDE as i64;
 use bitmapist::seed::{MAX_DAYS, MAX_USERS};
 use chrono::{DateTime, Utc};
 use clap::builder::NonEmptyStringValueParser;

@@ -2,12 +2,12 @@
 //! Flags override `BITMAPIST_*` variables; a variable a flag overrides is not even read.
 
 use anyhow::Result;
-use bitmapist::config::{ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_URL};
+use bitmapist::{ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_URL};
 use std::path::Path;
 use std::sync::Arc;
 
-use bitmapist::store::{ReadOnlyEmbeddedStore, StoreUrl};
 use bitmapist::{Bitmapist, Config};
+use bitmapist::{ReadOnlyEmbeddedStore, StoreUrl};
 use clap::ArgMatches;
 
 use crate::cli::Global;
@@ -29,7 +29,7 @@ impl Ctx {
             let overridden = match name {
                 ENV_URL | ENV_REDIS_URL => global.store.is_some(),
                 ENV_KEY_PREFIX => global.prefix.is_some(),
-                bitmapist::zone::ENV_TIMEZONE => global.timezone.is_some(),
+                bitmapist::ENV_TIMEZONE => global.timezone.is_some(),
                 _ => false,
             };
             if overridden {
@@ -95,7 +95,7 @@ impl Ctx {
 
     /// Opens another store (by URL) with this configuration's prefix and settings.
     pub async fn open_url(&self, url: &StoreUrl) -> Result<Bitmapist> {
-        let store = bitmapist::store::open_url(url).await?;
+        let store = bitmapist::open_store_url(url).await?;
         Ok(self.config.builder().store(store).open().await?)
     }
 }

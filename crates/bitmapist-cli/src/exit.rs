@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn codes() {
         assert_eq!(code(&usage("bad")), USAGE);
-        let url = "mysql://x".parse::<bitmapist::store::StoreUrl>().err();
+        let url = "mysql://x".parse::<bitmapist::StoreUrl>().err();
         let url = url.unwrap_or_else(|| bitmapist::Error::UnknownSystem("x".into()));
         assert_eq!(code(&anyhow::Error::new(url).context("opening")), USAGE);
         assert_eq!(

@@ -146,18 +146,7 @@ pub fn note(text: &str) {
     let _ = writeln!(io::stderr(), "{text}");
 }
 
-/// A count with thousands separators: 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use bitmapist::thousands;
 
 #[cfg(test)]
 mod tests {
@@ -193,13 +182,6 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         // CSV stays exact.
         assert!(t.csv().contains("evil\x1b]0;title\x07\nline"));
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn zone_of_args(args: &[String]) -> Option<Zone> {
     }
     match from_flag {
         Some(v) => v.parse().ok(),
-        None => std::env::var(bitmapist::zone::ENV_TIMEZONE)
+        None => std::env::var(bitmapist::ENV_TIMEZONE)
             .ok()
             .filter(|v| !v.trim().is_empty())
             .and_then(|v| v.parse().ok()),

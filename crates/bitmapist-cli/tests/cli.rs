@@ -2,13 +2,7 @@
 //! Cluster stores.
 //! Outputs are checked against the engine's own answers on the same data.
 
-#[allow(dead_code)]
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-mod redis_server;
-
-#[allow(dead_code)]
-#[path = "../../bitmapist/tests/common/redis_cluster.rs"]
-mod redis_cluster;
+use bitmapist_test_support::{redis_cluster, redis_server};
 
 use std::collections::BTreeMap;
 use std::path::Path;

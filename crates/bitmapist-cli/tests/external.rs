@@ -1,9 +1,7 @@
 //! `bitmapist mark --external`, `ids --external` and `resolve` as processes, on the
 //! embedded file and on a real redis-server: outputs checked against the engine's map.
 
-#[allow(dead_code)]
-#[path = "../../bitmapist/tests/common/redis_server.rs"]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use bitmapist::store::{ReadOnlyEmbeddedStore, Store};
+use bitmapist::{ReadOnlyEmbeddedStore, Store};
 use serde_json::Value;
 
 const END: &str = "2026-11-22T18:00:00Z";

@@ -25,22 +25,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bitmapist::{Bitmapist, MarkOptions};
+use bitmapist_test_support::Rng;
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use common::{RedisServer, Server};
-
-/// A small deterministic generator (xorshift), so both servers get the same data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 type Mark = (&'static str, u32, DateTime<Utc>);
 
@@ -50,24 +37,9 @@ fn start() -> DateTime<Utc> {
         .expect("valid")
 }
 
-/// The seed dataset (the engine benchmark's).
-fn seed() -> Vec<Mark> {
-    const USERS: u32 = 100_000;
-    const DAYS: i64 = 60;
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut marks = Vec::new();
-    for uid in 0..USERS {
-        let signup = (rng.next() % DAYS as u64) as i64;
-        let t0 = start() + Days::days(signup) + Days::minutes((rng.next() % 1440) as i64);
-        marks.push(("user:signed_up", uid, t0));
-        marks.push(("user:logged_in", uid, t0));
-        for age in 1..(DAYS - signup) {
-            if rng.unit() < 0.6 / (1.0 + age as f64 / 3.0) {
-                marks.push(("user:logged_in", uid, t0 + Days::days(age)));
-            }
-        }
-    }
-    marks
+/// The benchmarks' dataset ([`bitmapist_test_support::activity`]).
+fn seed() -> Vec<bitmapist_test_support::Mark> {
+    bitmapist_test_support::activity(100_000, 60, start())
 }
 
 /// The sparse dataset: 1% of 0..10M active each day for 90 days.

@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use crate::args::Args;
 use crate::commands::{self, Ctx, Flow};
 use crate::resp::{Decoded, Decoder, Limits, encode};
-use crate::server::{ConnState, ServerState};
+use crate::state::{ConnState, ServerState};
 
 /// The usual size of a read, and of the buffers when idle.
 const CHUNK: usize = 16 * 1024;

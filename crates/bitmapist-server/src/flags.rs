@@ -285,7 +285,7 @@ mod tests {
             "b.db",
             "-debug",
         ])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(f.addr, "127.0.0.1:7000");
         assert_eq!(f.db, PathBuf::from("x.db"));
         assert_eq!(f.bak, Some(PathBuf::from("b.db")));
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        let d = |s: &str| parse_duration(s).unwrap_or_else(|e| panic!("{e}"));
+        let d = |s: &str| parse_duration(s).unwrap();
         assert_eq!(d("1m30s"), Duration::from_secs(90));
         assert_eq!(d("1.5h"), Duration::from_secs(5400));
         assert_eq!(d("300ms"), Duration::from_millis(300));

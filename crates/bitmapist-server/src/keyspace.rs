@@ -12,7 +12,7 @@
 //! command that reads or writes keys takes the gate exclusively, so `RENAME`, `DEL`,
 //! `MGET`, `KEYS`... see and leave a state no other command is halfway through. Under the
 //! shared gate no deadline changes (every change takes the exclusive gate). Methods that
-//! need the exclusive gate take its guard ([`Exclusive`]) as a proof.
+//! need the exclusive gate take its guard ([`ExclusiveGate`]) as a proof.
 //!
 //! # Deletes
 //!
@@ -37,8 +37,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, Store};
 use bitmapist::{Bitmap, Error, Result};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, Store};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::expiry::{Expiry, now_ms};
@@ -46,9 +46,9 @@ use crate::glob;
 use crate::scan::{Cursors, Resume};
 
 /// The shared gate (single-key commands).
-pub type Shared<'a> = RwLockReadGuard<'a, ()>;
+pub type SharedGate<'a> = RwLockReadGuard<'a, ()>;
 /// The exclusive gate (every other command that touches keys).
-pub type Exclusive<'a> = RwLockWriteGuard<'a, ()>;
+pub type ExclusiveGate<'a> = RwLockWriteGuard<'a, ()>;
 
 /// How many `SCAN` cursors are remembered.
 const SCAN_CURSORS: usize = 16_384;
@@ -134,7 +134,7 @@ impl Keyspace {
 
     /// The shared gate for a command on `key`, after deleting `key` if it is past its
     /// deadline.
-    pub async fn shared_for(&self, key: &str) -> Result<Shared<'_>> {
+    pub async fn shared_for(&self, key: &str) -> Result<SharedGate<'_>> {
         loop {
             let guard = self.gate.read().await;
             if !self.expiry.is_due(key, now_ms()) {
@@ -146,7 +146,7 @@ impl Keyspace {
     }
 
     /// The shared gate for a command on `keys`, after deleting those past their deadline.
-    pub async fn shared_for_keys(&self, keys: &[&str]) -> Result<Shared<'_>> {
+    pub async fn shared_for_keys(&self, keys: &[&str]) -> Result<SharedGate<'_>> {
         loop {
             let guard = self.gate.read().await;
             let now = now_ms();
@@ -159,14 +159,14 @@ impl Keyspace {
     }
 
     /// The exclusive gate, after deleting every key past its deadline.
-    pub async fn exclusive(&self) -> Result<Exclusive<'_>> {
+    pub async fn exclusive(&self) -> Result<ExclusiveGate<'_>> {
         let guard = self.gate.write().await;
         self.expire_due(&guard).await?;
         Ok(guard)
     }
 
     /// Deletes the keys past their deadline; how many.
-    pub async fn expire_due(&self, _gate: &Exclusive<'_>) -> Result<u64> {
+    pub async fn expire_due(&self, _gate: &ExclusiveGate<'_>) -> Result<u64> {
         let due = self.expiry.due(now_ms());
         if due.is_empty() {
             return Ok(0);
@@ -204,7 +204,7 @@ impl Keyspace {
     }
 
     /// Sets the deadline of `key` (Unix ms), durably.
-    pub async fn set_deadline(&self, _gate: &Exclusive<'_>, key: &str, at: u64) -> Result<()> {
+    pub async fn set_deadline(&self, _gate: &ExclusiveGate<'_>, key: &str, at: u64) -> Result<()> {
         self.expiry.set(key, at);
         self.store
             .save_expiries(vec![(key.to_owned(), Some(at))])
@@ -212,7 +212,7 @@ impl Keyspace {
     }
 
     /// Removes the deadline of `key` (`PERSIST`); whether it had one.
-    pub async fn persist(&self, _gate: &Exclusive<'_>, key: &str) -> Result<bool> {
+    pub async fn persist(&self, _gate: &ExclusiveGate<'_>, key: &str) -> Result<bool> {
         self.clear_deadline(key).await
     }
 
@@ -220,7 +220,7 @@ impl Keyspace {
     /// `keep_deadline`.
     pub async fn put(
         &self,
-        _gate: &Exclusive<'_>,
+        _gate: &ExclusiveGate<'_>,
         key: &str,
         bitmap: Bitmap,
         keep_deadline: bool,
@@ -239,7 +239,7 @@ impl Keyspace {
     }
 
     /// Deletes keys; how many existed (each counted once).
-    pub async fn delete(&self, _gate: &Exclusive<'_>, keys: &[String]) -> Result<u64> {
+    pub async fn delete(&self, _gate: &ExclusiveGate<'_>, keys: &[String]) -> Result<u64> {
         let deleted = self.store.delete(keys).await?;
         let mut changes = Vec::new();
         for key in keys {
@@ -259,7 +259,7 @@ impl Keyspace {
     /// `src` does not exist. The store moves the bitmap in memory and commits both keys'
     /// changes in one transaction (a crash leaves the old state or the new one); when a
     /// deadline moves or goes, the store is committed first.
-    pub async fn rename(&self, gate: &Exclusive<'_>, src: &str, dst: &str) -> Result<bool> {
+    pub async fn rename(&self, gate: &ExclusiveGate<'_>, src: &str, dst: &str) -> Result<bool> {
         if src == dst {
             return self.store.exists(src);
         }
@@ -285,14 +285,14 @@ impl Keyspace {
     }
 
     /// Deletes every key and deadline.
-    pub async fn flush_all(&self, _gate: &Exclusive<'_>) -> Result<()> {
+    pub async fn flush_all(&self, _gate: &ExclusiveGate<'_>) -> Result<()> {
         self.store.delete_prefix("").await?;
         let changes = self.expiry.clear().into_iter().map(|k| (k, None)).collect();
         self.store.save_expiries(changes).await
     }
 
     /// Every key matching the glob `pattern`, sorted.
-    pub async fn keys(&self, _gate: &Exclusive<'_>, pattern: &[u8]) -> Result<Vec<String>> {
+    pub async fn keys(&self, _gate: &ExclusiveGate<'_>, pattern: &[u8]) -> Result<Vec<String>> {
         let prefix = std::str::from_utf8(glob::literal_prefix(pattern)).unwrap_or("");
         let mut keys = self.store.keys(prefix).await?;
         // `*` is every key, the empty one included, as in Redis.
@@ -306,7 +306,7 @@ impl Keyspace {
     /// those matching `pattern` (all when `None`) and the next cursor (see `scan.rs`).
     pub fn scan(
         &self,
-        _gate: &Exclusive<'_>,
+        _gate: &ExclusiveGate<'_>,
         cursor: u64,
         count: usize,
         pattern: Option<&[u8]>,
@@ -336,7 +336,7 @@ impl Keyspace {
     }
 
     /// How many keys exist.
-    pub fn len(&self, _gate: &Exclusive<'_>) -> Result<u64> {
+    pub fn len(&self, _gate: &ExclusiveGate<'_>) -> Result<u64> {
         self.store.key_count()
     }
 
@@ -360,7 +360,7 @@ impl Keyspace {
 
     /// Stops every command for good and commits everything acknowledged: the last step
     /// before the process exits. The returned guard must live until then.
-    pub async fn shut_down(&self) -> (Exclusive<'_>, Result<()>) {
+    pub async fn shut_down(&self) -> (ExclusiveGate<'_>, Result<()>) {
         let gate = self.gate.write().await;
         let result = self.save().await;
         (gate, result)

@@ -3,28 +3,35 @@
 //!
 //! It speaks the subset of RESP2 that bitmapist clients use (bit commands, strings as
 //! bitmaps, keys, expiry, `INFO keys`, `SLURP`), answering as Redis 7.0 does for the same
-//! state. Modules, bottom up:
+//! state. Its modules are private (everything public is re-exported at the crate root);
+//! bottom up:
 //!
-//! - [`resp`]: the protocol (an incremental, bounded decoder; the reply encoder);
-//! - [`args`], [`glob`]: reading arguments as Redis does, Redis glob patterns;
-//! - [`expiry`], [`scan`], [`keyspace`]: deadlines, `SCAN` cursors, the store behind a gate;
-//! - [`commands`]: one module per command family, and the dispatch table;
-//! - [`connection`], [`server`]: pipelined connections, the accept loop, the expiry sweep;
-//! - [`slurp`]: importing from a running Redis; [`flags`]: the Go server's command line.
+//! - `resp`: the protocol (an incremental, bounded decoder; the reply encoder);
+//! - `args`, `glob`: reading arguments as Redis does, Redis glob patterns;
+//! - `expiry`, `scan`, `keyspace`: deadlines, `SCAN` cursors, the store behind a gate;
+//! - `state`: what the connections share and each connection's own state;
+//! - `commands`: one module per command family (`commands::session`: `PING`, `AUTH`, ...),
+//!   and the dispatch table;
+//! - `connection`, `server`: pipelined connections, the accept loop, the expiry sweep;
+//! - `slurp`: importing from a running Redis; `flags`: the Go server's command line.
 
-pub mod args;
-pub mod commands;
-pub mod connection;
-pub mod error;
-pub mod expiry;
-pub mod flags;
-pub mod glob;
-pub mod keyspace;
-pub mod resp;
-pub mod scan;
-pub mod server;
-pub mod slurp;
+mod args;
+mod commands;
+mod connection;
+mod error;
+mod expiry;
+mod flags;
+mod glob;
+mod keyspace;
+mod resp;
+mod scan;
+mod server;
+mod slurp;
+mod state;
 
 pub use error::CommandError;
+pub use flags::{Flags, FlagsError, USAGE, check_db_parent, parse as parse_flags, parse_duration};
 pub use keyspace::{Keyspace, KeyspaceOptions};
-pub use server::ServerState;
+pub use resp::{Decoded, Decoder, Limits, ProtocolError};
+pub use server::{SWEEP_EVERY, accept_loop, sweep_loop};
+pub use state::{ConnState, Multi, ServerState, Stats};

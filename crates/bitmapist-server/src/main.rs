@@ -11,11 +11,11 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bitmapist::store::EmbeddedOptions;
-use bitmapist_server::flags::{self, Flags, FlagsError};
-use bitmapist_server::resp::Limits;
-use bitmapist_server::server::{self, ServerState};
-use bitmapist_server::{Keyspace, KeyspaceOptions};
+use bitmapist::EmbeddedOptions;
+use bitmapist_server::{
+    Flags, FlagsError, Keyspace, KeyspaceOptions, Limits, ServerState, USAGE, accept_loop,
+    check_db_parent, parse_flags, sweep_loop,
+};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -50,14 +50,14 @@ fn tune_allocator() -> Result<(), tikv_jemalloc_ctl::Error> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let flags = match flags::parse(std::env::args().skip(1)) {
+    let flags = match parse_flags(std::env::args().skip(1)) {
         Ok(flags) => flags,
         Err(FlagsError::Help) => {
-            print!("{}", flags::USAGE);
+            print!("{}", USAGE);
             return Ok(());
         }
         Err(e) => {
-            eprintln!("{e}\n{}", flags::USAGE);
+            eprintln!("{e}\n{}", USAGE);
             std::process::exit(2);
         }
     };
@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         println!("bitmapist-server {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
-    if let Err(e) = flags::check_db_parent(&flags.db) {
+    if let Err(e) = check_db_parent(&flags.db) {
         eprintln!("bitmapist-server: {e}");
         std::process::exit(2);
     }
@@ -134,8 +134,8 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         ServerState::new(keyspace, local.port(), limits, flags.debug)
             .with_password(password.map(String::into_bytes)),
     );
-    tokio::spawn(server::accept_loop(listener, Arc::clone(&state)));
-    tokio::spawn(server::sweep_loop(Arc::clone(&state)));
+    tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+    tokio::spawn(sweep_loop(Arc::clone(&state)));
 
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;

@@ -43,11 +43,6 @@ impl Cursors {
         }
     }
 
-    /// How many cursors the table keeps.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// A new cursor that resumes after `last`.
     pub fn issue(&mut self, last: String) -> u64 {
         let id = self.next;

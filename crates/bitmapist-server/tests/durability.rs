@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore};
+use bitmapist::{EmbeddedOptions, EmbeddedStore};
 use common::Server;
 use redis::Commands;
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use bitmapist_server::resp::{Decoded, Decoder, Limits};
+use bitmapist_server::{Decoded, Decoder, Limits};
 use common::Server;
 use proptest::prelude::*;
 

@@ -19,13 +19,9 @@ use bitmapist::seed::SeedPlan;
 use bitmapist::{Bitmapist, CohortSpec};
 use chrono::{DateTime, TimeZone, Utc};
 
-#[path = "../tests/common/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
+use bitmapist_test_support::redis_server;
 
-#[path = "../tests/common/redis_cluster.rs"]
-#[allow(dead_code)]
-mod redis_cluster;
+use bitmapist_test_support::redis_cluster;
 
 /// Marks per `mark_events` call (the axum queue's `MAX_BATCH`).
 const BATCH: usize = 8192;

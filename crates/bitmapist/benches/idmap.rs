@@ -15,22 +15,9 @@ use bitmapist::{Bitmapist, MarkOptions};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-#[path = "../tests/common/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
+use bitmapist_test_support::{Rng, redis_server};
 
 const USERS: u32 = 100_000;
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn idmap(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()

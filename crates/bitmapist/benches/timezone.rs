@@ -25,13 +25,8 @@ fn runtime() -> tokio::runtime::Runtime {
 /// xorshift: the same marks for every variant.
 fn marks(start: DateTime<Utc>) -> Vec<(&'static str, u32, DateTime<Utc>)> {
     let events = ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"];
-    let mut x = 42u64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = bitmapist_test_support::Rng(42);
+    let mut next = move || rng.next();
     (0..100_000)
         .map(|_| {
             let e = events[(next() % 8) as usize];

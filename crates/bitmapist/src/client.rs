@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::key::{DEFAULT_PREFIX, KeyLayout};
@@ -36,32 +37,12 @@ use crate::zone::{Zone, date_hour};
 /// ```
 #[derive(Clone)]
 pub struct Bitmapist {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Arc<dyn Store>,
-    layout: KeyLayout,
-    track_hourly: bool,
-    track_unique: bool,
-    /// The external-id map of this prefix (see [`crate::idmap`]).
-    ids: crate::idmap::IdMap,
-    /// Whether integrations (axum) map ids that are not `u32` through `ids`.
-    id_map: bool,
-    zone: Zone,
-    /// The store records no zone yet: the first write records [`Inner::zone`].
-    zone_unrecorded: AtomicBool,
+    inner: Arc<Backend>,
 }
 
 impl fmt::Debug for Bitmapist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bitmapist")
-            .field("store", &self.inner.store.describe())
-            .field("prefix", &self.inner.layout.prefix())
-            .field("track_hourly", &self.inner.track_hourly)
-            .field("track_unique", &self.inner.track_unique)
-            .field("timezone", &self.inner.zone.name())
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
@@ -158,12 +139,12 @@ impl Builder {
         }
         let store = match (self.store, self.url) {
             (Some(s), _) => s,
-            (None, Some(url)) => store::open(&url).await?,
-            (None, None) => store::open_url(&StoreUrl::default()).await?,
+            (None, Some(url)) => store::open_store(&url).await?,
+            (None, None) => store::open_store_url(&StoreUrl::default()).await?,
         };
         let unrecorded = crate::zone_record::check(store.as_ref(), &prefix, self.zone).await?;
         Ok(Bitmapist {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Backend {
                 ids: crate::idmap::IdMap::new(Arc::clone(&store), prefix.clone()),
                 store,
                 layout: KeyLayout::new(prefix),
@@ -200,7 +181,7 @@ impl Bitmapist {
     /// [`Builder::open`], it neither checks nor records the store's zone.
     pub fn new(store: Arc<dyn Store>) -> Bitmapist {
         Bitmapist {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Backend {
                 ids: crate::idmap::IdMap::new(Arc::clone(&store), DEFAULT_PREFIX),
                 store,
                 layout: KeyLayout::default(),
@@ -425,15 +406,15 @@ impl Bitmapist {
 
     /// A query on the users of `event` in `period`.
     pub fn events(&self, event: &str, period: Period) -> Query {
-        Query::new(self.clone(), Expr::events(event, period))
+        Query::new(Arc::clone(&self.inner), Expr::events(event, period))
     }
 
     /// A query on any expression.
     pub fn query(&self, expr: impl Into<Expr>) -> Query {
-        Query::new(self.clone(), expr.into())
+        Query::new(Arc::clone(&self.inner), expr.into())
     }
 
-    /// The users of `event` in the `time_group` period containing `now` (the seed's
+    /// The users of `event` in the `time_group` period containing `now` (Python bitmapist's
     /// `get_event_data`).
     pub fn get_event_data(
         &self,
@@ -475,7 +456,7 @@ impl Bitmapist {
 
     /// Deletes `event` in one period (a year deletes its twelve months); returns how many
     /// keys existed.
-    pub async fn delete_events(&self, event: &str, period: Period) -> Result<u64> {
+    pub async fn delete_event_period(&self, event: &str, period: Period) -> Result<u64> {
         check_event(event)?;
         let keys = self.inner.layout.keys(event, &period);
         self.inner.store.delete(&keys).await
@@ -513,20 +494,12 @@ impl Bitmapist {
 
     /// Fetches every key `expr` needs in one batch and evaluates it in memory.
     pub async fn evaluate(&self, expr: &Expr) -> Result<crate::Bitmap> {
-        let layout = &self.inner.layout;
-        let keys = expr.keys(layout);
-        let fetched = self.fetch(keys).await?;
-        Ok(expr.evaluate(layout, &fetched))
+        self.inner.evaluate(expr).await
     }
 
     /// Fetches keys in one batch into a map (missing keys are left out).
     pub(crate) async fn fetch(&self, keys: Vec<String>) -> Result<HashMap<String, crate::Bitmap>> {
-        let got = self.inner.store.get(&keys).await?;
-        Ok(keys
-            .into_iter()
-            .zip(got)
-            .filter_map(|(k, b)| b.map(|b| (k, b)))
-            .collect())
+        self.inner.fetch(keys).await
     }
 }
 
@@ -565,7 +538,7 @@ impl<'a> MarkEvent<'a> {
         }
     }
 
-    /// When the event happened (default: now). The seed's `now` argument.
+    /// When the event happened (default: now). Python bitmapist's `now` argument.
     pub fn at(mut self, at: DateTime<Utc>) -> Self {
         self.at = Some(at);
         self

@@ -1,27 +1,9 @@
-//! Cohorts (retention tables): `chain_events` and `get_cohort` with the seed's semantics.
+//! Cohorts (retention tables): `chain_events` and `get_cohort` with Python bitmapist's semantics.
 //! Every bitmap a table needs is fetched in one batch; cells are computed in memory.
-//!
-//! The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
-//!
-//! - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
-//!   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
-//! - its primary set is the users of `primary` in that period, its total their count; a
-//!   row whose total is 0 is all `None`;
-//! - cell `j` is the period `j` after the row's. A period that starts after `now` is
-//!   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
-//!   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
-//!   `with_replacement` those users leave the row's primary set for its later cells (each
-//!   user counts once, in the first period they return);
-//! - `chain_events`: an `or` binds only to its immediate predecessor, so
-//!   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
-//!   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
-//!
-//! Because the non-future cells of every row fall on the row periods themselves, a table
-//! reads `rows` periods of each event and no more, however many columns it has. It reads
-//! them in two batches: the primary event's, then the chain's restricted to the rows' users
-//! ([`Store::get_within`](crate::store::Store::get_within)).
+//! The reference semantics are in [`Bitmapist::get_cohort`]'s docs.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +30,31 @@ pub enum ChainOp {
     Or,
 }
 
+impl ChainOp {
+    /// The operator's name, as Python bitmapist writes it: `"and"` or `"or"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainOp::And => "and",
+            ChainOp::Or => "or",
+        }
+    }
+}
+
+impl fmt::Display for ChainOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads `"and"` or `"or"`, in any case, as written by [`ChainOp`]'s `Display`.
+///
+/// ```
+/// use bitmapist::ChainOp;
+/// assert_eq!("OR".parse::<ChainOp>()?, ChainOp::Or);
+/// assert_eq!(ChainOp::And.to_string().parse::<ChainOp>()?, ChainOp::And);
+/// assert!("xor".parse::<ChainOp>().is_err());
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
 impl FromStr for ChainOp {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -62,7 +69,7 @@ impl FromStr for ChainOp {
     }
 }
 
-/// One additional event of a chain: the seed's `{'name': ..., 'op': 'and'}`.
+/// One additional event of a chain: Python bitmapist's `{'name': ..., 'op': 'and'}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChainedEvent {
     /// The event name.
@@ -125,7 +132,7 @@ pub fn chain_events(base: &str, chained: &[ChainedEvent], period: Period) -> Exp
     }
 }
 
-/// What to tabulate: the seed's `get_cohort` arguments, plus `now`.
+/// What to tabulate: Python bitmapist's `get_cohort` arguments, plus `now`.
 ///
 /// ```
 /// use bitmapist::{CohortSpec, TimeGroup};
@@ -160,7 +167,7 @@ pub struct CohortSpec {
 }
 
 impl CohortSpec {
-    /// A 10 x 10 daily table as of now, like the seed's defaults.
+    /// A 10 x 10 daily table as of now, like Python bitmapist's defaults.
     pub fn new(primary: impl Into<String>, secondary: impl Into<String>) -> Self {
         CohortSpec {
             primary: primary.into(),
@@ -292,7 +299,7 @@ pub struct Cohort {
 
 impl Cohort {
     /// Builds the table and its derived values from cells and row totals.
-    pub fn from_cells(
+    pub(crate) fn from_cells(
         time_group: TimeGroup,
         periods: Vec<Period>,
         cohort: Vec<Vec<Option<u64>>>,
@@ -386,7 +393,7 @@ fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
 }
 
 impl Bitmapist {
-    /// The seed's `chain_events`: `base` chained with `chained` in the `time_group` period
+    /// Python bitmapist's `chain_events`: `base` chained with `chained` in the `time_group` period
     /// containing `now`. The caller's list is not modified.
     pub fn chain_events(
         &self,
@@ -403,7 +410,27 @@ impl Bitmapist {
         Ok(self.query(chain_events(base, chained, period)))
     }
 
-    /// The seed's `get_cohort`, with the semantics in the [module docs](crate::cohort).
+    /// Python bitmapist's `get_cohort`.
+    ///
+    /// The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
+    ///
+    /// - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
+    ///   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
+    /// - its primary set is the users of `primary` in that period, its total their count; a
+    ///   row whose total is 0 is all `None`;
+    /// - cell `j` is the period `j` after the row's. A period that starts after `now` is
+    ///   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
+    ///   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
+    ///   `with_replacement` those users leave the row's primary set for its later cells (each
+    ///   user counts once, in the first period they return);
+    /// - `chain_events`: an `or` binds only to its immediate predecessor, so
+    ///   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
+    ///   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
+    ///
+    /// Because the non-future cells of every row fall on the row periods themselves, a table
+    /// reads `rows` periods of each event and no more, however many columns it has. It reads
+    /// them in two batches: the primary event's, then the chain's restricted to the rows' users
+    /// ([`Store::get_within`](crate::Store::get_within)).
     ///
     /// ```
     /// use bitmapist::{Bitmapist, CohortSpec, TimeGroup};

@@ -1,10 +1,10 @@
-//! Configuration from the environment, with the seed's variable names.
+//! Configuration from the environment, with Python bitmapist's and Flask-Bitmapist's variable names.
 //! A bad value is an error that names the variable; nothing is silently defaulted.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `BITMAPIST_URL` | any store URL (`memory://`, `file://PATH`, `redis://...`, `redis+cluster://...`) | the embedded file `./bitmapist.redb` |
-//! | `BITMAPIST_REDIS_URL` | the seed's name for the same (any store URL is accepted) | |
+//! | `BITMAPIST_REDIS_URL` | Flask-Bitmapist's name for the same (any store URL is accepted) | |
 //! | `BITMAPIST_REDIS_SYSTEM` | the name of the system (store) this configures | `default` |
 //! | `BITMAPIST_KEY_PREFIX` | key prefix (`bitmapist_` for bitmapist4) | `trackist_` |
 //! | `BITMAPIST_TRACK_HOURLY` | also mark hour keys | `false` |
@@ -96,7 +96,7 @@ fn config_error(var: &str, reason: impl Into<String>) -> Error {
 }
 
 /// Parses a boolean setting, naming `var` in the error.
-pub fn parse_bool(var: &str, value: &str) -> Result<bool> {
+pub fn parse_env_bool(var: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -154,13 +154,13 @@ impl Config {
             config.key_prefix = prefix;
         }
         if let Some(v) = get(ENV_TRACK_HOURLY) {
-            config.track_hourly = parse_bool(ENV_TRACK_HOURLY, &v)?;
+            config.track_hourly = parse_env_bool(ENV_TRACK_HOURLY, &v)?;
         }
         if let Some(v) = get(ENV_TRACK_UNIQUE) {
-            config.track_unique = parse_bool(ENV_TRACK_UNIQUE, &v)?;
+            config.track_unique = parse_env_bool(ENV_TRACK_UNIQUE, &v)?;
         }
         if let Some(v) = get(ENV_ID_MAP) {
-            config.id_map = parse_bool(ENV_ID_MAP, &v)?;
+            config.id_map = parse_env_bool(ENV_ID_MAP, &v)?;
         }
         if let Some(v) = get(crate::zone::ENV_TIMEZONE) {
             config.timezone = v
@@ -183,7 +183,7 @@ impl Config {
 
     /// Opens the configured store.
     pub async fn open(&self) -> Result<Bitmapist> {
-        let store = crate::store::open_url(&self.url).await?;
+        let store = crate::store::open_store_url(&self.url).await?;
         self.builder().store(store).open().await
     }
 }

@@ -116,6 +116,17 @@ pub enum Error {
         prefix: String,
     },
 
+    /// An embedded store's file has a format version this bitmapist cannot read.
+    #[error("embedded store {}: {reason}", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The version the file records.
+        version: u64,
+        /// What to do about it (e.g. upgrade bitmapist for a newer file).
+        reason: String,
+    },
+
     /// An I/O error outside any database (e.g. creating the store's directory).
     #[error("{context}: {source}")]
     Io {

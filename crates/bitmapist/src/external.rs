@@ -111,7 +111,7 @@ impl Query {
     /// Whether the user with external id `external` is in the answer (`false` for an id
     /// never assigned; nothing is assigned).
     pub async fn contains_external(&self, external: &str) -> Result<bool> {
-        let ids = self.client().ids().lookup(&[external.to_owned()]).await?;
+        let ids = self.backend().ids.lookup(&[external.to_owned()]).await?;
         match ids.first().copied().flatten() {
             Some(d) => self.contains(d).await,
             None => Ok(false),
@@ -123,7 +123,7 @@ impl Query {
     /// id-map call per 10,000 ids not cached.
     pub async fn external_ids(&self) -> Result<Vec<(u32, Option<String>)>> {
         let dense: Vec<u32> = self.ids().await?.collect();
-        let external = self.client().ids().resolve(&dense).await?;
+        let external = self.backend().ids.resolve(&dense).await?;
         Ok(dense.into_iter().zip(external).collect())
     }
 }

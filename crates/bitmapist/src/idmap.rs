@@ -86,7 +86,7 @@ pub const EXHAUSTED_CODE: &str = "BITMAPIST_IDS_EXHAUSTED";
 ///
 /// ```
 /// assert_eq!(
-///     bitmapist::idmap::redis_keys("trackist_"),
+///     bitmapist::id_map_redis_keys("trackist_"),
 ///     [
 ///         "{bitmapist.ids.trackist_}:fwd".to_string(),
 ///         "{bitmapist.ids.trackist_}:rev".to_string(),

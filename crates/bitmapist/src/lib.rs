@@ -22,29 +22,44 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The layers, bottom up: [`store`] keeps bitmaps by key (memory, embedded redb file,
-//! Redis); [`key`] and [`period`] name keys exactly as Python bitmapist does; [`expr`]
-//! evaluates set expressions in memory; [`Bitmapist`] marks and queries; [`cohort`] builds
-//! retention tables; [`config`] and [`Systems`] read the environment.
+//! The layers, bottom up: a [`Store`] keeps bitmaps by key (memory, embedded redb file,
+//! Redis, Redis Cluster; [`open_store`] picks one by URL); [`KeyLayout`] and [`Period`] name
+//! keys exactly as Python bitmapist does; [`Expr`] evaluates set expressions in memory;
+//! [`Bitmapist`] marks and queries; [`CohortSpec`] builds retention tables; [`Config`] and
+//! [`Systems`] read the environment.
+//!
+//! Every public item is re-exported here, at the crate root; the modules are private.
+//! Two cargo features add more: `seed` (the [`seed`](crate#features) fake-data generator,
+//! a module of its own) and `server` (the embedded store's key-by-key operations that
+//! `bitmapist-server` needs: expiries, backups, key iteration, `BITOP` into a key).
+//!
+//! # Features
+//!
+//! - `seed`: `bitmapist::seed`, realistic fake data for demos and benchmarks.
+//! - `server`: [`EmbeddedStore`]'s operations for a Redis-protocol server.
 
-pub mod bitmap;
-pub mod client;
-pub mod cohort;
-pub mod config;
-pub mod error;
-pub mod expr;
-pub mod external;
-pub mod funnel;
-pub mod idmap;
-pub mod key;
-pub mod period;
-pub mod query;
-pub mod retention;
+mod backend;
+mod bitmap;
+mod client;
+mod cohort;
+mod config;
+mod counts;
+mod error;
+mod expr;
+mod external;
+mod funnel;
+mod idmap;
+mod key;
+mod period;
+mod query;
+mod retention;
+#[cfg(feature = "seed")]
 pub mod seed;
-pub mod stickiness;
-pub mod store;
-pub mod systems;
-pub mod zone;
+mod stickiness;
+mod store;
+mod systems;
+mod text;
+mod zone;
 mod zone_record;
 
 /// The README's examples, compiled as doctests so that they stay true.
@@ -52,21 +67,34 @@ mod zone_record;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use bitmap::Bitmap;
+pub use bitmap::{Bitmap, MAX_BYTE_LEN};
 pub use client::{Bitmapist, Builder, MarkEvent, MarkOptions};
-pub use cohort::{ChainOp, ChainedEvent, Cohort, CohortSpec, chain_events};
-pub use config::Config;
+pub use cohort::{ChainOp, ChainedEvent, Cohort, CohortSpec, MAX_COHORT_SIZE, chain_events};
+pub use config::{
+    Config, DEFAULT_SYSTEM, ENV_ID_MAP, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM,
+    ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE, ENV_URL, parse_env_bool,
+};
 pub use error::{Error, Result};
 pub use expr::{EventPeriod, Expr};
 pub use external::MarkExternal;
 pub use funnel::{Funnel, FunnelRow, FunnelSpec, MAX_FUNNEL_STEPS};
-pub use idmap::IdMap;
+pub use idmap::{
+    ASSIGN_SCRIPT as ID_MAP_ASSIGN_SCRIPT, BATCH as ID_MAP_BATCH,
+    CACHE_LIMIT as ID_MAP_CACHE_LIMIT, EXHAUSTED_CODE as ID_MAP_EXHAUSTED_CODE, IdMap, IdTable,
+    MAX_DENSE_ID, MAX_EXTERNAL_ID_BYTES, check_external as check_external_id,
+    redis_keys as id_map_redis_keys,
+};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
-pub use period::{Period, TimeGroup};
+pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
-pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec};
+pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
 pub use stickiness::Stickiness;
-pub use store::Store;
+pub use store::{
+    ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
+    EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,
+    StorageStats, Store, StoreUrl, open_store, open_store_url,
+};
 pub use systems::Systems;
-pub use zone::Zone;
+pub use text::thousands;
+pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

@@ -21,9 +21,9 @@ pub const MIN_YEAR: i32 = 1;
 /// The last year a period may fall in.
 pub const MAX_YEAR: i32 = 9999;
 
-/// The size of a period: what the seed calls `time_group`.
+/// The size of a period: what Python bitmapist calls `time_group`.
 ///
-/// Parses from the seed's plural names (`"days"`) and from the singular (`"day"`),
+/// Parses from Python bitmapist's plural names (`"days"`) and from the singular (`"day"`),
 /// case-insensitively.
 ///
 /// ```
@@ -56,7 +56,7 @@ impl TimeGroup {
         TimeGroup::Years,
     ];
 
-    /// The seed's name: `"hours"`, `"days"`, `"weeks"`, `"months"`, `"years"`.
+    /// Python bitmapist's name: `"hours"`, `"days"`, `"weeks"`, `"months"`, `"years"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TimeGroup::Hours => "hours",
@@ -64,6 +64,26 @@ impl TimeGroup {
             TimeGroup::Weeks => "weeks",
             TimeGroup::Months => "months",
             TimeGroup::Years => "years",
+        }
+    }
+}
+
+impl TimeGroup {
+    /// The singular unit, for labels: `"hour"`, `"day"`, `"week"`, `"month"`, `"year"`.
+    ///
+    /// ```
+    /// use bitmapist::TimeGroup;
+    /// assert_eq!(TimeGroup::Weeks.unit(), "week");
+    /// assert_eq!(TimeGroup::Weeks.unit().parse::<TimeGroup>()?, TimeGroup::Weeks);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn unit(self) -> &'static str {
+        match self {
+            TimeGroup::Hours => "hour",
+            TimeGroup::Days => "day",
+            TimeGroup::Weeks => "week",
+            TimeGroup::Months => "month",
+            TimeGroup::Years => "year",
         }
     }
 }

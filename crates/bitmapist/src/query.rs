@@ -2,9 +2,10 @@
 //! Combine queries with `& | ^ ! -`; each answer is one batched fetch and in-memory work.
 
 use std::ops::{BitAnd, BitOr, BitXor, Not, Sub};
+use std::sync::Arc;
 
+use crate::backend::Backend;
 use crate::bitmap::Bitmap;
-use crate::client::Bitmapist;
 use crate::error::Result;
 use crate::expr::Expr;
 
@@ -33,7 +34,7 @@ use crate::expr::Expr;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Query {
-    client: Bitmapist,
+    backend: Arc<Backend>,
     expr: Expr,
 }
 
@@ -51,13 +52,13 @@ impl Iterator for Ids {
 }
 
 impl Query {
-    pub(crate) fn new(client: Bitmapist, expr: Expr) -> Self {
-        Query { client, expr }
+    pub(crate) fn new(backend: Arc<Backend>, expr: Expr) -> Self {
+        Query { backend, expr }
     }
 
-    /// The handle this query runs on.
-    pub(crate) fn client(&self) -> &Bitmapist {
-        &self.client
+    /// The store, layout and id map this query runs on.
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// The expression.
@@ -65,17 +66,12 @@ impl Query {
         &self.expr
     }
 
-    /// The expression, by value.
-    pub fn into_expr(self) -> Expr {
-        self.expr
-    }
-
     /// The single store key this query reads, when it is one event in a period with a key
     /// of its own (not a year, not an expression).
     fn single_key(&self) -> Option<String> {
         match &self.expr {
             Expr::Events(ep) if ep.period.months().is_none() => {
-                Some(self.client.layout().key(&ep.event, &ep.period))
+                Some(self.backend.layout.key(&ep.event, &ep.period))
             }
             _ => None,
         }
@@ -83,15 +79,15 @@ impl Query {
 
     /// The answer as a bitmap (with its Redis length).
     pub async fn bitmap(&self) -> Result<Bitmap> {
-        self.client.evaluate(&self.expr).await
+        self.backend.evaluate(&self.expr).await
     }
 
     /// How many users are in the answer.
     pub async fn count(&self) -> Result<u64> {
         match self.single_key() {
             Some(key) => Ok(self
-                .client
-                .store()
+                .backend
+                .store
                 .count(&[key])
                 .await?
                 .first()
@@ -104,7 +100,7 @@ impl Query {
     /// Whether user `uid` is in the answer.
     pub async fn contains(&self, uid: u32) -> Result<bool> {
         match self.single_key() {
-            Some(key) => self.client.store().contains(&key, uid).await,
+            Some(key) => self.backend.store.contains(&key, uid).await,
             None => Ok(self.bitmap().await?.contains(uid)),
         }
     }
@@ -125,13 +121,13 @@ macro_rules! binary_op {
         impl $trait<Query> for Query {
             type Output = Query;
             fn $method(self, rhs: Query) -> Query {
-                Query::new(self.client, self.expr.$method(rhs.expr))
+                Query::new(self.backend, self.expr.$method(rhs.expr))
             }
         }
         impl $trait<Expr> for Query {
             type Output = Query;
             fn $method(self, rhs: Expr) -> Query {
-                Query::new(self.client, self.expr.$method(rhs))
+                Query::new(self.backend, self.expr.$method(rhs))
             }
         }
     };
@@ -145,7 +141,7 @@ binary_op!(Sub, sub);
 impl Not for Query {
     type Output = Query;
     fn not(self) -> Query {
-        Query::new(self.client, !self.expr)
+        Query::new(self.backend, !self.expr)
     }
 }
 

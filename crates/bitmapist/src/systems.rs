@@ -1,5 +1,5 @@
 //! Several named stores ("systems") in one process, as Python bitmapist's `setup_redis`.
-//! Every call of the seed takes `system='default'`; here that is [`Systems::get`].
+//! Every call of Python bitmapist takes `system='default'`; here that is [`Systems::get`].
 
 use crate::client::Bitmapist;
 use crate::config::{Config, DEFAULT_SYSTEM};

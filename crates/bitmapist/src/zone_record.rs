@@ -75,7 +75,7 @@ pub(crate) async fn check(store: &dyn Store, prefix: &str, configured: Zone) -> 
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
 /// use bitmapist::{Bitmapist, Zone, set_recorded_zone};
-/// let store = bitmapist::store::open("memory://").await?;
+/// let store = bitmapist::open_store("memory://").await?;
 /// let berlin: Zone = "Europe/Berlin".parse()?;
 /// set_recorded_zone(store.as_ref(), "trackist_", berlin, false).await?;
 /// let bm = Bitmapist::builder().store(store.clone()).timezone(berlin).open().await?;

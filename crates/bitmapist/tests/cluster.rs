@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bitmapist::store::{ClusterStore, KeyWrite, Store, StoreUrl};
 use bitmapist::{Bitmapist, CohortSpec, Error, MarkOptions, TimeGroup};
+use bitmapist::{ClusterStore, KeyWrite, Store, StoreUrl};
 use chrono::{DateTime, TimeZone, Utc};
 use common::redis_cluster::{RedisCluster, shared, shared_raw_connection};
 use common::redis_server::{RedisServer, free_port};

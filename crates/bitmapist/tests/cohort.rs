@@ -354,7 +354,7 @@ async fn or_on_the_first_additional_event_joins_the_base() {
 
 #[tokio::test]
 async fn seed_example_first_and_second_and_third_or_fourth() {
-    // The seed article's infomercial example: made_first ∧ (made_second ∨ returned).
+    // The Python bitmapist article's infomercial example: made_first ∧ (made_second ∨ returned).
     let sets: &[(&str, &[u32])] = &[
         ("first", &[1, 2, 3, 4]),
         ("second", &[1]),

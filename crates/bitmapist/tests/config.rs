@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use bitmapist::config::{
-    DEFAULT_SYSTEM, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM, ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE,
-    ENV_URL, parse_bool,
-};
-use bitmapist::store::{DEFAULT_FILE, EmbeddedOptions, MemoryStore, StoreUrl};
 use bitmapist::{Bitmapist, Config, Error, Period, Systems, TimeGroup};
+use bitmapist::{DEFAULT_FILE, EmbeddedOptions, MemoryStore, StoreUrl};
+use bitmapist::{
+    DEFAULT_SYSTEM, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM, ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE,
+    ENV_URL, parse_env_bool,
+};
 use chrono::{TimeZone, Utc};
 
 const ALL_VARS: [&str; 6] = [
@@ -119,7 +119,7 @@ fn good_values_for_every_variable() {
     assert!(c.track_hourly);
     assert!(c.track_unique);
 
-    // The seed's variable name alone, with each kind of store URL.
+    // Flask-Bitmapist's variable name alone, with each kind of store URL.
     let c = ok(&[(ENV_REDIS_URL, "redis://localhost:6379/2")]);
     assert_eq!(
         c.url,
@@ -182,12 +182,12 @@ fn booleans_accept_every_spelling() {
     let falsy = ["0", "false", "FALSE", "no", "No", "off", "OFF", " 0 "];
     for var in [ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE] {
         for v in truthy {
-            assert!(parse_bool(var, v).expect("bool"), "{v:?}");
+            assert!(parse_env_bool(var, v).expect("bool"), "{v:?}");
             let c = ok(&[(var, v)]);
             assert!(c.track_hourly || c.track_unique, "{var}={v:?}");
         }
         for v in falsy {
-            assert!(!parse_bool(var, v).expect("bool"), "{v:?}");
+            assert!(!parse_env_bool(var, v).expect("bool"), "{v:?}");
             let c = ok(&[(var, v)]);
             assert!(!c.track_hourly && !c.track_unique, "{var}={v:?}");
         }
@@ -212,7 +212,9 @@ fn bad_booleans_name_their_variable() {
                 from(&[(var, v)]),
                 Err(Error::Config { var: ref name, .. }) if name == var
             ));
-            let direct = parse_bool(var, v).expect_err("not a boolean").to_string();
+            let direct = parse_env_bool(var, v)
+                .expect_err("not a boolean")
+                .to_string();
             assert_mentions(&direct, &[var, v]);
         }
     }

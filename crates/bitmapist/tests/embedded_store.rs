@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, Store};
 use bitmapist::{Bitmap, Error};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, Store};
 use proptest::prelude::*;
 use roaring::RoaringBitmap;
 
@@ -341,7 +341,7 @@ async fn opens_through_a_url() {
     let dir = tempdir();
     let path = dir.path().join("url.redb");
     let url = format!("file://{}?flush_ms=50&idle_secs=1", path.display());
-    let store = bitmapist::store::open(&url).await.expect("open");
+    let store = bitmapist::open_store(&url).await.expect("open");
     assert_eq!(store.describe(), format!("file://{}", path.display()));
     store
         .write(&[KeyWrite::set("k".into(), 3)])
@@ -730,6 +730,10 @@ async fn a_newer_file_format_is_refused_clearly() {
     drop(open(&path, NEVER));
     poke(&path, &[], Some(99));
     let err = EmbeddedStore::open(&path, options(NEVER)).expect_err("newer format");
+    assert!(
+        matches!(err, Error::UnsupportedFormat { version: 99, .. }),
+        "a variant of its own, not an I/O error: {err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("99") && msg.contains("newer"), "{msg}");
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitmapist::seed::SeedPlan;
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, Store};
 use bitmapist::{Bitmap, Bitmapist};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, Store};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 

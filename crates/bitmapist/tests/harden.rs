@@ -7,23 +7,12 @@ mod common;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::process::Command;
 
-use bitmapist::store::{
+use bitmapist::{Bitmap, Error};
+use bitmapist::{
     EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, RedisStore, Store,
 };
-use bitmapist::{Bitmap, Error};
+use bitmapist_test_support::Rng;
 use common::redis_server::RedisServer;
-
-/// A little xorshift, so the model test needs no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// Writes random bits to a new store file, returning the model of what it holds.
 async fn seeded_file(path: &std::path::Path) -> HashMap<String, HashSet<u32>> {

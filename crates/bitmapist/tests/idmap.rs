@@ -13,12 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitmapist::idmap::{ASSIGN_SCRIPT, MAX_EXTERNAL_ID_BYTES, redis_keys};
-use bitmapist::store::{
+use bitmapist::{Bitmapist, Error, MarkOptions, Period, TimeGroup};
+use bitmapist::{
     ClusterStore, EmbeddedOptions, EmbeddedStore, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,
     Store,
 };
-use bitmapist::{Bitmapist, Error, MarkOptions, Period, TimeGroup};
+use bitmapist::{
+    ID_MAP_ASSIGN_SCRIPT as ASSIGN_SCRIPT, MAX_EXTERNAL_ID_BYTES, id_map_redis_keys as redis_keys,
+};
 use chrono::{TimeZone, Utc};
 use common::redis_cluster::shared;
 use common::redis_server::RedisServer;
@@ -54,18 +56,11 @@ fn user(i: u32) -> String {
     format!("user-{i}@example.com")
 }
 
-/// A small deterministic generator (xorshift), so that runs are reproducible.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+use bitmapist_test_support::Rng;
+
+/// A number in `0..n` from the shared deterministic generator.
+fn below(rng: &mut Rng, n: u64) -> u64 {
+    rng.next() % n
 }
 
 /// Random batches of assign / lookup / resolve against a `HashMap` model: the same answers,
@@ -75,9 +70,9 @@ async fn agrees_with_a_model(bm: &Bitmapist, seed: u64) {
     let mut model: HashMap<String, u32> = HashMap::new();
     let mut rng = Rng(seed);
     for round in 0..40 {
-        let n = 1 + rng.below(300) as usize;
+        let n = 1 + below(&mut rng, 300) as usize;
         let batch: Vec<String> = (0..n)
-            .map(|_| format!("ext-{seed}-{}", rng.below(2_000)))
+            .map(|_| format!("ext-{seed}-{}", below(&mut rng, 2_000)))
             .collect();
         match round % 3 {
             0 | 1 => {
@@ -98,7 +93,7 @@ async fn agrees_with_a_model(bm: &Bitmapist, seed: u64) {
             }
         }
         let dense: Vec<u32> = (0..50)
-            .map(|_| rng.below(model.len() as u64 + 20) as u32)
+            .map(|_| below(&mut rng, model.len() as u64 + 20) as u32)
             .collect();
         let reverse: HashMap<u32, &String> = model.iter().map(|(e, &d)| (d, e)).collect();
         let want: Vec<Option<String>> = dense
@@ -371,7 +366,7 @@ async fn exhaustion_is_a_named_error() {
         .expect_err("full");
     assert!(matches!(err, Error::IdsExhausted), "{err}");
     // The memory store's table says the same.
-    let mut table = bitmapist::idmap::IdTable::default();
+    let mut table = bitmapist::IdTable::default();
     assert_eq!(table.assign(&["a".into()]).expect("assign"), vec![1]);
 }
 
@@ -763,7 +758,7 @@ async fn python_shares_the_map_through_the_documented_script() {
             .expect("README");
     assert!(
         readme.contains(ASSIGN_SCRIPT),
-        "the README's id script differs from bitmapist::idmap::ASSIGN_SCRIPT"
+        "the README's id script differs from bitmapist::ID_MAP_ASSIGN_SCRIPT"
     );
     let server = RedisServer::start();
     let store: Arc<dyn Store> =

@@ -8,7 +8,7 @@ mod common;
 use std::time::Instant;
 
 use bitmapist::Error;
-use bitmapist::store::{KeyWrite, RedisStore, Store};
+use bitmapist::{KeyWrite, RedisStore, Store};
 use common::redis_server::{RedisServer, free_port};
 use common::store_cases::{self as cases, raw_get};
 

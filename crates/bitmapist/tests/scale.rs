@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitmapist::seed::{self, BATCH_DAYS, SeedPlan};
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, Store};
 use bitmapist::{Bitmap, Bitmapist, MarkOptions, Period};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, Store};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -162,7 +162,7 @@ fn seeding_a_real_redis_writes_what_marking_writes() {
         let plan = SeedPlan::new(400, BATCH_DAYS + 3, end())
             .seed(8)
             .hourly(true);
-        let store = bitmapist::store::open(&server.url()).await.expect("redis");
+        let store = bitmapist::open_store(&server.url()).await.expect("redis");
         seeded(Arc::clone(&store), &plan, true).await;
         assert_same(&dump(store.as_ref()).await, &marked(&plan, true).await);
     });
@@ -361,7 +361,7 @@ fn merge_is_bitop_or_on_a_real_redis() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
     let rt = rt();
     let store = rt
-        .block_on(bitmapist::store::open(&server.url()))
+        .block_on(bitmapist::open_store(&server.url()))
         .expect("redis");
     runner
         .run(&prop::collection::vec(op(), 1..10), |ops| {

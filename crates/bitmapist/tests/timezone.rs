@@ -8,8 +8,8 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use bitmapist::store::{EmbeddedOptions, EmbeddedStore, MemoryStore, ReadOnlyEmbeddedStore, Store};
 use bitmapist::{Bitmapist, Error, TimeGroup, Zone, set_recorded_zone, zone_meta_key};
+use bitmapist::{EmbeddedOptions, EmbeddedStore, MemoryStore, ReadOnlyEmbeddedStore, Store};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use common::redis_server::RedisServer;
@@ -379,9 +379,7 @@ async fn embedded_store_records_the_zone_and_read_only_reads_it() {
 #[tokio::test]
 async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
     let server = RedisServer::start();
-    let store = bitmapist::store::open(&server.url())
-        .await
-        .expect("connect");
+    let store = bitmapist::open_store(&server.url()).await.expect("connect");
     record_cases(store).await;
     let mut raw = server.raw_connection();
     let value: Option<String> = redis::cmd("GET")
@@ -391,7 +389,7 @@ async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
     assert_eq!(value.as_deref(), Some("America/New_York"));
     let flushed = RedisServer::start();
     legacy_cases(
-        bitmapist::store::open(&flushed.url())
+        bitmapist::open_store(&flushed.url())
             .await
             .expect("connect"),
     )
@@ -403,7 +401,7 @@ async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
 #[tokio::test]
 async fn cluster_store_records_the_zone() {
     let url = &common::redis_cluster::shared().0;
-    let store = bitmapist::store::open(url).await.expect("connect");
+    let store = bitmapist::open_store(url).await.expect("connect");
     record_cases(store.clone()).await;
     let value: Option<String> = redis::cmd("GET")
         .arg("{trackist_}.timezone")

@@ -71,7 +71,7 @@ async fn agree_in(zone_name: &str, server: &RedisServer, db: u32) {
     let zone: Zone = zone_name.parse().expect("zone");
     let tz: Tz = zone_name.parse().expect("tz");
     let url = format!("{}/{db}", server.url());
-    let store = bitmapist::store::open(&url).await.expect("connect");
+    let store = bitmapist::open_store(&url).await.expect("connect");
     // A store Python writes to gets its zone recorded first (`bitmapist timezone set`).
     set_recorded_zone(store.as_ref(), "trackist_", zone, false)
         .await

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use bitmapist::{Average, ChainOp, Cohort, Criterion, Retention};
+use bitmapist::{Average, Cohort, Criterion, Retention};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::overview::{EventStats, event_stats, paginate};
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, check_event, parse_now};
@@ -83,7 +83,7 @@ pub struct EventsBody {
 
 /// `GET /api/events`.
 pub async fn events(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventsBody>, ApiError> {
     let mut req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
@@ -115,7 +115,7 @@ pub struct EventBody {
 
 /// `GET /api/events/{name}`.
 pub async fn event(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     name: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<EventBody>, ApiError> {
@@ -178,13 +178,7 @@ impl CohortBody {
             additional: spec
                 .additional
                 .iter()
-                .map(|c| {
-                    let op = match c.op {
-                        ChainOp::And => "and",
-                        ChainOp::Or => "or",
-                    };
-                    format!("{op}:{}", c.name)
-                })
+                .map(|c| format!("{}:{}", c.op, c.name))
                 .collect(),
             num_rows: spec.rows,
             num_cols: spec.cols,
@@ -202,7 +196,7 @@ impl CohortBody {
 
 /// Validates the cohort parameters of a query and computes the table.
 pub async fn compute(
-    shared: &Shared,
+    shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<(CohortRequest, Retention), DashboardError> {
     let form = CohortForm::from_query(&Pairs::parse(query));
@@ -217,7 +211,7 @@ pub async fn compute(
 
 /// `GET /api/cohort`.
 pub async fn cohort(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CohortBody>, ApiError> {
     let (req, table) = compute(&shared, query.as_deref()).await?;

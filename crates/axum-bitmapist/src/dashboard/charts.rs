@@ -6,7 +6,7 @@
 //! bars are many, evenly spaced ones. Every bar has a tooltip (`<title>`), so the values
 //! show on hover without JavaScript.
 
-use super::views::group;
+use bitmapist::thousands as group;
 
 /// Width of every chart's `viewBox`.
 pub const WIDTH: f64 = 720.0;

@@ -16,7 +16,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{DashboardError, PageError};
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
@@ -189,7 +189,7 @@ fn html(status: StatusCode, page: &CohortPage) -> Result<Response, PageError> {
 
 /// `GET /cohort`.
 pub async fn page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     base: Base,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {

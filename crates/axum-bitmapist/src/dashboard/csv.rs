@@ -10,10 +10,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bitmapist::Cohort;
 
-use super::Shared;
+use super::DashboardState;
 use super::api::compute;
 use super::error::ApiError;
-use super::heatmap::unit;
 
 /// Quotes a field when it holds a comma, a quote or a line break (RFC 4180).
 fn field(s: &str) -> String {
@@ -27,7 +26,7 @@ fn field(s: &str) -> String {
 /// The CSV text of `table`.
 pub fn render(table: &Cohort, as_percent: bool) -> String {
     let cols = table.col_totals.len();
-    let unit = unit(table.time_group);
+    let unit = table.time_group.unit();
     let mut out = String::from("period,start,users");
     for j in 0..cols {
         // Writing to a String cannot fail.
@@ -99,7 +98,7 @@ fn file_name(table: &Cohort, primary: &str, secondary: &str) -> String {
 
 /// `GET /api/cohort.csv`.
 pub async fn cohort(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (req, retention) = compute(&shared, query.as_deref()).await?;

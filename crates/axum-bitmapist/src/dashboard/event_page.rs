@@ -18,11 +18,12 @@ use bitmapist::{Bitmapist, Stickiness, TimeGroup};
 use chrono::{DateTime, Utc};
 use url::form_urlencoded;
 
-use super::Shared;
+use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
 use super::error::{ApiError, DashboardError, PageError};
 use super::params::{Pairs, bad, check_event, parse_now};
-use super::views::{Base, Layout, group};
+use super::views::{Base, Layout};
+use bitmapist::thousands as group;
 
 /// How many days, weeks and months the page charts.
 pub const DAYS: usize = 90;
@@ -81,7 +82,7 @@ async fn series(
 }
 
 /// Whether `name` is an event of the store (from the cached names list).
-async fn known(shared: &Shared, name: &str) -> Result<bool, DashboardError> {
+async fn known(shared: &DashboardState, name: &str) -> Result<bool, DashboardError> {
     let names = shared.names.get(&shared.client).await?;
     Ok(names.iter().any(|n| n == name))
 }
@@ -188,7 +189,7 @@ async fn compute(
 
 /// `GET /events/{name}`.
 pub async fn page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     base: Base,
     name: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
@@ -267,7 +268,7 @@ pub async fn page(
 /// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=`: the engine's
 /// [`Stickiness`] as JSON.
 pub async fn stickiness_api(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     name: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Stickiness>, ApiError> {

@@ -19,13 +19,14 @@ use axum::response::{Html, IntoResponse, Response};
 use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup};
 use url::form_urlencoded;
 
-use super::Shared;
+use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
 use super::error::{ApiError, DashboardError, PageError};
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, bad, check_event, parse_count, parse_flag, parse_now,
 };
-use super::views::{Base, Layout, group, percent};
+use super::views::{Base, Layout, percent};
+use bitmapist::thousands as group;
 
 /// Default rows of a funnel.
 pub const DEFAULT_ROWS: usize = 30;
@@ -125,7 +126,7 @@ impl FunnelRequest {
     }
 }
 
-async fn compute(shared: &Shared, req: &FunnelRequest) -> Result<Funnel, DashboardError> {
+async fn compute(shared: &DashboardState, req: &FunnelRequest) -> Result<Funnel, DashboardError> {
     let mut spec = req.spec.clone();
     spec.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), spec.now);
     shared
@@ -298,7 +299,7 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
 
 /// `GET /funnel`.
 pub async fn page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     base: Base,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
@@ -336,7 +337,7 @@ pub async fn page(
 
 /// `GET /api/funnel`: the engine's [`Funnel`] as JSON.
 pub async fn api(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Funnel>, ApiError> {
     let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;
@@ -392,7 +393,7 @@ pub fn render_csv(f: &Funnel) -> String {
 
 /// `GET /api/funnel.csv`.
 pub async fn csv(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;

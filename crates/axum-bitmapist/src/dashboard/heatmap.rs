@@ -1,14 +1,15 @@
 //! The cohort heatmap as the template draws it: labels, formatted cells and shade classes.
-//! Shared by the cohort page and the original's `POST /cohort` fragment.
+//! DashboardState by the cohort page and the original's `POST /cohort` fragment.
 //!
 //! A cell is shaded by the fraction of its row's users it holds, in eleven classes `h0`
 //! (none) to `h10` on a square-root scale (`h{ceil(10 * sqrt(f))}`), so that the small
 //! fractions typical of later periods stay distinguishable; no inline style is used, so
 //! the page works under a strict Content-Security-Policy.
 
-use bitmapist::{ChainOp, Cohort, CohortSpec, TimeGroup};
+use bitmapist::{Cohort, CohortSpec};
 
-use super::views::{group, mean, percent};
+use super::views::{mean, percent};
+use bitmapist::thousands;
 
 /// One cell.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,25 +77,13 @@ pub fn shade(f: f64) -> &'static str {
     CLASSES[(bucket as usize).clamp(1, 10)]
 }
 
-/// The singular unit of a time group.
-pub fn unit(g: TimeGroup) -> &'static str {
-    match g {
-        TimeGroup::Hours => "hour",
-        TimeGroup::Days => "day",
-        TimeGroup::Weeks => "week",
-        TimeGroup::Months => "month",
-        TimeGroup::Years => "year",
-    }
-}
-
 /// The chain of secondary and additional events in words.
 pub fn chain_text(spec: &CohortSpec) -> String {
     let mut s = spec.secondary.clone();
     for c in &spec.additional {
-        s.push_str(match c.op {
-            ChainOp::And => " and ",
-            ChainOp::Or => " or ",
-        });
+        s.push(' ');
+        s.push_str(c.op.as_str());
+        s.push(' ');
         s.push_str(&c.name);
     }
     s
@@ -103,7 +92,7 @@ pub fn chain_text(spec: &CohortSpec) -> String {
 impl Heatmap {
     /// Formats `cohort` (computed from `spec`) for display.
     pub fn new(spec: &CohortSpec, cohort: &Cohort, as_percent: bool) -> Heatmap {
-        let unit = unit(cohort.time_group);
+        let unit = cohort.time_group.unit();
         let mut heading = unit.to_string();
         if let Some(first) = heading.get_mut(0..1) {
             first.make_ascii_uppercase();
@@ -132,12 +121,16 @@ impl Heatmap {
                         Some(n) => {
                             let f = *n as f64 / total as f64;
                             Cell {
-                                text: if as_percent { percent(f) } else { group(*n) },
+                                text: if as_percent {
+                                    percent(f)
+                                } else {
+                                    thousands(*n)
+                                },
                                 class: shade(f),
                                 title: format!(
                                     "{} of {} users ({})",
-                                    group(*n),
-                                    group(total),
+                                    thousands(*n),
+                                    thousands(total),
                                     percent(f)
                                 ),
                             }
@@ -147,7 +140,7 @@ impl Heatmap {
                 Row {
                     label: cohort.labels.get(i).cloned().unwrap_or_default(),
                     start: cohort.dates.get(i).cloned().unwrap_or_default(),
-                    size: group(total),
+                    size: thousands(total),
                     empty: total == 0,
                     cells,
                 }
@@ -172,8 +165,8 @@ impl Heatmap {
             rows,
             averages,
             average_size: mean(cohort.total as f64 / n as f64),
-            col_totals: cohort.col_totals.iter().map(|t| group(*t)).collect(),
-            total: group(cohort.total),
+            col_totals: cohort.col_totals.iter().map(|t| thousands(*t)).collect(),
+            total: thousands(cohort.total),
             as_percent,
             no_data: cohort.total == 0,
             unit,

@@ -23,16 +23,16 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use bitmapist::{ChainedEvent, Cohort, CohortSpec};
+use bitmapist::{ChainOp, ChainedEvent, Cohort, CohortSpec};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::heatmap::Heatmap;
 use super::params::{
-    MAX_ADDITIONAL, MAX_CELLS_PER_SIDE, Pairs, bad, check_event, parse_chained, parse_flag,
-    parse_now, parse_time_group,
+    MAX_ADDITIONAL, MAX_CELLS_PER_SIDE, Pairs, bad, chained, check_event, parse_flag, parse_now,
+    parse_time_group,
 };
 
 /// The heatmap alone, as the original's `_heatmap.html`.
@@ -177,15 +177,13 @@ pub fn parse_body(raw: &[u8]) -> Result<(CohortSpec, bool), DashboardError> {
                 .map(|item| {
                     let name = item.get("name").and_then(Value::as_str).unwrap_or("");
                     let op = item.get("op").and_then(Value::as_str).unwrap_or("and");
-                    parse_chained(&format!("{op}:{name}")).map_err(|e| {
+                    let op: ChainOp = op.parse().map_err(|_| {
                         bad(
                             "additional_events",
-                            format!(
-                                "additional_events: {}",
-                                e.to_string().replacen("additional: ", "", 1)
-                            ),
+                            format!("additional_events: op {op:?} is not \"and\" or \"or\""),
                         )
-                    })
+                    })?;
+                    chained("additional_events", op, name)
                 })
                 .collect::<Result<Vec<ChainedEvent>, _>>()?
         }
@@ -222,7 +220,10 @@ fn wants_json(query: Option<&str>) -> bool {
         .is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
-async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
+async fn table(
+    shared: &DashboardState,
+    body: &[u8],
+) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
     let (mut spec, as_percent) = parse_body(body)?;
     let raw_now = serde_json::from_slice::<Value>(body)
         .ok()
@@ -234,7 +235,7 @@ async fn table(shared: &Shared, body: &[u8]) -> Result<(CohortSpec, bool, Cohort
 
 /// `POST /cohort`.
 pub async fn post(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {

@@ -112,7 +112,7 @@ pub struct Dashboard {
 
 /// What every handler shares.
 #[derive(Debug)]
-struct Shared {
+struct DashboardState {
     client: Bitmapist,
     names: names::EventNames,
     heavy: heavy::HeavyWork,
@@ -157,7 +157,7 @@ impl Dashboard {
     /// to where the router is nested).
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
         let zone = self.client.timezone();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(DashboardState {
             client: self.client,
             names: names::EventNames::new(self.names_ttl),
             heavy: heavy::HeavyWork::new(self.max_heavy),

@@ -11,16 +11,17 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use bitmapist::{Bitmap, Bitmapist, Period, TimeGroup};
+use bitmapist::{Bitmapist, Period, TimeGroup};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::form_urlencoded;
 
-use super::Shared;
+use super::DashboardState;
 use super::error::{DashboardError, PageError};
 use super::params::{OverviewRequest, Pairs};
 use super::svg::{self, Chart};
-use super::views::{Base, Layout, group};
+use super::views::{Base, Layout};
+use bitmapist::thousands;
 
 /// Days in the daily series.
 pub const DAYS: usize = 30;
@@ -117,7 +118,7 @@ struct Periods {
     days: Vec<Period>,
     weeks: Vec<Period>,
     month: Period,
-    year_months: [Period; 12],
+    year: Period,
 }
 
 impl Periods {
@@ -132,23 +133,24 @@ impl Periods {
                 })
                 .collect()
         };
-        let year = zone.period_containing(TimeGroup::Years, now)?;
         Ok(Periods {
             hour: zone.period_containing(TimeGroup::Hours, now)?,
             days: back(day, DAYS)?,
             weeks: back(week, WEEKS)?,
             month: zone.period_containing(TimeGroup::Months, now)?,
-            year_months: year.months().ok_or_else(|| {
-                DashboardError::from(bitmapist::Error::DateOutOfRange(
-                    "year without months".to_string(),
-                ))
-            })?,
+            year: zone.period_containing(TimeGroup::Years, now)?,
         })
     }
 
-    /// Count keys per event: hour, the days, the weeks, the month.
-    fn per_event(&self) -> usize {
-        1 + self.days.len() + self.weeks.len() + 1
+    /// The columns of the counts table: the hour, the days, the weeks, the month, the year.
+    fn columns(&self) -> Vec<Period> {
+        let mut columns = Vec::with_capacity(self.days.len() + self.weeks.len() + 3);
+        columns.push(self.hour);
+        columns.extend_from_slice(&self.days);
+        columns.extend_from_slice(&self.weeks);
+        columns.push(self.month);
+        columns.push(self.year);
+        columns
     }
 }
 
@@ -159,54 +161,32 @@ pub async fn event_stats(
     now: DateTime<Utc>,
 ) -> Result<Vec<EventStats>, DashboardError> {
     let periods = Periods::at(now, client.timezone())?;
-    let layout = client.layout();
-    let per = periods.per_event();
-    let mut count_keys = Vec::with_capacity(names.len() * per);
-    let mut year_keys = Vec::with_capacity(names.len() * 12);
-    for name in names {
-        count_keys.push(layout.key(name, &periods.hour));
-        count_keys.extend(periods.days.iter().map(|p| layout.key(name, p)));
-        count_keys.extend(periods.weeks.iter().map(|p| layout.key(name, p)));
-        count_keys.push(layout.key(name, &periods.month));
-        year_keys.extend(periods.year_months.iter().map(|p| layout.key(name, p)));
-    }
-    let store = client.store();
-    let counts = store.count(&count_keys).await?;
-    let months = store.get(&year_keys).await?;
+    let (nd, nw) = (periods.days.len(), periods.weeks.len());
+    let table = client.count_events(names, &periods.columns()).await?;
 
     let mut out = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let c = counts.get(i * per..(i + 1) * per).unwrap_or(&[]);
-        let at = |j: usize| c.get(j).copied().unwrap_or(0);
-        let nd = periods.days.len();
-        let nw = periods.weeks.len();
+    for (name, row) in names.iter().zip(&table) {
+        let (hour, rest) = row.split_first().unwrap_or((&0, &[]));
+        let (days, rest) = rest.split_at(nd.min(rest.len()));
+        let (weeks, rest) = rest.split_at(nw.min(rest.len()));
         let daily: Vec<Point> = periods
             .days
             .iter()
-            .enumerate()
-            .map(|(j, p)| point(p, at(1 + j)))
+            .zip(days)
+            .map(|(p, &c)| point(p, c))
             .collect();
         let weekly: Vec<Point> = periods
             .weeks
             .iter()
-            .enumerate()
-            .map(|(j, p)| point(p, at(1 + nd + j)))
+            .zip(weeks)
+            .map(|(p, &c)| point(p, c))
             .collect();
-        let mut year = Bitmap::new();
-        for b in months
-            .get(i * 12..(i + 1) * 12)
-            .unwrap_or(&[])
-            .iter()
-            .flatten()
-        {
-            year.or_assign(b);
-        }
         let counts = Counts {
-            hour: at(0),
-            day: at(nd),
-            week: at(nd + nw),
-            month: at(1 + nd + nw),
-            year: year.count(),
+            hour: *hour,
+            day: days.last().copied().unwrap_or(0),
+            week: weeks.last().copied().unwrap_or(0),
+            month: rest.first().copied().unwrap_or(0),
+            year: rest.get(1).copied().unwrap_or(0),
         };
         let alive = if counts.day > 0 || counts.hour > 0 {
             Alive::Today
@@ -363,11 +343,11 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
         name: s.name.clone(),
         dot: s.alive.class(),
         status: s.alive.text(),
-        hour: group(c.hour),
-        day: group(c.day),
-        week: group(c.week),
-        month: group(c.month),
-        year: group(c.year),
+        hour: thousands(c.hour),
+        day: thousands(c.day),
+        week: thousands(c.week),
+        month: thousands(c.month),
+        year: thousands(c.year),
         zero: [
             c.hour == 0,
             c.day == 0,
@@ -390,7 +370,7 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
 
 /// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
 pub async fn page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<DashboardState>>,
     base: Base,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {

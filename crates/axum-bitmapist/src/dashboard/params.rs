@@ -152,7 +152,7 @@ pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, DashboardError> {
         )
     })?;
     let year = chrono::Datelike::year(&at);
-    if !(bitmapist::period::MIN_YEAR..=bitmapist::period::MAX_YEAR).contains(&year) {
+    if !(bitmapist::MIN_YEAR..=bitmapist::MAX_YEAR).contains(&year) {
         return Err(bad("now", format!("now: year {year} is out of range")));
     }
     Ok(at)
@@ -186,7 +186,16 @@ pub fn parse_chained(raw: &str) -> Result<ChainedEvent, DashboardError> {
             format!("additional: {raw:?} does not start with \"and:\" or \"or:\""),
         )
     })?;
-    check_event("additional", name)?;
+    chained("additional", op, name)
+}
+
+/// One chained event from its operator and name, the name checked as `param`.
+pub fn chained(
+    param: &'static str,
+    op: ChainOp,
+    name: &str,
+) -> Result<ChainedEvent, DashboardError> {
+    check_event(param, name)?;
     Ok(ChainedEvent {
         name: name.to_string(),
         op,
@@ -497,11 +506,7 @@ impl CohortRequest {
         s.append_pair("primary_event", &spec.primary);
         s.append_pair("secondary_event", &spec.secondary);
         for c in &spec.additional {
-            let op = match c.op {
-                ChainOp::And => "and",
-                ChainOp::Or => "or",
-            };
-            s.append_pair("additional", &format!("{op}:{}", c.name));
+            s.append_pair("additional", &format!("{}:{}", c.op, c.name));
         }
         s.append_pair("time_group", spec.time_group.as_str());
         s.append_pair("num_rows", &spec.rows.to_string());

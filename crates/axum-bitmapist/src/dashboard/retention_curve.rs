@@ -8,8 +8,8 @@
 
 use bitmapist::Cohort;
 
-use super::heatmap::unit;
-use super::views::{group, percent};
+use super::views::percent;
+use bitmapist::thousands as group;
 
 /// The `viewBox` width.
 const WIDTH: f64 = 640.0;
@@ -117,7 +117,7 @@ impl Curve {
             return None;
         }
         let cols = table.average_fractions.len();
-        let unit = unit(table.time_group);
+        let unit = table.time_group.unit();
         let heading = capital(unit);
         let max = table
             .fractions
@@ -230,19 +230,58 @@ mod tests {
     use super::*;
     use bitmapist::{Period, TimeGroup};
 
+    /// A cohort computed by the engine (on a memory store): weekly, "on" criterion, rows
+    /// W40 (10 users: 10, 4, 2 back) and W41 (5 users: 5, 1 back, then the future).
+    fn computed(rows: usize, mark: bool, group: TimeGroup) -> Cohort {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let bm = bitmapist::Bitmapist::open("memory://")
+                .await
+                .expect("memory");
+            let week = |w: u32| {
+                Period::week(2026, w)
+                    .expect("week")
+                    .start()
+                    .expect("start")
+                    .and_utc()
+            };
+            if mark {
+                for (w, users, back) in [(40, 10u32, [10u32, 4, 2]), (41, 5, [5, 1, 0])] {
+                    for u in 0..users {
+                        let uid = w * 100 + u;
+                        bm.mark_event("a", uid).at(week(w)).await.expect("mark");
+                        for (lag, n) in back.iter().enumerate() {
+                            if u < *n {
+                                bm.mark_event("b", uid)
+                                    .at(week(w + lag as u32))
+                                    .await
+                                    .expect("mark");
+                            }
+                        }
+                    }
+                }
+            }
+            let spec = bitmapist::CohortSpec::new("a", "b")
+                .time_group(group)
+                .rows(rows)
+                .cols(3.min(rows + 1))
+                .with_replacement(true)
+                .now(week(42) + chrono::Duration::days(2));
+            bm.get_cohort(&spec).await.expect("cohort")
+        })
+    }
+
     fn table() -> Cohort {
-        let periods = vec![
-            Period::week(2026, 40).expect("week"),
-            Period::week(2026, 41).expect("week"),
-        ];
-        let mut t = Cohort::from_cells(
-            TimeGroup::Weeks,
-            periods,
+        let mut t = computed(2, true, TimeGroup::Weeks);
+        assert_eq!(
+            t.cohort,
             vec![
                 vec![Some(10), Some(4), Some(2)],
                 vec![Some(5), Some(1), None],
-            ],
-            vec![10, 5],
+            ]
         );
         t.average_fractions = vec![Some(1.0), Some(0.3), Some(0.2)];
         t
@@ -275,12 +314,8 @@ mod tests {
 
     #[test]
     fn no_users_no_chart_and_small_fractions_zoom() {
-        let empty = Cohort::from_cells(
-            TimeGroup::Days,
-            vec![Period::week(2026, 40).expect("week")],
-            vec![vec![None]],
-            vec![0],
-        );
+        let empty = computed(1, false, TimeGroup::Days);
+        assert_eq!(empty.cohort, vec![vec![None, None]]);
         assert!(Curve::new(&empty, "simple").is_none());
         assert!((ceiling(0.07) - 0.1).abs() < 1e-12);
         assert!((ceiling(0.21) - 0.25).abs() < 1e-12);

@@ -63,7 +63,7 @@ pub fn bars(series: &[(String, u64)], bar_width: u32, what: &str) -> Chart {
                 y: fmt(HEIGHT - h),
                 w: bar_width.to_string(),
                 h: fmt(h),
-                title: format!("{label}: {}", super::views::group(*count)),
+                title: format!("{label}: {}", bitmapist::thousands(*count)),
                 class,
             }
         })
@@ -76,9 +76,9 @@ pub fn bars(series: &[(String, u64)], bar_width: u32, what: &str) -> Chart {
         bars,
         label: format!(
             "{what}: peak {}, latest {}, {} marks in all",
-            super::views::group(max),
-            super::views::group(series.last().map_or(0, |(_, c)| *c)),
-            super::views::group(total)
+            bitmapist::thousands(max),
+            bitmapist::thousands(series.last().map_or(0, |(_, c)| *c)),
+            bitmapist::thousands(total)
         ),
     }
 }

@@ -96,19 +96,6 @@ pub struct MessagePage {
     pub message: String,
 }
 
-/// `1234567` as `1,234,567`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A fraction as a percentage with one decimal: `0.1234` as `12.3%`.
 pub fn percent(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
@@ -122,7 +109,7 @@ pub fn mean(x: f64) -> String {
     }
     // Tenths of a count of users fit in u64.
     let t = tenths as u64;
-    format!("{}.{}", group(t / 10), t % 10)
+    format!("{}.{}", bitmapist::thousands(t / 10), t % 10)
 }
 
 #[cfg(test)]
@@ -143,10 +130,10 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1,000");
-        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(bitmapist::thousands(0), "0");
+        assert_eq!(bitmapist::thousands(999), "999");
+        assert_eq!(bitmapist::thousands(1000), "1,000");
+        assert_eq!(bitmapist::thousands(1234567), "1,234,567");
         assert_eq!(percent(0.1234), "12.3%");
         assert_eq!(percent(1.0), "100.0%");
         assert_eq!(mean(1234.56), "1,234.6");

@@ -9,11 +9,8 @@ use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[path = "../../../bitmapist/tests/common/redis_server.rs"]
-pub mod redis_server;
-
-#[path = "../../../bitmapist/tests/common/redis_cluster.rs"]
-pub mod redis_cluster;
+#[allow(unused_imports)]
+pub use bitmapist_test_support::{redis_cluster, redis_server};
 
 /// Serves `app` on 127.0.0.1 on a free port until the test's runtime ends.
 pub async fn serve(app: Router) -> SocketAddr {

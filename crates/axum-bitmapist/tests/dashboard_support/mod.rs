@@ -9,10 +9,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
-use axum_bitmapist::dashboard::{Access, Dashboard};
+use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmapist, MarkOptions};
 use chrono::{DateTime, TimeZone, Utc};
 use tower::ServiceExt;
+
+pub use bitmapist_test_support::Rng;
 
 /// The moment every test looks from: Sunday 2026-11-22 12:00 UTC (ISO week 2026-W47).
 pub const NOW: &str = "2026-11-22T12:00:00Z";
@@ -138,24 +140,6 @@ pub async fn post(app: &Router, uri: &str, body: &str) -> Answer {
 /// Percent-encodes a query value.
 pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A small deterministic generator (xorshift), so that every run draws the same data.
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// Realistic activity for screenshots and browser tests: `users` sign-ups spread over the

@@ -106,22 +106,11 @@ pub fn to_json_retention(r: &Retention, percent: bool) -> serde_json::Value {
     v
 }
 
-/// The name of a row's period.
-fn period_name(g: TimeGroup) -> &'static str {
-    match g {
-        TimeGroup::Hours => "hour",
-        TimeGroup::Days => "day",
-        TimeGroup::Weeks => "week",
-        TimeGroup::Months => "month",
-        TimeGroup::Years => "year",
-    }
-}
-
 /// Rows of the table, then averages and column totals. Future cells are blank. In CSV
 /// (`raw`) numbers carry no `%` and no rounding beyond 2 decimals.
 fn table(c: &Cohort, percent: bool, raw: bool) -> Table {
     let cols = c.col_totals.len();
-    let mut header = vec![period_name(c.time_group).to_string(), "users".to_string()];
+    let mut header = vec![c.time_group.unit().to_string(), "users".to_string()];
     header.extend((0..cols).map(|j| format!("+{j}")));
     let mut t = Table::new(header, 1);
     let pct = |f: f64| {

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use bitmapist::Bitmapist;
-use bitmapist::store::{CompactReport, StorageStats};
+use bitmapist::{CompactReport, StorageStats};
 use serde_json::json;
 
 use crate::cli::{CompactArgs, Format};

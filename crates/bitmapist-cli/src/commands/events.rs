@@ -20,12 +20,8 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
         .into_iter()
         .map(|g| bm.period_containing(g, at))
         .collect::<Result<Vec<Period>, _>>()?;
-    let keys: Vec<String> = names
-        .iter()
-        .flat_map(|name| periods.iter().map(|p| bm.layout().key(name, p)))
-        .collect();
-    let counts = bm.store().count(&keys).await?;
-    let rows: Vec<(&String, &[u64])> = names.iter().zip(counts.chunks(3)).collect();
+    let counts = bm.count_events(&names, &periods).await?;
+    let rows: Vec<(&String, &[u64])> = names.iter().zip(counts.iter().map(Vec::as_slice)).collect();
     let storage = bm.store().storage_stats().await?;
     match args.format {
         TableFormat::Json => output::json(&json!({

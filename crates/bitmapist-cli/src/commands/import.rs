@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use bitmapist::store::StoreUrl;
+use bitmapist::StoreUrl;
 use bitmapist::{Bitmap, Bitmapist};
 use serde_json::json;
 

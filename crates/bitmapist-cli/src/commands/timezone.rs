@@ -43,7 +43,7 @@ pub enum TimezoneAction {
 /// Runs `timezone`.
 pub async fn run(ctx: &Ctx, args: &TimezoneArgs) -> Result<()> {
     // The raw store: opening a handle would check (and refuse) a zone that differs.
-    let store = bitmapist::store::open_url(&ctx.config.url).await?;
+    let store = bitmapist::open_store_url(&ctx.config.url).await?;
     let prefix = ctx.config.key_prefix.as_str();
     match &args.action {
         TimezoneAction::Show { format } => {

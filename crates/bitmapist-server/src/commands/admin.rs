@@ -4,11 +4,11 @@
 //! `BGSAVE` commits every acknowledged write and, when `-bak` is set, writes a consistent
 //! copy there, all before it answers Redis's `Background saving started` (so a client
 //! knows the data is on disk when it gets the answer); then, when the file is more than
-//! [`StorageStats::worth_compacting`](bitmapist::store::StorageStats::worth_compacting) allows, it compacts the file (see
+//! [`StorageStats::worth_compacting`](bitmapist::StorageStats::worth_compacting) allows, it compacts the file (see
 //! `EmbeddedStore::compact`) before answering. `SHUTDOWN` always saves.
 //!
 //! `INFO persistence` reports the file's footprint: `db_file_bytes`, `db_roaring_bytes`
-//! (the sum of the bitmaps' serialized roaring sizes, see [`StorageStats`](bitmapist::store::StorageStats)) and their
+//! (the sum of the bitmaps' serialized roaring sizes, see [`StorageStats`](bitmapist::StorageStats)) and their
 //! ratio, of the last commit.
 
 use super::{Ctx, Flow, Outcome};
@@ -73,7 +73,7 @@ pub async fn info(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
         }
         let lines: Vec<String> = match section {
             "server" => vec![
-                format!("redis_version:{}", super::connection::REDIS_VERSION),
+                format!("redis_version:{}", super::session::REDIS_VERSION),
                 format!("bitmapist_server_version:{}", env!("CARGO_PKG_VERSION")),
                 "redis_mode:standalone".into(),
                 format!("process_id:{}", std::process::id()),

@@ -2,7 +2,7 @@
 //! Arguments are checked in Redis 7.0's order, so errors match it exactly.
 
 use bitmapist::Bitmap;
-use bitmapist::store::Store;
+use bitmapist::Store;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::{Ctx, Flow, Outcome};
@@ -164,7 +164,7 @@ pub async fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outc
 /// (committing the store first, as the keyspace's module docs require).
 async fn bitop_exclusive(
     ks: &crate::keyspace::Keyspace,
-    gate: &crate::keyspace::Exclusive<'_>,
+    gate: &crate::keyspace::ExclusiveGate<'_>,
     dest: &str,
     sources: &[&str],
     run: impl Fn(&[Option<&Bitmap>]) -> Bitmap,

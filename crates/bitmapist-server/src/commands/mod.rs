@@ -7,9 +7,9 @@
 
 mod admin;
 mod bits;
-mod connection;
 mod expire;
 mod keys;
+mod session;
 mod strings;
 mod transaction;
 
@@ -17,11 +17,9 @@ use std::ops::Deref;
 
 use crate::args::Args;
 use crate::error::CommandError;
-use crate::keyspace::{Exclusive, Shared};
+use crate::keyspace::{ExclusiveGate, SharedGate};
 use crate::resp::encode;
-use crate::server::{ConnState, ServerState};
-
-pub use self::transaction::Multi;
+use crate::state::{ConnState, ServerState};
 
 /// What the connection does after a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,20 +43,20 @@ pub struct Ctx<'a> {
     pub conn: &'a mut ConnState,
     /// The exclusive gate, when the command runs inside `EXEC` (which holds it for the
     /// whole transaction).
-    pub held: Option<&'a Exclusive<'a>>,
+    pub held: Option<&'a ExclusiveGate<'a>>,
 }
 
 /// The exclusive gate as a handler holds it: its own, or the one `EXEC` holds.
 pub enum Gate<'a> {
     /// Taken for this command.
-    Owned(Exclusive<'a>),
+    Owned(ExclusiveGate<'a>),
     /// Held by the enclosing `EXEC`.
-    Borrowed(&'a Exclusive<'a>),
+    Borrowed(&'a ExclusiveGate<'a>),
 }
 
 impl<'a> Deref for Gate<'a> {
-    type Target = Exclusive<'a>;
-    fn deref(&self) -> &Exclusive<'a> {
+    type Target = ExclusiveGate<'a>;
+    fn deref(&self) -> &ExclusiveGate<'a> {
         match self {
             Gate::Owned(g) => g,
             Gate::Borrowed(g) => g,
@@ -78,7 +76,7 @@ impl<'a> Ctx<'a> {
 
     /// The shared gate for a command on `key` (nothing to take inside `EXEC`), after
     /// deleting `key` if it is past its deadline.
-    pub async fn shared_for(&self, key: &str) -> Result<Option<Shared<'a>>, CommandError> {
+    pub async fn shared_for(&self, key: &str) -> Result<Option<SharedGate<'a>>, CommandError> {
         let ks = &self.server.keyspace;
         match self.held {
             Some(gate) => {
@@ -107,8 +105,9 @@ impl<'a> Ctx<'a> {
 /// (positive: exactly that many arguments with the name; negative: at least minus that).
 macro_rules! commands {
     ($($variant:ident $upper:literal $lower:literal $arity:literal,)*) => {
-        /// Every command the server knows.
+        /// Every command the server knows (`CommandCmd` is Redis's `COMMAND`).
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(clippy::enum_variant_names)]
         pub enum Command {
             $(
                 #[doc = concat!("The `", $lower, "` command.")]
@@ -117,6 +116,9 @@ macro_rules! commands {
         }
 
         impl Command {
+            /// Every command, in table order.
+            pub const ALL: &[Command] = &[$(Command::$variant,)*];
+
             /// The command called `upper` (already upper-case).
             fn from_upper(upper: &[u8]) -> Option<Self> {
                 match upper {
@@ -258,7 +260,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Fl
         encode::error(out, &CommandError::arity(command.name()).text());
         return Flow::Continue;
     }
-    if !connection::allowed(ctx, command) {
+    if !session::allowed(ctx, command) {
         transaction::fail(ctx);
         encode::error(out, b"NOAUTH Authentication required.");
         return Flow::Continue;
@@ -312,15 +314,15 @@ pub(crate) async fn run(
         C::ExpireAt => expire::expire(ctx, args, out, command, true, 1000).await,
         C::PExpireAt => expire::expire(ctx, args, out, command, true, 1).await,
         C::Persist => expire::persist(ctx, args, out).await,
-        C::Ping => connection::ping(args, out),
-        C::Echo => connection::echo(args, out),
-        C::Quit => connection::quit(out),
-        C::Select => connection::select(args, out),
-        C::Hello => connection::hello(ctx, args, out),
-        C::Auth => connection::auth(ctx, args, out),
-        C::Client => connection::client(ctx, args, out),
-        C::CommandCmd => connection::command(args, out),
-        C::Config => connection::config(args, out),
+        C::Ping => session::ping(args, out),
+        C::Echo => session::echo(args, out),
+        C::Quit => session::quit(out),
+        C::Select => session::select(args, out),
+        C::Hello => session::hello(ctx, args, out),
+        C::Auth => session::auth(ctx, args, out),
+        C::Client => session::client(ctx, args, out),
+        C::CommandCmd => session::command(args, out),
+        C::Config => session::config(ctx, args, out),
         C::Info => admin::info(ctx, args, out).await,
         C::BgSave => admin::bgsave(ctx, args, out).await,
         C::Save => admin::save(ctx, out).await,

@@ -8,23 +8,11 @@
 //! (as much as one command may be); `WATCH` is refused (no optimistic locking here),
 //! `UNWATCH` is accepted.
 
-use std::ops::Range;
-
 use super::{Command, Ctx, Flow, Outcome, execute};
 use crate::args::Args;
 use crate::error::CommandError;
 use crate::resp::encode;
-
-/// A connection's transaction in progress.
-#[derive(Debug, Default)]
-pub struct Multi {
-    /// The queued commands: their bytes and argument ranges.
-    queued: Vec<(Vec<u8>, Vec<Range<usize>>)>,
-    /// Bytes queued so far.
-    bytes: usize,
-    /// Whether a command was refused while queueing (`EXEC` then aborts).
-    failed: bool,
-}
+use crate::state::Multi;
 
 /// Marks the transaction in progress, if any, as failed.
 pub fn fail(ctx: &mut Ctx<'_>) {

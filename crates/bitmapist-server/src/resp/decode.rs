@@ -279,7 +279,7 @@ mod tests {
         let input =
             b"*3\r\n$6\r\nSETBIT\r\n$1\r\nk\r\n$0\r\n\r\nPING\r\n  get  k \r\n\r\n*0\r\n*-1\r\n";
         for chunk in [1, 2, 3, 7, 100] {
-            let got = decode_all(input, chunk).unwrap_or_else(|e| panic!("{e}"));
+            let got = decode_all(input, chunk).unwrap();
             assert_eq!(
                 got,
                 vec![

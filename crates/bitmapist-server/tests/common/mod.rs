@@ -6,8 +6,8 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../bitmapist/tests/common/redis_server.rs"]
-pub mod redis_server;
+#[allow(unused_imports)]
+pub use bitmapist_test_support::redis_server;
 
 use std::fs::File;
 use std::io::{Read, Write};

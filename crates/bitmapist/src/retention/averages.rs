@@ -9,7 +9,7 @@ use super::Average;
 ///
 /// ```
 /// use bitmapist::Average;
-/// use bitmapist::retention::column_averages;
+/// use bitmapist::column_averages;
 /// let cells = vec![vec![Some(5), Some(2)], vec![Some(1), None]];
 /// let totals = vec![10, 2];
 /// let (_, simple) = column_averages(&cells, &totals, Average::Simple, false);

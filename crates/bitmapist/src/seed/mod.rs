@@ -142,11 +142,15 @@ impl SeedPlan {
         }
     }
 
-    /// Sets the seed.
+    /// Sets the seed: the same plan with the same seed generates the same marks.
     ///
     /// ```
     /// # use bitmapist::seed::SeedPlan;
-    /// assert_eq!(SeedPlan::new(10, 7, chrono::Utc::now()).seed(9).seed, 9);
+    /// let end = chrono::Utc::now();
+    /// let last_day = |seed| SeedPlan::new(2_000, 7, end).seed(seed).generator()?.day(6);
+    /// assert_eq!(last_day(9)?, last_day(9)?);
+    /// assert_ne!(last_day(9)?.marks, last_day(10)?.marks);
+    /// # Ok::<(), bitmapist::Error>(())
     /// ```
     pub fn seed(mut self, seed: u64) -> SeedPlan {
         self.seed = seed;
@@ -156,8 +160,15 @@ impl SeedPlan {
     /// Sets whether marks also write hour keys.
     ///
     /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// assert!(SeedPlan::new(10, 7, chrono::Utc::now()).hourly(true).mark_options().hourly == Some(true));
+    /// use bitmapist::{Bitmapist, seed::{self, SeedPlan}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), bitmapist::Error> {
+    /// let bm = Bitmapist::open("memory://").await?;
+    /// seed::run(&bm, &SeedPlan::new(50, 2, chrono::Utc::now()).hourly(true), |_| {}).await?;
+    /// // Hour keys look like `trackist_user:logged_in_2026-11-30-9`: a day key has two dashes.
+    /// let keys = bm.store().keys("trackist_user:logged_in_").await?;
+    /// assert!(keys.iter().any(|k| k.matches('-').count() == 3), "{keys:?}");
+    /// # Ok(()) }
     /// ```
     pub fn hourly(mut self, on: bool) -> SeedPlan {
         self.hourly = on;
@@ -750,8 +761,18 @@ pub struct Progress {
 /// What a [`run`] wrote.
 ///
 /// ```
-/// # use bitmapist::seed::Summary;
-/// fn rate(s: &Summary) -> f64 { s.marks as f64 / s.seconds }
+/// use bitmapist::{Bitmapist, seed::{self, SeedPlan}};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = Bitmapist::open("memory://").await?;
+/// let s = seed::run(&bm, &SeedPlan::new(200, 5, chrono::Utc::now()), |_| {}).await?;
+/// // Every mark is a dated mark of one event or a unique flag.
+/// let dated: u64 = s.events.values().sum();
+/// let flags: u64 = s.flags.values().sum();
+/// assert_eq!(s.marks, dated + flags);
+/// assert_eq!(s.events["user:signed_up"], 200);
+/// assert_eq!(s.plan.users, 200);
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {

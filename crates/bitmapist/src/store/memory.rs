@@ -13,7 +13,7 @@ use crate::error::Result;
 /// Bitmaps in a `BTreeMap` behind a lock (`memory://`).
 ///
 /// ```
-/// use bitmapist::store::{KeyWrite, MemoryStore, Store};
+/// use bitmapist::{KeyWrite, MemoryStore, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
 /// let store = MemoryStore::new();

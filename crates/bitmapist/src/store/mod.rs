@@ -16,16 +16,18 @@ use async_trait::async_trait;
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 
-pub mod cluster;
-pub mod embedded;
-pub mod memory;
-pub mod redis;
+mod cluster;
+mod embedded;
+mod memory;
+mod redis;
 mod redis_ids;
 mod stats;
 mod url;
 
 pub use self::cluster::{ClusterConfig, ClusterStore};
-pub use self::embedded::{EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore};
+pub use self::embedded::{
+    DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore,
+};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 pub use self::stats::{CompactReport, StorageStats};
@@ -91,7 +93,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// ORs each bitmap into its key, as `BITOP OR key key bitmap` would: the key is created
     /// when missing, its length becomes the longer of the two. Entries of length 0 are
-    /// skipped. Bulk loads (the seed) use it to write whole bitmaps instead of bits.
+    /// skipped. Bulk loads (the `seed` generator) use it to write whole bitmaps instead of bits.
     ///
     /// The default reads the keys, ORs and [`Store::put`]s them back: not atomic against
     /// other writers of the same keys. The embedded and memory stores merge under their
@@ -239,16 +241,16 @@ pub(crate) fn restrict(bitmap: &Bitmap, within: &Bitmap) -> Bitmap {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
-/// let store = bitmapist::store::open("memory://").await?;
+/// let store = bitmapist::open_store("memory://").await?;
 /// assert_eq!(store.describe(), "memory://");
 /// # Ok(()) }
 /// ```
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    open_url(&url.parse::<StoreUrl>()?).await
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    open_store_url(&url.parse::<StoreUrl>()?).await
 }
 
 /// Opens the store a parsed [`StoreUrl`] names.
-pub async fn open_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
+pub async fn open_store_url(url: &StoreUrl) -> Result<Arc<dyn Store>> {
     Ok(match url {
         StoreUrl::Memory => Arc::new(MemoryStore::new()),
         StoreUrl::File { path, options } => Arc::new(EmbeddedStore::open(path, options.clone())?),

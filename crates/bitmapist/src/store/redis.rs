@@ -58,7 +58,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// lost is sent once more on the new one.
 ///
 /// ```no_run
-/// use bitmapist::store::{KeyWrite, RedisStore, Store};
+/// use bitmapist::{KeyWrite, RedisStore, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/0").await?;

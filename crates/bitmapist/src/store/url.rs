@@ -16,7 +16,7 @@ pub const DEFAULT_FILE: &str = "./bitmapist.redb";
 /// A parsed store URL.
 ///
 /// ```
-/// use bitmapist::store::StoreUrl;
+/// use bitmapist::StoreUrl;
 ///
 /// assert!(matches!("memory://".parse::<StoreUrl>()?, StoreUrl::Memory));
 /// assert!(matches!("file:///var/lib/app/analytics.redb".parse::<StoreUrl>()?, StoreUrl::File { .. }));

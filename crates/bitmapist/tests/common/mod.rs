@@ -3,6 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod redis_cluster;
-pub mod redis_server;
+#[allow(unused_imports)]
+pub use bitmapist_test_support::{redis_cluster, redis_server};
 pub mod store_cases;

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use bitmapist::Bitmap;
 use bitmapist::Error;
-use bitmapist::store::{KeyWrite, MemoryStore, Store};
+use bitmapist::{KeyWrite, MemoryStore, Store};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use redis::ConnectionLike;

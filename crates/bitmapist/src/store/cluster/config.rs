@@ -25,7 +25,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// A parsed `redis+cluster://` or `rediss+cluster://` URL.
 ///
 /// ```
-/// use bitmapist::store::{ClusterConfig, StoreUrl};
+/// use bitmapist::{ClusterConfig, StoreUrl};
 /// let url = "redis+cluster://:secret@10.0.0.1:7000,10.0.0.2?timeout_ms=5000";
 /// let StoreUrl::Cluster(config) = url.parse::<StoreUrl>()? else { unreachable!() };
 /// assert_eq!(config.seeds(), &[("10.0.0.1".to_string(), 7000), ("10.0.0.2".to_string(), 6379)]);

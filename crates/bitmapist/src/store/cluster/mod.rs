@@ -63,7 +63,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{ErrorKind, Pipeline, RedisError, RedisResult, ServerErrorKind, Value};
 
-pub use self::config::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use self::config::ClusterConfig;
 use self::routing::{SlotGroup, group_by_slot, primaries_from_slots};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -95,7 +95,7 @@ pub const CLIENT_RETRIES: u32 = 2;
 /// connection per node, kept and repaired by redis-rs).
 ///
 /// ```no_run
-/// use bitmapist::store::{ClusterStore, KeyWrite, Store};
+/// use bitmapist::{ClusterStore, KeyWrite, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), bitmapist::Error> {
 /// let store = ClusterStore::connect("redis+cluster://10.0.0.1:7000,10.0.0.2:7000").await?;
@@ -105,12 +105,12 @@ pub const CLIENT_RETRIES: u32 = 2;
 /// ```
 #[derive(Clone)]
 pub struct ClusterStore {
-    shared: Arc<Shared>,
+    shared: Arc<ConnectionSlot>,
     config: ClusterConfig,
 }
 
 /// The connection every call clones, and what is needed to replace it.
-struct Shared {
+struct ConnectionSlot {
     client: ClusterClient,
     current: Mutex<Current>,
 }
@@ -205,7 +205,7 @@ impl ClusterStore {
             }
         };
         Ok(ClusterStore {
-            shared: Arc::new(Shared {
+            shared: Arc::new(ConnectionSlot {
                 client,
                 current: Mutex::new(Current {
                     conn,

@@ -148,6 +148,7 @@ impl Cache {
     /// Sets or clears bit `offset` of `key` (`SETBIT`) and returns its previous value; `load`
     /// reads the key from the file when it is not cached. The entry ends dirty unless the
     /// bitmap (bits and length) is unchanged.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn set_bit(
         &mut self,
         key: &str,
@@ -170,6 +171,7 @@ impl Cache {
     }
 
     /// Whether `key` is cached.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn contains_key(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
@@ -180,11 +182,13 @@ impl Cache {
     }
 
     /// The keys deleted since the last commit, in no order.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn tombstones(&self) -> impl Iterator<Item = &String> {
         self.tombstones.iter()
     }
 
     /// How many bitmaps are cached, and how many of them are dirty.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn stats(&self) -> (usize, usize) {
         let dirty = self.entries.values().filter(|e| e.dirty).count();
         (self.entries.len(), dirty)
@@ -243,6 +247,7 @@ impl Cache {
     }
 
     /// The bitmap of `key` as cached now, without loading or touching it.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn peek(&self, key: &str) -> Option<&Arc<Bitmap>> {
         self.entries.get(key).map(|e| &e.bitmap)
     }
@@ -373,12 +378,9 @@ mod tests {
     #[test]
     fn dirty_tracking() {
         let mut c = Cache::default();
-        c.set_bits("a", &[1], true, 0, none)
-            .unwrap_or_else(|e| panic!("{e}"));
-        c.set_bits("a", &[2], true, 0, none)
-            .unwrap_or_else(|e| panic!("{e}"));
-        c.set_bits("b", &[], true, 0, none)
-            .unwrap_or_else(|e| panic!("{e}"));
+        c.set_bits("a", &[1], true, 0, none).unwrap();
+        c.set_bits("a", &[2], true, 0, none).unwrap();
+        c.set_bits("b", &[], true, 0, none).unwrap();
         assert_eq!(c.len(), 1);
         let snap = c.take_dirty();
         assert_eq!(snap.writes.len(), 1);
@@ -386,8 +388,7 @@ mod tests {
         assert_eq!(c.dirty_len(), 0);
         assert!(c.take_dirty().is_empty());
         // A write after the snapshot dirties the entry again.
-        c.set_bits("a", &[3], true, 1, none)
-            .unwrap_or_else(|e| panic!("{e}"));
+        c.set_bits("a", &[3], true, 1, none).unwrap();
         assert_eq!(c.dirty_len(), 1);
         c.redirty(Snapshot {
             writes: vec![("a".to_string(), Arc::new(Bitmap::new()))],
@@ -408,13 +409,11 @@ mod tests {
     #[test]
     fn tombstones() {
         let mut c = Cache::default();
-        c.set_bits("a", &[1], true, 0, none)
-            .unwrap_or_else(|e| panic!("{e}"));
+        c.set_bits("a", &[1], true, 0, none).unwrap();
         let _ = c.take_dirty();
         // A delete of an entry the file never held leaves no tombstone; of one it holds, one.
-        let ok = |r: Result<bool>| r.unwrap_or_else(|e| panic!("{e}"));
-        c.set_bits("new", &[1], true, 0, none)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let ok = |r: Result<bool>| r.unwrap();
+        c.set_bits("new", &[1], true, 0, none).unwrap();
         assert!(ok(c.delete("new", || Ok(false))));
         assert!(!c.is_tombstoned("new"));
         assert!(ok(c.delete("a", || Ok(true))));
@@ -430,7 +429,7 @@ mod tests {
         c.set_bits("a", &[5], true, 0, || {
             panic!("a tombstoned key is never loaded")
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert!(!c.is_tombstoned("a"));
         c.forget_tombstones(&snap.deletes);
         assert!(!c.is_tombstoned("filed"));
@@ -442,15 +441,11 @@ mod tests {
     #[test]
     fn read_caches_found_keys_only() {
         let mut c = Cache::default();
-        let got = c
-            .read("x", 0, none, |b| b.count())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let got = c.read("x", 0, none, |b| b.count()).unwrap();
         assert_eq!(got, None);
         assert_eq!(c.len(), 0);
         let found = || Ok(Some([4u32].into_iter().collect::<Bitmap>()));
-        let got = c
-            .read("x", 0, found, |b| b.count())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let got = c.read("x", 0, found, |b| b.count()).unwrap();
         assert_eq!(got, Some(1));
         assert_eq!((c.len(), c.dirty_len()), (1, 0));
     }

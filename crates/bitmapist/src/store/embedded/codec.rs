@@ -152,7 +152,7 @@ pub(super) fn chunked_into(h: ChunkedHeader, tail: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 pub(super) fn encode(bitmap: &Bitmap) -> Vec<u8> {
     let mut roaring = Vec::new();
-    serialize_into("test", bitmap, &mut roaring).unwrap_or_else(|e| panic!("{e}"));
+    serialize_into("test", bitmap, &mut roaring).unwrap();
     let mut out = Vec::new();
     inline_into(bitmap.byte_len(), &roaring, &mut out);
     out
@@ -345,7 +345,7 @@ mod tests {
             let bitmap = Bitmap::with_byte_len(bits.clone(), 40_000_000);
             let value = encode(&bitmap);
             let within = Bitmap::from_bits(within);
-            let got = decode_within("k", &value, &within).unwrap_or_else(|e| panic!("{e}"));
+            let got = decode_within("k", &value, &within).unwrap();
             let want = Bitmap::with_byte_len(&bits & within.bits(), 40_000_000);
             assert_eq!(got, want, "round {round}");
         }
@@ -366,7 +366,7 @@ mod tests {
             top.set(u32::MAX, true);
             top
         }] {
-            let back = decode("k", &encode(&b)).unwrap_or_else(|e| panic!("{e}"));
+            let back = decode("k", &encode(&b)).unwrap();
             assert_eq!(back, b);
             assert_eq!(back.byte_len(), b.byte_len());
         }
@@ -388,7 +388,7 @@ mod tests {
         };
         chunked_into(h, b"xy", &mut chunked);
         assert_eq!(
-            parse("k", &chunked).unwrap_or_else(|e| panic!("{e}")),
+            parse("k", &chunked).unwrap(),
             Stored::Chunked {
                 byte_len: 9,
                 total: 14_100,
@@ -398,12 +398,7 @@ mod tests {
                 tail: b"xy"
             }
         );
-        assert_eq!(
-            parse("k", &chunked)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .roaring_len(),
-            14_100
-        );
+        assert_eq!(parse("k", &chunked).unwrap().roaring_len(), 14_100);
     }
 
     #[test]

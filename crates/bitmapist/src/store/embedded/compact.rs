@@ -41,9 +41,8 @@ use redb::{
     TableHandle, TransactionError, WriteTransaction,
 };
 
-use super::access::EXPIRIES;
 use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables, redb_err};
-use super::{BITMAPS, META, Shared, codec, lock};
+use super::{BITMAPS, EXPIRIES, META, OpenFile, codec, lock};
 use crate::error::{Error, Result};
 use crate::store::{CompactReport, StorageStats};
 
@@ -92,6 +91,7 @@ impl Db {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum CopyMode {
     /// Rows as they are (a backup).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     Raw,
     /// Decoded, run-optimized and encoded again (a compaction).
     Reencode,
@@ -246,7 +246,7 @@ fn sync_dir(path: &Path) -> Result<()> {
         })
 }
 
-impl Shared {
+impl OpenFile {
     /// The footprint of the last commit (see [`StorageStats`]): one scan of the `bitmaps`
     /// table, reading value headers (chunk rows are not read).
     pub(super) fn storage_stats(&self) -> Result<StorageStats> {

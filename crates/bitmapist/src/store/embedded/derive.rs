@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use super::cache::Cache;
-use super::{EmbeddedStore, FileReader, Shared, lock};
+use super::{EmbeddedStore, FileReader, OpenFile, lock};
 use crate::bitmap::Bitmap;
 use crate::error::Result;
 
@@ -85,7 +85,7 @@ impl EmbeddedStore {
     }
 }
 
-impl Shared {
+impl OpenFile {
     fn rename(&self, src: &str, dst: &str) -> Result<bool> {
         let now = self.now();
         let mut reader = self.reader();
@@ -166,7 +166,7 @@ mod tests {
     use crate::store::{EmbeddedOptions, KeyWrite};
 
     fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
+        r.unwrap()
     }
 
     fn store(dir: &std::path::Path) -> EmbeddedStore {

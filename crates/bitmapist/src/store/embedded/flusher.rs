@@ -2,7 +2,7 @@
 //! `flush_interval` and evicts idle clean ones.
 //!
 //! Invariants:
-//! - The thread holds the store's shared state (`Arc<Shared>`), never the [`EmbeddedStore`]
+//! - The thread holds the store's shared state (`Arc<OpenFile>`), never the [`EmbeddedStore`]
 //!   itself, so dropping the store is what stops it: `Drop` sets the stop flag, wakes the
 //!   thread through the condition variable (no waiting out the interval), joins it, and then
 //!   runs the final flush.
@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{EmbeddedOptions, Shared};
+use super::{EmbeddedOptions, OpenFile};
 use crate::error::{Error, Result};
 
 /// The stop flag and the condition variable the thread sleeps on.
@@ -43,7 +43,7 @@ pub(super) fn idle_ticks(idle: Duration, interval: Duration) -> u64 {
 
 impl Flusher {
     /// Starts the thread.
-    pub(super) fn spawn(shared: Arc<Shared>, options: &EmbeddedOptions) -> Result<Self> {
+    pub(super) fn spawn(shared: Arc<OpenFile>, options: &EmbeddedOptions) -> Result<Self> {
         let stop = Arc::new(Stop::default());
         let interval = options.flush_interval.max(Duration::from_millis(1));
         let idle = options.idle_eviction.map(|d| idle_ticks(d, interval));
@@ -83,7 +83,7 @@ impl Flusher {
 }
 
 fn run(
-    shared: &Shared,
+    shared: &OpenFile,
     stop: &Stop,
     interval: Duration,
     idle_ticks: Option<u64>,

@@ -27,7 +27,7 @@ use std::path::Path;
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
 use super::rows::redb_err;
-use super::{Shared, lock};
+use super::{OpenFile, lock};
 use crate::error::{Error, Result};
 
 /// `(space, external) -> dense id`.
@@ -120,7 +120,7 @@ pub(super) fn copy_ids(
     Ok(())
 }
 
-impl Shared {
+impl OpenFile {
     /// The ids of `external` in the last commit.
     pub(super) fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;

@@ -33,7 +33,7 @@ use crate::store::{KeyWrite, StorageStats, Store};
 /// An embedded store file opened read-only (see the module docs).
 ///
 /// ```
-/// use bitmapist::store::{EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, Store};
+/// use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, ReadOnlyEmbeddedStore, Store};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;
@@ -91,13 +91,11 @@ impl ReadOnlyEmbeddedStore {
         };
         if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY)
         {
-            return Err(Error::Io {
-                context: format!("embedded store {}", path.display()),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "file format version {v}; this bitmapist reads versions {FORMAT_VERSION_INLINE_ONLY} and {FORMAT_VERSION}"
-                    ),
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                version: v,
+                reason: format!(
+                    "file format version {v}; this bitmapist reads versions {FORMAT_VERSION_INLINE_ONLY} and {FORMAT_VERSION}"
                 ),
             });
         }

@@ -21,20 +21,17 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableError};
 
 use super::compact::{CopyMode, copy_tables};
-use super::{BITMAPS, EmbeddedOptions, EmbeddedStore, Shared, lock};
+use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, OpenFile, lock};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-/// Expiry times: key -> deadline (the caller's unit; bitmapist-server uses Unix ms).
-pub(super) const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
-
 impl EmbeddedStore {
     /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of
-    /// `file_cache_bytes` for redb (`open` uses [`super::DEFAULT_FILE_CACHE_BYTES`]). The cache holds
+    /// `file_cache_bytes` for redb (`open` uses [`DEFAULT_FILE_CACHE_BYTES`](crate::DEFAULT_FILE_CACHE_BYTES)). The cache holds
     /// file pages read or written recently; the bitmaps in use are cached separately.
     pub fn open_with_file_cache(
         path: &Path,
@@ -211,7 +208,7 @@ impl EmbeddedStore {
     }
 }
 
-impl Shared {
+impl OpenFile {
     fn save_expiries(&self, changes: &[(String, Option<u64>)]) -> Result<()> {
         let _commit = lock(&self.flush_lock);
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
@@ -291,7 +288,7 @@ mod tests {
     use crate::store::KeyWrite;
 
     fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
+        r.unwrap()
     }
 
     fn store(dir: &Path) -> EmbeddedStore {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use redis::ConnectionLike;
 
-use super::redis_server::RedisServer;
+use crate::redis_server::RedisServer;
 
 /// How long a new cluster may take to report `cluster_state:ok` on every node.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -386,6 +386,18 @@ impl RedisCluster {
     }
 }
 
+/// The target directory's `tmp/` (what Cargo calls `CARGO_TARGET_TMPDIR` for integration
+/// tests), found from the running test binary (`target/<profile>/deps/<binary>`); the
+/// system's temporary directory if that fails.
+fn target_tmp() -> PathBuf {
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(|target| target.join("tmp")))
+        .unwrap_or_else(std::env::temp_dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// The test binary's shared 3-primary cluster (no replicas), started on first use by a
 /// thread that keeps it for the rest of the run. Tests sharing it must use distinct key
 /// prefixes. Returns its URL and port list.
@@ -396,8 +408,8 @@ pub fn shared() -> &'static (String, Vec<u16>) {
         std::thread::Builder::new()
             .name("shared-redis-cluster".into())
             .spawn(move || {
-                let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-                let cluster = RedisCluster::start_in(3, 0, Some(dir));
+                let dir = target_tmp();
+                let cluster = RedisCluster::start_in(3, 0, Some(&dir));
                 let _ = tx.send((cluster.url(), cluster.ports()));
                 // Keep the nodes (their parent-death signal is tied to this thread) until
                 // the test process exits.

@@ -9,9 +9,6 @@
 //! is started as `setpriv --pdeathsig KILL redis-server ...`, which sets the same parent-death
 //! signal before `exec`: the server dies with the thread that started it even if the test
 //! process aborts. Without `setpriv`, only `Drop` kills it.
-//!
-//! Not every user calls every helper: include it under an `#[allow(dead_code)]` module
-//! (`tests/common/mod.rs` does so for the test files).
 
 use std::fs::File;
 use std::io::{Read, Write};

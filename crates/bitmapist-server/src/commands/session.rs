@@ -1,4 +1,4 @@
-//! Connection commands: `PING`, `ECHO`, `QUIT`, `SELECT`, `HELLO`, `AUTH`, and the minimal
+//! Session commands (Redis's "connection" group): `PING`, `ECHO`, `QUIT`, `SELECT`, `HELLO`, `AUTH`, and the minimal
 //! `CLIENT`, `COMMAND` and `CONFIG` that redis-py, redis-rs, redis-cli and redis-benchmark
 //! send when they connect.
 //!
@@ -243,23 +243,55 @@ pub fn client(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     Ok(Flow::Continue)
 }
 
-/// `COMMAND [COUNT|DOCS|INFO|LIST]`: minimal answers (no command documentation).
+/// One command's `COMMAND INFO` entry, Redis 7's ten fields: name, arity, and (not
+/// tracked here) empty flags, no key positions, empty categories, tips, key specs and
+/// subcommands.
+fn command_info(out: &mut Vec<u8>, command: Command) {
+    encode::array(out, 10);
+    encode::bulk(out, command.name().as_bytes());
+    encode::int(out, i64::from(command.arity()));
+    encode::array(out, 0);
+    for _ in 0..3 {
+        encode::int(out, 0);
+    }
+    for _ in 0..4 {
+        encode::array(out, 0);
+    }
+}
+
+/// `COMMAND [COUNT|DOCS|INFO|LIST]`: the command table (names and arities; no command
+/// documentation).
 pub fn command(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     if args.len() == 1 {
-        encode::array(out, 0);
+        encode::array(out, Command::ALL.len());
+        for &c in Command::ALL {
+            command_info(out, c);
+        }
         return Ok(Flow::Continue);
     }
     let sub = args.get(1).to_ascii_lowercase();
     match sub.as_slice() {
-        b"count" => encode::int(out, 44),
+        b"count" => encode::count(out, Command::ALL.len() as u64),
         b"docs" => encode::array(out, 0),
         b"info" => {
             encode::array(out, args.len().saturating_sub(2));
-            for _ in 2..args.len() {
-                out.extend_from_slice(b"*-1\r\n");
+            for name in args.from(2) {
+                let name = name.to_ascii_lowercase();
+                match Command::ALL
+                    .iter()
+                    .find(|c| c.name().as_bytes() == name.as_slice())
+                {
+                    Some(&c) => command_info(out, c),
+                    None => out.extend_from_slice(b"*-1\r\n"),
+                }
             }
         }
-        b"list" => encode::array(out, 0),
+        b"list" => {
+            encode::array(out, Command::ALL.len());
+            for c in Command::ALL {
+                encode::bulk(out, c.name().as_bytes());
+            }
+        }
         _ => return Err(unknown_subcommand(args.get(1), "command")),
     }
     Ok(Flow::Continue)
@@ -273,9 +305,9 @@ const CONFIG: [(&str, &str); 4] = [
     ("maxmemory", "0"),
 ];
 
-/// `CONFIG GET pattern...` (a few read-only values), `CONFIG RESETSTAT`; `CONFIG SET` is
-/// refused.
-pub fn config(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
+/// `CONFIG GET pattern...` (a few read-only values), `CONFIG RESETSTAT` (zeroes the
+/// connection and command counters of `INFO`); `CONFIG SET` is refused.
+pub fn config(ctx: &Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     let sub = args.get(1).to_ascii_lowercase();
     match sub.as_slice() {
         b"get" => {
@@ -296,7 +328,10 @@ pub fn config(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
                 encode::bulk(out, v.as_bytes());
             }
         }
-        b"resetstat" => encode::ok(out),
+        b"resetstat" => {
+            ctx.server.stats.reset();
+            encode::ok(out)
+        }
         b"set" => {
             return Err(CommandError::reply(
                 "ERR bitmapist-server has no runtime configuration (use its command-line flags)",
