@@ -234,7 +234,7 @@ impl Bitmapist {
         &self.inner.layout
     }
 
-    /// The external-id map of this handle's prefix (see [`crate::idmap`]).
+    /// The external-id map of this handle's prefix (see [`IdMap`](crate::IdMap)).
     pub fn ids(&self) -> &crate::idmap::IdMap {
         &self.inner.ids
     }

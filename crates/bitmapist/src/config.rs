@@ -67,7 +67,7 @@ pub struct Config {
     pub track_hourly: bool,
     /// Mark the unique key by default.
     pub track_unique: bool,
-    /// Map non-`u32` user ids through the external-id map (see [`crate::idmap`]).
+    /// Map non-`u32` user ids through the external-id map (see [`IdMap`](crate::IdMap)).
     pub id_map: bool,
     /// The store's time zone (`BITMAPIST_TIMEZONE`).
     pub timezone: crate::Zone,

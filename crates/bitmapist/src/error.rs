@@ -151,7 +151,7 @@ pub enum Error {
     },
 }
 
-/// Errors of the external-id map (see [`crate::idmap`]).
+/// Errors of the external-id map (see [`IdMap`](crate::IdMap)).
 impl Error {
     /// The map's error for `store`.
     pub(crate) fn id_map(store: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -1,30 +1,5 @@
 //! Funnels on period bitmaps: of the users who did step 1, how many went on to do steps
 //! 2..K within a window of W periods, as exact lower and upper bounds.
-//!
-//! Steps `E_1..E_K`, row periods `t = 0..rows-1` ending with `N`, the period containing
-//! `now` (as the rows of a cohort), `E_s[t]` the users of step `s` in period `t`:
-//!
-//! - **entry**: a user enters in the first row period in which they did `E_1` (earlier
-//!   periods outside the table are not looked at); rows are disjoint, so they add up;
-//! - **lenient** (a step may happen in the same period as the one before it or later):
-//!   `R_1(t) = entered`, `R_s(t) = R_s(t-1) ∨ (R_{s-1}(t) ∧ E_s[t])`;
-//! - **strict** (a step must happen in a later period than the one before it):
-//!   `R_s(t) = R_s(t-1) ∨ (R_{s-1}(t-1) ∧ E_s[t])`;
-//! - with `R_s(t0-1) = ∅`, a row entered in period `t0` is counted at the end of its window,
-//!   `min(t0+W-1, N)`: `counts[s-1] = |R_s(end)|`.
-//!
-//! A period bitmap keeps no order within the period, so neither is the true count of users
-//! who did `E_1, ..., E_s` in that order (at increasing times, all within periods
-//! `t0..=end`). Both are bounds of it: **strict ≤ true ordered count ≤ lenient**. Strict
-//! puts each step in a later period than the one before, so the times increase; any ordered
-//! sequence has non-decreasing periods, which lenient accepts. With days the two are close;
-//! with months they can be far apart.
-//!
-//! Every window ends at or before `N`, so no period outside the rows is read: the first
-//! step's `rows` bitmaps in one batch, then the later steps' `(K-1) × rows` in a second batch
-//! restricted to the users who did the first step in some row
-//! ([`Store::get_within`](crate::store::Store::get_within); nobody else can enter). The rest
-//! is computed in memory.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -52,6 +27,33 @@ pub const MAX_FUNNEL_STEPS: usize = 32;
 ///     .strict(true);
 /// assert_eq!(spec.steps.len(), 3);
 /// ```
+///
+/// # Definitions
+///
+/// Steps `E_1..E_K`, row periods `t = 0..rows-1` ending with `N`, the period containing
+/// `now` (as the rows of a cohort), `E_s[t]` the users of step `s` in period `t`:
+///
+/// - **entry**: a user enters in the first row period in which they did `E_1` (earlier
+///   periods outside the table are not looked at); rows are disjoint, so they add up;
+/// - **lenient** (a step may happen in the same period as the one before it or later):
+///   `R_1(t) = entered`, `R_s(t) = R_s(t-1) ∨ (R_{s-1}(t) ∧ E_s[t])`;
+/// - **strict** (a step must happen in a later period than the one before it):
+///   `R_s(t) = R_s(t-1) ∨ (R_{s-1}(t-1) ∧ E_s[t])`;
+/// - with `R_s(t0-1) = ∅`, a row entered in period `t0` is counted at the end of its window,
+///   `min(t0+W-1, N)`: `counts[s-1] = |R_s(end)|`.
+///
+/// A period bitmap keeps no order within the period, so neither is the true count of users
+/// who did `E_1, ..., E_s` in that order (at increasing times, all within periods
+/// `t0..=end`). Both are bounds of it: **strict ≤ true ordered count ≤ lenient**. Strict
+/// puts each step in a later period than the one before, so the times increase; any ordered
+/// sequence has non-decreasing periods, which lenient accepts. With days the two are close;
+/// with months they can be far apart.
+///
+/// Every window ends at or before `N`, so no period outside the rows is read: the first
+/// step's `rows` bitmaps in one batch, then the later steps' `(K-1) × rows` in a second batch
+/// restricted to the users who did the first step in some row
+/// ([`Store::get_within`](crate::Store::get_within); nobody else can enter). The rest
+/// is computed in memory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FunnelSpec {
     /// The events, in funnel order (at least two).
@@ -313,7 +315,7 @@ impl Funnel {
 }
 
 impl Bitmapist {
-    /// Computes a funnel; see the [module docs](crate::funnel) for the definitions and the
+    /// Computes a funnel; see [`FunnelSpec`](crate::FunnelSpec) for the definitions and the
     /// bounds.
     ///
     /// ```

@@ -1,39 +1,5 @@
 //! The external-id map: app user ids (strings, UUIDs, i64/u64) to dense `u32` bit offsets.
 //! Global and append-only, kept by the store beside the bitmaps, cached in this process.
-//!
-//! # Model
-//!
-//! Bitmaps index users by `u32`. Apps identify them by UUIDs, strings or 64-bit database
-//! ids. The map gives each external id, the first time it is seen, the next dense id
-//! (1, 2, 3, ...; 0 is never handed out) and never changes or forgets it: a per-day or
-//! reusable map would break every cross-day operation (cohorts, retention). Integers and
-//! UUIDs are mapped through their text (`42`, `-7`,
-//! `67e55044-10b1-426f-9247-bb680e5fe0c8`), so `42` the integer and `"42"` the string are
-//! the same user.
-//!
-//! There is one map per key prefix (a *space*: `trackist_` by default), shared by every
-//! event. It lives outside the event key namespace, so that Python's
-//! `delete_all_events` and the event listing never see it:
-//!
-//! | store | where |
-//! |---|---|
-//! | `memory://` | maps in the process |
-//! | `file://` | redb tables `ids_forward` (`(space, external) -> u32`), `ids_reverse` (`(space, u32) -> external`) and `ids_next` (`space -> last id`), written in one transaction, committed (fsync) before the ids are returned |
-//! | `redis://`, `redis+cluster://` | `{bitmapist.ids.SPACE}:fwd` (hash external -> id), `...:rev` (hash id -> external), `...:next` (counter), changed only by [`ASSIGN_SCRIPT`] (atomic; one hash tag, so one cluster slot) |
-//!
-//! # Limits
-//!
-//! - An external id is 1 to [`MAX_EXTERNAL_ID_BYTES`] bytes of UTF-8; anything else is
-//!   [`Error::InvalidArgument`] naming it.
-//! - Dense ids are `u32`: after 4,294,967,295 assignments the map answers
-//!   [`Error::IdsExhausted`].
-//!
-//! # Caching
-//!
-//! Since the map never changes an assignment, this process keeps the pairs it has seen (up
-//! to [`CACHE_LIMIT`] each way, then starts over): marking a known user costs a hash
-//! lookup, not a store round trip. Deleting the map's keys by hand while processes run is
-//! not supported (they would keep using their cached ids).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -178,6 +144,42 @@ impl IdTable {
 /// assert_eq!(ids.lookup(&["carol".into()]).await?, vec![None]);
 /// # Ok(()) }
 /// ```
+///
+/// # Details
+///
+/// # Model
+///
+/// Bitmaps index users by `u32`. Apps identify them by UUIDs, strings or 64-bit database
+/// ids. The map gives each external id, the first time it is seen, the next dense id
+/// (1, 2, 3, ...; 0 is never handed out) and never changes or forgets it: a per-day or
+/// reusable map would break every cross-day operation (cohorts, retention). Integers and
+/// UUIDs are mapped through their text (`42`, `-7`,
+/// `67e55044-10b1-426f-9247-bb680e5fe0c8`), so `42` the integer and `"42"` the string are
+/// the same user.
+///
+/// There is one map per key prefix (a *space*: `trackist_` by default), shared by every
+/// event. It lives outside the event key namespace, so that Python's
+/// `delete_all_events` and the event listing never see it:
+///
+/// | store | where |
+/// |---|---|
+/// | `memory://` | maps in the process |
+/// | `file://` | redb tables `ids_forward` (`(space, external) -> u32`), `ids_reverse` (`(space, u32) -> external`) and `ids_next` (`space -> last id`), written in one transaction, committed (fsync) before the ids are returned |
+/// | `redis://`, `redis+cluster://` | `{bitmapist.ids.SPACE}:fwd` (hash external -> id), `...:rev` (hash id -> external), `...:next` (counter), changed only by [`ASSIGN_SCRIPT`] (atomic; one hash tag, so one cluster slot) |
+///
+/// # Limits
+///
+/// - An external id is 1 to [`MAX_EXTERNAL_ID_BYTES`] bytes of UTF-8; anything else is
+///   [`Error::InvalidArgument`] naming it.
+/// - Dense ids are `u32`: after 4,294,967,295 assignments the map answers
+///   [`Error::IdsExhausted`].
+///
+/// # Caching
+///
+/// Since the map never changes an assignment, this process keeps the pairs it has seen (up
+/// to [`CACHE_LIMIT`] each way, then starts over): marking a known user costs a hash
+/// lookup, not a store round trip. Deleting the map's keys by hand while processes run is
+/// not supported (they would keep using their cached ids).
 #[derive(Clone)]
 pub struct IdMap {
     store: Arc<dyn Store>,

@@ -1,13 +1,5 @@
 //! Stickiness (frequency): how many users of an event were active on exactly k days of
 //! one ISO week or calendar month, computed in memory from the period's day bitmaps.
-//!
-//! For a period of `D` days with day bitmaps `D_1..D_D`, the fold
-//! `A_k ← A_k ∨ (A_{k-1} ∧ D_d)` (for each day `d`, `k` from high to low, `A_0` = everyone)
-//! leaves `A_k` = the users active on at least `k` days; `|A_k| - |A_{k+1}|` are the users
-//! active on exactly `k` days. Days that start after `at` are in the future and are not read
-//! (they count as empty), so a period seen from its middle gives its stickiness so far; the
-//! answer still has one entry per day of the period. The day bitmaps are fetched in one
-//! batch.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,6 +13,16 @@ use crate::period::{Period, TimeGroup};
 ///
 /// Serializes as `{"event", "period", "start", "days": [n_1, ...]}`, where `days[k-1]` is
 /// the number of users active on exactly `k` days of the period.
+///
+/// # Definitions
+///
+/// For a period of `D` days with day bitmaps `D_1..D_D`, the fold
+/// `A_k ← A_k ∨ (A_{k-1} ∧ D_d)` (for each day `d`, `k` from high to low, `A_0` = everyone)
+/// leaves `A_k` = the users active on at least `k` days; `|A_k| - |A_{k+1}|` are the users
+/// active on exactly `k` days. Days that start after `at` are in the future and are not read
+/// (they count as empty), so a period seen from its middle gives its stickiness so far; the
+/// answer still has one entry per day of the period. The day bitmaps are fetched in one
+/// batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Stickiness {
     /// The event.
@@ -56,7 +58,7 @@ pub(crate) fn days_of(period: &Period) -> Result<Vec<Period>> {
 
 impl Bitmapist {
     /// Stickiness of `event` in the week or month (`time_group`) containing `at`; see the
-    /// [module docs](crate::stickiness).
+    /// [`Stickiness`](crate::Stickiness) for the definition.
     ///
     /// ```
     /// use bitmapist::{Bitmapist, TimeGroup};

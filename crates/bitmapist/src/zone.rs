@@ -1,41 +1,5 @@
 //! The store's time zone: which wall clock periods follow (UTC unless configured).
 //! Converting instants to local periods, and local period bounds back to instants, across DST.
-//!
-//! A store has one [`Zone`], an IANA name such as `Europe/Berlin` (`BITMAPIST_TIMEZONE`,
-//! [`Builder::timezone`](crate::Builder::timezone), the CLI's `--timezone`). Marking buckets
-//! an instant by its **local wall clock**, exactly as Python bitmapist 3.116+ does with a
-//! zone-aware `datetime`: the key's year, month, day and hour are the local ones, the ISO
-//! week is the local date's ISO week. Queries use the same zone: the period "containing
-//! now", period starts and ends, cohort rows.
-//!
-//! Daylight saving time follows from bucketing by wall clock:
-//!
-//! - a spring-forward day has 23 hours and a fall-back day 25: a day period runs from
-//!   local midnight to the next local midnight, whatever their distance;
-//! - on fall-back, the repeated hour (01:30 EDT and 01:30 EST in New York) is one hour
-//!   key, covering two real hours;
-//! - on spring-forward the skipped hour (02:00 to 03:00 in New York) has no key: no
-//!   instant falls in it, so its count is always 0, and hour arithmetic (cohort rows of
-//!   hours) still steps through it as an empty period;
-//! - a period's start that falls in a gap (a zone whose midnight is skipped) is the first
-//!   instant after the gap; one that falls in a repeated hour is its earlier instant.
-//!
-//! ```
-//! use bitmapist::{TimeGroup, Zone};
-//! use chrono::{TimeZone, Utc};
-//!
-//! let ny: Zone = "America/New_York".parse()?;
-//! // 23:30 in New York on 2025-01-13 is 04:30 UTC on the 14th; its day is the 13th.
-//! let at = Utc.with_ymd_and_hms(2025, 1, 14, 4, 30, 0).unwrap();
-//! let day = ny.period_containing(TimeGroup::Days, at)?;
-//! assert_eq!(day.label(), "2025-01-13");
-//! assert_eq!(ny.start(&day).unwrap(), Utc.with_ymd_and_hms(2025, 1, 13, 5, 0, 0).unwrap());
-//!
-//! // The fall-back day 2025-11-02 has 25 hours.
-//! let fall = ny.period_containing(TimeGroup::Days, Utc.with_ymd_and_hms(2025, 11, 2, 12, 0, 0).unwrap())?;
-//! assert_eq!((ny.end(&fall).unwrap() - ny.start(&fall).unwrap()).num_hours(), 25);
-//! # Ok::<(), bitmapist::Error>(())
-//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -60,6 +24,44 @@ pub const ENV_TIMEZONE: &str = "BITMAPIST_TIMEZONE";
 /// assert_eq!(berlin.name(), "Europe/Berlin");
 /// assert_eq!(Zone::default(), Zone::UTC);
 /// assert!("Mars/Olympus".parse::<Zone>().unwrap_err().to_string().contains("Mars/Olympus"));
+/// # Ok::<(), bitmapist::Error>(())
+/// ```
+///
+/// # Details
+///
+/// A store has one [`Zone`], an IANA name such as `Europe/Berlin` (`BITMAPIST_TIMEZONE`,
+/// [`Builder::timezone`](crate::Builder::timezone), the CLI's `--timezone`). Marking buckets
+/// an instant by its **local wall clock**, exactly as Python bitmapist 3.116+ does with a
+/// zone-aware `datetime`: the key's year, month, day and hour are the local ones, the ISO
+/// week is the local date's ISO week. Queries use the same zone: the period "containing
+/// now", period starts and ends, cohort rows.
+///
+/// Daylight saving time follows from bucketing by wall clock:
+///
+/// - a spring-forward day has 23 hours and a fall-back day 25: a day period runs from
+///   local midnight to the next local midnight, whatever their distance;
+/// - on fall-back, the repeated hour (01:30 EDT and 01:30 EST in New York) is one hour
+///   key, covering two real hours;
+/// - on spring-forward the skipped hour (02:00 to 03:00 in New York) has no key: no
+///   instant falls in it, so its count is always 0, and hour arithmetic (cohort rows of
+///   hours) still steps through it as an empty period;
+/// - a period's start that falls in a gap (a zone whose midnight is skipped) is the first
+///   instant after the gap; one that falls in a repeated hour is its earlier instant.
+///
+/// ```
+/// use bitmapist::{TimeGroup, Zone};
+/// use chrono::{TimeZone, Utc};
+///
+/// let ny: Zone = "America/New_York".parse()?;
+/// // 23:30 in New York on 2025-01-13 is 04:30 UTC on the 14th; its day is the 13th.
+/// let at = Utc.with_ymd_and_hms(2025, 1, 14, 4, 30, 0).unwrap();
+/// let day = ny.period_containing(TimeGroup::Days, at)?;
+/// assert_eq!(day.label(), "2025-01-13");
+/// assert_eq!(ny.start(&day).unwrap(), Utc.with_ymd_and_hms(2025, 1, 13, 5, 0, 0).unwrap());
+///
+/// // The fall-back day 2025-11-02 has 25 hours.
+/// let fall = ny.period_containing(TimeGroup::Days, Utc.with_ymd_and_hms(2025, 11, 2, 12, 0, 0).unwrap())?;
+/// assert_eq!((ny.end(&fall).unwrap() - ny.start(&fall).unwrap()).num_hours(), 25);
 /// # Ok::<(), bitmapist::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -230,8 +230,9 @@ mod tests {
     use super::*;
     use bitmapist::{Period, TimeGroup};
 
-    /// A cohort computed by the engine (on a memory store): weekly, "on" criterion, rows
-    /// W40 (10 users: 10, 4, 2 back) and W41 (5 users: 5, 1 back, then the future).
+    /// A cohort computed by the engine (on a memory store) as of Wednesday of 2026-W42:
+    /// "on" criterion, `rows` rows up to W42; W40 has 10 users (10, 4, 2 back), W41 has 5
+    /// (5, 1 back, then the future).
     fn computed(rows: usize, mark: bool, group: TimeGroup) -> Cohort {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -275,12 +276,14 @@ mod tests {
     }
 
     fn table() -> Cohort {
-        let mut t = computed(2, true, TimeGroup::Weeks);
+        // Rows W40, W41 and W42 (the week of `now`, with no sign-ups).
+        let mut t = computed(3, true, TimeGroup::Weeks);
         assert_eq!(
             t.cohort,
             vec![
                 vec![Some(10), Some(4), Some(2)],
                 vec![Some(5), Some(1), None],
+                vec![None, None, None],
             ]
         );
         t.average_fractions = vec![Some(1.0), Some(0.3), Some(0.2)];

@@ -99,7 +99,7 @@ impl Bitmapist {
         Ok(seen)
     }
 
-    /// A retention table in any mode (see the [`retention`](crate::retention) module docs
+    /// A retention table in any mode (see [`RetentionSpec`](crate::RetentionSpec)
     /// for the exact definitions).
     ///
     /// `bm.retention(&RetentionSpec::from(spec))` gives the same table as

@@ -1,57 +1,5 @@
 //! Retention modes: one spec ([`RetentionSpec`]) for every kind of retention table.
 //! First-time or recurring cohorts, three return criteria, simple or weighted averages.
-//!
-//! [`Bitmapist::get_cohort`](crate::Bitmapist::get_cohort) is the legacy contract and stays
-//! as it is; `RetentionSpec::from(cohort_spec)` describes exactly the same table (recurring,
-//! first return or on, simple averages over every cell), and the tests check that both agree.
-//!
-//! # Definitions
-//!
-//! Rows `i = 0..rows-1`, lag `j = 0..cols-1`; `N` is the period containing `now` (the last
-//! row's); `P_t` and `S_t` are the primary event's users and the secondary chain's users
-//! ([`chain_events`](crate::chain_events)) in row period `t`. As in `get_cohort`, `S_t` is
-//! empty when the secondary event itself has no users in `t`. A cell whose period
-//! `i + j` lies after `N` is `None`, and so is every cell of a row whose cohort is empty.
-//!
-//! - **Cohort kind** ([`CohortKind`]):
-//!   - *recurring*: `C_i = P_i`;
-//!   - *first-time*: `C_i` = the users whose first-ever primary event falls in period `i`:
-//!     `P_i` minus every earlier period of the primary's whole stored history. The history
-//!     is read from the primary's stored keys (any period that ends at or before row 0's
-//!     start, in any time group), plus rows `0..i`; not only from the table's rows.
-//! - **Criterion** ([`Criterion`]), the cell `(i, j)`:
-//!   - *first return*: the users of `C_i` whose first period `t ≥ i` with a return
-//!     (`u ∈ S_t`) is `i + j` (each user counted once; legacy `with_replacement = false`);
-//!   - *on*: `|C_i ∧ S_{i+j}|` (legacy `with_replacement = true`);
-//!   - *on or after*: `|C_i ∧ (S_{i+j} ∨ S_{i+j+1} ∨ … ∨ S_N)|`: returned in period `i + j`
-//!     or any later one up to now. The suffix unions `U_t = S_t ∨ U_{t+1}` are computed
-//!     once and shared between rows, so this costs one union per row period more than *on*.
-//! - **Averages** ([`Average`]) of column `j`, over its *included* cells: the non-`None`
-//!   cells, less, with `complete_only`, the cell whose period is `N` (still incomplete, as
-//!   PostHog and Mixpanel leave it out):
-//!   - *simple*: the mean of the row fractions `cell / |C_i|` (legacy);
-//!   - *weighted*: `Σ cells / Σ |C_i|` over the rows whose cell is included.
-//!
-//!   The mean counts (`averages`) are over the same included cells.
-//!
-//! ```
-//! use bitmapist::{Average, Bitmapist, CohortSpec, Criterion, RetentionSpec};
-//! use chrono::{Duration, TimeZone, Utc};
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), bitmapist::Error> {
-//! let bm = Bitmapist::open("memory://").await?;
-//! let day0 = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
-//! for uid in 0..10 { bm.mark_event("signed_up", uid).at(day0).await?; }
-//! for uid in 0..4 { bm.mark_event("active", uid).at(day0 + Duration::days(2)).await?; }
-//!
-//! let base = CohortSpec::new("signed_up", "active").rows(3).cols(3).now(day0 + Duration::days(2));
-//! let spec = RetentionSpec::new(base).criterion(Criterion::OnOrAfter).average(Average::Weighted);
-//! let r = bm.retention(&spec).await?;
-//! // Returned on day 2, so "on or after" days 0, 1 and 2.
-//! assert_eq!(r.table.cohort[0], vec![Some(4), Some(4), Some(4)]);
-//! assert_eq!(r.table.average_fractions[0], Some(0.4));
-//! # Ok(()) }
-//! ```
 
 mod averages;
 mod compute;
@@ -181,6 +129,60 @@ impl FromStr for Average {
 /// let spec = RetentionSpec::from(legacy);
 /// assert_eq!(spec.criterion, Criterion::On);
 /// assert_eq!(spec.kind, CohortKind::Recurring);
+/// ```
+///
+/// # Definitions
+///
+/// [`Bitmapist::get_cohort`](crate::Bitmapist::get_cohort) is the legacy contract and stays
+/// as it is; `RetentionSpec::from(cohort_spec)` describes exactly the same table (recurring,
+/// first return or on, simple averages over every cell), and the tests check that both agree.
+///
+/// # Definitions
+///
+/// Rows `i = 0..rows-1`, lag `j = 0..cols-1`; `N` is the period containing `now` (the last
+/// row's); `P_t` and `S_t` are the primary event's users and the secondary chain's users
+/// ([`chain_events`](crate::chain_events)) in row period `t`. As in `get_cohort`, `S_t` is
+/// empty when the secondary event itself has no users in `t`. A cell whose period
+/// `i + j` lies after `N` is `None`, and so is every cell of a row whose cohort is empty.
+///
+/// - **Cohort kind** ([`CohortKind`]):
+///   - *recurring*: `C_i = P_i`;
+///   - *first-time*: `C_i` = the users whose first-ever primary event falls in period `i`:
+///     `P_i` minus every earlier period of the primary's whole stored history. The history
+///     is read from the primary's stored keys (any period that ends at or before row 0's
+///     start, in any time group), plus rows `0..i`; not only from the table's rows.
+/// - **Criterion** ([`Criterion`]), the cell `(i, j)`:
+///   - *first return*: the users of `C_i` whose first period `t ≥ i` with a return
+///     (`u ∈ S_t`) is `i + j` (each user counted once; legacy `with_replacement = false`);
+///   - *on*: `|C_i ∧ S_{i+j}|` (legacy `with_replacement = true`);
+///   - *on or after*: `|C_i ∧ (S_{i+j} ∨ S_{i+j+1} ∨ … ∨ S_N)|`: returned in period `i + j`
+///     or any later one up to now. The suffix unions `U_t = S_t ∨ U_{t+1}` are computed
+///     once and shared between rows, so this costs one union per row period more than *on*.
+/// - **Averages** ([`Average`]) of column `j`, over its *included* cells: the non-`None`
+///   cells, less, with `complete_only`, the cell whose period is `N` (still incomplete, as
+///   PostHog and Mixpanel leave it out):
+///   - *simple*: the mean of the row fractions `cell / |C_i|` (legacy);
+///   - *weighted*: `Σ cells / Σ |C_i|` over the rows whose cell is included.
+///
+///   The mean counts (`averages`) are over the same included cells.
+///
+/// ```
+/// use bitmapist::{Average, Bitmapist, CohortSpec, Criterion, RetentionSpec};
+/// use chrono::{Duration, TimeZone, Utc};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = Bitmapist::open("memory://").await?;
+/// let day0 = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
+/// for uid in 0..10 { bm.mark_event("signed_up", uid).at(day0).await?; }
+/// for uid in 0..4 { bm.mark_event("active", uid).at(day0 + Duration::days(2)).await?; }
+///
+/// let base = CohortSpec::new("signed_up", "active").rows(3).cols(3).now(day0 + Duration::days(2));
+/// let spec = RetentionSpec::new(base).criterion(Criterion::OnOrAfter).average(Average::Weighted);
+/// let r = bm.retention(&spec).await?;
+/// // Returned on day 2, so "on or after" days 0, 1 and 2.
+/// assert_eq!(r.table.cohort[0], vec![Some(4), Some(4), Some(4)]);
+/// assert_eq!(r.table.average_fractions[0], Some(0.4));
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetentionSpec {

@@ -24,7 +24,7 @@ use crate::error::Result;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     map: RwLock<BTreeMap<String, Bitmap>>,
-    /// The external-id maps, by space (see [`crate::idmap`]); not keys.
+    /// The external-id maps, by space (see [`IdMap`](crate::IdMap)); not keys.
     ids: std::sync::Mutex<std::collections::HashMap<String, crate::idmap::IdTable>>,
     meta: RwLock<BTreeMap<String, String>>,
 }

@@ -181,7 +181,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
-    /// The external-id map of `space` (see [`crate::idmap`]): the dense id of each of
+    /// The external-id map of `space` (see [`IdMap`](crate::IdMap)): the dense id of each of
     /// `external`, in order, assigning the next free ids to those missing, atomically
     /// (concurrent callers, in any process, get one id per external id). The default
     /// refuses: the store keeps no map.

@@ -1,5 +1,5 @@
 //! The external-id map on Redis and Redis Cluster: one hash each way and a counter under one
-//! hash tag, changed only by [`ASSIGN_SCRIPT`] (see [`crate::idmap`] for the key names).
+//! hash tag, changed only by [`ASSIGN_SCRIPT`] (see [`IdMap`](crate::IdMap) for the key names).
 //!
 //! Every call is one command on one slot: `EVALSHA` (falling back to `EVAL` when the server
 //! does not have the script cached) to assign, `HMGET` on the forward or reverse hash to
