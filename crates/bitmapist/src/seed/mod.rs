@@ -49,7 +49,7 @@ use serde::Serialize;
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, MarkOptions};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::period::Period;
 
 mod bitmaps;
@@ -186,14 +186,14 @@ impl SeedPlan {
     /// ```
     pub fn validate(&self) -> Result<()> {
         if !(1..=MAX_USERS).contains(&self.users) {
-            return Err(Error::invalid(
-                "users",
+            return Err(Error::invalid_arg(
+                Argument::Users,
                 format!("{} is not in 1..={MAX_USERS}", self.users),
             ));
         }
         if !(1..=MAX_DAYS).contains(&self.days) {
-            return Err(Error::invalid(
-                "days",
+            return Err(Error::invalid_arg(
+                Argument::Days,
                 format!("{} is not in 1..={MAX_DAYS}", self.days),
             ));
         }
@@ -556,8 +556,8 @@ impl Generator {
     /// The date of day `index`, checked against the plan.
     fn date(&self, index: u32) -> Result<NaiveDate> {
         if index >= self.plan.days {
-            return Err(Error::invalid(
-                "index",
+            return Err(Error::invalid_arg(
+                Argument::Index,
                 format!("day {index} is not in 0..{}", self.plan.days),
             ));
         }
