@@ -590,50 +590,63 @@ impl Generator {
         let day_seed = mix(self.plan.seed ^ mix(SALT_ACTIVITY ^ u64::from(index)));
         let signed = self.signed_up_by(index) as usize;
         for (uid, u) in (1u32..).zip(&self.users[..signed]) {
-            if index > u.deleted_day {
-                continue;
-            }
-            let mut r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
-            if index == u.signup_day {
-                let t = u.signup_sec;
-                day.push(SIGNED_UP, uid, t);
-                day.push(CREATED, uid, t);
-                day.session(&mut r, uid, t);
-                if r.chance(0.3) {
-                    day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-                }
-                continue;
-            }
-            if index == u.deleted_day {
-                let t = r.time_of_day();
-                day.push(LOGGED_IN, uid, t);
-                day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
-                continue;
-            }
-            let age = (index - u.signup_day) as usize;
-            let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
-            let upgrade = index == u.upgrade_day;
-            if !upgrade && r.unit() as f32 >= p {
-                continue;
-            }
-            let t = r.time_of_day();
-            day.session(&mut r, uid, t);
-            if upgrade {
-                let later = t.saturating_add(60 + r.below(900) as u32);
-                day.push(UPGRADED, uid, later);
-                day.push(PURCHASED, uid, later);
-            } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
-                day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
-            }
-            if r.chance(0.03) {
-                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-            }
-            if r.chance(f64::from(u.stickiness) * 0.3) {
-                let t2 = r.time_of_day();
-                day.session(&mut r, uid, t2);
+            if index <= u.deleted_day {
+                let r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
+                self.user_day(&mut day, r, index, uid, u, weekly);
             }
         }
         Ok(day.counts)
+    }
+
+    /// The marks of user `uid` on day `index` (not after the deletion day), drawn from `r`,
+    /// the user's stream for the day: the sign-up, the deletion, or a day of activity.
+    fn user_day<S: Sink>(
+        &self,
+        day: &mut DayWriter<'_, S>,
+        mut r: Rng,
+        index: u32,
+        uid: u32,
+        u: &User,
+        weekly: f32,
+    ) {
+        if index == u.signup_day {
+            let t = u.signup_sec;
+            day.push(SIGNED_UP, uid, t);
+            day.push(CREATED, uid, t);
+            day.session(&mut r, uid, t);
+            if r.chance(0.3) {
+                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+            }
+            return;
+        }
+        if index == u.deleted_day {
+            let t = r.time_of_day();
+            day.push(LOGGED_IN, uid, t);
+            day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
+            return;
+        }
+        let age = (index - u.signup_day) as usize;
+        let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
+        let upgrade = index == u.upgrade_day;
+        if !upgrade && r.unit() as f32 >= p {
+            return;
+        }
+        let t = r.time_of_day();
+        day.session(&mut r, uid, t);
+        if upgrade {
+            let later = t.saturating_add(60 + r.below(900) as u32);
+            day.push(UPGRADED, uid, later);
+            day.push(PURCHASED, uid, later);
+        } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
+            day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
+        }
+        if r.chance(0.03) {
+            day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+        }
+        if r.chance(f64::from(u.stickiness) * 0.3) {
+            let t2 = r.time_of_day();
+            day.session(&mut r, uid, t2);
+        }
     }
 }
 
