@@ -17,7 +17,7 @@
 //! in Redis; nothing it sent before the error is lost, nothing after is run. When the client
 //! closes its side, the commands it already sent still run and their replies are sent.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::args::Args;
@@ -71,77 +71,125 @@ enum Stop {
 pub async fn serve(mut stream: TcpStream, state: &ServerState, mut conn: ConnState) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.split();
-    let limits: &Limits = &state.limits;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut out = Output {
-        bytes: Vec::with_capacity(CHUNK),
-        sent: 0,
-    };
-    let mut decoder = Decoder::new(limits.clone());
-    // Whether the client may still send (false after it closed its side).
-    let mut reading = true;
-    // Whether commands wait for replies to drain (hysteresis: resume at half the cap).
-    let mut paused = false;
-    let mut stop: Option<Stop> = None;
+    let mut session = Session::new(&state.limits);
     loop {
-        if stop.is_none() {
-            if paused && out.pending() <= limits.max_output / 2 {
-                paused = false;
-            }
-            if !paused {
-                let (ran, next) =
-                    run_buffered(state, &mut conn, &mut decoder, &buf, &mut out).await;
-                if ran.consumed > 0 {
-                    buf.drain(..ran.consumed);
-                }
-                if next == Some(Stop::Shutdown) {
-                    // The server saves and exits; pending replies go out meanwhile.
-                    state.request_shutdown();
-                }
-                stop = next;
-                paused = ran.paused;
-                if !reading && !paused && stop.is_none() {
-                    // The client closed its side and every command it sent has run.
-                    stop = Some(Stop::Close);
-                }
-            }
-            if buf.is_empty() && buf.capacity() > SHRINK_ABOVE {
-                buf = Vec::with_capacity(CHUNK);
-            }
+        if session.stop.is_none() {
+            session.run_commands(state, &mut conn).await;
         }
-        out.compact();
-        if stop.is_none() && paused && buf.len() > limits.max_output {
+        session.out.compact();
+        if session.client_does_not_read(&state.limits) {
             tracing::warn!(
                 client = %conn.peer,
-                pending_replies = out.pending(),
-                queued_commands = buf.len(),
-                limit = limits.max_output,
+                pending_replies = session.out.pending(),
+                queued_commands = session.buf.len(),
+                limit = state.limits.max_output,
                 "closing the connection: the client does not read its replies \
                  (client output limit reached)"
             );
             return;
         }
-        let want_read = reading && stop.is_none();
-        let want_write = out.pending() > 0;
+        let want_read = session.reading && session.stop.is_none();
+        let want_write = session.out.pending() > 0;
         if !want_write && !want_read {
             // Everything is sent; nothing more will arrive or run.
             return;
         }
-        if want_read && buf.capacity() - buf.len() < CHUNK / 4 {
-            // Grows with the bytes that arrived (doubling), never by an announced length.
-            buf.reserve(CHUNK);
+        if !session
+            .transfer(&mut reader, &mut writer, want_read, want_write)
+            .await
+        {
+            return;
         }
+    }
+}
+
+/// The state of one connection between its phases: bytes read and not yet run, replies
+/// not yet sent, and whether it still reads, waits for replies to drain, or stops.
+struct Session {
+    buf: Vec<u8>,
+    out: Output,
+    decoder: Decoder,
+    /// Whether the client may still send (false after it closed its side).
+    reading: bool,
+    /// Whether commands wait for replies to drain (hysteresis: resume at half the cap).
+    paused: bool,
+    stop: Option<Stop>,
+}
+
+impl Session {
+    fn new(limits: &Limits) -> Self {
+        Session {
+            buf: Vec::with_capacity(CHUNK),
+            out: Output {
+                bytes: Vec::with_capacity(CHUNK),
+                sent: 0,
+            },
+            decoder: Decoder::new(limits.clone()),
+            reading: true,
+            paused: false,
+            stop: None,
+        }
+    }
+
+    /// Runs the buffered complete commands unless paused (resuming once the pending
+    /// replies fell to half the cap), then gives back a large empty read buffer.
+    async fn run_commands(&mut self, state: &ServerState, conn: &mut ConnState) {
+        if self.paused && self.out.pending() <= state.limits.max_output / 2 {
+            self.paused = false;
+        }
+        if !self.paused {
+            let (ran, next) =
+                run_buffered(state, conn, &mut self.decoder, &self.buf, &mut self.out).await;
+            if ran.consumed > 0 {
+                self.buf.drain(..ran.consumed);
+            }
+            if next == Some(Stop::Shutdown) {
+                // The server saves and exits; pending replies go out meanwhile.
+                state.request_shutdown();
+            }
+            self.stop = next;
+            self.paused = ran.paused;
+            if !self.reading && !self.paused && self.stop.is_none() {
+                // The client closed its side and every command it sent has run.
+                self.stop = Some(Stop::Close);
+            }
+        }
+        if self.buf.is_empty() && self.buf.capacity() > SHRINK_ABOVE {
+            self.buf = Vec::with_capacity(CHUNK);
+        }
+    }
+
+    /// Whether commands are paused on the output cap while the unexecuted ones pass it too.
+    fn client_does_not_read(&self, limits: &Limits) -> bool {
+        self.stop.is_none() && self.paused && self.buf.len() > limits.max_output
+    }
+
+    /// Waits for the socket to take some replies or give some bytes, whichever comes
+    /// first; false when the connection is gone.
+    async fn transfer(
+        &mut self,
+        reader: &mut (impl AsyncRead + Unpin),
+        writer: &mut (impl AsyncWrite + Unpin),
+        want_read: bool,
+        want_write: bool,
+    ) -> bool {
+        if want_read && self.buf.capacity() - self.buf.len() < CHUNK / 4 {
+            // Grows with the bytes that arrived (doubling), never by an announced length.
+            self.buf.reserve(CHUNK);
+        }
+        let out = &mut self.out;
         tokio::select! {
-            read = reader.read_buf(&mut buf), if want_read => match read {
-                Ok(0) => reading = false,
+            read = reader.read_buf(&mut self.buf), if want_read => match read {
+                Ok(0) => self.reading = false,
                 Ok(_) => {}
-                Err(_) => return,
+                Err(_) => return false,
             },
             written = writer.write(&out.bytes[out.sent..]), if want_write => match written {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => return false,
                 Ok(n) => out.sent += n,
             },
         }
+        true
     }
 }
 

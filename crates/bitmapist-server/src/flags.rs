@@ -129,41 +129,19 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
         if arg == "--" {
             break;
         }
-        let Some(body) = arg
-            .strip_prefix("--")
-            .or_else(|| arg.strip_prefix('-'))
-            .filter(|b| !b.is_empty() && !b.starts_with('-'))
-        else {
+        let Some((name, inline)) = split_flag(arg) else {
             // The first non-flag argument ends the flags, as in Go; the rest are ignored.
             break;
-        };
-        let (name, inline) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (body, None),
-        };
-        let bad = |value: &str, reason: &str| FlagsError::BadValue {
-            flag: name.to_string(),
-            value: value.to_string(),
-            reason: reason.to_string(),
         };
         match name {
             "h" | "help" => return Err(FlagsError::Help),
             "debug" | "relaxed" | "v" | "version" => {
-                let on = match inline.as_deref() {
-                    None | Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
-                    Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
-                    Some(v) => return Err(bad(v, "not a boolean")),
-                };
-                match name {
-                    "debug" => flags.debug = on,
-                    "relaxed" => flags.relaxed = on,
-                    _ => flags.version = on,
-                }
+                set_bool(&mut flags, name, parse_bool(name, inline)?);
             }
             "addr" | "db" | "bak" | "save-every" | "idle" | "file-cache-mb" | "requirepass"
             | "max-output-mb" => {
                 let value = match inline {
-                    Some(v) => v,
+                    Some(v) => v.to_string(),
                     None => {
                         let v = args
                             .get(i)
@@ -172,40 +150,86 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
                         v.clone()
                     }
                 };
-                match name {
-                    "addr" => flags.addr = value,
-                    "db" => flags.db = PathBuf::from(value),
-                    "bak" => flags.bak = (!value.is_empty()).then(|| PathBuf::from(value)),
-                    "requirepass" => flags.requirepass = (!value.is_empty()).then_some(value),
-                    "max-output-mb" => {
-                        flags.max_output_mb = value
-                            .parse()
-                            .ok()
-                            .filter(|&n: &usize| n > 0)
-                            .ok_or_else(|| bad(&value, "not a positive whole number"))?;
-                    }
-                    "save-every" => {
-                        let d = parse_duration(&value).map_err(|r| bad(&value, &r))?;
-                        if d.is_zero() {
-                            return Err(bad(&value, "must be positive"));
-                        }
-                        flags.save_every = d;
-                    }
-                    "idle" => {
-                        let d = parse_duration(&value).map_err(|r| bad(&value, &r))?;
-                        flags.idle = (!d.is_zero()).then_some(d);
-                    }
-                    _ => {
-                        flags.file_cache_mb = value
-                            .parse()
-                            .map_err(|_| bad(&value, "not a whole number"))?;
-                    }
-                }
+                set_value(&mut flags, name, value)?;
             }
             _ => return Err(FlagsError::Unknown(name.to_string())),
         }
     }
     Ok(flags)
+}
+
+/// A flag argument's name and its `=value`, if any (`-name`, `--name`, `-name=value`);
+/// `None` for an argument that is not a flag.
+fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {
+    let body = arg
+        .strip_prefix("--")
+        .or_else(|| arg.strip_prefix('-'))
+        .filter(|b| !b.is_empty() && !b.starts_with('-'))?;
+    Some(match body.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (body, None),
+    })
+}
+
+/// The error for `value` of flag `name`.
+fn bad(name: &str, value: &str, reason: &str) -> FlagsError {
+    FlagsError::BadValue {
+        flag: name.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A boolean flag's value: on when given alone, else Go's spellings of true and false.
+fn parse_bool(name: &str, inline: Option<&str>) -> Result<bool, FlagsError> {
+    match inline {
+        None | Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
+        Some(v) => Err(bad(name, v, "not a boolean")),
+    }
+}
+
+/// Sets the boolean flag `name` (`debug`, `relaxed`, `v`/`version`).
+fn set_bool(flags: &mut Flags, name: &str, on: bool) {
+    match name {
+        "debug" => flags.debug = on,
+        "relaxed" => flags.relaxed = on,
+        _ => flags.version = on,
+    }
+}
+
+/// Sets the flag `name` that takes a value, checking the value.
+fn set_value(flags: &mut Flags, name: &str, value: String) -> Result<(), FlagsError> {
+    match name {
+        "addr" => flags.addr = value,
+        "db" => flags.db = PathBuf::from(value),
+        "bak" => flags.bak = (!value.is_empty()).then(|| PathBuf::from(value)),
+        "requirepass" => flags.requirepass = (!value.is_empty()).then_some(value),
+        "max-output-mb" => {
+            flags.max_output_mb = value
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| bad(name, &value, "not a positive whole number"))?;
+        }
+        "save-every" => {
+            let d = parse_duration(&value).map_err(|r| bad(name, &value, &r))?;
+            if d.is_zero() {
+                return Err(bad(name, &value, "must be positive"));
+            }
+            flags.save_every = d;
+        }
+        "idle" => {
+            let d = parse_duration(&value).map_err(|r| bad(name, &value, &r))?;
+            flags.idle = (!d.is_zero()).then_some(d);
+        }
+        _ => {
+            flags.file_cache_mb = value
+                .parse()
+                .map_err(|_| bad(name, &value, "not a whole number"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a `-db` path whose directory does not exist (a mistyped path would otherwise

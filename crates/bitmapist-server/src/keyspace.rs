@@ -228,6 +228,7 @@ impl Keyspace {
         if bitmap.byte_len() == 0 {
             return Err(Error::InvalidArgument {
                 name: "bitmap",
+                argument: bitmapist::Argument::Other,
                 reason: "an empty string cannot be stored as a bitmap".into(),
             });
         }

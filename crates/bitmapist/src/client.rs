@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
 use crate::key::{DEFAULT_PREFIX, KeyLayout};
 use crate::period::{Period, TimeGroup};
@@ -132,8 +132,8 @@ impl Builder {
     pub async fn open(self) -> Result<Bitmapist> {
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
         if prefix.is_empty() {
-            return Err(Error::invalid(
-                "key_prefix",
+            return Err(Error::invalid_arg(
+                Argument::KeyPrefix,
                 "must not be empty (deleting all events would delete every key)",
             ));
         }
@@ -161,7 +161,10 @@ impl Builder {
 /// Rejects event names that cannot be stored.
 pub(crate) fn check_event(event: &str) -> Result<()> {
     if event.is_empty() {
-        return Err(Error::invalid("event", "an event name must not be empty"));
+        return Err(Error::invalid_arg(
+            Argument::Event,
+            "an event name must not be empty",
+        ));
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
 use crate::key::KeyLayout;
 use crate::period::{Period, TimeGroup};
@@ -61,8 +61,8 @@ impl FromStr for ChainOp {
         match s.trim().to_ascii_lowercase().as_str() {
             "and" => Ok(ChainOp::And),
             "or" => Ok(ChainOp::Or),
-            _ => Err(Error::invalid(
-                "op",
+            _ => Err(Error::invalid_arg(
+                Argument::Op,
                 format!("{s:?} is not \"and\" or \"or\""),
             )),
         }
@@ -230,15 +230,16 @@ impl CohortSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        check_event(&self.primary).map_err(|_| Error::invalid("primary", "empty event name"))?;
+        check_event(&self.primary)
+            .map_err(|_| Error::invalid_arg(Argument::Primary, "empty event name"))?;
         check_event(&self.secondary)
-            .map_err(|_| Error::invalid("secondary", "empty event name"))?;
+            .map_err(|_| Error::invalid_arg(Argument::Secondary, "empty event name"))?;
         if self.additional.iter().any(|c| c.name.is_empty()) {
-            return Err(Error::invalid("additional", "empty event name"));
+            return Err(Error::invalid_arg(Argument::Additional, "empty event name"));
         }
-        for (name, n) in [("rows", self.rows), ("cols", self.cols)] {
+        for (name, n) in [(Argument::Rows, self.rows), (Argument::Cols, self.cols)] {
             if !(1..=MAX_COHORT_SIZE).contains(&n) {
-                return Err(Error::invalid(
+                return Err(Error::invalid_arg(
                     name,
                     format!("{n} is not in 1..={MAX_COHORT_SIZE}"),
                 ));
@@ -257,7 +258,8 @@ impl CohortSpec {
     /// handle's zone.
     pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
         let current = zone.period_containing(self.time_group, self.now)?;
-        let back = i64::try_from(self.rows - 1).map_err(|_| Error::invalid("rows", "too large"))?;
+        let back = i64::try_from(self.rows - 1)
+            .map_err(|_| Error::invalid_arg(Argument::Rows, "too large"))?;
         let first = current.offset(-back)?;
         (0..self.rows)
             .map(|i| first.offset(i64::try_from(i).unwrap_or(i64::MAX)))
@@ -404,7 +406,7 @@ impl Bitmapist {
     ) -> Result<Query> {
         check_event(base)?;
         if chained.iter().any(|c| c.name.is_empty()) {
-            return Err(Error::invalid("additional", "empty event name"));
+            return Err(Error::invalid_arg(Argument::Additional, "empty event name"));
         }
         let period = self.period_containing(time_group, now)?;
         Ok(self.query(chain_events(base, chained, period)))

@@ -14,8 +14,12 @@ pub enum Error {
     /// An argument of a call was out of its allowed range or malformed.
     #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument {
-        /// The argument's name.
+        /// The argument's name (`argument`'s [`Argument::name`], or the name of an argument
+        /// with no variant of its own).
         name: &'static str,
+        /// Which argument, typed, for callers that answer per argument (the dashboard
+        /// names its query parameter).
+        argument: Argument,
         /// What is wrong with it.
         reason: String,
     },
@@ -166,11 +170,109 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Shorthand for [`Error::InvalidArgument`].
+    /// [`Error::InvalidArgument`] about `argument`.
+    pub(crate) fn invalid_arg(argument: Argument, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            name: argument.name(),
+            argument,
+            reason: reason.into(),
+        }
+    }
+
+    /// [`Error::InvalidArgument`] about an argument with no [`Argument`] variant
+    /// ([`Argument::Other`]), named `name`.
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidArgument {
             name,
+            argument: Argument::Other,
             reason: reason.into(),
+        }
+    }
+}
+
+/// The argument an [`Error::InvalidArgument`] is about.
+///
+/// ```
+/// use bitmapist::{Argument, Error};
+/// let err = bitmapist::Period::week(2026, 54).unwrap_err();
+/// assert!(matches!(err, Error::InvalidArgument { argument: Argument::Week, .. }));
+/// assert_eq!(Argument::Week.name(), "week");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Argument {
+    /// A cohort's or retention table's primary event.
+    Primary,
+    /// A cohort's or retention table's secondary (returning) event.
+    Secondary,
+    /// An event combined with the primary one.
+    Additional,
+    /// A table's number of rows.
+    Rows,
+    /// A cohort table's number of columns.
+    Cols,
+    /// A funnel's window.
+    Window,
+    /// A funnel's steps.
+    Steps,
+    /// An event name.
+    Event,
+    /// A time group.
+    TimeGroup,
+    /// A period.
+    Period,
+    /// An hour of the day.
+    Hour,
+    /// An ISO week.
+    Week,
+    /// A month.
+    Month,
+    /// A retention average's kind.
+    Average,
+    /// A retention kind.
+    Retention,
+    /// A chain's operator.
+    Op,
+    /// The store's key prefix.
+    KeyPrefix,
+    /// The number of users of a fake-data plan.
+    Users,
+    /// The number of days of a fake-data plan.
+    Days,
+    /// A day's index in a fake-data plan.
+    Index,
+    /// A time zone.
+    Timezone,
+    /// An argument with no variant of its own; its name is in the error's `name`.
+    Other,
+}
+
+impl Argument {
+    /// The argument's name, as in the error message.
+    pub fn name(self) -> &'static str {
+        match self {
+            Argument::Primary => "primary",
+            Argument::Secondary => "secondary",
+            Argument::Additional => "additional",
+            Argument::Rows => "rows",
+            Argument::Cols => "cols",
+            Argument::Window => "window",
+            Argument::Steps => "steps",
+            Argument::Event => "event",
+            Argument::TimeGroup => "time_group",
+            Argument::Period => "period",
+            Argument::Hour => "hour",
+            Argument::Week => "week",
+            Argument::Month => "month",
+            Argument::Average => "average",
+            Argument::Retention => "retention",
+            Argument::Op => "op",
+            Argument::KeyPrefix => "key_prefix",
+            Argument::Users => "users",
+            Argument::Days => "days",
+            Argument::Index => "index",
+            Argument::Timezone => "timezone",
+            Argument::Other => "argument",
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::bitmap::Bitmap;
 use crate::client::Bitmapist;
 use crate::cohort::MAX_COHORT_SIZE;
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 
 /// The largest number of steps a funnel may have.
@@ -121,14 +121,14 @@ impl FunnelSpec {
     /// Checks the spec: 2..=32 non-empty steps, rows and window in 1..=10000.
     pub fn validate(&self) -> Result<()> {
         if self.steps.len() < 2 {
-            return Err(Error::invalid(
-                "steps",
+            return Err(Error::invalid_arg(
+                Argument::Steps,
                 format!("a funnel needs at least 2 steps, got {}", self.steps.len()),
             ));
         }
         if self.steps.len() > MAX_FUNNEL_STEPS {
-            return Err(Error::invalid(
-                "steps",
+            return Err(Error::invalid_arg(
+                Argument::Steps,
                 format!(
                     "a funnel has at most {MAX_FUNNEL_STEPS} steps, got {}",
                     self.steps.len()
@@ -136,14 +136,14 @@ impl FunnelSpec {
             ));
         }
         if let Some(i) = self.steps.iter().position(String::is_empty) {
-            return Err(Error::invalid(
-                "steps",
+            return Err(Error::invalid_arg(
+                Argument::Steps,
                 format!("step {} is an empty event name", i + 1),
             ));
         }
-        for (name, n) in [("rows", self.rows), ("window", self.window)] {
+        for (name, n) in [(Argument::Rows, self.rows), (Argument::Window, self.window)] {
             if !(1..=MAX_COHORT_SIZE).contains(&n) {
-                return Err(Error::invalid(
+                return Err(Error::invalid_arg(
                     name,
                     format!("{n} is not in 1..={MAX_COHORT_SIZE}"),
                 ));
@@ -161,7 +161,8 @@ impl FunnelSpec {
     /// period containing `now`. [`Bitmapist::funnel`] uses the handle's zone.
     pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
         let current = zone.period_containing(self.time_group, self.now)?;
-        let back = i64::try_from(self.rows - 1).map_err(|_| Error::invalid("rows", "too large"))?;
+        let back = i64::try_from(self.rows - 1)
+            .map_err(|_| Error::invalid_arg(Argument::Rows, "too large"))?;
         let first = current.offset(-back)?;
         let mut out = Vec::with_capacity(self.rows);
         let mut p = first;

@@ -74,7 +74,7 @@ pub use config::{
     Config, DEFAULT_SYSTEM, ENV_ID_MAP, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM,
     ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE, ENV_URL, parse_env_bool,
 };
-pub use error::{Error, Result};
+pub use error::{Argument, Error, Result};
 pub use expr::{EventPeriod, Expr};
 pub use external::MarkExternal;
 pub use funnel::{Funnel, FunnelRow, FunnelSpec, MAX_FUNNEL_STEPS};

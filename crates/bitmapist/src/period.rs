@@ -14,7 +14,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 
 /// The first year a period may fall in.
 pub const MIN_YEAR: i32 = 1;
@@ -180,10 +180,9 @@ impl Period {
     /// The hour `hour` (0..=23) of `date`.
     pub fn hour(date: NaiveDate, hour: u32) -> Result<Period> {
         check_year(date.year())?;
-        let h = u8::try_from(hour)
-            .ok()
-            .filter(|h| *h < 24)
-            .ok_or_else(|| Error::invalid("hour", format!("{hour} is not in 0..=23")))?;
+        let h = u8::try_from(hour).ok().filter(|h| *h < 24).ok_or_else(|| {
+            Error::invalid_arg(Argument::Hour, format!("{hour} is not in 0..=23"))
+        })?;
         Ok(Period(Repr::Hour(date, h)))
     }
 
@@ -203,7 +202,10 @@ impl Period {
     pub fn week(iso_year: i32, week: u32) -> Result<Period> {
         check_year(iso_year)?;
         let monday = NaiveDate::from_isoywd_opt(iso_year, week, Weekday::Mon).ok_or_else(|| {
-            Error::invalid("week", format!("ISO year {iso_year} has no week {week}"))
+            Error::invalid_arg(
+                Argument::Week,
+                format!("ISO year {iso_year} has no week {week}"),
+            )
         })?;
         check_year(monday.year())?;
         Ok(Period(Repr::Week(monday)))
@@ -212,7 +214,10 @@ impl Period {
     /// Month `month` (1..=12) of `year`.
     pub fn month(year: i32, month: u32) -> Result<Period> {
         if !(1..=12).contains(&month) {
-            return Err(Error::invalid("month", format!("{month} is not in 1..=12")));
+            return Err(Error::invalid_arg(
+                Argument::Month,
+                format!("{month} is not in 1..=12"),
+            ));
         }
         Ok(Period(Repr::Month(ymd(year, month, 1)?)))
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 
 /// Users of one event by the number of days of one week or month they were active on.
@@ -45,7 +45,10 @@ impl Stickiness {
 /// The days of `period` (a week or a month), first to last.
 pub(crate) fn days_of(period: &Period) -> Result<Vec<Period>> {
     let (Some(start), Some(end)) = (period.start(), period.end()) else {
-        return Err(Error::invalid("period", "the unique period has no days"));
+        return Err(Error::invalid_arg(
+            Argument::Period,
+            "the unique period has no days",
+        ));
     };
     let mut day = Period::day(start.date())?;
     let mut out = Vec::new();
@@ -83,8 +86,8 @@ impl Bitmapist {
     ) -> Result<Stickiness> {
         check_event(event)?;
         if !matches!(time_group, TimeGroup::Weeks | TimeGroup::Months) {
-            return Err(Error::invalid(
-                "time_group",
+            return Err(Error::invalid_arg(
+                Argument::TimeGroup,
                 format!("stickiness is per week or month, not {time_group}"),
             ));
         }

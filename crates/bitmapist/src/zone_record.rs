@@ -16,7 +16,7 @@
 //!   record. Existing keys are not rewritten: periods already marked stay bucketed in
 //!   the old zone's wall clock, which is why a store with events needs `force`.
 
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::store::Store;
 use crate::zone::Zone;
 
@@ -99,8 +99,8 @@ pub async fn set_recorded_zone(
         && !force
         && has_keys(store, prefix).await?
     {
-        return Err(Error::invalid(
-            "timezone",
+        return Err(Error::invalid_arg(
+            Argument::Timezone,
             format!(
                 "the store has events under {prefix:?} bucketed in {old}; changing to {zone} does not rewrite them (past periods stay in {old}'s wall clock): pass force to change anyway"
             ),

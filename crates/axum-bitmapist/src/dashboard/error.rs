@@ -42,7 +42,7 @@ impl From<bitmapist::Error> for DashboardError {
     /// Engine errors caused by the request's values become 400s naming the parameter;
     /// the rest are store failures.
     fn from(e: bitmapist::Error) -> Self {
-        use bitmapist::Error as E;
+        use bitmapist::{Argument, Error as E};
         match e {
             E::UnknownTimeGroup(g) => DashboardError::BadParam {
                 param: "time_group",
@@ -52,14 +52,16 @@ impl From<bitmapist::Error> for DashboardError {
                 param: "now",
                 message: format!("now: the table would leave the supported years ({m})"),
             },
-            E::InvalidArgument { name, reason } => {
-                let param = match name {
-                    "primary" => "primary_event",
-                    "secondary" => "secondary_event",
-                    "rows" => "num_rows",
-                    "cols" => "num_cols",
-                    "additional" => "additional",
-                    "event" => "event",
+            E::InvalidArgument {
+                argument, reason, ..
+            } => {
+                let param = match argument {
+                    Argument::Primary => "primary_event",
+                    Argument::Secondary => "secondary_event",
+                    Argument::Rows => "num_rows",
+                    Argument::Cols => "num_cols",
+                    Argument::Additional => "additional",
+                    Argument::Event => "event",
                     _ => "request",
                 };
                 DashboardError::BadParam {

@@ -161,49 +161,44 @@ pub async fn event_stats(
     now: DateTime<Utc>,
 ) -> Result<Vec<EventStats>, DashboardError> {
     let periods = Periods::at(now, client.timezone())?;
-    let (nd, nw) = (periods.days.len(), periods.weeks.len());
     let table = client.count_events(names, &periods.columns()).await?;
+    Ok(names
+        .iter()
+        .zip(&table)
+        .map(|(name, row)| stats_of(name, row, &periods))
+        .collect())
+}
 
-    let mut out = Vec::with_capacity(names.len());
-    for (name, row) in names.iter().zip(&table) {
-        let (hour, rest) = row.split_first().unwrap_or((&0, &[]));
-        let (days, rest) = rest.split_at(nd.min(rest.len()));
-        let (weeks, rest) = rest.split_at(nw.min(rest.len()));
-        let daily: Vec<Point> = periods
-            .days
-            .iter()
-            .zip(days)
-            .map(|(p, &c)| point(p, c))
-            .collect();
-        let weekly: Vec<Point> = periods
-            .weeks
-            .iter()
-            .zip(weeks)
-            .map(|(p, &c)| point(p, c))
-            .collect();
-        let counts = Counts {
-            hour: *hour,
-            day: days.last().copied().unwrap_or(0),
-            week: weeks.last().copied().unwrap_or(0),
-            month: rest.first().copied().unwrap_or(0),
-            year: rest.get(1).copied().unwrap_or(0),
-        };
-        let alive = if counts.day > 0 || counts.hour > 0 {
-            Alive::Today
-        } else if counts.week > 0 {
-            Alive::ThisWeek
-        } else {
-            Alive::Idle
-        };
-        out.push(EventStats {
-            name: name.clone(),
-            alive,
-            counts,
-            daily,
-            weekly,
-        });
+/// One event's numbers from its row of counts, in the order of [`Periods::columns`].
+fn stats_of(name: &str, row: &[u64], periods: &Periods) -> EventStats {
+    let (nd, nw) = (periods.days.len(), periods.weeks.len());
+    let (hour, rest) = row.split_first().unwrap_or((&0, &[]));
+    let (days, rest) = rest.split_at(nd.min(rest.len()));
+    let (weeks, rest) = rest.split_at(nw.min(rest.len()));
+    let series = |ps: &[Period], counts: &[u64]| -> Vec<Point> {
+        ps.iter().zip(counts).map(|(p, &c)| point(p, c)).collect()
+    };
+    let counts = Counts {
+        hour: *hour,
+        day: days.last().copied().unwrap_or(0),
+        week: weeks.last().copied().unwrap_or(0),
+        month: rest.first().copied().unwrap_or(0),
+        year: rest.get(1).copied().unwrap_or(0),
+    };
+    let alive = if counts.day > 0 || counts.hour > 0 {
+        Alive::Today
+    } else if counts.week > 0 {
+        Alive::ThisWeek
+    } else {
+        Alive::Idle
+    };
+    EventStats {
+        name: name.to_string(),
+        alive,
+        counts,
+        daily: series(&periods.days, days),
+        weekly: series(&periods.weeks, weeks),
     }
-    Ok(out)
 }
 
 /// The names matching `q` (case-insensitive substring; empty matches all).
@@ -368,6 +363,30 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
     }
 }
 
+impl OverviewPage {
+    /// A page with no rows, no search and no message: what [`page`] fills in.
+    fn empty(layout: Layout, base: &str) -> Self {
+        OverviewPage {
+            layout,
+            now_label: String::new(),
+            now_raw: String::new(),
+            q: String::new(),
+            total: 0,
+            matched: 0,
+            first: 0,
+            last: 0,
+            hourly: false,
+            rows: Vec::new(),
+            prev: None,
+            next: None,
+            page: 1,
+            pages: 1,
+            api_url: format!("{base}/api/events"),
+            error: None,
+        }
+    }
+}
+
 /// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
 pub async fn page(
     State(shared): State<Arc<DashboardState>>,
@@ -383,34 +402,31 @@ pub async fn page(
         }
         Err(e) => {
             let page = OverviewPage {
-                layout,
-                now_label: String::new(),
                 now_raw: pairs.get("now").unwrap_or("").to_string(),
                 q: pairs.get("q").unwrap_or("").to_string(),
-                total: 0,
-                matched: 0,
-                first: 0,
-                last: 0,
-                hourly: false,
-                rows: Vec::new(),
-                prev: None,
-                next: None,
-                page: 1,
-                pages: 1,
-                api_url: format!("{}/api/events", base.0),
                 error: Some(e.to_string()),
+                ..OverviewPage::empty(layout, &base.0)
             };
             return Ok((e.status(), Html(page.render()?)).into_response());
         }
     };
+    let page = listing(&shared, &base.0, layout, &req).await?;
+    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+}
+
+/// The page of events `req` asks for: their rows, the counts above them and the links to
+/// the neighbouring pages and the JSON.
+async fn listing(
+    shared: &DashboardState,
+    base: &str,
+    layout: Layout,
+    req: &OverviewRequest,
+) -> Result<OverviewPage, PageError> {
     let names = shared.names.get(&shared.client).await?;
-    let paged = paginate(&names, &req);
+    let paged = paginate(&names, req);
     let stats = event_stats(&shared.client, &paged.names, req.now).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
-    let rows: Vec<EventRow> = stats
-        .iter()
-        .map(|s| row(&base.0, s, &req.now_raw))
-        .collect();
+    let rows: Vec<EventRow> = stats.iter().map(|s| row(base, s, &req.now_raw)).collect();
     let home = layout.home.clone();
     let page_url = |page: usize| {
         let q = req.page_query(page);
@@ -421,8 +437,7 @@ pub async fn page(
         }
     };
     let api_q = req.page_query(req.page);
-    let page = OverviewPage {
-        layout,
+    Ok(OverviewPage {
         now_label: super::zone::as_of_label(shared.client.timezone(), req.now),
         now_raw: req.now_raw.clone(),
         q: req.q.clone(),
@@ -436,13 +451,11 @@ pub async fn page(
         page: req.page,
         pages: paged.pages,
         api_url: format!(
-            "{}/api/events{}{}",
-            base.0,
+            "{base}/api/events{}{}",
             if api_q.is_empty() { "" } else { "?" },
             api_q
         ),
         rows,
-        error: None,
-    };
-    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+        ..OverviewPage::empty(layout, base)
+    })
 }

@@ -19,6 +19,40 @@ const SHOWN_MISMATCHES: usize = 5;
 
 /// Runs `import`.
 pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
+    let (src, dst) = open_stores(ctx, args).await?;
+    let (src_name, dst_name) = (src.store().describe(), dst.store().describe());
+    let started = Instant::now();
+    let prefix = src.layout().prefix().to_string();
+    let (keys, skipped) = event_keys(&src, &prefix).await?;
+    if args.dry_run {
+        return report(
+            args.format,
+            &json!({
+                "from": src_name, "to": dst_name, "prefix": prefix, "dry_run": true,
+                "keys": keys.len(), "skipped": skipped,
+            }),
+        );
+    }
+
+    let batch = args.batch as usize;
+    let copied = copy(&src, &dst, &keys, batch).await?;
+    let copy_seconds = started.elapsed().as_secs_f64();
+    let compaction = super::compact::after_bulk_write(&dst).await?;
+
+    let mismatches = verify(&src, &dst, &keys, batch).await?;
+    let summary = json!({
+        "from": src_name, "to": dst_name, "prefix": prefix,
+        "keys": copied.keys, "bits": copied.bits, "vanished": copied.vanished,
+        "skipped": skipped, "mismatches": mismatches.len(), "seconds": copy_seconds,
+        "compaction": compaction,
+    });
+    report(args.format, &summary)?;
+    fail_on_mismatches(&mismatches)
+}
+
+/// The source (`--from`, else the configured store) and the destination (`--to`, its time
+/// zone recorded); the same store twice is a usage error.
+async fn open_stores(ctx: &Ctx, args: &ImportArgs) -> Result<(Bitmapist, Bitmapist)> {
     let from: StoreUrl = match &args.from {
         Some(url) => url.parse()?,
         None => ctx.config.url.clone(),
@@ -30,12 +64,13 @@ pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
     let src = ctx.open_url(&from).await?;
     let dst = ctx.open_url(&to).await?;
     dst.record_timezone().await?;
-    let (src_name, dst_name) = (src.store().describe(), dst.store().describe());
-    let started = Instant::now();
+    Ok((src, dst))
+}
 
-    // Event keys only: Python's temporary `bitop_` results and foreign keys stay behind.
-    let prefix = src.layout().prefix().to_string();
-    let listed = src.store().keys(&prefix).await?;
+/// The event keys under `prefix` and how many other keys were skipped (Python's temporary
+/// `bitop_` results and foreign keys stay behind), with a note when there are any.
+async fn event_keys(src: &Bitmapist, prefix: &str) -> Result<(Vec<String>, usize)> {
+    let listed = src.store().keys(prefix).await?;
     let keys: Vec<String> = listed
         .iter()
         .filter(|k| src.layout().parse(k).is_some())
@@ -48,19 +83,27 @@ pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
             thousands(skipped as u64)
         ));
     }
-    if args.dry_run {
-        return report(
-            args.format,
-            &json!({
-                "from": src_name, "to": dst_name, "prefix": prefix, "dry_run": true,
-                "keys": keys.len(), "skipped": skipped,
-            }),
-        );
-    }
+    Ok((keys, skipped))
+}
 
-    let batch = args.batch as usize;
+/// What [`copy`] wrote.
+struct Copied {
+    /// Keys copied.
+    keys: u64,
+    /// Keys listed but gone by the time they were read.
+    vanished: u64,
+    /// Set bits copied.
+    bits: u64,
+}
+
+/// Copies `keys` in batches of whole bitmaps, then flushes the destination.
+async fn copy(src: &Bitmapist, dst: &Bitmapist, keys: &[String], batch: usize) -> Result<Copied> {
     let bar = progress::bar(keys.len() as u64, "keys");
-    let (mut copied, mut vanished, mut bits) = (0u64, 0u64, 0u64);
+    let mut copied = Copied {
+        keys: 0,
+        vanished: 0,
+        bits: 0,
+    };
     for chunk in keys.chunks(batch) {
         let got = src.store().get(chunk).await?;
         let entries: Vec<(String, Bitmap)> = chunk
@@ -68,38 +111,32 @@ pub async fn run(ctx: &Ctx, args: &ImportArgs) -> Result<()> {
             .zip(got)
             .filter_map(|(k, b)| b.map(|b| (k.clone(), b)))
             .collect();
-        vanished += (chunk.len() - entries.len()) as u64;
-        copied += entries.len() as u64;
-        bits += entries.iter().map(|(_, b)| b.count()).sum::<u64>();
+        copied.vanished += (chunk.len() - entries.len()) as u64;
+        copied.keys += entries.len() as u64;
+        copied.bits += entries.iter().map(|(_, b)| b.count()).sum::<u64>();
         dst.store().put(&entries).await?;
         bar.inc(chunk.len() as u64);
     }
     dst.flush().await?;
     bar.finish_and_clear();
-    let copy_seconds = started.elapsed().as_secs_f64();
-    let compaction = super::compact::after_bulk_write(&dst).await?;
+    Ok(copied)
+}
 
-    let mismatches = verify(&src, &dst, &keys, batch).await?;
-    let summary = json!({
-        "from": src_name, "to": dst_name, "prefix": prefix,
-        "keys": copied, "bits": bits, "vanished": vanished, "skipped": skipped,
-        "mismatches": mismatches.len(), "seconds": copy_seconds,
-        "compaction": compaction,
-    });
-    report(args.format, &summary)?;
-    if !mismatches.is_empty() {
-        let shown: Vec<String> = mismatches
-            .iter()
-            .take(SHOWN_MISMATCHES)
-            .map(|(k, a, b)| format!("{k} ({a} in the source, {b} in the copy)"))
-            .collect();
-        bail!(
-            "verification failed: {} keys differ (the source may have changed during the copy; run import again): {}",
-            mismatches.len(),
-            shown.join(", ")
-        );
+/// An error naming the first few keys that differ, if any.
+fn fail_on_mismatches(mismatches: &[(String, u64, u64)]) -> Result<()> {
+    if mismatches.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let shown: Vec<String> = mismatches
+        .iter()
+        .take(SHOWN_MISMATCHES)
+        .map(|(k, a, b)| format!("{k} ({a} in the source, {b} in the copy)"))
+        .collect();
+    bail!(
+        "verification failed: {} keys differ (the source may have changed during the copy; run import again): {}",
+        mismatches.len(),
+        shown.join(", ")
+    );
 }
 
 /// Keys whose bit counts differ between the stores: `(key, source, copy)`.

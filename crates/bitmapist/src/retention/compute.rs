@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::cohort::{Cohort, MAX_COHORT_SIZE, chain_events};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
 use crate::period::Period;
 
@@ -24,14 +24,16 @@ use super::{CohortKind, Criterion, Retention, RetentionSpec};
 /// Checks what `get_cohort` checks: event names and the table's size.
 fn validate(spec: &RetentionSpec) -> Result<()> {
     let c = &spec.cohort;
-    check_event(&c.primary).map_err(|_| Error::invalid("primary", "empty event name"))?;
-    check_event(&c.secondary).map_err(|_| Error::invalid("secondary", "empty event name"))?;
+    check_event(&c.primary)
+        .map_err(|_| Error::invalid_arg(Argument::Primary, "empty event name"))?;
+    check_event(&c.secondary)
+        .map_err(|_| Error::invalid_arg(Argument::Secondary, "empty event name"))?;
     if c.additional.iter().any(|a| a.name.is_empty()) {
-        return Err(Error::invalid("additional", "empty event name"));
+        return Err(Error::invalid_arg(Argument::Additional, "empty event name"));
     }
-    for (name, n) in [("rows", c.rows), ("cols", c.cols)] {
+    for (name, n) in [(Argument::Rows, c.rows), (Argument::Cols, c.cols)] {
         if !(1..=MAX_COHORT_SIZE).contains(&n) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_arg(
                 name,
                 format!("{n} is not in 1..={MAX_COHORT_SIZE}"),
             ));

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::cohort::{Cohort, CohortSpec};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 
 pub use averages::column_averages;
 
@@ -68,8 +68,8 @@ impl FromStr for Criterion {
             .into_iter()
             .find(|c| c.as_str() == norm)
             .ok_or_else(|| {
-                Error::invalid(
-                    "retention",
+                Error::invalid_arg(
+                    Argument::Retention,
                     format!("{s:?} is not one of first-return, on, on-or-after"),
                 )
             })
@@ -115,7 +115,10 @@ impl FromStr for Average {
             .into_iter()
             .find(|a| a.as_str() == norm)
             .ok_or_else(|| {
-                Error::invalid("average", format!("{s:?} is not one of simple, weighted"))
+                Error::invalid_arg(
+                    Argument::Average,
+                    format!("{s:?} is not one of simple, weighted"),
+                )
             })
     }
 }

@@ -49,7 +49,7 @@ use serde::Serialize;
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, MarkOptions};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::period::Period;
 
 mod bitmaps;
@@ -186,14 +186,14 @@ impl SeedPlan {
     /// ```
     pub fn validate(&self) -> Result<()> {
         if !(1..=MAX_USERS).contains(&self.users) {
-            return Err(Error::invalid(
-                "users",
+            return Err(Error::invalid_arg(
+                Argument::Users,
                 format!("{} is not in 1..={MAX_USERS}", self.users),
             ));
         }
         if !(1..=MAX_DAYS).contains(&self.days) {
-            return Err(Error::invalid(
-                "days",
+            return Err(Error::invalid_arg(
+                Argument::Days,
                 format!("{} is not in 1..={MAX_DAYS}", self.days),
             ));
         }
@@ -320,6 +320,119 @@ pub struct Generator {
     next: u32,
 }
 
+/// The cumulative sign-up weight of each day: growth over the range, weekly pattern, noise.
+fn signup_cdf(plan: &SeedPlan, start: NaiveDate) -> Vec<f64> {
+    let days = plan.days as usize;
+    let mut cdf = Vec::with_capacity(days);
+    let mut acc = 0f64;
+    for k in 0..days {
+        let date = start + Duration::days(k as i64);
+        let mut r = Rng::stream(plan.seed, SALT_SIGNUP_DAY, k as u64);
+        let growth = 1.0 + k as f64 / days as f64;
+        let weekly = match date.weekday() {
+            Weekday::Sat => 0.7,
+            Weekday::Sun => 0.6,
+            _ => 1.0,
+        };
+        acc += growth * weekly * (0.8 + 0.4 * r.unit());
+        cdf.push(acc);
+    }
+    cdf
+}
+
+/// The users in sign-up order (user i's quantile of `cdf` is (i + r) / n, stratified) and
+/// `signed_by` (how many signed up on days `0..=k`).
+fn draw_users(plan: &SeedPlan, cdf: &[f64]) -> (Vec<User>, Vec<u32>) {
+    let days = cdf.len();
+    let n = plan.users;
+    let total = cdf.last().copied().unwrap_or(0.0);
+    let end_sec = plan.end.num_seconds_from_midnight();
+    let mut users = Vec::with_capacity(n as usize);
+    let mut signed_by = vec![0u32; days];
+    let mut k = 0usize;
+    for i in 0..n {
+        let uid = u64::from(i) + 1;
+        let mut r = Rng::stream(plan.seed, SALT_USER, uid);
+        let q = (f64::from(i) + r.unit()) / f64::from(n) * total;
+        while k + 1 < days && cdf[k] < q {
+            k += 1;
+        }
+        signed_by[k] += 1;
+        // The last day ends at `end`: everyone signs up by then.
+        let day_ends = if k + 1 == days { Some(end_sec) } else { None };
+        users.push(draw_user(plan, &mut r, k as u32, day_ends));
+    }
+    for k in 1..days {
+        signed_by[k] += signed_by[k - 1];
+    }
+    (users, signed_by)
+}
+
+/// One user who signs up on `signup_day` (before second `day_ends` of it, if given): the
+/// rest of the user's stream `r` draws the time, kind, deletion, upgrade and flags.
+fn draw_user(plan: &SeedPlan, r: &mut Rng, signup_day: u32, day_ends: Option<u32>) -> User {
+    let mut signup_sec = r.time_of_day();
+    if let Some(end_sec) = day_ends {
+        signup_sec = (u64::from(signup_sec) * (u64::from(end_sec) + 1) / 86_400) as u32;
+    }
+    // Tourists, casual and loyal users.
+    let kind = r.unit();
+    let stickiness = if kind < 0.4 {
+        0.02 + 0.13 * r.unit()
+    } else if kind < 0.8 {
+        0.15 + 0.35 * r.unit()
+    } else {
+        0.5 + 0.45 * r.unit()
+    };
+    let deleted_day = if r.chance(0.05) {
+        signup_day.saturating_add(1 + r.below(180) as u32)
+    } else {
+        u32::MAX
+    };
+    let upgrade_day = if r.chance(0.12) {
+        signup_day.saturating_add(1 + r.below(45) as u32)
+    } else {
+        u32::MAX
+    };
+    let upgrade_day = if upgrade_day < deleted_day && upgrade_day < plan.days {
+        upgrade_day
+    } else {
+        u32::MAX
+    };
+    let mut flags = 0;
+    if upgrade_day != u32::MAX {
+        flags |= PREMIUM;
+    }
+    if r.chance(0.7) {
+        flags |= VERIFIED;
+    }
+    if r.chance(0.03) {
+        flags |= BETA;
+    }
+    User {
+        signup_day,
+        signup_sec,
+        deleted_day,
+        upgrade_day,
+        stickiness: stickiness as f32,
+        flags,
+    }
+}
+
+/// Activity multiplier by account age in days: fast decay over the first weeks, then a
+/// plateau, 0.2 + 0.8 * e^(-age / 10), by repeated multiplication (IEEE-exact everywhere,
+/// unlike a platform's `exp`).
+fn decay_curve(days: usize) -> Vec<f32> {
+    let mut fade = 1.0f64;
+    (0..days)
+        .map(|_| {
+            let d = (0.2 + 0.8 * fade) as f32;
+            fade *= DECAY_PER_DAY;
+            d
+        })
+        .collect()
+}
+
 /// Relative weights of the hour of day (0..24) of a session: quiet at night, busy evenings.
 const HOUR_WEIGHTS: [u32; 24] = [
     10, 6, 4, 3, 3, 5, 10, 20, 30, 40, 45, 45, 40, 40, 40, 40, 42, 45, 50, 55, 50, 40, 30, 20,
@@ -329,100 +442,9 @@ impl Generator {
     fn new(plan: SeedPlan) -> Result<Generator> {
         plan.validate()?;
         let start = plan.start_unchecked()?;
-        let days = plan.days as usize;
-        let n = plan.users;
-        let end_sec = plan.end.num_seconds_from_midnight();
-
-        // Sign-up weight of each day: growth over the range, weekly pattern, noise.
-        let mut cdf = Vec::with_capacity(days);
-        let mut acc = 0f64;
-        for k in 0..days {
-            let date = start + Duration::days(k as i64);
-            let mut r = Rng::stream(plan.seed, SALT_SIGNUP_DAY, k as u64);
-            let growth = 1.0 + k as f64 / days as f64;
-            let weekly = match date.weekday() {
-                Weekday::Sat => 0.7,
-                Weekday::Sun => 0.6,
-                _ => 1.0,
-            };
-            acc += growth * weekly * (0.8 + 0.4 * r.unit());
-            cdf.push(acc);
-        }
-
-        // Users in sign-up order: user i's quantile is (i + r) / n (stratified).
-        let mut users = Vec::with_capacity(n as usize);
-        let mut signed_by = vec![0u32; days];
-        let mut k = 0usize;
-        for i in 0..n {
-            let uid = u64::from(i) + 1;
-            let mut r = Rng::stream(plan.seed, SALT_USER, uid);
-            let q = (f64::from(i) + r.unit()) / f64::from(n) * acc;
-            while k + 1 < days && cdf[k] < q {
-                k += 1;
-            }
-            signed_by[k] += 1;
-            let signup_day = k as u32;
-            let mut signup_sec = r.time_of_day();
-            if k + 1 == days {
-                // The last day ends at `end`: everyone signs up by then.
-                signup_sec = (u64::from(signup_sec) * (u64::from(end_sec) + 1) / 86_400) as u32;
-            }
-            // Tourists, casual and loyal users.
-            let kind = r.unit();
-            let stickiness = if kind < 0.4 {
-                0.02 + 0.13 * r.unit()
-            } else if kind < 0.8 {
-                0.15 + 0.35 * r.unit()
-            } else {
-                0.5 + 0.45 * r.unit()
-            };
-            let deleted_day = if r.chance(0.05) {
-                signup_day.saturating_add(1 + r.below(180) as u32)
-            } else {
-                u32::MAX
-            };
-            let upgrade_day = if r.chance(0.12) {
-                signup_day.saturating_add(1 + r.below(45) as u32)
-            } else {
-                u32::MAX
-            };
-            let upgrade_day = if upgrade_day < deleted_day && upgrade_day < plan.days {
-                upgrade_day
-            } else {
-                u32::MAX
-            };
-            let mut flags = 0;
-            if upgrade_day != u32::MAX {
-                flags |= PREMIUM;
-            }
-            if r.chance(0.7) {
-                flags |= VERIFIED;
-            }
-            if r.chance(0.03) {
-                flags |= BETA;
-            }
-            users.push(User {
-                signup_day,
-                signup_sec,
-                deleted_day,
-                upgrade_day,
-                stickiness: stickiness as f32,
-                flags,
-            });
-        }
-        for k in 1..days {
-            signed_by[k] += signed_by[k - 1];
-        }
-        // Fast decay over the first weeks, then a plateau: 0.2 + 0.8 * e^(-age / 10), by
-        // repeated multiplication (IEEE-exact everywhere, unlike a platform's `exp`).
-        let mut fade = 1.0f64;
-        let decay = (0..days)
-            .map(|_| {
-                let d = (0.2 + 0.8 * fade) as f32;
-                fade *= DECAY_PER_DAY;
-                d
-            })
-            .collect();
+        let signup_cdf = signup_cdf(&plan, start);
+        let (users, signed_by) = draw_users(&plan, &signup_cdf);
+        let decay = decay_curve(plan.days as usize);
         Ok(Generator {
             plan,
             start,
@@ -534,8 +556,8 @@ impl Generator {
     /// The date of day `index`, checked against the plan.
     fn date(&self, index: u32) -> Result<NaiveDate> {
         if index >= self.plan.days {
-            return Err(Error::invalid(
-                "index",
+            return Err(Error::invalid_arg(
+                Argument::Index,
                 format!("day {index} is not in 0..{}", self.plan.days),
             ));
         }
@@ -568,50 +590,63 @@ impl Generator {
         let day_seed = mix(self.plan.seed ^ mix(SALT_ACTIVITY ^ u64::from(index)));
         let signed = self.signed_up_by(index) as usize;
         for (uid, u) in (1u32..).zip(&self.users[..signed]) {
-            if index > u.deleted_day {
-                continue;
-            }
-            let mut r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
-            if index == u.signup_day {
-                let t = u.signup_sec;
-                day.push(SIGNED_UP, uid, t);
-                day.push(CREATED, uid, t);
-                day.session(&mut r, uid, t);
-                if r.chance(0.3) {
-                    day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-                }
-                continue;
-            }
-            if index == u.deleted_day {
-                let t = r.time_of_day();
-                day.push(LOGGED_IN, uid, t);
-                day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
-                continue;
-            }
-            let age = (index - u.signup_day) as usize;
-            let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
-            let upgrade = index == u.upgrade_day;
-            if !upgrade && r.unit() as f32 >= p {
-                continue;
-            }
-            let t = r.time_of_day();
-            day.session(&mut r, uid, t);
-            if upgrade {
-                let later = t.saturating_add(60 + r.below(900) as u32);
-                day.push(UPGRADED, uid, later);
-                day.push(PURCHASED, uid, later);
-            } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
-                day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
-            }
-            if r.chance(0.03) {
-                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-            }
-            if r.chance(f64::from(u.stickiness) * 0.3) {
-                let t2 = r.time_of_day();
-                day.session(&mut r, uid, t2);
+            if index <= u.deleted_day {
+                let r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
+                self.user_day(&mut day, r, index, uid, u, weekly);
             }
         }
         Ok(day.counts)
+    }
+
+    /// The marks of user `uid` on day `index` (not after the deletion day), drawn from `r`,
+    /// the user's stream for the day: the sign-up, the deletion, or a day of activity.
+    fn user_day<S: Sink>(
+        &self,
+        day: &mut DayWriter<'_, S>,
+        mut r: Rng,
+        index: u32,
+        uid: u32,
+        u: &User,
+        weekly: f32,
+    ) {
+        if index == u.signup_day {
+            let t = u.signup_sec;
+            day.push(SIGNED_UP, uid, t);
+            day.push(CREATED, uid, t);
+            day.session(&mut r, uid, t);
+            if r.chance(0.3) {
+                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+            }
+            return;
+        }
+        if index == u.deleted_day {
+            let t = r.time_of_day();
+            day.push(LOGGED_IN, uid, t);
+            day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
+            return;
+        }
+        let age = (index - u.signup_day) as usize;
+        let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
+        let upgrade = index == u.upgrade_day;
+        if !upgrade && r.unit() as f32 >= p {
+            return;
+        }
+        let t = r.time_of_day();
+        day.session(&mut r, uid, t);
+        if upgrade {
+            let later = t.saturating_add(60 + r.below(900) as u32);
+            day.push(UPGRADED, uid, later);
+            day.push(PURCHASED, uid, later);
+        } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
+            day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
+        }
+        if r.chance(0.03) {
+            day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
+        }
+        if r.chance(f64::from(u.stickiness) * 0.3) {
+            let t2 = r.time_of_day();
+            day.session(&mut r, uid, t2);
+        }
     }
 }
 

@@ -41,6 +41,7 @@ use redb::{
     TableHandle, TransactionError, WriteTransaction,
 };
 
+use super::at_path::AtPath;
 use super::rows::{CHUNKS, PARTS, ReadTables, WriteTables, redb_err};
 use super::{BITMAPS, EXPIRIES, META, OpenFile, codec, lock};
 use crate::error::{Error, Result};
@@ -126,8 +127,8 @@ pub(super) fn remove_stale(path: &Path) -> Result<()> {
 /// the `bitmaps` table, reading value headers (chunk rows are not read), and the file's size.
 pub(super) fn footprint(path: &Path, tables: &ReadTables) -> Result<StorageStats> {
     let mut stats = StorageStats::default();
-    for item in tables.bitmaps().iter().map_err(|e| redb_err(path, e))? {
-        let (key, value) = item.map_err(|e| redb_err(path, e))?;
+    for item in tables.bitmaps().iter().at(path)? {
+        let (key, value) = item.at(path)?;
         stats.keys += 1;
         match ReadTables::roaring_len(key.value(), value.value()) {
             Ok(n) => stats.roaring_bytes += n,
@@ -155,32 +156,20 @@ pub(super) fn copy_tables(
     write: &WriteTransaction,
     how: CopyMode,
 ) -> Result<()> {
-    let src_err = |e: redb::Error| Error::Embedded {
-        path: src.to_path_buf(),
-        source: e,
-    };
-    let dst_err = |e: redb::Error| Error::Embedded {
-        path: dst.to_path_buf(),
-        source: e,
-    };
-    for table in read.list_tables().map_err(|e| src_err(e.into()))? {
+    for table in read.list_tables().at(src)? {
         if !known_table(table.name()) {
             return Err(unknown_table(src, table.name()));
         }
     }
-    if let Some(table) = read
-        .list_multimap_tables()
-        .map_err(|e| src_err(e.into()))?
-        .next()
-    {
+    if let Some(table) = read.list_multimap_tables().at(src)?.next() {
         return Err(unknown_table(src, table.name()));
     }
 
     let tables = ReadTables::open(src, read)?;
     {
         let mut out = WriteTables::open(dst, write)?;
-        for item in tables.bitmaps().iter().map_err(|e| src_err(e.into()))? {
-            let (key, value) = item.map_err(|e| src_err(e.into()))?;
+        for item in tables.bitmaps().iter().at(src)? {
+            let (key, value) = item.at(src)?;
             let (key, value) = (key.value(), value.value());
             match how {
                 CopyMode::Raw => out.copy_raw(&tables, key, value)?,
@@ -193,30 +182,26 @@ pub(super) fn copy_tables(
         }
     }
     {
-        let src_meta = read.open_table(META).map_err(|e| src_err(e.into()))?;
-        let mut dst_meta = write.open_table(META).map_err(|e| dst_err(e.into()))?;
-        for item in src_meta.iter().map_err(|e| src_err(e.into()))? {
-            let (key, value) = item.map_err(|e| src_err(e.into()))?;
-            dst_meta
-                .insert(key.value(), value.value())
-                .map_err(|e| dst_err(e.into()))?;
+        let src_meta = read.open_table(META).at(src)?;
+        let mut dst_meta = write.open_table(META).at(dst)?;
+        for item in src_meta.iter().at(src)? {
+            let (key, value) = item.at(src)?;
+            dst_meta.insert(key.value(), value.value()).at(dst)?;
         }
     }
     match read.open_table(EXPIRIES) {
         Ok(src_exp) => {
-            let mut dst_exp = write.open_table(EXPIRIES).map_err(|e| dst_err(e.into()))?;
-            for item in src_exp.iter().map_err(|e| src_err(e.into()))? {
-                let (key, value) = item.map_err(|e| src_err(e.into()))?;
-                dst_exp
-                    .insert(key.value(), value.value())
-                    .map_err(|e| dst_err(e.into()))?;
+            let mut dst_exp = write.open_table(EXPIRIES).at(dst)?;
+            for item in src_exp.iter().at(src)? {
+                let (key, value) = item.at(src)?;
+                dst_exp.insert(key.value(), value.value()).at(dst)?;
             }
         }
         Err(TableError::TableDoesNotExist(_)) => {}
-        Err(e) => return Err(src_err(e.into())),
+        Err(e) => return Err(redb_err(src, e)),
     }
     super::idmap::copy_ids(src, read, dst, write)?;
-    super::meta::copy(read, write).map_err(src_err)?;
+    super::meta::copy(read, write).at(src)?;
     Ok(())
 }
 
@@ -250,7 +235,7 @@ impl OpenFile {
     /// The footprint of the last commit (see [`StorageStats`]): one scan of the `bitmaps`
     /// table, reading value headers (chunk rows are not read).
     pub(super) fn storage_stats(&self) -> Result<StorageStats> {
-        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let read = self.db.begin_read().at(&self.path)?;
         footprint(&self.path, &ReadTables::open(&self.path, &read)?)
     }
 
@@ -297,23 +282,19 @@ impl OpenFile {
 
     /// Writes the compacted copy of the last commit to `tmp`; its open database.
     fn build_compacted(&self, tmp: &Path) -> Result<Database> {
-        let out_err = |e: redb::Error| Error::Embedded {
-            path: tmp.to_path_buf(),
-            source: e,
-        };
         let mut out = match self.file_cache_bytes {
             Some(bytes) => Database::builder().set_cache_size(bytes).create(tmp),
             None => Database::create(tmp),
         }
-        .map_err(|e| out_err(e.into()))?;
-        let read = self.db.begin_read().map_err(|e| self.err(e))?;
-        let write = out.begin_write().map_err(|e| out_err(e.into()))?;
+        .at(tmp)?;
+        let read = self.db.begin_read().at(&self.path)?;
+        let write = out.begin_write().at(tmp)?;
         copy_tables(&self.path, &read, tmp, &write, CopyMode::Reencode)?;
-        write.commit().map_err(|e| out_err(e.into()))?;
+        write.commit().at(tmp)?;
         // redb grows a file by doubling it and gives back only part of the unused end at a
         // commit; its own compaction (on this private, freshly packed file, so it moves
         // little) truncates the file to its last used page.
-        out.compact().map_err(|e| out_err(e.into()))?;
+        out.compact().at(tmp)?;
         Ok(out)
     }
 }

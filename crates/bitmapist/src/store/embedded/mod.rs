@@ -95,6 +95,7 @@
 //! redb locks the file: a second process (or a second open in this one) gets
 //! [`Error::AlreadyOpen`]. Use Redis or bitmapist-server to share data between processes.
 
+mod at_path;
 mod cache;
 mod codec;
 mod compact;
@@ -121,6 +122,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
+use self::at_path::AtPath;
 use self::cache::{Cache, Snapshot};
 use self::compact::Db;
 use self::flusher::Flusher;
@@ -210,6 +212,10 @@ struct OpenFile {
     tick: AtomicU64,
     /// How many write transactions were committed since the file was opened.
     commits: AtomicU64,
+    /// Test-only fault injection: the next commit fails after writing its tables, before
+    /// committing them (the transaction is dropped, so redb rolls it back).
+    #[cfg(test)]
+    fail_next_commit: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for EmbeddedStore {
@@ -346,23 +352,14 @@ impl FileReader<'_> {
     /// Whether the file holds `key`, without decoding its value.
     fn contains(&mut self, key: &str) -> Result<bool> {
         let path = &self.shared.path;
-        Ok(self
-            .tables()?
-            .bitmaps()
-            .get(key)
-            .map_err(|e| rows::redb_err(path, e))?
-            .is_some())
+        Ok(self.tables()?.bitmaps().get(key).at(path)?.is_some())
     }
 
     fn tables(&mut self) -> Result<&ReadTables> {
         let tables = match &mut self.tables {
             Some(tables) => tables,
             slot @ None => {
-                let txn = self
-                    .shared
-                    .db
-                    .begin_read()
-                    .map_err(|e| self.shared.err(e))?;
+                let txn = self.shared.db.begin_read().at(&self.shared.path)?;
                 slot.insert(ReadTables::open(&self.shared.path, &txn)?)
             }
         };
@@ -381,10 +378,6 @@ impl OpenFile {
                 source,
             })?;
         }
-        let err = |e: redb::Error| Error::Embedded {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let created = match file_cache_bytes {
             Some(bytes) => Database::builder().set_cache_size(bytes).create(path),
             None => Database::create(path),
@@ -396,7 +389,7 @@ impl OpenFile {
                     path: path.to_path_buf(),
                 });
             }
-            Err(e) => return Err(err(e.into())),
+            Err(e) => return Err(rows::redb_err(path, e)),
         };
 
         // A file already in this format needs no write: opening it for a query must not
@@ -415,28 +408,22 @@ impl OpenFile {
             flush_lock: Mutex::new(()),
             tick: AtomicU64::new(0),
             commits: AtomicU64::new(0),
+            #[cfg(test)]
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Creates the tables and records the format version, or refuses another version.
     fn init_format(db: &Database, path: &Path) -> Result<()> {
-        let err = |e: redb::Error| Error::Embedded {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        let txn = db.begin_write().map_err(|e| err(e.into()))?;
+        let txn = db.begin_write().at(path)?;
         {
-            txn.open_table(BITMAPS).map_err(|e| err(e.into()))?;
+            txn.open_table(BITMAPS).at(path)?;
             WriteTables::open(path, &txn)?;
-            let mut meta = txn.open_table(META).map_err(|e| err(e.into()))?;
-            let version = meta
-                .get(FORMAT_VERSION_KEY)
-                .map_err(|e| err(e.into()))?
-                .map(|v| v.value());
+            let mut meta = txn.open_table(META).at(path)?;
+            let version = meta.get(FORMAT_VERSION_KEY).at(path)?.map(|v| v.value());
             match version {
                 None | Some(FORMAT_VERSION_INLINE_ONLY) => {
-                    meta.insert(FORMAT_VERSION_KEY, FORMAT_VERSION)
-                        .map_err(|e| err(e.into()))?;
+                    meta.insert(FORMAT_VERSION_KEY, FORMAT_VERSION).at(path)?;
                 }
                 Some(FORMAT_VERSION) => {}
                 Some(v) => {
@@ -457,18 +444,17 @@ impl OpenFile {
                 }
             }
         }
-        txn.commit().map_err(|e| err(e.into()))
+        txn.commit().at(path)
     }
 
     fn path(&self) -> &Path {
         &self.path
     }
 
+    /// A redb error as [`Error::Embedded`] for this file (used by `idmap.rs`; elsewhere
+    /// `.at(&self.path)`).
     fn err(&self, e: impl Into<redb::Error>) -> Error {
-        Error::Embedded {
-            path: self.path.clone(),
-            source: e.into(),
-        }
+        rows::redb_err(&self.path, e)
     }
 
     fn reader(&self) -> FileReader<'_> {
@@ -568,10 +554,10 @@ impl OpenFile {
         // The file snapshot is taken under the cache lock, so that the two views agree.
         let cache = lock(&self.cache);
         let mut keys: Vec<String> = cache.keys_with_prefix(prefix).cloned().collect();
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let table = txn.open_table(BITMAPS).map_err(|e| self.err(e))?;
-        for item in table.range(prefix..).map_err(|e| self.err(e))? {
-            let (key, _) = item.map_err(|e| self.err(e))?;
+        let txn = self.db.begin_read().at(&self.path)?;
+        let table = txn.open_table(BITMAPS).at(&self.path)?;
+        for item in table.range(prefix..).at(&self.path)? {
+            let (key, _) = item.at(&self.path)?;
             let key = key.value();
             if !key.starts_with(prefix) {
                 break;
@@ -610,7 +596,7 @@ impl OpenFile {
     /// Writes `snapshot` in one write transaction, each bitmap run-optimized first (a copy:
     /// the cache keeps sharing its own). The caller holds the flush lock.
     fn commit(&self, snapshot: &Snapshot) -> Result<()> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_write().at(&self.path)?;
         {
             let mut tables = WriteTables::open(&self.path, &txn)?;
             for (key, bitmap) in &snapshot.writes {
@@ -622,7 +608,14 @@ impl OpenFile {
                 tables.remove(key)?;
             }
         }
-        txn.commit().map_err(|e| self.err(e))?;
+        #[cfg(test)]
+        if self.fail_next_commit.swap(false, Ordering::SeqCst) {
+            return Err(Error::Io {
+                context: format!("committing to {} (injected fault)", self.path.display()),
+                source: std::io::Error::other("injected commit failure"),
+            });
+        }
+        txn.commit().at(&self.path)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -644,12 +637,12 @@ impl OpenFile {
     /// Deletes every key that starts with `prefix`, from the file (committed) and memory.
     fn delete_prefix(&self, prefix: &str) -> Result<u64> {
         let _commit = lock(&self.flush_lock);
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_write().at(&self.path)?;
         let mut in_file: HashSet<String> = HashSet::new();
         {
             let mut tables = WriteTables::open(&self.path, &txn)?;
-            for item in tables.bitmaps().range(prefix..).map_err(|e| self.err(e))? {
-                let (key, _) = item.map_err(|e| self.err(e))?;
+            for item in tables.bitmaps().range(prefix..).at(&self.path)? {
+                let (key, _) = item.at(&self.path)?;
                 let key = key.value();
                 if !key.starts_with(prefix) {
                     break;
@@ -660,7 +653,7 @@ impl OpenFile {
                 tables.remove(key)?;
             }
         }
-        txn.commit().map_err(|e| self.err(e))?;
+        txn.commit().at(&self.path)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         let mut cache = lock(&self.cache);
         // Keys of the file that were deleted already (tombstoned) did not exist.
@@ -814,21 +807,17 @@ impl Store for EmbeddedStore {
 
     /// From the `store_meta` table.
     async fn get_meta(&self, key: &str) -> Result<Option<String>> {
-        let txn = self
-            .shared
-            .db
-            .begin_read()
-            .map_err(|e| self.shared.err(e))?;
-        meta::read(&txn, key).map_err(|e| self.shared.err(e))
+        let txn = self.shared.db.begin_read().at(&self.shared.path)?;
+        meta::read(&txn, key).at(&self.shared.path)
     }
 
     /// Into the `store_meta` table, committed at once (not with the bitmaps' batches).
     async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.blocking(move |s| {
-            let txn = s.db.begin_write().map_err(|e| s.err(e))?;
-            meta::write(&txn, &key, &value).map_err(|e| s.err(e))?;
-            txn.commit().map_err(|e| s.err(e))
+            let txn = s.db.begin_write().at(&s.path)?;
+            meta::write(&txn, &key, &value).at(&s.path)?;
+            txn.commit().at(&s.path)
         })
         .await
     }
@@ -874,22 +863,46 @@ mod tests {
     }
 
     #[test]
-    /// What the flusher does when a commit fails: the entries it took are put back as dirty
-    /// (`redirty`), and the next flush commits them. (Making redb's commit itself fail needs
-    /// a failing disk; this checks the recovery step on its own.)
+    /// A commit that fails (injected after the tables are written, before redb commits)
+    /// leaves the file as it was, puts the taken entries and tombstones back as dirty, and
+    /// the next successful flush writes them.
     fn redirty_puts_taken_entries_back_for_the_next_flush() {
         let dir = ok(tempfile::tempdir().map_err(Error::from));
         let store = ok(EmbeddedStore::open(
             &dir.path().join("s.redb"),
             options(3_600_000, None),
         ));
-        ok(store.shared.write(&[KeyWrite::set("a".into(), 1)]));
-        let snapshot = lock(&store.shared.cache).take_dirty();
-        assert_eq!(lock(&store.shared.cache).dirty_len(), 0);
-        lock(&store.shared.cache).redirty(snapshot);
-        assert_eq!(lock(&store.shared.cache).dirty_len(), 1);
-        ok(store.shared.flush());
-        assert_eq!(lock(&store.shared.cache).dirty_len(), 0);
+        let shared = &store.shared;
+        let on_file = |key: &str| ok(shared.reader().contains(key));
+        ok(shared.write(&[KeyWrite::set("gone".into(), 7)]));
+        ok(shared.flush());
+        assert!(on_file("gone"));
+        let commits = shared.commits.load(Ordering::Relaxed);
+
+        ok(shared.write(&[KeyWrite::set("a".into(), 1)]));
+        assert_eq!(ok(shared.delete(&["gone".into()])), 1);
+        shared.fail_next_commit.store(true, Ordering::SeqCst);
+        let failed = shared.flush();
+        assert!(
+            matches!(&failed, Err(Error::Io { context, .. }) if context.contains("injected")),
+            "{failed:?}"
+        );
+        // Nothing reached the file; the write is dirty again and the delete still pending.
+        assert!(!on_file("a"));
+        assert!(on_file("gone"));
+        assert_eq!(shared.commits.load(Ordering::Relaxed), commits);
+        assert_eq!(lock(&shared.cache).dirty_len(), 1);
+        assert_eq!(
+            ok(shared.read_each(&["a".into(), "gone".into()], Bitmap::count)),
+            vec![Some(1), None]
+        );
+
+        ok(shared.flush());
+        assert_eq!(lock(&shared.cache).dirty_len(), 0);
+        assert_eq!(shared.commits.load(Ordering::Relaxed), commits + 1);
+        assert!(on_file("a"));
+        assert!(!on_file("gone"));
+        assert_eq!(ok(shared.reader().load("a")).map(|b| b.count()), Some(1));
     }
 
     #[test]

@@ -23,8 +23,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableError};
 
+use super::at_path::AtPath;
 use super::compact::{file_len, footprint};
-use super::rows::ReadTables;
+use super::rows::{ReadTables, redb_err};
 use super::{BITMAPS, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY, FORMAT_VERSION_KEY, META};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -67,10 +68,6 @@ impl std::fmt::Debug for ReadOnlyEmbeddedStore {
 impl ReadOnlyEmbeddedStore {
     /// Opens an existing store file for reading only; the file must exist.
     pub fn open(path: &Path) -> Result<Self> {
-        let err = |e: redb::Error| Error::Embedded {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let db = match redb::Builder::new().open_read_only(path) {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
@@ -78,16 +75,13 @@ impl ReadOnlyEmbeddedStore {
                     path: path.to_path_buf(),
                 });
             }
-            Err(e) => return Err(err(e.into())),
+            Err(e) => return Err(redb_err(path, e)),
         };
-        let txn = db.begin_read().map_err(|e| err(e.into()))?;
+        let txn = db.begin_read().at(path)?;
         let version = match txn.open_table(META) {
-            Ok(meta) => meta
-                .get(FORMAT_VERSION_KEY)
-                .map_err(|e| err(e.into()))?
-                .map(|v| v.value()),
+            Ok(meta) => meta.get(FORMAT_VERSION_KEY).at(path)?.map(|v| v.value()),
             Err(TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(err(e.into())),
+            Err(e) => return Err(redb_err(path, e)),
         };
         if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY)
         {
@@ -112,13 +106,6 @@ impl ReadOnlyEmbeddedStore {
         &self.inner.path
     }
 
-    fn err(&self, e: impl Into<redb::Error>) -> Error {
-        Error::Embedded {
-            path: self.inner.path.clone(),
-            source: e.into(),
-        }
-    }
-
     fn refuse(&self, operation: &str) -> Error {
         Error::Io {
             context: format!(
@@ -135,11 +122,11 @@ impl ReadOnlyEmbeddedStore {
     /// Reads `keys` in one read transaction (a missing table is an empty store), each
     /// restricted to `within` when given (decoding only the containers it has).
     fn read(&self, keys: &[String], within: Option<&Bitmap>) -> Result<Vec<Option<Bitmap>>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         match txn.open_table(BITMAPS) {
             Ok(_) => {}
             Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; keys.len()]),
-            Err(e) => return Err(self.err(e)),
+            Err(e) => return Err(redb_err(&self.inner.path, e)),
         }
         let path = &self.inner.path;
         let tables = ReadTables::open(path, &txn)?;
@@ -154,27 +141,27 @@ impl ReadOnlyEmbeddedStore {
     /// The footprint of the file (see [`StorageStats`]).
     fn footprint(&self) -> Result<StorageStats> {
         let path = &self.inner.path;
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         match txn.open_table(BITMAPS) {
             Ok(_) => footprint(path, &ReadTables::open(path, &txn)?),
             Err(TableError::TableDoesNotExist(_)) => Ok(StorageStats {
                 file_bytes: file_len(path)?,
                 ..StorageStats::default()
             }),
-            Err(e) => Err(self.err(e)),
+            Err(e) => Err(redb_err(&self.inner.path, e)),
         }
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         let table = match txn.open_table(BITMAPS) {
             Ok(t) => t,
             Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.err(e)),
+            Err(e) => return Err(redb_err(&self.inner.path, e)),
         };
         let mut keys = Vec::new();
-        for item in table.range::<&str>(prefix..).map_err(|e| self.err(e))? {
-            let (key, _) = item.map_err(|e| self.err(e))?;
+        for item in table.range::<&str>(prefix..).at(&self.inner.path)? {
+            let (key, _) = item.at(&self.inner.path)?;
             let key = key.value();
             if !key.starts_with(prefix) {
                 break;
@@ -230,12 +217,12 @@ impl Store for ReadOnlyEmbeddedStore {
 
     /// Reads the map from the file (see `idmap.rs`).
     async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         super::idmap::lookup_in(&self.inner.path, &txn, space, external)
     }
 
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
     }
 
@@ -244,8 +231,8 @@ impl Store for ReadOnlyEmbeddedStore {
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.err(e))?;
-        super::meta::read(&txn, key).map_err(|e| self.err(e))
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        super::meta::read(&txn, key).at(&self.inner.path)
     }
 
     async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {

@@ -38,9 +38,10 @@ use redb::{
 };
 
 use super::BITMAPS;
+use super::at_path::AtPath;
 use super::codec::{self, ChunkedHeader, Stored};
 use crate::bitmap::Bitmap;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A table of rows: `(key, index)` -> bytes of the key's serialization.
 type RowTable = TableDefinition<'static, (&'static str, u32), &'static [u8]>;
@@ -118,12 +119,7 @@ pub(super) struct ReadTables {
     scratch: RefCell<Vec<u8>>,
 }
 
-pub(super) fn redb_err(path: &Path, e: impl Into<redb::Error>) -> Error {
-    Error::Embedded {
-        path: path.to_path_buf(),
-        source: e.into(),
-    }
-}
+pub(super) use super::at_path::redb_err;
 
 /// `chunks` followed by the part tables.
 fn row_tables() -> [RowTable; 4] {
@@ -133,7 +129,7 @@ fn row_tables() -> [RowTable; 4] {
 impl ReadTables {
     /// Opens the tables in `txn`.
     pub(super) fn open(path: &Path, txn: &ReadTransaction) -> Result<Self> {
-        let bitmaps = txn.open_table(BITMAPS).map_err(|e| redb_err(path, e))?;
+        let bitmaps = txn.open_table(BITMAPS).at(path)?;
         let mut rows = [None, None, None, None];
         for (slot, def) in rows.iter_mut().zip(row_tables()) {
             *slot = match txn.open_table(def) {
@@ -156,7 +152,7 @@ impl ReadTables {
 
     /// The bitmap of `key`; `None` when it does not exist.
     pub(super) fn load(&self, path: &Path, key: &str) -> Result<Option<Bitmap>> {
-        match self.bitmaps.get(key).map_err(|e| redb_err(path, e))? {
+        match self.bitmaps.get(key).at(path)? {
             Some(value) => self.decode(path, key, value.value()).map(Some),
             None => Ok(None),
         }
@@ -180,11 +176,8 @@ impl ReadTables {
             return Err(codec::corrupt(key, "its rows are missing (no row table)"));
         };
         let mut next = 0u32;
-        for item in table
-            .range((key, 0u32)..(key, count))
-            .map_err(|e| redb_err(path, e))?
-        {
-            let (k, v) = item.map_err(|e| redb_err(path, e))?;
+        for item in table.range((key, 0u32)..(key, count)).at(path)? {
+            let (k, v) = item.at(path)?;
             let (index, row) = (k.value().1, v.value());
             if index != next || len.is_some_and(|l| row.len() != l as usize) {
                 return Err(codec::corrupt(
@@ -218,7 +211,7 @@ impl ReadTables {
         key: &str,
         within: &Bitmap,
     ) -> Result<Option<Bitmap>> {
-        match self.bitmaps.get(key).map_err(|e| redb_err(path, e))? {
+        match self.bitmaps.get(key).at(path)? {
             Some(value) => self
                 .decode_with(path, key, value.value(), |k, len, body| {
                     codec::decode_roaring_within(k, len, body, within)
@@ -297,10 +290,10 @@ impl<'t> WriteTables<'t> {
     /// Opens (creating if missing) the tables in `txn`.
     pub(super) fn open(path: &'t Path, txn: &'t WriteTransaction) -> Result<Self> {
         let [a, b, c, d] = row_tables();
-        let open = |def: RowTable| txn.open_table(def).map_err(|e| redb_err(path, e));
+        let open = |def: RowTable| txn.open_table(def).at(path);
         Ok(WriteTables {
             path,
-            bitmaps: txn.open_table(BITMAPS).map_err(|e| redb_err(path, e))?,
+            bitmaps: txn.open_table(BITMAPS).at(path)?,
             rows: [open(a)?, open(b)?, open(c)?, open(d)?],
             roaring: Vec::new(),
             value: Vec::new(),
@@ -318,7 +311,7 @@ impl<'t> WriteTables<'t> {
             codec::inline_into(bitmap.byte_len(), &self.roaring, &mut self.value);
             self.bitmaps
                 .insert(key, self.value.as_slice())
-                .map_err(|e| redb_err(self.path, e))?;
+                .at(self.path)?;
             for t in 0..4 {
                 self.remove_rows_from(key, t, 0)?;
             }
@@ -330,12 +323,10 @@ impl<'t> WriteTables<'t> {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let same = self.rows[0]
                 .get((key, index))
-                .map_err(|e| redb_err(self.path, e))?
+                .at(self.path)?
                 .is_some_and(|old| old.value() == row);
             if !same {
-                self.rows[0]
-                    .insert((key, index), row)
-                    .map_err(|e| redb_err(self.path, e))?;
+                self.rows[0].insert((key, index), row).at(self.path)?;
             }
             at += c;
         }
@@ -344,9 +335,7 @@ impl<'t> WriteTables<'t> {
         for (j, part_len) in lens.into_iter().enumerate() {
             if mask & (1 << j) != 0 {
                 let row = &self.roaring[at..at + part_len];
-                self.rows[j + 1]
-                    .insert((key, 0u32), row)
-                    .map_err(|e| redb_err(self.path, e))?;
+                self.rows[j + 1].insert((key, 0u32), row).at(self.path)?;
                 at += part_len;
             } else {
                 self.remove_rows_from(key, j + 1, 0)?;
@@ -363,24 +352,18 @@ impl<'t> WriteTables<'t> {
         codec::chunked_into(header, &self.roaring[at..], &mut self.value);
         self.bitmaps
             .insert(key, self.value.as_slice())
-            .map_err(|e| redb_err(self.path, e))?;
+            .at(self.path)?;
         Ok(())
     }
 
     /// Copies a `bitmaps` value and its rows unchanged from `src` (a backup).
     pub(super) fn copy_raw(&mut self, src: &ReadTables, key: &str, bytes: &[u8]) -> Result<()> {
-        self.bitmaps
-            .insert(key, bytes)
-            .map_err(|e| redb_err(self.path, e))?;
+        self.bitmaps.insert(key, bytes).at(self.path)?;
         for (from, to) in src.rows.iter().zip(self.rows.iter_mut()) {
             let Some(from) = from else { continue };
-            for item in from
-                .range((key, 0u32)..=(key, u32::MAX))
-                .map_err(|e| redb_err(self.path, e))?
-            {
-                let (k, v) = item.map_err(|e| redb_err(self.path, e))?;
-                to.insert(k.value(), v.value())
-                    .map_err(|e| redb_err(self.path, e))?;
+            for item in from.range((key, 0u32)..=(key, u32::MAX)).at(self.path)? {
+                let (k, v) = item.at(self.path)?;
+                to.insert(k.value(), v.value()).at(self.path)?;
             }
         }
         Ok(())
@@ -388,11 +371,7 @@ impl<'t> WriteTables<'t> {
 
     /// Removes `key` and its rows; whether it existed.
     pub(super) fn remove(&mut self, key: &str) -> Result<bool> {
-        let existed = self
-            .bitmaps
-            .remove(key)
-            .map_err(|e| redb_err(self.path, e))?
-            .is_some();
+        let existed = self.bitmaps.remove(key).at(self.path)?.is_some();
         for t in 0..4 {
             self.remove_rows_from(key, t, 0)?;
         }
@@ -408,7 +387,7 @@ impl<'t> WriteTables<'t> {
     fn remove_rows_from(&mut self, key: &str, t: usize, from: u32) -> Result<()> {
         self.rows[t]
             .retain_in((key, from)..=(key, u32::MAX), |_, _| false)
-            .map_err(|e| redb_err(self.path, e))
+            .at(self.path)
     }
 }
 

@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableError};
 
+use super::at_path::AtPath;
 use super::compact::{CopyMode, copy_tables};
+use super::rows::redb_err;
 use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, OpenFile, lock};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -85,9 +87,9 @@ impl EmbeddedStore {
         }
         // Under the cache lock, so that no commit or delete slips in between (see the
         // module docs).
-        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
-        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
-        Ok(table.get(key).map_err(|e| shared.err(e))?.is_some())
+        let txn = shared.db.begin_read().at(&shared.path)?;
+        let table = txn.open_table(BITMAPS).at(&shared.path)?;
+        Ok(table.get(key).at(&shared.path)?.is_some())
     }
 
     /// Up to `limit` keys that sort after `after` (all keys when `None`), in ascending byte
@@ -111,19 +113,19 @@ impl EmbeddedStore {
             keys.select_nth_unstable(limit - 1);
             keys.truncate(limit);
         }
-        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
-        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
+        let txn = shared.db.begin_read().at(&shared.path)?;
+        let table = txn.open_table(BITMAPS).at(&shared.path)?;
         let range = match after {
             Some(a) => table.range::<&str>((Bound::Excluded(a), Bound::Unbounded)),
             None => table.range::<&str>(..),
         }
-        .map_err(|e| shared.err(e))?;
+        .at(&shared.path)?;
         let mut from_file = 0;
         for item in range {
             if from_file == limit {
                 break;
             }
-            let (key, _) = item.map_err(|e| shared.err(e))?;
+            let (key, _) = item.at(&shared.path)?;
             let key = key.value();
             if !cache.is_tombstoned(key) {
                 keys.push(key.to_owned());
@@ -141,24 +143,16 @@ impl EmbeddedStore {
     pub fn key_count(&self) -> Result<u64> {
         let shared = &self.shared;
         let cache = lock(&shared.cache);
-        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
-        let table = txn.open_table(BITMAPS).map_err(|e| shared.err(e))?;
-        let mut count = table.len().map_err(|e| shared.err(e))?;
+        let txn = shared.db.begin_read().at(&shared.path)?;
+        let table = txn.open_table(BITMAPS).at(&shared.path)?;
+        let mut count = table.len().at(&shared.path)?;
         for key in cache.keys_with_prefix("") {
-            if table
-                .get(key.as_str())
-                .map_err(|e| shared.err(e))?
-                .is_none()
-            {
+            if table.get(key.as_str()).at(&shared.path)?.is_none() {
                 count += 1;
             }
         }
         for key in cache.tombstones() {
-            if table
-                .get(key.as_str())
-                .map_err(|e| shared.err(e))?
-                .is_some()
-            {
+            if table.get(key.as_str()).at(&shared.path)?.is_some() {
                 count = count.saturating_sub(1);
             }
         }
@@ -173,15 +167,15 @@ impl EmbeddedStore {
     /// Every stored expiry time (see the module docs), in key order.
     pub fn load_expiries(&self) -> Result<Vec<(String, u64)>> {
         let shared = &self.shared;
-        let txn = shared.db.begin_read().map_err(|e| shared.err(e))?;
+        let txn = shared.db.begin_read().at(&shared.path)?;
         let table = match txn.open_table(EXPIRIES) {
             Ok(table) => table,
             Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(shared.err(e)),
+            Err(e) => return Err(redb_err(&shared.path, e)),
         };
         let mut out = Vec::new();
-        for item in table.iter().map_err(|e| shared.err(e))? {
-            let (key, deadline) = item.map_err(|e| shared.err(e))?;
+        for item in table.iter().at(&shared.path)? {
+            let (key, deadline) = item.at(&shared.path)?;
             out.push((key.value().to_owned(), deadline.value()));
         }
         Ok(out)
@@ -211,21 +205,21 @@ impl EmbeddedStore {
 impl OpenFile {
     fn save_expiries(&self, changes: &[(String, Option<u64>)]) -> Result<()> {
         let _commit = lock(&self.flush_lock);
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_write().at(&self.path)?;
         {
-            let mut table = txn.open_table(EXPIRIES).map_err(|e| self.err(e))?;
+            let mut table = txn.open_table(EXPIRIES).at(&self.path)?;
             for (key, deadline) in changes {
                 match deadline {
                     Some(at) => {
-                        table.insert(key.as_str(), *at).map_err(|e| self.err(e))?;
+                        table.insert(key.as_str(), *at).at(&self.path)?;
                     }
                     None => {
-                        table.remove(key.as_str()).map_err(|e| self.err(e))?;
+                        table.remove(key.as_str()).at(&self.path)?;
                     }
                 }
             }
         }
-        txn.commit().map_err(|e| self.err(e))
+        txn.commit().at(&self.path)
     }
 
     fn backup_to(&self, dest: &Path) -> Result<()> {
@@ -268,15 +262,11 @@ impl OpenFile {
                 });
             }
         }
-        let out_err = |e: redb::Error| Error::Embedded {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        let out = Database::create(path).map_err(|e| out_err(e.into()))?;
-        let read = self.db.begin_read().map_err(|e| self.err(e))?;
-        let write = out.begin_write().map_err(|e| out_err(e.into()))?;
+        let out = Database::create(path).at(path)?;
+        let read = self.db.begin_read().at(&self.path)?;
+        let write = out.begin_write().at(path)?;
         copy_tables(&self.path, &read, path, &write, CopyMode::Raw)?;
-        write.commit().map_err(|e| out_err(e.into()))
+        write.commit().at(path)
     }
 }
 
