@@ -32,7 +32,11 @@
 //!
 //! Since the map never changes an assignment, this process keeps the pairs it has seen (up
 //! to [`CACHE_LIMIT`] each way, then starts over): marking a known user costs a hash
-//! lookup, not a store round trip. Deleting the map's keys by hand while processes run is
+//! lookup, not a store round trip. A batch reads the cache under one shared lock (batches
+//! on other threads read at the same time), hashes with foldhash (randomly seeded per
+//! process) and keeps ids of up to 38 bytes inside the table's slots, so a look-up neither
+//! allocates nor follows a pointer; only ids not cached are copied, sent to the store and
+//! added under the write lock. Deleting the map's keys by hand while processes run is
 //! not supported (they would keep using their cached ids).
 
 use std::collections::HashMap;
