@@ -448,3 +448,41 @@ impl IdMap {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids on both sides of the inline-key limit are cached and found again, each its own
+    /// user, and the cache agrees with the store (a fresh map with no cache).
+    #[tokio::test(flavor = "current_thread")]
+    async fn cached_ids_on_both_sides_of_the_inline_limit() -> Result<()> {
+        let bm = crate::Bitmapist::open("memory://").await?;
+        let ext: Vec<String> = [1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 200]
+            .iter()
+            .flat_map(|&n| ["a".repeat(n), "b".repeat(n)])
+            .collect();
+        let first = bm.ids().assign(&ext).await?;
+        let want: Vec<u32> = (1..=u32::try_from(ext.len()).expect("small")).collect();
+        assert_eq!(first, want);
+        // Answered from the cache: the same ids, in any order and repeated.
+        let mut again = ext.clone();
+        again.reverse();
+        again.extend(ext.iter().cloned());
+        let mut expect = want.clone();
+        expect.reverse();
+        expect.extend(want.iter().copied());
+        assert_eq!(bm.ids().assign(&again).await?, expect);
+        // A prefix of a cached id, or a longer id, is another user.
+        assert_eq!(
+            bm.ids()
+                .lookup(&["a".repeat(INLINE_KEY - 2), "a".repeat(INLINE_KEY + 2)])
+                .await?,
+            vec![None, None]
+        );
+        let fresh = IdMap::new(Arc::clone(bm.store()), bm.ids().space());
+        let stored = fresh.lookup(&ext).await?;
+        assert_eq!(stored, want.iter().map(|&d| Some(d)).collect::<Vec<_>>());
+        Ok(())
+    }
+}
