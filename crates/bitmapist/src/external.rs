@@ -200,3 +200,40 @@ impl<'a> IntoFuture for MarkExternal<'a> {
         Box::pin(self.run())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Bitmapist, MarkOptions, Zone, zone_meta_key};
+
+    /// Marking only by external id records the handle's zone on the first write, as a
+    /// `u32` mark does (single marks and batches alike).
+    #[tokio::test(flavor = "current_thread")]
+    async fn external_marks_record_the_zone() -> crate::Result<()> {
+        let berlin: Zone = "Europe/Berlin".parse()?;
+        let key = zone_meta_key("trackist_");
+        for batch in [false, true] {
+            let store = Bitmapist::open("memory://").await?.store().clone();
+            let bm = Bitmapist::builder()
+                .store(Arc::clone(&store))
+                .timezone(berlin)
+                .open()
+                .await?;
+            assert_eq!(store.get_meta(&key).await?, None, "no write yet");
+            if batch {
+                let now = chrono::Utc::now();
+                bm.mark_events_external([("ev", "alice", now)], MarkOptions::default())
+                    .await?;
+            } else {
+                bm.mark_external("ev", "alice").await?;
+            }
+            assert_eq!(
+                store.get_meta(&key).await?.as_deref(),
+                Some("Europe/Berlin"),
+                "batch: {batch}"
+            );
+        }
+        Ok(())
+    }
+}
