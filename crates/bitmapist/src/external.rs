@@ -75,29 +75,21 @@ impl Bitmapist {
         X: AsRef<str>,
     {
         let marks: Vec<(E, X, DateTime<Utc>)> = marks.into_iter().collect();
-        let external: Vec<String> = marks
-            .iter()
-            .map(|(_, x, _)| x.as_ref().to_owned())
-            .collect();
-        let dense: Vec<Option<u32>> = if value {
-            self.ids()
-                .assign(&external)
-                .await?
-                .into_iter()
-                .map(Some)
-                .collect()
-        } else {
-            self.ids().lookup(&external).await?
-        };
+        // One cache pass over the batch (no copy of the ids); 0 = not assigned (unmark).
+        let dense = self
+            .ids()
+            .dense_of(&marks, |(_, x, _)| x.as_ref(), value)
+            .await?;
         let (writes, n) = self.batch_writes(
             marks
                 .iter()
                 .zip(dense)
-                .filter_map(|((e, _, at), d)| d.map(|d| (e.as_ref(), d, *at))),
+                .filter(|&(_, d)| d != 0)
+                .map(|((e, _, at), d)| (e.as_ref(), d, *at)),
             opts,
             value,
         )?;
-        self.store().write(&writes).await?;
+        self.store_write(&writes).await?;
         Ok(n)
     }
 
@@ -111,10 +103,14 @@ impl Query {
     /// Whether the user with external id `external` is in the answer (`false` for an id
     /// never assigned; nothing is assigned).
     pub async fn contains_external(&self, external: &str) -> Result<bool> {
-        let ids = self.backend().ids.lookup(&[external.to_owned()]).await?;
-        match ids.first().copied().flatten() {
-            Some(d) => self.contains(d).await,
-            None => Ok(false),
+        let ids = self
+            .backend()
+            .ids
+            .dense_of(&[external], |e| e, false)
+            .await?;
+        match ids.first().copied() {
+            Some(d) if d != 0 => self.contains(d).await,
+            _ => Ok(false),
         }
     }
 
@@ -176,19 +172,12 @@ impl<'a> MarkExternal<'a> {
         // Checks the event before anything is assigned.
         self.client
             .mark_keys(self.event, at, self.opts, &mut keys)?;
-        let external = [self.external.to_owned()];
-        let dense = if self.value {
-            self.client.ids().assign(&external).await?.first().copied()
-        } else {
-            self.client
-                .ids()
-                .lookup(&external)
-                .await?
-                .first()
-                .copied()
-                .flatten()
-        };
-        let Some(dense) = dense else {
+        let dense = self
+            .client
+            .ids()
+            .dense_of(&[self.external], |e| e, self.value)
+            .await?;
+        let Some(dense) = dense.first().copied().filter(|&d| d != 0) else {
             return Ok(None);
         };
         let writes: Vec<KeyWrite> = keys
@@ -199,7 +188,7 @@ impl<'a> MarkExternal<'a> {
                 offsets: vec![dense],
             })
             .collect();
-        self.client.store().write(&writes).await?;
+        self.client.store_write(&writes).await?;
         Ok(Some(dense))
     }
 }
@@ -209,5 +198,42 @@ impl<'a> IntoFuture for MarkExternal<'a> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<Option<u32>>> + Send + 'a>>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Bitmapist, MarkOptions, Zone, zone_meta_key};
+
+    /// Marking only by external id records the handle's zone on the first write, as a
+    /// `u32` mark does (single marks and batches alike).
+    #[tokio::test(flavor = "current_thread")]
+    async fn external_marks_record_the_zone() -> crate::Result<()> {
+        let berlin: Zone = "Europe/Berlin".parse()?;
+        let key = zone_meta_key("trackist_");
+        for batch in [false, true] {
+            let store = Bitmapist::open("memory://").await?.store().clone();
+            let bm = Bitmapist::builder()
+                .store(Arc::clone(&store))
+                .timezone(berlin)
+                .open()
+                .await?;
+            assert_eq!(store.get_meta(&key).await?, None, "no write yet");
+            if batch {
+                let now = chrono::Utc::now();
+                bm.mark_events_external([("ev", "alice", now)], MarkOptions::default())
+                    .await?;
+            } else {
+                bm.mark_external("ev", "alice").await?;
+            }
+            assert_eq!(
+                store.get_meta(&key).await?.as_deref(),
+                Some("Europe/Berlin"),
+                "batch: {batch}"
+            );
+        }
+        Ok(())
     }
 }

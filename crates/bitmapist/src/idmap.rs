@@ -2,7 +2,7 @@
 //! Global and append-only, kept by the store beside the bitmaps, cached in this process.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -178,7 +178,11 @@ impl IdTable {
 ///
 /// Since the map never changes an assignment, this process keeps the pairs it has seen (up
 /// to [`CACHE_LIMIT`] each way, then starts over): marking a known user costs a hash
-/// lookup, not a store round trip. Deleting the map's keys by hand while processes run is
+/// lookup, not a store round trip. A batch reads the cache under one shared lock (batches
+/// on other threads read at the same time), hashes with foldhash (randomly seeded per
+/// process) and keeps ids of up to 38 bytes inside the table's slots, so a look-up neither
+/// allocates nor follows a pointer; only ids not cached are copied, sent to the store and
+/// added under the write lock. Deleting the map's keys by hand while processes run is
 /// not supported (they would keep using their cached ids).
 #[derive(Clone)]
 pub struct IdMap {
@@ -187,10 +191,17 @@ pub struct IdMap {
     cache: Arc<Cache>,
 }
 
+/// A `HashMap` with foldhash: several times faster than the default SipHash on short
+/// strings, randomly seeded per process (minimal HashDoS resistance; the keys are the
+/// app's own user ids, and the cache never grows past [`CACHE_LIMIT`]).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The in-process cache: read-mostly, so a batch of cached ids takes one shared read lock
+/// (concurrent batches do not wait for each other), and only new pairs take the write lock.
 #[derive(Default)]
 struct Cache {
-    forward: Mutex<HashMap<String, u32>>,
-    reverse: Mutex<HashMap<u32, String>>,
+    forward: RwLock<FastMap<CacheKey, u32>>,
+    reverse: RwLock<FastMap<u32, Box<str>>>,
 }
 
 impl std::fmt::Debug for IdMap {
@@ -202,7 +213,61 @@ impl std::fmt::Debug for IdMap {
     }
 }
 
-fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+/// How many bytes of an external id the forward cache keeps inside the table's slot
+/// (covers hyphenated UUIDs, 64-bit integers and most e-mail addresses).
+const INLINE_KEY: usize = 38;
+
+/// A forward-cache key: the id's bytes inside the slot when short (so a look-up touches
+/// one place in memory, not the slot and then a heap string), on the heap otherwise.
+/// Hashes and compares as its bytes, so the cache is queried with `&[u8]`.
+#[derive(Clone)]
+enum CacheKey {
+    Inline(u8, [u8; INLINE_KEY]),
+    Heap(Box<[u8]>),
+}
+
+impl CacheKey {
+    fn new(external: &str) -> Self {
+        let bytes = external.as_bytes();
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE_KEY => {
+                let mut inline = [0u8; INLINE_KEY];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                CacheKey::Inline(len, inline)
+            }
+            _ => CacheKey::Heap(bytes.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            CacheKey::Inline(len, b) => &b[..usize::from(*len)],
+            CacheKey::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for CacheKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for CacheKey {}
+
+impl std::hash::Hash for CacheKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for CacheKey {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut FastMap<K, V>, k: K, v: V) {
     if map.len() >= CACHE_LIMIT {
         map.clear();
     }
@@ -228,49 +293,66 @@ impl IdMap {
     /// those never seen (atomically in the store: two processes assigning the same new id
     /// get the same answer). One store round trip per [`BATCH`] ids not cached.
     pub async fn assign(&self, external: &[String]) -> Result<Vec<u32>> {
-        self.forward(external, true)
-            .await
-            .map(|v| v.into_iter().map(|d| d.unwrap_or(0)).collect())
+        self.dense_of(external, String::as_str, true).await
     }
 
     /// The dense ids of `external`, `None` for ids never assigned (nothing is assigned).
     pub async fn lookup(&self, external: &[String]) -> Result<Vec<Option<u32>>> {
-        self.forward(external, false).await
+        let dense = self.dense_of(external, String::as_str, false).await?;
+        Ok(dense.into_iter().map(|d| (d != 0).then_some(d)).collect())
     }
 
-    async fn forward(&self, external: &[String], assign: bool) -> Result<Vec<Option<u32>>> {
-        for e in external {
-            check_external(e)?;
-        }
-        let mut out: Vec<Option<u32>> = Vec::with_capacity(external.len());
-        let mut missing: Vec<usize> = Vec::new();
+    /// The dense id of `key(item)` for each of `items`, in order: 0 for an id never
+    /// assigned when `assign` is false (the map never hands out 0).
+    ///
+    /// The hot path of marking by external id. Cached ids cost one hash look-up under one
+    /// shared read lock for the whole batch, with no allocation per item; only the ids not
+    /// cached are checked, deduplicated, copied and sent to the store (one round trip per
+    /// [`BATCH`] of them), and the cache is then updated under one write lock.
+    pub(crate) async fn dense_of<T, F>(&self, items: &[T], key: F, assign: bool) -> Result<Vec<u32>>
+    where
+        F: Fn(&T) -> &str,
+    {
+        let mut out: Vec<u32> = Vec::with_capacity(items.len());
+        let mut missing = 0usize;
         {
             let cache = self
                 .cache
                 .forward
-                .lock()
+                .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            for (i, e) in external.iter().enumerate() {
-                let hit = cache.get(e.as_str()).copied();
-                if hit.is_none() {
-                    missing.push(i);
-                }
-                out.push(hit);
-            }
+            out.extend(items.iter().map(|item| {
+                cache.get(key(item).as_bytes()).copied().unwrap_or_else(|| {
+                    missing += 1;
+                    0
+                })
+            }));
         }
-        if missing.is_empty() {
+        if missing == 0 {
             return Ok(out);
         }
-        // Each distinct missing id once.
-        let mut first: HashMap<&str, usize> = HashMap::new();
+        // Each distinct missing id once, checked before anything is assigned (an id that
+        // fails the check is never cached, so it is always among the missing).
+        let mut first: FastMap<&str, usize> = FastMap::default();
         let mut ask: Vec<String> = Vec::new();
-        for &i in &missing {
-            let e = external[i].as_str();
-            if !first.contains_key(e) {
-                first.insert(e, ask.len());
-                ask.push(e.to_string());
+        let mut pending: Vec<(usize, usize)> = Vec::with_capacity(missing);
+        for (i, item) in items.iter().enumerate() {
+            if out[i] != 0 {
+                continue;
             }
+            let e = key(item);
+            let j = match first.get(e) {
+                Some(&j) => j,
+                None => {
+                    check_external(e)?;
+                    first.insert(e, ask.len());
+                    ask.push(e.to_owned());
+                    ask.len() - 1
+                }
+            };
+            pending.push((i, j));
         }
+        drop(first);
         let mut answers: Vec<Option<u32>> = Vec::with_capacity(ask.len());
         for chunk in ask.chunks(BATCH) {
             if assign {
@@ -290,12 +372,12 @@ impl IdMap {
             let mut fwd = self
                 .cache
                 .forward
-                .lock()
+                .write()
                 .unwrap_or_else(PoisonError::into_inner);
             let mut rev = self
                 .cache
                 .reverse
-                .lock()
+                .write()
                 .unwrap_or_else(PoisonError::into_inner);
             for (e, a) in ask.iter().zip(&answers) {
                 if let Some(d) = *a {
@@ -305,15 +387,13 @@ impl IdMap {
                             reason: format!("the map holds id 0 for {e:?} (ids start at 1)"),
                         });
                     }
-                    remember(&mut fwd, e.clone(), d);
-                    remember(&mut rev, d, e.clone());
+                    remember(&mut fwd, CacheKey::new(e), d);
+                    remember(&mut rev, d, e.as_str().into());
                 }
             }
         }
-        for &i in &missing {
-            out[i] = first
-                .get(external[i].as_str())
-                .and_then(|&j| answers.get(j).copied().flatten());
+        for (i, j) in pending {
+            out[i] = answers[j].unwrap_or(0);
         }
         Ok(out)
     }
@@ -328,10 +408,10 @@ impl IdMap {
             let cache = self
                 .cache
                 .reverse
-                .lock()
+                .read()
                 .unwrap_or_else(PoisonError::into_inner);
             for (i, d) in dense.iter().enumerate() {
-                let hit = cache.get(d).cloned();
+                let hit = cache.get(d).map(|e| e.to_string());
                 if hit.is_none() {
                     missing.push(i);
                 }
@@ -358,15 +438,53 @@ impl IdMap {
             let mut rev = self
                 .cache
                 .reverse
-                .lock()
+                .write()
                 .unwrap_or_else(PoisonError::into_inner);
             for (&d, e) in &found {
-                remember(&mut rev, d, e.clone());
+                remember(&mut rev, d, e.as_str().into());
             }
         }
         for &i in &missing {
             out[i] = found.get(&dense[i]).cloned();
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids on both sides of the inline-key limit are cached and found again, each its own
+    /// user, and the cache agrees with the store (a fresh map with no cache).
+    #[tokio::test(flavor = "current_thread")]
+    async fn cached_ids_on_both_sides_of_the_inline_limit() -> Result<()> {
+        let bm = crate::Bitmapist::open("memory://").await?;
+        let ext: Vec<String> = [1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 200]
+            .iter()
+            .flat_map(|&n| ["a".repeat(n), "b".repeat(n)])
+            .collect();
+        let first = bm.ids().assign(&ext).await?;
+        let want: Vec<u32> = (1..=u32::try_from(ext.len()).expect("small")).collect();
+        assert_eq!(first, want);
+        // Answered from the cache: the same ids, in any order and repeated.
+        let mut again = ext.clone();
+        again.reverse();
+        again.extend(ext.iter().cloned());
+        let mut expect = want.clone();
+        expect.reverse();
+        expect.extend(want.iter().copied());
+        assert_eq!(bm.ids().assign(&again).await?, expect);
+        // A prefix of a cached id, or a longer id, is another user.
+        assert_eq!(
+            bm.ids()
+                .lookup(&["a".repeat(INLINE_KEY - 2), "a".repeat(INLINE_KEY + 2)])
+                .await?,
+            vec![None, None]
+        );
+        let fresh = IdMap::new(Arc::clone(bm.store()), bm.ids().space());
+        let stored = fresh.lookup(&ext).await?;
+        assert_eq!(stored, want.iter().map(|&d| Some(d)).collect::<Vec<_>>());
+        Ok(())
     }
 }
