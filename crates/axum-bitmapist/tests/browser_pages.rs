@@ -6,175 +6,22 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); a missing browser fails with that hint, never skips.
-//! `BITMAPIST_CHROMIUM` and `BITMAPIST_CHROMEDRIVER` override the binaries' paths. (The
-//! driver helpers mirror `tests/browser.rs`, whose helpers are private to that file.)
+//! `BITMAPIST_CHROMIUM` and `BITMAPIST_CHROMEDRIVER` override the binaries' paths (the
+//! driver helpers are shared with `tests/browser.rs` in `tests/browser_support`).
 //! Screenshots: `dashboard-event-1280.png`, `dashboard-funnel-1280.png` in the target dir.
 
 #[allow(dead_code)]
+mod browser_support;
+#[allow(dead_code)]
 mod dashboard_support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::http::Method;
+use browser_support::*;
 use dashboard_support::*;
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-
-const INSTALL_HINT: &str = "install them with `apt-get install -y chromium chromium-driver` \
-     (Debian/Ubuntu; `.ci/run` does it), or point BITMAPIST_CHROMIUM / BITMAPIST_CHROMEDRIVER \
-     at your binaries";
-
-fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
-    match std::env::var_os(var) {
-        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
-        None => find_in_path(names),
-    }
-}
-
-fn find_in_path(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"].map(PathBuf::from))
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-fn binaries() -> (PathBuf, PathBuf) {
-    let chromium = find(
-        "BITMAPIST_CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    );
-    let driver = find("BITMAPIST_CHROMEDRIVER", &["chromedriver"]);
-    match (chromium, driver) {
-        (Some(c), Some(d)) => (c, d),
-        (c, d) => panic!(
-            "the browser tests need Chromium and ChromeDriver (missing: {}{}); {INSTALL_HINT}.",
-            if c.is_none() { "chromium " } else { "" },
-            if d.is_none() { "chromedriver" } else { "" },
-        ),
-    }
-}
-
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_driver(driver: &Path) -> Driver {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let setpriv = find_in_path(&["setpriv"]);
-    let mut cmd = match &setpriv {
-        Some(s) => {
-            let mut c = Command::new(s);
-            c.args(["--pdeathsig", "KILL"]).arg(driver);
-            c
-        }
-        None => Command::new(driver),
-    };
-    let child = cmd
-        .arg(format!("--port={port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {}: {e}; {INSTALL_HINT}", driver.display()));
-    let d = Driver { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    d
-}
-
-/// `POST /session/{id}/goog/cdp/execute`: a DevTools command.
-#[derive(Debug)]
-struct Cdp(Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.unwrap_or("")
-        ))
-    }
-    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
-        (Method::POST, Some(self.0.to_string()))
-    }
-}
-
-async fn connect(chromium: &Path, driver: &Driver, profile: &Path) -> Client {
-    let mut caps = Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".to_string(),
-        json!({
-            "binary": chromium.display().to_string(),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-    builder.capabilities(caps);
-    let url = format!("http://127.0.0.1:{}", driver.port);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match builder.connect(&url).await {
-            Ok(c) => return c,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("could not start a Chromium session: {e}; {INSTALL_HINT}"),
-        }
-    }
-}
-
-fn save(name: &str, png: &[u8]) {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    std::fs::create_dir_all(&dir).expect("target dir");
-    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
-    std::fs::write(dir.join(name), png).expect("write screenshot");
-}
-
-/// Fetches JSON over HTTP from the test (the page's CSP forbids it to fetch).
-async fn fetch_json(base: &str, path: &str) -> Value {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<axum::body::Body>();
-    let uri: axum::http::Uri = format!("{base}{path}").parse().expect("uri");
-    let res = client.get(uri).await.expect("GET");
-    assert_eq!(res.status(), 200, "{path}");
-    let bytes = axum::body::to_bytes(axum::body::Body::new(res.into_body()), usize::MAX)
-        .await
-        .expect("body");
-    serde_json::from_slice(&bytes).expect("JSON")
-}
 
 /// No CSP violation was recorded and the stylesheet applied.
 async fn csp_clean(c: &Client, what: &str, scripts: bool) {

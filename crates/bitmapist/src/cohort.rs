@@ -257,13 +257,7 @@ impl CohortSpec {
     /// local period containing [`CohortSpec::now`]. [`Bitmapist::get_cohort`] uses the
     /// handle's zone.
     pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
-        let current = zone.period_containing(self.time_group, self.now)?;
-        let back = i64::try_from(self.rows - 1)
-            .map_err(|_| Error::invalid_arg(Argument::Rows, "too large"))?;
-        let first = current.offset(-back)?;
-        (0..self.rows)
-            .map(|i| first.offset(i64::try_from(i).unwrap_or(i64::MAX)))
-            .collect()
+        zone.periods_up_to(self.time_group, self.now, self.rows)
     }
 }
 

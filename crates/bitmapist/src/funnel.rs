@@ -160,19 +160,7 @@ impl FunnelSpec {
     /// The row periods on `zone`'s wall clock, oldest first; the last one is the local
     /// period containing `now`. [`Bitmapist::funnel`] uses the handle's zone.
     pub fn periods_in(&self, zone: crate::Zone) -> Result<Vec<Period>> {
-        let current = zone.period_containing(self.time_group, self.now)?;
-        let back = i64::try_from(self.rows - 1)
-            .map_err(|_| Error::invalid_arg(Argument::Rows, "too large"))?;
-        let first = current.offset(-back)?;
-        let mut out = Vec::with_capacity(self.rows);
-        let mut p = first;
-        for i in 0..self.rows {
-            if i > 0 {
-                p = p.next()?;
-            }
-            out.push(p);
-        }
-        Ok(out)
+        zone.periods_up_to(self.time_group, self.now, self.rows)
     }
 }
 

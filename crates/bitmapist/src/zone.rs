@@ -170,6 +170,23 @@ impl Zone {
         Some(hi)
     }
 
+    /// The `rows` periods of `group` that end with the local period containing `now`,
+    /// oldest first: the rows of a cohort table or a funnel.
+    pub(crate) fn periods_up_to(
+        &self,
+        group: TimeGroup,
+        now: DateTime<Utc>,
+        rows: usize,
+    ) -> Result<Vec<Period>> {
+        let too_large = || crate::Error::invalid_arg(crate::Argument::Rows, "too large");
+        let back = rows
+            .checked_sub(1)
+            .and_then(|b| i64::try_from(b).ok())
+            .ok_or_else(too_large)?;
+        let first = self.period_containing(group, now)?.offset(-back)?;
+        (0..=back).map(|i| first.offset(i)).collect()
+    }
+
     /// The period of the given size that contains instant `at` on this zone's wall clock.
     pub fn period_containing(&self, group: TimeGroup, at: DateTime<Utc>) -> Result<Period> {
         containing_local(group, self.local(at))
