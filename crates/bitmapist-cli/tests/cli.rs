@@ -2,6 +2,10 @@
 //! Cluster stores.
 //! Outputs are checked against the engine's own answers on the same data.
 
+#[allow(dead_code)]
+mod common;
+use common::{run, run_env};
+
 use bitmapist_test_support::{redis_cluster, redis_server};
 
 use std::collections::BTreeMap;
@@ -20,45 +24,6 @@ fn end() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-/// One finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set (plus `env`).
-fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "BITMAPIST_TRACK_HOURLY",
-        "BITMAPIST_TRACK_UNIQUE",
-        "BITMAPIST_REDIS_SYSTEM",
-        "RUST_LOG",
-        "RUST_BACKTRACE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_BACKTRACE", "1"); // a leaked panic would show a backtrace: it must not
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    run_env(dir, args, &[])
 }
 
 /// Runs and expects success; returns stdout.

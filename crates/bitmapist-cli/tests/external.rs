@@ -1,42 +1,24 @@
 //! `bitmapist mark --external`, `ids --external` and `resolve` as processes, on the
 //! embedded file and on a real redis-server: outputs checked against the engine's map.
 
+#[allow(dead_code)]
+mod common;
+use common::Run;
+
 use bitmapist_test_support::redis_server;
 
 use std::path::Path;
-use std::process::Command;
 
 use redis_server::RedisServer;
 use serde_json::{Value, json};
 
 const AT: &str = "2026-11-22T18:00:00Z";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs `bitmapist --store URL ARGS` in `dir`.
 fn run(dir: &Path, url: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.arg("--store").arg(url).args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "BITMAPIST_TRACK_HOURLY",
-        "BITMAPIST_TRACK_UNIQUE",
-        "BITMAPIST_REDIS_SYSTEM",
-        "BITMAPIST_ID_MAP",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["--store", url];
+    all.extend_from_slice(args);
+    common::run(dir, &all)
 }
 
 fn ok(dir: &Path, url: &str, args: &[&str]) -> String {

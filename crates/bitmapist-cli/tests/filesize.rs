@@ -2,8 +2,10 @@
 //! within 1.25x of the serialized bitmaps, `events --format json` reports that sum (checked
 //! against roaring's own sizes), and `compact` works on files and refuses other stores.
 
+#[allow(dead_code)]
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use bitmapist::{ReadOnlyEmbeddedStore, Store};
 use serde_json::Value;
@@ -12,24 +14,7 @@ const END: &str = "2026-11-22T18:00:00Z";
 
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set; (code, stdout, stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "BITMAPIST_TRACK_HOURLY",
-        "BITMAPIST_TRACK_UNIQUE",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run(dir, args).parts()
 }
 
 /// Runs with `--format json`, expects success, parses stdout.

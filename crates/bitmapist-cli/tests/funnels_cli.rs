@@ -2,8 +2,11 @@
 //! written by the library: JSON equal to the engine's answers, table and CSV shapes, and
 //! bad input as one `error:` line with exit code 2.
 
+#[allow(dead_code)]
+mod common;
+use common::run;
+
 use std::path::Path;
-use std::process::Command;
 
 use bitmapist::{Bitmapist, FunnelSpec, MarkOptions, TimeGroup};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -15,31 +18,6 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {

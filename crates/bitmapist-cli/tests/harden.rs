@@ -2,6 +2,10 @@
 //! and huge lengths in tables, cohort sizes past the cap, a store file the process may not
 //! write, and `serve` against clients that send headers slowly or nothing at all.
 
+#[allow(dead_code)]
+mod common;
+use common::{Run, run};
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -10,35 +14,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// One finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set.
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "BITMAPIST_TRACK_HOURLY",
-        "BITMAPIST_TRACK_UNIQUE",
-        "BITMAPIST_REDIS_SYSTEM",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn ok(dir: &Path, args: &[&str]) -> Run {
     let r = run(dir, args);

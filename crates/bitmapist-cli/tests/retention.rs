@@ -1,8 +1,10 @@
 //! `bitmapist cohort` retention flags: `--retention`, `--first-time`, `--average`,
 //! `--complete-only`, run as a process on a seeded file, checked against the engine.
 
+#[allow(dead_code)]
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use bitmapist::{Average, Bitmapist, CohortSpec, Criterion, RetentionSpec, TimeGroup};
 use chrono::{DateTime, TimeZone, Utc};
@@ -18,25 +20,7 @@ fn end() -> DateTime<Utc> {
 
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set.
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "BITMAPIST_URL",
-        "BITMAPIST_REDIS_URL",
-        "BITMAPIST_KEY_PREFIX",
-        "BITMAPIST_TRACK_HOURLY",
-        "BITMAPIST_TRACK_UNIQUE",
-        "BITMAPIST_REDIS_SYSTEM",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("run the bitmapist binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run(dir, args).parts()
 }
 
 fn json(dir: &Path, args: &[&str]) -> Value {

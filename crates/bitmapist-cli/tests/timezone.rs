@@ -2,27 +2,16 @@
 //! the zone recorded in the store, a mismatch refused naming both zones, and a deliberate
 //! change with `bitmapist timezone set ZONE --force`.
 
+#[allow(dead_code)]
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 /// One finished run: exit code, stdout, stderr.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitmapist"));
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BITMAPIST_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    let out = cmd.output().expect("run bitmapist");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_env(dir, args, env).parts()
 }
 
 fn count(dir: &Path, zone: &str, period: &str, at: &str) -> (i32, String, String) {
