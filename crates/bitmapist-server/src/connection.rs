@@ -233,7 +233,14 @@ async fn run_buffered(
                 }
                 ran += 1;
                 let mut ctx = Ctx::new(state, conn);
-                match commands::execute(&mut ctx, args, &mut out.bytes).await {
+                // SETBIT, GETBIT and BITCOUNT run at once; any other command goes through
+                // the full dispatch, whose (large) future lives on the heap so that this
+                // one stays small: it is built again for every batch a client sends.
+                let flow = match commands::execute_now(&mut ctx, args, &mut out.bytes) {
+                    Some(flow) => flow,
+                    None => Box::pin(commands::execute(&mut ctx, args, &mut out.bytes)).await,
+                };
+                match flow {
                     Flow::Continue => {}
                     Flow::Close => {
                         stop = Some(Stop::Close);

@@ -38,6 +38,9 @@ Usage of bitmapist-server:
   -max-output-mb n
     \treplies kept waiting for a client that does not read, in MiB (default 64); past
     \tit, commands pause, and a client that still sends as much is disconnected
+  -workers n
+    \tthreads that serve connections (default 0: half the CPUs, at least 1; one thread
+    \tserves many clients, and the other cores are left to the clients and the kernel)
   -v, -version
     \tprint version and exit
 
@@ -68,6 +71,8 @@ pub struct Flags {
     pub requirepass: Option<String>,
     /// `-max-output-mb`: the client output limit, in MiB.
     pub max_output_mb: usize,
+    /// `-workers`: the runtime's worker threads (0: [`Flags::worker_threads`] chooses).
+    pub workers: usize,
     /// `-v`, `-version`, or the single argument `version`.
     pub version: bool,
 }
@@ -85,7 +90,22 @@ impl Default for Flags {
             file_cache_mb: 4,
             requirepass: None,
             max_output_mb: 64,
+            workers: 0,
             version: false,
+        }
+    }
+}
+
+impl Flags {
+    /// The worker threads to run: `-workers` when given, else half of `cpus` (at least
+    /// one). Serving a request is mostly the kernel's socket work; one thread per two
+    /// cores leaves the rest to the clients and the kernel, and avoids waking a second
+    /// worker (a futex call and a context switch) for each request that arrives.
+    pub fn worker_threads(&self, cpus: usize) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            (cpus / 2).max(1)
         }
     }
 }
@@ -139,7 +159,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
                 set_bool(&mut flags, name, parse_bool(name, inline)?);
             }
             "addr" | "db" | "bak" | "save-every" | "idle" | "file-cache-mb" | "requirepass"
-            | "max-output-mb" => {
+            | "max-output-mb" | "workers" => {
                 let value = match inline {
                     Some(v) => v.to_string(),
                     None => {
@@ -211,6 +231,11 @@ fn set_value(flags: &mut Flags, name: &str, value: String) -> Result<(), FlagsEr
                 .ok()
                 .filter(|&n: &usize| n > 0)
                 .ok_or_else(|| bad(name, &value, "not a positive whole number"))?;
+        }
+        "workers" => {
+            flags.workers = value
+                .parse()
+                .map_err(|_| bad(name, &value, "not a whole number"))?;
         }
         "save-every" => {
             let d = parse_duration(&value).map_err(|r| bad(name, &value, &r))?;
@@ -333,6 +358,20 @@ mod tests {
         );
         assert!(p(&["-max-output-mb", "0"]).is_err());
         assert!(p(&["-requirepass"]).is_err());
+    }
+
+    #[test]
+    fn worker_threads_default_to_half_the_cpus() {
+        let auto = Flags::default();
+        assert_eq!(auto.worker_threads(1), 1);
+        assert_eq!(auto.worker_threads(2), 1);
+        assert_eq!(auto.worker_threads(3), 1);
+        assert_eq!(auto.worker_threads(8), 4);
+        let three = p(&["-workers", "3"]).unwrap();
+        assert_eq!((three.workers, three.worker_threads(2)), (3, 3));
+        assert_eq!(p(&["-workers=0"]).map(|f| f.worker_threads(16)), Ok(8));
+        assert!(p(&["-workers", "two"]).is_err());
+        assert!(p(&["-workers", "-1"]).is_err());
     }
 
     #[test]

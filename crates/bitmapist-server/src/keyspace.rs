@@ -145,6 +145,13 @@ impl Keyspace {
         }
     }
 
+    /// The shared gate for a command on `key` if it is free at once and `key` is not past
+    /// its deadline; `None` otherwise (then [`Keyspace::shared_for`] waits, and deletes).
+    pub fn try_shared_for(&self, key: &str) -> Option<SharedGate<'_>> {
+        let guard = self.gate.try_read().ok()?;
+        (!self.expiry.is_due(key, now_ms())).then_some(guard)
+    }
+
     /// The shared gate for a command on `keys`, after deleting those past their deadline.
     pub async fn shared_for_keys(&self, keys: &[&str]) -> Result<SharedGate<'_>> {
         loop {

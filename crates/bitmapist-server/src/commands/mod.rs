@@ -248,6 +248,45 @@ pub(crate) fn unknown_subcommand(sub: &[u8], command: &str) -> CommandError {
     ))
 }
 
+/// Runs a single-key bit command (`SETBIT`, `GETBIT`, `BITCOUNT`) at once, without
+/// waiting, and appends its reply to `out`: the common request of a bitmap server, served
+/// without building the future of [`execute`]. `None` (nothing run, nothing written) for
+/// any other command, inside `MULTI`, before `AUTH`, on a wrong argument count, when the
+/// gate is not free at once or the key is past its deadline: [`execute`] then runs it,
+/// with the same checks and replies.
+pub fn execute_now(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Option<Flow> {
+    let command = Command::lookup(args.get(0))?;
+    let now: fn(&Ctx<'_>, Args<'_>, &mut Vec<u8>) -> Option<Outcome> = match command {
+        Command::SetBit => bits::setbit_now,
+        Command::GetBit => bits::getbit_now,
+        Command::BitCount => bits::bitcount_now,
+        _ => return None,
+    };
+    if ctx.held.is_some()
+        || ctx.conn.multi.is_some()
+        || !command.accepts(args.len())
+        || !session::allowed(ctx, command)
+    {
+        return None;
+    }
+    let outcome = now(ctx, args, out)?;
+    Some(answer(command, outcome, out))
+}
+
+/// The flow after `command`'s outcome, its error (if any) answered on `out`.
+fn answer(command: Command, outcome: Outcome, out: &mut Vec<u8>) -> Flow {
+    match outcome {
+        Ok(flow) => flow,
+        Err(e) => {
+            if let CommandError::Store(inner) = &e {
+                tracing::error!(command = command.name(), error = %inner, "store error");
+            }
+            encode::error(out, &e.text());
+            Flow::Continue
+        }
+    }
+}
+
 /// Runs one command and appends its reply to `out`.
 pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Flow {
     let Some(command) = Command::lookup(args.get(0)) else {
@@ -268,16 +307,8 @@ pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Fl
     if transaction::queue(ctx, command, args, out) {
         return Flow::Continue;
     }
-    match run(command, ctx, args, out).await {
-        Ok(flow) => flow,
-        Err(e) => {
-            if let CommandError::Store(inner) = &e {
-                tracing::error!(command = command.name(), error = %inner, "store error");
-            }
-            encode::error(out, &e.text());
-            Flow::Continue
-        }
-    }
+    let outcome = run(command, ctx, args, out).await;
+    answer(command, outcome, out)
 }
 
 pub(crate) async fn run(
