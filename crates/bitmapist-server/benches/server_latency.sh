@@ -11,8 +11,8 @@
 # Usage: server_latency.sh RUST_SERVER_BIN BITMAPIST_CLI_BIN
 # Env: PY (a Python with bitmapist + redis), REFBENCH (default /work/shared/refbench),
 #      ROUNDS (default 3), REPEAT (cohorts per server, default 5),
-#      EXTRA ("name=VAR=value ..." more instances of ours with an environment variable set,
-#      e.g. EXTRA="ours_w2=BITMAPIST_WORKERS=2").
+#      EXTRA ("name=FLAG ..." more instances of ours, each with one more flag,
+#      e.g. EXTRA="ours_w2=-workers=2").
 set -u
 RS=$1; BM=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,12 +25,12 @@ trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; sleep 1; rm -rf $T' E
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 waitp() { for _ in $(seq 200); do redis-cli -p $1 ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no server on $1"; exit 1; }
 declare -A PORT PID
-start() { # start NAME [VAR=value]
-  local n=$1 e=${2:-BITMAPIST_BENCH_UNUSED=1} p; p=$(port); mkdir -p $T/$n
+start() { # start NAME [FLAG]
+  local n=$1 p; local extra=("${@:2}"); p=$(port); mkdir -p $T/$n
   case $n in
     redis) redis-server --port $p --bind 127.0.0.1 --save "" --appendonly no --dir $T/$n >$T/$n.log 2>&1 & ;;
     go) (cd $T/$n && exec $GO -addr 127.0.0.1:$p -db $T/$n/db) >$T/$n.log 2>&1 & ;;
-    *) env "$e" $RS -addr 127.0.0.1:$p -db $T/$n/db >$T/$n.log 2>&1 & ;;
+    *) $RS -addr 127.0.0.1:$p -db $T/$n/db "${extra[@]}" >$T/$n.log 2>&1 & ;;
   esac
   local pid=$!; PIDS+=($pid); waitp $p; PORT[$n]=$p; PID[$n]=$pid
 }
