@@ -13,6 +13,9 @@ use common::Server;
 /// 8 MiB per operand: 1,024 dense (bitmap) containers, more than the hand-over threshold.
 const BYTES: usize = 8 << 20;
 
+/// A `BITOP` operation on one byte of each operand (the model).
+type ByteOp = fn(u8, u8) -> u8;
+
 fn random_bytes(seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed);
     let mut out = Vec::with_capacity(BYTES);
@@ -71,7 +74,7 @@ fn large_bitops_beside_other_clients(workers: &str) {
 
     let port = server.port();
     let side = std::thread::spawn(move || bit_traffic(port));
-    let ops: [(&str, fn(u8, u8) -> u8); 3] = [
+    let ops: [(&str, ByteOp); 3] = [
         ("AND", |x, y| x & y),
         ("OR", |x, y| x | y),
         ("XOR", |x, y| x ^ y),
