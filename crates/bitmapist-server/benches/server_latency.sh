@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 9, per-request cost: redis-server, Doist's Go bitmapist-server and ours side by side,
 # in one run, on the two workloads that are one request in flight per connection:
+#   0. SETBIT -P 64 (redis-benchmark -c 50 -n 1000000 -r 1000 -P 64), ROUNDS rounds
 #   1. SETBIT unpipelined (redis-benchmark -c 50 -n 200000 -r 1000 -P 1), ROUNDS rounds,
 #      servers interleaved, with `perf stat` on each server: syscalls, context switches
 #      and CPU time per request (PERF=0 skips perf)
@@ -40,6 +41,13 @@ for x in ${EXTRA:-}; do n=${x%%=*}; start $n "${x#*=}"; NAMES="$NAMES $n"; done
 echo "servers: $(for n in $NAMES; do printf '%s:%s ' $n ${PORT[$n]}; done)"
 echo "load at start: $(uptime)"
 
+echo "== SETBIT -P 64: redis-benchmark -c 50 -n 1000000 -r 1000 -P 64 (req/s)"
+for i in $(seq $ROUNDS); do
+  for n in $NAMES; do
+    v=$(redis-benchmark -p ${PORT[$n]} -c 50 -n 1000000 -r 1000 -P 64 -q setbit bm:__rand_int__ 100000 1 2>/dev/null | grep -o '[0-9.]* requests per second' | cut -d' ' -f1)
+    echo "setbit_P64 round $i $n $v"
+  done
+done
 N=200000
 echo "== SETBIT unpipelined: redis-benchmark -c 50 -n $N -r 1000 -P 1 (req/s; per request: syscalls, context switches, server CPU us)"
 for i in $(seq $ROUNDS); do
