@@ -104,6 +104,7 @@ mod derive;
 mod flusher;
 mod idmap;
 mod meta;
+mod partial;
 mod readonly;
 mod rows;
 #[cfg(feature = "server")]
