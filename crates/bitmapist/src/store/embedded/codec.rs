@@ -25,7 +25,9 @@
 //! - the roaring part deserializes (with validation) and is followed by nothing;
 //! - every set bit lies below `byte_len * 8`.
 //!
-//! Anything else is [`Error::CorruptBitmap`] naming the key; decoding never panics.
+//! Anything else is [`Error::CorruptBitmap`] naming the key; decoding never panics. A
+//! restricted read (`partial.rs`) checks the roaring header and the containers it reads,
+//! not the others.
 //!
 //! The roaring part is written after `RoaringBitmap::optimize` (run containers wherever
 //! they are smaller): its length is the bitmap's *serialized roaring size*, the baseline

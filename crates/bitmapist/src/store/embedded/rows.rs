@@ -28,6 +28,10 @@
 //! - A full-page chunk whose bytes did not change is not rewritten (a changed bit in a
 //!   128 KiB bitmap rewrites one or two 4 KiB pages, not 32).
 //! - Every value written is run-optimized first by the caller (`codec::optimize`).
+//! - Row `(key, i)` of `chunks` holds bytes `i * C .. (i + 1) * C` of the serialization, so a
+//!   byte range maps to its rows by division alone; the part rows and the tail hold bytes
+//!   `N * C ..` in mask order. A restricted read (`partial.rs`) relies on this to read only
+//!   the rows of the roaring header and of the containers it needs, never all rows.
 
 use std::cell::RefCell;
 use std::ops::Range;
