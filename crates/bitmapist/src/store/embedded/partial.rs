@@ -18,6 +18,11 @@
 //!    write them into a smaller, well-formed serialization of just those containers;
 //! 4. decode that (with roaring's validation) and AND it with `within`.
 //!
+//! Not a lazy `Read + Seek` handed to roaring's `intersection_with_serialized_unchecked`:
+//! that function unwraps read errors on its offset path (a redb error or a corrupt offset
+//! would panic), skips validation (corrupt containers give wrong bits, or a panic in debug
+//! builds), and reads container by container (one row lookup each).
+//!
 //! # Invariants
 //!
 //! - For a well-formed serialization the result is exactly the full decode AND `within`
