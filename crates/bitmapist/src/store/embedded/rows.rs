@@ -308,8 +308,8 @@ impl ReadTables {
         }
     }
 
-    /// Reads rows `(key, first..=last)` of the `chunks` table, each exactly `chunk_len`
-    /// long, calling `each(index, row)` in order.
+    /// Reads rows `(key, i)` for `i` in `rows` of the `chunks` table, each exactly
+    /// `chunk_len` long, calling `each(i, row)` in order (one range scan).
     fn for_chunks(
         &self,
         path: &Path,
@@ -421,13 +421,18 @@ impl partial::Source for RowSource<'_> {
             // parse() checked chunks * chunk_len <= total, so these indices fit in u32.
             let first = u32::try_from(range.start / c).unwrap_or(u32::MAX);
             let last = u32::try_from((range.end.min(full) - 1) / c).unwrap_or(u32::MAX);
-            self.tables
-                .for_chunks(self.path, self.key, first..last + 1, c, |i, row| {
+            self.tables.for_chunks(
+                self.path,
+                self.key,
+                first..last.saturating_add(1),
+                c,
+                |i, row| {
                     let at = i as usize * c;
                     let from = range.start.max(at) - at;
                     let to = range.end.min(at + c) - at;
                     fetched.extend_from_slice(&row[from..to]);
-                })?;
+                },
+            )?;
         }
         if range.end > full {
             let from = range.start.max(full) - full;
