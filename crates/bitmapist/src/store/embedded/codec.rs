@@ -25,7 +25,9 @@
 //! - the roaring part deserializes (with validation) and is followed by nothing;
 //! - every set bit lies below `byte_len * 8`.
 //!
-//! Anything else is [`Error::CorruptBitmap`] naming the key; decoding never panics.
+//! Anything else is [`Error::CorruptBitmap`] naming the key; decoding never panics. A
+//! restricted read (`partial.rs`) checks the roaring header and the containers it reads,
+//! not the others.
 //!
 //! The roaring part is written after `RoaringBitmap::optimize` (run containers wherever
 //! they are smaller): its length is the bitmap's *serialized roaring size*, the baseline
@@ -269,39 +271,17 @@ pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<Bitmap> {
     }
 }
 
-/// Reads only the part of a roaring serialization stored under `key` that `within` touches:
-/// [`decode_roaring`] AND `within`, with the stored length `byte_len`, decoding only the
-/// roaring containers `within` has.
-///
-/// The result's bits are checked against the length, but the containers read are not
-/// validated (roaring's `intersection_with_serialized_unchecked`): a corrupt container can
-/// give wrong bits where [`decode_roaring`] would give an error. Never panics.
-pub(super) fn decode_roaring_within(
-    key: &str,
-    byte_len: u32,
-    body: &[u8],
-    within: &Bitmap,
-) -> Result<Bitmap> {
-    let bits = within
-        .bits()
-        .intersection_with_serialized_unchecked(std::io::Cursor::new(body))
-        .map_err(|e| corrupt(key, format!("bad roaring serialization: {e}")))?;
-    if bits.max().is_some_and(|max| max / 8 >= byte_len) {
-        return Err(corrupt(
-            key,
-            format!("a set bit lies beyond the stored length of {byte_len} bytes"),
-        ));
-    }
-    Ok(Bitmap::with_byte_len(bits, byte_len))
-}
-
-/// [`decode_roaring_within`] of an inline value (tests).
+/// A restricted read of an inline value (`partial.rs`; tests).
 #[cfg(test)]
 pub(super) fn decode_within(key: &str, bytes: &[u8], within: &Bitmap) -> Result<Bitmap> {
     match parse(key, bytes)? {
-        Stored::Inline { byte_len, roaring } => {
-            decode_roaring_within(key, byte_len, roaring, within)
-        }
+        Stored::Inline { byte_len, roaring } => super::partial::decode_within(
+            key,
+            byte_len,
+            &mut super::partial::InMemory(roaring),
+            within,
+            &mut Vec::new(),
+        ),
         Stored::Chunked { .. } => Err(corrupt(key, "chunked value without its chunks")),
     }
 }

@@ -64,8 +64,9 @@
 //!   `flush_release` (bulk loads) commits and then drops every clean entry, also under the
 //!   flush lock.
 //! - **Restricted reads** (`get_within`, cohorts) read a cached bitmap under the cache lock,
-//!   or an uncached one from the file (also under the cache lock, like a load) decoding only
-//!   the containers asked for; what they read from the file is not cached.
+//!   or an uncached one from the file (also under the cache lock, like a load) fetching and
+//!   decoding only the containers asked for, so only the rows holding them (`partial.rs`);
+//!   what they read from the file is not cached.
 //! - **Merges** (`merge`, bulk loads) OR whole bitmaps into entries under the cache lock, like
 //!   a `write` of every set bit: loaded from the file first when not cached, dirty after.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
@@ -104,6 +105,7 @@ mod derive;
 mod flusher;
 mod idmap;
 mod meta;
+mod partial;
 mod readonly;
 mod rows;
 #[cfg(feature = "server")]

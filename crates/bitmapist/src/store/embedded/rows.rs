@@ -28,8 +28,13 @@
 //! - A full-page chunk whose bytes did not change is not rewritten (a changed bit in a
 //!   128 KiB bitmap rewrites one or two 4 KiB pages, not 32).
 //! - Every value written is run-optimized first by the caller (`codec::optimize`).
+//! - Row `(key, i)` of `chunks` holds bytes `i * C .. (i + 1) * C` of the serialization, so a
+//!   byte range maps to its rows by division alone; the part rows and the tail hold bytes
+//!   `N * C ..` in mask order. A restricted read (`partial.rs`) relies on this to read only
+//!   the rows of the roaring header and of the containers it needs, never all rows.
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::path::Path;
 
 use redb::{
@@ -40,6 +45,7 @@ use redb::{
 use super::BITMAPS;
 use super::at_path::AtPath;
 use super::codec::{self, ChunkedHeader, Stored};
+use super::partial::{self, InMemory};
 use crate::bitmap::Bitmap;
 use crate::error::Result;
 
@@ -117,6 +123,8 @@ pub(super) struct ReadTables {
     /// to key: a fresh buffer per value (1.25 MB for ten million users) cost a mapping and
     /// its page faults each time.
     scratch: RefCell<Vec<u8>>,
+    /// Where a restricted read assembles the containers it needs (see `partial.rs`).
+    assembled: RefCell<Vec<u8>>,
 }
 
 pub(super) use super::at_path::redb_err;
@@ -142,6 +150,7 @@ impl ReadTables {
             bitmaps,
             rows,
             scratch: RefCell::new(Vec::new()),
+            assembled: RefCell::new(Vec::new()),
         })
     }
 
@@ -203,22 +212,52 @@ impl ReadTables {
         Ok(())
     }
 
-    /// The bitmap of `key` AND `within`, decoding only the containers `within` has (see
-    /// [`codec::decode_roaring_within`]); `None` when it does not exist.
+    /// The bitmap of `key` AND `within`, fetching and decoding only the roaring containers
+    /// `within` has, so only the rows holding them are read (see `partial.rs`); `None` when
+    /// it does not exist.
     pub(super) fn load_within(
         &self,
         path: &Path,
         key: &str,
         within: &Bitmap,
     ) -> Result<Option<Bitmap>> {
-        match self.bitmaps.get(key).at(path)? {
-            Some(value) => self
-                .decode_with(path, key, value.value(), |k, len, body| {
-                    codec::decode_roaring_within(k, len, body, within)
-                })
-                .map(Some),
-            None => Ok(None),
-        }
+        let Some(value) = self.bitmaps.get(key).at(path)? else {
+            return Ok(None);
+        };
+        let mut assembled = self.assembled.borrow_mut();
+        let bitmap = match codec::parse(key, value.value())? {
+            Stored::Inline { byte_len, roaring } => partial::decode_within(
+                key,
+                byte_len,
+                &mut InMemory(roaring),
+                within,
+                &mut assembled,
+            )?,
+            Stored::Chunked {
+                byte_len,
+                total,
+                chunks,
+                chunk_len,
+                parts,
+                tail,
+            } => {
+                let mut scratch = self.scratch.borrow_mut();
+                let mut rows = RowSource {
+                    tables: self,
+                    path,
+                    key,
+                    total: total as usize,
+                    chunks,
+                    chunk_len: chunk_len as usize,
+                    parts,
+                    tail,
+                    fetched: &mut scratch,
+                    end: None,
+                };
+                partial::decode_within(key, byte_len, &mut rows, within, &mut assembled)?
+            }
+        };
+        Ok(Some(bitmap))
     }
 
     /// Decodes the `bitmaps` value `bytes` of `key`, reading its rows if it has any.
@@ -269,10 +308,140 @@ impl ReadTables {
         }
     }
 
+    /// Reads rows `(key, i)` for `i` in `rows` of the `chunks` table, each exactly
+    /// `chunk_len` long, calling `each(i, row)` in order (one range scan).
+    fn for_chunks(
+        &self,
+        path: &Path,
+        key: &str,
+        rows: Range<u32>,
+        chunk_len: usize,
+        mut each: impl FnMut(u32, &[u8]),
+    ) -> Result<()> {
+        let Some(table) = &self.rows[0] else {
+            return Err(codec::corrupt(key, "its rows are missing (no row table)"));
+        };
+        let mut next = rows.start;
+        for item in table.range((key, rows.start)..(key, rows.end)).at(path)? {
+            let (k, v) = item.at(path)?;
+            let (index, row) = (k.value().1, v.value());
+            if index != next || row.len() != chunk_len {
+                return Err(codec::corrupt(
+                    key,
+                    format!("row {next} in chunks is missing or malformed"),
+                ));
+            }
+            each(index, row);
+            next += 1;
+        }
+        if next != rows.end {
+            return Err(codec::corrupt(
+                key,
+                format!("row {next} in chunks is missing"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The length of the roaring serialization stored under `bytes` (a `bitmaps` value),
     /// from its header alone.
     pub(super) fn roaring_len(key: &str, bytes: &[u8]) -> Result<u64> {
         Ok(codec::parse(key, bytes)?.roaring_len())
+    }
+}
+
+/// A chunked value's serialization, read row by row as `partial.rs` asks for byte ranges:
+/// a range within the full-page chunks reads only the chunk rows it overlaps (one redb
+/// range scan); the part rows and the tail are read together, once, when first touched.
+struct RowSource<'a> {
+    tables: &'a ReadTables,
+    path: &'a Path,
+    key: &'a str,
+    /// The serialization's length.
+    total: usize,
+    /// How many full-page chunks, each `chunk_len` bytes.
+    chunks: u32,
+    chunk_len: usize,
+    /// The parts mask of the header.
+    parts: u8,
+    /// The tail, from the header.
+    tail: &'a [u8],
+    /// The bytes of the last fetch.
+    fetched: &'a mut Vec<u8>,
+    /// The part rows then the tail, once read.
+    end: Option<Vec<u8>>,
+}
+
+impl RowSource<'_> {
+    /// Bytes from the end of the full-page chunks on: the part rows, then the tail.
+    fn end(&mut self) -> Result<&[u8]> {
+        if self.end.is_none() {
+            let mut end = Vec::new();
+            for j in 0..3 {
+                if self.parts & (1 << j) != 0 {
+                    self.tables
+                        .append_rows(self.path, self.key, j + 1, 1, None, &mut end)?;
+                }
+            }
+            end.extend_from_slice(self.tail);
+            let full = self.chunks as usize * self.chunk_len;
+            if full + end.len() != self.total {
+                return Err(codec::corrupt(
+                    self.key,
+                    format!(
+                        "its rows hold {} bytes, the header says {}",
+                        full + end.len(),
+                        self.total
+                    ),
+                ));
+            }
+            self.end = Some(end);
+        }
+        Ok(self.end.as_deref().unwrap_or_default())
+    }
+}
+
+impl partial::Source for RowSource<'_> {
+    fn total(&self) -> usize {
+        self.total
+    }
+
+    fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]> {
+        if range.start > range.end || range.end > self.total {
+            return Err(codec::corrupt(
+                self.key,
+                format!("bytes {range:?} lie outside its {} bytes", self.total),
+            ));
+        }
+        let mut fetched = std::mem::take(self.fetched);
+        fetched.clear();
+        let c = self.chunk_len;
+        let full = self.chunks as usize * c;
+        if range.start < full.min(range.end) {
+            // parse() checked chunks * chunk_len <= total, so these indices fit in u32.
+            let first = u32::try_from(range.start / c).unwrap_or(u32::MAX);
+            let last = u32::try_from((range.end.min(full) - 1) / c).unwrap_or(u32::MAX);
+            self.tables.for_chunks(
+                self.path,
+                self.key,
+                first..last.saturating_add(1),
+                c,
+                |i, row| {
+                    let at = i as usize * c;
+                    let from = range.start.max(at) - at;
+                    let to = range.end.min(at + c) - at;
+                    fetched.extend_from_slice(&row[from..to]);
+                },
+            )?;
+        }
+        if range.end > full {
+            let from = range.start.max(full) - full;
+            let to = range.end - full;
+            let end = self.end()?;
+            fetched.extend_from_slice(end.get(from..to).unwrap_or_default());
+        }
+        *self.fetched = fetched;
+        Ok(self.fetched.as_slice())
     }
 }
 

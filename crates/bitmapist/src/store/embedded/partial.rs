@@ -1,0 +1,483 @@
+//! Restricted reads of a stored roaring serialization: only the containers a restriction
+//! has are fetched, from wherever the bytes lie (an inline value or page-sized rows).
+//!
+//! # Why
+//!
+//! A cohort reads an event's day bitmaps restricted to its rows' users. At ten million
+//! users a day bitmap is a 1.25 MB serialization of 153 containers in ~300 rows (see
+//! `rows.rs`), of which a 90-day cohort needs ~40. Gathering all rows to intersect cost one
+//! redb page read (a `pread`) per row and a copy of the whole value.
+//!
+//! # How
+//!
+//! The roaring portable format starts with a header naming every container (key and
+//! cardinality) and, for four or more containers, the byte offset of each. So:
+//! 1. fetch the header ([`Source::fetch`] of its first bytes);
+//! 2. pick the containers whose key `within` also has;
+//! 3. fetch their bytes, adjacent ones (less than [`MERGE_GAP`] apart) in one span, and
+//!    write them into a smaller, well-formed serialization of just those containers;
+//! 4. decode that (with roaring's validation) and AND it with `within`.
+//!
+//! Not a lazy `Read + Seek` handed to roaring's `intersection_with_serialized_unchecked`:
+//! that function unwraps read errors on its offset path (a redb error or a corrupt offset
+//! would panic), skips validation (corrupt containers give wrong bits, or a panic in debug
+//! builds), and reads container by container (one row lookup each).
+//!
+//! # Invariants
+//!
+//! - For a well-formed serialization the result is exactly the full decode AND `within`
+//!   (proptest `tests/restricted_reads.rs`, over values in 0, 1 and several rows).
+//! - Containers not picked are never fetched, so a corrupt one goes unnoticed; a picked one
+//!   is validated by roaring as a full decode would validate it.
+//! - Never panics: every count, length and offset read from the stored bytes is checked
+//!   against the serialization's length before use (a bad one is
+//!   [`Error::CorruptBitmap`](crate::Error::CorruptBitmap) naming the key); the smaller
+//!   serialization's header is computed here from the bytes actually copied.
+
+use std::ops::Range;
+
+use roaring::RoaringBitmap;
+
+use super::codec::corrupt;
+use crate::bitmap::Bitmap;
+use crate::error::Result;
+
+/// The cookie of a serialization without run containers (then a 4-byte container count).
+const COOKIE_NO_RUNS: u32 = 12_346;
+
+/// The low 16 bits of the cookie of a serialization with run containers (the high 16 bits
+/// hold the container count minus one).
+const COOKIE_RUNS: u16 = 12_347;
+
+/// From this many containers on, a serialization with run containers has an offset table
+/// (one without run containers always has one).
+const OFFSETS_FROM: usize = 4;
+
+/// A container of at most this many values is an array of `u16`, above it a bitmap.
+const ARRAY_LIMIT: usize = 4_096;
+
+/// The bytes of a bitmap container.
+const BITMAP_BYTES: usize = 8_192;
+
+/// At most 2^16 containers (one per high 16 bits of a `u32`).
+const MAX_CONTAINERS: usize = 1 << 16;
+
+/// Picked containers less than this many bytes apart are fetched as one span: reading a
+/// few unneeded bytes of a row is cheaper than another lookup of the same or the next row.
+pub(super) const MERGE_GAP: usize = 4_096;
+
+/// Where a roaring serialization's bytes come from.
+pub(super) trait Source {
+    /// The length of the whole serialization.
+    fn total(&self) -> usize;
+
+    /// Bytes `range` of the serialization (`range.end <= total()`, checked by the caller).
+    fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]>;
+}
+
+/// A serialization that is all in memory (an inline value).
+pub(super) struct InMemory<'b>(pub &'b [u8]);
+
+impl Source for InMemory<'_> {
+    fn total(&self) -> usize {
+        self.0.len()
+    }
+
+    fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]> {
+        // The caller keeps ranges within `total()`; an empty slice is the no-panic fallback.
+        Ok(self.0.get(range).unwrap_or_default())
+    }
+}
+
+/// The header of a roaring serialization.
+struct Header {
+    /// Per container: its key (high 16 bits) and its cardinality minus one.
+    descriptions: Vec<[u16; 2]>,
+    /// Per container, one bit: whether it is a run container (`None`: the format has none).
+    runs: Option<Vec<u8>>,
+    /// Per container: where its bytes start (read from the offset table, or computed).
+    offsets: Vec<usize>,
+}
+
+impl Header {
+    fn is_run(&self, i: usize) -> bool {
+        self.runs
+            .as_ref()
+            .is_some_and(|r| r.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+    }
+
+    /// The byte length of container `i` when its description gives it (not a run).
+    fn fixed_len(&self, i: usize) -> Option<usize> {
+        if self.is_run(i) {
+            return None;
+        }
+        let cardinality = usize::from(self.descriptions[i][1]) + 1;
+        Some(if cardinality <= ARRAY_LIMIT {
+            2 * cardinality
+        } else {
+            BITMAP_BYTES
+        })
+    }
+}
+
+fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Reads and checks the header of the serialization in `src`.
+fn read_header(key: &str, src: &mut impl Source) -> Result<Header> {
+    let total = src.total();
+    let short = || corrupt(key, "the roaring serialization is shorter than its header");
+    let first = src.fetch(0..total.min(8))?;
+    let cookie = le_u32(first, 0).ok_or_else(short)?;
+    let (count, has_runs, has_offsets, descriptions_at) = if cookie == COOKIE_NO_RUNS {
+        let count = le_u32(first, 4).ok_or_else(short)? as usize;
+        (count, false, true, 8)
+    } else if cookie as u16 == COOKIE_RUNS {
+        let count = (cookie >> 16) as usize + 1;
+        (count, true, count >= OFFSETS_FROM, 4)
+    } else {
+        return Err(corrupt(
+            key,
+            format!("bad roaring serialization: unknown cookie {cookie}"),
+        ));
+    };
+    if count > MAX_CONTAINERS {
+        return Err(corrupt(
+            key,
+            format!("bad roaring serialization: {count} containers"),
+        ));
+    }
+    let runs_len = if has_runs { count.div_ceil(8) } else { 0 };
+    let offsets_at = descriptions_at + runs_len + 4 * count;
+    let header_len = offsets_at + if has_offsets { 4 * count } else { 0 };
+    if header_len > total {
+        return Err(short());
+    }
+    let bytes = src.fetch(0..header_len)?;
+    if bytes.len() != header_len {
+        return Err(short());
+    }
+    let runs = has_runs.then(|| bytes[descriptions_at..descriptions_at + runs_len].to_vec());
+    let descriptions: Vec<[u16; 2]> = bytes[descriptions_at + runs_len..offsets_at]
+        .chunks_exact(4)
+        .map(|d| {
+            [
+                u16::from_le_bytes([d[0], d[1]]),
+                u16::from_le_bytes([d[2], d[3]]),
+            ]
+        })
+        .collect();
+    if descriptions.windows(2).any(|w| w[0][0] >= w[1][0]) {
+        return Err(corrupt(
+            key,
+            "bad roaring serialization: container keys out of order",
+        ));
+    }
+    let offsets = if has_offsets {
+        bytes[offsets_at..header_len]
+            .chunks_exact(4)
+            .map(|o| u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut header = Header {
+        descriptions,
+        runs,
+        offsets,
+    };
+    if !has_offsets {
+        // At most three containers, laid out one after the other.
+        let mut at = header_len;
+        for i in 0..count {
+            header.offsets.push(at);
+            let len = match header.fixed_len(i) {
+                Some(len) => len,
+                None => {
+                    if at + 2 > total {
+                        return Err(short());
+                    }
+                    let runs = src.fetch(at..at + 2)?;
+                    2 + 4 * usize::from(le_u16(runs, 0).ok_or_else(short)?)
+                }
+            };
+            at += len;
+        }
+    }
+    Ok(header)
+}
+
+/// The keys (high 16 bits) of the containers of `bits`, in order.
+fn container_keys(bits: &RoaringBitmap) -> Vec<u16> {
+    let mut keys = Vec::new();
+    let mut iter = bits.iter();
+    while let Some(value) = iter.next() {
+        let key = (value >> 16) as u16;
+        keys.push(key);
+        if key == u16::MAX {
+            break;
+        }
+        iter.advance_to((u32::from(key) + 1) << 16);
+    }
+    keys
+}
+
+/// The bitmap whose serialization `src` holds, stored under `key` with Redis length
+/// `byte_len`, AND `within`: fetching and decoding only the containers `within` has (see
+/// the module docs). `out` is scratch space for the smaller serialization.
+pub(super) fn decode_within(
+    key: &str,
+    byte_len: u32,
+    src: &mut impl Source,
+    within: &Bitmap,
+    out: &mut Vec<u8>,
+) -> Result<Bitmap> {
+    // The header is read and checked even when nothing is picked, as a full decode would.
+    let header = read_header(key, src)?;
+    let picked = pick(&header, &container_keys(within.bits()));
+    let bits = if picked.is_empty() {
+        RoaringBitmap::new()
+    } else {
+        assemble(key, &header, &picked, src, out)?;
+        let mut bits = RoaringBitmap::deserialize_from(out.as_slice())
+            .map_err(|e| corrupt(key, format!("bad roaring serialization: {e}")))?;
+        bits &= within.bits();
+        bits
+    };
+    if bits.max().is_some_and(|max| max / 8 >= byte_len) {
+        return Err(corrupt(
+            key,
+            format!("a set bit lies beyond the stored length of {byte_len} bytes"),
+        ));
+    }
+    Ok(Bitmap::with_byte_len(bits, byte_len))
+}
+
+/// The indices of the containers in `header` whose key is in `wanted` (both in key order).
+fn pick(header: &Header, wanted: &[u16]) -> Vec<usize> {
+    let mut picked = Vec::new();
+    let mut w = wanted.iter().peekable();
+    for (i, [key, _]) in header.descriptions.iter().enumerate() {
+        while w.next_if(|&&k| k < *key).is_some() {}
+        match w.peek() {
+            Some(&&k) if k == *key => picked.push(i),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    picked
+}
+
+/// Writes into `out` a serialization of the `picked` containers of `src` (see the module
+/// docs), fetching their bytes in spans.
+fn assemble(
+    key: &str,
+    header: &Header,
+    picked: &[usize],
+    src: &mut impl Source,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let total = src.total();
+    let count = picked.len();
+    let runs = picked.iter().any(|&i| header.is_run(i));
+    // Where each picked container's bytes lie, at most: a run container's length is in its
+    // first two bytes, so it is bounded by the next container's start.
+    let mut ranges = Vec::with_capacity(count);
+    for &i in picked {
+        let start = header.offsets[i];
+        let end = match header.fixed_len(i) {
+            Some(len) => start.saturating_add(len),
+            None => header
+                .offsets
+                .get(i + 1)
+                .copied()
+                .filter(|&next| next > start && next <= total)
+                .unwrap_or(total),
+        };
+        if end > total || start >= end {
+            return Err(corrupt(
+                key,
+                format!(
+                    "bad roaring serialization: container {i} at {start}..{end} of {total} bytes"
+                ),
+            ));
+        }
+        ranges.push(start..end);
+    }
+    // The new header: cookie (and count), run flags, descriptions, offsets.
+    let (cookie_len, runs_len) = if runs { (4, count.div_ceil(8)) } else { (8, 0) };
+    let with_offsets = !runs || count >= OFFSETS_FROM;
+    let descriptions_at = cookie_len + runs_len;
+    let offsets_at = descriptions_at + 4 * count;
+    let header_len = offsets_at + if with_offsets { 4 * count } else { 0 };
+    out.clear();
+    out.resize(header_len, 0);
+    // A u16 count minus one fits: at most 2^16 containers.
+    let count_minus_one = u32::try_from(count - 1).unwrap_or(u32::from(u16::MAX));
+    if runs {
+        let cookie = u32::from(COOKIE_RUNS) | (count_minus_one << 16);
+        out[..4].copy_from_slice(&cookie.to_le_bytes());
+    } else {
+        out[..4].copy_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
+        out[4..8].copy_from_slice(&(count_minus_one + 1).to_le_bytes());
+    }
+    let mut first = 0;
+    while first < count {
+        // One span: the next containers that start within MERGE_GAP of the span's end.
+        let span_start = ranges[first].start;
+        let mut span_end = ranges[first].end;
+        let mut last = first + 1;
+        while last < count
+            && ranges[last].start >= span_start
+            && ranges[last].start <= span_end.saturating_add(MERGE_GAP)
+        {
+            span_end = span_end.max(ranges[last].end);
+            last += 1;
+        }
+        let span = src.fetch(span_start..span_end)?;
+        if span.len() != span_end - span_start {
+            return Err(corrupt(
+                key,
+                format!(
+                    "only {} of bytes {span_start}..{span_end} are stored",
+                    span.len()
+                ),
+            ));
+        }
+        for n in first..last {
+            let i = picked[n];
+            let bytes = &span[ranges[n].start - span_start..ranges[n].end - span_start];
+            let bytes = if header.is_run(i) {
+                let len = le_u16(bytes, 0).map(|runs| 2 + 4 * usize::from(runs));
+                match len.and_then(|len| bytes.get(..len)) {
+                    Some(bytes) => bytes,
+                    None => {
+                        return Err(corrupt(
+                            key,
+                            format!("bad roaring serialization: run container {i} overruns"),
+                        ));
+                    }
+                }
+            } else {
+                bytes
+            };
+            let at = u32::try_from(out.len()).map_err(|_| {
+                corrupt(
+                    key,
+                    "bad roaring serialization: more than 4 GiB of containers",
+                )
+            })?;
+            let d = descriptions_at + 4 * n;
+            out[d..d + 2].copy_from_slice(&header.descriptions[i][0].to_le_bytes());
+            out[d + 2..d + 4].copy_from_slice(&header.descriptions[i][1].to_le_bytes());
+            if with_offsets {
+                let o = offsets_at + 4 * n;
+                out[o..o + 4].copy_from_slice(&at.to_le_bytes());
+            }
+            if header.is_run(i) {
+                out[cookie_len + n / 8] |= 1 << (n % 8);
+            }
+            out.extend_from_slice(bytes);
+        }
+        first = last;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serialize(bits: &RoaringBitmap) -> Vec<u8> {
+        let mut out = Vec::new();
+        bits.serialize_into(&mut out).unwrap();
+        out
+    }
+
+    fn within(bytes: &[u8], w: &Bitmap) -> Result<Bitmap> {
+        let mut out = Vec::new();
+        decode_within("k", u32::MAX / 8 + 1, &mut InMemory(bytes), w, &mut out)
+    }
+
+    /// Array, bitmap and run containers; 1 to 9 containers, so both header layouts.
+    fn samples() -> Vec<RoaringBitmap> {
+        let mut all = Vec::new();
+        for containers in 1..10u32 {
+            for optimized in [false, true] {
+                let mut b = RoaringBitmap::new();
+                for c in 0..containers {
+                    let base = c * 3 * 65_536;
+                    match c % 3 {
+                        0 => b.extend((0..300).map(|v| base + v * 7)),
+                        1 => b.extend((0..20_000).map(|v| base + v * 3)),
+                        _ => {
+                            b.insert_range(base + 100..base + 9_000);
+                        }
+                    }
+                }
+                if optimized {
+                    b.optimize();
+                }
+                all.push(b);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn equals_full_decode_and_intersection() {
+        for b in samples() {
+            let bytes = serialize(&b);
+            for w in [
+                RoaringBitmap::new(),
+                (0..40_000_000).step_by(5).collect(),
+                [0u32].into_iter().collect(),
+                [b.max().unwrap()].into_iter().collect(),
+                [b.max().unwrap() + 70_000].into_iter().collect(),
+                (65_536..65_536 * 4).collect(),
+            ] {
+                let got = within(&bytes, &Bitmap::from_bits(w.clone())).unwrap();
+                assert_eq!(got.bits(), &(&b & &w));
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_headers_and_offsets_are_errors_not_panics() {
+        let w = Bitmap::from_bits((0..2_000_000).step_by(3).collect());
+        for b in samples() {
+            let good = serialize(&b);
+            for cut in 0..good.len() {
+                let _ = within(&good[..cut], &w);
+            }
+            for i in 0..good.len().min(600) {
+                for flip in [0xA5u8, 0xFF, 0x01] {
+                    let mut bad = good.clone();
+                    bad[i] ^= flip;
+                    let _ = within(&bad, &w);
+                }
+            }
+        }
+        assert!(within(&[], &w).is_err());
+        assert!(within(&[1, 2, 3, 4], &w).is_err());
+        // One array container whose offset points past the end.
+        let mut bad = serialize(&(0..10).collect());
+        let n = bad.len();
+        bad[12..16].copy_from_slice(&(n as u32 + 100).to_le_bytes());
+        assert!(within(&bad, &w).is_err());
+    }
+
+    #[test]
+    fn container_keys_are_the_high_halves() {
+        let b: RoaringBitmap = [1, 2, 65_536 * 3, 65_536 * 3 + 9, u32::MAX]
+            .into_iter()
+            .collect();
+        assert_eq!(container_keys(&b), vec![0, 3, u16::MAX]);
+        assert!(container_keys(&RoaringBitmap::new()).is_empty());
+    }
+}
