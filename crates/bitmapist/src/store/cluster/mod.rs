@@ -170,7 +170,18 @@ impl ClusterStore {
             url: masked.clone(),
             source,
         };
-        let client = ClusterClient::builder(config.node_urls())
+        let mut builder = ClusterClient::builder(config.node_urls());
+        if let Some(ca) = config.ca() {
+            let root = std::fs::read(ca).map_err(|e| Error::InvalidUrl {
+                url: masked.clone(),
+                reason: format!("ca={}: cannot read the CA file: {e}", ca.display()),
+            })?;
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root),
+            });
+        }
+        let client = builder
             .connection_timeout(config.connect_timeout())
             .response_timeout(config.timeout())
             .overall_response_timeout(Some(config.timeout()))
