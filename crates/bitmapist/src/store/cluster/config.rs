@@ -267,6 +267,14 @@ impl ClusterConfig {
 
     /// One `redis://` (or `rediss://`) URL per seed, with the credentials, for the client.
     pub(crate) fn node_urls(&self) -> Vec<String> {
+        self.seeds
+            .iter()
+            .map(|(host, port)| self.node_url(host, *port))
+            .collect()
+    }
+
+    /// The `redis://` (or `rediss://`) URL of one node, with the credentials.
+    pub(crate) fn node_url(&self, host: &str, port: u16) -> String {
         let scheme = if self.tls.is_some() {
             "rediss"
         } else {
@@ -282,10 +290,7 @@ impl ClusterConfig {
         } else {
             ""
         };
-        self.seeds
-            .iter()
-            .map(|(host, port)| format!("{scheme}://{auth}{host}:{port}{fragment}"))
-            .collect()
+        format!("{scheme}://{auth}{host}:{port}{fragment}")
     }
 }
 
