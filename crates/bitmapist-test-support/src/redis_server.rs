@@ -31,6 +31,8 @@ enum Listen<'a> {
     Plain,
     /// Plain TCP, and TLS with a self-signed certificate on another port.
     PlainAndTls,
+    /// Plain TCP, and TLS with a certificate signed by a test CA on another port.
+    PlainAndTlsSigned(&'a TlsFiles),
     /// TLS only (`--port 0`), with a certificate signed by a test CA; for a cluster node,
     /// the cluster bus and replication over TLS too.
     TlsOnly(&'a TlsFiles),
@@ -283,6 +285,12 @@ impl RedisServer {
         Self::launch(&[], Listen::PlainAndTls)
     }
 
+    /// Starts a server that also listens with TLS on [`RedisServer::tls_port`], with the
+    /// certificate of `tls` (signed by its CA); clients need no certificate.
+    pub fn start_tls_signed(tls: &TlsFiles) -> Self {
+        Self::launch(&[], Listen::PlainAndTlsSigned(tls))
+    }
+
     fn launch(extra: &[&str], listen: Listen<'_>) -> Self {
         Self::launch_on(extra, listen, free_port, None)
     }
@@ -349,8 +357,12 @@ impl RedisServer {
                     "no".into(),
                 ]);
             }
-            let tls_port = matches!(listen, Listen::PlainAndTls).then(|| {
-                let (cert, key) = make_certificate(dir.path());
+            let signed = match listen {
+                Listen::PlainAndTls => Some(make_certificate(dir.path())),
+                Listen::PlainAndTlsSigned(files) => Some((files.cert(), files.key())),
+                Listen::Plain | Listen::TlsOnly(_) => None,
+            };
+            let tls_port = signed.map(|(cert, key)| {
                 let tls_port = free_port();
                 args.extend([
                     "--tls-port".into(),

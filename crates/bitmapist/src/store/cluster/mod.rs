@@ -17,8 +17,8 @@
 //!   `routing.rs`), from the store's own slot table (`CLUSTER SLOTS`, see `nodes.rs`). Each
 //!   primary's commands go, in order, as pipelines of many slots (a pipeline of single-key
 //!   commands may span slots on one node) over the store's own multiplexed connection to
-//!   that node; primaries concurrently. So a 30x30 cohort's ~60 `GET`s are three
-//!   pipelines, not ~60, and no request passes through redis-rs's cluster task.
+//!   that node; primaries concurrently. So a batch of ~60 `GET`s is three pipelines on
+//!   three primaries, not ~60, and none passes through redis-rs's cluster task.
 //! - **Listing** (`keys`, `delete_prefix`) asks `CLUSTER SLOTS` for the primaries and runs
 //!   `SCAN MATCH` on each of them concurrently; the union is sorted and de-duplicated (a key
 //!   being migrated can be seen on two nodes).
@@ -606,17 +606,20 @@ impl ClusterStore {
                     &weight,
                 );
                 pending = unrouted;
+                let mut routed = Vec::with_capacity(groups.len());
+                for group in groups {
+                    match table.node(group.node) {
+                        Some(addr) => routed.push((addr.clone(), group.pipelines)),
+                        None => pending.extend(group.pipelines.into_iter().flatten()),
+                    }
+                }
                 if !pending.is_empty() {
                     failure = Some(RedisError::from((
                         ErrorKind::Server(ServerErrorKind::ClusterDown),
                         "no known primary serves some slots",
                     )));
                 }
-                reports = stream::iter(groups)
-                    .filter_map(|g| {
-                        let addr = table.node(g.node).cloned();
-                        async move { addr.map(|a| (a, g.pipelines)) }
-                    })
+                reports = stream::iter(routed)
                     .map(|(addr, pipelines)| self.run_node(addr, pipelines, &slots, build))
                     .buffer_unordered(CONCURRENCY)
                     .collect()
