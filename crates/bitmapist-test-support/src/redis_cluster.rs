@@ -467,6 +467,24 @@ impl RedisCluster {
             .collect()
     }
 
+    /// Socket reads each running node has processed since start (or the last reset), from
+    /// `INFO stats` `total_reads_processed`, as (port, reads): about one per request or
+    /// pipeline received, so it shows how many round trips a client made to each node.
+    pub fn socket_reads(&self) -> Vec<(u16, u64)> {
+        self.ports()
+            .into_iter()
+            .map(|port| {
+                let stats = self
+                    .text_command(port, redis::cmd("INFO").arg("stats"))
+                    .unwrap_or_default();
+                let reads = info_field(&stats, "total_reads_processed")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                (port, reads)
+            })
+            .collect()
+    }
+
     /// `CONFIG RESETSTAT` on every running node.
     pub fn reset_stats(&self) {
         for port in self.ports() {
