@@ -1190,3 +1190,34 @@ fn cluster_store_every_command_import_both_ways_and_serve() {
     );
     assert!(e.contains("database 0") && !e.contains("secret"), "{e}");
 }
+
+/// `--store rediss+cluster://:password@...?ca=PATH` against a real cluster with a password
+/// that speaks TLS only: marks and counts work; without the CA the command fails with a
+/// message naming the certificate, password masked.
+#[test]
+fn tls_password_cluster_through_the_cli() {
+    let cluster = redis_cluster::RedisCluster::start_secured(redis_cluster::Security {
+        password: Some("cli-secret".into()),
+        tls: true,
+    });
+    let ca = cluster.ca().expect("a CA");
+    let url = format!("{}?ca={}", cluster.url(), ca.display());
+    let dir = tempdir();
+    let d = dir.path();
+    let at = "2026-11-22T10:15:00Z";
+    ok(
+        d,
+        &[
+            "--store", &url, "mark", "tls:seen", "4", "5", "6", "--at", at,
+        ],
+    );
+    assert_eq!(
+        ok(d, &["--store", &url, "count", "tls:seen", "--at", at]).trim(),
+        "3"
+    );
+    let untrusted = format!("{}?timeout_ms=3000", cluster.url());
+    let r = run(d, &["--store", &untrusted, "count", "tls:seen", "--at", at]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("certificate"), "{}", r.stderr);
+    assert!(!r.stderr.contains("cli-secret"), "{}", r.stderr);
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use redis::ConnectionLike;
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisServer, TlsFiles};
 
 /// How long a new cluster may take to report `cluster_state:ok` on every node.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,10 +25,23 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// after it dies (Redis's default is 15 s).
 pub const NODE_TIMEOUT_MS: u64 = 1000;
 
+/// How the nodes of a [`RedisCluster`] are secured.
+#[derive(Clone, Debug, Default)]
+pub struct Security {
+    /// `--requirepass` and `--masterauth` on every node.
+    pub password: Option<String>,
+    /// TLS only: clients, the cluster bus and replication over TLS, with a certificate
+    /// signed by a CA made for this cluster ([`RedisCluster::ca`]).
+    pub tls: bool,
+}
+
 /// A running Redis Cluster.
 pub struct RedisCluster {
     /// Every node, primaries first as created; `None` once killed.
     nodes: Vec<Option<RedisServer>>,
+    password: Option<String>,
+    /// The CA and certificate of a TLS cluster (kept for the nodes' lifetime).
+    tls: Option<TlsFiles>,
 }
 
 fn redis_cli() -> PathBuf {
@@ -53,21 +66,56 @@ fn info_field(text: &str, field: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// A synchronous connection to one node.
-fn node_connection(port: u16) -> Option<redis::Connection> {
-    redis::Client::open(format!("redis://127.0.0.1:{port}"))
-        .ok()?
-        .get_connection_with_timeout(Duration::from_secs(2))
-        .ok()
-}
-
-fn text_command(port: u16, cmd: &redis::Cmd) -> Option<String> {
-    let mut conn = node_connection(port)?;
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    cmd.query::<String>(&mut conn).ok()
-}
-
 impl RedisCluster {
+    /// A synchronous connection to one node (authenticated, over TLS trusting the
+    /// cluster's CA, as the cluster requires).
+    fn node_connection(&self, port: u16) -> Option<redis::Connection> {
+        let auth = self
+            .password
+            .as_ref()
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        let client = match &self.tls {
+            None => redis::Client::open(format!("redis://{auth}127.0.0.1:{port}")).ok()?,
+            Some(files) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let root = std::fs::read(files.ca()).ok()?;
+                redis::Client::build_with_tls(
+                    format!("rediss://{auth}127.0.0.1:{port}"),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root),
+                    },
+                )
+                .ok()?
+            }
+        };
+        client
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .ok()
+    }
+
+    fn text_command(&self, port: u16, cmd: &redis::Cmd) -> Option<String> {
+        let mut conn = self.node_connection(port)?;
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        cmd.query::<String>(&mut conn).ok()
+    }
+
+    /// Starts a 3-primary cluster (no replicas) secured as `security` says.
+    pub fn start_secured(security: Security) -> Self {
+        Self::start_full(3, 0, None, security)
+    }
+
+    /// The CA certificate (PEM file) a client must trust, for a TLS cluster.
+    pub fn ca(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(TlsFiles::ca)
+    }
+
+    /// The password of every node, if the cluster has one.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
     /// Starts `primaries` primaries with `replicas` replicas each, in a fresh temporary
     /// directory per node.
     pub fn start(primaries: usize, replicas: usize) -> Self {
@@ -76,19 +124,48 @@ impl RedisCluster {
 
     /// As [`RedisCluster::start`], the nodes' directories under `dir`.
     pub fn start_in(primaries: usize, replicas: usize, dir: Option<&Path>) -> Self {
+        Self::start_full(primaries, replicas, dir, Security::default())
+    }
+
+    fn start_full(
+        primaries: usize,
+        replicas: usize,
+        dir: Option<&Path>,
+        security: Security,
+    ) -> Self {
         let timeout = NODE_TIMEOUT_MS.to_string();
-        let extra = ["--cluster-node-timeout", timeout.as_str()];
+        let mut extra = vec!["--cluster-node-timeout", timeout.as_str()];
+        if let Some(p) = &security.password {
+            extra.extend(["--requirepass", p.as_str(), "--masterauth", p.as_str()]);
+        }
+        let tls = security.tls.then(|| TlsFiles::create(dir));
         let total = primaries * (1 + replicas);
         let nodes: Vec<Option<RedisServer>> = (0..total)
-            .map(|_| Some(RedisServer::start_cluster_node(&extra, dir)))
+            .map(|_| {
+                Some(match &tls {
+                    Some(files) => RedisServer::start_tls_cluster_node(&extra, dir, files),
+                    None => RedisServer::start_cluster_node(&extra, dir),
+                })
+            })
             .collect();
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster {
+            nodes,
+            password: security.password.clone(),
+            tls,
+        };
         let addresses: Vec<String> = cluster
             .ports()
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        let out = Command::new(redis_cli())
+        let mut cli = Command::new(redis_cli());
+        if let Some(files) = &cluster.tls {
+            cli.arg("--tls").arg("--cacert").arg(files.ca());
+        }
+        if let Some(p) = &cluster.password {
+            cli.args(["-a", p.as_str(), "--no-auth-warning"]);
+        }
+        let out = cli
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
@@ -110,21 +187,33 @@ impl RedisCluster {
         self.nodes.iter().flatten().map(RedisServer::port).collect()
     }
 
-    /// `redis+cluster://127.0.0.1:P1,...` over the nodes still running.
+    /// `redis+cluster://127.0.0.1:P1,...` over the nodes still running; for a secured
+    /// cluster `rediss+cluster://` and `:password@` as needed, without `?ca=` (see
+    /// [`RedisCluster::ca`]).
     pub fn url(&self) -> String {
         let nodes: Vec<String> = self
             .ports()
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        format!("redis+cluster://{}", nodes.join(","))
+        let scheme = if self.tls.is_some() {
+            "rediss+cluster"
+        } else {
+            "redis+cluster"
+        };
+        let auth = self
+            .password
+            .as_ref()
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{auth}{}", nodes.join(","))
     }
 
     /// `CLUSTER NODES` as a running node sees it.
     pub fn cluster_nodes(&self) -> String {
         self.ports()
             .into_iter()
-            .find_map(|p| text_command(p, redis::cmd("CLUSTER").arg("NODES")))
+            .find_map(|p| self.text_command(p, redis::cmd("CLUSTER").arg("NODES")))
             .unwrap_or_default()
     }
 
@@ -163,13 +252,13 @@ impl RedisCluster {
     pub fn is_healthy(&self) -> bool {
         let alive = self.ports().len();
         self.ports().into_iter().all(|port| {
-            let Some(info) = text_command(port, redis::cmd("CLUSTER").arg("INFO")) else {
+            let Some(info) = self.text_command(port, redis::cmd("CLUSTER").arg("INFO")) else {
                 return false;
             };
             let known = info_field(&info, "cluster_known_nodes")
                 .and_then(|n| n.parse::<usize>().ok())
                 .unwrap_or(0);
-            let Some(repl) = text_command(port, redis::cmd("INFO").arg("replication")) else {
+            let Some(repl) = self.text_command(port, redis::cmd("INFO").arg("replication")) else {
                 return false;
             };
             let synced = info_field(&repl, "role").as_deref() != Some("slave")
@@ -228,7 +317,7 @@ impl RedisCluster {
 
     /// The node id of the node on `port`.
     pub fn node_id(&self, port: u16) -> String {
-        text_command(port, redis::cmd("CLUSTER").arg("MYID"))
+        self.text_command(port, redis::cmd("CLUSTER").arg("MYID"))
             .unwrap_or_else(|| panic!("CLUSTER MYID on port {port}"))
     }
 
@@ -328,7 +417,8 @@ impl RedisCluster {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let caught_up = self.ports().into_iter().all(|port| {
-                let Some(repl) = text_command(port, redis::cmd("INFO").arg("replication")) else {
+                let Some(repl) = self.text_command(port, redis::cmd("INFO").arg("replication"))
+                else {
                     return false;
                 };
                 if info_field(&repl, "role").as_deref() != Some("master") {
@@ -358,8 +448,9 @@ impl RedisCluster {
         self.ports()
             .into_iter()
             .map(|port| {
-                let stats =
-                    text_command(port, redis::cmd("INFO").arg("commandstats")).unwrap_or_default();
+                let stats = self
+                    .text_command(port, redis::cmd("INFO").arg("commandstats"))
+                    .unwrap_or_default();
                 let calls = stats
                     .lines()
                     .filter_map(|l| {
@@ -376,10 +467,28 @@ impl RedisCluster {
             .collect()
     }
 
+    /// Socket reads each running node has processed since start (or the last reset), from
+    /// `INFO stats` `total_reads_processed`, as (port, reads): about one per request or
+    /// pipeline received, so it shows how many round trips a client made to each node.
+    pub fn socket_reads(&self) -> Vec<(u16, u64)> {
+        self.ports()
+            .into_iter()
+            .map(|port| {
+                let stats = self
+                    .text_command(port, redis::cmd("INFO").arg("stats"))
+                    .unwrap_or_default();
+                let reads = info_field(&stats, "total_reads_processed")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                (port, reads)
+            })
+            .collect()
+    }
+
     /// `CONFIG RESETSTAT` on every running node.
     pub fn reset_stats(&self) {
         for port in self.ports() {
-            if let Some(mut conn) = node_connection(port) {
+            if let Some(mut conn) = self.node_connection(port) {
                 let _ = conn.req_command(redis::cmd("CONFIG").arg("RESETSTAT"));
             }
         }

@@ -24,11 +24,137 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts at starting a server (another process may grab the chosen port first).
 const ATTEMPTS: usize = 5;
 
+/// How a server listens.
+#[derive(Clone, Copy)]
+enum Listen<'a> {
+    /// Plain TCP only.
+    Plain,
+    /// Plain TCP, and TLS with a self-signed certificate on another port.
+    PlainAndTls,
+    /// Plain TCP, and TLS with a certificate signed by a test CA on another port.
+    PlainAndTlsSigned(&'a TlsFiles),
+    /// TLS only (`--port 0`), with a certificate signed by a test CA; for a cluster node,
+    /// the cluster bus and replication over TLS too.
+    TlsOnly(&'a TlsFiles),
+}
+
+/// A test certificate authority and a server certificate it signed (for `localhost` and
+/// 127.0.0.1), made with the `openssl` CLI by [`TlsFiles::create`]. The files live as long
+/// as this value.
+pub struct TlsFiles {
+    dir: TempDir,
+}
+
+impl TlsFiles {
+    /// Makes a CA (`ca.pem`), and a server key (`server.key`) and certificate
+    /// (`server.pem`) signed by it, in a fresh temporary directory under `base` (None: the
+    /// system's). Panics with an install hint without `openssl`.
+    pub fn create(base: Option<&Path>) -> Self {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("bitmapist-tls-");
+        let dir = match base {
+            Some(base) => builder.tempdir_in(base),
+            None => builder.tempdir(),
+        }
+        .expect("create a temporary directory");
+        let openssl = find_program("openssl").unwrap_or_else(|| {
+            panic!(
+                "openssl not found; the TLS tests make their certificates with it: install it \
+                 with `sudo apt-get install -y openssl` (Debian/Ubuntu) or `brew install openssl`"
+            )
+        });
+        let run = |args: &[&str]| {
+            let out = Command::new(&openssl)
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=bitmapist test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("write the extensions file");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        TlsFiles { dir }
+    }
+
+    /// The CA certificate (PEM): what a client must trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The server certificate (PEM), signed by [`TlsFiles::ca`].
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("server.pem")
+    }
+
+    /// The server's private key (PEM).
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("server.key")
+    }
+}
+
 /// A running `redis-server`, killed on drop.
 pub struct RedisServer {
     child: Child,
     port: u16,
     tls_port: Option<u16>,
+    /// Listening with TLS only: `port` is the TLS port.
+    tls_only: bool,
     password: Option<String>,
     dir: TempDir,
 }
@@ -58,6 +184,12 @@ pub fn cluster_port() -> u16 {
         }
     }
     panic!("no free port <= 55535 with a free bus port (port + 10000) after 1000 tries");
+}
+
+/// Whether something accepts TCP connections on `port` (a TLS-only server: its port
+/// opens once it is set up).
+fn accepts(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
 /// Whether something on `port` answers `PING` like Redis (`+PONG`, or `-NOAUTH` when a
@@ -114,7 +246,7 @@ impl RedisServer {
 
     /// Starts a server with extra `redis-server` arguments, e.g. `["--requirepass", "secret"]`.
     pub fn start_with(extra: &[&str]) -> Self {
-        Self::launch(extra, false)
+        Self::launch(extra, Listen::Plain)
     }
 
     /// Starts a Redis Cluster node (`--cluster-enabled yes`, its own `nodes.conf`) on a port
@@ -129,20 +261,46 @@ impl RedisServer {
             "nodes.conf",
         ];
         args.extend_from_slice(extra);
-        Self::launch_on(&args, false, cluster_port, dir)
+        Self::launch_on(&args, Listen::Plain, cluster_port, dir)
+    }
+
+    /// As [`RedisServer::start_cluster_node`], listening with TLS only (`--port 0`,
+    /// `--tls-port`), the cluster bus and replication over TLS (`--tls-cluster yes`,
+    /// `--tls-replication yes`), with the certificate of `tls`; clients need no
+    /// certificate. [`RedisServer::port`] is then the TLS port.
+    pub fn start_tls_cluster_node(extra: &[&str], dir: Option<&Path>, tls: &TlsFiles) -> Self {
+        let mut args = vec![
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ];
+        args.extend_from_slice(extra);
+        Self::launch_on(&args, Listen::TlsOnly(tls), cluster_port, dir)
     }
 
     /// Starts a server that also listens with TLS (self-signed certificate, clients need
     /// no certificate) on [`RedisServer::tls_port`].
     pub fn start_tls() -> Self {
-        Self::launch(&[], true)
+        Self::launch(&[], Listen::PlainAndTls)
     }
 
-    fn launch(extra: &[&str], tls: bool) -> Self {
-        Self::launch_on(extra, tls, free_port, None)
+    /// Starts a server that also listens with TLS on [`RedisServer::tls_port`], with the
+    /// certificate of `tls` (signed by its CA); clients need no certificate.
+    pub fn start_tls_signed(tls: &TlsFiles) -> Self {
+        Self::launch(&[], Listen::PlainAndTlsSigned(tls))
     }
 
-    fn launch_on(extra: &[&str], tls: bool, pick_port: fn() -> u16, base: Option<&Path>) -> Self {
+    fn launch(extra: &[&str], listen: Listen<'_>) -> Self {
+        Self::launch_on(extra, listen, free_port, None)
+    }
+
+    fn launch_on(
+        extra: &[&str],
+        listen: Listen<'_>,
+        pick_port: fn() -> u16,
+        base: Option<&Path>,
+    ) -> Self {
         let redis = find_program("redis-server").unwrap_or_else(|| {
             panic!(
                 "redis-server not found in PATH, /usr/bin or /usr/local/bin; the Redis store \
@@ -179,8 +337,32 @@ impl RedisServer {
                 "--dir".into(),
                 dir.path().display().to_string(),
             ];
-            let tls_port = tls.then(|| {
-                let (cert, key) = make_certificate(dir.path());
+            let tls_only = matches!(listen, Listen::TlsOnly(_));
+            if let Listen::TlsOnly(files) = listen {
+                args[1] = "0".into();
+                args.extend([
+                    "--tls-port".into(),
+                    port.to_string(),
+                    "--tls-cluster".into(),
+                    "yes".into(),
+                    "--tls-replication".into(),
+                    "yes".into(),
+                    "--tls-cert-file".into(),
+                    files.cert().display().to_string(),
+                    "--tls-key-file".into(),
+                    files.key().display().to_string(),
+                    "--tls-ca-cert-file".into(),
+                    files.ca().display().to_string(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]);
+            }
+            let signed = match listen {
+                Listen::PlainAndTls => Some(make_certificate(dir.path())),
+                Listen::PlainAndTlsSigned(files) => Some((files.cert(), files.key())),
+                Listen::Plain | Listen::TlsOnly(_) => None,
+            };
+            let tls_port = signed.map(|(cert, key)| {
                 let tls_port = free_port();
                 args.extend([
                     "--tls-port".into(),
@@ -216,7 +398,8 @@ impl RedisServer {
             let mut server = RedisServer {
                 child,
                 port,
-                tls_port,
+                tls_port: if tls_only { Some(port) } else { tls_port },
+                tls_only,
                 password: password.clone(),
                 dir,
             };
@@ -239,7 +422,12 @@ impl RedisServer {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 return false;
             }
-            if answers_ping(self.port) {
+            let up = if self.tls_only {
+                accepts(self.port)
+            } else {
+                answers_ping(self.port)
+            };
+            if up {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -247,7 +435,7 @@ impl RedisServer {
         false
     }
 
-    /// The plain-text port.
+    /// The plain-text port (the TLS port of a TLS-only cluster node).
     pub fn port(&self) -> u16 {
         self.port
     }

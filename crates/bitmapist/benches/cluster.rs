@@ -1,5 +1,6 @@
 //! Redis Cluster beside one Redis, same data, same run: marks/s and a 30x30 daily cohort.
-//! Run: `cargo bench -p bitmapist --bench cluster` (needs `redis-server` and `redis-cli`).
+//! Run: `cargo bench -p bitmapist --features seed --bench cluster` (needs `redis-server` and
+//! `redis-cli`).
 //!
 //! Starts one `redis-server` and a 3-primary cluster (no replicas) on this machine, loads
 //! the same seeded activity into both (`bitmapist::seed`, 100,000 users over 60 days,
@@ -9,9 +10,11 @@
 //! - `mark single`: 5,000 `mark_event` calls awaited one at a time, marks/s;
 //! - `cohort`: `get_cohort` 30 x 30 days, no replacement; the median of the round's runs.
 //!
-//! It prints a Markdown table with the ratio cluster / Redis, and the commands each cluster
-//! node executed during one load and one cohort (`INFO commandstats`), which show how the
-//! work divides over primaries. `BENCH_ROUNDS` (default 3) sets the rounds.
+//! It prints a Markdown table with the ratio cluster / Redis, the commands each cluster
+//! node executed during one load and nine cohorts (`INFO commandstats`), which show how the
+//! work divides over primaries, and the socket reads each node processed in the same
+//! spans (`INFO stats` `total_reads_processed`: about one per request or pipeline, so the
+//! round trips the client made). `BENCH_ROUNDS` (default 3) sets the rounds.
 
 use std::time::{Duration, Instant};
 
@@ -122,6 +125,7 @@ fn main() {
     let mut results: Vec<[Vec<f64>; 3]> = vec![Default::default(), Default::default()];
     let mut node_load = Vec::new();
     let mut node_cohort = Vec::new();
+    let (mut reads_load, mut reads_cohort) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         for (i, bm) in [&redis, &on_cluster].into_iter().enumerate() {
             let is_cluster = i == 1;
@@ -131,11 +135,13 @@ fn main() {
             let t = rt.block_on(load(bm, &marks, opts));
             if is_cluster && round == 0 {
                 node_load = cluster.command_counts();
+                reads_load = cluster.socket_reads();
                 cluster.reset_stats();
             }
             let c = rt.block_on(cohort(bm, &spec));
             if is_cluster && round == 0 {
                 node_cohort = cluster.command_counts();
+                reads_cohort = cluster.socket_reads();
             }
             let s = rt.block_on(singles(bm));
             results[i][0].push(marks.len() as f64 / t.as_secs_f64());
@@ -180,8 +186,10 @@ fn main() {
         let (rl, rh) = range(&results[0][j]);
         let (cl, ch) = range(&results[1][j]);
         let ratio = if higher_better { c / r } else { r / c };
+        // Milliseconds to 0.01 ms (a cohort takes a few), rates to whole marks/s.
+        let p = if unit == "ms" { 2 } else { 0 };
         println!(
-            "| {name} | {r:.0} {unit} ({rl:.0}-{rh:.0}) | {c:.0} {unit} ({cl:.0}-{ch:.0}) | {:.0}% |",
+            "| {name} | {r:.p$} {unit} ({rl:.p$}-{rh:.p$}) | {c:.p$} {unit} ({cl:.p$}-{ch:.p$}) | {:.0}% |",
             ratio * 100.0
         );
     }
@@ -193,5 +201,13 @@ fn main() {
     println!(
         "commands per cluster node, {COHORTS} cohorts: {}",
         per_node(&node_cohort)
+    );
+    println!(
+        "socket reads (about one per request or pipeline) per cluster node, one load: {}",
+        per_node(&reads_load)
+    );
+    println!(
+        "socket reads per cluster node, {COHORTS} cohorts: {}",
+        per_node(&reads_cohort)
     );
 }

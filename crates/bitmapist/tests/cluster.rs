@@ -253,6 +253,89 @@ async fn moved_and_ask_redirections_are_followed() {
     assert_eq!(on_target, 5);
 }
 
+/// A batch over many slots (so over every primary, several slots in each pipeline) while
+/// one slot migrates: keys of that slot already moved answer ASK, the others of the slot
+/// are still served by the old owner, and after the move the store's stale table gets
+/// MOVED. Each key's writes (set, clear, set again) land in order; every key ends up as a
+/// model says.
+#[tokio::test]
+async fn a_batch_spanning_slots_follows_redirections_in_order() {
+    let cluster = RedisCluster::start(3, 0);
+    let store = ClusterStore::connect(&cluster.url())
+        .await
+        .expect("connect");
+    // 120 keys spread over slots, and 6 sharing one slot through a hash tag.
+    let mut keys: Vec<String> = (0..120).map(|i| format!("batch:k{i}")).collect();
+    let tagged: Vec<String> = (0..6).map(|i| format!("batch:{{mig}}{i}")).collect();
+    keys.extend(tagged.iter().cloned());
+    let round = |base: u32| -> Vec<KeyWrite> {
+        let mut writes = Vec::new();
+        for key in &keys {
+            writes.push(KeyWrite::set(key.clone(), base + 2));
+            writes.push(KeyWrite {
+                key: key.clone(),
+                value: false,
+                offsets: vec![base + 1, base + 2],
+            });
+            writes.push(KeyWrite {
+                key: key.clone(),
+                value: true,
+                offsets: vec![base + 1, base + 3],
+            });
+        }
+        writes
+    };
+    // The model: each round leaves bits base+1 and base+3 set.
+    let expect = |rounds: &[u32]| -> Vec<u32> {
+        let mut bits: Vec<u32> = rounds.iter().flat_map(|b| [b + 1, b + 3]).collect();
+        bits.sort_unstable();
+        bits
+    };
+    let check = |got: Vec<Option<bitmapist::Bitmap>>, rounds: &[u32]| {
+        for (key, bitmap) in keys.iter().zip(got) {
+            let ids: Vec<u32> = bitmap.expect("exists").iter().collect();
+            assert_eq!(ids, expect(rounds), "{key}");
+        }
+    };
+    store.write(&round(0)).await.expect("write before");
+
+    let mut raw = cluster.raw_connection();
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&tagged[0])
+        .query(&mut raw)
+        .expect("KEYSLOT");
+    let (source, target) = cluster.slot_owner_and_other(slot);
+    cluster.set_slot_migrating(slot, source, target);
+    // Half of the slot's keys moved: those answer ASK, the rest stay on the source.
+    for key in &tagged[..3] {
+        cluster.migrate_key(source, target, key);
+    }
+    store
+        .write(&round(10))
+        .await
+        .expect("write during the migration");
+    check(store.get(&keys).await.expect("get during"), &[0, 10]);
+
+    for key in &tagged[3..] {
+        cluster.migrate_key(source, target, key);
+    }
+    cluster.finish_migration(slot, target);
+    // The store still holds the old table: MOVED for the slot, then resent.
+    store.write(&round(20)).await.expect("write after");
+    check(store.get(&keys).await.expect("get after"), &[0, 10, 20]);
+    let counts = store.count(&keys).await.expect("count");
+    assert!(counts.iter().all(|&n| n == 6), "{counts:?}");
+    let mut direct = RedisServer::connection_to(target);
+    for key in &tagged {
+        let n: i64 = redis::cmd("BITCOUNT")
+            .arg(key)
+            .query(&mut direct)
+            .expect("BITCOUNT on the new owner");
+        assert_eq!(n, 6, "{key} lives on the new owner");
+    }
+}
+
 /// Marks `uid` for every event on `day`, in one batch.
 async fn mark_all(
     bm: &Bitmapist,

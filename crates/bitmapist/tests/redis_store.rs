@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bitmapist::Error;
 use bitmapist::{KeyWrite, RedisStore, Store};
-use common::redis_server::{RedisServer, free_port};
+use common::redis_server::{RedisServer, TlsFiles, free_port};
 use common::store_cases::{self as cases, raw_get};
 
 fn s(k: &str) -> String {
@@ -170,6 +170,44 @@ async fn tls_with_insecure_fragment() {
         .await
         .expect_err("untrusted certificate");
     assert!(matches!(err, Error::Redis { .. }), "{err:?}");
+}
+
+/// `rediss://...?ca=PATH` trusts the server's CA (made at test time): the store connects
+/// and writes; without `ca=` the certificate is refused naming it; an unreadable CA file
+/// is a URL error naming the file.
+#[tokio::test]
+async fn tls_with_a_trusted_ca() {
+    let files = TlsFiles::create(None);
+    let server = RedisServer::start_tls_signed(&files);
+    let tls_port = server.tls_port().expect("a TLS port");
+    let url = format!(
+        "rediss://127.0.0.1:{tls_port}/?ca={}&connect_timeout_ms=2000",
+        files.ca().display()
+    );
+    let store = RedisStore::connect(&url)
+        .await
+        .expect("connect trusting the CA");
+    store
+        .write(&[KeyWrite::set(s("p6:ca"), 3)])
+        .await
+        .expect("write");
+    assert_eq!(store.count(&[s("p6:ca")]).await.expect("count"), vec![1]);
+    let mut raw = server.raw_connection();
+    assert_eq!(raw_get(&mut raw, "p6:ca"), Some(vec![0b0001_0000]));
+
+    let err = RedisStore::connect(&format!("rediss://127.0.0.1:{tls_port}/"))
+        .await
+        .expect_err("untrusted certificate");
+    assert!(matches!(err, Error::Redis { .. }), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    let err = RedisStore::connect(&format!(
+        "rediss://127.0.0.1:{tls_port}/?ca=/nonexistent/ca.pem"
+    ))
+    .await
+    .expect_err("no CA file");
+    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
 }
 
 /// After the server drops the connection, the store reconnects and resends the request.

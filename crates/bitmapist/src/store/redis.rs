@@ -21,6 +21,7 @@
 //! with `SCAN`.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -228,9 +229,48 @@ fn connect_timeout_of(url: &str) -> std::result::Result<(String, Duration), Stri
     Ok((parsed.to_string(), timeout))
 }
 
+/// Splits the `ca=PATH` option (the PEM file of the CA certificate(s) a `rediss://`
+/// server's certificate must chain to) off a Redis URL: the URL for the client (unchanged
+/// when the option is absent) and the path.
+fn ca_of(url: &str) -> std::result::Result<(String, Option<PathBuf>), String> {
+    let Ok(mut parsed) = ::url::Url::parse(url) else {
+        return Ok((url.to_string(), None));
+    };
+    let mut ca = None;
+    let mut rest = Vec::new();
+    for (k, v) in parsed.query_pairs() {
+        if k == "ca" {
+            if v.is_empty() {
+                return Err("ca= needs the path of a PEM file".into());
+            }
+            ca = Some(PathBuf::from(v.as_ref()));
+        } else {
+            rest.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    let Some(ca) = ca else {
+        return Ok((url.to_string(), None));
+    };
+    if parsed.scheme() != "rediss" {
+        return Err("ca= is only meaningful with rediss://".into());
+    }
+    if parsed.fragment() == Some("insecure") {
+        return Err(
+            "ca= and #insecure contradict each other: trust a CA, or accept any certificate".into(),
+        );
+    }
+    if rest.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    Ok((parsed.to_string(), Some(ca)))
+}
+
 impl RedisStore {
-    /// Connects to `redis://[:password@]host[:port][/db]` or `rediss://...` (TLS; add the
-    /// fragment `#insecure` to accept any certificate) and checks the server with `PING`,
+    /// Connects to `redis://[:password@]host[:port][/db]` or `rediss://...` (TLS; add
+    /// `?ca=/path/ca.pem` to trust that CA instead of the public roots, or the fragment
+    /// `#insecure` to accept any certificate) and checks the server with `PING`,
     /// so that a wrong host or password fails here, with the URL (password masked) in the
     /// error.
     ///
@@ -245,8 +285,28 @@ impl RedisStore {
                 url: masked.clone(),
                 reason,
             })?;
+        let (url, ca) = ca_of(&url).map_err(|reason| Error::InvalidUrl {
+            url: masked.clone(),
+            reason,
+        })?;
         let url = url.as_str();
-        let client = Client::open(url).map_err(|e| Error::InvalidUrl {
+        let client = match ca {
+            None => Client::open(url),
+            Some(ca) => {
+                let root = std::fs::read(&ca).map_err(|e| Error::InvalidUrl {
+                    url: masked.clone(),
+                    reason: format!("ca={}: cannot read the CA file: {e}", ca.display()),
+                })?;
+                Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root),
+                    },
+                )
+            }
+        }
+        .map_err(|e| Error::InvalidUrl {
             url: masked.clone(),
             reason: e.to_string(),
         })?;
@@ -656,7 +716,32 @@ pub(crate) fn meta_reply(reply: Option<&Value>, key: &str) -> Result<Option<Stri
 mod tests {
     use std::time::Duration;
 
-    use super::{CONNECT_TIMEOUT, connect_timeout_of, escape_glob};
+    use std::path::PathBuf;
+
+    use super::{CONNECT_TIMEOUT, ca_of, connect_timeout_of, escape_glob};
+
+    #[test]
+    fn the_ca_comes_from_the_url() {
+        assert_eq!(
+            ca_of("rediss://h:1/0?ca=/etc/ca.pem&protocol=resp2"),
+            Ok((
+                "rediss://h:1/0?protocol=resp2".to_string(),
+                Some(PathBuf::from("/etc/ca.pem"))
+            ))
+        );
+        assert_eq!(
+            ca_of("rediss://h:1/0#insecure"),
+            Ok(("rediss://h:1/0#insecure".to_string(), None))
+        );
+        for (bad, needle) in [
+            ("redis://h/?ca=/x.pem", "rediss"),
+            ("rediss://h/?ca=", "PEM"),
+            ("rediss://h/?ca=/x.pem#insecure", "contradict"),
+        ] {
+            let err = ca_of(bad).expect_err(bad);
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn glob_characters_are_escaped() {

@@ -3,14 +3,20 @@
 //!
 //! ```text
 //! redis+cluster://[[user]:password@]host[:port][,host[:port]...][/][?connect_timeout_ms=N&timeout_ms=N]
-//! rediss+cluster://...[#insecure]
+//! rediss+cluster://...[?ca=/path/to/ca.pem][#insecure]
 //! ```
+//!
+//! Over TLS (`rediss+cluster://`) the nodes' certificates are checked against the
+//! Mozilla root certificates, or, with `ca=PATH`, against the CA certificate(s) in that
+//! PEM file only (a private CA, as Redis deployments usually have). `#insecure` accepts
+//! any certificate: an explicit opt-out, not to be combined with `ca=`.
 //!
 //! The hosts are seeds: the client asks them for the cluster's layout and then talks to
 //! every primary it learns of, so one reachable seed is enough. A port defaults to 6379;
 //! IPv6 hosts are written in brackets (`[::1]:7000`). A cluster has only database 0, so a
 //! path other than `/` or `/0` is an error.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -40,6 +46,8 @@ pub struct ClusterConfig {
     userinfo: Option<String>,
     /// `None`: plain TCP; `Some(insecure)`: TLS, `insecure` accepting any certificate.
     tls: Option<bool>,
+    /// `ca=PATH`: the PEM file of the CA(s) to trust instead of the public roots.
+    ca: Option<PathBuf>,
     connect_timeout: Duration,
     timeout: Duration,
     masked: String,
@@ -164,12 +172,29 @@ impl ClusterConfig {
 
         let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
         let mut timeout = DEFAULT_TIMEOUT;
+        let mut ca = None;
         for pair in query
             .into_iter()
             .flat_map(|q| q.split('&'))
             .filter(|p| !p.is_empty())
         {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if name == "ca" {
+                match tls {
+                    _ if value.is_empty() => {
+                        return Err(bad(raw, "ca= needs the path of a PEM file"));
+                    }
+                    None => return Err(bad(raw, "ca= is only meaningful with rediss+cluster")),
+                    Some(true) => {
+                        return Err(bad(
+                            raw,
+                            "ca= and #insecure contradict each other: trust a CA, or accept any certificate",
+                        ));
+                    }
+                    Some(false) => ca = Some(PathBuf::from(value)),
+                }
+                continue;
+            }
             let ms: u64 = match value.parse() {
                 Ok(n) if n > 0 => n,
                 _ => {
@@ -185,7 +210,9 @@ impl ClusterConfig {
                 _ => {
                     return Err(bad(
                         raw,
-                        format!("unknown option {name:?} (known: connect_timeout_ms, timeout_ms)"),
+                        format!(
+                            "unknown option {name:?} (known: connect_timeout_ms, timeout_ms, ca)"
+                        ),
                     ));
                 }
             }
@@ -194,6 +221,7 @@ impl ClusterConfig {
             seeds,
             userinfo: userinfo.filter(|u| !u.is_empty()).map(str::to_string),
             tls,
+            ca,
             connect_timeout,
             timeout,
             masked: mask_password(s),
@@ -226,6 +254,12 @@ impl ClusterConfig {
         self.tls.is_some()
     }
 
+    /// `ca=PATH`: the PEM file of the CA certificate(s) the nodes' certificates must chain
+    /// to, instead of the public roots.
+    pub fn ca(&self) -> Option<&Path> {
+        self.ca.as_deref()
+    }
+
     /// The URL with its password masked, for messages.
     pub fn masked(&self) -> &str {
         &self.masked
@@ -233,6 +267,14 @@ impl ClusterConfig {
 
     /// One `redis://` (or `rediss://`) URL per seed, with the credentials, for the client.
     pub(crate) fn node_urls(&self) -> Vec<String> {
+        self.seeds
+            .iter()
+            .map(|(host, port)| self.node_url(host, *port))
+            .collect()
+    }
+
+    /// The `redis://` (or `rediss://`) URL of one node, with the credentials.
+    pub(crate) fn node_url(&self, host: &str, port: u16) -> String {
         let scheme = if self.tls.is_some() {
             "rediss"
         } else {
@@ -248,10 +290,7 @@ impl ClusterConfig {
         } else {
             ""
         };
-        self.seeds
-            .iter()
-            .map(|(host, port)| format!("{scheme}://{auth}{host}:{port}{fragment}"))
-            .collect()
+        format!("{scheme}://{auth}{host}:{port}{fragment}")
     }
 }
 
@@ -306,6 +345,10 @@ mod tests {
         assert!(!c.masked().contains("p%40ss"), "{}", c.masked());
         let plain = ok("rediss+cluster://:pw@h:1");
         assert_eq!(plain.node_urls(), vec!["rediss://:pw@h:1"]);
+        assert_eq!(plain.ca(), None);
+        let private = ok("rediss+cluster://h:1?ca=/etc/redis/ca.pem&timeout_ms=9");
+        assert_eq!(private.ca(), Some(Path::new("/etc/redis/ca.pem")));
+        assert_eq!(private.node_urls(), vec!["rediss://h:1"]);
     }
 
     #[test]
@@ -325,6 +368,12 @@ mod tests {
             ("rediss+cluster://a:1#trustme", "#trustme"),
             ("redis+cluster://[::1:7000", "unclosed"),
             ("redis+cluster://:secret@a:1/9", "database 0"),
+            (
+                "redis+cluster://a:1?ca=/x.pem",
+                "only meaningful with rediss",
+            ),
+            ("rediss+cluster://a:1?ca=", "PEM file"),
+            ("rediss+cluster://a:1?ca=/x.pem#insecure", "contradict"),
         ] {
             let text = err(url);
             assert!(text.contains(needle), "{url}: {text}");

@@ -13,11 +13,12 @@
 //! # Routing
 //!
 //! - **Writes, reads, counts, puts and deletes** are single-key commands (`SETBIT`, `GET`,
-//!   `BITCOUNT`, `SET`, `DEL`) grouped by the hash slot of their key (see `routing.rs`).
-//!   Each slot's group is sent as pipelines to the primary that owns the slot, in order;
-//!   groups of different slots are sent concurrently (up to [`CONCURRENCY`] at a time) over
-//!   the one multiplexed connection per node that redis-rs keeps. A pipeline spanning slots
-//!   would be refused, and a redirection could not apply to it as a whole.
+//!   `BITCOUNT`, `SET`, `DEL`) grouped by the primary that owns their key's hash slot (see
+//!   `routing.rs`), from the store's own slot table (`CLUSTER SLOTS`, see `nodes.rs`). Each
+//!   primary's commands go, in order, as pipelines of many slots (a pipeline of single-key
+//!   commands may span slots on one node) over the store's own multiplexed connection to
+//!   that node; primaries concurrently. So a batch of ~60 `GET`s is three pipelines on
+//!   three primaries, not ~60, and none passes through redis-rs's cluster task.
 //! - **Listing** (`keys`, `delete_prefix`) asks `CLUSTER SLOTS` for the primaries and runs
 //!   `SCAN MATCH` on each of them concurrently; the union is sorted and de-duplicated (a key
 //!   being migrated can be seen on two nodes).
@@ -25,21 +26,26 @@
 //!
 //! # Redirections and failover
 //!
-//! redis-rs follows `MOVED` (refreshing its slot map) and `ASK` by itself, resending the
-//! one-slot pipeline to the node named (at most [`CLIENT_RETRIES`] times). When a primary
-//! dies, commands for its slots fail until the cluster promotes a replica (after its
-//! `cluster-node-timeout`); the store retries such failures (connection refused or dropped,
-//! `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `MOVED` to a node that moved again, a timeout),
-//! waiting 50 ms, then twice as long each time up to 1 s, until the call's time limit
-//! (`timeout_ms`, default 20 s) is spent, and then fails with [`Error::Redis`] saying how
-//! many attempts it made in how long and what the last failure was.
+//! A reply `MOVED slot addr` corrects that slot in the table; `ASK slot addr` sends that
+//! command again as `ASKING` + command to the node named. Only the redirected commands (and
+//! later ones of the same slot, to keep per-key order) are resent, at most
+//! [`MAX_REDIRECT_ROUNDS`] rounds in a row. When a primary dies, commands for its slots fail
+//! until the cluster promotes a replica (after its `cluster-node-timeout`); the store
+//! retries such failures (connection refused or dropped, `CLUSTERDOWN`, `TRYAGAIN`,
+//! `MASTERDOWN`, a timeout), fetching a new slot table from a live node and waiting 50 ms,
+//! then twice as long each time up to 1 s, until the call's time limit (`timeout_ms`,
+//! default 20 s) is spent, and then fails with [`Error::Redis`] saying how many attempts it
+//! made in how long and what the last failure was. Listing and the id map (`ids.rs`) go
+//! through redis-rs's cluster connection, which follows `MOVED`/`ASK` by itself (at most
+//! [`CLIENT_RETRIES`] times).
 //!
 //! Two measures keep one dead node from wedging the client, both found necessary with a
 //! real failover (tests/cluster.rs): an attempt may wait at most a quarter of `timeout_ms`
-//! (at least 5 s), since a request to a killed primary can stay pending inside redis-rs;
-//! and after a failure the store replaces its cluster connection (at most once a second,
-//! in the background): the fresh one reads the new slot map from live nodes and carries
-//! none of the requests that callers who gave up left behind in the old one's queue. Every command
+//! (at least 5 s), since a request to a killed primary can stay pending; and after a
+//! failure the connection to that node is dropped (the next use reconnects), as is, for
+//! listing and the id map, redis-rs's cluster connection (replaced at most once a second,
+//! in the background: the fresh one reads the new slot map from live nodes and carries
+//! none of the requests that callers who gave up left behind in the old one's queue). Every command
 //! is safe to resend: `SETBIT` with an explicit value, `SET`, `DEL`, reads. (A `DEL` resent
 //! after a lost reply may count a key it deleted as missing.) Errors that retrying cannot
 //! fix (a wrong password, a key of another type) fail at once.
@@ -49,6 +55,7 @@
 
 mod config;
 mod ids;
+mod nodes;
 mod routing;
 
 use std::fmt;
@@ -58,13 +65,15 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use redis::aio::ConnectionLike as _;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{ErrorKind, Pipeline, RedisError, RedisResult, ServerErrorKind, Value};
 
 pub use self::config::ClusterConfig;
-use self::routing::{SlotGroup, group_by_slot, primaries_from_slots};
+use self::nodes::{Addr, Nodes};
+use self::routing::{group_by_node, primaries_from_slots, slot_of};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::store::redis::{
@@ -88,6 +97,70 @@ const RENEW_INTERVAL: Duration = Duration::from_secs(1);
 /// time limit is spent; redis-rs's own would go on in its background task after the
 /// caller gave up, and pile up there while a node is down.
 pub const CLIENT_RETRIES: u32 = 2;
+/// Rounds of `MOVED`/`ASK` redirections in a row one call follows before it fails.
+pub const MAX_REDIRECT_ROUNDS: u32 = 16;
+
+/// What one reply says to do.
+enum Reply {
+    /// An answer (or an error that resending cannot fix, such as `WRONGTYPE`).
+    Done(Value),
+    /// `MOVED slot addr`: the slot lives there now.
+    Moved(u16, Addr),
+    /// `ASK slot addr`: this key is there during a migration.
+    Ask(Addr),
+    /// `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `LOADING`: resend later.
+    Again(RedisError),
+}
+
+/// Reads a reply from the node at `from` (whose host stands in for an empty one in a
+/// redirection).
+fn classify(reply: Value, from: &Addr) -> Reply {
+    let Value::ServerError(err) = &reply else {
+        return Reply::Done(reply);
+    };
+    match err.kind() {
+        Some(kind @ (ServerErrorKind::Moved | ServerErrorKind::Ask)) => {
+            let target = err.details().and_then(|d| {
+                let mut parts = d.split_ascii_whitespace();
+                let slot: u16 = parts.next()?.parse().ok()?;
+                let (host, port) = parts.next()?.rsplit_once(':')?;
+                let host = if host.is_empty() {
+                    from.0.clone()
+                } else {
+                    host.to_string()
+                };
+                Some((slot, (host, port.parse::<u16>().ok()?)))
+            });
+            match (kind, target) {
+                (ServerErrorKind::Moved, Some((slot, to))) => Reply::Moved(slot, to),
+                (_, Some((_, to))) => Reply::Ask(to),
+                _ => Reply::Done(reply),
+            }
+        }
+        Some(
+            ServerErrorKind::TryAgain
+            | ServerErrorKind::ClusterDown
+            | ServerErrorKind::MasterDown
+            | ServerErrorKind::BusyLoading,
+        ) => Reply::Again(RedisError::from(err.clone())),
+        _ => Reply::Done(reply),
+    }
+}
+
+/// What [`ClusterStore::run_node`] did with one primary's commands.
+#[derive(Default)]
+struct NodeReport {
+    /// Answered: (command index, reply).
+    done: Vec<(usize, Value)>,
+    /// Redirected by `MOVED`: (command index, slot, new owner).
+    moved: Vec<(usize, u16, Addr)>,
+    /// Redirected by `ASK`: (command index, node to ask).
+    asks: Vec<(usize, Addr)>,
+    /// To resend (after a failure, or behind a redirected command of the same slot).
+    again: Vec<usize>,
+    /// The failure, if one stopped the node's commands.
+    error: Option<RedisError>,
+}
 
 /// Bitmaps on a Redis Cluster (or Valkey cluster), as Python bitmapist keeps them.
 ///
@@ -106,6 +179,8 @@ pub const CLIENT_RETRIES: u32 = 2;
 #[derive(Clone)]
 pub struct ClusterStore {
     shared: Arc<ConnectionSlot>,
+    /// The slot table and a connection per primary, for single-key commands.
+    nodes: Arc<Nodes>,
     config: ClusterConfig,
 }
 
@@ -149,6 +224,11 @@ fn worth_retrying(e: &RedisError) -> bool {
         )
 }
 
+/// A quarter of `timeout`, at least [`MIN_ATTEMPT`], at most `timeout`.
+fn attempt_limit(timeout: Duration) -> Duration {
+    (timeout / 4).max(MIN_ATTEMPT).min(timeout)
+}
+
 impl ClusterStore {
     /// Connects to the cluster a `redis+cluster://` or `rediss+cluster://` URL names: reads
     /// the slot layout from the first seed that answers, connects to every primary, and
@@ -170,7 +250,21 @@ impl ClusterStore {
             url: masked.clone(),
             source,
         };
-        let client = ClusterClient::builder(config.node_urls())
+        let mut builder = ClusterClient::builder(config.node_urls());
+        let root_cert = match config.ca() {
+            Some(ca) => Some(std::fs::read(ca).map_err(|e| Error::InvalidUrl {
+                url: masked.clone(),
+                reason: format!("ca={}: cannot read the CA file: {e}", ca.display()),
+            })?),
+            None => None,
+        };
+        if let Some(root) = &root_cert {
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root.clone()),
+            });
+        }
+        let client = builder
             .connection_timeout(config.connect_timeout())
             .response_timeout(config.timeout())
             .overall_response_timeout(Some(config.timeout()))
@@ -204,7 +298,20 @@ impl ClusterStore {
                 ))));
             }
         };
+        let nodes = Nodes::new(config.clone(), root_cert, attempt_limit(config.timeout()));
+        match tokio::time::timeout(limit, nodes.refresh(0)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(redis_err(e)),
+            Err(_) => {
+                return Err(redis_err(RedisError::from((
+                    ErrorKind::Io,
+                    "no node answered CLUSTER SLOTS",
+                    format!("gave up after {} ms", limit.as_millis()),
+                ))));
+            }
+        }
         Ok(ClusterStore {
+            nodes: Arc::new(nodes),
             shared: Arc::new(ConnectionSlot {
                 client,
                 current: Mutex::new(Current {
@@ -270,9 +377,7 @@ impl ClusterStore {
     /// [`MIN_ATTEMPT`], at most the whole limit. An attempt that takes longer is treated as
     /// hung (requests to a node that died can stay pending in the client) and resent.
     fn attempt_limit(&self) -> Duration {
-        (self.config.timeout() / 4)
-            .max(MIN_ATTEMPT)
-            .min(self.config.timeout())
+        attempt_limit(self.config.timeout())
     }
 
     /// Runs `attempt` until it succeeds, fails with an error retrying cannot fix, or the
@@ -324,64 +429,264 @@ impl ClusterStore {
         }
     }
 
-    /// Sends one slot's pipelines, in order, each retried as a whole; returns
-    /// (command index, reply) pairs.
-    async fn run_group(
+    /// Sends one primary's pipelines, in order, over the store's own connection to it (see
+    /// `routing.rs`'s invariants). Stops at the first pipeline that fails or has a command
+    /// redirected or refused: that pipeline's commands of the affected slots, and every
+    /// later pipeline, are handed back to be resent.
+    async fn run_node(
         &self,
-        group: SlotGroup,
+        addr: Addr,
+        pipelines: Vec<Vec<usize>>,
+        slots: &[u16],
         build: &(dyn Fn(&mut Pipeline, usize) + Sync),
-    ) -> Result<Vec<(usize, Value)>> {
-        let mut out = Vec::new();
-        for indices in group.pipelines {
-            let mut pipe = Pipeline::with_capacity(indices.len());
-            for &i in &indices {
-                build(&mut pipe, i);
-            }
-            let route = SingleNodeRoutingInfo::SpecificNode(group.route);
-            let n = indices.len();
-            let replies = self
-                .retrying(|| {
-                    let mut conn = self.conn();
-                    let (pipe, route) = (pipe.clone(), route.clone());
-                    async move { conn.route_pipeline(pipe, 0, n, route).await }
-                })
-                .await?;
-            if replies.len() != indices.len() {
-                return Err(self.redis_error(RedisError::from((
+    ) -> NodeReport {
+        let mut report = NodeReport::default();
+        let mut rest = pipelines.into_iter();
+        while let Some(indices) = rest.next() {
+            let attempt = async {
+                let mut conn = self.nodes.connection(&addr).await?;
+                let mut pipe = Pipeline::with_capacity(indices.len());
+                for &i in &indices {
+                    build(&mut pipe, i);
+                }
+                conn.req_packed_commands(&pipe, 0, indices.len()).await
+            };
+            let limit = self.attempt_limit();
+            let outcome = match tokio::time::timeout(limit, attempt).await {
+                Ok(Ok(replies)) if replies.len() == indices.len() => Ok(replies),
+                Ok(Ok(replies)) => Err(RedisError::from((
                     ErrorKind::UnexpectedReturnType,
                     "pipeline reply count differs from its command count",
                     format!("{} replies for {} commands", replies.len(), indices.len()),
-                ))));
+                ))),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(RedisError::from((
+                    ErrorKind::Io,
+                    "timed out",
+                    format!(
+                        "{}:{} did not answer within {} ms",
+                        addr.0,
+                        addr.1,
+                        limit.as_millis()
+                    ),
+                ))),
+            };
+            let replies = match outcome {
+                Ok(replies) => replies,
+                Err(e) => {
+                    self.nodes.forget(&addr);
+                    report.again.extend(indices);
+                    report.again.extend(rest.flatten());
+                    report.error = Some(e);
+                    return report;
+                }
+            };
+            let mut stalled: Vec<u16> = Vec::new();
+            for (i, reply) in indices.into_iter().zip(replies) {
+                let slot = slots.get(i).copied().unwrap_or(0);
+                match classify(reply, &addr) {
+                    Reply::Done(value) if !stalled.contains(&slot) => report.done.push((i, value)),
+                    Reply::Done(_) => report.again.push(i),
+                    Reply::Moved(moved_slot, to) => {
+                        stalled.push(slot);
+                        report.moved.push((i, moved_slot, to));
+                    }
+                    Reply::Ask(to) => {
+                        stalled.push(slot);
+                        report.asks.push((i, to));
+                    }
+                    Reply::Again(e) => {
+                        stalled.push(slot);
+                        report.again.push(i);
+                        report.error = Some(e);
+                    }
+                }
             }
-            out.extend(indices.iter().copied().zip(replies));
+            if !stalled.is_empty() {
+                report.again.extend(rest.flatten());
+                return report;
+            }
         }
-        Ok(out)
+        report
     }
 
-    /// Sends command `i` (built by `build`, on `keys[i]`) to the slot of `keys[i]`; returns
-    /// one reply per command, in order. An error reply becomes an error naming its key
-    /// (`WRONGTYPE`: [`Error::CorruptBitmap`]).
-    async fn per_slot<K: AsRef<str> + Sync>(
+    /// Sends commands redirected by `ASK`, one at a time in order, each as `ASKING` + the
+    /// command to the node named; after one of a slot fails, the later ones of that slot
+    /// wait for the next round.
+    async fn run_asks(
+        &self,
+        asks: Vec<(usize, Addr)>,
+        slots: &[u16],
+        build: &(dyn Fn(&mut Pipeline, usize) + Sync),
+    ) -> NodeReport {
+        let mut report = NodeReport::default();
+        let mut stalled: Vec<u16> = Vec::new();
+        for (i, to) in asks {
+            let slot = slots.get(i).copied().unwrap_or(0);
+            if stalled.contains(&slot) {
+                report.again.push(i);
+                continue;
+            }
+            let attempt = async {
+                let mut conn = self.nodes.connection(&to).await?;
+                let mut pipe = Pipeline::with_capacity(2);
+                pipe.cmd("ASKING");
+                build(&mut pipe, i);
+                conn.req_packed_commands(&pipe, 0, 2).await
+            };
+            let reply = match tokio::time::timeout(self.attempt_limit(), attempt).await {
+                Ok(Ok(mut replies)) if replies.len() == 2 => Ok(replies.swap_remove(1)),
+                Ok(Ok(_)) => Err(RedisError::from((
+                    ErrorKind::UnexpectedReturnType,
+                    "ASKING + command did not get two replies",
+                ))),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(RedisError::from((ErrorKind::Io, "timed out"))),
+            };
+            match reply.map(|r| classify(r, &to)) {
+                Ok(Reply::Done(value)) => report.done.push((i, value)),
+                Ok(Reply::Moved(moved_slot, addr)) => {
+                    stalled.push(slot);
+                    report.moved.push((i, moved_slot, addr));
+                }
+                Ok(Reply::Ask(addr)) => {
+                    stalled.push(slot);
+                    report.asks.push((i, addr));
+                }
+                Ok(Reply::Again(e)) | Err(e) => {
+                    stalled.push(slot);
+                    report.again.push(i);
+                    report.error = Some(e);
+                }
+            }
+        }
+        report
+    }
+
+    /// Sends command `i` (built by `build`, on `keys[i]`) to the primary that owns the slot
+    /// of `keys[i]`: one pipeline (or a few, within `max_commands`) per primary, primaries
+    /// concurrently. Redirected commands are resent after the slot table is corrected, at
+    /// most [`MAX_REDIRECT_ROUNDS`] rounds in a row; failures (a node down, `CLUSTERDOWN`)
+    /// are retried with a fresh table until the call's time limit, as [`Self::retrying`]
+    /// does. Returns one reply per command, in order. An error reply becomes an error
+    /// naming its key (`WRONGTYPE`: [`Error::CorruptBitmap`]).
+    async fn per_node<K: AsRef<str> + Sync>(
         &self,
         keys: &[K],
         max_commands: usize,
         weight: impl Fn(usize) -> usize,
         build: &(dyn Fn(&mut Pipeline, usize) + Sync),
     ) -> Result<Vec<Value>> {
-        let groups = group_by_slot(keys, max_commands, PUT_CHUNK_BYTES, weight);
-        let done: Vec<Vec<(usize, Value)>> = stream::iter(groups)
-            .map(|group| self.run_group(group, build))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
+        let slots: Vec<u16> = keys.iter().map(|k| slot_of(k.as_ref())).collect();
         let mut out = vec![Value::Nil; keys.len()];
-        for (i, reply) in done.into_iter().flatten() {
-            if let Value::ServerError(err) = &reply {
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
+        let mut asks: Vec<(usize, Addr)> = Vec::new();
+        let started = Instant::now();
+        let deadline = started + self.config.timeout();
+        let mut wait = RETRY_FIRST_WAIT;
+        let (mut rounds, mut redirect_rounds) = (0u32, 0u32);
+        while !pending.is_empty() || !asks.is_empty() {
+            rounds += 1;
+            let table = self.nodes.table();
+            let mut reports = Vec::new();
+            let mut failure = None;
+            if !asks.is_empty() {
+                // Asked commands go before anything later of their slot: a round of their own.
+                reports.push(
+                    self.run_asks(std::mem::take(&mut asks), &slots, build)
+                        .await,
+                );
+            } else {
+                let (groups, unrouted) = group_by_node(
+                    &slots,
+                    &pending,
+                    |slot| table.owner_index(slot),
+                    max_commands,
+                    PUT_CHUNK_BYTES,
+                    &weight,
+                );
+                pending = unrouted;
+                let mut routed = Vec::with_capacity(groups.len());
+                for group in groups {
+                    match table.node(group.node) {
+                        Some(addr) => routed.push((addr.clone(), group.pipelines)),
+                        None => pending.extend(group.pipelines.into_iter().flatten()),
+                    }
+                }
+                if !pending.is_empty() {
+                    failure = Some(RedisError::from((
+                        ErrorKind::Server(ServerErrorKind::ClusterDown),
+                        "no known primary serves some slots",
+                    )));
+                }
+                reports = stream::iter(routed)
+                    .map(|(addr, pipelines)| self.run_node(addr, pipelines, &slots, build))
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+            }
+            for report in reports {
+                for (i, value) in report.done {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = value;
+                    }
+                }
+                for (i, slot, to) in report.moved {
+                    self.nodes.moved(slot, to);
+                    pending.push(i);
+                }
+                asks.extend(report.asks);
+                pending.extend(report.again);
+                if let Some(e) = report.error {
+                    if !worth_retrying(&e) {
+                        return Err(self.redis_error(e));
+                    }
+                    failure = Some(e);
+                }
+            }
+            pending.sort_unstable();
+            asks.sort_unstable_by_key(|(i, _)| *i);
+            if pending.is_empty() && asks.is_empty() {
+                break;
+            }
+            let Some(e) = failure else {
+                redirect_rounds += 1;
+                if redirect_rounds > MAX_REDIRECT_ROUNDS {
+                    return Err(self.redis_error(RedisError::from((
+                        ErrorKind::Server(ServerErrorKind::Moved),
+                        "redirected too many times",
+                        format!("{MAX_REDIRECT_ROUNDS} rounds of MOVED/ASK in a row"),
+                    ))));
+                }
+                continue;
+            };
+            redirect_rounds = 0;
+            if Instant::now() + wait >= deadline {
+                return Err(self.redis_error(RedisError::from((
+                    e.kind(),
+                    "the cluster did not recover in time",
+                    format!(
+                        "gave up after {rounds} attempts in {} ms (timeout_ms={}); last error: {e}",
+                        started.elapsed().as_millis(),
+                        self.config.timeout().as_millis()
+                    ),
+                ))));
+            }
+            tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(Err(e)) =
+                tokio::time::timeout(left, self.nodes.refresh(table.generation)).await
+                && !worth_retrying(&e)
+            {
+                return Err(self.redis_error(e));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(RETRY_MAX_WAIT);
+        }
+        for (i, reply) in out.iter().enumerate() {
+            if let Value::ServerError(err) = reply {
                 let key = keys.get(i).map_or("", AsRef::as_ref);
                 return Err(reply_error(err, key, self.config.masked()));
-            }
-            if let Some(slot) = out.get_mut(i) {
-                *slot = reply;
             }
         }
         Ok(out)
@@ -490,7 +795,7 @@ impl Store for ClusterStore {
                 pipe.cmd("SETBIT").arg(*key).arg(*offset).arg(*value);
             }
         };
-        self.per_slot(&keys, WRITE_CHUNK, |_| 0, &build).await?;
+        self.per_node(&keys, WRITE_CHUNK, |_| 0, &build).await?;
         Ok(())
     }
 
@@ -508,7 +813,7 @@ impl Store for ClusterStore {
                 pipe.cmd("GET").arg(key);
             }
         };
-        let replies = self.per_slot(keys, READ_CHUNK, |_| 0, &build).await?;
+        let replies = self.per_node(keys, READ_CHUNK, |_| 0, &build).await?;
         replies
             .into_iter()
             .zip(keys)
@@ -529,7 +834,7 @@ impl Store for ClusterStore {
             }
         };
         let weight = |i: usize| entries.get(i).map_or(0, |(_, b)| b.byte_len() as usize);
-        self.per_slot(&keys, READ_CHUNK, weight, &build).await?;
+        self.per_node(&keys, READ_CHUNK, weight, &build).await?;
         Ok(())
     }
 
@@ -540,7 +845,7 @@ impl Store for ClusterStore {
                 pipe.cmd("BITCOUNT").arg(key);
             }
         };
-        self.per_slot(keys, READ_CHUNK, |_| 0, &build)
+        self.per_node(keys, READ_CHUNK, |_| 0, &build)
             .await?
             .iter()
             .map(|r| {
@@ -555,7 +860,7 @@ impl Store for ClusterStore {
         let build = |pipe: &mut Pipeline, _: usize| {
             pipe.cmd("GETBIT").arg(key).arg(offset);
         };
-        let replies = self.per_slot(&[key], 1, |_| 0, &build).await?;
+        let replies = self.per_node(&[key], 1, |_| 0, &build).await?;
         match replies.first() {
             Some(reply) => Ok(self.int_reply(reply, "GETBIT did not answer an integer")? == 1),
             None => Err(self.redis_error(unexpected("GETBIT got no reply", &Value::Nil))),
@@ -567,7 +872,7 @@ impl Store for ClusterStore {
         let build = |pipe: &mut Pipeline, _: usize| {
             pipe.cmd("GET").arg(key);
         };
-        let replies = self.per_slot(&[key], 1, |_| 0, &build).await?;
+        let replies = self.per_node(&[key], 1, |_| 0, &build).await?;
         crate::store::redis::meta_reply(replies.first(), key)
     }
 
@@ -576,7 +881,7 @@ impl Store for ClusterStore {
         let build = |pipe: &mut Pipeline, _: usize| {
             pipe.cmd("SET").arg(key).arg(value);
         };
-        self.per_slot(&[key], 1, |_| 0, &build).await.map(drop)
+        self.per_node(&[key], 1, |_| 0, &build).await.map(drop)
     }
 
     /// `SCAN 0 MATCH <prefix>* COUNT 1000` on every primary concurrently, until each
@@ -608,7 +913,7 @@ impl Store for ClusterStore {
             }
         };
         let mut total = 0u64;
-        for reply in self.per_slot(keys, DELETE_CHUNK, |_| 0, &build).await? {
+        for reply in self.per_node(keys, DELETE_CHUNK, |_| 0, &build).await? {
             let n = self.int_reply(&reply, "DEL did not answer an integer")?;
             total += u64::try_from(n).unwrap_or(0);
         }

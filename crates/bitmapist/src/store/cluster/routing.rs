@@ -1,33 +1,33 @@
-//! Where a batch of single-key commands goes on a cluster: grouped by the hash slot of
-//! each key, cut into pipelines, and the primaries to `SCAN` read from `CLUSTER SLOTS`.
+//! Where a batch of single-key commands goes on a cluster: grouped by the primary that owns
+//! each key's hash slot, cut into pipelines; and the primaries to `SCAN`, from `CLUSTER SLOTS`.
 //!
 //! Invariants:
-//! - a group holds the commands of one slot in the caller's order, so writes to one key
-//!   (which always lives in one slot) are applied in order;
-//! - a pipeline never spans two slots: Redis answers `CROSSSLOT`/`MOVED` for keys of
-//!   other slots, and a redirection applies to a whole pipeline, so only a one-slot
-//!   pipeline can be redirected as a unit;
+//! - a group holds the commands of one primary in the caller's order, so writes to one key
+//!   (which always lives in one slot, hence on one primary) are applied in order;
+//! - a pipeline may span many slots of one primary (each command is single-key, so Redis
+//!   checks each on its own), but never two primaries;
+//! - when some commands of a pipeline come back redirected (`MOVED`/`ASK`) or refused for
+//!   now (`TRYAGAIN`, `CLUSTERDOWN`), those and every later command of the same slot are
+//!   resent, in order, after the slot table is corrected; nothing of that slot that came
+//!   later is kept from the first try (see `ClusterStore::run_node`), so per-key order holds;
 //! - keys get no hash tags: the slot is Redis's CRC16 of the whole key, exactly where
 //!   Python bitmapist's keys land.
 
 use std::collections::BTreeMap;
 
 use redis::Value;
-use redis::cluster_routing::{Route, SlotAddr};
 
-/// The commands of one slot, as indices into the caller's list, cut into pipelines.
+/// The commands of one primary, as indices into the caller's list, cut into pipelines.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct SlotGroup {
-    /// The slot.
-    pub slot: u16,
-    /// Where to send them: the primary that owns the slot.
-    pub route: Route,
+pub(crate) struct NodeGroup {
+    /// The primary, as an index into the slot table's nodes.
+    pub node: u16,
     /// Pipelines to send one after the other; each is a run of command indices.
     pub pipelines: Vec<Vec<usize>>,
 }
 
 /// Hash slots in a Redis Cluster.
-const SLOTS: u16 = 16384;
+pub(crate) const SLOTS: u16 = 16384;
 
 /// The hash slot of a key: CRC16 (XMODEM) modulo 16384 of the whole key, or of the part
 /// between the first `{` and the next `}` when that part is not empty (Redis's hash tag
@@ -46,23 +46,31 @@ pub(crate) fn slot_of(key: &str) -> u16 {
     crc16::State::<crc16::XMODEM>::calculate(hashed) % SLOTS
 }
 
-/// Groups command `i` (on `keys[i]`) by slot. A pipeline holds at most `max_commands`
-/// commands and, unless one command alone is heavier, at most `max_weight` of
-/// `weight(i)` (bytes of values for `SET`).
-pub(crate) fn group_by_slot<K: AsRef<str>>(
-    keys: &[K],
+/// Groups the commands `pending` (ascending indices; command `i` is on a key of slot
+/// `slots[i]`) by the primary `owner` gives for the slot. A pipeline holds at most
+/// `max_commands` commands and, unless one command alone is heavier, at most `max_weight`
+/// of `weight(i)` (bytes of values for `SET`). Commands whose slot has no known owner are
+/// returned apart.
+pub(crate) fn group_by_node(
+    slots: &[u16],
+    pending: &[usize],
+    owner: impl Fn(u16) -> Option<u16>,
     max_commands: usize,
     max_weight: usize,
     weight: impl Fn(usize) -> usize,
-) -> Vec<SlotGroup> {
-    let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        by_slot.entry(slot_of(key.as_ref())).or_default().push(i);
+) -> (Vec<NodeGroup>, Vec<usize>) {
+    let mut by_node: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    let mut unrouted = Vec::new();
+    for &i in pending {
+        match slots.get(i).and_then(|&slot| owner(slot)) {
+            Some(node) => by_node.entry(node).or_default().push(i),
+            None => unrouted.push(i),
+        }
     }
     let max_commands = max_commands.max(1);
-    by_slot
+    let groups = by_node
         .into_iter()
-        .map(|(slot, indices)| {
+        .map(|(node, indices)| {
             let mut pipelines: Vec<Vec<usize>> = Vec::new();
             let mut current: Vec<usize> = Vec::new();
             let mut current_weight = 0usize;
@@ -81,13 +89,10 @@ pub(crate) fn group_by_slot<K: AsRef<str>>(
             if !current.is_empty() {
                 pipelines.push(current);
             }
-            SlotGroup {
-                slot,
-                route: Route::new(slot, SlotAddr::Master),
-                pipelines,
-            }
+            NodeGroup { node, pipelines }
         })
-        .collect()
+        .collect();
+    (groups, unrouted)
 }
 
 /// The primaries that own slots, as (host, port), from a `CLUSTER SLOTS` reply:
@@ -140,29 +145,52 @@ mod tests {
 
     #[test]
     fn groups_keep_order_and_respect_limits() {
-        let keys = ["foo", "a", "foo", "foo", "a", "foo"];
-        let groups = group_by_slot(&keys, 2, usize::MAX, |_| 0);
-        let foo = groups
-            .iter()
-            .find(|g| g.slot == slot_of("foo"))
-            .expect("foo's slot");
-        assert_eq!(foo.pipelines, vec![vec![0, 2], vec![3, 5]]);
-        let a = groups
-            .iter()
-            .find(|g| g.slot == slot_of("a"))
-            .expect("a's slot");
-        assert_eq!(a.pipelines, vec![vec![1, 4]]);
-        let every: usize = groups.iter().flat_map(|g| &g.pipelines).map(Vec::len).sum();
-        assert_eq!(every, keys.len());
+        let keys = ["foo", "a", "foo", "foo", "a", "foo", "bar"];
+        let slots: Vec<u16> = keys.iter().map(|k| slot_of(k)).collect();
+        // foo and a on node 0, bar on node 1.
+        let owner = |slot: u16| Some(u16::from(slot == slot_of("bar")));
+        let all: Vec<usize> = (0..keys.len()).collect();
+        let (groups, unrouted) = group_by_node(&slots, &all, owner, 4, usize::MAX, |_| 0);
+        assert!(unrouted.is_empty());
+        assert_eq!(
+            groups,
+            vec![
+                // Many slots in one pipeline, in the caller's order.
+                NodeGroup {
+                    node: 0,
+                    pipelines: vec![vec![0, 1, 2, 3], vec![4, 5]]
+                },
+                NodeGroup {
+                    node: 1,
+                    pipelines: vec![vec![6]]
+                },
+            ]
+        );
+        // Only the pending commands; a slot without an owner is set apart.
+        let owner = |slot: u16| (slot != slot_of("a")).then_some(0);
+        let (groups, unrouted) = group_by_node(&slots, &[1, 3, 4, 6], owner, 10, usize::MAX, |_| 0);
+        assert_eq!(groups[0].pipelines, vec![vec![3, 6]]);
+        assert_eq!(unrouted, vec![1, 4]);
 
         // Weight: a heavy command goes alone; light ones share.
         let weights = [10usize, 100, 10, 10, 1, 1];
-        let groups = group_by_slot(&["foo"; 6], 100, 50, |i| weights[i]);
+        let (groups, _) = group_by_node(
+            &[7; 6],
+            &[0, 1, 2, 3, 4, 5],
+            |_| Some(0),
+            100,
+            50,
+            |i| weights[i],
+        );
         assert_eq!(
             groups[0].pipelines,
             vec![vec![0], vec![1], vec![2, 3, 4, 5]]
         );
-        assert!(group_by_slot::<&str>(&[], 10, 10, |_| 0).is_empty());
+        assert!(
+            group_by_node(&[], &[], |_| Some(0), 10, 10, |_| 0)
+                .0
+                .is_empty()
+        );
     }
 
     #[test]
