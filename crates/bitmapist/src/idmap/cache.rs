@@ -94,6 +94,7 @@ fn index(h: u64, mask: usize) -> usize {
 
 /// Whether `a` and `b` hold the same bytes, reading neither past its end: a library
 /// `memcmp` reads whole vectors past a short key, into a cache line no pass has loaded.
+#[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -194,6 +195,22 @@ impl<S: BuildHasher> ForwardCache<S> {
         0
     }
 
+    /// The first slot from `home` (the home slot of hash `h`) with `h`'s fingerprint, or an
+    /// empty slot if none comes before the first empty slot.
+    fn first_tagged(&self, h: u64, home: Slot, mask: usize) -> Slot {
+        let t = tag(h);
+        let mut i = index(h, mask);
+        let mut s = home;
+        for _ in 0..self.slots.len() {
+            if s.dense == 0 || s.tag == t {
+                return s;
+            }
+            i = (i + 1) & mask;
+            s = self.slots[i];
+        }
+        Slot::default()
+    }
+
     /// The dense id of `key`, if cached.
     #[cfg(test)]
     pub(super) fn get(&self, key: &[u8]) -> Option<u32> {
@@ -219,6 +236,7 @@ impl<S: BuildHasher> ForwardCache<S> {
         let mut missing = 0;
         let mut hashes = [0u64; GROUP];
         let mut home = [Slot::default(); GROUP];
+        let mut candidate = [Slot::default(); GROUP];
         for group in items.chunks(GROUP) {
             // Each pass's loads are independent of each other, so their misses overlap;
             // `black_box` keeps the loads whose values only warm the cache.
@@ -234,13 +252,25 @@ impl<S: BuildHasher> ForwardCache<S> {
             for (s, &h) in home.iter_mut().zip(&hashes) {
                 *s = self.slots[index(h, mask)];
             }
+            // The first slot with the id's fingerprint (probing from the home slot, whose
+            // line is now cached; usually the home slot itself), and its key's line.
+            for (c, (&h, &s)) in candidate.iter_mut().zip(hashes.iter().zip(&home)) {
+                *c = self.first_tagged(h, s, mask);
+            }
             let mut touch = 0u8;
-            for s in &home {
-                touch ^= self.lines.get(s.line as usize).map_or(0, |l| l.0[s.off()]);
+            for c in &candidate {
+                touch ^= self.lines.get(c.line as usize).map_or(0, |l| l.0[c.off()]);
             }
             std::hint::black_box(touch);
-            for ((item, &h), &s) in group.iter().zip(&hashes).zip(&home) {
-                let d = self.find_from(key(item), h, s, mask);
+            for ((item, &h), (&s, &c)) in group.iter().zip(&hashes).zip(home.iter().zip(&candidate))
+            {
+                let k = key(item);
+                let d = if c.dense != 0 && self.matches(c, k) {
+                    c.dense
+                } else {
+                    // Not cached, or another key with the same fingerprint.
+                    self.find_from(k, h, s, mask)
+                };
                 missing += usize::from(d == 0);
                 out.push(d);
             }
@@ -508,6 +538,9 @@ mod tests {
         assert_eq!(missing, keys.len() - model.0.len());
         // Emptied before the 3,001st, 6,001st and 9,001st: the newest 1,000 stay.
         assert_eq!(model.0.len(), 1_000);
-        assert!(got[9_000..].iter().all(|&d| d != 0), "the newest keys stay cached");
+        assert!(
+            got[9_000..].iter().all(|&d| d != 0),
+            "the newest keys stay cached"
+        );
     }
 }
