@@ -9,12 +9,12 @@
 //! - `idmap/external-uncached`: the same through a fresh handle per batch (no cache: every
 //!   id is looked up in the store: a redb read, or one `HMGET` per 10,000 ids on Redis).
 //!
-//! `cargo bench -p bitmapist --bench idmap -- --interleaved [ROUNDS]` measures instead the
-//! u32 and the cached external batch alternately, round after round (default 30 rounds, the
-//! order swapped every round), and prints per store the median wall-clock and process CPU
-//! time of each and the median of the per-round ratios: on a machine shared with other
-//! work, a ratio of two measurements taken moments apart is steadier than two criterion
-//! runs taken a minute apart.
+//! `cargo bench -p bitmapist --bench idmap -- --interleaved [ROUNDS] [STORE...]` measures
+//! instead the u32 and the cached external batch alternately, round after round (default 30
+//! rounds, the order swapped every round; stores `embedded`, `memory`, `redis`, default
+//! all), and prints per store the median wall-clock and process CPU time of each and the
+//! median of the per-round ratios: on a machine shared with other work, a ratio of two
+//! measurements taken moments apart is steadier than two criterion runs a minute apart.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -143,8 +143,8 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// `--interleaved [ROUNDS]`: see the module docs.
-fn interleaved(rounds: usize) {
+/// `--interleaved [ROUNDS] [STORE...]`: see the module docs.
+fn interleaved(rounds: usize, only: &[String]) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -160,13 +160,16 @@ fn interleaved(rounds: usize) {
         load_average()
     );
     println!(
-        "store      u32 wall   ext wall   u32 cpu    ext cpu    u32/ext wall (min-max)   u32/ext cpu (min-max)"
+        "store      u32 wall   ext wall   u32/ext wall (min-max)    u32 cpu    ext cpu   u32/ext cpu (min-max)"
     );
     for (name, url) in [
         ("embedded", file.as_str()),
         ("memory", "memory://"),
         ("redis", redis.url().as_str()),
     ] {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         let bm = rt.block_on(Bitmapist::open(url)).expect("open");
         rt.block_on(bm.ids().assign(&f.names)).expect("assign");
         let run = |external_ids: bool| -> (f64, Option<u64>) {
@@ -219,16 +222,14 @@ fn interleaved(rounds: usize) {
         } else {
             let (clo, chi) = span(&rc);
             format!(
-                "{:7.2} ms {:7.2} ms  {:5.1} % ({clo:.0}-{chi:.0} %)",
+                "{:7.2} ms {:7.2} ms  {:5.1} % ({clo:3.0}-{chi:3.0} %)",
                 median(&mut uc),
                 median(&mut ec),
                 median(&mut rc) * 100.0
             )
         };
         let (mw, me, mr) = (median(&mut uw), median(&mut ew), median(&mut rw) * 100.0);
-        println!(
-            "{name:9} {mw:7.2} ms {me:7.2} ms {cpu:>44}   wall {mr:5.1} % ({wlo:.0}-{whi:.0} %)"
-        );
+        println!("{name:9} {mw:7.2} ms {me:7.2} ms  {mr:5.1} % ({wlo:3.0}-{whi:3.0} %)   {cpu}");
     }
     println!("load average after: {}", load_average());
 }
@@ -236,8 +237,17 @@ fn interleaved(rounds: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--interleaved") {
-        let rounds = args.get(at + 1).and_then(|r| r.parse().ok()).unwrap_or(30);
-        interleaved(rounds);
+        // `cargo bench` appends `--bench`; the rest is [ROUNDS] [STORE...].
+        let mut rest = args[at + 1..]
+            .iter()
+            .filter(|a| !a.starts_with("--"))
+            .peekable();
+        let rounds = rest
+            .next_if(|r| r.parse::<usize>().is_ok())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(30);
+        let only: Vec<String> = rest.cloned().collect();
+        interleaved(rounds, &only);
         return;
     }
     benches();
