@@ -17,9 +17,9 @@
 //!
 //! # Batches
 //!
-//! [`ForwardCache::get_many`] takes [`GROUP`] ids at a time through four short passes:
-//! read each id's first and last byte, hash each id, read each home slot, read each
-//! candidate key line; then compare. The loads of one pass do not depend on each other, so
+//! [`ForwardCache::get_many`] takes [`GROUP`] ids at a time through short passes: read
+//! each id's first and last byte; hash each id; read each home slot; find each id's first
+//! slot with its fingerprint; read that slot's key line; then compare. The loads of one pass do not depend on each other, so
 //! the processor has the group's cache misses in flight at once instead of one after
 //! another (a `HashMap::get` per id waits for the id's bytes, then the slot, then the key).
 //!
