@@ -26,7 +26,7 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
-use super::rows::redb_err;
+use super::at_path::AtPath;
 use super::{OpenFile, lock};
 use crate::error::{Error, Result};
 
@@ -53,18 +53,12 @@ pub(super) fn lookup_in(
     external: &[String],
 ) -> Result<Vec<Option<u32>>> {
     let table = match txn.open_table(IDS_FORWARD) {
-        Ok(t) => t,
         Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; external.len()]),
-        Err(e) => return Err(redb_err(path, e)),
+        other => other.at(path)?,
     };
     external
         .iter()
-        .map(|e| {
-            Ok(table
-                .get((space, e.as_str()))
-                .map_err(|e| redb_err(path, e))?
-                .map(|v| v.value()))
-        })
+        .map(|e| Ok(table.get((space, e.as_str())).at(path)?.map(|v| v.value())))
         .collect()
 }
 
@@ -76,16 +70,15 @@ pub(super) fn resolve_in(
     dense: &[u32],
 ) -> Result<Vec<Option<String>>> {
     let table = match txn.open_table(IDS_REVERSE) {
-        Ok(t) => t,
         Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; dense.len()]),
-        Err(e) => return Err(redb_err(path, e)),
+        other => other.at(path)?,
     };
     dense
         .iter()
         .map(|&d| {
             Ok(table
                 .get((space, d))
-                .map_err(|e| redb_err(path, e))?
+                .at(path)?
                 .map(|v| v.value().to_string()))
         })
         .collect()
@@ -101,16 +94,15 @@ pub(super) fn copy_ids(
     macro_rules! copy {
         ($def:expr) => {
             match read.open_table($def) {
-                Ok(from) => {
-                    let mut to = write.open_table($def).map_err(|e| redb_err(dst, e))?;
-                    for item in from.iter().map_err(|e| redb_err(src, e))? {
-                        let (k, v) = item.map_err(|e| redb_err(src, e))?;
-                        to.insert(k.value(), v.value())
-                            .map_err(|e| redb_err(dst, e))?;
+                Err(TableError::TableDoesNotExist(_)) => {}
+                from => {
+                    let from = from.at(src)?;
+                    let mut to = write.open_table($def).at(dst)?;
+                    for item in from.iter().at(src)? {
+                        let (k, v) = item.at(src)?;
+                        to.insert(k.value(), v.value()).at(dst)?;
                     }
                 }
-                Err(TableError::TableDoesNotExist(_)) => {}
-                Err(e) => return Err(redb_err(src, e)),
             }
         };
     }
@@ -123,13 +115,13 @@ pub(super) fn copy_ids(
 impl OpenFile {
     /// The ids of `external` in the last commit.
     pub(super) fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_read().at(&self.path)?;
         lookup_in(&self.path, &txn, space, external)
     }
 
     /// The external ids of `dense` in the last commit.
     pub(super) fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_read().at(&self.path)?;
         resolve_in(&self.path, &txn, space, dense)
     }
 
@@ -142,16 +134,13 @@ impl OpenFile {
         }
         let path = &self.path;
         let _commit = lock(&self.flush_lock);
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db.begin_write().at(path)?;
         let mut out = Vec::with_capacity(external.len());
         {
-            let mut forward = txn.open_table(IDS_FORWARD).map_err(|e| self.err(e))?;
-            let mut reverse = txn.open_table(IDS_REVERSE).map_err(|e| self.err(e))?;
-            let mut next = txn.open_table(IDS_NEXT).map_err(|e| self.err(e))?;
-            let mut last = next
-                .get(space)
-                .map_err(|e| redb_err(path, e))?
-                .map_or(0, |v| v.value());
+            let mut forward = txn.open_table(IDS_FORWARD).at(path)?;
+            let mut reverse = txn.open_table(IDS_REVERSE).at(path)?;
+            let mut next = txn.open_table(IDS_NEXT).at(path)?;
+            let mut last = next.get(space).at(path)?.map_or(0, |v| v.value());
             let start = last;
             for (ext, known) in external.iter().zip(known) {
                 if let Some(id) = known {
@@ -160,29 +149,25 @@ impl OpenFile {
                 }
                 let existing = forward
                     .get((space, ext.as_str()))
-                    .map_err(|e| redb_err(path, e))?
+                    .at(path)?
                     .map(|v| v.value());
                 let id = match existing {
                     Some(id) => id,
                     None => {
                         // Nothing of this transaction is committed when it is dropped.
                         last = last.checked_add(1).ok_or(Error::IdsExhausted)?;
-                        forward
-                            .insert((space, ext.as_str()), last)
-                            .map_err(|e| redb_err(path, e))?;
-                        reverse
-                            .insert((space, last), ext.as_str())
-                            .map_err(|e| redb_err(path, e))?;
+                        forward.insert((space, ext.as_str()), last).at(path)?;
+                        reverse.insert((space, last), ext.as_str()).at(path)?;
                         last
                     }
                 };
                 out.push(id);
             }
             if last != start {
-                next.insert(space, last).map_err(|e| redb_err(path, e))?;
+                next.insert(space, last).at(path)?;
             }
         }
-        txn.commit().map_err(|e| self.err(e))?;
+        txn.commit().at(path)?;
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(out)

@@ -453,12 +453,6 @@ impl OpenFile {
         &self.path
     }
 
-    /// A redb error as [`Error::Embedded`] for this file (used by `idmap.rs`; elsewhere
-    /// `.at(&self.path)`).
-    fn err(&self, e: impl Into<redb::Error>) -> Error {
-        rows::redb_err(&self.path, e)
-    }
-
     fn reader(&self) -> FileReader<'_> {
         FileReader {
             shared: self,
