@@ -50,13 +50,7 @@ impl TlsFiles {
     /// (`server.pem`) signed by it, in a fresh temporary directory under `base` (None: the
     /// system's). Panics with an install hint without `openssl`.
     pub fn create(base: Option<&Path>) -> Self {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("bitmapist-tls-");
-        let dir = match base {
-            Some(base) => builder.tempdir_in(base),
-            None => builder.tempdir(),
-        }
-        .expect("create a temporary directory");
+        let dir = temp_dir(base, "bitmapist-tls-");
         let openssl = find_program("openssl").unwrap_or_else(|| {
             panic!(
                 "openssl not found; the TLS tests make their certificates with it: install it \
@@ -317,13 +311,7 @@ impl RedisServer {
 
         let mut last_log = String::new();
         for _ in 0..ATTEMPTS {
-            let mut builder = tempfile::Builder::new();
-            builder.prefix("bitmapist-redis-");
-            let dir = match base {
-                Some(base) => builder.tempdir_in(base),
-                None => builder.tempdir(),
-            }
-            .expect("create a temporary directory");
+            let dir = temp_dir(base, "bitmapist-redis-");
             let port = pick_port();
             let mut args: Vec<String> = vec![
                 "--port".into(),
@@ -494,4 +482,15 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A fresh temporary directory named `prefix...` under `base` (None: the system's).
+fn temp_dir(base: Option<&Path>, prefix: &str) -> TempDir {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    match base {
+        Some(base) => builder.tempdir_in(base),
+        None => builder.tempdir(),
+    }
+    .expect("create a temporary directory")
 }

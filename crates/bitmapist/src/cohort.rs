@@ -229,7 +229,8 @@ impl CohortSpec {
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the event names and the table's size (also what the retention table checks).
+    pub(crate) fn validate(&self) -> Result<()> {
         check_event(&self.primary)
             .map_err(|_| Error::invalid_arg(Argument::Primary, "empty event name"))?;
         check_event(&self.secondary)

@@ -12,36 +12,15 @@
 use std::collections::HashMap;
 
 use crate::bitmap::Bitmap;
-use crate::client::{Bitmapist, check_event};
-use crate::cohort::{Cohort, MAX_COHORT_SIZE, chain_events};
-use crate::error::{Argument, Error, Result};
+use crate::client::Bitmapist;
+use crate::cohort::{Cohort, chain_events};
+use crate::error::Result;
 use crate::expr::Expr;
 use crate::key::KeyLayout;
 use crate::period::Period;
 
 use super::averages::column_averages;
 use super::{CohortKind, Criterion, Retention, RetentionSpec};
-
-/// Checks what `get_cohort` checks: event names and the table's size.
-fn validate(spec: &RetentionSpec) -> Result<()> {
-    let c = &spec.cohort;
-    check_event(&c.primary)
-        .map_err(|_| Error::invalid_arg(Argument::Primary, "empty event name"))?;
-    check_event(&c.secondary)
-        .map_err(|_| Error::invalid_arg(Argument::Secondary, "empty event name"))?;
-    if c.additional.iter().any(|a| a.name.is_empty()) {
-        return Err(Error::invalid_arg(Argument::Additional, "empty event name"));
-    }
-    for (name, n) in [(Argument::Rows, c.rows), (Argument::Cols, c.cols)] {
-        if !(1..=MAX_COHORT_SIZE).contains(&n) {
-            return Err(Error::invalid_arg(
-                name,
-                format!("{n} is not in 1..={MAX_COHORT_SIZE}"),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// Fetches every key the expressions read, in one batch, restricted to `within` when
 /// given; missing keys are left out.
@@ -152,7 +131,7 @@ impl Bitmapist {
     /// `bm.retention(&RetentionSpec::from(spec))` gives the same table as
     /// `bm.get_cohort(&spec)`.
     pub async fn retention(&self, spec: &RetentionSpec) -> Result<Retention> {
-        validate(spec)?;
+        spec.cohort.validate()?;
         let base = &spec.cohort;
         let periods = base.periods_in(self.timezone())?;
         let rows = periods.len();
