@@ -17,8 +17,12 @@ use crate::key::KeyLayout;
 use crate::period::{Period, TimeGroup};
 use crate::query::Query;
 
-/// The largest number of rows or columns a cohort may have.
-pub const MAX_COHORT_SIZE: usize = 10_000;
+/// The largest number of rows or columns a cohort (or a funnel's rows and window) may have:
+/// 400, the same bound as every front end's (the dashboard's, the CLI's). A 400 x 400 daily
+/// table already spans more than a year each way; its 160,000 cells are computed from
+/// 800 bitmaps in one batch. A larger table would hold one request's memory and time
+/// without bound, so the engine refuses it too rather than trusting each caller to check.
+pub const MAX_COHORT_SIZE: usize = 400;
 
 /// How a chained event joins the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

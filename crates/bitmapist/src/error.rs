@@ -60,6 +60,18 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The embedded store's file was not closed cleanly (the process that had it open for
+    /// writing was killed or crashed), and a read-only open cannot make redb's repair.
+    #[error(
+        "the embedded store {} was not closed cleanly (the process that had it open was killed or crashed) and needs a repair, which a read-only open cannot make: open it once for writing, which repairs it and keeps every committed write (e.g. `bitmapist --store file://{} compact` as a user who may write it), then open it read-only",
+        path.display(),
+        path.display()
+    )]
+    NotClosedCleanly {
+        /// The file's path.
+        path: PathBuf,
+    },
+
     /// The embedded store's database failed.
     #[error("embedded store {}: {source}", path.display())]
     Embedded {

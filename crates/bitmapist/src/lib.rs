@@ -55,6 +55,7 @@ mod query;
 mod retention;
 #[cfg(feature = "seed")]
 pub mod seed;
+mod signal;
 mod stickiness;
 mod store;
 mod systems;
@@ -88,6 +89,7 @@ pub use key::{DEFAULT_PREFIX, KeyLayout};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
+pub use signal::shutdown_signal;
 pub use stickiness::Stickiness;
 pub use store::{
     ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,

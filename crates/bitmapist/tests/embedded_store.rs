@@ -317,7 +317,7 @@ async fn reopen_reads_back_identical_bitmaps_and_lengths() {
 #[tokio::test]
 async fn drop_commits_unflushed_writes() {
     let dir = tempdir();
-    let path = dir.path().join("nested/dirs/drop.redb"); // the directory is created
+    let path = dir.path().join("drop.redb");
     {
         let store = open(&path, NEVER);
         assert_eq!(store.describe(), format!("file://{}", path.display()));
@@ -334,6 +334,26 @@ async fn drop_commits_unflushed_writes() {
         .remove(0)
         .expect("k");
     assert_eq!(k, bitmap([10, 20], 63));
+}
+
+#[test]
+fn a_missing_directory_is_refused_not_created() {
+    let dir = tempdir();
+    let path = dir.path().join("nested/dirs/s.redb");
+    match EmbeddedStore::open(&path, EmbeddedOptions::default()) {
+        Err(Error::Io { context, source }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            assert!(
+                context.contains(&dir.path().join("nested/dirs").display().to_string()),
+                "{context}"
+            );
+        }
+        other => panic!("expected a missing-directory error, got {other:?}"),
+    }
+    assert!(
+        !dir.path().join("nested").exists(),
+        "the directory was created"
+    );
 }
 
 #[tokio::test]

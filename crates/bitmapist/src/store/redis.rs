@@ -49,8 +49,15 @@ const SCAN_COUNT: usize = 1_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The URL option that sets the connection timeout, in milliseconds.
 const CONNECT_TIMEOUT_OPTION: &str = "connect_timeout_ms";
-/// How long a pipeline may wait for its replies (a 512 MiB bitmap takes a while).
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The URL option that bounds how long a request waits for the server's replies, in
+/// milliseconds.
+const RESPONSE_TIMEOUT_OPTION: &str = "response_timeout_ms";
+/// How long a pipeline may wait for its replies, unless the URL says otherwise
+/// (`?response_timeout_ms=N`): 10 s, which a 512 MiB bitmap (the largest) needs on a slow
+/// network, and which is all a request waits for a server that accepts but never answers.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most either timeout option may say: 5 minutes.
+const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Bitmaps in Redis (or bitmapist-server), as Python bitmapist keeps them.
 ///
@@ -198,35 +205,49 @@ fn unreachable_error(e: &RedisError) -> bool {
     e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || e.is_io_error()
 }
 
-/// Splits the `connect_timeout_ms=N` option off a Redis URL: the URL for the client
-/// (unchanged when the option is absent) and the timeout.
-fn connect_timeout_of(url: &str) -> std::result::Result<(String, Duration), String> {
+/// Splits the `connect_timeout_ms=N` and `response_timeout_ms=N` options off a Redis URL:
+/// the URL for the client (unchanged when neither is given) and the two timeouts (the
+/// defaults when absent). Each must be a whole number of milliseconds in
+/// `1..=`[`MAX_TIMEOUT`].
+fn timeouts_of(url: &str) -> std::result::Result<(String, Duration, Duration), String> {
     let Ok(mut parsed) = ::url::Url::parse(url) else {
-        return Ok((url.to_string(), CONNECT_TIMEOUT));
+        return Ok((url.to_string(), CONNECT_TIMEOUT, RESPONSE_TIMEOUT));
     };
-    let mut timeout = None;
+    let mut connect = None;
+    let mut response = None;
     let mut rest = Vec::new();
     for (k, v) in parsed.query_pairs() {
-        if k == CONNECT_TIMEOUT_OPTION {
-            let ms: u64 = v.parse().ok().filter(|&ms| ms > 0).ok_or_else(|| {
-                format!(
-                    "{CONNECT_TIMEOUT_OPTION}={v:?} is not a positive whole number of milliseconds"
-                )
+        let slot = match k.as_ref() {
+            CONNECT_TIMEOUT_OPTION => &mut connect,
+            RESPONSE_TIMEOUT_OPTION => &mut response,
+            _ => {
+                rest.push((k.into_owned(), v.into_owned()));
+                continue;
+            }
+        };
+        let max = MAX_TIMEOUT.as_millis();
+        let ms: u64 = v
+            .parse()
+            .ok()
+            .filter(|&ms| ms > 0 && u128::from(ms) <= max)
+            .ok_or_else(|| {
+                format!("{k}={v:?} is not a whole number of milliseconds in 1..={max}")
             })?;
-            timeout = Some(Duration::from_millis(ms));
-        } else {
-            rest.push((k.into_owned(), v.into_owned()));
-        }
+        *slot = Some(Duration::from_millis(ms));
     }
-    let Some(timeout) = timeout else {
-        return Ok((url.to_string(), CONNECT_TIMEOUT));
-    };
+    if connect.is_none() && response.is_none() {
+        return Ok((url.to_string(), CONNECT_TIMEOUT, RESPONSE_TIMEOUT));
+    }
     if rest.is_empty() {
         parsed.set_query(None);
     } else {
         parsed.query_pairs_mut().clear().extend_pairs(rest);
     }
-    Ok((parsed.to_string(), timeout))
+    Ok((
+        parsed.to_string(),
+        connect.unwrap_or(CONNECT_TIMEOUT),
+        response.unwrap_or(RESPONSE_TIMEOUT),
+    ))
 }
 
 /// Splits the `ca=PATH` option (the PEM file of the CA certificate(s) a `rediss://`
@@ -275,13 +296,18 @@ impl RedisStore {
     /// error.
     ///
     /// A connection attempt gives up after 1 s (`?connect_timeout_ms=N` in the URL sets
-    /// it). After a request finds the server unreachable, the store fails every request at
-    /// once for that long, so that a caller making several requests (a dashboard page)
-    /// waits for one attempt, not one per request; then it tries again.
+    /// it), a request waits at most 10 s for its replies (`?response_timeout_ms=N`); both
+    /// at most 300,000 (5 minutes). After a request finds the server unreachable or
+    /// unresponsive (refused, reset, or timed out), the store fails every request at once
+    /// for the connection timeout, then checks the server with one `PING` bounded by the
+    /// connection timeout before sending anything else: a caller making several requests
+    /// (a dashboard page) waits for one attempt, not one per request, and a server that
+    /// accepts but never answers costs one response timeout, then fails fast until it
+    /// answers again.
     pub async fn connect(url: &str) -> Result<Self> {
         let masked = mask_password(url);
-        let (url, connect_timeout) =
-            connect_timeout_of(url).map_err(|reason| Error::InvalidUrl {
+        let (url, connect_timeout, response_timeout) =
+            timeouts_of(url).map_err(|reason| Error::InvalidUrl {
                 url: masked.clone(),
                 reason,
             })?;
@@ -341,7 +367,7 @@ impl RedisStore {
         // One attempt per reconnection: a request waits at most `connect_timeout` for it.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_response_timeout(Some(response_timeout))
             .set_number_of_retries(0)
             .set_max_delay(Duration::from_secs(2));
         let mut conn = ConnectionManager::new_with_config(client, config)
@@ -360,22 +386,45 @@ impl RedisStore {
     }
 
     /// Fails at once while a recent request found the server unreachable (see
-    /// [`RedisStore::connect`]).
-    fn check_reachable(&self) -> Result<()> {
-        let guard = self
-            .unreachable
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match guard.as_ref() {
-            Some((at, why)) if at.elapsed() < self.connect_timeout => {
-                Err(self.redis_error(RedisError::from((
-                    redis::ErrorKind::Io,
-                    "server unreachable (not retried yet)",
-                    why.clone(),
-                ))))
+    /// [`RedisStore::connect`]); after that window, lets a request through only if the
+    /// server answers a `PING` within the connection timeout.
+    async fn check_reachable(&self) -> Result<()> {
+        let marked = {
+            let guard = self
+                .unreachable
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match guard.as_ref() {
+                Some((at, why)) if at.elapsed() < self.connect_timeout => {
+                    return Err(self.redis_error(RedisError::from((
+                        redis::ErrorKind::Io,
+                        "server unreachable (not retried yet)",
+                        why.clone(),
+                    ))));
+                }
+                marked => marked.is_some(),
             }
-            _ => Ok(()),
+        };
+        if !marked {
+            return Ok(());
         }
+        let mut conn = self.conn.clone();
+        let ping = redis::cmd("PING");
+        let probe =
+            match tokio::time::timeout(self.connect_timeout, ping.query_async::<()>(&mut conn))
+                .await
+            {
+                Ok(answered) => answered,
+                Err(_) => Err(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer to PING within {} ms",
+                        self.connect_timeout.as_millis()
+                    ),
+                ))),
+            };
+        self.note_reachability(&probe);
+        probe.map_err(|e| self.redis_error(e))
     }
 
     /// Records whether a request reached the server.
@@ -404,7 +453,7 @@ impl RedisStore {
         if pipe.is_empty() {
             return Ok(Vec::new());
         }
-        self.check_reachable()?;
+        self.check_reachable().await?;
         let mut conn = self.conn.clone();
         let replies: std::result::Result<Vec<Value>, RedisError> =
             match pipe.query_async(&mut conn).await {
@@ -452,7 +501,7 @@ impl RedisStore {
         pattern: &str,
         prefix: &str,
     ) -> Result<(u64, Vec<String>)> {
-        self.check_reachable()?;
+        self.check_reachable().await?;
         let mut conn = self.conn.clone();
         let scan = scan_command(cursor, pattern);
         let reply: std::result::Result<(u64, Vec<Vec<u8>>), RedisError> =
@@ -640,7 +689,7 @@ impl Store for RedisStore {
     /// `EVALSHA` of the id script (`EVAL` when not cached), one call per batch (see
     /// `redis_ids.rs`).
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
-        self.check_reachable()?;
+        self.check_reachable().await?;
         let mut conn = self.conn.clone();
         let r = match super::redis_ids::assign(&mut conn, space, external).await {
             Err(e) if worth_retrying(&e) => {
@@ -656,7 +705,7 @@ impl Store for RedisStore {
 
     /// `HMGET` on the forward hash.
     async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        self.check_reachable()?;
+        self.check_reachable().await?;
         let mut conn = self.conn.clone();
         let r = match super::redis_ids::lookup(&mut conn, space, external).await {
             Err(e) if worth_retrying(&e) => {
@@ -672,7 +721,7 @@ impl Store for RedisStore {
 
     /// `HMGET` on the reverse hash.
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        self.check_reachable()?;
+        self.check_reachable().await?;
         let mut conn = self.conn.clone();
         let r = match super::redis_ids::resolve(&mut conn, space, dense).await {
             Err(e) if worth_retrying(&e) => {
@@ -718,7 +767,7 @@ mod tests {
 
     use std::path::PathBuf;
 
-    use super::{CONNECT_TIMEOUT, ca_of, connect_timeout_of, escape_glob};
+    use super::{CONNECT_TIMEOUT, MAX_TIMEOUT, RESPONSE_TIMEOUT, ca_of, escape_glob, timeouts_of};
 
     #[test]
     fn the_ca_comes_from_the_url() {
@@ -750,24 +799,42 @@ mod tests {
     }
 
     #[test]
-    fn the_connect_timeout_comes_from_the_url() {
-        let t = |u: &str| connect_timeout_of(u);
+    fn the_timeouts_come_from_the_url() {
+        let t = |u: &str| timeouts_of(u);
+        let ms = Duration::from_millis;
         assert_eq!(
             t("redis://h:1/0"),
-            Ok(("redis://h:1/0".to_string(), CONNECT_TIMEOUT))
+            Ok((
+                "redis://h:1/0".to_string(),
+                CONNECT_TIMEOUT,
+                RESPONSE_TIMEOUT
+            ))
         );
         assert_eq!(
             t("redis://h:1/0?connect_timeout_ms=250"),
-            Ok(("redis://h:1/0".to_string(), Duration::from_millis(250)))
+            Ok(("redis://h:1/0".to_string(), ms(250), RESPONSE_TIMEOUT))
         );
         assert_eq!(
-            t("redis://h:1/0?protocol=resp2&connect_timeout_ms=2000"),
+            t("redis://h:1/0?protocol=resp2&connect_timeout_ms=2000&response_timeout_ms=700"),
             Ok((
                 "redis://h:1/0?protocol=resp2".to_string(),
-                Duration::from_secs(2)
+                Duration::from_secs(2),
+                ms(700)
             ))
         );
-        assert!(t("redis://h/?connect_timeout_ms=0").is_err());
-        assert!(t("redis://h/?connect_timeout_ms=x").is_err());
+        assert_eq!(
+            t("redis://h/?response_timeout_ms=300000").map(|(_, _, r)| r),
+            Ok(MAX_TIMEOUT)
+        );
+        for bad in [
+            "redis://h/?connect_timeout_ms=0",
+            "redis://h/?connect_timeout_ms=x",
+            "redis://h/?response_timeout_ms=0",
+            "redis://h/?response_timeout_ms=300001",
+            "redis://h/?connect_timeout_ms=99999999999999999999",
+        ] {
+            let err = t(bad).expect_err(bad);
+            assert!(err.contains("1..=300000"), "{bad}: {err}");
+        }
     }
 }

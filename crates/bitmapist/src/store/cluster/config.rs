@@ -27,6 +27,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one store call may keep retrying (redirections, reconnections, a failover)
 /// before it fails, unless `timeout_ms` says.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most `connect_timeout_ms` and `timeout_ms` may say: 5 minutes (300,000 ms). A call
+/// that may wait longer holds its caller (a dashboard request) without a useful bound.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A parsed `redis+cluster://` or `rediss+cluster://` URL.
 ///
@@ -195,12 +198,15 @@ impl ClusterConfig {
                 }
                 continue;
             }
+            let max = MAX_TIMEOUT.as_millis();
             let ms: u64 = match value.parse() {
-                Ok(n) if n > 0 => n,
+                Ok(n) if n > 0 && u128::from(n) <= max => n,
                 _ => {
                     return Err(bad(
                         raw,
-                        format!("{name}={value:?} is not a whole number of milliseconds above 0"),
+                        format!(
+                            "{name}={value:?} is not a whole number of milliseconds in 1..={max}"
+                        ),
                     ));
                 }
             };
@@ -363,6 +369,11 @@ mod tests {
             ("redis+cluster://a:1/3", "database 0"),
             ("redis+cluster://a:1?timeout_ms=0", "timeout_ms"),
             ("redis+cluster://a:1?timeout_ms=soon", "soon"),
+            ("redis+cluster://a:1?timeout_ms=300001", "1..=300000"),
+            (
+                "redis+cluster://a:1?connect_timeout_ms=999999999",
+                "1..=300000",
+            ),
             ("redis+cluster://a:1?db=2", "unknown option"),
             ("redis+cluster://a:1#insecure", "rediss+cluster"),
             ("rediss+cluster://a:1#trustme", "#trustme"),

@@ -51,7 +51,14 @@
 //! fix (a wrong password, a key of another type) fail at once.
 //!
 //! Set `timeout_ms` above the cluster's `cluster-node-timeout` (Redis's default: 15 s) for
-//! calls to ride through a failover; set it lower for calls that should give up sooner.
+//! calls to ride through a failover; set it lower for calls that should give up sooner. It
+//! is at most 300,000 (5 minutes).
+//!
+//! Once a call gave up (the cluster did not recover within `timeout_ms`: a primary without
+//! a replica is down, or the cluster lost its majority), the store knows the cluster is
+//! down: calls fail at once for the connection timeout (at least 1 s), then each call is a
+//! probe limited to that long, until one succeeds. So only the first request after a node
+//! goes down waits `timeout_ms`; a dashboard answers the next ones with a 503 at once.
 
 mod config;
 mod ids;
@@ -90,6 +97,9 @@ const RETRY_FIRST_WAIT: Duration = Duration::from_millis(50);
 const RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
 /// The least time one attempt may wait for its answer (see `attempt_limit`).
 const MIN_ATTEMPT: Duration = Duration::from_secs(5);
+/// The least time calls fail at once after one gave up, and the least a probe call may take
+/// then (see `ClusterStore::call_limit`).
+const MIN_DOWN_WINDOW: Duration = Duration::from_secs(1);
 /// The shortest time between two replacements of the cluster connection.
 const RENEW_INTERVAL: Duration = Duration::from_secs(1);
 /// Retries redis-rs makes by itself within one attempt: enough to follow a `MOVED` or an
@@ -182,6 +192,9 @@ pub struct ClusterStore {
     /// The slot table and a connection per primary, for single-key commands.
     nodes: Arc<Nodes>,
     config: ClusterConfig,
+    /// When a call last gave up because the cluster did not recover within its time limit,
+    /// and why: while set, calls fail fast (see [`ClusterStore::call_limit`]).
+    down: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 /// The connection every call clones, and what is needed to replace it.
@@ -320,7 +333,63 @@ impl ClusterStore {
                 }),
             }),
             config,
+            down: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// How long the call starting now may take. Normally `timeout_ms`, enough to ride
+    /// through a failover. Once a call gave up (the cluster did not recover within
+    /// `timeout_ms`, e.g. a primary without replica is down), calls fail at once for
+    /// [`ClusterStore::down_window`] after that, and then each call is a probe limited to
+    /// that window: a failover that completed meanwhile is found (the probe refreshes the
+    /// slot table), and a cluster still down costs a caller one short wait, not the full
+    /// `timeout_ms` per request (a dashboard page answers 503 at once).
+    fn call_limit(&self) -> Result<Duration> {
+        let down = self.down.lock().unwrap_or_else(PoisonError::into_inner);
+        match down.as_ref() {
+            None => Ok(self.config.timeout()),
+            Some((at, why)) if at.elapsed() < self.down_window() => {
+                Err(self.redis_error(RedisError::from((
+                    ErrorKind::Io,
+                    "the cluster is down (not retried yet)",
+                    why.clone(),
+                ))))
+            }
+            Some(_) => Ok(self.down_window().min(self.config.timeout())),
+        }
+    }
+
+    /// How long calls fail at once after one gave up, and how long a probe call may take
+    /// then: the connection timeout, at least [`MIN_DOWN_WINDOW`].
+    fn down_window(&self) -> Duration {
+        self.config.connect_timeout().max(MIN_DOWN_WINDOW)
+    }
+
+    /// Records that a call gave up (`Some(why)`) or reached the cluster (`None`).
+    fn note_down(&self, why: Option<String>) {
+        let mut down = self.down.lock().unwrap_or_else(PoisonError::into_inner);
+        match why {
+            Some(why) => *down = Some((Instant::now(), why)),
+            None if down.is_some() => *down = None,
+            None => {}
+        }
+    }
+
+    /// The error of a call that gave up after `tries` attempts since `started`, the last
+    /// one failing with `e`; recorded so that the next calls fail fast.
+    fn gave_up(&self, e: &RedisError, tries: u32, started: Instant, limit: Duration) -> Error {
+        let err = RedisError::from((
+            e.kind(),
+            "the cluster did not recover in time",
+            format!(
+                "gave up after {tries} attempts in {} ms (limit {} ms, timeout_ms={}); last error: {e}",
+                started.elapsed().as_millis(),
+                limit.as_millis(),
+                self.config.timeout().as_millis()
+            ),
+        ));
+        self.note_down(Some(err.to_string()));
+        self.redis_error(err)
     }
 
     /// A handle to the current cluster connection.
@@ -374,10 +443,11 @@ impl ClusterStore {
     }
 
     /// How long one attempt may wait for its answer: a quarter of the call's limit, at least
-    /// [`MIN_ATTEMPT`], at most the whole limit. An attempt that takes longer is treated as
-    /// hung (requests to a node that died can stay pending in the client) and resent.
-    fn attempt_limit(&self) -> Duration {
-        attempt_limit(self.config.timeout())
+    /// [`MIN_ATTEMPT`], at most what is left until the call's `deadline`. An attempt that
+    /// takes longer is treated as hung (requests to a node that died can stay pending in
+    /// the client) and resent.
+    fn attempt_limit(&self, deadline: Instant) -> Duration {
+        attempt_limit(self.config.timeout()).min(deadline.saturating_duration_since(Instant::now()))
     }
 
     /// Runs `attempt` until it succeeds, fails with an error retrying cannot fix, or the
@@ -387,14 +457,14 @@ impl ClusterStore {
         F: FnMut() -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
+        let call_limit = self.call_limit()?;
         let started = Instant::now();
-        let deadline = started + self.config.timeout();
+        let deadline = started + call_limit;
         let mut wait = RETRY_FIRST_WAIT;
         let mut tries = 0u32;
         loop {
             tries += 1;
-            let left = deadline.saturating_duration_since(Instant::now());
-            let limit = left.min(self.attempt_limit());
+            let limit = self.attempt_limit(deadline);
             let outcome = match tokio::time::timeout(limit, attempt()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(RedisError::from((
@@ -404,7 +474,10 @@ impl ClusterStore {
                 ))),
             };
             let e = match outcome {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.note_down(None);
+                    return Ok(v);
+                }
                 Err(e) if !worth_retrying(&e) => return Err(self.redis_error(e)),
                 Err(e) => e,
             };
@@ -413,15 +486,7 @@ impl ClusterStore {
             let store = self.clone();
             tokio::spawn(async move { store.renew().await });
             if Instant::now() + wait >= deadline {
-                return Err(self.redis_error(RedisError::from((
-                    e.kind(),
-                    "the cluster did not recover in time",
-                    format!(
-                        "gave up after {tries} attempts in {} ms (timeout_ms={}); last error: {e}",
-                        started.elapsed().as_millis(),
-                        self.config.timeout().as_millis()
-                    ),
-                ))));
+                return Err(self.gave_up(&e, tries, started, call_limit));
             }
             tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
             tokio::time::sleep(wait).await;
@@ -439,6 +504,7 @@ impl ClusterStore {
         pipelines: Vec<Vec<usize>>,
         slots: &[u16],
         build: &(dyn Fn(&mut Pipeline, usize) + Sync),
+        deadline: Instant,
     ) -> NodeReport {
         let mut report = NodeReport::default();
         let mut rest = pipelines.into_iter();
@@ -451,7 +517,7 @@ impl ClusterStore {
                 }
                 conn.req_packed_commands(&pipe, 0, indices.len()).await
             };
-            let limit = self.attempt_limit();
+            let limit = self.attempt_limit(deadline);
             let outcome = match tokio::time::timeout(limit, attempt).await {
                 Ok(Ok(replies)) if replies.len() == indices.len() => Ok(replies),
                 Ok(Ok(replies)) => Err(RedisError::from((
@@ -518,6 +584,7 @@ impl ClusterStore {
         asks: Vec<(usize, Addr)>,
         slots: &[u16],
         build: &(dyn Fn(&mut Pipeline, usize) + Sync),
+        deadline: Instant,
     ) -> NodeReport {
         let mut report = NodeReport::default();
         let mut stalled: Vec<u16> = Vec::new();
@@ -534,7 +601,7 @@ impl ClusterStore {
                 build(&mut pipe, i);
                 conn.req_packed_commands(&pipe, 0, 2).await
             };
-            let reply = match tokio::time::timeout(self.attempt_limit(), attempt).await {
+            let reply = match tokio::time::timeout(self.attempt_limit(deadline), attempt).await {
                 Ok(Ok(mut replies)) if replies.len() == 2 => Ok(replies.swap_remove(1)),
                 Ok(Ok(_)) => Err(RedisError::from((
                     ErrorKind::UnexpectedReturnType,
@@ -581,8 +648,9 @@ impl ClusterStore {
         let mut out = vec![Value::Nil; keys.len()];
         let mut pending: Vec<usize> = (0..keys.len()).collect();
         let mut asks: Vec<(usize, Addr)> = Vec::new();
+        let call_limit = self.call_limit()?;
         let started = Instant::now();
-        let deadline = started + self.config.timeout();
+        let deadline = started + call_limit;
         let mut wait = RETRY_FIRST_WAIT;
         let (mut rounds, mut redirect_rounds) = (0u32, 0u32);
         while !pending.is_empty() || !asks.is_empty() {
@@ -593,7 +661,7 @@ impl ClusterStore {
             if !asks.is_empty() {
                 // Asked commands go before anything later of their slot: a round of their own.
                 reports.push(
-                    self.run_asks(std::mem::take(&mut asks), &slots, build)
+                    self.run_asks(std::mem::take(&mut asks), &slots, build, deadline)
                         .await,
                 );
             } else {
@@ -620,7 +688,9 @@ impl ClusterStore {
                     )));
                 }
                 reports = stream::iter(routed)
-                    .map(|(addr, pipelines)| self.run_node(addr, pipelines, &slots, build))
+                    .map(|(addr, pipelines)| {
+                        self.run_node(addr, pipelines, &slots, build, deadline)
+                    })
                     .buffer_unordered(CONCURRENCY)
                     .collect()
                     .await;
@@ -662,15 +732,7 @@ impl ClusterStore {
             };
             redirect_rounds = 0;
             if Instant::now() + wait >= deadline {
-                return Err(self.redis_error(RedisError::from((
-                    e.kind(),
-                    "the cluster did not recover in time",
-                    format!(
-                        "gave up after {rounds} attempts in {} ms (timeout_ms={}); last error: {e}",
-                        started.elapsed().as_millis(),
-                        self.config.timeout().as_millis()
-                    ),
-                ))));
+                return Err(self.gave_up(&e, rounds, started, call_limit));
             }
             tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
             let left = deadline.saturating_duration_since(Instant::now());
@@ -683,6 +745,7 @@ impl ClusterStore {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(RETRY_MAX_WAIT);
         }
+        self.note_down(None);
         for (i, reply) in out.iter().enumerate() {
             if let Value::ServerError(err) = reply {
                 let key = keys.get(i).map_or("", AsRef::as_ref);

@@ -230,8 +230,9 @@ impl fmt::Debug for EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the file, creating its directory if missing, and starts the
-    /// flusher thread.
+    /// Opens (or creates) the file and starts the flusher thread. The directory must exist
+    /// (a missing one is an [`Error::Io`] of kind `NotFound` naming it: a mistyped path
+    /// never starts an empty store somewhere unexpected).
     ///
     /// Fails with [`Error::AlreadyOpen`] when another process (or another store in this
     /// one) has the file open, and with [`Error::Embedded`] when it is not a redb database.
@@ -371,14 +372,19 @@ impl FileReader<'_> {
 
 impl OpenFile {
     fn open(path: &Path, file_cache_bytes: Option<usize>) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        // A mistyped directory must not silently start an empty store (bitmapist-server
+        // refuses it too): the file is created when missing, its directory never.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(Error::Io {
                 context: format!(
-                    "creating the directory {} of the embedded store",
-                    dir.display()
+                    "the directory {} of the embedded store {} does not exist (create it first; the store does not create directories)",
+                    dir.display(),
+                    path.display()
                 ),
-                source,
-            })?;
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
         }
         let created = match file_cache_bytes {
             Some(bytes) => Database::builder().set_cache_size(bytes).create(path),

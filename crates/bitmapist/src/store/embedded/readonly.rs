@@ -15,8 +15,10 @@
 //!   one this code reads (1 or 2); values are decoded by the same codec and row tables, so
 //!   a corrupt value is [`Error::CorruptBitmap`] as it would be in the writable store.
 //! - **What it refuses.** redb refuses a read-only open of a file another process has open
-//!   for writing ([`Error::AlreadyOpen`]) and of a file that needs crash recovery (which
-//!   only a writable open performs); open it writable once to repair it.
+//!   for writing ([`Error::AlreadyOpen`]) and of a file that was not closed cleanly (its
+//!   process was killed), which needs a repair only a writable open performs
+//!   ([`Error::NotClosedCleanly`], which says so); open it writable once to repair it. A
+//!   missing file is an [`Error::Io`] of kind `NotFound` naming it: nothing is created.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,6 +85,19 @@ impl ReadOnlyEmbeddedStore {
             Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
                 return Err(Error::AlreadyOpen {
                     path: path.to_path_buf(),
+                });
+            }
+            Err(DatabaseError::RepairAborted) => {
+                return Err(Error::NotClosedCleanly {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(DatabaseError::Storage(redb::StorageError::Io(e)))
+                if e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Err(Error::Io {
+                    context: format!("the embedded store file {} does not exist", path.display()),
+                    source: e,
                 });
             }
             Err(e) => return Err(redb_err(path, e)),
