@@ -470,6 +470,27 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("connection to port {port}: {e}"))
     }
 
+    /// Pauses the server (SIGSTOP): it keeps its port and accepts connections (the kernel
+    /// completes the handshake) but answers nothing, as a hung server would. Undone by
+    /// [`RedisServer::resume`]; dropping a paused server kills it as usual.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let status = Command::new("kill")
+            .arg(which)
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("kill {which}: {e} (needs the kill command, procps)"));
+        assert!(status.success(), "kill {which} {} failed", self.child.id());
+    }
+
     /// Kills the server now (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
