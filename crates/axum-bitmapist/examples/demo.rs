@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p axum-bitmapist --all-features --example demo`
 //!
+//! Ctrl-C or SIGTERM stops it cleanly: open requests finish (at most 10 s), queued marks
+//! are written, the store is closed, exit code 0.
+//!
 //! On first start with an empty store it seeds a year of activity for 10,000 users, so the
 //! dashboard has something to show. `PORT` (default 3000), `HOST` (default 127.0.0.1),
 //! `DEMO_DB` (default `sqlite://./bitmapist-demo.sqlite?mode=rwc`) and every `BITMAPIST_*`
@@ -30,6 +33,9 @@ use sea_orm::{
 };
 use serde::Deserialize;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
+
+/// How long open requests may finish after Ctrl-C or SIGTERM.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many users the seeded history has (ids 1..=SEEDED_USERS).
 const SEEDED_USERS: u32 = 10_000;
@@ -291,15 +297,29 @@ async fn main() -> anyhow::Result<()> {
     println!("store: {}", bitmapist.client().store().describe());
     println!("demo app:  http://{addr}/");
     println!("dashboard: http://{addr}/bitmapist  (loopback clients only)");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    // Ctrl-C or SIGTERM (systemd, `docker stop`, Kubernetes): stop accepting, let open
+    // requests finish (at most DRAIN), write the queued marks, close the store, exit 0.
+    let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            bitmapist::shutdown_signal().await;
+            let _ = signalled.send(());
+        })
+        .into_future(),
+    );
+    // An error before any signal (the listener failed) ends the wait too.
+    let _ = stopping.await;
+    match tokio::time::timeout(DRAIN, server).await {
+        Ok(served) => served??,
+        Err(_) => println!("closing connections still open after {DRAIN:?}"),
+    }
     bitmapist.shutdown().await?;
     println!("stopped; every queued mark was written");
+    // Dropping the last handles closes the store (the embedded file's final commit).
+    drop(bitmapist);
     Ok(())
 }

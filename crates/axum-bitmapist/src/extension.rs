@@ -428,8 +428,19 @@ impl AxumBitmapist {
     }
 
     /// Stops accepting marks, writes every queued one and flushes the store. Call it after
-    /// the server's graceful shutdown: `axum::serve(..).with_graceful_shutdown(..).await;
-    /// bitmapist.shutdown().await`.
+    /// the server's graceful shutdown, on SIGTERM as on Ctrl-C (systemd, `docker stop` and
+    /// Kubernetes send SIGTERM; its default action kills the process with the queue unwritten
+    /// and an embedded file not closed), then drop the handles so that the store closes:
+    ///
+    /// ```no_run
+    /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router, bitmapist: axum_bitmapist::AxumBitmapist) -> Result<(), Box<dyn std::error::Error>> {
+    /// axum::serve(listener, app)
+    ///     .with_graceful_shutdown(bitmapist::shutdown_signal()) // SIGINT or SIGTERM
+    ///     .await?;
+    /// bitmapist.shutdown().await?;
+    /// drop(bitmapist);
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(&self) -> bitmapist::Result<()> {
         self.shared.queue.shutdown().await
     }

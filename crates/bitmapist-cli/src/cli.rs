@@ -2,9 +2,9 @@
 //! Parsing and validation of single values only; `commands/` does the work.
 
 use bitmapist::TimeGroup;
-/// The most rows and columns of a cohort table: the dashboard's cap (larger tables take
-/// gigabytes of memory and output).
-const MAX_COHORT_SIDE: i64 = axum_bitmapist::MAX_CELLS_PER_SIDE as i64;
+/// The most rows and columns of a cohort table or funnel: the engine's cap, which is the
+/// dashboard's (larger tables take gigabytes of memory and output).
+pub const MAX_COHORT_SIDE: i64 = bitmapist::MAX_COHORT_SIZE as i64;
 use bitmapist::seed::{MAX_DAYS, MAX_USERS};
 use chrono::{DateTime, Utc};
 use clap::builder::NonEmptyStringValueParser;

@@ -6,7 +6,7 @@ use bitmapist::{ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_URL};
 use std::path::Path;
 use std::sync::Arc;
 
-use bitmapist::{Bitmapist, Config};
+use bitmapist::{Bitmapist, Config, Store};
 use bitmapist::{ReadOnlyEmbeddedStore, StoreUrl};
 use clap::ArgMatches;
 
@@ -62,35 +62,66 @@ impl Ctx {
         Ok(self.config.open().await?)
     }
 
-    /// Opens the configured store for a command that only reads. An embedded file the
-    /// process may not write (mode 0444 for a non-root user, an immutable file, a
-    /// read-only filesystem) is opened read-only, as it is always with `read_only`;
-    /// otherwise the store opens as usual (a writable open also repairs a file after a
-    /// crash, which a read-only open cannot).
+    /// Opens the configured store for a command that only reads (`serve`), as
+    /// [`Ctx::read_store`] opens it: a missing embedded file is an error naming it, never
+    /// a new store. Without `read_only`, an embedded file this process may write is opened
+    /// for writing (which also repairs it after a crash).
     pub async fn open_for_reading(&self, read_only: bool) -> Result<Bitmapist> {
-        let StoreUrl::File { path, .. } = &self.config.url else {
-            return self.open().await;
-        };
-        if !read_only && (!path.exists() || writable(path)) {
+        if let StoreUrl::File { path, .. } = &self.config.url
+            && !read_only
+            && path.exists()
+            && writable(path)
+        {
             return self.open().await;
         }
-        let store = ReadOnlyEmbeddedStore::open(path)?;
-        Ok(self.config.builder().store(Arc::new(store)).open().await?)
+        let store = self.read_store(read_only).await?;
+        Ok(self.config.builder().store(store).open().await?)
     }
 
-    /// Opens the configured store for a one-shot query (`events`, `count`, `ids`, `cohort`):
-    /// an existing embedded file is opened read-only, so that a query never writes to it
-    /// (a writable open and close records redb's allocator state, growing the file); if
-    /// the read-only open fails (a file that needs repair after a crash, say), the store
-    /// opens as [`Context::open_for_reading`] opens it, which repairs or names the problem.
+    /// Opens the configured store for a one-shot query (`events`, `count`, `ids`,
+    /// `cohort`, ...): see [`Ctx::read_store`].
     pub async fn open_for_query(&self) -> Result<Bitmapist> {
-        if let StoreUrl::File { path, .. } = &self.config.url
-            && path.exists()
-            && let Ok(store) = ReadOnlyEmbeddedStore::open(path)
-        {
-            return Ok(self.config.builder().store(Arc::new(store)).open().await?);
+        let store = self.read_store(false).await?;
+        Ok(self.config.builder().store(store).open().await?)
+    }
+
+    /// The configured store for a command that only reads. A read never creates a store:
+    /// a missing embedded file is a usage error naming it (a typo in `--store` must not
+    /// answer zeros from a new, empty file). An existing file is opened read-only, so that
+    /// a query never writes to it (a writable open and close records redb's allocator
+    /// state, growing the file), also when the process may not write it (mode 0444, an
+    /// immutable file, a read-only filesystem). A file that was not closed cleanly (its
+    /// process was killed) needs a repair a read-only open cannot make: when this process
+    /// may write the file, a short writable open repairs it first (nothing else changes),
+    /// with a note on stderr; otherwise the error says what happened and what to run. Any
+    /// other failure of the read-only open falls back, unless `read_only`, to a writable
+    /// open, which names the problem.
+    pub async fn read_store(&self, read_only: bool) -> Result<Arc<dyn Store>> {
+        let StoreUrl::File { path, .. } = &self.config.url else {
+            return Ok(bitmapist::open_store_url(&self.config.url).await?);
+        };
+        if !path.exists() {
+            return Err(usage(format!(
+                "the store file {} does not exist (a read never creates a store: check --store or BITMAPIST_URL)",
+                path.display()
+            )));
         }
-        self.open_for_reading(false).await
+        match ReadOnlyEmbeddedStore::open(path) {
+            Ok(store) => Ok(Arc::new(store)),
+            Err(bitmapist::Error::NotClosedCleanly { .. }) if writable(path) => {
+                drop(bitmapist::open_store_url(&self.config.url).await?);
+                crate::output::note(&format!(
+                    "note: {} was not closed cleanly (its process was killed); repaired it with a short writable open",
+                    path.display()
+                ));
+                Ok(Arc::new(ReadOnlyEmbeddedStore::open(path)?))
+            }
+            Err(e @ bitmapist::Error::NotClosedCleanly { .. }) => Err(e.into()),
+            Err(_) if !read_only && writable(path) => {
+                Ok(bitmapist::open_store_url(&self.config.url).await?)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Opens another store (by URL) with this configuration's prefix and settings.

@@ -12,11 +12,8 @@ use comfy_table::{CellAlignment, ContentArrangement, LineStyle, TableStyle};
 /// The most characters a table cell shows; longer ones end with `…`.
 pub const MAX_CELL_CHARS: usize = 64;
 
-/// A cell as a table shows it: control characters (C0, DEL, C1) and the bidirectional
-/// formatting characters that reorder a terminal's text (U+202A..U+202E, U+2066..U+2069,
-/// U+200E, U+200F, U+061C) written as Rust-style escapes (`\n`, `\u{1b}`), backslashes
-/// doubled so that the escapes stay unambiguous, and the result cut to
-/// [`MAX_CELL_CHARS`] characters, the last one `…`.
+/// A cell as a table shows it: [`escape_text`], cut to [`MAX_CELL_CHARS`] characters,
+/// the last one `…`.
 pub fn display_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CELL_CHARS * 4));
     let mut chars = 0usize;
@@ -25,16 +22,7 @@ pub fn display_cell(text: &str) -> String {
         if chars > MAX_CELL_CHARS {
             break;
         }
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() || is_bidi_control(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
         chars = out.chars().count();
     }
     if out.chars().count() > MAX_CELL_CHARS {
@@ -43,6 +31,32 @@ pub fn display_cell(text: &str) -> String {
         return cut;
     }
     out
+}
+
+/// Text made safe for a terminal, whole (ids, names in messages): control characters (C0,
+/// DEL, C1) and the bidirectional formatting characters that reorder a terminal's text
+/// (U+202A..U+202E, U+2066..U+2069, U+200E, U+200F, U+061C) written as Rust-style escapes
+/// (`\n`, `\u{1b}`), backslashes doubled so that the escapes stay unambiguous. One line
+/// of output is always one value.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || is_bidi_control(c) => {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        c => out.push(c),
+    }
 }
 
 /// The characters that change the direction of the text after them.
@@ -141,6 +155,18 @@ pub fn json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(print(&text)?)
 }
 
+/// Warns on stderr, one line per event of `events` that was never marked (the answer
+/// counts it as zeros; the name is more likely a typo). Data on stdout is unchanged.
+pub async fn warn_unmarked(bm: &bitmapist::Bitmapist, events: &[&str]) -> anyhow::Result<()> {
+    for event in bm.unmarked_events(events).await? {
+        note(&format!(
+            "warning: event {} was never marked (no key in the store); its counts are zeros",
+            escape_text(&format!("{event:?}"))
+        ));
+    }
+    Ok(())
+}
+
 /// A message for people, on stderr (ignored if stderr is closed).
 pub fn note(text: &str) {
     let _ = writeln!(io::stderr(), "{text}");
@@ -172,6 +198,9 @@ mod tests {
         let shown = display_cell(&long);
         assert_eq!(shown.chars().count(), MAX_CELL_CHARS);
         assert!(shown.ends_with('…'));
+        // Whole text: escaped the same way, never cut.
+        assert_eq!(escape_text("id\twith\nlines\x1b"), "id\\twith\\nlines\\u{1b}");
+        assert_eq!(escape_text(&long), long);
         // A name exactly at the limit is shown whole.
         let at_limit = "n".repeat(MAX_CELL_CHARS);
         assert_eq!(display_cell(&at_limit), at_limit);

@@ -66,6 +66,12 @@ pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
         .complete_only(args.complete_only);
     let bm = ctx.open_for_query().await?;
     let retention = bm.retention(&spec).await?;
+    let cohort_spec = &spec.cohort;
+    let events: Vec<&str> = [cohort_spec.primary.as_str(), cohort_spec.secondary.as_str()]
+        .into_iter()
+        .chain(cohort_spec.additional.iter().map(|c| c.name.as_str()))
+        .collect();
+    output::warn_unmarked(&bm, &events).await?;
     let cohort = &retention.table;
     match args.format {
         TableFormat::Json => output::json(&to_json_retention(&retention, args.percent)),

@@ -34,14 +34,15 @@ pub async fn mark(ctx: &Ctx, args: &MarkArgs, value: bool) -> Result<()> {
     let verb = if value { "marked" } else { "unmarked" };
     output::note(&format!(
         "{verb} {} for {n} external id(s) at {}",
-        args.event,
+        output::escape_text(&args.event),
         at.format("%Y-%m-%dT%H:%M:%SZ")
     ));
     Ok(())
 }
 
 /// `ids EVENT --external`: the users' external ids, one per line (`#N` for a user the map
-/// never handed out), or a JSON array of strings (`null` for those).
+/// never handed out), control characters escaped as in tables so that one line is one id;
+/// or a JSON array of the exact strings (`null` for those).
 pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
     let p = super::count::period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
@@ -57,7 +58,7 @@ pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
             let mut out = BufWriter::new(std::io::stdout().lock());
             for (d, e) in users {
                 match e {
-                    Some(e) => writeln!(out, "{e}")?,
+                    Some(e) => writeln!(out, "{}", output::escape_text(&e))?,
                     None => writeln!(out, "#{d}")?,
                 }
             }
@@ -67,7 +68,8 @@ pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
     }
 }
 
-/// `resolve N...`: `N<TAB>EXTERNAL` per id, or a JSON object.
+/// `resolve N...`: `N<TAB>EXTERNAL` per id (control characters escaped, as in tables), or
+/// a JSON object of the exact strings.
 pub async fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
     let bm = ctx.open_for_query().await?;
     let external = bm.resolve_ids(&args.ids).await?;
@@ -84,7 +86,7 @@ pub async fn resolve(ctx: &Ctx, args: &ResolveArgs) -> Result<()> {
         Format::Table => {
             let mut out = BufWriter::new(std::io::stdout().lock());
             for (d, e) in args.ids.iter().zip(external) {
-                writeln!(out, "{d}\t{}", e.unwrap_or_default())?;
+                writeln!(out, "{d}\t{}", output::escape_text(&e.unwrap_or_default()))?;
             }
             out.flush()?;
             Ok(())

@@ -38,12 +38,12 @@ pub struct FunnelArgs {
 
     /// How many entry periods (rows), the last one containing --now; at most 400.
     #[arg(long, default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=400))]
+          value_parser = clap::value_parser!(u32).range(1..=crate::cli::MAX_COHORT_SIDE))]
     pub rows: u32,
 
     /// Periods a user has to complete the funnel, the entry period included; at most 400.
     #[arg(long, default_value_t = 14,
-          value_parser = clap::value_parser!(u32).range(1..=400))]
+          value_parser = clap::value_parser!(u32).range(1..=crate::cli::MAX_COHORT_SIDE))]
     pub window: u32,
 
     /// The strict bound: each step in a later period than the one before (default: the
@@ -79,6 +79,8 @@ pub async fn run(ctx: &Ctx, args: &FunnelArgs) -> Result<()> {
         .context("--now and --rows ask for periods outside the years 1..=9999")?;
     let bm = ctx.open_for_query().await?;
     let funnel = bm.funnel(&spec).await?;
+    let steps: Vec<&str> = spec.steps.iter().map(String::as_str).collect();
+    output::warn_unmarked(&bm, &steps).await?;
     match args.format {
         TableFormat::Json => output::json(&serde_json::to_value(&funnel)?),
         TableFormat::Csv => Ok(output::print(&table(&funnel, true).csv())?),

@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx, args: &MarkArgs, value: bool) -> Result<()> {
         bm.flush().await?;
         output::note(&format!(
             "{verb} {} (unique key only) for {users}",
-            args.event
+            output::escape_text(&args.event)
         ));
         return Ok(());
     }
@@ -56,7 +56,7 @@ pub async fn run(ctx: &Ctx, args: &MarkArgs, value: bool) -> Result<()> {
     }
     output::note(&format!(
         "{verb} {} for {users} at {} ({} keys)",
-        args.event,
+        output::escape_text(&args.event),
         at.format("%Y-%m-%dT%H:%M:%SZ"),
         keys.join(", ")
     ));

@@ -24,10 +24,11 @@ use crate::cli::ServeArgs;
 use crate::context::Ctx;
 use crate::exit::usage;
 
-/// How long open connections may finish their requests after Ctrl-C.
+/// How long open connections may finish their requests after Ctrl-C or SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves `/bitmapist` (and redirects `/` there) until Ctrl-C.
+/// Serves `/bitmapist` (and redirects `/` there) until Ctrl-C or SIGTERM; then lets open
+/// requests finish (at most [`DRAIN`]), flushes and closes the store, and returns.
 pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     let addr: SocketAddr = args.listen.parse().map_err(|_| {
         usage(format!(
@@ -61,9 +62,9 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             " (loopback clients only; --public to open it)"
         }
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    // SIGTERM (systemd, `docker stop`, Kubernetes) as Ctrl-C: stop accepting, drain, flush,
+    // then return, so that the store is dropped and its file closed cleanly (exit 0).
+    let shutdown = bitmapist::shutdown_signal();
     serve_http(
         listener,
         app,

@@ -43,10 +43,11 @@ pub enum TimezoneAction {
 /// Runs `timezone`.
 pub async fn run(ctx: &Ctx, args: &TimezoneArgs) -> Result<()> {
     // The raw store: opening a handle would check (and refuse) a zone that differs.
-    let store = bitmapist::open_store_url(&ctx.config.url).await?;
     let prefix = ctx.config.key_prefix.as_str();
     match &args.action {
         TimezoneAction::Show { format } => {
+            // A read: never creates a store, and works on a file it may not write.
+            let store = ctx.read_store(false).await?;
             let recorded = bitmapist::recorded_zone(store.as_ref(), prefix).await?;
             let configured = ctx.config.timezone;
             match format {
@@ -67,6 +68,7 @@ pub async fn run(ctx: &Ctx, args: &TimezoneArgs) -> Result<()> {
             }
         }
         TimezoneAction::Set { zone, force } => {
+            let store = bitmapist::open_store_url(&ctx.config.url).await?;
             let before =
                 bitmapist::set_recorded_zone(store.as_ref(), prefix, *zone, *force).await?;
             store.flush().await?;
