@@ -75,7 +75,10 @@ async fn sigterm_stops_the_demo_cleanly_with_its_marks_written() {
         .env("HOST", "127.0.0.1")
         .env(
             "DEMO_DB",
-            format!("sqlite://{}?mode=rwc", dir.path().join("demo.sqlite").display()),
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("demo.sqlite").display()
+            ),
         )
         .env("BITMAPIST_URL", &url)
         .env("RUST_LOG", "warn")
@@ -99,11 +102,12 @@ async fn sigterm_stops_the_demo_cleanly_with_its_marks_written() {
         "sign-up answered {status:?}"
     );
 
-    let pid = child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid])
+    // The shell's built-in `kill`: no procps needed.
+    let sent = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
         .status()
-        .expect("kill -TERM");
+        .expect("sh -c kill -TERM");
     assert!(sent.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -135,6 +139,9 @@ async fn sigterm_stops_the_demo_cleanly_with_its_marks_written() {
         .expect("open read-only");
     let names = bm.event_names(None).await.expect("event names");
     for event in ["seeded:before", "user:signed_up", "user:created"] {
-        assert!(names.iter().any(|n| n == event), "{event} missing: {names:?}");
+        assert!(
+            names.iter().any(|n| n == event),
+            "{event} missing: {names:?}"
+        );
     }
 }

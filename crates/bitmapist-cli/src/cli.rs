@@ -134,7 +134,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub public: bool,
     /// Open an embedded store file read-only (any write is refused; a file the process
-    /// may not write is opened read-only even without this flag).
+    /// may not write is opened read-only even without this flag). The file must exist; one
+    /// left unclean by a killed process is first repaired by a short writable open when
+    /// the process may write it. SIGTERM or Ctrl-C stops the server cleanly (exit 0).
     #[arg(long)]
     pub read_only: bool,
     /// Seconds a client may take to send a request's headers, and to start its next

@@ -199,7 +199,10 @@ mod tests {
         assert_eq!(shown.chars().count(), MAX_CELL_CHARS);
         assert!(shown.ends_with('…'));
         // Whole text: escaped the same way, never cut.
-        assert_eq!(escape_text("id\twith\nlines\x1b"), "id\\twith\\nlines\\u{1b}");
+        assert_eq!(
+            escape_text("id\twith\nlines\x1b"),
+            "id\\twith\\nlines\\u{1b}"
+        );
         assert_eq!(escape_text(&long), long);
         // A name exactly at the limit is shown whole.
         let at_limit = "n".repeat(MAX_CELL_CHARS);

@@ -51,7 +51,10 @@ fn start_serve(dir: &Path, store: &str, args: &[&str]) -> (Child, u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("serve exited before listening: {status}: {}", stderr_of(&mut child));
+            panic!(
+                "serve exited before listening: {status}: {}",
+                stderr_of(&mut child)
+            );
         }
         assert!(Instant::now() < deadline, "bitmapist serve did not start");
         std::thread::sleep(Duration::from_millis(50));
@@ -85,11 +88,12 @@ fn get_status(port: u16, path: &str) -> String {
 
 /// Sends `signal` (`-TERM`, `-KILL`) to the child and waits at most `within` for it to end.
 fn stop(child: &mut Child, signal: &str, within: Duration) -> std::process::ExitStatus {
-    let sent = Command::new("kill")
-        .arg(signal)
-        .arg(child.id().to_string())
+    // The shell's built-in `kill`: no procps needed.
+    let sent = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill {signal} {}", child.id()))
         .status()
-        .expect("run kill");
+        .expect("run sh -c kill");
     assert!(sent.success(), "kill {signal} failed");
     let deadline = Instant::now() + within;
     loop {
@@ -146,7 +150,11 @@ fn sigterm_stops_serve_cleanly() {
     assert!(get_status(port, "/bitmapist/api").starts_with("HTTP/1.1 200"));
     let status = stop(&mut child, "-TERM", Duration::from_secs(30));
     let stderr = stderr_of(&mut child);
-    assert_eq!(status.code(), Some(0), "exit after SIGTERM: {status}\n{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit after SIGTERM: {status}\n{stderr}"
+    );
 
     // Closed cleanly: a read-only open that cannot repair (the file is immutable) reads
     // the data, with no note about a repair.
@@ -180,9 +188,17 @@ fn an_unclean_file_is_repaired_when_writable_and_named_when_not() {
         let r = run(d, &[STORE, "count", "signup", "--at", AT]);
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(r.stderr.contains("not closed cleanly"), "{}", r.stderr);
-        assert!(r.stderr.contains("compact"), "names what to run: {}", r.stderr);
+        assert!(
+            r.stderr.contains("compact"),
+            "names what to run: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains("s.redb"), "{}", r.stderr);
-        assert!(!r.stderr.contains("Database repair aborted"), "{}", r.stderr);
+        assert!(
+            !r.stderr.contains("Database repair aborted"),
+            "{}",
+            r.stderr
+        );
     }
     assert_eq!(std::fs::read(&file).expect("read"), before);
 
@@ -242,6 +258,7 @@ fn read_commands_never_create_a_store() {
             vec!["funnel", "signup", "active", "--now", AT],
             vec!["stickiness", "active", "--at", AT],
             vec!["timezone", "show"],
+            vec!["import", "--to", "memory://"],
             vec!["serve", "--read-only", "--listen", &taken],
             vec!["serve", "--listen", &taken],
         ] {
@@ -253,7 +270,10 @@ fn read_commands_never_create_a_store() {
             assert!(r.stdout.is_empty(), "{all:?}: {}", r.stdout);
         }
     }
-    assert!(!d.join("bitmapits.redb").exists(), "the typo created a store");
+    assert!(
+        !d.join("bitmapits.redb").exists(),
+        "the typo created a store"
+    );
     assert!(!d.join("nodir").exists(), "a read created a directory");
 
     // A write into a missing directory is refused too (naming it), never created.
@@ -267,14 +287,34 @@ fn read_commands_never_create_a_store() {
 fn timezone_show_reads_a_file_it_may_not_write() {
     let dir = TempDir::new().expect("tempdir");
     let d = dir.path();
-    ok(d, &[STORE, "--timezone", "Europe/Berlin", "mark", "signup", "1", "--at", AT]);
+    ok(
+        d,
+        &[
+            STORE,
+            "--timezone",
+            "Europe/Berlin",
+            "mark",
+            "signup",
+            "1",
+            "--at",
+            AT,
+        ],
+    );
     let file = d.join("s.redb");
     let before = std::fs::read(&file).expect("read");
     {
         let _guard = Immutable::set(&file);
         let r = ok(
             d,
-            &[STORE, "--timezone", "Europe/Berlin", "timezone", "show", "--format", "json"],
+            &[
+                STORE,
+                "--timezone",
+                "Europe/Berlin",
+                "timezone",
+                "show",
+                "--format",
+                "json",
+            ],
         );
         let v: Value = serde_json::from_str(&r.stdout).expect("JSON");
         assert_eq!(v["recorded"], "Europe/Berlin");
@@ -288,7 +328,20 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     let d = dir.path();
     let evil = "ada\nmallory\t\x1b[2J\\x";
     let event = "buy\x1b]0;t\x07";
-    let r = ok(d, &[STORE, "mark", event, "--external", evil, "--external", "bob", "--at", AT]);
+    let r = ok(
+        d,
+        &[
+            STORE,
+            "mark",
+            event,
+            "--external",
+            evil,
+            "--external",
+            "bob",
+            "--at",
+            AT,
+        ],
+    );
     assert!(
         !r.stderr.contains('\x1b') && !r.stderr.contains('\x07'),
         "the confirmation: {:?}",
@@ -302,12 +355,28 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     // One line per id: the newline inside an id does not make two.
     let lines: Vec<&str> = ids.lines().collect();
     assert_eq!(lines.len(), 3, "{ids:?}");
-    assert!(lines.contains(&"ada\\nmallory\\t\\u{1b}[2J\\\\x"), "{ids:?}");
+    assert!(
+        lines.contains(&"ada\\nmallory\\t\\u{1b}[2J\\\\x"),
+        "{ids:?}"
+    );
     assert!(lines.contains(&"bob"), "{ids:?}");
     assert!(!ids.contains('\x1b') && !ids.contains('\t'), "{ids:?}");
     // JSON stays exact.
     let json: Value = serde_json::from_str(
-        &ok(d, &[STORE, "ids", event, "--at", AT, "--external", "--format", "json"]).stdout,
+        &ok(
+            d,
+            &[
+                STORE,
+                "ids",
+                event,
+                "--at",
+                AT,
+                "--external",
+                "--format",
+                "json",
+            ],
+        )
+        .stdout,
     )
     .expect("JSON");
     assert!(
@@ -323,15 +392,23 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     assert!(!resolved.contains('\x1b'), "{resolved:?}");
     let first: Vec<&str> = resolved.lines().collect();
     assert!(
-        first.iter().any(|l| *l == "1\tada\\nmallory\\t\\u{1b}[2J\\\\x")
-            || first.iter().any(|l| *l == "2\tada\\nmallory\\t\\u{1b}[2J\\\\x"),
+        first
+            .iter()
+            .any(|l| *l == "1\tada\\nmallory\\t\\u{1b}[2J\\\\x")
+            || first
+                .iter()
+                .any(|l| *l == "2\tada\\nmallory\\t\\u{1b}[2J\\\\x"),
         "{resolved:?}"
     );
-    let json: Value = serde_json::from_str(
-        &ok(d, &[STORE, "resolve", "1", "2", "--format", "json"]).stdout,
-    )
-    .expect("JSON");
-    assert!(json.as_object().expect("an object").values().any(|v| v.as_str() == Some(evil)));
+    let json: Value =
+        serde_json::from_str(&ok(d, &[STORE, "resolve", "1", "2", "--format", "json"]).stdout)
+            .expect("JSON");
+    assert!(
+        json.as_object()
+            .expect("an object")
+            .values()
+            .any(|v| v.as_str() == Some(evil))
+    );
 }
 
 #[test]
@@ -339,10 +416,24 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     let dir = TempDir::new().expect("tempdir");
     let d = dir.path();
     mark_some(d);
-    let quiet = ok(d, &[STORE, "funnel", "signup", "active", "--now", AT, "--format", "json"]);
+    let quiet = ok(
+        d,
+        &[
+            STORE, "funnel", "signup", "active", "--now", AT, "--format", "json",
+        ],
+    );
     assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
-    let typo = ok(d, &[STORE, "funnel", "signup", "activ", "--now", AT, "--format", "json"]);
-    let warnings: Vec<&str> = typo.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    let typo = ok(
+        d,
+        &[
+            STORE, "funnel", "signup", "activ", "--now", AT, "--format", "json",
+        ],
+    );
+    let warnings: Vec<&str> = typo
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{}", typo.stderr);
     assert!(warnings[0].contains("\"activ\"") && warnings[0].contains("never marked"));
     // The answer is the same as without the warning: zeros for the unknown step.
@@ -350,7 +441,12 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     assert_eq!(v["totals"][1], 0, "{v}");
     assert_eq!(v["totals"][0], 2, "{v}");
 
-    let quiet = ok(d, &[STORE, "cohort", "signup", "active", "--now", AT, "--format", "json"]);
+    let quiet = ok(
+        d,
+        &[
+            STORE, "cohort", "signup", "active", "--now", AT, "--format", "json",
+        ],
+    );
     assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
     let typo = ok(
         d,
@@ -358,7 +454,11 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
             STORE, "cohort", "sigup", "active", "--and", "nope", "--now", AT, "--format", "json",
         ],
     );
-    let warnings: Vec<&str> = typo.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    let warnings: Vec<&str> = typo
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
     assert_eq!(warnings.len(), 2, "{}", typo.stderr);
     assert!(warnings[0].contains("\"sigup\""), "{}", typo.stderr);
     assert!(warnings[1].contains("\"nope\""), "{}", typo.stderr);
@@ -367,4 +467,53 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     // A table answer is unchanged too (the warnings are on stderr only).
     let table = ok(d, &[STORE, "cohort", "sigup", "active", "--now", AT]);
     assert!(!table.stdout.contains("warning"));
+}
+
+/// The response timeout the paused-Redis test configures.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+#[test]
+fn serve_answers_503_at_once_once_a_paused_redis_timed_out() {
+    let redis = bitmapist_test_support::redis_server::RedisServer::start();
+    let dir = TempDir::new().expect("tempdir");
+    let d = dir.path();
+    let store = format!(
+        "--store={}?response_timeout_ms={}",
+        redis.url(),
+        RESPONSE_TIMEOUT.as_millis()
+    );
+    ok(d, &[&store, "mark", "signup", "1", "--at", AT]);
+    let (mut child, port) = start_serve(d, &store, &[]);
+    assert!(get_status(port, "/bitmapist/api").starts_with("HTTP/1.1 200"));
+
+    redis.pause();
+    let started = Instant::now();
+    let first = get_status(port, "/bitmapist/api");
+    let first_took = started.elapsed();
+    assert!(
+        first.starts_with("HTTP/1.1 503"),
+        "{first:?} after {first_took:?}"
+    );
+    assert!(
+        first_took < RESPONSE_TIMEOUT * 4,
+        "the first request waited {first_took:?} (response_timeout_ms={})",
+        RESPONSE_TIMEOUT.as_millis()
+    );
+    let started = Instant::now();
+    let second = get_status(port, "/bitmapist/api");
+    let second_took = started.elapsed();
+    assert!(second.starts_with("HTTP/1.1 503"), "{second:?}");
+    assert!(
+        second_took < RESPONSE_TIMEOUT / 2,
+        "the second request waited {second_took:?}: it should be answered at once"
+    );
+
+    redis.resume();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !get_status(port, "/bitmapist/api").starts_with("HTTP/1.1 200") {
+        assert!(Instant::now() < deadline, "the dashboard never recovered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = stop(&mut child, "-TERM", Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{}", stderr_of(&mut child));
 }

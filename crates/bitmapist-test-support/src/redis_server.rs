@@ -483,11 +483,12 @@ impl RedisServer {
     }
 
     fn signal(&self, which: &str) {
-        let status = Command::new("kill")
-            .arg(which)
-            .arg(self.child.id().to_string())
+        // The shell's built-in `kill`: no procps needed.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill {which} {}", self.child.id()))
             .status()
-            .unwrap_or_else(|e| panic!("kill {which}: {e} (needs the kill command, procps)"));
+            .unwrap_or_else(|e| panic!("sh -c 'kill {which}': {e}"));
         assert!(status.success(), "kill {which} {} failed", self.child.id());
     }
 

@@ -61,6 +61,15 @@ async fn open_stores(ctx: &Ctx, args: &ImportArgs) -> Result<(Bitmapist, Bitmapi
     if from == to && from != StoreUrl::Memory {
         return Err(usage("--from and --to name the same store"));
     }
+    // The source is only read: a mistyped file must not become a new, empty store.
+    if let StoreUrl::File { path, .. } = &from
+        && !path.exists()
+    {
+        return Err(usage(format!(
+            "the source store file {} does not exist (check --from or --store)",
+            path.display()
+        )));
+    }
     let src = ctx.open_url(&from).await?;
     let dst = ctx.open_url(&to).await?;
     dst.record_timezone().await?;
