@@ -325,12 +325,15 @@ fn default_store_is_the_embedded_file_and_env_and_prefix_apply() {
     );
     // BITMAPIST_URL, and --store over it.
     let other = file_url(d, "other.redb");
+    // (A read never creates the store it names: the missing file is an error naming it.)
     let r = run_env(
         d,
         &["count", "e", "--at", END],
         &[("BITMAPIST_URL", &other)],
     );
-    assert_eq!((r.code, r.stdout.trim()), (0, "0"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("other.redb") && r.stderr.contains("does not exist"));
+    assert!(!d.join("other.redb").exists());
     let r = run_env(
         d,
         &[

@@ -484,11 +484,11 @@ fn serve_answers_503_at_once_once_a_paused_redis_timed_out() {
     );
     ok(d, &[&store, "mark", "signup", "1", "--at", AT]);
     let (mut child, port) = start_serve(d, &store, &[]);
-    assert!(get_status(port, "/bitmapist/api").starts_with("HTTP/1.1 200"));
+    assert!(get_status(port, "/bitmapist/api/events").starts_with("HTTP/1.1 200"));
 
     redis.pause();
     let started = Instant::now();
-    let first = get_status(port, "/bitmapist/api");
+    let first = get_status(port, "/bitmapist/api/events");
     let first_took = started.elapsed();
     assert!(
         first.starts_with("HTTP/1.1 503"),
@@ -500,7 +500,7 @@ fn serve_answers_503_at_once_once_a_paused_redis_timed_out() {
         RESPONSE_TIMEOUT.as_millis()
     );
     let started = Instant::now();
-    let second = get_status(port, "/bitmapist/api");
+    let second = get_status(port, "/bitmapist/api/events");
     let second_took = started.elapsed();
     assert!(second.starts_with("HTTP/1.1 503"), "{second:?}");
     assert!(
@@ -510,7 +510,7 @@ fn serve_answers_503_at_once_once_a_paused_redis_timed_out() {
 
     redis.resume();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !get_status(port, "/bitmapist/api").starts_with("HTTP/1.1 200") {
+    while !get_status(port, "/bitmapist/api/events").starts_with("HTTP/1.1 200") {
         assert!(Instant::now() < deadline, "the dashboard never recovered");
         std::thread::sleep(Duration::from_millis(200));
     }
