@@ -390,14 +390,11 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     let resolved = ok(d, &[STORE, "resolve", "1", "2"]).stdout;
     assert_eq!(resolved.lines().count(), 2, "{resolved:?}");
     assert!(!resolved.contains('\x1b'), "{resolved:?}");
-    let first: Vec<&str> = resolved.lines().collect();
+    let lines: Vec<&str> = resolved.lines().collect();
+    let escaped = "ada\\nmallory\\t\\u{1b}[2J\\\\x";
     assert!(
-        first
-            .iter()
-            .any(|l| *l == "1\tada\\nmallory\\t\\u{1b}[2J\\\\x")
-            || first
-                .iter()
-                .any(|l| *l == "2\tada\\nmallory\\t\\u{1b}[2J\\\\x"),
+        lines.contains(&format!("1\t{escaped}").as_str())
+            || lines.contains(&format!("2\t{escaped}").as_str()),
         "{resolved:?}"
     );
     let json: Value =
