@@ -611,6 +611,8 @@ async fn open_memory_gives_a_working_handle_with_the_settings() -> Result<(), Er
 #[tokio::test]
 async fn open_file_store_from_config() -> Result<(), Error> {
     let dir = tempfile::tempdir().expect("temp dir");
+    // The file is created; its directory must exist (a missing one is refused).
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
     let path = dir.path().join("sub").join("a.redb");
     let text = format!("file://{}?flush_ms=10", path.display());
     let config = ok(&[(ENV_REDIS_URL, text.as_str()), (ENV_TRACK_UNIQUE, "1")]);
