@@ -28,6 +28,16 @@ fn demo_binary() -> PathBuf {
          (cargo test --workspace --all-features builds it)",
         demo.display()
     );
+    // A binary older than its source was not rebuilt by this `cargo test` (`--test` alone
+    // does not build examples): it would test old code.
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/demo.rs");
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    assert!(
+        modified(&demo) >= modified(&source),
+        "{} is older than {}: rebuild it with `cargo build -p axum-bitmapist --all-features --example demo`",
+        demo.display(),
+        source.display()
+    );
     demo
 }
 
