@@ -143,7 +143,7 @@ pub enum Error {
         reason: String,
     },
 
-    /// An I/O error outside any database (e.g. creating the store's directory).
+    /// An I/O error outside any database (e.g. a store's directory that does not exist).
     #[error("{context}: {source}")]
     Io {
         /// What was being done.
