@@ -83,9 +83,17 @@ fn info_stat(con: &mut redis::Connection, field: &str) -> u64 {
 fn dense_get_streams_equals_the_model_and_stops_for_gone_clients() {
     let server = Server::start(&["-workers", "1"]);
     let mut con = server.con();
-    let holes: BTreeSet<u32> = [0u32, 9, 65_535, 65_536, 1 << 20, 3_000_000_001, u32::MAX - 8]
-        .into_iter()
-        .collect();
+    let holes: BTreeSet<u32> = [
+        0u32,
+        9,
+        65_535,
+        65_536,
+        1 << 20,
+        3_000_000_001,
+        u32::MAX - 8,
+    ]
+    .into_iter()
+    .collect();
     dense_key(&mut con, &holes);
 
     // Client A starts the GET and reads nothing more yet; client B is served meanwhile.
@@ -117,7 +125,10 @@ fn dense_get_streams_equals_the_model_and_stops_for_gone_clients() {
     drop(start_get(server.port()));
     let deadline = Instant::now() + Duration::from_secs(60);
     while info_stat(&mut con, "bitmapist_abandoned_replies") == abandoned {
-        assert!(Instant::now() < deadline, "the gone client's GET was not abandoned");
+        assert!(
+            Instant::now() < deadline,
+            "the gone client's GET was not abandoned"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(

@@ -31,7 +31,9 @@ fn parse_info(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     for line in text.lines() {
         if let Some(title) = line.strip_prefix("# ") {
             current = title.to_ascii_lowercase();
-            sections.entry(current.clone()).or_insert_with(BTreeMap::new);
+            sections
+                .entry(current.clone())
+                .or_insert_with(BTreeMap::new);
         } else if let Some((k, v)) = line.split_once(':') {
             sections
                 .entry(current.clone())
@@ -128,7 +130,10 @@ fn info_fields_are_redis_names() {
         "latencystats",
         "keyspace",
     ] {
-        assert!(mine.contains_key(section), "INFO everything lacks {section}");
+        assert!(
+            mine.contains_key(section),
+            "INFO everything lacks {section}"
+        );
     }
     for field in [
         "total_commands_processed",
@@ -145,7 +150,10 @@ fn info_fields_are_redis_names() {
 
     // Same commands, same per-command and per-error entries, same value names.
     for (section, names) in [
-        ("commandstats", ["cmdstat_setbit", "cmdstat_get", "cmdstat_getbit"]),
+        (
+            "commandstats",
+            ["cmdstat_setbit", "cmdstat_get", "cmdstat_getbit"],
+        ),
         (
             "latencystats",
             [
@@ -164,7 +172,10 @@ fn info_fields_are_redis_names() {
     assert_eq!(value_of(setbit, "calls"), 50.0);
     let getbit = &mine["commandstats"]["cmdstat_getbit"];
     assert_eq!(
-        (value_of(getbit, "calls"), value_of(getbit, "rejected_calls")),
+        (
+            value_of(getbit, "calls"),
+            value_of(getbit, "rejected_calls")
+        ),
         (0.0, 1.0),
         "{getbit}"
     );
@@ -196,7 +207,12 @@ fn resetstat_zeroes_command_and_error_figures() {
     workload(&mut con, 10);
     let before = info(&mut con, "everything");
     assert!(before["commandstats"].contains_key("cmdstat_setbit"));
-    assert!(before["stats"]["total_net_input_bytes"].parse::<u64>().unwrap_or(0) > 0);
+    assert!(
+        before["stats"]["total_net_input_bytes"]
+            .parse::<u64>()
+            .unwrap_or(0)
+            > 0
+    );
     let _: () = redis::cmd("CONFIG")
         .arg("RESETSTAT")
         .query(&mut con)
@@ -247,7 +263,11 @@ fn latency_histogram_has_redis_shape() {
     for (name, (calls, counts)) in &mine {
         assert_eq!(*calls, theirs[name].0, "{name}");
         assert!(counts.windows(2).all(|w| w[0] < w[1]), "{name}: {counts:?}");
-        assert_eq!(counts.last(), Some(calls), "{name}: cumulative to all calls");
+        assert_eq!(
+            counts.last(),
+            Some(calls),
+            "{name}: cumulative to all calls"
+        );
     }
     let all = histograms(&mut a, &[]);
     assert!(all.contains_key("expire") && all.contains_key("setbit"));
@@ -269,7 +289,10 @@ fn slowlog_keeps_the_newest_commands() {
             .query(&mut con)
             .expect("SETBIT");
     }
-    let len: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut con).expect("LEN");
+    let len: i64 = redis::cmd("SLOWLOG")
+        .arg("LEN")
+        .query(&mut con)
+        .expect("LEN");
     assert_eq!(len, 3);
     let entries: Vec<Vec<Value>> = redis::cmd("SLOWLOG")
         .arg("GET")
@@ -302,7 +325,15 @@ fn slowlog_keeps_the_newest_commands() {
 
     let quiet = Server::start(&["-slowlog-log-slower-than", "-1"]);
     let mut con = quiet.con();
-    let _: i64 = redis::cmd("SETBIT").arg("k").arg(1).arg(1).query(&mut con).expect("SETBIT");
-    let len: i64 = redis::cmd("SLOWLOG").arg("LEN").query(&mut con).expect("LEN");
+    let _: i64 = redis::cmd("SETBIT")
+        .arg("k")
+        .arg(1)
+        .arg(1)
+        .query(&mut con)
+        .expect("SETBIT");
+    let len: i64 = redis::cmd("SLOWLOG")
+        .arg("LEN")
+        .query(&mut con)
+        .expect("LEN");
     assert_eq!(len, 0);
 }

@@ -317,12 +317,15 @@ fn histogram_entry(out: &mut Vec<u8>, figures: &CommandFigures) {
     }
 }
 
-/// `LATENCY HISTOGRAM [command...]` (the only `LATENCY` subcommand kept here; `HELP`
-/// lists it): per command called at least once, its latency histogram.
+/// `LATENCY HISTOGRAM [command...]`: per command called at least once, its latency
+/// histogram. `LATENCY LATEST` answers no events, as Redis does with its latency monitor
+/// off (`latency-monitor-threshold 0`, its default): the server keeps no latency events.
 pub fn latency(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     if args.is(1, "help") {
         let lines = [
             "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "LATEST",
+            "    Return the latest latency samples for all events (none: the latency monitor is off).",
             "HISTOGRAM [COMMAND ...]",
             "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
             "    If no commands are specified then all histograms are replied.",
@@ -331,6 +334,10 @@ pub fn latency(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome 
         for l in lines {
             encode::status(out, l);
         }
+        return Ok(Flow::Continue);
+    }
+    if args.is(1, "latest") {
+        encode::array(out, 0);
         return Ok(Flow::Continue);
     }
     if !args.is(1, "histogram") {
