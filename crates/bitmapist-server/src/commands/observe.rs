@@ -256,7 +256,7 @@ pub async fn info(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
             }
             "latencystats" => stats.with_commands(|table| {
                 for (command, f) in Command::ALL.iter().zip(table) {
-                    let Some(h) = f.histogram().filter(|h| h.len() > 0) else {
+                    let Some(h) = f.histogram().filter(|h| !h.is_empty()) else {
                         continue;
                     };
                     let parts: Vec<String> = PERCENTILES
@@ -349,7 +349,7 @@ pub fn latency(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome 
             .iter()
             .zip(table)
             .filter(|(c, f)| {
-                f.histogram().is_some_and(|h| h.len() > 0)
+                f.histogram().is_some_and(|h| !h.is_empty())
                     && (named.is_empty() || named.contains(c))
             })
             .map(|(c, f)| (*c, f))
