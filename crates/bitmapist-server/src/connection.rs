@@ -183,9 +183,12 @@ impl Session {
         }
     }
 
-    /// Whether commands are paused on the output cap while the unexecuted ones pass it too.
+    /// Whether commands are paused (on the output cap, or behind a streamed reply) while
+    /// the unexecuted ones pass the cap too.
     fn client_does_not_read(&self, limits: &Limits) -> bool {
-        self.stop.is_none() && self.paused && self.buf.len() > limits.max_output
+        self.stop.is_none()
+            && (self.paused || self.stream.is_some())
+            && self.buf.len() > limits.max_output
     }
 
     /// Waits for the socket to take some replies or give some bytes, or (once the replies

@@ -388,6 +388,12 @@ mod tests {
         );
         assert!(p(&["-max-output-mb", "0"]).is_err());
         assert!(p(&["-requirepass"]).is_err());
+        assert!(
+            p(&["-slowlog-log-slower-than", "-1", "-slowlog-max-len=5"])
+                .is_ok_and(|f| f.slowlog_slower_than == -1 && f.slowlog_max_len == 5)
+        );
+        assert!(p(&["-slowlog-max-len", "-1"]).is_err());
+        assert!(p(&["-slowlog-log-slower-than", "1ms"]).is_err());
     }
 
     #[test]
