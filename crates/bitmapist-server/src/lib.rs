@@ -2,7 +2,8 @@
 //! bitmapist-server, keeping its data in bitmapist's embedded store (a redb file).
 //!
 //! It speaks the subset of RESP2 that bitmapist clients use (bit commands, strings as
-//! bitmaps, keys, expiry, `INFO keys`, `SLURP`), answering as Redis 7.0 does for the same
+//! bitmaps, keys, expiry, `SLURP`, and Redis 7's observability: `INFO` sections,
+//! `LATENCY HISTOGRAM`, `SLOWLOG`), answering as Redis 7.0 does for the same
 //! state. Its modules are private (everything public is re-exported at the crate root);
 //! bottom up:
 //!
