@@ -13,6 +13,10 @@
 //!   disconnected with a logged reason, as Redis's `client-output-buffer-limit` does. A
 //!   single reply larger than the cap (`GET` of a 512 MiB bitmap) is always accepted.
 //!
+//! - A large value (`GET` of a big bitmap) is streamed a chunk at a time from an encoder
+//!   off the workers (see `stream`): later commands wait until it is sent, and a client
+//!   that leaves meanwhile stops the encoder (counted as an abandoned reply).
+//!
 //! A protocol error is answered (`-ERR Protocol error: ...`) and closes the connection, as
 //! in Redis; nothing it sent before the error is lost, nothing after is run. When the client
 //! closes its side, the commands it already sent still run and their replies are sent.
@@ -24,6 +28,8 @@ use crate::args::Args;
 use crate::commands::{self, Ctx, Flow};
 use crate::resp::{Decoded, Decoder, Limits, encode};
 use crate::state::{ConnState, ServerState};
+use crate::stats::Stats;
+use crate::stream::ReplyStream;
 
 /// The usual size of a read, and of the buffers when idle.
 const CHUNK: usize = 16 * 1024;
@@ -72,9 +78,13 @@ pub async fn serve(mut stream: TcpStream, state: &ServerState, mut conn: ConnSta
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.split();
     let mut session = Session::new(&state.limits);
-    loop {
-        if session.stop.is_none() {
+    let finished = loop {
+        if session.stop.is_none() && session.stream.is_none() {
             session.run_commands(state, &mut conn).await;
+        }
+        if let Some(bitmap) = conn.stream.take() {
+            state.stats.count_streamed();
+            session.stream = Some(ReplyStream::start(bitmap));
         }
         session.out.compact();
         if session.client_does_not_read(&state.limits) {
@@ -86,20 +96,31 @@ pub async fn serve(mut stream: TcpStream, state: &ServerState, mut conn: ConnSta
                 "closing the connection: the client does not read its replies \
                  (client output limit reached)"
             );
-            return;
+            break false;
         }
         let want_read = session.reading && session.stop.is_none();
         let want_write = session.out.pending() > 0;
-        if !want_write && !want_read {
+        if !want_write && !want_read && session.stream.is_none() {
             // Everything is sent; nothing more will arrive or run.
-            return;
+            break true;
         }
         if !session
-            .transfer(&mut reader, &mut writer, want_read, want_write)
+            .transfer(
+                &mut reader,
+                &mut writer,
+                want_read,
+                want_write,
+                &state.stats,
+            )
             .await
         {
-            return;
+            break false;
         }
+    };
+    if !finished && session.stream.is_some() {
+        // Dropping the stream stops its encoder.
+        state.stats.count_abandoned();
+        tracing::info!(client = %conn.peer, "client gone: large reply abandoned");
     }
 }
 
@@ -114,6 +135,8 @@ struct Session {
     /// Whether commands wait for replies to drain (hysteresis: resume at half the cap).
     paused: bool,
     stop: Option<Stop>,
+    /// A large reply being streamed: no command runs until it is sent.
+    stream: Option<ReplyStream>,
 }
 
 impl Session {
@@ -128,6 +151,7 @@ impl Session {
             reading: true,
             paused: false,
             stop: None,
+            stream: None,
         }
     }
 
@@ -149,7 +173,7 @@ impl Session {
             }
             self.stop = next;
             self.paused = ran.paused;
-            if !self.reading && !self.paused && self.stop.is_none() {
+            if !self.reading && !self.paused && self.stop.is_none() && conn.stream.is_none() {
                 // The client closed its side and every command it sent has run.
                 self.stop = Some(Stop::Close);
             }
@@ -159,37 +183,61 @@ impl Session {
         }
     }
 
-    /// Whether commands are paused on the output cap while the unexecuted ones pass it too.
+    /// Whether commands are paused (on the output cap, or behind a streamed reply) while
+    /// the unexecuted ones pass the cap too.
     fn client_does_not_read(&self, limits: &Limits) -> bool {
-        self.stop.is_none() && self.paused && self.buf.len() > limits.max_output
+        self.stop.is_none()
+            && (self.paused || self.stream.is_some())
+            && self.buf.len() > limits.max_output
     }
 
-    /// Waits for the socket to take some replies or give some bytes, whichever comes
-    /// first; false when the connection is gone.
+    /// Waits for the socket to take some replies or give some bytes, or (once the replies
+    /// are sent) for the next chunk of a streamed reply, whichever comes first; false when
+    /// the connection is gone.
     async fn transfer(
         &mut self,
         reader: &mut (impl AsyncRead + Unpin),
         writer: &mut (impl AsyncWrite + Unpin),
         want_read: bool,
         want_write: bool,
+        stats: &Stats,
     ) -> bool {
         if want_read && self.buf.capacity() - self.buf.len() < CHUNK / 4 {
             // Grows with the bytes that arrived (doubling), never by an announced length.
             self.buf.reserve(CHUNK);
         }
         let out = &mut self.out;
+        let want_chunk = !want_write && self.stream.is_some();
         tokio::select! {
+            chunk = next_chunk(&mut self.stream), if want_chunk => match chunk {
+                Some(chunk) => {
+                    out.bytes = chunk;
+                    out.sent = 0;
+                }
+                None => self.stream = None,
+            },
             read = reader.read_buf(&mut self.buf), if want_read => match read {
                 Ok(0) => self.reading = false,
-                Ok(_) => {}
+                Ok(n) => stats.add_input(n),
                 Err(_) => return false,
             },
             written = writer.write(&out.bytes[out.sent..]), if want_write => match written {
                 Ok(0) | Err(_) => return false,
-                Ok(n) => out.sent += n,
+                Ok(n) => {
+                    out.sent += n;
+                    stats.add_output(n);
+                }
             },
         }
         true
+    }
+}
+
+/// The next chunk of `stream` (which is `Some` when polled).
+async fn next_chunk(stream: &mut Option<ReplyStream>) -> Option<Vec<u8>> {
+    match stream {
+        Some(s) => s.next().await,
+        None => None,
     }
 }
 
@@ -241,6 +289,7 @@ async fn run_buffered(
                     None => Box::pin(commands::execute(&mut ctx, args, &mut out.bytes)).await,
                 };
                 match flow {
+                    Flow::Continue if conn.stream.is_some() => break,
                     Flow::Continue => {}
                     Flow::Close => {
                         stop = Some(Stop::Close);
@@ -262,6 +311,7 @@ async fn run_buffered(
         }
     }
     state.stats.add_commands(ran);
+    state.stats.merge(&mut conn.recorder);
     (
         Ran {
             consumed: start,

@@ -123,6 +123,19 @@ impl Expiry {
         self.lock().by_key.len()
     }
 
+    /// How many keys have a deadline, and their average time to live at `now` in
+    /// milliseconds (`INFO keyspace`'s `expires` and `avg_ttl`; Redis estimates the
+    /// average from samples, this is exact).
+    pub fn summary(&self, now: u64) -> (usize, u64) {
+        let index = self.lock();
+        let n = index.by_key.len();
+        if n == 0 {
+            return (0, 0);
+        }
+        let total: u64 = index.by_key.values().map(|at| at.saturating_sub(now)).sum();
+        (n, total / n as u64)
+    }
+
     /// Whether no key has a deadline.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -38,6 +38,11 @@ Usage of bitmapist-server:
   -max-output-mb n
     \treplies kept waiting for a client that does not read, in MiB (default 64); past
     \tit, commands pause, and a client that still sends as much is disconnected
+  -slowlog-log-slower-than microseconds
+    \tcommands taking at least this long go to the slow log (SLOWLOG GET); default
+    \t10000; 0 logs every command, a negative value none
+  -slowlog-max-len n
+    \tentries the slow log keeps, newest first (default 128)
   -workers n
     \tthreads that serve connections (default 0: half the CPUs, at least 1; one thread
     \tserves many clients, and the other cores are left to the clients and the kernel)
@@ -71,6 +76,10 @@ pub struct Flags {
     pub requirepass: Option<String>,
     /// `-max-output-mb`: the client output limit, in MiB.
     pub max_output_mb: usize,
+    /// `-slowlog-log-slower-than`: the slow log's threshold in microseconds (negative: off).
+    pub slowlog_slower_than: i64,
+    /// `-slowlog-max-len`: the slow log's length.
+    pub slowlog_max_len: usize,
     /// `-workers`: the runtime's worker threads (0: [`Flags::worker_threads`] chooses).
     pub workers: usize,
     /// `-v`, `-version`, or the single argument `version`.
@@ -90,6 +99,8 @@ impl Default for Flags {
             file_cache_mb: 4,
             requirepass: None,
             max_output_mb: 64,
+            slowlog_slower_than: 10_000,
+            slowlog_max_len: 128,
             workers: 0,
             version: false,
         }
@@ -158,8 +169,17 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagsErro
             "debug" | "relaxed" | "v" | "version" => {
                 set_bool(&mut flags, name, parse_bool(name, inline)?);
             }
-            "addr" | "db" | "bak" | "save-every" | "idle" | "file-cache-mb" | "requirepass"
-            | "max-output-mb" | "workers" => {
+            "addr"
+            | "db"
+            | "bak"
+            | "save-every"
+            | "idle"
+            | "file-cache-mb"
+            | "requirepass"
+            | "max-output-mb"
+            | "workers"
+            | "slowlog-log-slower-than"
+            | "slowlog-max-len" => {
                 let value = match inline {
                     Some(v) => v.to_string(),
                     None => {
@@ -231,6 +251,16 @@ fn set_value(flags: &mut Flags, name: &str, value: String) -> Result<(), FlagsEr
                 .ok()
                 .filter(|&n: &usize| n > 0)
                 .ok_or_else(|| bad(name, &value, "not a positive whole number"))?;
+        }
+        "slowlog-log-slower-than" => {
+            flags.slowlog_slower_than = value
+                .parse()
+                .map_err(|_| bad(name, &value, "not a whole number of microseconds"))?;
+        }
+        "slowlog-max-len" => {
+            flags.slowlog_max_len = value
+                .parse()
+                .map_err(|_| bad(name, &value, "not a whole number"))?;
         }
         "workers" => {
             flags.workers = value
@@ -358,6 +388,12 @@ mod tests {
         );
         assert!(p(&["-max-output-mb", "0"]).is_err());
         assert!(p(&["-requirepass"]).is_err());
+        assert!(
+            p(&["-slowlog-log-slower-than", "-1", "-slowlog-max-len=5"])
+                .is_ok_and(|f| f.slowlog_slower_than == -1 && f.slowlog_max_len == 5)
+        );
+        assert!(p(&["-slowlog-max-len", "-1"]).is_err());
+        assert!(p(&["-slowlog-log-slower-than", "1ms"]).is_err());
     }
 
     #[test]

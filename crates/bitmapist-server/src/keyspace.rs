@@ -75,6 +75,7 @@ pub struct Keyspace {
     cursors: Mutex<Cursors>,
     backup: Option<PathBuf>,
     last_save: AtomicU64,
+    expired: AtomicU64,
 }
 
 /// What a `SCAN` call returns: the next cursor (0 when done) and the keys.
@@ -105,6 +106,7 @@ impl Keyspace {
             cursors: Mutex::new(Cursors::new(SCAN_CURSORS, now_ms().saturating_mul(1000))),
             backup: options.backup,
             last_save: AtomicU64::new(now_ms() / 1000),
+            expired: AtomicU64::new(0),
         })
     }
 
@@ -126,6 +128,16 @@ impl Keyspace {
     /// The Unix time (seconds) of the last successful save.
     pub fn last_save(&self) -> u64 {
         self.last_save.load(Ordering::Relaxed)
+    }
+
+    /// Keys deleted because their deadline passed (`INFO stats`: `expired_keys`).
+    pub fn expired_keys(&self) -> u64 {
+        self.expired.load(Ordering::Relaxed)
+    }
+
+    /// Zeroes [`Keyspace::expired_keys`] (`CONFIG RESETSTAT`).
+    pub fn reset_expired_keys(&self) {
+        self.expired.store(0, Ordering::Relaxed);
     }
 
     fn cursors(&self) -> MutexGuard<'_, Cursors> {
@@ -187,6 +199,7 @@ impl Keyspace {
             changes.push((key, None));
         }
         self.store.save_expiries(changes).await?;
+        self.expired.fetch_add(deleted, Ordering::Relaxed);
         Ok(deleted)
     }
 

@@ -6,14 +6,16 @@
 //! `RENAME`, `BITOP`) included; expiry times, and everything before a completed `SAVE`,
 //! `BGSAVE` or `FLUSHALL`, survive.
 //! The file is never corrupt (redb commits are atomic). SIGTERM, SIGINT and `SHUTDOWN`
-//! stop all commands, commit everything acknowledged, and exit 0.
+//! stop accepting connections, wait for the commands in progress (at most
+//! [`SHUTDOWN_WAIT`]), commit everything acknowledged, end every connection, close the file
+//! cleanly (a read-only open needs no repair afterwards), and exit 0.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use bitmapist::EmbeddedOptions;
 use bitmapist_server::{
-    Flags, FlagsError, Keyspace, KeyspaceOptions, Limits, ServerState, USAGE, accept_loop,
+    Flags, FlagsError, Keyspace, KeyspaceOptions, Limits, ServerState, Stats, USAGE, accept_loop,
     check_db_parent, parse_flags, sweep_loop,
 };
 use tokio::net::TcpListener;
@@ -85,8 +87,21 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the Tokio runtime")?;
-    runtime.block_on(run(flags))
+    let saved = runtime.block_on(run(flags))?;
+    // Ends every connection task and waits for blocking work (a commit, an encoder) at
+    // most SHUTDOWN_WAIT; the last reference to the store goes with them, and dropping it
+    // commits what is left and closes the file.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    if saved {
+        tracing::info!("saved and closed; bye");
+        Ok(())
+    } else {
+        std::process::exit(1)
+    }
 }
+
+/// How long a shutdown waits for the commands in progress, then for blocking work.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `:6379` (Go: every interface) becomes `0.0.0.0:6379`.
 fn listen_address(addr: &str) -> String {
@@ -96,7 +111,8 @@ fn listen_address(addr: &str) -> String {
     }
 }
 
-async fn run(flags: Flags) -> anyhow::Result<()> {
+/// Serves until a signal or `SHUTDOWN`; whether the final save succeeded.
+async fn run(flags: Flags) -> anyhow::Result<bool> {
     if flags.relaxed {
         tracing::info!(
             "-relaxed has no effect: writes always land in memory and are committed every -save-every"
@@ -134,9 +150,10 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         .filter(|p| !p.is_empty());
     let state = Arc::new(
         ServerState::new(keyspace, local.port(), limits, flags.debug)
-            .with_password(password.map(String::into_bytes)),
+            .with_password(password.map(String::into_bytes))
+            .with_stats(Stats::new(flags.slowlog_slower_than, flags.slowlog_max_len)),
     );
-    tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+    let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
     tokio::spawn(sweep_loop(Arc::clone(&state)));
 
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -161,15 +178,22 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             }
         }
     }
-    let (_gate, saved) = state.keyspace.shut_down().await;
-    match saved {
-        Ok(()) => {
-            tracing::info!("saved; bye");
-            std::process::exit(0)
+    accepting.abort();
+    let saved = match tokio::time::timeout(SHUTDOWN_WAIT, state.keyspace.shut_down()).await {
+        Ok((_gate, saved)) => saved,
+        Err(_) => {
+            tracing::warn!(
+                wait = ?SHUTDOWN_WAIT,
+                "commands still running; closing anyway (the store commits on close)"
+            );
+            Ok(())
         }
+    };
+    match saved {
+        Ok(()) => Ok(true),
         Err(e) => {
             tracing::error!(error = %e, "final save failed");
-            std::process::exit(1)
+            Ok(false)
         }
     }
 }

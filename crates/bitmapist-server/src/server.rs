@@ -26,6 +26,8 @@ pub async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
                         peer: peer.to_string(),
                         multi: None,
                         authenticated: false,
+                        stream: None,
+                        recorder: Default::default(),
                     };
                     crate::connection::serve(stream, &state, conn).await;
                 });
@@ -39,12 +41,14 @@ pub async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
     }
 }
 
-/// Deletes keys past their deadline every [`SWEEP_EVERY`], forever.
+/// Deletes keys past their deadline every [`SWEEP_EVERY`], forever; samples the command
+/// counter for `instantaneous_ops_per_sec` at the same pace.
 pub async fn sweep_loop(state: Arc<ServerState>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.stats.sample_ops(crate::expiry::now_ms());
         if let Err(e) = state.keyspace.sweep().await {
             tracing::warn!(error = %e, "expiry sweep failed; will retry");
         }

@@ -2,57 +2,16 @@
 //! ([`ConnState`], with its transaction in progress): a leaf below `commands` and `connection`.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use bitmapist::Bitmap;
 use tokio::sync::Notify;
 
 use crate::keyspace::Keyspace;
 use crate::resp::Limits;
-
-/// Counters for `INFO`.
-#[derive(Debug, Default)]
-pub struct Stats {
-    clients: AtomicUsize,
-    connections: AtomicU64,
-    commands: AtomicU64,
-}
-
-impl Stats {
-    /// Connected clients now.
-    pub fn clients(&self) -> usize {
-        self.clients.load(Ordering::Relaxed)
-    }
-
-    /// Connections accepted since the start.
-    pub fn connections(&self) -> u64 {
-        self.connections.load(Ordering::Relaxed)
-    }
-
-    /// Commands run since the start.
-    pub fn commands(&self) -> u64 {
-        self.commands.load(Ordering::Relaxed)
-    }
-
-    /// Counts `n` more commands.
-    pub fn add_commands(&self, n: u64) {
-        self.commands.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Zeroes the counters `CONFIG RESETSTAT` resets (connections received, commands
-    /// run); the connected clients stay counted.
-    pub fn reset(&self) {
-        self.connections.store(0, Ordering::Relaxed);
-        self.commands.store(0, Ordering::Relaxed);
-    }
-
-    /// Counts a new connection; the guard counts it gone when dropped, however it ends.
-    pub(crate) fn connected(&self) -> ClientGuard<'_> {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        self.clients.fetch_add(1, Ordering::Relaxed);
-        ClientGuard(self)
-    }
-}
+use crate::stats::{Recorder, Stats};
 
 /// Everything the connections share.
 #[derive(Debug)]
@@ -88,6 +47,11 @@ pub struct ConnState {
     pub multi: Option<Multi>,
     /// Whether it gave the password (`AUTH`); irrelevant without `-requirepass`.
     pub authenticated: bool,
+    /// A value whose bulk header a command wrote and whose bytes are to be streamed next
+    /// (see `stream`); the connection runs no other command until it is sent.
+    pub stream: Option<Arc<Bitmap>>,
+    /// Per-command figures not yet merged into [`Stats`].
+    pub recorder: Recorder,
 }
 
 impl ServerState {
@@ -112,6 +76,12 @@ impl ServerState {
         self
     }
 
+    /// The same state, counting with `stats` (built with the slow log's settings).
+    pub fn with_stats(mut self, stats: Stats) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Asks the server to shut down (`SHUTDOWN`).
     pub fn request_shutdown(&self) {
         self.shutdown.notify_one();
@@ -125,15 +95,6 @@ impl ServerState {
     /// Resolves when a shutdown was requested.
     pub async fn shutdown_requested(&self) {
         self.shutdown.notified().await;
-    }
-}
-
-/// Decrements the client count when a connection ends, however it ends.
-pub(crate) struct ClientGuard<'a>(&'a Stats);
-
-impl Drop for ClientGuard<'_> {
-    fn drop(&mut self) {
-        self.0.clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

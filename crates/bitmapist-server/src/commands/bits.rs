@@ -83,6 +83,7 @@ fn getbit_under_gate(ctx: &Ctx<'_>, key: &str, offset: u32, out: &mut Vec<u8>) -
         .keyspace
         .store()
         .read(key, |b| b.contains(offset))?;
+    ctx.server.stats.count_lookup(bit.is_some());
     encode::int(out, i64::from(bit.unwrap_or(false)));
     Ok(Flow::Continue)
 }
@@ -108,6 +109,7 @@ pub fn bitcount_now(ctx: &Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Option<
 fn bitcount_under_gate(ctx: &Ctx<'_>, key: &str, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     let ks = &ctx.server.keyspace;
     let count = ks.store().read(key, |b| count_range(b, args))?;
+    ctx.server.stats.count_lookup(count.is_some());
     encode::count(out, count.transpose()?.unwrap_or(0));
     Ok(Flow::Continue)
 }

@@ -1,6 +1,10 @@
 //! Command dispatch: the command table (names and Redis arities), the checks every command
 //! gets (unknown name, wrong number of arguments), and the call into one family's module.
 //!
+//! Every call is recorded for `INFO commandstats`/`latencystats`, `LATENCY HISTOGRAM` and
+//! the slow log (see `stats`); refusals (unknown command, arity, `NOAUTH`) and error
+//! replies are counted for `INFO errorstats`.
+//!
 //! A handler computes its whole answer before writing any of it, so an error reply is never
 //! mixed with a partial answer; it returns a [`Flow`] or a [`CommandError`], which is
 //! answered as a Redis error reply (the connection stays usable).
@@ -9,11 +13,13 @@ mod admin;
 mod bits;
 mod expire;
 mod keys;
+mod observe;
 mod session;
 mod strings;
 mod transaction;
 
 use std::ops::Deref;
+use std::time::Instant;
 
 use crate::args::Args;
 use crate::error::CommandError;
@@ -183,6 +189,8 @@ commands! {
     CommandCmd b"COMMAND" "command" -1,
     Config b"CONFIG" "config" -2,
     Info b"INFO" "info" -1,
+    Latency b"LATENCY" "latency" -2,
+    SlowLog b"SLOWLOG" "slowlog" -2,
     BgSave b"BGSAVE" "bgsave" -1,
     Save b"SAVE" "save" 1,
     LastSave b"LASTSAVE" "lastsave" 1,
@@ -269,46 +277,76 @@ pub fn execute_now(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Opti
     {
         return None;
     }
+    let started = Instant::now();
     let outcome = now(ctx, args, out)?;
-    Some(answer(command, outcome, out))
+    Some(answer(ctx, command, args, started, outcome, out))
 }
 
-/// The flow after `command`'s outcome, its error (if any) answered on `out`.
-fn answer(command: Command, outcome: Outcome, out: &mut Vec<u8>) -> Flow {
+/// Records `command`'s call (see `stats`) and answers its error (if any) on `out`; the
+/// flow after it.
+fn answer(
+    ctx: &mut Ctx<'_>,
+    command: Command,
+    args: Args<'_>,
+    started: Instant,
+    outcome: Outcome,
+    out: &mut Vec<u8>,
+) -> Flow {
+    let elapsed = started.elapsed();
+    let stats = &ctx.server.stats;
+    ctx.conn.recorder.ran(command, elapsed, outcome.is_err());
+    if stats.is_slow(elapsed) && !matches!(command, Command::Auth | Command::Hello | Command::Exec)
+    {
+        let name = ctx.conn.name.as_deref().unwrap_or_default();
+        stats.log_slow(args, elapsed, &ctx.conn.peer, name);
+    }
     match outcome {
         Ok(flow) => flow,
         Err(e) => {
             if let CommandError::Store(inner) = &e {
                 tracing::error!(command = command.name(), error = %inner, "store error");
             }
-            encode::error(out, &e.text());
+            let text = e.text();
+            stats.count_error(&text);
+            encode::error(out, &text);
             Flow::Continue
         }
     }
 }
 
+/// Answers an error for a command refused before running (`rejected`: one that exists).
+fn refuse(ctx: &mut Ctx<'_>, rejected: Option<Command>, text: &[u8], out: &mut Vec<u8>) -> Flow {
+    transaction::fail(ctx);
+    if let Some(command) = rejected {
+        ctx.conn.recorder.rejected(command);
+    }
+    ctx.server.stats.count_error(text);
+    encode::error(out, text);
+    Flow::Continue
+}
+
 /// Runs one command and appends its reply to `out`.
 pub async fn execute(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Flow {
+    let started = Instant::now();
     let Some(command) = Command::lookup(args.get(0)) else {
-        transaction::fail(ctx);
-        encode::error(out, &unknown_command(args));
-        return Flow::Continue;
+        return refuse(ctx, None, &unknown_command(args), out);
     };
     if !command.accepts(args.len()) {
-        transaction::fail(ctx);
-        encode::error(out, &CommandError::arity(command.name()).text());
-        return Flow::Continue;
+        return refuse(
+            ctx,
+            Some(command),
+            &CommandError::arity(command.name()).text(),
+            out,
+        );
     }
     if !session::allowed(ctx, command) {
-        transaction::fail(ctx);
-        encode::error(out, b"NOAUTH Authentication required.");
-        return Flow::Continue;
+        return refuse(ctx, Some(command), b"NOAUTH Authentication required.", out);
     }
     if transaction::queue(ctx, command, args, out) {
         return Flow::Continue;
     }
     let outcome = run(command, ctx, args, out).await;
-    answer(command, outcome, out)
+    answer(ctx, command, args, started, outcome, out)
 }
 
 pub(crate) async fn run(
@@ -354,7 +392,9 @@ pub(crate) async fn run(
         C::Client => session::client(ctx, args, out),
         C::CommandCmd => session::command(args, out),
         C::Config => session::config(ctx, args, out),
-        C::Info => admin::info(ctx, args, out).await,
+        C::Info => observe::info(ctx, args, out).await,
+        C::Latency => observe::latency(ctx, args, out),
+        C::SlowLog => observe::slowlog(ctx, args, out),
         C::BgSave => admin::bgsave(ctx, args, out).await,
         C::Save => admin::save(ctx, out).await,
         C::LastSave => admin::lastsave(ctx, out),

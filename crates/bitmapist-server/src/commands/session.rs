@@ -297,16 +297,23 @@ pub fn command(args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     Ok(Flow::Continue)
 }
 
-/// The `CONFIG GET` parameters the server reports (what redis-benchmark asks for).
-const CONFIG: [(&str, &str); 4] = [
-    ("save", ""),
-    ("appendonly", "no"),
-    ("databases", "1"),
-    ("maxmemory", "0"),
-];
+/// The `CONFIG GET` parameters the server reports (what redis-benchmark and
+/// redis_exporter ask for), with the slow log's flags.
+fn config_values(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
+    let (slower_than, max_len) = ctx.server.stats.slowlog_settings();
+    vec![
+        ("save", String::new()),
+        ("appendonly", "no".into()),
+        ("databases", "1".into()),
+        ("maxmemory", "0".into()),
+        ("slowlog-log-slower-than", slower_than.to_string()),
+        ("slowlog-max-len", max_len.to_string()),
+    ]
+}
 
 /// `CONFIG GET pattern...` (a few read-only values), `CONFIG RESETSTAT` (zeroes the
-/// connection and command counters of `INFO`); `CONFIG SET` is refused.
+/// figures of `INFO stats`, `commandstats`, `errorstats` and `latencystats`; see `stats`);
+/// `CONFIG SET` is refused.
 pub fn config(ctx: &Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
     let sub = args.get(1).to_ascii_lowercase();
     match sub.as_slice() {
@@ -314,9 +321,8 @@ pub fn config(ctx: &Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
             if args.len() < 3 {
                 return Err(CommandError::arity("config|get"));
             }
-            let found: Vec<(&str, &str)> = CONFIG
-                .iter()
-                .copied()
+            let found: Vec<(&str, String)> = config_values(ctx)
+                .into_iter()
                 .filter(|(k, _)| {
                     args.from(2)
                         .any(|p| crate::glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
@@ -330,6 +336,7 @@ pub fn config(ctx: &Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
         }
         b"resetstat" => {
             ctx.server.stats.reset();
+            ctx.server.keyspace.reset_expired_keys();
             encode::ok(out)
         }
         b"set" => {

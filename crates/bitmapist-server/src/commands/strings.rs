@@ -1,5 +1,5 @@
-//! String commands on bitmaps: `GET` (Redis bytes, most significant bit first), `SET`,
-//! `MGET`, `STRLEN`.
+//! String commands on bitmaps: `GET` (Redis bytes, most significant bit first; a value over
+//! 1 MiB is streamed, see `stream`), `SET`, `MGET`, `STRLEN`.
 //!
 //! Every value is a bitmap: `SET` stores the bytes it is given as the bitmap whose bit `n` is
 //! bit `7 - n % 8` of byte `n / 8`, with the string's exact length, so `GET` returns them
@@ -8,6 +8,8 @@
 //! `SETBIT` creates does): `SET key ""` is refused with an error reply. Values are at most
 //! 512 MiB, Redis's own limit and the largest bitmap.
 
+use std::io::Write as _;
+
 use bitmapist::Bitmap;
 
 use super::{Ctx, Flow, Outcome};
@@ -15,6 +17,7 @@ use crate::args::Args;
 use crate::error::CommandError;
 use crate::expiry::now_ms;
 use crate::resp::encode;
+use crate::stream::STREAM_ABOVE;
 
 /// `GET key`: the bitmap as Redis bytes, or nil.
 pub async fn get(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcome {
@@ -24,7 +27,13 @@ pub async fn get(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outcom
         let _gate = ctx.shared_for(key).await?;
         ks.store().read_shared(key)?
     };
+    ctx.server.stats.count_lookup(bitmap.is_some());
     match bitmap {
+        // Outside a transaction, a large value is streamed after its header.
+        Some(b) if b.byte_len() > STREAM_ABOVE && ctx.held.is_none() => {
+            let _ = write!(out, "${}\r\n", b.byte_len());
+            ctx.conn.stream = Some(b);
+        }
         Some(b) => encode::bulk(out, &b.to_redis_bytes()),
         None => encode::nil(out),
     }
@@ -37,6 +46,7 @@ pub async fn strlen(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Out
     let ks = &ctx.server.keyspace;
     let _gate = ctx.shared_for(key).await?;
     let len = ks.store().read(key, Bitmap::byte_len)?;
+    ctx.server.stats.count_lookup(len.is_some());
     encode::int(out, i64::from(len.unwrap_or(0)));
     Ok(Flow::Continue)
 }
@@ -58,6 +68,7 @@ pub async fn mget(ctx: &mut Ctx<'_>, args: Args<'_>, out: &mut Vec<u8>) -> Outco
     };
     encode::array(out, values.len());
     for value in values {
+        ctx.server.stats.count_lookup(value.is_some());
         match value {
             Some(b) => encode::bulk(out, &b.to_redis_bytes()),
             None => encode::nil(out),
