@@ -39,12 +39,12 @@ def test_retention_on_matches_the_model(client):
                 marks.append(("active", uid, DAY0 + timedelta(days=k)))
     assert client.mark_events(marks) == len(marks)
     r = client.retention("signup", "active", rows=7, cols=7, now=DAY0 + timedelta(days=6), criterion="on")
-    cells = r["table"]["cohort"]
+    cells = r["cohort"]
     for i in range(7):
         for j in range(7):
             expected = None if i + j > 6 or not signup[i] else len(signup[i] & active[i + j])
             assert cells[i][j] == expected, (i, j)
-    assert r["table"]["totals"] == [len(signup[i]) for i in range(7)]
+    assert r["totals"] == [len(signup[i]) for i in range(7)]
 
 
 def test_external_ids_map_to_dense_ids(client):

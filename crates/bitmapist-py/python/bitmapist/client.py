@@ -153,7 +153,7 @@ class Client:
         """A retention table: ``kind`` recurring or first-time, ``criterion`` first-return,
         on or on-or-after, ``average`` simple or weighted; ``additional`` chains
         ``("and"|"or", event)`` to the secondary event. Returns the engine's table as a dict
-        (``table.cohort``, ``table.totals``, ``table.average_fractions``...)."""
+        (``cohort``, ``totals``, ``average_fractions``, ``retention``...)."""
         return json.loads(
             self._handle.retention(
                 primary, secondary, time_group, rows, cols, _epoch(now, "now"),
