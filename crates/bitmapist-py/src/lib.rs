@@ -312,6 +312,7 @@ impl Handle {
     /// Marks (or, `value=False`, clears) `event` for `uid` at `at` (wall clock; now when
     /// `None`): month, week, day, and the hour and unique keys when asked.
     #[pyo3(signature = (event, uid, at = None, hourly = None, unique = None, value = true))]
+    #[allow(clippy::too_many_arguments)]
     fn mark(
         &self,
         py: Python<'_>,
@@ -724,7 +725,6 @@ async fn dates_table(
     rows: usize,
     cols: usize,
 ) -> bitmapist::Result<Vec<(u64, Vec<Option<u64>>)>> {
-    let layout = bm.layout();
     let and = |b: Option<&str>| b.map(|b| vec![ChainedEvent::and(b)]).unwrap_or_default();
     let (and1, and2) = (and(select1b), and(select2b));
 
@@ -768,7 +768,6 @@ async fn dates_table(
         has_users[t] = !b.is_empty();
     }
     drop(full);
-    let _ = layout;
 
     let mut out = Vec::with_capacity(rows);
     for (i, users) in row_users.iter().enumerate() {
