@@ -465,6 +465,22 @@ impl Handle {
         Ok(Bits::new(py.detach(|| fold(op, values))))
     }
 
+    /// Replaces whole bitmaps, each given as its Redis string (what `GET` returns); an
+    /// empty string deletes the key. Returns how many were written.
+    fn put(&self, py: Python<'_>, entries: Vec<(String, Vec<u8>)>) -> PyResult<usize> {
+        let mut bitmaps = Vec::with_capacity(entries.len());
+        for (key, bytes) in entries {
+            let b = Bitmap::from_redis_bytes(&bytes).ok_or_else(|| {
+                bad_arg("entries", format!("the value of {key:?} is too long for a bitmap"))
+            })?;
+            bitmaps.push((key, b));
+        }
+        let n = bitmaps.len();
+        let store = self.bm.store();
+        run(py, async move { store.put(&bitmaps).await })?;
+        Ok(n)
+    }
+
     /// Every key that starts with `prefix`, sorted.
     fn keys(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<String>> {
         let store = self.bm.store();

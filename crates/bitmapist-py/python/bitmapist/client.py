@@ -177,6 +177,31 @@ class Client:
         """Stickiness of ``event`` in the week or month containing ``at`` (default now)."""
         return json.loads(self._handle.stickiness(event, time_group, _epoch(at, "at")))
 
+    def copy_from_redis(self, client: Any, match: str = "trackist_*", batch: int = 500) -> int:
+        """Copies every bitmap whose key matches ``match`` from a redis-py client (Python
+        bitmapist's data) into this store, replacing keys of the same name. Returns how
+        many keys were copied."""
+        copied = 0
+        keys: list = []
+
+        def flush() -> int:
+            values = client.mget(keys)
+            entries = [
+                (k.decode() if isinstance(k, bytes) else k, bytes(v))
+                for k, v in zip(keys, values)
+                if v is not None
+            ]
+            keys.clear()
+            return self._handle.put(entries)
+
+        for key in client.scan_iter(match=match, count=batch):
+            keys.append(key)
+            if len(keys) >= batch:
+                copied += flush()
+        if keys:
+            copied += flush()
+        return copied
+
     def delete_all(self) -> int:
         """Deletes every event; returns how many keys existed."""
         return self._handle.delete_prefix("trackist_")
