@@ -16,6 +16,7 @@ Prints one JSON object. Tasks:
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import sys
@@ -27,7 +28,7 @@ import redis
 import bitmapist
 from bitmapist.cohort import get_dates_data
 
-N_MARKS = 100_000
+N_MARKS = int(os.environ.get("BENCH_MARKS", "100000"))
 TABLE = dict(select1="user:signed_up", select2="user:active", time_group="days",
              num_results=30, num_of_rows=29, start_date="2024-12-15")
 

@@ -6,7 +6,8 @@
 //! the engine (`crates/bitmapist`): marks, key reads, bit operations, cohort tables.
 //!
 //! How: one [`Handle`] per store (a [`Bitmapist`] opened by URL); every call releases the
-//! GIL and runs the engine's future to completion on one process-wide tokio runtime.
+//! GIL and runs the engine's future to completion on one process-wide tokio runtime,
+//! driven by the calling thread (no hand-off between threads per call).
 //! Bit operations fetch their operands in one batch and combine them in memory into a
 //! [`Bits`] snapshot (Redis `BITOP` semantics, lengths included); nothing is written.
 //! Cohort tables ([`Handle::dates_data`]) read every bitmap they need in two batches.
@@ -19,7 +20,7 @@
 //! what the store's own flush policy says (see `EmbeddedStore`).
 
 use std::future::Future;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Mutex, RwLock};
 
 use bitmapist::{
     Average, Bitmap, Bitmapist, ChainedEvent, CohortKind, CohortSpec, Criterion, Error, Expr,
@@ -29,18 +30,29 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pyo3::exceptions::{PyConnectionError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-/// The process-wide runtime every call blocks on (with the GIL released).
+/// The process-wide runtime every call blocks on (with the GIL released). A forked child
+/// (gunicorn, multiprocessing) inherits no runtime threads, so each process id gets its
+/// own runtime; the parent's copy is left alone (dropping it would wait for threads that
+/// do not exist in the child). The Python side opens new handles after a fork too.
 fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
-    static RT: OnceLock<std::io::Result<tokio::runtime::Runtime>> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("bitmapist-rt")
-            .enable_all()
-            .build()
-    })
-    .as_ref()
-    .map_err(|e| PyRuntimeError::new_err(format!("cannot start the bitmapist runtime: {e}")))
+    static RT: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((owner, rt)) = *slot
+        && owner == pid
+    {
+        return Ok(rt);
+    }
+    // A current-thread runtime: the calling thread itself drives the connection while it
+    // waits, so a call costs no hand-off between threads (what a loop of single marks
+    // pays most for); Python threads calling at once take turns driving it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the bitmapist runtime: {e}")))?;
+    let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt)
 }
 
 /// Runs an engine future with the GIL released; engine errors become Python exceptions.

@@ -327,3 +327,20 @@ def test_period_arithmetic_is_python_bitmapists():
     for cls in (HourEvents, DayEvents, WeekEvents, MonthEvents):
         ev = cls.from_date("e", dt)
         assert ev.period_start() <= dt <= ev.period_end()
+
+
+def test_a_forked_child_keeps_working(redis_only):
+    import os
+
+    bitmapist.mark_event("forked", 1, now=T0)  # the parent has a handle and a runtime
+    pid = os.fork()
+    if pid == 0:  # the child: its own runtime and connection
+        code = 1
+        try:
+            bitmapist.mark_event("forked", 2, now=T0)
+            code = 0 if list(DayEvents("forked", 2024, 12, 27)) == [1, 2] else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert list(DayEvents("forked", 2024, 12, 27)) == [1, 2]

@@ -124,11 +124,15 @@ def _auth(kw: dict) -> str:
 
 
 _HANDLES: dict[tuple[int, str], _native.Handle] = {}
+# This process's id, kept current across fork() (handles and connections are per process).
+_PID = [os.getpid()]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
 _HANDLES_LOCK = threading.Lock()
 
 
 def _handle_for_url(url: str) -> _native.Handle:
-    key = (os.getpid(), url)
+    key = (_PID[0], url)
     h = _HANDLES.get(key)
     if h is None:
         with _HANDLES_LOCK:
@@ -145,10 +149,10 @@ def _handle(system: Any) -> _native.Handle:
     if isinstance(client, Client):
         return client._handle
     cached = client.__dict__.get("_bitmapist_rs")
-    if cached is not None and cached[0] == os.getpid():
+    if cached is not None and cached[0] == _PID[0]:
         return cached[1]
     h = _handle_for_url(store_url(client))
-    client.__dict__["_bitmapist_rs"] = (os.getpid(), h)
+    client.__dict__["_bitmapist_rs"] = (_PID[0], h)
     return h
 
 
@@ -186,10 +190,6 @@ def _wall_clock(now: Any, hourly: bool) -> tuple[int, int, int, int, int, int]:
     if hourly:
         raise TypeError("now: a date has no hour; pass a datetime to track hourly")
     return (now.year, now.month, now.day, 0, 0, 0)
-
-
-def _is_pipeline(client: Any) -> bool:
-    return isinstance(client, redis.client.Pipeline)
 
 
 # --- Events marking and deleting
@@ -237,9 +237,13 @@ def _mark(event_name, uuid, system, now, track_hourly, track_unique, use_pipelin
         track_unique = TRACK_UNIQUE
     if not isinstance(event_name, str):
         raise TypeError(f"event_name: expected a str, got {type(event_name).__name__}")
-    uid = _uid(uuid)
-    client = get_redis(system)
-    if _is_pipeline(client):
+    # The common case first: an int id in range, a system name, a cached handle.
+    uid = uuid if type(uuid) is int and 0 <= uuid < 4294967296 else _uid(uuid)
+    client = SYSTEMS[system] if type(system) is str else get_redis(system)
+    cached = getattr(client, "__dict__", {}).get("_bitmapist_rs")
+    if cached is not None and cached[0] == _PID[0]:
+        h = cached[1]
+    elif isinstance(client, redis.client.Pipeline):
         # A pipeline the caller manages: queue the SETBITs on it, as Python bitmapist does.
         if now is None:
             now = datetime.now(tz=timezone.utc)
@@ -254,8 +258,10 @@ def _mark(event_name, uuid, system, now, track_hourly, track_unique, use_pipelin
         if use_pipeline:
             pipe.execute()
         return
+    else:
+        h = _handle(client)
     at = None if now is None else _wall_clock(now, bool(track_hourly))
-    _handle(system).mark(event_name, uid, at, bool(track_hourly), bool(track_unique), bool(value))
+    h.mark(event_name, uid, at, bool(track_hourly), bool(track_unique), bool(value))
 
 
 def mark_events(
