@@ -483,7 +483,10 @@ impl Handle {
         let mut bitmaps = Vec::with_capacity(entries.len());
         for (key, bytes) in entries {
             let b = Bitmap::from_redis_bytes(&bytes).ok_or_else(|| {
-                bad_arg("entries", format!("the value of {key:?} is too long for a bitmap"))
+                bad_arg(
+                    "entries",
+                    format!("the value of {key:?} is too long for a bitmap"),
+                )
             })?;
             bitmaps.push((key, b));
         }
