@@ -101,3 +101,19 @@ def test_bad_input_is_a_clear_error(tmp_path):
         bitmapist.open(f"file://{tmp_path / 'z.redb'}", timezone="Mars/Olympus")
     with pytest.raises(ValueError, match="steps"):
         c.funnel(["only-one"])
+
+
+def test_a_store_url_system_needs_no_redis_py():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bitmapist\n"
+        "bitmapist.setup_store('default', 'memory://')\n"
+        "bitmapist.mark_event('a', 1)\n"
+        "assert list(bitmapist.DayEvents('a')) == [1]\n"
+        "print('redis' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

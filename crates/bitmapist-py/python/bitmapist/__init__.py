@@ -25,14 +25,13 @@ from __future__ import annotations
 import abc
 import calendar
 import os
+import sys
 import threading
 import weakref
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 from urllib.parse import quote
-
-import redis
 
 from . import _native
 from .client import Client, open  # noqa: A004 - `bitmapist.open(url)` is the documented name
@@ -44,7 +43,30 @@ local_thread = threading.local()
 
 # --- Systems related
 
-SYSTEMS: dict[str, Any] = {"default": redis.StrictRedis(host="localhost", port=6379)}
+
+
+class _Systems(dict):
+    """``SYSTEMS``: system name -> redis-py client (or :class:`Client`). The ``default``
+    entry, ``redis.StrictRedis(host="localhost", port=6379)``, is created on first use, so
+    that a program configured with :func:`setup_store` never loads redis-py."""
+
+    def __missing__(self, key):
+        if key == "default":
+            import redis
+
+            client = self["default"] = redis.StrictRedis(host="localhost", port=6379)
+            return client
+        raise KeyError(key)
+
+
+SYSTEMS: dict[str, Any] = _Systems()
+
+
+def _redis():
+    """redis-py, imported on first need (it costs more memory than the engine)."""
+    import redis
+
+    return redis
 
 # Should hourly be tracked as default?
 TRACK_HOURLY = False
@@ -60,7 +82,7 @@ def setup_redis(name: str, host: str, port: int, **kw: Any) -> None:
 
     ``redis_client`` (keyword) replaces ``redis.StrictRedis``.
     """
-    redis_client = kw.pop("redis_client", redis.StrictRedis)
+    redis_client = kw.pop("redis_client", None) or _redis().StrictRedis
     SYSTEMS[name] = redis_client(host=host, port=port, **kw)
 
 
@@ -81,7 +103,11 @@ def setup_store(name: str, url: str, timezone: Optional[str] = None) -> Client:
 def get_redis(system: Any = "default") -> Union[Redis, Pipeline, Client]:
     """The redis-py client (or :class:`Client`) of ``system``: a name from ``SYSTEMS``, or a
     client given directly."""
-    if isinstance(system, (redis.StrictRedis, Client)):
+    if type(system) is str:
+        return SYSTEMS[system]
+    if isinstance(system, Client):
+        return system
+    if "redis" in sys.modules and isinstance(system, sys.modules["redis"].StrictRedis):
         return system
     return SYSTEMS[system]
 
@@ -91,6 +117,7 @@ def store_url(client: Any) -> str:
     database and credentials."""
     if isinstance(client, Client):
         return client.url
+    redis = _redis()
     if hasattr(client, "get_nodes") and not isinstance(client, redis.StrictRedis):
         nodes = client.get_nodes()
         kw = nodes[0].redis_connection.connection_pool.connection_kwargs if nodes else {}
@@ -170,15 +197,15 @@ def _uid(uuid: Any) -> int:
     elif isinstance(uuid, (str, bytes)):
         text = uuid.decode() if isinstance(uuid, bytes) else uuid
         if not text.isdigit():
-            raise redis.exceptions.ResponseError("bit offset is not an integer or out of range")
+            raise _redis().exceptions.ResponseError("bit offset is not an integer or out of range")
         value = int(text)
     else:
-        raise redis.exceptions.DataError(
+        raise _redis().exceptions.DataError(
             f"Invalid input of type: '{type(uuid).__name__}'. "
             "Convert to a bytes, string, int or float first."
         )
     if not 0 <= value < 2**32:
-        raise redis.exceptions.ResponseError("bit offset is not an integer or out of range")
+        raise _redis().exceptions.ResponseError("bit offset is not an integer or out of range")
     return value
 
 
@@ -243,7 +270,7 @@ def _mark(event_name, uuid, system, now, track_hourly, track_unique, use_pipelin
     cached = getattr(client, "__dict__", {}).get("_bitmapist_rs")
     if cached is not None and cached[0] == _PID[0]:
         h = cached[1]
-    elif isinstance(client, redis.client.Pipeline):
+    elif "redis" in sys.modules and isinstance(client, sys.modules["redis"].client.Pipeline):
         # A pipeline the caller manages: queue the SETBITs on it, as Python bitmapist does.
         if now is None:
             now = datetime.now(tz=timezone.utc)
