@@ -10,7 +10,7 @@
 //! driven by the calling thread (no hand-off between threads per call).
 //! Bit operations fetch their operands in one batch and combine them in memory into a
 //! [`Bits`] snapshot (Redis `BITOP` semantics, lengths included); nothing is written.
-//! Cohort tables ([`Handle::dates_data`]) read every bitmap they need in two batches.
+//! Cohort tables ([`Handle::dates_data`]) read every bitmap they need in one batch.
 //!
 //! Invariants: no call panics on input (bad input is a `ValueError`/`TypeError` naming the
 //! argument; a store failure is a `ConnectionError` or `OSError`); every write is sent
@@ -759,46 +759,22 @@ async fn dates_table(
     let and = |b: Option<&str>| b.map(|b| vec![ChainedEvent::and(b)]).unwrap_or_default();
     let (and1, and2) = (and(select1b), and(select2b));
 
-    // The rows' users: every row period of select1 (and select1b), in one batch.
-    let row_exprs: Vec<Expr> = periods[..rows]
+    // Every bitmap the table needs, in one batch (one pipeline on Redis): the rows' users
+    // (select1, and select1b) and the returning users (select2, and select2b) of every
+    // period a cell falls on.
+    let last = periods.len().min(rows + cols.saturating_sub(1));
+    let mut exprs: Vec<Expr> = periods[..rows]
         .iter()
         .map(|&p| chain_events(select1, &and1, p))
         .collect();
-    let row_users = bm.evaluate_many(&row_exprs).await?;
-    let mut union = Bitmap::new();
-    for u in &row_users {
-        union.or_assign(u);
-    }
-
-    // The returning users, restricted to the rows' users, in one batch; a period whose
-    // restricted set is empty is then checked in full (a cell is empty only when the
-    // returning event has no user at all then).
-    let last = periods.len().min(rows + cols.saturating_sub(1));
-    let ret_exprs: Vec<Expr> = if union.is_empty() {
-        Vec::new()
-    } else {
+    exprs.extend(
         periods[..last]
             .iter()
-            .map(|&p| chain_events(select2, &and2, p))
-            .collect()
-    };
-    let within = bm.evaluate_many_within(&ret_exprs, &union).await?;
-    let unknown: Vec<usize> = (0..within.len())
-        .filter(|&t| within[t].is_empty())
-        .collect();
-    let full = bm
-        .evaluate_many(
-            &unknown
-                .iter()
-                .map(|&t| ret_exprs[t].clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-    let mut has_users: Vec<bool> = within.iter().map(|b| !b.is_empty()).collect();
-    for (&t, b) in unknown.iter().zip(&full) {
-        has_users[t] = !b.is_empty();
-    }
-    drop(full);
+            .map(|&p| chain_events(select2, &and2, p)),
+    );
+    let mut evaluated = bm.evaluate_many(&exprs).await?;
+    let returning = evaluated.split_off(rows);
+    let row_users = evaluated;
 
     let mut out = Vec::with_capacity(rows);
     for (i, users) in row_users.iter().enumerate() {
@@ -806,8 +782,8 @@ async fn dates_table(
         let cells = (0..cols)
             .map(|j| {
                 let t = i + j;
-                (total > 0 && t < last && has_users[t])
-                    .then(|| users.intersection_count(&within[t]))
+                (total > 0 && t < last && !returning[t].is_empty())
+                    .then(|| users.intersection_count(&returning[t]))
             })
             .collect();
         out.push((total, cells));

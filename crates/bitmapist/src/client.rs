@@ -526,28 +526,6 @@ impl Bitmapist {
         Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
     }
 
-    /// Like [`Bitmapist::evaluate_many`], with every key read restricted to the ids of
-    /// `within` ([`Store::get_within`]: the embedded file decodes only the containers
-    /// `within` touches). For expressions without `Not` this is each result `AND within`.
-    pub async fn evaluate_many_within(
-        &self,
-        exprs: &[Expr],
-        within: &crate::Bitmap,
-    ) -> Result<Vec<crate::Bitmap>> {
-        let layout = &self.inner.layout;
-        let keys = crate::cohort::unique_keys(exprs, layout);
-        if keys.is_empty() {
-            return Ok(exprs.iter().map(|_| crate::Bitmap::new()).collect());
-        }
-        let got = self.inner.store.get_within(&keys, within).await?;
-        let fetched: HashMap<String, crate::Bitmap> = keys
-            .into_iter()
-            .zip(got)
-            .filter_map(|(k, b)| b.map(|b| (k, b)))
-            .collect();
-        Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
-    }
-
     /// Fetches keys in one batch into a map (missing keys are left out).
     pub(crate) async fn fetch(&self, keys: Vec<String>) -> Result<HashMap<String, crate::Bitmap>> {
         self.inner.fetch(keys).await

@@ -12,7 +12,7 @@ work done by the Rust engine underneath:
   them in memory: no ``trackist_bitop_*`` key is written. As in Python bitmapist, a bit
   operation is a snapshot taken when it is built; ``delete()`` empties it (for every
   object naming the same result), and building it again recomputes it.
-- ``bitmapist.cohort.get_dates_data`` reads a whole table in two batched fetches.
+- ``bitmapist.cohort.get_dates_data`` reads a whole table in one batched fetch.
 
 Beyond the original, :class:`bitmapist.Client` (``bitmapist.open(url)``) opens any store
 URL (``file://`` embedded, ``redis://``, ``redis+cluster://``) with the engine's own API:

@@ -4,9 +4,8 @@ The API of Python bitmapist 3.119's ``bitmapist.cohort``: ``get_dates_data`` (th
 ``render_html_form`` (the query form, with its stylesheet), ``render_html_data`` (the table
 as HTML) and ``render_csv_data`` (as CSV), ``set_custom_handler``.
 
-``get_dates_data`` hands the whole table to the engine: it reads the rows' bitmaps in one
-batch and the returning events' in another (restricted to the rows' users) and counts
-every cell in memory, where Python bitmapist issues one ``BITOP`` per cell and leaves the
+``get_dates_data`` hands the whole table to the engine: it reads every bitmap the table
+needs in one batched fetch (one pipeline on Redis) and counts every cell in memory, where Python bitmapist issues one ``BITOP`` per cell and leaves the
 result keys behind. Only an event with a custom handler (whose events are arbitrary
 Python objects) is evaluated cell by cell, with in-memory bit operations.
 
