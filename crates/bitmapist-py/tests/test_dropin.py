@@ -344,3 +344,26 @@ def test_a_forked_child_keeps_working(redis_only):
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert list(DayEvents("forked", 2024, 12, 27)) == [1, 2]
+
+
+def test_threads_mark_and_read_at_once(backend):
+    import threading
+
+    errors = []
+
+    def work(t):
+        try:
+            for uid in range(t * 300, t * 300 + 300):
+                bitmapist.mark_event("threaded", uid, now=T0)
+                if uid % 50 == 0:
+                    assert uid in DayEvents("threaded", 2024, 12, 27)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert list(DayEvents("threaded", 2024, 12, 27)) == list(range(1800))
