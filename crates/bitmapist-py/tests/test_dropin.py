@@ -367,3 +367,14 @@ def test_threads_mark_and_read_at_once(backend):
         t.join()
     assert errors == []
     assert list(DayEvents("threaded", 2024, 12, 27)) == list(range(1800))
+
+
+def test_store_urls_follow_the_redis_py_client():
+    kw = dict(host="10.1.2.3", port=6380, db=4, username="u", password="p@ss")
+    assert bitmapist.store_url(redis.Redis(**kw)) == "redis://u:p%40ss@10.1.2.3:6380/4"
+    assert bitmapist.store_url(redis.Redis(ssl=True, ssl_cert_reqs="none", **kw)).endswith("/4#insecure")
+    assert bitmapist.store_url(redis.Redis(ssl=True, ssl_ca_certs="/etc/ca.pem", **kw)) == (
+        "rediss://u:p%40ss@10.1.2.3:6380/4?ca=/etc/ca.pem"
+    )
+    with pytest.raises(ValueError, match="unix socket"):
+        bitmapist.store_url(redis.Redis(unix_socket_path="/tmp/redis.sock"))

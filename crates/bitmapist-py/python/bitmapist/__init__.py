@@ -138,7 +138,14 @@ def store_url(client: Any) -> str:
     host = kw.get("host") or "localhost"
     port = kw.get("port") or 6379
     db = kw.get("db") or 0
-    return f"{scheme}://{_auth(kw)}{host}:{port}/{db}"
+    url = f"{scheme}://{_auth(kw)}{host}:{port}/{db}"
+    if scheme == "rediss":
+        reqs = kw.get("ssl_cert_reqs")
+        if reqs in ("none", 0) or getattr(reqs, "name", None) == "CERT_NONE":
+            url += "#insecure"
+        elif kw.get("ssl_ca_certs"):
+            url += "?ca=" + quote(str(kw["ssl_ca_certs"]), safe="/")
+    return url
 
 
 def _auth(kw: dict) -> str:
