@@ -119,3 +119,7 @@ def _default_system_restored():
     yield
     bitmapist.SYSTEMS.clear()
     bitmapist.SYSTEMS.update(saved)
+
+
+# The dashboard fixtures (a served app on a seeded store) live beside the server helper.
+from flask_support import dashboard_app, seeded  # noqa: E402,F401
