@@ -54,6 +54,7 @@ def page(subpath: str) -> Response:
 def _core(ext: Any) -> Any:
     if ext._dashboard is None:
         try:
+            from bitmapist import _handle
             from bitmapist._native import Dashboard
         except ImportError as exc:
             raise RuntimeError(
@@ -61,7 +62,7 @@ def _core(ext: Any) -> Any:
                 "project (pip install ./crates/bitmapist-py)"
             ) from exc
         public = ext.access != "loopback"
-        ext._dashboard = Dashboard(ext.system, access="public" if public else "loopback")
+        ext._dashboard = Dashboard(_handle(ext.system), access="public" if public else "loopback")
     return ext._dashboard
 
 
