@@ -500,6 +500,54 @@ impl Bitmapist {
         self.inner.evaluate(expr).await
     }
 
+    /// Evaluates many expressions on one batch fetch: every key they need is read once, in
+    /// one round trip on Redis (what a table of many cells needs).
+    ///
+    /// ```
+    /// use bitmapist::{Bitmapist, Expr, Period};
+    /// use chrono::{TimeZone, Utc};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), bitmapist::Error> {
+    /// let bm = Bitmapist::open("memory://").await?;
+    /// let t = Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap();
+    /// bm.mark_event("a", 1).at(t).await?;
+    /// bm.mark_event("b", 2).at(t).await?;
+    /// let day = Period::day(t.date_naive())?;
+    /// let both = [Expr::events("a", day), Expr::events("a", day) | Expr::events("b", day)];
+    /// let got = bm.evaluate_many(&both).await?;
+    /// assert_eq!((got[0].count(), got[1].count()), (1, 2));
+    /// # Ok(()) }
+    /// ```
+    pub async fn evaluate_many(&self, exprs: &[Expr]) -> Result<Vec<crate::Bitmap>> {
+        let layout = &self.inner.layout;
+        let fetched = self
+            .fetch(crate::cohort::unique_keys(exprs, layout))
+            .await?;
+        Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
+    }
+
+    /// Like [`Bitmapist::evaluate_many`], with every key read restricted to the ids of
+    /// `within` ([`Store::get_within`]: the embedded file decodes only the containers
+    /// `within` touches). For expressions without `Not` this is each result `AND within`.
+    pub async fn evaluate_many_within(
+        &self,
+        exprs: &[Expr],
+        within: &crate::Bitmap,
+    ) -> Result<Vec<crate::Bitmap>> {
+        let layout = &self.inner.layout;
+        let keys = crate::cohort::unique_keys(exprs, layout);
+        if keys.is_empty() {
+            return Ok(exprs.iter().map(|_| crate::Bitmap::new()).collect());
+        }
+        let got = self.inner.store.get_within(&keys, within).await?;
+        let fetched: HashMap<String, crate::Bitmap> = keys
+            .into_iter()
+            .zip(got)
+            .filter_map(|(k, b)| b.map(|b| (k, b)))
+            .collect();
+        Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
+    }
+
     /// Fetches keys in one batch into a map (missing keys are left out).
     pub(crate) async fn fetch(&self, keys: Vec<String>) -> Result<HashMap<String, crate::Bitmap>> {
         self.inner.fetch(keys).await

@@ -376,7 +376,7 @@ fn has_users(
 }
 
 /// Every key the expressions read, each once, in first-seen order.
-fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
+pub(crate) fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
     let mut keys = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for e in exprs {
