@@ -31,7 +31,8 @@ What a crash can lose: nothing; this only configures.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Union
+import os
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import bitmapist as _bitmapist
 from flask import Flask
@@ -112,6 +113,10 @@ class FlaskBitmapist:
                 app.register_blueprint(bitmapist_bp)
 
 
+#: Stores opened through ``BITMAPIST_STORE_URL``, by (process, URL).
+_OPEN: Dict[Tuple[int, str], Any] = {}
+
+
 def _setup_store(system: str, url: str) -> None:
     setup = getattr(_bitmapist, "setup_store", None)
     if setup is None:
@@ -119,4 +124,13 @@ def _setup_store(system: str, url: str) -> None:
             "BITMAPIST_STORE_URL needs the bitmapist package built from this project "
             "(pip install ./crates/bitmapist-py); the installed bitmapist only speaks Redis"
         )
-    setup(system, url)
+    # An embedded file may be opened once per process: an app initialised again (or a
+    # second app on the same store) shares the client already open on that URL.
+    key = (os.getpid(), url)
+    client = _OPEN.get(key)
+    if client is None:
+        try:
+            client = _OPEN[key] = setup(system, url)
+        except ValueError as exc:
+            raise ValueError("BITMAPIST_STORE_URL %r: %s" % (url, exc)) from exc
+    _bitmapist.SYSTEMS[system] = client

@@ -64,19 +64,37 @@ def redis_server():
 
 @pytest.fixture
 def store_url(redis_server):
-    """The store the test runs on, empty."""
+    """The redis-server, empty (for tests about Redis settings or a second process)."""
     redis.Redis.from_url(redis_server).flushall()
     return redis_server
 
 
+@pytest.fixture(scope="session")
+def embedded_url(tmp_path_factory):
+    return "file://%s" % (tmp_path_factory.mktemp("embedded") / "bitmapist.redb")
+
+
+BACKENDS = ["redis", "embedded"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_config(request):
+    """The settings naming the store the test runs on (each test runs on a redis-server
+    and on the embedded store); the store is empty."""
+    if request.param == "redis":
+        return {"BITMAPIST_REDIS_URL": request.getfixturevalue("store_url")}
+    config = {"BITMAPIST_STORE_URL": request.getfixturevalue("embedded_url")}
+    cleaner = Flask("cleaner")
+    cleaner.config.update(config, BITMAPIST_DISABLE_BLUEPRINT=True)
+    FlaskBitmapist(cleaner)
+    bitmapist.delete_all_events()
+    return config
+
+
 @pytest.fixture
-def app(store_url):
+def app(store_config):
     app = Flask(__name__)
-    app.config.update(
-        TESTING=True,
-        SECRET_KEY="test-secret",
-        BITMAPIST_REDIS_URL=store_url,
-    )
+    app.config.update(TESTING=True, SECRET_KEY="test-secret", **store_config)
     return app
 
 

@@ -4,6 +4,7 @@ seeded store with a set model of what was marked."""
 from __future__ import annotations
 
 import http.client
+import socket
 import json
 import threading
 from datetime import datetime, timedelta
@@ -16,6 +17,12 @@ from flask_bitmapist import FlaskBitmapist, mark_event
 
 NOW = "2026-11-22T12:00:00Z"
 NOW_DT = datetime(2026, 11, 22, 12, 0, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class Served:
@@ -53,10 +60,10 @@ def serve(app):
 
 
 @pytest.fixture
-def seeded(store_url):
+def seeded(store_config):
     """Marks on the store: a model {event: {day: set(ids)}} of what was marked."""
     app = Flask("seed")
-    app.config.update(BITMAPIST_REDIS_URL=store_url, BITMAPIST_DISABLE_BLUEPRINT=True)
+    app.config.update(**store_config, BITMAPIST_DISABLE_BLUEPRINT=True)
     FlaskBitmapist(app)
     model = {}
 
@@ -76,9 +83,9 @@ def seeded(store_url):
 
 
 @pytest.fixture
-def dashboard_app(store_url, seeded):
+def dashboard_app(store_config, seeded):
     app = Flask("dash")
-    app.config.update(BITMAPIST_REDIS_URL=store_url)
+    app.config.update(**store_config)
     FlaskBitmapist(app)
     served = serve(app)
     yield app, served

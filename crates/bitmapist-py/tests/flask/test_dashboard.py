@@ -146,10 +146,10 @@ def test_assets_and_bad_input(dashboard_app, seeded):
     assert status == 404
 
 
-def test_access_guard(store_url, seeded):
+def test_access_guard(store_config, seeded):
     # default: loopback only, and forwarded requests are refused
     app = Flask("guarded")
-    app.config.update(BITMAPIST_REDIS_URL=store_url)
+    app.config.update(**store_config)
     FlaskBitmapist(app)
     s = serve(app)
     try:
@@ -163,7 +163,7 @@ def test_access_guard(store_url, seeded):
 
     # public
     app = Flask("public")
-    app.config.update(BITMAPIST_REDIS_URL=store_url, BITMAPIST_DASHBOARD_ACCESS="public")
+    app.config.update(**store_config, BITMAPIST_DASHBOARD_ACCESS="public")
     FlaskBitmapist(app)
     s = serve(app)
     try:
@@ -181,7 +181,7 @@ def test_access_guard(store_url, seeded):
         return "admins only"
 
     app = Flask("custom")
-    app.config.update(BITMAPIST_REDIS_URL=store_url, BITMAPIST_DASHBOARD_ACCESS=guard)
+    app.config.update(**store_config, BITMAPIST_DASHBOARD_ACCESS=guard)
     FlaskBitmapist(app)
     s = serve(app)
     try:

@@ -51,7 +51,8 @@ class Browser:
         return out
 
 
-def test_demo_app(demo, store_url, tmp_path):
+def test_demo_app(demo, store_config, tmp_path):
+    store_url = next(iter(store_config.values()))
     import bitmapist
 
     app = demo.create_app(store_url, "sqlite:///" + str(tmp_path / "demo.sqlite"))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_support import NOW, Served
+from flask_support import NOW, Served, free_port
 
 REPO = Path(__file__).resolve().parents[4]
 SAME_HEADERS = ("content-type", "content-security-policy", "x-content-type-options",
@@ -36,8 +36,6 @@ def cli_binary() -> str:
 
 @pytest.fixture
 def axum(store_url, seeded):
-    from conftest import free_port
-
     port = free_port()
     proc = subprocess.Popen(
         [cli_binary(), "--store", store_url, "serve", "--listen", "127.0.0.1:%d" % port],
@@ -58,6 +56,12 @@ def axum(store_url, seeded):
     yield server
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture
+def store_config(store_url):
+    """Redis only: the embedded file cannot be opened by two processes."""
+    return {"BITMAPIST_REDIS_URL": store_url}
 
 
 COHORT = ("primary_event=user:signed_up&secondary_event=user:logged_in&time_group=days"

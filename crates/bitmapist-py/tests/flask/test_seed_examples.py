@@ -30,9 +30,9 @@ def today():
     return now.year, now.month, now.day
 
 
-def new_app(store_url):
+def new_app(store_config):
     app = Flask("seed_example")
-    app.config.update(SECRET_KEY="x", BITMAPIST_REDIS_URL=store_url)
+    app.config.update(SECRET_KEY="x", **store_config)
     return app
 
 
@@ -41,7 +41,7 @@ class _User(flask_login.UserMixin):
         self.id = id
 
 
-def test_setup_three_lines(store_url):
+def test_setup_three_lines(store_config):
     ns = run(
         """
         from flask import Flask
@@ -57,8 +57,8 @@ def test_setup_three_lines(store_url):
     assert ns["app"].extensions["bitmapist"] is ns["flaskbitmapist"]
 
 
-def test_mark_decorator_with_user_id(store_url):
-    app = new_app(store_url)
+def test_mark_decorator_with_user_id(store_config):
+    app = new_app(store_config)
     ns = run(
         """
         from flask import Flask
@@ -77,10 +77,10 @@ def test_mark_decorator_with_user_id(store_url):
     assert 7 in DayEvents("user:reset_password", *today())
 
 
-def test_mark_decorator_with_current_user_id(store_url):
+def test_mark_decorator_with_current_user_id(store_config):
     # `current_user.id` is evaluated where the decorator runs: inside a request with a
     # logged-in user (outside one, Flask-Login's current_user has no id).
-    app = new_app(store_url)
+    app = new_app(store_config)
     flask_login.LoginManager().init_app(app)
     from flask_bitmapist import FlaskBitmapist
 
@@ -107,7 +107,7 @@ def test_mark_decorator_with_current_user_id(store_url):
     assert 12 in DayEvents("index:visited", *today())
 
 
-def test_small_example_app(store_url):
+def test_small_example_app(store_config):
     # The documentation's "Small Example App" (its docstring is closed here).
     ns = run(
         """
@@ -127,15 +127,15 @@ def test_small_example_app(store_url):
         {"__name__": "seed_small", "__builtins__": __builtins__},
     )
     app = ns["app"]
-    app.config["BITMAPIST_REDIS_URL"] = store_url
+    app.config.update(store_config)
     ns["flaskbitmapist"].init_app(app)
     app.add_url_rule("/", view_func=ns["index"])
     assert app.test_client().get("/").data == b"Hello, world!"
     assert 1 in DayEvents("index:visited", *today())
 
 
-def test_mixin_examples(store_url, tmp_path):
-    app = new_app(store_url)
+def test_mixin_examples(store_config, tmp_path):
+    app = new_app(store_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(tmp_path / "seed.sqlite")
     ns = run(
         """
@@ -161,8 +161,8 @@ def test_mixin_examples(store_url, tmp_path):
         assert user.id in MonthEvents("user:deleted", *today()[:2])
 
 
-def test_flask_login_examples(store_url):
-    app = new_app(store_url)
+def test_flask_login_examples(store_config):
+    app = new_app(store_config)
     ns = run(
         """
         from flask import Flask
@@ -196,8 +196,8 @@ def test_flask_login_examples(store_url):
     assert 77 in DayEvents("user:logged_out", *today())
 
 
-def test_mark_event_examples(store_url):
-    app = new_app(store_url)
+def test_mark_event_examples(store_config):
+    app = new_app(store_config)
     flask_login.LoginManager().init_app(app)
     from flask_bitmapist import FlaskBitmapist
 
@@ -218,8 +218,8 @@ def test_mark_event_examples(store_url):
     assert 5 in DayEvents("event:completed", *today())
 
 
-def test_get_event_data_examples(store_url):
-    app = new_app(store_url)
+def test_get_event_data_examples(store_config):
+    app = new_app(store_config)
     from flask_bitmapist import FlaskBitmapist, mark_event
 
     FlaskBitmapist(app)
@@ -247,8 +247,8 @@ def test_get_event_data_examples(store_url):
     assert BitOpOr is bitmapist.BitOpOr
 
 
-def test_get_cohort_example(store_url):
-    app = new_app(store_url)
+def test_get_cohort_example(store_config):
+    app = new_app(store_config)
     from flask_bitmapist import FlaskBitmapist, mark_event
 
     FlaskBitmapist(app)
