@@ -170,7 +170,7 @@ async fn axum_answers_what_the_core_answers() {
         (Method::GET, "/bitmapist/cohort".into(), vec![], None, ""),
         (
             Method::GET,
-            "/bitmapist/".into(),
+            "/bitmapist".into(),
             vec![("x-forwarded-for", "10.0.0.1")],
             Some(local()),
             "",
