@@ -96,7 +96,7 @@ pub enum Access {
     /// Everyone.
     Public,
     /// The app's own decision.
-    Guard(Arc<dyn Fn(&Parts) -> GuardFuture + Send + Sync>),
+    Guard(GuardFn),
 }
 
 impl fmt::Debug for Access {
@@ -244,10 +244,13 @@ impl Dashboard {
     }
 }
 
+/// The app's own guard, as [`Access::Guard`] holds it.
+type GuardFn = Arc<dyn Fn(&Parts) -> GuardFuture + Send + Sync>;
+
 /// The router's state: the core, and the app's guard when it has one.
 struct Adapter {
     core: DashboardCore,
-    guard: Option<Arc<dyn Fn(&Parts) -> GuardFuture + Send + Sync>>,
+    guard: Option<GuardFn>,
 }
 
 /// Every dashboard request: guard, then the core.

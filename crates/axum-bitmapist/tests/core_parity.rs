@@ -94,6 +94,15 @@ async fn same(
     axum
 }
 
+/// One request: method, URI, headers, peer, body.
+type Case = (
+    Method,
+    String,
+    Vec<(&'static str, &'static str)>,
+    Option<SocketAddr>,
+    &'static str,
+);
+
 #[tokio::test]
 async fn axum_answers_what_the_core_answers() {
     let bm = store().await;
@@ -103,7 +112,7 @@ async fn axum_answers_what_the_core_answers() {
         bitmapist_web::Access::LoopbackOnly,
     );
     let remote: SocketAddr = "203.0.113.5:4000".parse().expect("addr");
-    let cases: Vec<(Method, String, Vec<(&str, &str)>, Option<SocketAddr>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Method::GET,
             format!("/bitmapist?now={NOW}"),
