@@ -18,6 +18,8 @@
 //! What a crash can lose: nothing acknowledged on Redis; on the embedded store (`file://`),
 //! what the store's own flush policy says (see `EmbeddedStore`).
 
+mod dashboard;
+
 use std::future::Future;
 use std::sync::{OnceLock, RwLock};
 
@@ -312,6 +314,7 @@ impl Handle {
     /// Marks (or, `value=False`, clears) `event` for `uid` at `at` (wall clock; now when
     /// `None`): month, week, day, and the hour and unique keys when asked.
     #[pyo3(signature = (event, uid, at = None, hourly = None, unique = None, value = true))]
+    #[allow(clippy::too_many_arguments)]
     fn mark(
         &self,
         py: Python<'_>,
@@ -788,6 +791,7 @@ async fn dates_table(
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<dashboard::PyDashboard>()?;
     m.add_class::<Handle>()?;
     m.add_class::<Bits>()?;
     Ok(())
