@@ -25,6 +25,7 @@ What a crash can lose: nothing; the dashboard only reads.
 from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
@@ -70,7 +71,7 @@ def _serve() -> Response:
     ext = current_app.extensions[EXTENSION_KEY]
     core = _core(ext)
     mount = request.script_root + MOUNT
-    path = request.path[len(MOUNT):] or "/"
+    path = _raw_path(mount)
     query = request.query_string.decode("latin-1") or None
     headers: List[Tuple[str, str]] = list(request.headers.items())
     peer = _peer()
@@ -84,6 +85,21 @@ def _serve() -> Response:
             reason = verdict if isinstance(verdict, str) and verdict else "access denied"
             return _response(core.forbidden(*args, reason))
     return _response(core.handle(*args))
+
+
+def _raw_path(mount: str) -> str:
+    """The path below the mount as the client sent it (still percent-encoded: the core
+    reads ``/events/a%2Fb`` as the event ``a/b``). WSGI's ``PATH_INFO`` is decoded, so
+    the raw request line (``RAW_URI`` / ``REQUEST_URI``, set by werkzeug, gunicorn and
+    uWSGI) is used when the server gives it; otherwise the decoded path is re-encoded."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        raw = raw.split("?", 1)[0]
+        if "://" in raw:  # an absolute-form request target
+            raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+        if raw.startswith(mount):
+            return raw[len(mount):] or "/"
+    return quote(request.path[len(MOUNT):], safe="/:@!$&'()*+,;=~") or "/"
 
 
 def _peer() -> Optional[str]:

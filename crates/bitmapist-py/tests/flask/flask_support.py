@@ -79,6 +79,7 @@ def seeded(store_config):
             if when <= NOW_DT and (uid * 7 + later) % 3 != 0:
                 mark("user:logged_in", uid, when)
     mark("<script>alert(1)</script>", 3, NOW_DT)
+    mark("a/b ünï", 4, NOW_DT)
     return model
 
 

@@ -56,8 +56,9 @@ def test_events_json_matches_model(dashboard_app, seeded):
         month = set().union(*[ids for d, ids in days.items()
                               if (d.year, d.month) == (today.year, today.month)])
         assert got[name]["month"] == len(month), name
-    one = s.json("/bitmapist/api/events/" + quote("user:signed_up", safe="") + "?now=" + NOW)
-    assert one["name"] == "user:signed_up"
+    for name in ("user:signed_up", "a/b ünï"):
+        one = s.json("/bitmapist/api/events/" + quote(name, safe="") + "?now=" + NOW)
+        assert one["name"] == name
 
 
 def model_cohort(seeded, rows, cols):

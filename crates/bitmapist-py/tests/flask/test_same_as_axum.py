@@ -76,6 +76,8 @@ PATHS = [
     "/api/events?now=" + NOW,
     "/api/events/user%3Alogged_in?now=" + NOW,
     "/events/user%3Asigned_up?now=" + NOW,
+    "/events/a%2Fb%20%C3%BCn%C3%AF?now=" + NOW,
+    "/api/events/a%2Fb%20%C3%BCn%C3%AF?now=" + NOW,
     "/api/cohort?" + COHORT,
     "/api/cohort.csv?" + COHORT,
     "/api/cohort?primary_event=a&secondary_event=b&num_rows=0",
