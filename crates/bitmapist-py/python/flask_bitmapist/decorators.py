@@ -41,8 +41,10 @@ def mark(
     ``track_hourly`` to its ``BITMAPIST_TRACK_HOURLY``; ``now`` and ``use_pipeline`` are
     passed to ``mark_event``.
     """
-    if not isinstance(event_name, str) or not event_name:
-        raise TypeError("mark(): event_name must be a non-empty str")
+    if not isinstance(event_name, str):
+        raise TypeError("mark(): event_name must be a str, got %s" % type(event_name).__name__)
+    if not event_name:
+        raise ValueError("mark(): event_name must not be empty")
     if uuid is None:
         try:
             import flask_login  # noqa: F401

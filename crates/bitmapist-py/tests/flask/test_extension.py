@@ -522,6 +522,13 @@ def test_mark_decorator_evaluates_id_per_call(app, client):
     assert set(DayEvents("visited", now.year, now.month, now.day)) == {41, 42}
 
 
+def test_mark_bad_event_name():
+    with pytest.raises(TypeError, match="event_name"):
+        mark(42, 1)
+    with pytest.raises(ValueError, match="event_name"):
+        mark("", 1)
+
+
 def test_mark_function(app, bitmap):
     mark_event("active", 125)
     now = utcnow()
