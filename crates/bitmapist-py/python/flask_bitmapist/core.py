@@ -6,7 +6,7 @@ ready to mark events and serve the dashboard at ``/bitmapist``.
 How: ``init_app`` reads the app's config, points the named bitmapist system at the store
 (``BITMAPIST_STORE_URL`` for any of our store URLs, else ``BITMAPIST_REDIS_URL`` through
 ``bitmapist.setup_redis``), stores itself in ``app.extensions["bitmapist"]`` (where the
-marking helpers find the system and the hourly setting) and registers the ``bitmapist``
+marking functions find the system and the hourly setting) and registers the ``bitmapist``
 blueprint unless ``BITMAPIST_DISABLE_BLUEPRINT`` is set.
 
 Configuration (defaults as documented):

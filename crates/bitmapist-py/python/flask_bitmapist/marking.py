@@ -6,7 +6,7 @@ Why: ``bitmapist.mark_event`` knows nothing of Flask. Inside an app that ran
 behave exactly like ``bitmapist.mark_event`` (system ``"default"``, bitmapist's own
 ``TRACK_HOURLY``).
 
-How: every helper resolves ``system=None`` / ``track_hourly=None`` against
+How: every function here resolves ``system=None`` / ``track_hourly=None`` against
 ``current_app.extensions["bitmapist"]`` at call time, then calls the drop-in ``bitmapist``
 functions, which write synchronously (a mark is visible to the next read).
 

@@ -72,7 +72,7 @@ def _count(name: str, value: Any) -> int:
 
 
 def _get_redis_connection(redis_url: Optional[str] = None) -> Tuple[Optional[str], Optional[int]]:
-    """Host and port of a ``redis://`` URL (the original's helper, kept for its callers)."""
+    """Host and port of a ``redis://`` URL (the original's function, kept for its callers)."""
     url = urlparse(redis_url or "")
     return url.hostname, url.port
 

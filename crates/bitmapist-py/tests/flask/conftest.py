@@ -139,5 +139,5 @@ def _default_system_restored():
     bitmapist.SYSTEMS.update(saved)
 
 
-# The dashboard fixtures (a served app on a seeded store) live beside the server helper.
+# The dashboard fixtures (a served app on a seeded store) live beside the test server.
 from flask_support import dashboard_app, seeded  # noqa: E402,F401
