@@ -19,6 +19,8 @@
 //! What a crash can lose: nothing acknowledged on Redis; on the embedded store (`file://`),
 //! what the store's own flush policy says (see `EmbeddedStore`).
 
+mod dashboard;
+
 use std::future::Future;
 use std::sync::{Mutex, RwLock};
 
@@ -794,6 +796,7 @@ async fn dates_table(
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<dashboard::PyDashboard>()?;
     m.add_class::<Handle>()?;
     m.add_class::<Bits>()?;
     Ok(())
