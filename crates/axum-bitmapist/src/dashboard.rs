@@ -196,9 +196,9 @@ impl Dashboard {
         }
     }
 
-    /// How many heavy requests (everything that computes from bitmaps: cohort tables,
-    /// funnels, event pages) run at once, off the async workers; more are refused with
-    /// 503 and `Retry-After`. Default: the number of CPUs. At least 1.
+    /// How many heavy requests (everything that computes from bitmaps: the overview,
+    /// cohort tables, funnels, event pages) run at once, off the async workers; more are
+    /// refused with 503 and `Retry-After`. Default: the number of CPUs. At least 1.
     pub fn max_heavy_requests(mut self, n: usize) -> Self {
         self.max_heavy = Some(n);
         self

@@ -1,4 +1,4 @@
-//! Dashboard under load and failure (issue 13): cohort tables run off the async workers and
+//! Dashboard under load and failure: cohort tables run off the async workers and
 //! a bounded number at once (503 + `Retry-After` past it, cheap routes unaffected), and a
 //! Redis store that went down answers 503 at once, without trying every sub-request.
 
@@ -198,4 +198,77 @@ async fn a_redis_store_that_went_down_answers_503_at_once() {
         cohort.body
     );
     assert!(cohort.body.contains("not retried yet"), "{}", cohort.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_bound_answers_what_the_core_answers() {
+    let gate = Arc::new(Semaphore::new(0));
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(),
+        gate: Arc::clone(&gate),
+        waiting: AtomicUsize::new(0),
+    });
+    let bm = Bitmapist::builder()
+        .store(store.clone())
+        .open()
+        .await
+        .expect("open");
+    fill(&bm).await;
+    let app: Router = Router::new().nest(
+        "/bitmapist",
+        Dashboard::new(bm.clone())
+            .access(Access::Public)
+            .max_heavy_requests(1)
+            .router(),
+    );
+    let core = bitmapist_web::Dashboard::new(bm.clone())
+        .access(bitmapist_web::Access::Public)
+        .max_heavy_requests(1)
+        .build();
+    // One cohort holds the axum router's permit, one the core's.
+    let held_app = {
+        let app = app.clone();
+        tokio::spawn(async move { get(&app, COHORT).await })
+    };
+    let held_core = {
+        let core = core.clone();
+        let (path, query) = COHORT.split_once('?').expect("a query");
+        let req = bitmapist_web::DashboardRequest {
+            path: path.trim_start_matches("/bitmapist").to_string(),
+            query: Some(query.to_string()),
+            mount: "/bitmapist".into(),
+            ..Default::default()
+        };
+        tokio::spawn(async move { core.handle(req).await })
+    };
+    while store.waiting.load(Ordering::SeqCst) < 2 {
+        assert!(!held_app.is_finished() && !held_core.is_finished());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for uri in [
+        COHORT.to_string(),
+        format!("/bitmapist/funnel?step=user:signed_up&step=user:logged_in&now={NOW}"),
+        format!("/bitmapist/api/events?now={NOW}"),
+    ] {
+        let a = get(&app, &uri).await;
+        let (path, query) = uri.split_once('?').expect("a query");
+        let c = core
+            .handle(bitmapist_web::DashboardRequest {
+                path: path.trim_start_matches("/bitmapist").to_string(),
+                query: Some(query.to_string()),
+                mount: "/bitmapist".into(),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert_eq!(a.status, c.status, "{uri}");
+        assert_eq!(a.body, String::from_utf8_lossy(&c.body), "{uri}");
+        for (name, value) in &c.headers {
+            assert_eq!(a.headers.get(name), Some(value), "{uri}: {name}");
+        }
+        assert_eq!(a.header("retry-after"), "1");
+    }
+    gate.add_permits(1_000_000);
+    assert_eq!(held_app.await.expect("task").status, StatusCode::OK);
+    assert_eq!(held_core.await.expect("task").status, StatusCode::OK);
 }

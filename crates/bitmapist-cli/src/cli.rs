@@ -144,7 +144,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
-    /// How many cohort tables the dashboard computes at once; more get 503 + Retry-After
+    /// How many heavy requests (overview, cohort, event page, funnel) the dashboard computes
+    /// at once; more get 503 + Retry-After
     /// [default: the number of CPUs].
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1024))]

@@ -1063,9 +1063,16 @@ fn serve_shows_the_dashboard_over_a_store_and_rejects_a_bad_address() {
     }
     let root = http_get(port, "/");
     let html = http_get(port, "/bitmapist");
+    let slash = http_get(port, "/bitmapist/");
     let _ = child.kill();
     let _ = child.wait();
     let (status, body) = page.expect("serve answers");
+    let slash = slash.expect("serve answers /bitmapist/");
+    assert_eq!(
+        slash.0, 200,
+        "/bitmapist/ (Flask-Bitmapist's URL) serves the overview"
+    );
+    assert!(slash.1.contains("user:signed_up"), "{}", slash.1);
     assert_eq!(status, 200);
     assert!(
         body.contains("user:signed_up"),

@@ -4,7 +4,8 @@
 //! Served over HTTP/1.1 by hyper with a header-read timeout (`--header-timeout`, default
 //! 10 s), which also closes kept-alive connections idle that long and connections that
 //! send nothing: a slowloris client cannot hold connections open. (`axum::serve` sets no
-//! timeout at all.) Cohort tables are bounded by `--max-heavy-requests`.
+//! timeout at all.) Heavy requests (everything that computes from bitmaps: the overview,
+//! cohorts, event pages, funnels) are bounded by `--max-heavy-requests`.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -17,9 +17,10 @@ use serde_json::json;
 use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::exchange::DashboardResponse;
-use super::overview::{EventStats, event_stats, paginate};
-use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, check_event, parse_now};
+use super::overview::{EventStats, event_stats_bounded, paginate};
+use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, chain_value, check_event};
 use super::views::Base;
+use super::zone::AsOf;
 
 /// `GET /api`: the routes, so that the API documents itself.
 pub fn index(base: &Base) -> DashboardResponse {
@@ -84,13 +85,12 @@ pub async fn events(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let mut req = OverviewRequest::from_query(&Pairs::parse(query))?;
-    req.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), req.now);
+    let req = OverviewRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
-    let events = event_stats(&shared.client, &paged.names, req.now).await?;
+    let events = event_stats_bounded(shared, paged.names, req.as_of.at).await?;
     let body = EventsBody {
-        now: req.now.to_rfc3339(),
+        now: req.as_of.at.to_rfc3339(),
         hourly: shared.client.tracks_hourly(),
         total: names.len(),
         matched: paged.matched,
@@ -120,12 +120,11 @@ pub async fn event(
 ) -> Result<DashboardResponse, ApiError> {
     check_event("name", &name)?;
     let pairs = Pairs::parse(query);
-    let now = parse_now(pairs.get("now"))?;
-    let now = super::zone::local_now(shared.client.timezone(), pairs.get("now"), now);
-    let mut stats = event_stats(&shared.client, std::slice::from_ref(&name), now).await?;
+    let as_of = AsOf::parse("now", pairs.get("now"), shared.client.timezone())?;
+    let mut stats = event_stats_bounded(shared, vec![name], as_of.at).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
     let body = EventBody {
-        now: now.to_rfc3339(),
+        now: as_of.at.to_rfc3339(),
         event,
     };
     Ok(DashboardResponse::json(StatusCode::OK, &body))
@@ -158,6 +157,8 @@ pub struct CohortBody {
     pub average: Average,
     /// Whether the current period was left out of the averages.
     pub complete_only: bool,
+    /// The events named that were never marked (their cells count no users).
+    pub unknown_events: Vec<String>,
     /// The table: `time_group`, `dates`, `labels`, `cohort`, `totals`, `fractions`,
     /// `averages`, `average_fractions`, `col_totals`, `total`.
     #[serde(flatten)]
@@ -165,17 +166,14 @@ pub struct CohortBody {
 }
 
 impl CohortBody {
-    /// The body of `table`, computed for `req`.
-    pub fn new(req: &CohortRequest, retention: Retention) -> Self {
+    /// The body of `table`, computed for `req`; `unknown_events` as
+    /// [`EventNames::unknown`](super::names::EventNames::unknown) found them.
+    pub fn new(req: &CohortRequest, retention: Retention, unknown_events: Vec<String>) -> Self {
         let spec = &req.spec;
         CohortBody {
             primary_event: spec.primary.clone(),
             secondary_event: spec.secondary.clone(),
-            additional: spec
-                .additional
-                .iter()
-                .map(|c| format!("{}:{}", c.op, c.name))
-                .collect(),
+            additional: spec.additional.iter().map(chain_value).collect(),
             num_rows: spec.rows,
             num_cols: spec.cols,
             as_percent: req.as_percent,
@@ -185,6 +183,7 @@ impl CohortBody {
             first_time: retention.first_time,
             average: retention.average,
             complete_only: retention.complete_only,
+            unknown_events,
             table: retention.table,
         }
     }
@@ -196,8 +195,7 @@ pub async fn compute(
     query: Option<&str>,
 ) -> Result<(CohortRequest, Retention), DashboardError> {
     let form = CohortForm::from_query(&Pairs::parse(query));
-    let mut req = form.validate()?;
-    req.spec.now = super::zone::local_now(shared.client.timezone(), Some(&form.now), req.spec.now);
+    let req = form.validate(shared.client.timezone())?;
     let table = shared
         .heavy
         .retention(&shared.client, &req.retention_spec())
@@ -211,8 +209,9 @@ pub async fn cohort(
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
     let (req, table) = compute(shared, query).await?;
+    let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
     Ok(DashboardResponse::json(
         StatusCode::OK,
-        &CohortBody::new(&req, table),
+        &CohortBody::new(&req, table, unknown),
     ))
 }

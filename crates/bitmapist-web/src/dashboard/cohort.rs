@@ -12,18 +12,19 @@
 use std::sync::Arc;
 
 use askama::Template;
+use bitmapist::{CohortKind, TimeGroup};
 use http::StatusCode;
 
 use super::DashboardState;
+use super::charts::Curve;
 use super::error::{DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
 use super::params::{
-    ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_average, parse_criterion,
-    parse_flag, parse_time_group,
+    ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_average,
+    parse_criterion, parse_flag, parse_time_group,
 };
-use super::retention_curve::Curve;
 use super::views::{Base, Layout};
 
 /// The form as shown: what was sent, or the defaults.
@@ -58,24 +59,51 @@ pub struct FormView {
 }
 
 impl FormView {
+    /// The form of a valid request: its validated values.
+    fn from_request(req: &CohortRequest) -> Self {
+        let spec = &req.spec;
+        FormView {
+            primary: spec.primary.clone(),
+            secondary: spec.secondary.clone(),
+            additional: spec
+                .additional
+                .iter()
+                .map(|c| ChainRow {
+                    op: c.op.as_str().to_string(),
+                    event: c.name.clone(),
+                })
+                .collect(),
+            time_group: spec.time_group.as_str(),
+            num_rows: spec.rows.to_string(),
+            num_cols: spec.cols.to_string(),
+            as_percent: req.as_percent,
+            now_is_date: is_date(&req.as_of.raw),
+            now: req.as_of.raw.clone(),
+            retention: req.mode.criterion.as_str(),
+            first_time: req.mode.kind == CohortKind::FirstTime,
+            average: req.mode.average.as_str(),
+            complete_only: req.mode.complete_only,
+        }
+    }
+
+    /// The form of a request that is not valid (or names no events yet): what was sent,
+    /// each choice that cannot be shown falling back to its default.
     fn from_form(form: &CohortForm) -> Self {
         let with_replacement =
             parse_flag("with_replacement", form.with_replacement.as_deref()).unwrap_or(false);
         let now = form.now.trim().to_string();
-        let now_is_date =
-            now.is_empty() || chrono::NaiveDate::parse_from_str(&now, "%Y-%m-%d").is_ok();
         FormView {
             primary: form.primary.clone().unwrap_or_default(),
             secondary: form.secondary.clone().unwrap_or_default(),
             additional: form.additional.clone(),
-            time_group: parse_time_group(Some(&form.time_group))
+            time_group: parse_time_group(form.time_group.as_deref(), &ALL_GROUPS, TimeGroup::Days)
                 .map(|g| g.as_str())
                 .unwrap_or("days"),
             num_rows: non_empty_or(&form.num_rows, "10"),
             num_cols: non_empty_or(&form.num_cols, "10"),
             as_percent: parse_flag("as_percent", form.as_percent.as_deref()).unwrap_or(false),
+            now_is_date: is_date(&now),
             now,
-            now_is_date,
             retention: parse_criterion(form.retention.as_deref(), with_replacement)
                 .unwrap_or_default()
                 .as_str(),
@@ -87,6 +115,11 @@ impl FormView {
                 .unwrap_or(false),
         }
     }
+}
+
+/// Whether `now` fits a date input (empty or `YYYY-MM-DD`).
+fn is_date(now: &str) -> bool {
+    now.is_empty() || chrono::NaiveDate::parse_from_str(now, "%Y-%m-%d").is_ok()
 }
 
 fn non_empty_or(s: &str, default: &str) -> String {
@@ -153,11 +186,12 @@ pub struct CohortPage {
     pub now_label: String,
     /// Whether the store has no events at all.
     pub no_events: bool,
+    /// Events the request names that were never marked (their rows are zeros).
+    pub unknown: Vec<String>,
 }
 
 impl CohortPage {
-    fn new(layout: Layout, names: Arc<Vec<String>>, form: &CohortForm, hourly: bool) -> Self {
-        let form = FormView::from_form(form);
+    fn new(layout: Layout, names: Arc<Vec<String>>, form: FormView, hourly: bool) -> Self {
         let hourly = hourly || form.time_group == "hours";
         CohortPage {
             layout,
@@ -172,6 +206,7 @@ impl CohortPage {
             curve: None,
             links: None,
             now_label: String::new(),
+            unknown: Vec::new(),
         }
     }
 
@@ -209,20 +244,21 @@ pub async fn page(
         form.secondary.get_or_insert(s);
     } else if form.primary.is_none() && form.secondary.is_none() {
         // An empty store and nothing asked: the form and a word on how to start.
+        let form = FormView::from_form(&form);
         return html(
             StatusCode::OK,
-            &CohortPage::new(layout, names, &form, hourly),
+            &CohortPage::new(layout, names, form, hourly),
         );
     }
-    let page = CohortPage::new(layout, names, &form, hourly);
-    let req = match form.validate() {
-        Ok(mut r) => {
-            r.spec.now =
-                super::zone::local_now(shared.client.timezone(), Some(&form.now), r.spec.now);
-            r
+    let zone = shared.client.timezone();
+    let req = match form.validate(zone) {
+        Ok(r) => r,
+        Err(e) => {
+            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly);
+            return html(e.status(), &page.with_error(&e));
         }
-        Err(e) => return html(e.status(), &page.with_error(&e)),
     };
+    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly);
     let retention = match shared
         .heavy
         .retention(&shared.client, &req.retention_spec())
@@ -236,10 +272,10 @@ pub async fn page(
             return Err(PageError(e));
         }
     };
-    let mut page = page;
+    page.unknown = shared.names.unknown(&shared.client, &req.events()).await?;
     page.heatmap = Some(Heatmap::new(&req.spec, &retention.table, req.as_percent));
     page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.links = Some(Links::new(&base.0, &req));
-    page.now_label = super::zone::as_of_label(shared.client.timezone(), req.spec.now);
+    page.now_label = req.as_of.label(zone);
     html(StatusCode::OK, &page)
 }

@@ -27,8 +27,12 @@ pub enum DashboardError {
     /// No such page.
     #[error("no such page")]
     NotFound,
-    /// As many heavy requests (cohort tables) as allowed are running; retry shortly.
-    #[error("the dashboard is busy: {limit} cohort tables are being computed; retry in a moment")]
+    /// As many heavy requests (cohort tables, funnels, event pages, overviews) as allowed
+    /// are running; retry shortly.
+    #[error(
+        "the dashboard is busy: {limit} heavy requests (cohort tables, funnels, event pages, \
+         overviews) are being computed; retry in a moment"
+    )]
     Busy {
         /// How many may run at once.
         limit: usize,
@@ -42,6 +46,14 @@ pub enum DashboardError {
     /// A failure that is a bug (a task that panicked).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A 400 naming `param`.
+pub fn bad(param: &'static str, message: impl Into<String>) -> DashboardError {
+    DashboardError::BadParam {
+        param,
+        message: message.into(),
+    }
 }
 
 impl From<bitmapist::Error> for DashboardError {

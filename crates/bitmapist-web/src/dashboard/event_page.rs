@@ -16,9 +16,10 @@ use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
 use super::error::{ApiError, DashboardError, PageError};
 use super::exchange::DashboardResponse;
-use super::params::{Pairs, bad, check_event, parse_now};
+use super::params::{Pairs, check_event, parse_time_group};
 use super::views::{Base, Layout};
-use bitmapist::thousands as group;
+use super::zone::AsOf;
+use bitmapist::thousands;
 
 /// How many days, weeks and months the page charts.
 pub const DAYS: usize = 90;
@@ -184,12 +185,9 @@ pub async fn page(
 ) -> Result<DashboardResponse, PageError> {
     check_event("name", &name)?;
     let pairs = Pairs::parse(query);
-    let now_raw = pairs.get("now").unwrap_or("").trim().to_string();
-    let now = super::zone::local_now(
-        shared.client.timezone(),
-        Some(&now_raw),
-        parse_now(Some(&now_raw))?,
-    );
+    let zone = shared.client.timezone();
+    let as_of = AsOf::parse("now", pairs.get("now"), zone)?;
+    let now = as_of.at;
     if !known(shared, &name).await? {
         return Err(PageError(DashboardError::NotFound));
     }
@@ -217,18 +215,18 @@ pub async fn page(
     q.append_pair("time_group", "weeks");
     let mut f = form_urlencoded::Serializer::new(String::new());
     f.append_pair("step", &name);
-    let at = if now_raw.is_empty() {
+    let at = if as_of.raw.is_empty() {
         String::new()
     } else {
         let mut a = form_urlencoded::Serializer::new(String::new());
-        a.append_pair("at", &now_raw);
+        a.append_pair("at", &as_of.raw);
         format!("&{}", a.finish())
     };
     let api = format!("{}/api{}", base.0, event_url("", &name));
     let view = |heading: &str, s: &Stickiness, tg: &str| StickinessView {
         heading: heading.to_string(),
         period: format!("{} (from {})", s.period, s.start),
-        users: group(s.users()),
+        users: thousands(s.users()),
         chart: stickiness_chart(s, &format!("Users by days active, {}", s.period)),
         api_url: format!("{api}/stickiness?time_group={tg}{at}"),
     };
@@ -247,7 +245,7 @@ pub async fn page(
         ],
         cohort_url: format!("{}/cohort?{}", base.0, q.finish()),
         funnel_url: format!("{}/funnel?{}", base.0, f.finish()),
-        now_label: super::zone::as_of_label(shared.client.timezone(), now),
+        now_label: as_of.label(zone),
         name,
     };
     Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
@@ -262,18 +260,12 @@ pub async fn stickiness_api(
 ) -> Result<DashboardResponse, ApiError> {
     check_event("name", &name)?;
     let pairs = Pairs::parse(query);
-    let group = match pairs.get("time_group").map(str::trim).unwrap_or("weeks") {
-        "" | "weeks" | "week" => TimeGroup::Weeks,
-        "months" | "month" => TimeGroup::Months,
-        other => {
-            return Err(bad(
-                "time_group",
-                format!("time_group: {other:?} is not weeks or months"),
-            )
-            .into());
-        }
-    };
-    let at = parse_now(pairs.get("at"))?;
+    let group = parse_time_group(
+        pairs.get("time_group"),
+        &[TimeGroup::Weeks, TimeGroup::Months],
+        TimeGroup::Weeks,
+    )?;
+    let at = AsOf::parse("at", pairs.get("at"), shared.client.timezone())?.at;
     if !known(shared, &name).await? {
         return Err(DashboardError::NotFound.into());
     }

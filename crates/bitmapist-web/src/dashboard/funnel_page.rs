@@ -12,19 +12,21 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use askama::Template;
-use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup};
+use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup, Zone};
 use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
-use super::error::{ApiError, DashboardError, PageError};
+use super::error::{ApiError, DashboardError, PageError, bad};
 use super::exchange::{CSV, DashboardResponse};
 use super::params::{
-    MAX_CELLS_PER_SIDE, Pairs, bad, check_event, parse_count, parse_flag, parse_now,
+    MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group,
 };
 use super::views::{Base, Layout, percent};
-use bitmapist::thousands as group;
+use super::zone::AsOf;
+use bitmapist::thousands;
 
 /// Default rows of a funnel.
 pub const DEFAULT_ROWS: usize = 30;
@@ -36,15 +38,18 @@ const MIN_FIELDS: usize = 4;
 /// A validated funnel request.
 #[derive(Clone, Debug)]
 pub struct FunnelRequest {
-    /// The engine's spec.
+    /// The engine's spec (its `now` is `as_of.at`).
     pub spec: FunnelSpec,
-    /// `now` as sent (for links).
-    pub now_raw: String,
+    /// "As of", in the store's zone.
+    pub as_of: AsOf,
 }
 
+/// The time groups a funnel takes.
+const FUNNEL_GROUPS: [TimeGroup; 3] = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months];
+
 impl FunnelRequest {
-    /// Parses and checks the parameters.
-    pub fn from_query(q: &Pairs) -> Result<Self, DashboardError> {
+    /// Parses and checks the parameters, reading `now` in `zone`.
+    pub fn from_query(q: &Pairs, zone: Zone) -> Result<Self, DashboardError> {
         let steps: Vec<String> = q
             .all("step")
             .map(str::trim)
@@ -69,17 +74,7 @@ impl FunnelRequest {
                 ),
             ));
         }
-        let time_group = match q.get("time_group").map(str::trim).unwrap_or("") {
-            "" | "days" | "day" => TimeGroup::Days,
-            "weeks" | "week" => TimeGroup::Weeks,
-            "months" | "month" => TimeGroup::Months,
-            other => {
-                return Err(bad(
-                    "time_group",
-                    format!("time_group: {other:?} is not one of days, weeks, months"),
-                ));
-            }
-        };
+        let time_group = parse_time_group(q.get("time_group"), &FUNNEL_GROUPS, TimeGroup::Days)?;
         let rows = parse_count("rows", q.get("rows"), DEFAULT_ROWS, MAX_CELLS_PER_SIDE)?;
         let window = parse_count(
             "window",
@@ -88,21 +83,20 @@ impl FunnelRequest {
             MAX_CELLS_PER_SIDE,
         )?;
         let strict = parse_flag("strict", q.get("strict"))?;
-        let now_raw = q.get("now").unwrap_or("").trim().to_string();
-        let now = parse_now(Some(&now_raw))?;
+        let as_of = AsOf::parse("now", q.get("now"), zone)?;
         let spec = FunnelSpec::new(steps)
             .time_group(time_group)
             .rows(rows)
             .window(window)
             .strict(strict)
-            .now(now);
+            .now(as_of.at);
         spec.periods().map_err(|e| {
             bad(
                 "now",
                 format!("now: the rows leave the supported years ({e})"),
             )
         })?;
-        Ok(FunnelRequest { spec, now_raw })
+        Ok(FunnelRequest { spec, as_of })
     }
 
     /// The canonical query string of this request.
@@ -117,16 +111,15 @@ impl FunnelRequest {
         if self.spec.strict {
             q.append_pair("strict", "on");
         }
-        if !self.now_raw.is_empty() {
-            q.append_pair("now", &self.now_raw);
+        if !self.as_of.raw.is_empty() {
+            q.append_pair("now", &self.as_of.raw);
         }
         q.finish()
     }
 }
 
 async fn compute(shared: &DashboardState, req: &FunnelRequest) -> Result<Funnel, DashboardError> {
-    let mut spec = req.spec.clone();
-    spec.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), spec.now);
+    let spec = req.spec.clone();
     shared
         .heavy
         .run(&shared.client, move |client| async move {
@@ -152,16 +145,36 @@ pub struct FunnelForm {
     pub now: String,
 }
 
+/// The step fields: the steps, then blank fields up to a few.
+fn step_fields(mut steps: Vec<String>) -> Vec<String> {
+    let fields = (steps.len() + 1).clamp(MIN_FIELDS, MAX_FUNNEL_STEPS);
+    steps.resize(fields.max(steps.len()), String::new());
+    steps
+}
+
 impl FunnelForm {
+    /// The form of a valid request: its validated values.
+    fn from_request(req: &FunnelRequest) -> Self {
+        let spec = &req.spec;
+        FunnelForm {
+            steps: step_fields(spec.steps.clone()),
+            time_group: spec.time_group.as_str().to_string(),
+            rows: spec.rows.to_string(),
+            window: spec.window.to_string(),
+            strict: spec.strict,
+            now: req.as_of.raw.clone(),
+        }
+    }
+
+    /// The form of a request that is not valid (or asks nothing yet): what was sent.
     fn from_query(q: &Pairs) -> Self {
-        let mut steps: Vec<String> = q
-            .all("step")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        let fields = (steps.len() + 1).clamp(MIN_FIELDS, MAX_FUNNEL_STEPS);
-        steps.resize(fields.max(steps.len()), String::new());
+        let steps = step_fields(
+            q.all("step")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
         let text = |name: &str, default: usize| {
             q.get(name)
                 .map(str::trim)
@@ -210,6 +223,27 @@ pub struct FunnelPage {
     pub error_param: &'static str,
     /// The funnel, when one was asked for and computed.
     pub result: Option<FunnelView>,
+    /// Steps that were never marked (no user reaches them).
+    pub unknown: Vec<String>,
+}
+
+/// The funnel as the API answers it: the engine's [`Funnel`] and the steps never marked.
+#[derive(Debug, Serialize)]
+pub struct FunnelBody {
+    /// `steps`, `time_group`, `window`, `strict`, `rows`, `totals`, `conversion`.
+    #[serde(flatten)]
+    pub funnel: Funnel,
+    /// The steps that were never marked (no user reaches them).
+    pub unknown_events: Vec<String>,
+}
+
+/// The steps of `req` that were never marked.
+async fn unknown(
+    shared: &DashboardState,
+    req: &FunnelRequest,
+) -> Result<Vec<String>, DashboardError> {
+    let steps: Vec<&str> = req.spec.steps.iter().map(String::as_str).collect();
+    Ok(shared.names.unknown(&shared.client, &steps).await?)
 }
 
 /// A computed funnel as the page shows it.
@@ -262,7 +296,7 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
     };
     FunnelView {
         steps: f.steps.clone(),
-        totals: f.totals.iter().map(|&t| group(t)).collect(),
+        totals: f.totals.iter().map(|&t| thousands(t)).collect(),
         conversion: f
             .conversion
             .iter()
@@ -273,7 +307,7 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
             .iter()
             .map(|r| RowView {
                 period: r.period.clone(),
-                counts: r.counts.iter().map(|&n| group(n)).collect(),
+                counts: r.counts.iter().map(|&n| thousands(n)).collect(),
                 complete: r.complete,
             })
             .collect(),
@@ -310,17 +344,20 @@ pub async fn page(
         error: None,
         error_param: "",
         result: None,
+        unknown: Vec::new(),
     };
     // Nothing asked yet: the form alone.
     if !pairs.has("step") {
         return Ok(DashboardResponse::html(StatusCode::OK, page.render()?));
     }
-    let outcome = match FunnelRequest::from_query(&pairs) {
+    let outcome = match FunnelRequest::from_query(&pairs, shared.client.timezone()) {
         Ok(req) => compute(shared, &req).await.map(|f| (req, f)),
         Err(e) => Err(e),
     };
     match outcome {
         Ok((req, f)) => {
+            page.form = FunnelForm::from_request(&req);
+            page.unknown = unknown(shared, &req).await?;
             page.result = Some(view(&base.0, &req, &f));
             Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
         }
@@ -338,9 +375,13 @@ pub async fn api(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query))?;
+    let req = FunnelRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let funnel = compute(shared, &req).await?;
-    Ok(DashboardResponse::json(StatusCode::OK, &funnel))
+    let body = FunnelBody {
+        funnel,
+        unknown_events: unknown(shared, &req).await?,
+    };
+    Ok(DashboardResponse::json(StatusCode::OK, &body))
 }
 
 /// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
@@ -395,7 +436,7 @@ pub async fn csv(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query))?;
+    let req = FunnelRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let f = compute(shared, &req).await?;
     Ok(
         DashboardResponse::new(StatusCode::OK, CSV, render_csv(&f)).with(

@@ -1,5 +1,5 @@
 //! The cohort heatmap as the template draws it: labels, formatted cells and shade classes.
-//! DashboardState by the cohort page and the original's `POST /cohort` fragment.
+//! Shared by the cohort page and the original's `POST /cohort` fragment.
 //!
 //! A cell is shaded by the fraction of its row's users it holds, in eleven classes `h0`
 //! (none) to `h10` on a square-root scale (`h{ceil(10 * sqrt(f))}`), so that the small

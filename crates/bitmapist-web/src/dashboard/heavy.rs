@@ -1,9 +1,14 @@
-//! The dashboard's heavy work (cohort tables) off the async workers, a bounded number at once.
-//! Past the bound, a request is refused at once with 503 and `Retry-After`, never queued.
+//! The dashboard's heavy work off the async workers, a bounded number at once. Past the
+//! bound, a request is refused at once with 503 and `Retry-After`, never queued.
 //!
-//! A cohort of 400 x 400 cells with chained events costs seconds of CPU and hundreds of MiB;
-//! run on the async workers, a few of them stall every other route of the app (the trivial
-//! `/api` waited 9 s behind 200 of them). Here each runs on Tokio's blocking pool, driving its
+//! Heavy is everything that computes from bitmaps: cohort tables (the cohort page, its
+//! JSON and CSV, `POST /cohort`), funnels (page, JSON, CSV), the event page and its
+//! stickiness API, and the overview with its JSON (counts and year unions of a page of
+//! events). Only the API's index, the assets and refusals stay on the async workers.
+//!
+//! Why: a cohort of 400 x 400 cells with chained events costs seconds of CPU and hundreds
+//! of MiB; run on the async workers, a few of them stall every other route of the app (the
+//! trivial `/api` waited 9 s behind 200 of them). Here each runs on Tokio's blocking pool, driving its
 //! store calls with [`Handle::block_on`], holding a permit of a semaphore sized by
 //! [`Dashboard::max_heavy_requests`](super::Dashboard::max_heavy_requests) (default: the
 //! number of CPUs). A request whose client went away still finishes its table, permit held,

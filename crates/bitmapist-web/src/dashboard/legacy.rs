@@ -16,19 +16,20 @@
 //! The original's special case of `years` (always 3 rows) is not kept.
 
 use askama::Template;
-use bitmapist::{ChainOp, ChainedEvent, Cohort, CohortSpec};
+use bitmapist::{ChainOp, ChainedEvent, Cohort, CohortSpec, TimeGroup, Zone};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::DashboardState;
-use super::error::{ApiError, DashboardError};
+use super::error::{ApiError, DashboardError, bad};
 use super::exchange::{DashboardResponse, TEXT};
 use super::heatmap::Heatmap;
 use super::params::{
-    MAX_ADDITIONAL, MAX_CELLS_PER_SIDE, Pairs, bad, chained, check_event, parse_flag, parse_now,
+    ALL_GROUPS, MAX_ADDITIONAL, MAX_CELLS_PER_SIDE, Pairs, chained, check_event, parse_flag,
     parse_time_group,
 };
+use super::zone::AsOf;
 
 /// The heatmap alone, as the original's `_heatmap.html`.
 #[derive(Template)]
@@ -145,8 +146,8 @@ fn flag(body: &Map<String, Value>, name: &'static str) -> Result<bool, Dashboard
     }
 }
 
-/// Reads the original's JSON body into a spec and the percent flag.
-pub fn parse_body(raw: &[u8]) -> Result<(CohortSpec, bool), DashboardError> {
+/// Reads the original's JSON body into a spec and the percent flag, `now` in `zone`.
+pub fn parse_body(raw: &[u8], zone: Zone) -> Result<(CohortSpec, bool), DashboardError> {
     let value: Value =
         serde_json::from_slice(raw).map_err(|e| bad("body", format!("body: not JSON ({e})")))?;
     let Value::Object(body) = value else {
@@ -189,13 +190,13 @@ pub fn parse_body(raw: &[u8]) -> Result<(CohortSpec, bool), DashboardError> {
             ));
         }
     };
-    let time_group = parse_time_group(text(&body, "time_group")?)?;
+    let time_group = parse_time_group(text(&body, "time_group")?, &ALL_GROUPS, TimeGroup::Days)?;
     let rows = number(&body, "num_rows", 20)?;
     // The original: "Columns > rows would extend into future and thus would just be empty".
     let cols = number(&body, "num_cols", 10)?.min(rows);
     let as_percent = flag(&body, "as_percent")?;
     let with_replacement = flag(&body, "with_replacement")?;
-    let now = parse_now(text(&body, "now")?)?;
+    let now = AsOf::parse("now", text(&body, "now")?, zone)?.at;
     Ok((
         CohortSpec::new(primary, secondary)
             .additional(additional)
@@ -219,11 +220,7 @@ async fn table(
     shared: &DashboardState,
     body: &[u8],
 ) -> Result<(CohortSpec, bool, Cohort), DashboardError> {
-    let (mut spec, as_percent) = parse_body(body)?;
-    let raw_now = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("now").and_then(Value::as_str).map(str::to_owned));
-    spec.now = super::zone::local_now(shared.client.timezone(), raw_now.as_deref(), spec.now);
+    let (spec, as_percent) = parse_body(body, shared.client.timezone())?;
     let table = shared.heavy.cohort(&shared.client, &spec).await?;
     Ok((spec, as_percent, table))
 }
@@ -277,6 +274,7 @@ mod tests {
                  "secondary_event": "user:logged_in",
                  "additional_events": [{"name": "user:bought", "op": "or"}],
                  "num_rows": "12", "num_cols": 20, "as_percent": 1}"#,
+            Zone::UTC,
         )
         .expect("valid");
         assert_eq!(spec.rows, 12);
@@ -303,7 +301,7 @@ mod tests {
             (br#"{"primary_event": "a", "secondary_event": "b", "additional_events": [{"name": "c", "op": "xor"}]}"#, "additional_events"),
             (br#"{"primary_event": "a", "secondary_event": "b", "now": "yesterday"}"#, "now"),
         ] {
-            let err = parse_body(body).expect_err(&String::from_utf8_lossy(body));
+            let err = parse_body(body, Zone::UTC).expect_err(&String::from_utf8_lossy(body));
             assert_eq!(err.param(), Some(param), "{}", String::from_utf8_lossy(body));
         }
     }

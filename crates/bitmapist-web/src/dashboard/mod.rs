@@ -20,11 +20,12 @@
 //! `""` and `"/"`) are the overview, and every link is absolute (it starts with the mount
 //! path), so pages work however the adapter mounted them.
 //!
-//! **Heavy requests.** Every route that computes from bitmaps (the cohort page, its API and
-//! CSV, `POST /cohort`, the event page and its stickiness API, the funnel page, its API
-//! and CSV) runs on Tokio's blocking pool, at most [`Dashboard::max_heavy_requests`] at
-//! once; past that, and when the store is unreachable, the answer is 503 with
-//! `Retry-After: 1`. The index of the API and the assets stay on the async workers.
+//! **Heavy requests.** Every route that computes from bitmaps (the overview and its JSON,
+//! the cohort page, its JSON and CSV, `POST /cohort`, the event page and its stickiness
+//! JSON, the funnel page, its JSON and CSV) runs on Tokio's blocking pool, at most
+//! [`Dashboard::max_heavy_requests`] at once; past that, and when the store is
+//! unreachable, the answer is 503 with `Retry-After: 1`. The index of the API and the
+//! assets stay on the async workers.
 //!
 //! Every answer carries a strict Content-Security-Policy (no inline script or style;
 //! nothing from other origins), `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`
@@ -49,8 +50,6 @@ mod legacy;
 mod names;
 mod overview;
 mod params;
-mod retention_curve;
-mod svg;
 mod views;
 mod zone;
 
@@ -223,7 +222,7 @@ fn segment(raw: &str) -> Result<String, DashboardError> {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|e| params::bad("name", format!("name: the path segment is not UTF-8 ({e})")))
+        .map_err(|e| error::bad("name", format!("name: the path segment is not UTF-8 ({e})")))
 }
 
 /// Whether `path` is under `/api` (errors there are JSON).

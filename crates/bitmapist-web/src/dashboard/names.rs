@@ -44,6 +44,36 @@ impl EventNames {
     }
 }
 
+impl EventNames {
+    /// The names among `wanted` that were never marked (no key in the store), in order,
+    /// each once. A name missing from the reused listing is checked against a fresh one
+    /// before it is reported, so an event marked seconds ago is never called unknown.
+    pub async fn unknown(
+        &self,
+        client: &Bitmapist,
+        wanted: &[&str],
+    ) -> bitmapist::Result<Vec<String>> {
+        let missing = |names: &[String]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for w in wanted {
+                if !names.iter().any(|n| n == w) && !out.iter().any(|o| o == w) {
+                    out.push((*w).to_string());
+                }
+            }
+            out
+        };
+        let cached = missing(&self.get(client).await?);
+        if cached.is_empty() || self.ttl.is_zero() {
+            return Ok(cached);
+        }
+        let fresh = Arc::new(client.event_names(None).await?);
+        if let Ok(mut guard) = self.cached.lock() {
+            *guard = Some((Instant::now(), fresh.clone()));
+        }
+        Ok(missing(&fresh))
+    }
+}
+
 /// The pair of events a fresh cohort page starts with: a sign-up-like and an
 /// activity-like event when present, else the first two names (or the only one twice).
 pub fn suggested_pair(names: &[String]) -> Option<(String, String)> {

@@ -13,10 +13,10 @@ use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
+use super::charts::{Sparkline, sparkline};
 use super::error::{DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::params::{OverviewRequest, Pairs};
-use super::svg::{self, Chart};
 use super::views::{Base, Layout};
 use bitmapist::thousands;
 
@@ -151,6 +151,20 @@ impl Periods {
     }
 }
 
+/// [`event_stats`] under the heavy-request bound (503 when it is full).
+pub async fn event_stats_bounded(
+    shared: &DashboardState,
+    names: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventStats>, DashboardError> {
+    shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            event_stats(&client, &names, now).await
+        })
+        .await
+}
+
 /// The numbers of `names` as of `now`, in two store calls.
 pub async fn event_stats(
     client: &Bitmapist,
@@ -260,9 +274,9 @@ pub struct EventRow {
     /// Whether each count is zero (for muted styling): hour, day, week, month, year.
     pub zero: [bool; 5],
     /// The daily chart.
-    pub daily: Chart,
+    pub daily: Sparkline,
     /// The weekly chart.
-    pub weekly: Chart,
+    pub weekly: Sparkline,
     /// The event's own retention table.
     pub cohort_url: String,
     /// The event's page.
@@ -347,8 +361,8 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
             c.month == 0,
             c.year == 0,
         ],
-        daily: svg::bars(&daily, 4, "Daily users, last 30 days"),
-        weekly: svg::bars(&weekly, 8, "Weekly users, last 12 weeks"),
+        daily: sparkline(&daily, 4, "Daily users, last 30 days"),
+        weekly: sparkline(&weekly, 8, "Weekly users, last 12 weeks"),
         cohort_url: format!("{base}/cohort?{}", cohort.finish()),
         event_url: super::event_page::event_url(base, &s.name),
         api_url: format!(
@@ -392,11 +406,8 @@ pub async fn page(
 ) -> Result<DashboardResponse, PageError> {
     let pairs = Pairs::parse(query);
     let layout = Layout::new(base, "events");
-    let req = match OverviewRequest::from_query(&pairs) {
-        Ok(mut r) => {
-            r.now = super::zone::local_now(shared.client.timezone(), Some(&r.now_raw), r.now);
-            r
-        }
+    let req = match OverviewRequest::from_query(&pairs, shared.client.timezone()) {
+        Ok(r) => r,
         Err(e) => {
             let page = OverviewPage {
                 now_raw: pairs.get("now").unwrap_or("").to_string(),
@@ -421,9 +432,9 @@ async fn listing(
 ) -> Result<OverviewPage, PageError> {
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, req);
-    let stats = event_stats(&shared.client, &paged.names, req.now).await?;
+    let stats = event_stats_bounded(shared, paged.names, req.as_of.at).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
-    let rows: Vec<EventRow> = stats.iter().map(|s| row(base, s, &req.now_raw)).collect();
+    let rows: Vec<EventRow> = stats.iter().map(|s| row(base, s, &req.as_of.raw)).collect();
     let home = layout.home.clone();
     let page_url = |page: usize| {
         let q = req.page_query(page);
@@ -435,8 +446,8 @@ async fn listing(
     };
     let api_q = req.page_query(req.page);
     Ok(OverviewPage {
-        now_label: super::zone::as_of_label(shared.client.timezone(), req.now),
-        now_raw: req.now_raw.clone(),
+        now_label: req.as_of.label(shared.client.timezone()),
+        now_raw: req.as_of.raw.clone(),
         q: req.q.clone(),
         total: names.len(),
         matched: paged.matched,

@@ -11,14 +11,21 @@
 //! Retention modes add `retention` (`first-return`, `on`, `on-or-after`; `with_replacement`
 //! stays a synonym of `on`), `first_time`, `average` (`simple`, `weighted`) and
 //! `complete_only` (see [`bitmapist::retention`]).
+//!
+//! Invariants: a request is validated once, into a typed request ([`CohortRequest`],
+//! [`OverviewRequest`]); pages show and link the validated values, never the text re-parsed.
+//! A choice parameter (`time_group`, `retention`, `average`) may be absent (its default)
+//! but not empty: `retention=` is a 400 naming it, like any other bad value. "As of" is
+//! read in the store's zone ([`AsOf`]).
 
 use bitmapist::{
     Average, ChainOp, ChainedEvent, CohortKind, CohortSpec, Criterion, RetentionSpec, TimeGroup,
+    Zone,
 };
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use url::form_urlencoded;
 
-use super::error::DashboardError;
+use super::error::{DashboardError, bad};
+use super::zone::AsOf;
 
 /// The largest `num_rows` and `num_cols` the dashboard accepts.
 pub const MAX_CELLS_PER_SIDE: usize = 400;
@@ -70,14 +77,6 @@ impl Pairs {
     }
 }
 
-/// A 400 naming `param`.
-pub fn bad(param: &'static str, message: impl Into<String>) -> DashboardError {
-    DashboardError::BadParam {
-        param,
-        message: message.into(),
-    }
-}
-
 /// A whole number in `1..=max`, or `default` when absent or empty.
 pub fn parse_count(
     param: &'static str,
@@ -114,48 +113,50 @@ pub fn parse_flag(param: &'static str, raw: Option<&str>) -> Result<bool, Dashbo
     }
 }
 
-/// A time group: `days`, `weeks`, `months`, `years` (or `hours`), singular or plural;
-/// `days` when absent or empty.
-pub fn parse_time_group(raw: Option<&str>) -> Result<TimeGroup, DashboardError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(TimeGroup::Days),
-        Some(s) => s.parse().map_err(|_| {
-            bad(
-                "time_group",
-                format!("time_group: {s:?} is not one of days, weeks, months, years, hours"),
-            )
-        }),
+/// Every time group, finest first: what the cohort page accepts.
+pub const ALL_GROUPS: [TimeGroup; 5] = [
+    TimeGroup::Hours,
+    TimeGroup::Days,
+    TimeGroup::Weeks,
+    TimeGroup::Months,
+    TimeGroup::Years,
+];
+
+/// A choice parameter's text: `None` when absent, a 400 naming `param` when empty.
+fn choice<'a>(
+    param: &'static str,
+    raw: Option<&'a str>,
+) -> Result<Option<&'a str>, DashboardError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(bad(
+            param,
+            format!("{param}: the value is empty; leave the parameter out for its default"),
+        )),
+        Some(s) => Ok(Some(s)),
     }
 }
 
-/// The "as of" instant: `YYYY-MM-DD` (the end of that day, UTC), RFC 3339, or
-/// `YYYY-MM-DDTHH:MM[:SS]` (UTC); now when absent or empty. Handlers then read the forms
-/// without an offset in the store's zone (`dashboard::zone::local_now`).
-pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, DashboardError> {
-    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(Utc::now());
+/// A time group among `allowed` (singular or plural: `days`, `week`, ...), `default` when
+/// absent; empty or another is a 400 naming `time_group`.
+pub fn parse_time_group(
+    raw: Option<&str>,
+    allowed: &[TimeGroup],
+    default: TimeGroup,
+) -> Result<TimeGroup, DashboardError> {
+    let Some(s) = choice("time_group", raw)? else {
+        return Ok(default);
     };
-    let parsed = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        NaiveTime::from_hms_opt(23, 59, 59).map(|t| d.and_time(t).and_utc())
-    } else if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        Some(t.with_timezone(&Utc))
-    } else {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-            .ok()
-            .map(|t| t.and_utc())
-    };
-    let at = parsed.ok_or_else(|| {
-        bad(
-            "now",
-            format!("now: {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"),
-        )
-    })?;
-    let year = chrono::Datelike::year(&at);
-    if !(bitmapist::MIN_YEAR..=bitmapist::MAX_YEAR).contains(&year) {
-        return Err(bad("now", format!("now: year {year} is out of range")));
+    match s.parse::<TimeGroup>() {
+        Ok(g) if allowed.contains(&g) => Ok(g),
+        _ => {
+            let names: Vec<&str> = allowed.iter().map(|g| g.as_str()).collect();
+            Err(bad(
+                "time_group",
+                format!("time_group: {s:?} is not one of {}", names.join(", ")),
+            ))
+        }
     }
-    Ok(at)
 }
 
 /// Checks an event name: not empty, not absurdly long.
@@ -172,21 +173,14 @@ pub fn check_event(param: &'static str, name: &str) -> Result<(), DashboardError
     Ok(())
 }
 
-/// Parses one `additional` value: `and:EVENT` or `or:EVENT`.
-pub fn parse_chained(raw: &str) -> Result<ChainedEvent, DashboardError> {
-    let (op, name) = raw.split_once(':').ok_or_else(|| {
+/// The operator of an `additional` value (`and`, `or`, any case), as `param`.
+pub fn parse_op(param: &'static str, raw: &str, op: &str) -> Result<ChainOp, DashboardError> {
+    op.trim().parse().map_err(|_| {
         bad(
-            "additional",
-            format!("additional: {raw:?} is not \"and:EVENT\" or \"or:EVENT\""),
+            param,
+            format!("{param}: {raw:?} does not start with \"and:\" or \"or:\""),
         )
-    })?;
-    let op: ChainOp = op.parse().map_err(|_| {
-        bad(
-            "additional",
-            format!("additional: {raw:?} does not start with \"and:\" or \"or:\""),
-        )
-    })?;
-    chained("additional", op, name)
+    })
 }
 
 /// One chained event from its operator and name, the name checked as `param`.
@@ -224,7 +218,7 @@ pub struct CohortForm {
     /// `additional` values that are not `op:EVENT`, kept for the error message.
     pub malformed_additional: Vec<String>,
     /// `time_group` as sent.
-    pub time_group: String,
+    pub time_group: Option<String>,
     /// `num_rows` as sent.
     pub num_rows: String,
     /// `num_cols` as sent.
@@ -250,12 +244,12 @@ pub struct CohortForm {
 /// A validated cohort request.
 #[derive(Clone, Debug)]
 pub struct CohortRequest {
-    /// What the engine computes.
+    /// What the engine computes (its `now` is `as_of.at`).
     pub spec: CohortSpec,
     /// Show fractions rather than counts.
     pub as_percent: bool,
-    /// `now` as sent (empty: the moment of the request).
-    pub now_raw: String,
+    /// "As of", in the store's zone.
+    pub as_of: AsOf,
     /// The retention mode: cohort kind, criterion, averages.
     pub mode: RetentionMode,
 }
@@ -273,14 +267,14 @@ pub struct RetentionMode {
     pub complete_only: bool,
 }
 
-/// `retention`: `first-return`, `on` or `on-or-after`; absent or empty: `on` when
-/// `with_replacement` is set, else `first-return`. Set together with `with_replacement`,
-/// it must be `on`.
+/// `retention`: `first-return`, `on` or `on-or-after`; absent: `on` when
+/// `with_replacement` is set, else `first-return`; empty: a 400. Set together with
+/// `with_replacement`, it must be `on`.
 pub fn parse_criterion(
     raw: Option<&str>,
     with_replacement: bool,
 ) -> Result<Criterion, DashboardError> {
-    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(s) = choice("retention", raw)? else {
         return Ok(if with_replacement {
             Criterion::On
         } else {
@@ -302,9 +296,9 @@ pub fn parse_criterion(
     Ok(c)
 }
 
-/// `average`: `simple` or `weighted`; `simple` when absent or empty.
+/// `average`: `simple` or `weighted`; `simple` when absent; empty: a 400.
 pub fn parse_average(raw: Option<&str>) -> Result<Average, DashboardError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match choice("average", raw)? {
         None => Ok(Average::Simple),
         Some(s) => s.parse().map_err(|_| {
             bad(
@@ -347,7 +341,7 @@ impl CohortForm {
             secondary: q.get("secondary_event").map(str::to_string),
             additional,
             malformed_additional: malformed,
-            time_group: text("time_group"),
+            time_group: q.get("time_group").map(str::to_string),
             num_rows: text("num_rows"),
             num_cols: text("num_cols"),
             as_percent: q.get("as_percent").map(str::to_string),
@@ -365,8 +359,8 @@ impl CohortForm {
     /// on-or-after, as percent (a table that says something on typical data). Fields
     /// already sent are kept.
     pub fn default_view(&mut self) {
-        if self.time_group.trim().is_empty() {
-            self.time_group = "weeks".to_string();
+        if self.time_group.is_none() {
+            self.time_group = Some("weeks".to_string());
         }
         if self.retention.is_none() && self.with_replacement.is_none() {
             self.retention = Some(Criterion::OnOrAfter.as_str().to_string());
@@ -376,8 +370,8 @@ impl CohortForm {
         }
     }
 
-    /// Validates every parameter; a missing event name is an error.
-    pub fn validate(&self) -> Result<CohortRequest, DashboardError> {
+    /// Validates every parameter, reading `now` in `zone`; a missing event name is an error.
+    pub fn validate(&self, zone: Zone) -> Result<CohortRequest, DashboardError> {
         let primary = self
             .primary
             .as_deref()
@@ -403,9 +397,13 @@ impl CohortForm {
         let additional = self
             .additional
             .iter()
-            .map(|row| parse_chained(&format!("{}:{}", row.op, row.event)))
+            .map(|row| {
+                let op = parse_op("additional", &row.event, &row.op)?;
+                chained("additional", op, &row.event)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let time_group = parse_time_group(Some(&self.time_group))?;
+        let time_group =
+            parse_time_group(self.time_group.as_deref(), &ALL_GROUPS, TimeGroup::Days)?;
         let rows = parse_count(
             "num_rows",
             Some(&self.num_rows),
@@ -420,7 +418,7 @@ impl CohortForm {
         )?;
         let as_percent = parse_flag("as_percent", self.as_percent.as_deref())?;
         let with_replacement = parse_flag("with_replacement", self.with_replacement.as_deref())?;
-        let now = parse_now(Some(&self.now))?;
+        let as_of = AsOf::parse("now", Some(&self.now), zone)?;
         let mode = RetentionMode {
             kind: if parse_flag("first_time", self.first_time.as_deref())? {
                 CohortKind::FirstTime
@@ -438,9 +436,9 @@ impl CohortForm {
                 .rows(rows)
                 .cols(cols)
                 .with_replacement(mode.criterion == Criterion::On)
-                .now(now),
+                .now(as_of.at),
             as_percent,
-            now_raw: self.now.trim().to_string(),
+            as_of,
             mode,
         })
     }
@@ -461,11 +459,10 @@ impl CohortForm {
         for raw in &self.malformed_additional {
             s.append_pair("additional", raw);
         }
-        for (name, value) in [
-            ("time_group", &self.time_group),
-            ("num_rows", &self.num_rows),
-            ("num_cols", &self.num_cols),
-        ] {
+        if let Some(g) = self.time_group.as_deref().filter(|g| !g.trim().is_empty()) {
+            s.append_pair("time_group", g.trim());
+        }
+        for (name, value) in [("num_rows", &self.num_rows), ("num_cols", &self.num_cols)] {
             if !value.trim().is_empty() {
                 s.append_pair(name, value.trim());
             }
@@ -490,6 +487,15 @@ impl CohortForm {
 }
 
 impl CohortRequest {
+    /// Every event the request names: primary, secondary, then the chain.
+    pub fn events(&self) -> Vec<&str> {
+        let spec = &self.spec;
+        [spec.primary.as_str(), spec.secondary.as_str()]
+            .into_iter()
+            .chain(spec.additional.iter().map(|c| c.name.as_str()))
+            .collect()
+    }
+
     /// What the engine computes for this request.
     pub fn retention_spec(&self) -> RetentionSpec {
         RetentionSpec::new(self.spec.clone())
@@ -506,7 +512,7 @@ impl CohortRequest {
         s.append_pair("primary_event", &spec.primary);
         s.append_pair("secondary_event", &spec.secondary);
         for c in &spec.additional {
-            s.append_pair("additional", &format!("{}:{}", c.op, c.name));
+            s.append_pair("additional", &chain_value(c));
         }
         s.append_pair("time_group", spec.time_group.as_str());
         s.append_pair("num_rows", &spec.rows.to_string());
@@ -527,11 +533,16 @@ impl CohortRequest {
         if self.mode.complete_only {
             s.append_pair("complete_only", "1");
         }
-        if !self.now_raw.is_empty() {
-            s.append_pair("now", &self.now_raw);
+        if !self.as_of.raw.is_empty() {
+            s.append_pair("now", &self.as_of.raw);
         }
         s.finish()
     }
+}
+
+/// A chained event as an `additional` value: `and:EVENT`, `or:EVENT`.
+pub fn chain_value(c: &ChainedEvent) -> String {
+    format!("{}:{}", c.op, c.name)
 }
 
 /// The overview's parameters.
@@ -543,15 +554,13 @@ pub struct OverviewRequest {
     pub page: usize,
     /// Events per page.
     pub per_page: usize,
-    /// The moment the counts are taken at.
-    pub now: DateTime<Utc>,
-    /// `now` as sent (empty: the moment of the request).
-    pub now_raw: String,
+    /// The moment the counts are taken at, in the store's zone.
+    pub as_of: AsOf,
 }
 
 impl OverviewRequest {
-    /// Reads and validates `q`, `page`, `per_page` and `now`.
-    pub fn from_query(q: &Pairs) -> Result<Self, DashboardError> {
+    /// Reads and validates `q`, `page`, `per_page` and `now` (in `zone`).
+    pub fn from_query(q: &Pairs, zone: Zone) -> Result<Self, DashboardError> {
         Ok(OverviewRequest {
             q: q.get("q").unwrap_or("").trim().to_string(),
             page: parse_count("page", q.get("page"), 1, usize::MAX / 2)?,
@@ -561,8 +570,7 @@ impl OverviewRequest {
                 DEFAULT_PER_PAGE,
                 MAX_PER_PAGE,
             )?,
-            now: parse_now(q.get("now"))?,
-            now_raw: q.get("now").unwrap_or("").trim().to_string(),
+            as_of: AsOf::parse("now", q.get("now"), zone)?,
         })
     }
 
@@ -578,8 +586,8 @@ impl OverviewRequest {
         if self.per_page != DEFAULT_PER_PAGE {
             s.append_pair("per_page", &self.per_page.to_string());
         }
-        if !self.now_raw.is_empty() {
-            s.append_pair("now", &self.now_raw);
+        if !self.as_of.raw.is_empty() {
+            s.append_pair("now", &self.as_of.raw);
         }
         s.finish()
     }
@@ -596,7 +604,9 @@ mod tests {
              &additional=and:user:bought&additional=OR:user:upgraded&time_group=weeks\
              &num_rows=12&num_cols=8&as_percent=on&now=2026-11-22",
         ));
-        let req = CohortForm::from_query(&q).validate().expect("valid");
+        let req = CohortForm::from_query(&q)
+            .validate(Zone::UTC)
+            .expect("valid");
         assert_eq!(req.spec.primary, "user:signed_up");
         assert_eq!(
             req.spec.additional,
@@ -654,21 +664,37 @@ mod tests {
                 "primary_event=a&secondary_event=b&as_percent=maybe",
                 "as_percent",
             ),
+            ("primary_event=a&secondary_event=b&retention=", "retention"),
+            ("primary_event=a&secondary_event=b&average=", "average"),
+            (
+                "primary_event=a&secondary_event=b&time_group=",
+                "time_group",
+            ),
         ];
         for (query, param) in cases {
             let err = CohortForm::from_query(&Pairs::parse(Some(query)))
-                .validate()
+                .validate(Zone::UTC)
                 .expect_err(query);
             assert_eq!(err.param(), Some(param), "{query}");
         }
     }
 
     #[test]
-    fn now_formats() {
-        assert!(parse_now(Some("2026-11-22T13:05:00Z")).is_ok());
-        assert!(parse_now(Some("2026-11-22T13:05:00+02:00")).is_ok());
-        assert!(parse_now(Some("2026-11-22T13:05")).is_ok());
-        assert!(parse_now(Some("2026-13-01")).is_err());
-        assert!(parse_now(Some("+99999-01-01T00:00:00Z")).is_err());
+    fn time_groups_among_the_allowed() {
+        let weeks_months = [TimeGroup::Weeks, TimeGroup::Months];
+        assert_eq!(
+            parse_time_group(None, &weeks_months, TimeGroup::Weeks).ok(),
+            Some(TimeGroup::Weeks)
+        );
+        assert_eq!(
+            parse_time_group(Some("month"), &weeks_months, TimeGroup::Weeks).ok(),
+            Some(TimeGroup::Months)
+        );
+        let e = parse_time_group(Some("days"), &weeks_months, TimeGroup::Weeks).expect_err("days");
+        assert_eq!(
+            e.to_string(),
+            "time_group: \"days\" is not one of weeks, months"
+        );
+        assert!(parse_time_group(Some(" "), &ALL_GROUPS, TimeGroup::Days).is_err());
     }
 }

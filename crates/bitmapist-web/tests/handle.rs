@@ -3,86 +3,19 @@
 //! its parameter, the 503 + `Retry-After` of a full heavy bound, the security headers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use bitmapist::{Bitmap, Bitmapist, KeyWrite, MarkOptions, MemoryStore, Store};
+use bitmapist::Bitmapist;
 use bitmapist_web::{
-    Access, CONTENT_SECURITY_POLICY, Dashboard, DashboardCore, DashboardRequest, DashboardResponse,
-    MAX_BODY_BYTES,
+    Access, CONTENT_SECURITY_POLICY, Dashboard, DashboardCore, DashboardRequest, MAX_BODY_BYTES,
 };
-use chrono::{DateTime, TimeZone, Utc};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use tokio::sync::Semaphore;
 
-const NOW: &str = "2026-11-22T12:00:00Z";
+use crate::support::*;
 
-fn nov(d: u32, h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0)
-        .single()
-        .expect("a valid time")
-}
-
-/// Sign-ups on Nov 20 and 21, logins on Nov 21 and 22.
-async fn fill(bm: &Bitmapist) {
-    let mut marks: Vec<(&str, u32, DateTime<Utc>)> = Vec::new();
-    marks.extend((1..=10).map(|u| ("user:signed_up", u, nov(20, 9))));
-    marks.extend((11..=15).map(|u| ("user:signed_up", u, nov(21, 9))));
-    marks.extend((1..=4).map(|u| ("user:logged_in", u, nov(21, 10))));
-    marks.extend([1, 2, 11, 12, 13].map(|u| ("user:logged_in", u, nov(22, 8))));
-    bm.mark_events(marks, MarkOptions::default())
-        .await
-        .expect("marks");
-}
-
-async fn core(access: Access) -> DashboardCore {
-    let bm = Bitmapist::open("memory://").await.expect("memory store");
-    fill(&bm).await;
-    Dashboard::new(bm)
-        .access(access)
-        .event_names_ttl(Duration::ZERO)
-        .build()
-}
-
-fn local() -> Option<SocketAddr> {
-    Some(SocketAddr::from(([127, 0, 0, 1], 50_000)))
-}
-
-/// `GET path?query` from `peer`, mounted at `/bitmapist`.
-fn get(path_and_query: &str, peer: Option<SocketAddr>) -> DashboardRequest {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q.to_string())),
-        None => (path_and_query, None),
-    };
-    DashboardRequest {
-        method: Method::GET,
-        path: path.to_string(),
-        query,
-        peer,
-        mount: "/bitmapist".into(),
-        ..DashboardRequest::default()
-    }
-}
-
-fn text(res: &DashboardResponse) -> String {
-    String::from_utf8_lossy(&res.body).into_owned()
-}
-
-fn header<'a>(res: &'a DashboardResponse, name: &str) -> &'a str {
-    res.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
-fn json(res: &DashboardResponse) -> serde_json::Value {
-    serde_json::from_slice(&res.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(res)))
-}
-
-fn assert_send<T: Send>(t: T) -> T {
-    t
+#[test]
+fn the_core_is_cheap_to_share() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<DashboardCore>();
 }
 
 #[tokio::test]
@@ -268,57 +201,12 @@ async fn security_headers_on_every_answer() {
     }
 }
 
-/// A memory store whose bitmap reads wait for a permit of `gate`.
-#[derive(Debug)]
-struct GatedStore {
-    inner: MemoryStore,
-    gate: Arc<Semaphore>,
-    waiting: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for GatedStore {
-    async fn write(&self, writes: &[KeyWrite]) -> bitmapist::Result<()> {
-        self.inner.write(writes).await
-    }
-    async fn get(&self, keys: &[String]) -> bitmapist::Result<Vec<Option<Bitmap>>> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let permit = self.gate.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        drop(permit);
-        self.inner.get(keys).await
-    }
-    async fn put(&self, entries: &[(String, Bitmap)]) -> bitmapist::Result<()> {
-        self.inner.put(entries).await
-    }
-    async fn count(&self, keys: &[String]) -> bitmapist::Result<Vec<u64>> {
-        self.inner.count(keys).await
-    }
-    async fn keys(&self, prefix: &str) -> bitmapist::Result<Vec<String>> {
-        self.inner.keys(prefix).await
-    }
-    async fn delete(&self, keys: &[String]) -> bitmapist::Result<u64> {
-        self.inner.delete(keys).await
-    }
-    async fn flush(&self) -> bitmapist::Result<()> {
-        Ok(())
-    }
-    fn describe(&self) -> String {
-        "gated memory store".into()
-    }
-}
-
 const COHORT: &str = "/api/cohort?primary_event=user:signed_up\
                       &secondary_event=user:logged_in&num_rows=3&num_cols=3&now=2026-11-22";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_heavy_bound_is_503_with_retry_after() {
-    let gate = Arc::new(Semaphore::new(0));
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(),
-        gate: Arc::clone(&gate),
-        waiting: AtomicUsize::new(0),
-    });
+    let store = GatedStore::closed();
     let bm = Bitmapist::builder()
         .store(store.clone())
         .open()
@@ -333,17 +221,14 @@ async fn a_full_heavy_bound_is_503_with_retry_after() {
         let core = core.clone();
         tokio::spawn(async move { core.handle(get(COHORT, None)).await })
     };
-    while store.waiting.load(Ordering::SeqCst) < 1 {
-        assert!(!held.is_finished(), "the cohort finished without the store");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    store.until_waiting(1, || !held.is_finished()).await;
     for path in [COHORT, "/funnel?step=user:signed_up&step=user:logged_in"] {
         let busy = core.handle(get(path, None)).await;
         assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
         assert_eq!(header(&busy, "retry-after"), "1");
         assert!(text(&busy).contains("busy"), "{}", text(&busy));
     }
-    gate.add_permits(1_000_000);
+    store.gate.add_permits(1_000_000);
     let done = held.await.expect("task");
     assert_eq!(done.status, StatusCode::OK, "{}", text(&done));
     let mut headers = HeaderMap::new();

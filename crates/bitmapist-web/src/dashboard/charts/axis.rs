@@ -1,12 +1,13 @@
-//! Bar charts with axes, gridlines and labels (the event and funnel pages), as the numbers
-//! an inline SVG template needs; the template draws them and escapes every label.
+//! Bar charts with axes, gridlines and labels (the event and funnel pages).
 //!
 //! A chart is drawn in a fixed `viewBox` and scales with the page; the y axis has "nice"
 //! round ticks (1, 2 or 5 times a power of ten), the x axis labels every bar or, when the
 //! bars are many, evenly spaced ones. Every bar has a tooltip (`<title>`), so the values
 //! show on hover without JavaScript.
 
-use bitmapist::thousands as group;
+use bitmapist::thousands;
+
+use super::{Scale, Tick, coord};
 
 /// Width of every chart's `viewBox`.
 pub const WIDTH: f64 = 720.0;
@@ -41,15 +42,6 @@ pub struct AxisBar {
     pub ny: String,
     /// CSS class: `bar`, `bar zero` or `bar now`.
     pub class: &'static str,
-}
-
-/// One tick of an axis.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
-    /// Position along the axis (x for the x axis, y for the y axis).
-    pub at: String,
-    /// The text.
-    pub text: String,
 }
 
 /// A bar chart with axes.
@@ -136,7 +128,8 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
     let bottom = HEIGHT - BOTTOM;
     let slot = plot_w / n.max(1) as f64;
     let gap = (slot * 0.2).min(6.0);
-    let y_of = |v: u64| bottom - plot_h * (v as f64 / top_value as f64);
+    let scale = Scale::new(top_value as f64, bottom, plot_h);
+    let y_of = |v: u64| scale.y(v as f64);
     let bars = series
         .iter()
         .enumerate()
@@ -155,14 +148,14 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
                 "bar"
             };
             AxisBar {
-                x: fmt(x),
-                y: fmt(y),
-                w: fmt((slot - gap).max(0.5)),
-                h: fmt(bottom - y),
-                title: format!("{label}: {}", group(*count)),
+                x: coord(x),
+                y: coord(y),
+                w: coord((slot - gap).max(0.5)),
+                h: coord(bottom - y),
+                title: format!("{label}: {}", thousands(*count)),
                 note: opts.notes.get(i).cloned().unwrap_or_default(),
-                cx: fmt(x + (slot - gap) / 2.0),
-                ny: fmt(y - 4.0),
+                cx: coord(x + (slot - gap) / 2.0),
+                ny: coord(y - 4.0),
                 class,
             }
         })
@@ -174,25 +167,25 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
         .enumerate()
         .filter(|(i, _)| (n - 1 - i).is_multiple_of(every))
         .map(|(i, (label, _))| Tick {
-            at: fmt(LEFT + (i as f64 + 0.5) * slot),
+            at: coord(LEFT + (i as f64 + 0.5) * slot),
             text: short(label),
         })
         .collect();
     let y_ticks = (0..=top_value / step)
         .map(|k| Tick {
-            at: fmt(y_of(k * step)),
-            text: group(k * step),
+            at: coord(y_of(k * step)),
+            text: thousands(k * step),
         })
         .collect();
     let total: u64 = series.iter().map(|(_, c)| *c).sum();
     AxisChart {
         width: WIDTH as u32,
         height: HEIGHT as u32,
-        left: fmt(LEFT),
-        right: fmt(WIDTH - RIGHT),
-        bottom: fmt(bottom),
-        label_y: fmt(bottom + 16.0),
-        title_y: fmt(HEIGHT - 4.0),
+        left: coord(LEFT),
+        right: coord(WIDTH - RIGHT),
+        bottom: coord(bottom),
+        label_y: coord(bottom + 16.0),
+        title_y: coord(HEIGHT - 4.0),
         x_title: opts.x_title.to_string(),
         bars,
         x_ticks,
@@ -201,16 +194,10 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
             "{}: {} bars, peak {}, sum {}",
             opts.what,
             n,
-            group(max),
-            group(total)
+            thousands(max),
+            thousands(total)
         ),
     }
-}
-
-/// A coordinate with at most two decimals.
-fn fmt(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]

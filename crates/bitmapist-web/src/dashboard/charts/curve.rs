@@ -1,5 +1,5 @@
-//! The retention curve under the cohort heatmap: average retention by lag, rows as faint lines.
-//! Only numbers and texts are built here; the template draws the SVG and escapes the texts.
+//! The retention curve under the cohort heatmap: average retention by lag, rows as faint
+//! lines.
 //!
 //! The y axis runs from 0 to a round ceiling of the largest fraction shown (10%, 20%, 25%,
 //! 50% or 100%), so that the usual small later-period retention stays readable. Each point
@@ -8,8 +8,10 @@
 
 use bitmapist::Cohort;
 
-use super::views::percent;
-use bitmapist::thousands as group;
+use bitmapist::thousands;
+
+use super::super::views::percent;
+use super::{Scale, Tick, coord};
 
 /// The `viewBox` width.
 const WIDTH: f64 = 640.0;
@@ -44,15 +46,6 @@ pub struct RowLine {
     pub points: String,
     /// The tooltip: `2026-W40: 1,204 users; week 1: 30.0%, week 2: ...`.
     pub title: String,
-}
-
-/// One axis label with its position.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
-    /// Position along the axis.
-    pub at: String,
-    /// The gridline's other end, or the label's offset.
-    pub text: String,
 }
 
 /// The whole chart.
@@ -94,12 +87,6 @@ fn ceiling(max: f64) -> f64 {
         .unwrap_or(1.0)
 }
 
-/// A coordinate with at most two decimals.
-fn fmt(x: f64) -> String {
-    let s = format!("{x:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// Capitalizes the first letter of an ASCII word.
 fn capital(word: &str) -> String {
     let mut s = word.to_string();
@@ -136,7 +123,8 @@ impl Curve {
             0.0
         };
         let x = |j: usize| LEFT + step * j as f64;
-        let y = |f: f64| TOP + plot_h * (1.0 - (f / top_value).clamp(0.0, 1.0));
+        let scale = Scale::new(top_value, TOP + plot_h, plot_h);
+        let y = |f: f64| scale.y(f);
 
         let rows = table
             .fractions
@@ -150,13 +138,13 @@ impl Curve {
                 let mut parts = Vec::new();
                 for (j, f) in fr.iter().enumerate() {
                     if let Some(f) = f {
-                        points.push(format!("{},{}", fmt(x(j)), fmt(y(*f))));
+                        points.push(format!("{},{}", coord(x(j)), coord(y(*f))));
                         parts.push(format!("{unit} {j}: {}", percent(*f)));
                     }
                 }
                 RowLine {
                     points: points.join(" "),
-                    title: format!("{label}: {} users; {}", group(total), parts.join(", ")),
+                    title: format!("{label}: {} users; {}", thousands(total), parts.join(", ")),
                 }
             })
             .collect();
@@ -170,7 +158,7 @@ impl Curve {
                 .iter()
                 .filter(|r| r.get(j).copied().flatten().is_some())
                 .count();
-            let (px, py) = (fmt(x(j)), fmt(y(*a)));
+            let (px, py) = (coord(x(j)), coord(y(*a)));
             average.push(format!("{px},{py}"));
             points.push(Point {
                 x: px,
@@ -188,8 +176,8 @@ impl Curve {
             .map(|k| {
                 let f = top_value * f64::from(k) / 4.0;
                 Tick {
-                    at: fmt(y(f)),
-                    text: format!("{}%", fmt(f * 100.0)),
+                    at: coord(y(f)),
+                    text: format!("{}%", coord(f * 100.0)),
                 }
             })
             .collect();
@@ -197,7 +185,7 @@ impl Curve {
         let x_ticks = (0..cols)
             .filter(|j| j % every == 0)
             .map(|j| Tick {
-                at: fmt(x(j)),
+                at: coord(x(j)),
                 text: j.to_string(),
             })
             .collect();
@@ -206,11 +194,11 @@ impl Curve {
         Some(Curve {
             width: WIDTH as u32,
             height: HEIGHT as u32,
-            left: fmt(LEFT),
-            right: fmt(WIDTH - RIGHT),
-            top: fmt(TOP),
-            bottom: fmt(TOP + plot_h),
-            label_y: fmt(TOP + plot_h + 18.0),
+            left: coord(LEFT),
+            right: coord(WIDTH - RIGHT),
+            top: coord(TOP),
+            bottom: coord(TOP + plot_h),
+            label_y: coord(TOP + plot_h + 18.0),
             rows,
             average: average.join(" "),
             points,
