@@ -27,8 +27,8 @@ use url::form_urlencoded;
 use super::error::{DashboardError, bad};
 use super::zone::AsOf;
 
-/// The largest `num_rows` and `num_cols` the dashboard accepts.
-pub const MAX_CELLS_PER_SIDE: usize = 400;
+/// The largest `num_rows` and `num_cols` the dashboard accepts: the engine's own limit.
+pub const MAX_CELLS_PER_SIDE: usize = bitmapist::MAX_COHORT_SIZE;
 /// The most additional events one chain may have.
 pub const MAX_ADDITIONAL: usize = 32;
 /// The longest event name accepted, in bytes.
