@@ -17,6 +17,7 @@ use bitmapist::{Bitmapist, MarkOptions, Systems};
 use bitmapist_web::{MarkError, MarkKind, Marker, Settings, Stats, UserIdError, UserKey};
 use chrono::{DateTime, Utc};
 
+use crate::dashboard::{Access, Mounted};
 use crate::user::UserSource;
 
 /// The path the dashboard is mounted at.
@@ -58,6 +59,8 @@ struct ExtensionState {
     /// The shared queue, its counters and the external-id setting.
     marker: Marker,
     users: UserSource,
+    /// The dashboard, unless disabled (`BITMAPIST_DISABLE_BLUEPRINT`).
+    dashboard: Option<Mounted>,
 }
 
 /// Configures an [`ActixBitmapist`]; every setting the environment has, and more.
@@ -68,6 +71,7 @@ pub struct Builder {
     client: Option<Bitmapist>,
     systems: Vec<(String, Bitmapist)>,
     users: UserSource,
+    access: Access,
 }
 
 impl Builder {
@@ -78,6 +82,7 @@ impl Builder {
             client: None,
             systems: Vec::new(),
             users: UserSource::default(),
+            access: Access::default(),
         }
     }
 
@@ -151,6 +156,12 @@ impl Builder {
         self
     }
 
+    /// Who may see the dashboard (default: loopback clients only).
+    pub fn dashboard_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
     /// Opens the store and starts the mark queue on the current Tokio runtime (actix-web's
     /// `#[actix_web::main]` is one), and installs the marker the ORM hooks use.
     pub async fn build(self) -> bitmapist::Result<ActixBitmapist> {
@@ -167,11 +178,18 @@ impl Builder {
         }
         let marker = Marker::start(client.clone(), self.settings.queue_capacity, engine.id_map);
         marker.install();
+        let dashboard = (!self.settings.disable_blueprint).then(|| Mounted {
+            core: bitmapist_web::Dashboard::new(client.clone())
+                .access(self.access.core())
+                .build(),
+            access: self.access,
+        });
         let shared = Arc::new(ExtensionState {
             systems,
             client,
             marker,
             users: self.users,
+            dashboard,
         });
         let ext = ActixBitmapist { shared };
         *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(ext.downgrade());
@@ -244,7 +262,13 @@ impl ActixBitmapist {
         let ext = self.clone();
         move |cfg: &mut ServiceConfig| {
             cfg.app_data(ext.clone());
+            crate::dashboard::mount(&ext, cfg);
         }
+    }
+
+    /// The dashboard, unless disabled.
+    pub(crate) fn dashboard(&self) -> Option<&Mounted> {
+        self.shared.dashboard.as_ref()
     }
 
     /// The engine handle of the configured system (for queries, and for awaited marks from

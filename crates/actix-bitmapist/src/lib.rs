@@ -40,10 +40,15 @@
 //! writes in batches; a full queue drops marks and counts them ([`Stats`]), a store error
 //! is logged and counted. [`ActixBitmapist::shutdown`] writes what is queued.
 //!
+//! The dashboard at `/bitmapist` is the framework-free core of `bitmapist-web` (the same
+//! pages, API, guard and bounds as axum-bitmapist's), loopback clients only unless
+//! [`Builder::dashboard_access`] says otherwise ([`Access`]).
+//!
 //! Every public item is re-exported here, at the crate root; the modules are private except
 //! the two optional integrations, `identity` (feature `identity`) and `orm` (feature
 //! `sea-orm`).
 
+mod dashboard;
 mod extension;
 #[cfg(feature = "identity")]
 pub mod identity;
@@ -60,6 +65,7 @@ pub use bitmapist_web::{
     CurrentUser, DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, IntoUserId,
     MAX_BATCH, MarkError, MarkKind, MarkUser, Marker, Settings, Stats, UserIdError, UserKey,
 };
+pub use dashboard::Access;
 pub use extension::{ActixBitmapist, Builder, DASHBOARD_PATH, WeakActixBitmapist};
 pub use mark::{Mark, MarkMiddleware, mark};
 pub use tracker::{NotInstalled, Tracker};

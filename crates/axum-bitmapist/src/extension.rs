@@ -250,7 +250,7 @@ impl AxumBitmapist {
         let mut router = router;
         if let Some(access) = &self.shared.dashboard {
             let dashboard = Dashboard::new(self.shared.client.clone()).access(access.clone());
-            router = router.nest(DASHBOARD_PATH, dashboard.router());
+            router = router.nest_service(DASHBOARD_PATH, dashboard.router::<()>());
         }
         if !self.shared.hooks.is_empty() {
             let ext = self.clone();

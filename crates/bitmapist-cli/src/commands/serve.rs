@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     }
     let app = Router::new()
         .route("/", get(|| async { Redirect::to("/bitmapist") }))
-        .nest("/bitmapist", dashboard.router());
+        .nest_service("/bitmapist", dashboard.router::<()>());
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

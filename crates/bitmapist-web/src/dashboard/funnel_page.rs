@@ -12,16 +12,14 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Json;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
 use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup};
+use http::{HeaderValue, StatusCode, header};
 use url::form_urlencoded;
 
 use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
 use super::error::{ApiError, DashboardError, PageError};
+use super::exchange::{CSV, DashboardResponse};
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, bad, check_event, parse_count, parse_flag, parse_now,
 };
@@ -299,14 +297,14 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
 
 /// `GET /funnel`.
 pub async fn page(
-    State(shared): State<Arc<DashboardState>>,
-    base: Base,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let pairs = Pairs::parse(query.as_deref());
+    shared: &DashboardState,
+    base: &Base,
+    query: Option<&str>,
+) -> Result<DashboardResponse, PageError> {
+    let pairs = Pairs::parse(query);
     let names = shared.names.get(&shared.client).await?;
     let mut page = FunnelPage {
-        layout: Layout::new(&base, "funnel"),
+        layout: Layout::new(base, "funnel"),
         names,
         form: FunnelForm::from_query(&pairs),
         error: None,
@@ -315,21 +313,21 @@ pub async fn page(
     };
     // Nothing asked yet: the form alone.
     if !pairs.has("step") {
-        return Ok((StatusCode::OK, Html(page.render()?)).into_response());
+        return Ok(DashboardResponse::html(StatusCode::OK, page.render()?));
     }
     let outcome = match FunnelRequest::from_query(&pairs) {
-        Ok(req) => compute(&shared, &req).await.map(|f| (req, f)),
+        Ok(req) => compute(shared, &req).await.map(|f| (req, f)),
         Err(e) => Err(e),
     };
     match outcome {
         Ok((req, f)) => {
             page.result = Some(view(&base.0, &req, &f));
-            Ok((StatusCode::OK, Html(page.render()?)).into_response())
+            Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
         }
         Err(e) if e.param().is_some() => {
             page.error = Some(e.to_string());
             page.error_param = e.param().unwrap_or("");
-            Ok((e.status(), Html(page.render()?)).into_response())
+            Ok(DashboardResponse::html(e.status(), page.render()?))
         }
         Err(e) => Err(PageError(e)),
     }
@@ -337,11 +335,12 @@ pub async fn page(
 
 /// `GET /api/funnel`: the engine's [`Funnel`] as JSON.
 pub async fn api(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Funnel>, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;
-    Ok(Json(compute(&shared, &req).await?))
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let req = FunnelRequest::from_query(&Pairs::parse(query))?;
+    let funnel = compute(shared, &req).await?;
+    Ok(DashboardResponse::json(StatusCode::OK, &funnel))
 }
 
 /// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
@@ -393,23 +392,15 @@ pub fn render_csv(f: &Funnel) -> String {
 
 /// `GET /api/funnel.csv`.
 pub async fn csv(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query.as_deref()))?;
-    let f = compute(&shared, &req).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"funnel.csv\""),
-            ),
-        ],
-        render_csv(&f),
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let req = FunnelRequest::from_query(&Pairs::parse(query))?;
+    let f = compute(shared, &req).await?;
+    Ok(
+        DashboardResponse::new(StatusCode::OK, CSV, render_csv(&f)).with(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"funnel.csv\""),
+        ),
     )
-        .into_response())
 }

@@ -1,47 +1,21 @@
 //! What every page shares: where the dashboard is mounted, the layout's links, number
 //! formatting, and the bare message page used for 403, 404 and 503 answers.
 
-use axum::extract::{FromRequestParts, OriginalUri};
-use axum::http::request::Parts;
-use std::convert::Infallible;
-
 use askama::Template;
 
 use super::assets;
 
-/// The path the dashboard is mounted at (`/bitmapist` when nested there), found by
-/// comparing the original URI with the one the nested router sees; links are built on it,
-/// so the dashboard works wherever it is nested.
+/// Where the dashboard is mounted (`/bitmapist`; empty at the root; never a trailing
+/// slash) and the store's zone: what every page's links and labels are built on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Base(pub String, pub bitmapist::Zone);
 
-impl<S: Send + Sync> FromRequestParts<S> for Base {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let inner = parts.uri.path();
-        let original = parts
-            .extensions
-            .get::<OriginalUri>()
-            .map_or(inner, |o| o.0.path());
-        // The store's zone, from the extension the dashboard's router adds (UTC without).
-        let zone = parts
-            .extensions
-            .get::<bitmapist::Zone>()
-            .copied()
-            .unwrap_or_default();
-        Ok(Base(mount_path(original, inner), zone))
+impl Base {
+    /// The base of a dashboard mounted at `mount` (trailing slashes dropped) over a store
+    /// in `zone`.
+    pub fn new(mount: &str, zone: bitmapist::Zone) -> Self {
+        Base(mount.trim_end_matches('/').to_string(), zone)
     }
-}
-
-/// The mount path: `original` without the `inner` route path, no trailing slash.
-fn mount_path(original: &str, inner: &str) -> String {
-    let base = if inner == "/" {
-        original
-    } else {
-        original.strip_suffix(inner).unwrap_or("")
-    };
-    base.trim_end_matches('/').to_string()
 }
 
 /// What the layout needs: the mount path, the asset URLs and the current section.
@@ -49,8 +23,8 @@ fn mount_path(original: &str, inner: &str) -> String {
 pub struct Layout {
     /// The mount path (`/bitmapist`).
     pub base: String,
-    /// The overview's URL: the mount path, or `/` at the root. (Nested routers do not
-    /// see `/bitmapist/` with a trailing slash, so links never add one.)
+    /// The overview's URL: the mount path, or `/` at the root. (Links never add a
+    /// trailing slash: both forms serve the overview.)
     pub home: String,
     /// The stylesheet's URL, versioned.
     pub css: String,
@@ -118,14 +92,11 @@ mod tests {
 
     #[test]
     fn mount_paths() {
-        assert_eq!(mount_path("/bitmapist", "/"), "/bitmapist");
-        assert_eq!(mount_path("/bitmapist/", "/"), "/bitmapist");
-        assert_eq!(mount_path("/bitmapist/cohort", "/cohort"), "/bitmapist");
-        assert_eq!(
-            mount_path("/a/b/api/events/x%2Fy", "/api/events/x%2Fy"),
-            "/a/b"
-        );
-        assert_eq!(mount_path("/", "/"), "");
+        let utc = bitmapist::Zone::UTC;
+        assert_eq!(Base::new("/bitmapist", utc).0, "/bitmapist");
+        assert_eq!(Base::new("/bitmapist/", utc).0, "/bitmapist");
+        assert_eq!(Base::new("/", utc).0, "");
+        assert_eq!(Base::new("", utc).0, "");
     }
 
     #[test]

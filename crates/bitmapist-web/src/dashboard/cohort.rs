@@ -12,12 +12,11 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use http::StatusCode;
 
 use super::DashboardState;
 use super::error::{DashboardError, PageError};
+use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
 use super::params::{
@@ -183,24 +182,24 @@ impl CohortPage {
     }
 }
 
-fn html(status: StatusCode, page: &CohortPage) -> Result<Response, PageError> {
-    Ok((status, Html(page.render()?)).into_response())
+fn html(status: StatusCode, page: &CohortPage) -> Result<DashboardResponse, PageError> {
+    Ok(DashboardResponse::html(status, page.render()?))
 }
 
 /// `GET /cohort`.
 pub async fn page(
-    State(shared): State<Arc<DashboardState>>,
-    base: Base,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let pairs = Pairs::parse(query.as_deref());
+    shared: &DashboardState,
+    base: &Base,
+    query: Option<&str>,
+) -> Result<DashboardResponse, PageError> {
+    let pairs = Pairs::parse(query);
     let mut form = CohortForm::from_query(&pairs);
     if form.has_form_pairs {
         let to = format!("{}/cohort?{}", base.0, form.canonical_query());
-        return Ok(Redirect::to(&to).into_response());
+        return Ok(DashboardResponse::see_other(&to));
     }
     let names = shared.names.get(&shared.client).await?;
-    let layout = Layout::new(&base, "cohort");
+    let layout = Layout::new(base, "cohort");
     let hourly = shared.client.tracks_hourly();
     if form.primary.is_none() && form.secondary.is_none() {
         form.default_view();

@@ -5,19 +5,16 @@
 //! every hour, day, week and month key, and one batched `get` of the twelve month keys
 //! each year is read from.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
 use bitmapist::{Bitmapist, Period, TimeGroup};
 use chrono::{DateTime, Utc};
+use http::StatusCode;
 use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
 use super::error::{DashboardError, PageError};
+use super::exchange::DashboardResponse;
 use super::params::{OverviewRequest, Pairs};
 use super::svg::{self, Chart};
 use super::views::{Base, Layout};
@@ -389,12 +386,12 @@ impl OverviewPage {
 
 /// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
 pub async fn page(
-    State(shared): State<Arc<DashboardState>>,
-    base: Base,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let pairs = Pairs::parse(query.as_deref());
-    let layout = Layout::new(&base, "events");
+    shared: &DashboardState,
+    base: &Base,
+    query: Option<&str>,
+) -> Result<DashboardResponse, PageError> {
+    let pairs = Pairs::parse(query);
+    let layout = Layout::new(base, "events");
     let req = match OverviewRequest::from_query(&pairs) {
         Ok(mut r) => {
             r.now = super::zone::local_now(shared.client.timezone(), Some(&r.now_raw), r.now);
@@ -407,11 +404,11 @@ pub async fn page(
                 error: Some(e.to_string()),
                 ..OverviewPage::empty(layout, &base.0)
             };
-            return Ok((e.status(), Html(page.render()?)).into_response());
+            return Ok(DashboardResponse::html(e.status(), page.render()?));
         }
     };
-    let page = listing(&shared, &base.0, layout, &req).await?;
-    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+    let page = listing(shared, &base.0, layout, &req).await?;
+    Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
 }
 
 /// The page of events `req` asks for: their rows, the counts above them and the links to

@@ -15,20 +15,15 @@
 //! values, 0 for an empty column), `time_group`, `as_percent`, `num_rows`, `num_cols`.
 //! The original's special case of `years` (always 3 rows) is not kept.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
 use bitmapist::{ChainOp, ChainedEvent, Cohort, CohortSpec};
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::DashboardState;
 use super::error::{ApiError, DashboardError};
+use super::exchange::{DashboardResponse, TEXT};
 use super::heatmap::Heatmap;
 use super::params::{
     MAX_ADDITIONAL, MAX_CELLS_PER_SIDE, Pairs, bad, chained, check_event, parse_flag, parse_now,
@@ -234,16 +229,14 @@ async fn table(
 }
 
 /// `POST /cohort`.
-pub async fn post(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    let result = table(&shared, &body).await;
-    if wants_json(query.as_deref()) {
+pub async fn post(shared: &DashboardState, query: Option<&str>, body: &[u8]) -> DashboardResponse {
+    let result = table(shared, body).await;
+    if wants_json(query) {
         return match result {
-            Ok((_, as_percent, table)) => Json(LegacyBody::new(&table, as_percent)).into_response(),
-            Err(e) => ApiError(e).into_response(),
+            Ok((_, as_percent, table)) => {
+                DashboardResponse::json(StatusCode::OK, &LegacyBody::new(&table, as_percent))
+            }
+            Err(e) => ApiError(e).into(),
         };
     }
     let (status, fragment) = match result {
@@ -268,8 +261,8 @@ pub async fn post(
         }
     };
     match fragment.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(html) => DashboardResponse::html(status, html),
+        Err(e) => DashboardResponse::new(StatusCode::INTERNAL_SERVER_ERROR, TEXT, e.to_string()),
     }
 }
 

@@ -6,21 +6,16 @@
 //! with no keys in the store a 404. The counts and the stickiness are computed under the
 //! heavy-request bound. Everything is server-rendered: the page needs no JavaScript.
 
-use std::sync::Arc;
-
 use askama::Template;
-use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
 use bitmapist::{Bitmapist, Stickiness, TimeGroup};
 use chrono::{DateTime, Utc};
+use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
 use super::charts::{AxisChart, ChartOptions, axis_bars};
 use super::error::{ApiError, DashboardError, PageError};
+use super::exchange::DashboardResponse;
 use super::params::{Pairs, bad, check_event, parse_now};
 use super::views::{Base, Layout};
 use bitmapist::thousands as group;
@@ -85,13 +80,6 @@ async fn series(
 async fn known(shared: &DashboardState, name: &str) -> Result<bool, DashboardError> {
     let names = shared.names.get(&shared.client).await?;
     Ok(names.iter().any(|n| n == name))
-}
-
-/// The path's name, checked: 400 when unreadable, empty or too long.
-fn path_name(name: Result<Path<String>, PathRejection>) -> Result<String, DashboardError> {
-    let Path(name) = name.map_err(|e| bad("name", format!("name: {e}")))?;
-    check_event("name", &name)?;
-    Ok(name)
 }
 
 /// A stickiness chart.
@@ -189,20 +177,20 @@ async fn compute(
 
 /// `GET /events/{name}`.
 pub async fn page(
-    State(shared): State<Arc<DashboardState>>,
-    base: Base,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let name = path_name(name)?;
-    let pairs = Pairs::parse(query.as_deref());
+    shared: &DashboardState,
+    base: &Base,
+    name: String,
+    query: Option<&str>,
+) -> Result<DashboardResponse, PageError> {
+    check_event("name", &name)?;
+    let pairs = Pairs::parse(query);
     let now_raw = pairs.get("now").unwrap_or("").trim().to_string();
     let now = super::zone::local_now(
         shared.client.timezone(),
         Some(&now_raw),
         parse_now(Some(&now_raw))?,
     );
-    if !known(&shared, &name).await? {
+    if !known(shared, &name).await? {
         return Err(PageError(DashboardError::NotFound));
     }
     let data = {
@@ -245,7 +233,7 @@ pub async fn page(
         api_url: format!("{api}/stickiness?time_group={tg}{at}"),
     };
     let page = EventPage {
-        layout: Layout::new(&base, "events"),
+        layout: Layout::new(base, "events"),
         daily: chart(&data.daily, "Users per day, last 90 days", "day"),
         weekly: chart(
             &data.weekly,
@@ -262,18 +250,18 @@ pub async fn page(
         now_label: super::zone::as_of_label(shared.client.timezone(), now),
         name,
     };
-    Ok((StatusCode::OK, Html(page.render()?)).into_response())
+    Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
 }
 
 /// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=`: the engine's
 /// [`Stickiness`] as JSON.
 pub async fn stickiness_api(
-    State(shared): State<Arc<DashboardState>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Stickiness>, ApiError> {
-    let name = path_name(name)?;
-    let pairs = Pairs::parse(query.as_deref());
+    shared: &DashboardState,
+    name: String,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    check_event("name", &name)?;
+    let pairs = Pairs::parse(query);
     let group = match pairs.get("time_group").map(str::trim).unwrap_or("weeks") {
         "" | "weeks" | "week" => TimeGroup::Weeks,
         "months" | "month" => TimeGroup::Months,
@@ -286,7 +274,7 @@ pub async fn stickiness_api(
         }
     };
     let at = parse_now(pairs.get("at"))?;
-    if !known(&shared, &name).await? {
+    if !known(shared, &name).await? {
         return Err(DashboardError::NotFound.into());
     }
     let s = shared
@@ -295,5 +283,5 @@ pub async fn stickiness_api(
             Ok(client.stickiness(&name, group, at).await?)
         })
         .await?;
-    Ok(Json(s))
+    Ok(DashboardResponse::json(StatusCode::OK, &s))
 }

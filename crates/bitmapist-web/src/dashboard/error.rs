@@ -2,10 +2,10 @@
 //! Bad input is a 400 naming the parameter; a failing store or a saturated dashboard is a
 //! 503 (with `Retry-After`, added by the router's header layer); nothing panics.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
 use serde::Serialize;
+
+use super::exchange::{DashboardResponse, TEXT};
 
 /// Everything a dashboard request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,12 @@ pub enum DashboardError {
     #[error("the dashboard is busy: {limit} cohort tables are being computed; retry in a moment")]
     Busy {
         /// How many may run at once.
+        limit: usize,
+    },
+    /// The request's body is longer than [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES).
+    #[error("the request body is longer than {limit} bytes")]
+    TooLarge {
+        /// The most bytes accepted.
         limit: usize,
     },
     /// A failure that is a bug (a task that panicked).
@@ -86,6 +92,7 @@ impl DashboardError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             DashboardError::NotFound => StatusCode::NOT_FOUND,
+            DashboardError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -98,9 +105,11 @@ impl DashboardError {
     }
 
     /// Logs server-side failures (bad input is the client's business).
-    fn log(&self) {
+    pub(crate) fn log(&self) {
         match self {
-            DashboardError::BadParam { .. } | DashboardError::NotFound => {}
+            DashboardError::BadParam { .. }
+            | DashboardError::NotFound
+            | DashboardError::TooLarge { .. } => {}
             DashboardError::Busy { .. } => {
                 tracing::warn!(error = %self, "bitmapist dashboard request refused")
             }
@@ -128,14 +137,14 @@ impl<E: Into<DashboardError>> From<E> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        self.0.log();
+impl From<ApiError> for DashboardResponse {
+    fn from(e: ApiError) -> Self {
+        e.0.log();
         let body = ErrorBody {
-            error: self.0.to_string(),
-            param: self.0.param(),
+            error: e.0.to_string(),
+            param: e.0.param(),
         };
-        (self.0.status(), Json(body)).into_response()
+        DashboardResponse::json(e.0.status(), &body)
     }
 }
 
@@ -149,18 +158,18 @@ impl<E: Into<DashboardError>> From<E> for PageError {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        self.0.log();
-        let status = self.0.status();
+impl From<PageError> for DashboardResponse {
+    fn from(e: PageError) -> Self {
+        e.0.log();
+        let status = e.0.status();
         let page = super::views::MessagePage {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
-            message: self.0.to_string(),
+            message: e.0.to_string(),
         };
         match askama::Template::render(&page) {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, self.0.to_string()).into_response(),
+            Ok(html) => DashboardResponse::html(status, html),
+            Err(_) => DashboardResponse::new(status, TEXT, e.0.to_string()),
         }
     }
 }

@@ -9,25 +9,22 @@
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
 
-use std::sync::Arc;
-
-use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
 use bitmapist::{Average, Cohort, Criterion, Retention};
+use http::StatusCode;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::DashboardState;
 use super::error::{ApiError, DashboardError};
+use super::exchange::DashboardResponse;
 use super::overview::{EventStats, event_stats, paginate};
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, check_event, parse_now};
 use super::views::Base;
 
 /// `GET /api`: the routes, so that the API documents itself.
-pub async fn index(base: Base) -> Json<Value> {
-    let b = base.0;
-    Json(json!({
+pub fn index(base: &Base) -> DashboardResponse {
+    let b = &base.0;
+    let body = json!({
         "events": format!("{b}/api/events?q=&page=1&per_page=100&now="),
         "event": format!("{b}/api/events/{{name}}?now="),
         "cohort": format!(
@@ -57,7 +54,8 @@ pub async fn index(base: Base) -> Json<Value> {
             "complete_only": "on, true or 1: leave the current, incomplete period out of the averages",
             "now": "YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM in the store's time zone, or RFC 3339; default now"
         }
-    }))
+    });
+    DashboardResponse::json(StatusCode::OK, &body)
 }
 
 /// A page of the events listing.
@@ -83,15 +81,15 @@ pub struct EventsBody {
 
 /// `GET /api/events`.
 pub async fn events(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<EventsBody>, ApiError> {
-    let mut req = OverviewRequest::from_query(&Pairs::parse(query.as_deref()))?;
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let mut req = OverviewRequest::from_query(&Pairs::parse(query))?;
     req.now = super::zone::local_now(shared.client.timezone(), Some(&req.now_raw), req.now);
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
     let events = event_stats(&shared.client, &paged.names, req.now).await?;
-    Ok(Json(EventsBody {
+    let body = EventsBody {
         now: req.now.to_rfc3339(),
         hourly: shared.client.tracks_hourly(),
         total: names.len(),
@@ -100,7 +98,8 @@ pub async fn events(
         per_page: req.per_page,
         pages: paged.pages,
         events,
-    }))
+    };
+    Ok(DashboardResponse::json(StatusCode::OK, &body))
 }
 
 /// One event, with the moment it was counted at.
@@ -115,24 +114,21 @@ pub struct EventBody {
 
 /// `GET /api/events/{name}`.
 pub async fn event(
-    State(shared): State<Arc<DashboardState>>,
-    name: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<EventBody>, ApiError> {
-    let Path(name) = name.map_err(|e| DashboardError::BadParam {
-        param: "name",
-        message: format!("name: {e}"),
-    })?;
+    shared: &DashboardState,
+    name: String,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
     check_event("name", &name)?;
-    let pairs = Pairs::parse(query.as_deref());
+    let pairs = Pairs::parse(query);
     let now = parse_now(pairs.get("now"))?;
     let now = super::zone::local_now(shared.client.timezone(), pairs.get("now"), now);
     let mut stats = event_stats(&shared.client, std::slice::from_ref(&name), now).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
-    Ok(Json(EventBody {
+    let body = EventBody {
         now: now.to_rfc3339(),
         event,
-    }))
+    };
+    Ok(DashboardResponse::json(StatusCode::OK, &body))
 }
 
 /// A cohort table with the request that made it.
@@ -211,9 +207,12 @@ pub async fn compute(
 
 /// `GET /api/cohort`.
 pub async fn cohort(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<CohortBody>, ApiError> {
-    let (req, table) = compute(&shared, query.as_deref()).await?;
-    Ok(Json(CohortBody::new(&req, table)))
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let (req, table) = compute(shared, query).await?;
+    Ok(DashboardResponse::json(
+        StatusCode::OK,
+        &CohortBody::new(&req, table),
+    ))
 }

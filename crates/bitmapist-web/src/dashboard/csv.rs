@@ -3,16 +3,14 @@
 //! `total` lines; counts, or fractions (0..1) with `as_percent`; future cells empty.
 
 use std::fmt::Write;
-use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use bitmapist::Cohort;
+use http::{HeaderValue, StatusCode, header};
 
 use super::DashboardState;
 use super::api::compute;
 use super::error::ApiError;
+use super::exchange::{CSV, DashboardResponse};
 
 /// Quotes a field when it holds a comma, a quote or a line break (RFC 4180).
 fn field(s: &str) -> String {
@@ -98,10 +96,10 @@ fn file_name(table: &Cohort, primary: &str, secondary: &str) -> String {
 
 /// `GET /api/cohort.csv`.
 pub async fn cohort(
-    State(shared): State<Arc<DashboardState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let (req, retention) = compute(&shared, query.as_deref()).await?;
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let (req, retention) = compute(shared, query).await?;
     let table = &retention.table;
     let body = render(table, req.as_percent);
     let disposition = format!(
@@ -110,17 +108,8 @@ pub async fn cohort(
     );
     let disposition = HeaderValue::from_str(&disposition)
         .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"cohort.csv\""));
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(DashboardResponse::new(StatusCode::OK, CSV, body)
+        .with(header::CONTENT_DISPOSITION, disposition))
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! The stylesheet, script and icon, embedded in the binary and served under `/assets/`.
 //! Links carry a content hash (`?v=`), so a versioned request may be cached for a year.
 
-use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+use super::exchange::DashboardResponse;
 
 /// One embedded file.
 #[derive(Clone, Copy, Debug)]
@@ -66,26 +66,17 @@ pub fn url(base: &str, asset: Asset) -> String {
 }
 
 /// `GET /assets/{name}`: the file, cached for a year when the request names its current
-/// version, revalidated otherwise.
-pub async fn serve(Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let Some(asset) = ALL.iter().find(|a| a.name == name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+/// version, revalidated otherwise; `None` for an unknown name.
+pub fn serve(name: &str, query: Option<&str>) -> Option<DashboardResponse> {
+    let asset = ALL.iter().find(|a| a.name == name)?;
     let current = format!("v={:016x}", asset.hash);
-    let cache = if query.as_deref() == Some(current.as_str()) {
+    let cache = if query == Some(current.as_str()) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(asset.content_type),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        ],
-        asset.body,
+    Some(
+        DashboardResponse::new(StatusCode::OK, asset.content_type, asset.body)
+            .with(header::CACHE_CONTROL, HeaderValue::from_static(cache)),
     )
-        .into_response()
 }
