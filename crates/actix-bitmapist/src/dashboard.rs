@@ -19,7 +19,10 @@ use bitmapist_web::{DashboardCore, DashboardRequest};
 
 use crate::extension::{ActixBitmapist, DASHBOARD_PATH};
 
-type GuardFn = dyn Fn(&HttpRequest) -> Result<(), String> + Send + Sync;
+type GuardFn = dyn Fn(&HttpRequest) -> bool + Send + Sync;
+
+/// The reason shown with the 403 when the app's guard refuses (the axum adapter's words).
+const GUARD_REFUSED: &str = "The application's access guard refused this request.";
 
 /// Who may see the dashboard.
 #[derive(Clone, Default)]
@@ -29,7 +32,8 @@ pub enum Access {
     LoopbackOnly,
     /// Everyone (put your own authentication in front, or use [`Access::guard`]).
     Public,
-    /// The app's own check: `Ok(())` lets the request through, `Err(reason)` answers 403.
+    /// The app's own check: `true` lets the request through, `false` answers the
+    /// dashboard's 403 (it replaces the loopback rule).
     Guard(Arc<GuardFn>),
 }
 
@@ -44,19 +48,17 @@ impl fmt::Debug for Access {
 }
 
 impl Access {
-    /// The app's own check (e.g. an admin identity):
+    /// The app's own check, from the request (headers, extensions its auth middleware set,
+    /// actix-identity's `Identity`):
     ///
     /// ```
     /// use actix_bitmapist::Access;
     /// let admins_only = Access::guard(|req| {
-    ///     match req.headers().get("x-admin") {
-    ///         Some(_) => Ok(()),
-    ///         None => Err("admins only".into()),
-    ///     }
+    ///     req.headers().get("x-admin-token").is_some_and(|v| v == "letmein")
     /// });
     /// # let _ = admins_only;
     /// ```
-    pub fn guard(f: impl Fn(&HttpRequest) -> Result<(), String> + Send + Sync + 'static) -> Self {
+    pub fn guard(f: impl Fn(&HttpRequest) -> bool + Send + Sync + 'static) -> Self {
         Access::Guard(Arc::new(f))
     }
 
@@ -105,10 +107,7 @@ async fn serve(req: HttpRequest, body: Bytes, mounted: web::Data<Mounted>) -> Ht
         mount: DASHBOARD_PATH.to_string(),
     };
     let res = match &mounted.access {
-        Access::Guard(check) => match check(&req) {
-            Ok(()) => mounted.core.handle(dreq).await,
-            Err(reason) => mounted.core.forbidden(&dreq, &reason),
-        },
+        Access::Guard(check) if !check(&req) => mounted.core.forbidden(&dreq, GUARD_REFUSED),
         _ => mounted.core.handle(dreq).await,
     };
     let status = actix_web::http::StatusCode::from_u16(res.status.as_u16())
