@@ -26,7 +26,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_bitmapist::{AxumBitmapist, Tracker, mark};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend, UserId};
-use bitmapist::seed::{self, SeedPlan};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, Schema, Set,
@@ -38,7 +37,7 @@ use tower_sessions::{MemoryStore, SessionManagerLayer};
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many users the seeded history has (ids 1..=SEEDED_USERS).
-const SEEDED_USERS: u32 = 10_000;
+const SEEDED_USERS: u32 = bitmapist_web::DEMO_USERS;
 
 mod users {
     use sea_orm::entity::prelude::*;
@@ -227,19 +226,13 @@ fn server_error(e: impl std::fmt::Display) -> Response {
 }
 
 async fn seed_if_empty(ext: &AxumBitmapist) -> anyhow::Result<()> {
-    let client = ext.client();
-    if !client.event_names(None).await?.is_empty() {
-        return Ok(());
+    println!("seeding a year of activity for {SEEDED_USERS} users if the store is empty...");
+    if let Some(summary) = bitmapist_web::seed_demo_if_empty(ext.client()).await? {
+        println!(
+            "seeded {} marks in {:.2} s ({:.0} marks/s)",
+            summary.marks, summary.seconds, summary.marks_per_second
+        );
     }
-    println!("empty store: seeding a year of activity for {SEEDED_USERS} users...");
-    let plan = SeedPlan::new(SEEDED_USERS, 365, chrono::Utc::now())
-        .seed(2026)
-        .hourly(client.tracks_hourly());
-    let summary = seed::run(client, &plan, |_| {}).await?;
-    println!(
-        "seeded {} marks in {:.2} s ({:.0} marks/s)",
-        summary.marks, summary.seconds, summary.marks_per_second
-    );
     Ok(())
 }
 

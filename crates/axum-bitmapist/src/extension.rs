@@ -9,11 +9,11 @@ use axum::{Extension, Router};
 use bitmapist::{Bitmapist, MarkOptions, Systems};
 use chrono::{DateTime, Utc};
 
-use crate::config::Settings;
+use bitmapist_web::{MarkError, MarkKind, Marker, Settings, Stats, UserIdError, UserKey};
+
 use crate::dashboard::{Access, Dashboard};
 use crate::hooks::{HooksLayer, RequestHook};
-use crate::queue::{Counters, MarkError, MarkQueue, QueuedMark, Stats};
-use crate::user::{IntoUserId, UserKey, UserSource};
+use crate::user::UserSource;
 
 /// The path the dashboard is mounted at.
 pub const DASHBOARD_PATH: &str = "/bitmapist";
@@ -45,11 +45,9 @@ pub struct AxumBitmapist {
 struct ExtensionState {
     systems: Systems,
     client: Bitmapist,
-    queue: MarkQueue,
-    counters: Arc<Counters>,
+    /// The shared queue, its counters and the external-id setting.
+    marker: Marker,
     users: UserSource,
-    /// Whether `Display` ids are mapped through the external-id map.
-    id_map: bool,
     dashboard: Option<Access>,
     hooks: Arc<[Arc<dyn RequestHook>]>,
 }
@@ -175,20 +173,12 @@ impl Builder {
         for (name, c) in self.systems {
             systems.insert(name, c);
         }
-        let counters = Arc::new(Counters::default());
-        let queue = MarkQueue::start(
-            client.clone(),
-            self.settings.queue_capacity,
-            Arc::clone(&counters),
-        );
-        let id_map = engine.id_map || client.id_map_enabled();
+        let marker = Marker::start(client.clone(), self.settings.queue_capacity, engine.id_map);
         let shared = Arc::new(ExtensionState {
             systems,
             client,
-            queue,
-            counters,
+            marker,
             users: self.users,
-            id_map,
             dashboard: (!self.settings.disable_blueprint).then_some(self.access),
             hooks: self.hooks.into(),
         });
@@ -214,11 +204,13 @@ impl WeakAxumBitmapist {
 static CURRENT: RwLock<Option<WeakAxumBitmapist>> = RwLock::new(None);
 
 impl AxumBitmapist {
-    /// Makes this the process's current extension ([`AxumBitmapist::current`]); `build`
-    /// does it, so the last one built wins.
+    /// Makes this the process's current extension ([`AxumBitmapist::current`]) and its
+    /// marker the one the ORM hooks mark through; `build` does it, so the last one built
+    /// wins.
     pub fn make_current(&self) {
         let mut slot = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
         *slot = Some(self.downgrade());
+        self.shared.marker.install();
     }
 
     /// The process's current extension, if one was built and is still alive.
@@ -265,7 +257,13 @@ impl AxumBitmapist {
             let mark = Arc::new(move |event: &'static str, id: &str| match ext.key_of(id) {
                 Ok(user) => {
                     // A refused mark is counted in the queue's statistics.
-                    let _ = ext.mark_key(event, user, Utc::now(), MarkOptions::default(), true);
+                    let _ = ext.mark_key(
+                        event,
+                        user,
+                        Utc::now(),
+                        MarkOptions::default(),
+                        MarkKind::Mark,
+                    );
                 }
                 Err(e) => tracing::warn!(error = %e, event, "bitmapist: mark not tracked"),
             });
@@ -291,13 +289,7 @@ impl AxumBitmapist {
         event: impl Into<Cow<'static, str>>,
         uid: u32,
     ) -> Result<(), MarkError> {
-        self.enqueue(
-            event.into(),
-            UserKey::Id(uid),
-            Utc::now(),
-            MarkOptions::default(),
-            true,
-        )
+        self.shared.marker.mark_event(event, uid)
     }
 
     /// Queues a mark with explicit time and options.
@@ -308,7 +300,7 @@ impl AxumBitmapist {
         at: DateTime<Utc>,
         opts: MarkOptions,
     ) -> Result<(), MarkError> {
-        self.enqueue(event.into(), UserKey::Id(uid), at, opts, true)
+        self.mark_key(event, UserKey::Id(uid), at, opts, MarkKind::Mark)
     }
 
     /// Queues an unmark.
@@ -317,81 +309,30 @@ impl AxumBitmapist {
         event: impl Into<Cow<'static, str>>,
         uid: u32,
     ) -> Result<(), MarkError> {
-        self.enqueue(
-            event.into(),
-            UserKey::Id(uid),
-            Utc::now(),
-            MarkOptions::default(),
-            false,
-        )
-    }
-
-    pub(crate) fn enqueue(
-        &self,
-        event: Cow<'static, str>,
-        user: UserKey,
-        at: DateTime<Utc>,
-        opts: MarkOptions,
-        value: bool,
-    ) -> Result<(), MarkError> {
-        if let UserKey::External(e) = &user {
-            bitmapist::check_external_id(e).map_err(|err| {
-                MarkError::UserId(crate::user::UserIdError::NotANumber(format!(
-                    "{e:.64} ({err})"
-                )))
-            })?;
-        }
-        self.shared.queue.push(QueuedMark {
-            event,
-            user,
-            at,
-            opts,
-            value,
-        })
-    }
-
-    /// The current user's id in a request, per the configured [`UserSource`]. A bad id is
-    /// logged and counted, and reads as no user.
-    pub fn user_of(&self, parts: &Parts) -> Result<Option<u32>, crate::user::UserIdError> {
-        let r = self.shared.users.user_id(parts);
-        if let Err(e) = &r {
-            self.shared
-                .counters
-                .user_id_errors
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(error = %e, "bitmapist: cannot mark for this user");
-        }
-        r
+        let opts = MarkOptions::default();
+        self.mark_key(event, UserKey::Id(uid), Utc::now(), opts, MarkKind::Unmark)
     }
 
     /// Whether `Display` ids are mapped through the external-id map
     /// ([`Builder::id_map`], `BITMAPIST_ID_MAP`).
     pub fn id_map_enabled(&self) -> bool {
-        self.shared.id_map
+        self.shared.marker.id_map_enabled()
     }
 
     /// The current user of a request, as the marks use it: an external id when the map is
-    /// on and the source yields `Display` ids, else a `u32`. Errors are counted as
-    /// [`UserIdError`](crate::UserIdError)s, like [`AxumBitmapist::user_of`].
-    pub fn user_key_of(&self, parts: &Parts) -> Result<Option<UserKey>, crate::user::UserIdError> {
-        let r = self.shared.users.user_key(parts, self.shared.id_map);
+    /// on and the source yields `Display` ids, else a `u32`. A bad id is logged and counted
+    /// ([`Stats::user_id_errors`]).
+    pub fn user_key_of(&self, parts: &Parts) -> Result<Option<UserKey>, UserIdError> {
+        let r = self.shared.users.user_key(parts, self.id_map_enabled());
         if let Err(e) = &r {
-            self.shared
-                .counters
-                .user_id_errors
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(error = %e, "bitmapist: cannot mark for this user");
+            self.shared.marker.user_id_error(e);
         }
         r
     }
 
     /// An id's text as the marks use it: mapped when the map is on, else a decimal `u32`.
-    pub fn key_of(&self, id: &str) -> Result<UserKey, crate::user::UserIdError> {
-        if self.shared.id_map {
-            Ok(UserKey::External(id.to_string()))
-        } else {
-            id.user_id().map(UserKey::Id)
-        }
+    pub fn key_of(&self, id: &str) -> Result<UserKey, UserIdError> {
+        self.shared.marker.key_of(id)
     }
 
     /// Queues `event` for the user with external id `id` (a string, UUID, i64...), now,
@@ -401,13 +342,7 @@ impl AxumBitmapist {
         event: impl Into<Cow<'static, str>>,
         id: impl std::fmt::Display,
     ) -> Result<(), MarkError> {
-        self.enqueue(
-            event.into(),
-            UserKey::External(id.to_string()),
-            Utc::now(),
-            MarkOptions::default(),
-            true,
-        )
+        self.shared.marker.mark_event_external(event, id)
     }
 
     /// Queues a mark or unmark for any [`UserKey`].
@@ -417,14 +352,20 @@ impl AxumBitmapist {
         user: UserKey,
         at: DateTime<Utc>,
         opts: MarkOptions,
-        value: bool,
+        kind: MarkKind,
     ) -> Result<(), MarkError> {
-        self.enqueue(event.into(), user, at, opts, value)
+        self.shared.marker.mark(event, user, at, opts, kind)
+    }
+
+    /// The framework-free marking handle (queue, counters, external-id setting) this
+    /// extension shares with code outside requests.
+    pub fn marker(&self) -> &Marker {
+        &self.shared.marker
     }
 
     /// What happened to marks so far.
     pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
+        self.shared.marker.stats()
     }
 
     /// Stops accepting marks, writes every queued one and flushes the store. Call it after
@@ -442,6 +383,6 @@ impl AxumBitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn shutdown(&self) -> bitmapist::Result<()> {
-        self.shared.queue.shutdown().await
+        self.shared.marker.shutdown().await
     }
 }

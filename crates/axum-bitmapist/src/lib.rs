@@ -46,10 +46,12 @@
 //! is logged and counted. [`AxumBitmapist::shutdown`] writes what is queued.
 
 //!
+//! The queue, the settings, the user id types and the ORM hooks are shared with the other
+//! web adapters (crate `bitmapist-web`) and re-exported here.
+//!
 //! Every public item is re-exported here, at the crate root; the modules are private except
 //! the two optional integrations, `login` (feature `login`) and `orm` (feature `sea-orm`).
 
-mod config;
 mod dashboard;
 mod extension;
 mod hooks;
@@ -58,18 +60,21 @@ pub mod login;
 mod mark_layer;
 #[cfg(feature = "sea-orm")]
 pub mod orm;
-mod queue;
 mod tracker;
 mod user;
 
 pub use bitmapist;
-pub use config::{DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, Settings};
+#[cfg(feature = "sea-orm")]
+pub use bitmapist_web::bitmapist_model;
+pub use bitmapist_web::{
+    CurrentUser, DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, IntoUserId,
+    MAX_BATCH, MarkError, MarkKind, MarkUser, Marker, Settings, Stats, UserIdError, UserKey,
+};
 pub use dashboard::{
     Access, CONTENT_SECURITY_POLICY, Dashboard, DashboardError, GuardFuture, MAX_CELLS_PER_SIDE,
     RETRY_AFTER_SECS,
 };
 pub use extension::{AxumBitmapist, Builder, DASHBOARD_PATH, WeakAxumBitmapist};
 pub use mark_layer::{MarkLayer, MarkService, mark};
-pub use queue::{MAX_BATCH, MarkError, Stats};
 pub use tracker::{NotInstalled, Tracker};
-pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserKey, UserSource};
+pub use user::UserSource;

@@ -23,8 +23,8 @@ use tower_sessions::Session;
 
 use crate::extension::{AxumBitmapist, Builder};
 use crate::hooks::{AfterResponse, RequestHook};
-use crate::queue::MarkError;
 use crate::user::UserSource;
+use bitmapist_web::MarkError;
 
 /// The event marked when a user logs in.
 pub const LOGGED_IN: &str = "user:logged_in";

@@ -4,7 +4,7 @@
 //! The user is read from the request before the handler runs (so the user of *that*
 //! request, never a value fixed at start-up); a handler that creates or changes the user
 //! names the id in its response with [`MarkUser`](crate::MarkUser), which wins. The mark
-//! is queued (see [`crate::queue`]): the response is never delayed by the store, and a
+//! is queued (see [`Marker`](crate::Marker)): the response is never delayed by the store, and a
 //! store error never turns a 2xx into an error.
 
 use std::borrow::Cow;
@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tower::{Layer, Service};
 
 use crate::extension::AxumBitmapist;
-use crate::user::{MarkUser, UserKey};
+use bitmapist_web::{MarkKind, MarkUser, UserKey};
 
 /// A layer that marks `event` for the request's user when the handler answers 2xx.
 ///
@@ -124,7 +124,7 @@ where
                 if let Some(uid) = uid {
                     let at = layer.at.unwrap_or_else(Utc::now);
                     // A refused mark is logged and counted by the queue.
-                    let _ = ext.enqueue(layer.event.clone(), uid, at, layer.opts, true);
+                    let _ = ext.mark_key(layer.event.clone(), uid, at, layer.opts, MarkKind::Mark);
                 }
             }
             Ok(response)

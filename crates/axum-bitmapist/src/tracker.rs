@@ -10,8 +10,7 @@ use bitmapist::{Bitmapist, MarkOptions};
 use chrono::Utc;
 
 use crate::extension::AxumBitmapist;
-use crate::queue::MarkError;
-use crate::user::{UserIdError, UserKey};
+use bitmapist_web::{MarkError, MarkKind, UserIdError, UserKey};
 
 /// Marks events from a handler.
 ///
@@ -88,8 +87,13 @@ impl Tracker {
     /// Queues `event` for the request's user, now.
     pub fn mark_event(&self, event: impl Into<Cow<'static, str>>) -> Result<(), MarkError> {
         let user = self.user.clone()?.ok_or(MarkError::NoUser)?;
-        self.ext
-            .mark_key(event, user, Utc::now(), MarkOptions::default(), true)
+        self.ext.mark_key(
+            event,
+            user,
+            Utc::now(),
+            MarkOptions::default(),
+            MarkKind::Mark,
+        )
     }
 
     /// Queues `event` for `uid`, now.
@@ -114,8 +118,13 @@ impl Tracker {
     /// Queues an unmark of `event` for the request's user.
     pub fn unmark_event(&self, event: impl Into<Cow<'static, str>>) -> Result<(), MarkError> {
         let user = self.user.clone()?.ok_or(MarkError::NoUser)?;
-        self.ext
-            .mark_key(event, user, Utc::now(), MarkOptions::default(), false)
+        self.ext.mark_key(
+            event,
+            user,
+            Utc::now(),
+            MarkOptions::default(),
+            MarkKind::Unmark,
+        )
     }
 
     /// The engine handle, for queries and awaited marks.

@@ -5,11 +5,16 @@
 //! `bitmapist`, so that the engine's own tests can use it without a second copy of the
 //! engine: it speaks in plain marks `(event, user id, time)`.
 //!
+//! - `browser` (feature `browser`): headless Chromium for the dashboards' browser tests;
+//! - [`http`]: a minimal HTTP/1.1 client for the web adapters' real servers;
 //! - [`redis_server`]: one real `redis-server` per test, on a free port, killed on drop;
 //! - [`redis_cluster`]: real Redis Clusters (one shared per test binary, or one of your own);
 //! - [`Rng`]: a small xorshift generator, so every run draws the same data;
 //! - [`activity`]: the benchmarks' dataset (sign-ups, then logins decaying with age).
 
+#[cfg(feature = "browser")]
+pub mod browser;
+pub mod http;
 pub mod redis_cluster;
 pub mod redis_server;
 

@@ -1,16 +1,26 @@
 //! The bounded queue between request handlers and the store, and its worker task.
 //! Marking from a request never waits on the store: a full queue drops the mark and counts it.
 //!
+//! Why: a request must never be slowed or failed by analytics, and a busy app should
+//! write in batches rather than one store round trip per request.
+//!
+//! How: [`Marker`](crate::Marker) pushes with `try_send`; one worker task per queue takes
+//! whatever is waiting and writes it through the engine's batch calls.
+//!
 //! Invariants:
 //! - enqueueing is `try_send` on a bounded channel: constant time, never awaits;
 //! - the worker takes whatever is queued (up to [`MAX_BATCH`]) and writes it with one
-//!   `mark_events` call per kind of mark, so a busy app writes in batches; marks by
-//!   external id ([`UserKey::External`]) are first mapped with one id-map call per batch
-//!   (unmarks look ids up and skip unknown ones; a failed map call counts as a store error);
+//!   engine call per (options, [`MarkKind`], kind of user): `mark_events` /
+//!   `unmark_events` for dense ids, `mark_events_external` / `unmark_events_external` for
+//!   external ids ([`UserKey::External`]), which map the batch's ids in one id-map call
+//!   (unmarks skip ids never assigned);
 //! - a store error is logged with `tracing` and counted in [`Stats::store_errors`]; the
-//!   marks of that batch are lost (the request that made them has long been answered);
+//!   marks of that group are lost (the request that made them has long been answered);
 //! - [`MarkQueue::shutdown`] stops accepting marks, writes everything already queued, then
 //!   flushes the store: after it returns, every accepted mark is in the store.
+//!
+//! What a crash can lose: the marks still in the queue (at most its capacity) and the
+//! batch being written; what the store lost on its own crash (see its docs).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -27,6 +37,15 @@ use crate::user::UserKey;
 /// The most marks written in one batch.
 pub const MAX_BATCH: usize = 8192;
 
+/// Whether a queued mark sets or clears its bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MarkKind {
+    /// Set the user's bits (`mark_event`).
+    Mark,
+    /// Clear them (`unmark_event`).
+    Unmark,
+}
+
 /// One mark waiting to be written.
 #[derive(Clone, Debug)]
 pub(crate) struct QueuedMark {
@@ -34,7 +53,7 @@ pub(crate) struct QueuedMark {
     pub user: UserKey,
     pub at: DateTime<Utc>,
     pub opts: MarkOptions,
-    pub value: bool,
+    pub kind: MarkKind,
 }
 
 /// Counters of what happened to marks, since start.
@@ -58,7 +77,7 @@ pub(crate) struct Counters {
     written: AtomicU64,
     dropped: AtomicU64,
     store_errors: AtomicU64,
-    pub(crate) user_id_errors: AtomicU64,
+    user_id_errors: AtomicU64,
 }
 
 impl Counters {
@@ -70,6 +89,10 @@ impl Counters {
             store_errors: self.store_errors.load(Ordering::Relaxed),
             user_id_errors: self.user_id_errors.load(Ordering::Relaxed),
         }
+    }
+
+    pub(crate) fn user_id_error(&self) {
+        self.user_id_errors.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -93,8 +116,9 @@ pub enum MarkError {
     #[error("an event name must not be empty")]
     EmptyEvent,
     /// No extension is built (or every handle on it was dropped), so code outside a
-    /// request (the SeaORM hooks) has nothing to mark through.
-    #[error("no AxumBitmapist is built; the mark was dropped")]
+    /// request (the SeaORM hooks) has nothing to mark through (see
+    /// [`Marker::installed`](crate::Marker::installed)).
+    #[error("no bitmapist extension is built; the mark was dropped")]
     NotInstalled,
 }
 
@@ -105,7 +129,7 @@ pub(crate) struct MarkQueue {
     counters: Arc<Counters>,
     close: Arc<Notify>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    client: Bitmapist,
+    pub(crate) client: Bitmapist,
 }
 
 impl MarkQueue {
@@ -191,71 +215,36 @@ async fn run(
     }
 }
 
-/// The dense ids of the batch's external ids: one `assign` for marks, one `lookup` for
-/// unmarks. On failure the error is counted and those marks are dropped.
-async fn map_external(
-    client: &Bitmapist,
-    batch: &[QueuedMark],
-    counters: &Counters,
-) -> std::collections::HashMap<(String, bool), u32> {
-    let mut out = std::collections::HashMap::new();
-    for value in [true, false] {
-        let mut ext: Vec<String> = batch
-            .iter()
-            .filter(|m| m.value == value)
-            .filter_map(|m| match &m.user {
-                UserKey::External(e) => Some(e.clone()),
-                UserKey::Id(_) => None,
-            })
-            .collect();
-        if ext.is_empty() {
-            continue;
-        }
-        ext.sort_unstable();
-        ext.dedup();
-        let got = if value {
-            client
-                .ids()
-                .assign(&ext)
-                .await
-                .map(|v| v.into_iter().map(Some).collect::<Vec<_>>())
-        } else {
-            client.ids().lookup(&ext).await
-        };
-        match got {
-            Ok(ids) => {
-                for (e, d) in ext.into_iter().zip(ids) {
-                    if let Some(d) = d {
-                        out.insert((e, value), d);
-                    }
+/// Writes a batch: one engine call per (options, mark or unmark, dense or external ids).
+async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Counters) {
+    let group_of = |m: &QueuedMark| {
+        let external = matches!(m.user, UserKey::External(_));
+        (m.opts.hourly, m.opts.unique, m.kind, external)
+    };
+    batch.sort_by_key(group_of);
+    for group in batch.chunk_by(|a, b| group_of(a) == group_of(b)) {
+        let (opts, kind) = (group[0].opts, group[0].kind);
+        let result = match &group[0].user {
+            UserKey::Id(_) => {
+                let items = group.iter().filter_map(|m| match m.user {
+                    UserKey::Id(d) => Some((m.event.as_ref(), d, m.at)),
+                    UserKey::External(_) => None,
+                });
+                match kind {
+                    MarkKind::Mark => client.mark_events(items, opts).await,
+                    MarkKind::Unmark => client.unmark_events(items, opts).await,
                 }
             }
-            Err(e) => {
-                counters.store_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, ids = ext.len(), "bitmapist: mapping external ids failed; their marks are lost");
+            UserKey::External(_) => {
+                let items = group.iter().filter_map(|m| match &m.user {
+                    UserKey::External(e) => Some((m.event.as_ref(), e.as_str(), m.at)),
+                    UserKey::Id(_) => None,
+                });
+                match kind {
+                    MarkKind::Mark => client.mark_events_external(items, opts).await,
+                    MarkKind::Unmark => client.unmark_events_external(items, opts).await,
+                }
             }
-        }
-    }
-    out
-}
-
-/// Writes a batch, one `mark_events` call per (options, mark or unmark).
-async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Counters) {
-    let mapped = map_external(client, batch, counters).await;
-    let dense = |m: &QueuedMark| match &m.user {
-        UserKey::Id(d) => Some(*d),
-        UserKey::External(e) => mapped.get(&(e.clone(), m.value)).copied(),
-    };
-    batch.sort_by_key(|m| (m.opts.hourly, m.opts.unique, m.value));
-    for group in batch.chunk_by(|a, b| (a.opts, a.value) == (b.opts, b.value)) {
-        let (opts, value) = (group[0].opts, group[0].value);
-        let items = group
-            .iter()
-            .filter_map(|m| dense(m).map(|d| (m.event.as_ref(), d, m.at)));
-        let result = if value {
-            client.mark_events(items, opts).await
-        } else {
-            client.unmark_events(items, opts).await
         };
         match result {
             Ok(n) => {

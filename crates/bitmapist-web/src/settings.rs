@@ -1,4 +1,5 @@
-//! The extension's settings: the engine's (store, prefix, tracking) plus the web ones.
+//! A web extension's settings: the engine's (store, prefix, tracking) plus the web ones,
+//! read once here for every adapter (axum, actix).
 //! Read from the environment with Flask-Bitmapist's names, or set with the builder.
 //!
 //! | variable | meaning | default |
