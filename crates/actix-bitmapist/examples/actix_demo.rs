@@ -3,7 +3,7 @@
 //! bitmapist dashboard at /bitmapist. The same routes and seeded data as axum-bitmapist's
 //! demo.
 //!
-//! `cargo run --release -p actix-bitmapist --all-features --example demo`
+//! `cargo run --release -p actix-bitmapist --all-features --example actix_demo`
 //!
 //! On first start with an empty store it seeds a year of activity for 10,000 users, so the
 //! dashboard has something to show. `PORT` (default 3000), `HOST` (default 127.0.0.1),

@@ -1,7 +1,7 @@
 //! The engine's demo: seeds four months of realistic activity (`bitmapist::seed`) into the embedded store on first
 //! run, then prints the events overview and a weekly retention table.
 //!
-//! `cargo run --release -p bitmapist --example demo` (the store is `./bitmapist.redb`, or
+//! `cargo run --release -p bitmapist --features seed --example engine_demo` (the store is `./bitmapist.redb`, or
 //! whatever `BITMAPIST_URL` names; `BITMAPIST_*` variables apply).
 
 use std::error::Error;
