@@ -1,4 +1,4 @@
-"""Issue 13: the dashboard's cheap route under a storm of heavy cohort requests.
+"""The dashboard's cheap route under a storm of heavy cohort requests.
 
 Usage: python3 heavy_dashboard.py BASE_URL HEAVY SECONDS
   BASE_URL  e.g. http://127.0.0.1:8080/bitmapist (a `bitmapist serve` over a seeded store)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How the embedded file store's costs grow with users (issue 10, part 4): for each size,
+# How the embedded file store's costs grow with users: for each size,
 # `bitmapist seed --days 365` into a fresh file (wall time, marks, peak RSS, file size), then
 # the whole `bitmapist cohort` process for a 30x30 and a 90x90 daily table (hyperfine), and
 # the dashboard overview (`bitmapist serve`, then curl of /bitmapist/api/events and

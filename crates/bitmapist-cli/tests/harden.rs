@@ -1,4 +1,4 @@
-//! Hostile input to the `bitmapist` binary (issue 13): event names with terminal escapes
+//! Hostile input to the `bitmapist` binary: event names with terminal escapes
 //! and huge lengths in tables, cohort sizes past the cap, a store file the process may not
 //! write, and `serve` against clients that send headers slowly or nothing at all.
 

@@ -1,4 +1,4 @@
-"""Issue 13: very large redis-py pipelines, timed against any Redis-protocol servers.
+"""Very large redis-py pipelines, timed against any Redis-protocol servers.
 
 Usage: $PY big_pipeline.py NAME=PORT [NAME=PORT ...]
 For each server: deletes `big` and `tx`, sets every 7th bit of `big` (1.5M bits), then times

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 9: redis-server, Doist's Go bitmapist-server and ours side by side, in one run:
+# redis-server, Doist's Go bitmapist-server and ours side by side, in one run:
 #   1. SETBIT throughput (redis-benchmark, -P 64 and unpipelined)
 #   2. Python bitmapist's 30x30 daily cohort on a fresh server (reference dataset)
 #   3. RSS of the empty process; RSS with a big dataset loaded (all bitmaps hot)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 9, per-request cost: redis-server, Doist's Go bitmapist-server and ours side by side,
+# Per-request cost: redis-server, Doist's Go bitmapist-server and ours side by side,
 # in one run, on the two workloads that are one request in flight per connection:
 #   0. SETBIT -P 64 (redis-benchmark -c 50 -n 1000000 -r 1000 -P 64), ROUNDS rounds
 #   1. SETBIT unpipelined (redis-benchmark -c 50 -n 200000 -r 1000 -P 1), ROUNDS rounds,

@@ -1,4 +1,4 @@
-//! Hostile and heavy clients (issue 13): pipelines far larger than the socket buffers, a
+//! Hostile and heavy clients: pipelines far larger than the socket buffers, a
 //! client that never reads its replies, bulk lengths announced and never sent, `AUTH` with
 //! `-requirepass` from redis-cli and redis-py, and a `-db` path in a missing directory.
 

@@ -1,4 +1,4 @@
-//! Stores under hostile conditions (issue 13): an embedded file opened read-only (reads
+//! Stores under hostile conditions: an embedded file opened read-only (reads
 //! equal a HashSet model, every write refused, the file untouched, an immutable file
 //! readable), and a Redis store whose server went away failing fast, once.
 
