@@ -245,6 +245,9 @@ fn every_way_marks_on_a_cluster_and_a_failover_only_counts_store_errors() {
         std::thread::sleep(Duration::from_millis(20));
     }
     cluster.wait_failover(victim, Duration::from_secs(30));
+    // After a call gives up, the store fails at once for max(connect timeout, 1 s), then
+    // probes: marks made once that window has passed land.
+    std::thread::sleep(Duration::from_millis(1500));
     for later in 5000..5010u32 {
         let status = rt
             .block_on(http_post(addr, &format!("/reset?user={later}"), None))
