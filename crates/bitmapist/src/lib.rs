@@ -49,8 +49,10 @@ mod expr;
 mod external;
 mod funnel;
 mod idmap;
+mod keep;
 mod key;
 mod period;
+mod prune;
 mod query;
 mod retention;
 #[cfg(feature = "seed")]
@@ -85,8 +87,10 @@ pub use idmap::{
     MAX_DENSE_ID, MAX_EXTERNAL_ID_BYTES, check_external as check_external_id,
     redis_keys as id_map_redis_keys,
 };
+pub use keep::{ENV_KEEP, Horizon, Keep, KeepPolicy, KeepUnit, pruned_meta_key};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
+pub use prune::{DEFAULT_PRUNE_BATCH, PruneGroup, PruneReport, PruneSpec, recorded_horizon};
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
 pub use signal::shutdown_signal;
