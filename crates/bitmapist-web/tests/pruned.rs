@@ -82,3 +82,64 @@ async fn pruned_days_are_marked_not_zero() {
     assert!(page.contains(&format!("{}: ", month.label())));
     assert!(!page.contains(&format!("{}: pruned", month.label())));
 }
+
+#[tokio::test]
+async fn pruned_cohort_cells_are_marked_not_zero() {
+    let bm = Bitmapist::open("memory://").await.expect("memory store");
+    let now = nov(22, 12);
+    let mut marks = Vec::new();
+    for back in 0..30i64 {
+        let at = now - Duration::days(back);
+        for uid in 0..5u32 {
+            marks.push((
+                "user:active",
+                uid + u32::try_from(back % 3).expect("small"),
+                at,
+            ));
+        }
+    }
+    bm.mark_events(marks, MarkOptions::default())
+        .await
+        .expect("marks");
+    bm.prune(
+        &PruneSpec::new("day:10d".parse().expect("policy"))
+            .now(now)
+            .apply(true),
+    )
+    .await
+    .expect("prune");
+    let oldest = now.date_naive() - Duration::days(10);
+    let core = Dashboard::new(bm)
+        .access(Access::LoopbackOnly)
+        .event_names_ttl(std::time::Duration::ZERO)
+        .build();
+    let q = format!(
+        "primary_event=user%3Aactive&secondary_event=user%3Aactive&time_group=days&num_rows=20&num_cols=5&now={NOW}"
+    );
+    let doc = json(&core.handle(get(&format!("/api/cohort?{q}"), local())).await);
+    let pruned = doc["pruned"].as_array().expect("pruned marks");
+    let dates = doc["dates"].as_array().expect("dates");
+    assert_eq!(pruned.len(), 20);
+    for (i, row) in pruned.iter().enumerate() {
+        let start: NaiveDate = dates[i].as_str().expect("date")[..10]
+            .parse()
+            .expect("date");
+        for (j, flag) in row.as_array().expect("row").iter().enumerate() {
+            let cell = start + Duration::days(i64::try_from(j).expect("small"));
+            assert_eq!(
+                flag.as_bool(),
+                Some(start < oldest || cell < oldest),
+                "{start} + {j}"
+            );
+        }
+    }
+    // Kept rows whose cells are kept carry counts; the page shows "pruned" in the others.
+    let page = text(&core.handle(get(&format!("/cohort?{q}"), local())).await);
+    assert!(page.contains("pruned: no data kept for this period"));
+    // A store never pruned has no marks.
+    let fresh = Bitmapist::open("memory://").await.expect("memory store");
+    fill(&fresh).await;
+    let core = Dashboard::new(fresh).build();
+    let doc = json(&core.handle(get(&format!("/api/cohort?{q}"), local())).await);
+    assert!(doc.get("pruned").is_none());
+}
