@@ -68,7 +68,11 @@ async fn python_reads_the_pruned_store() {
     for _ in 0..2_000 {
         let back = i64::try_from(rng.next() % (200 * 24 * 60)).expect("minutes");
         let at = now - Duration::minutes(back);
-        let event = if rng.next() % 2 == 0 { "a:b" } else { "c_d" };
+        let event = if rng.next().is_multiple_of(2) {
+            "a:b"
+        } else {
+            "c_d"
+        };
         let uid = u32::try_from(rng.next() % 3_000).expect("uid");
         marks.push((event, uid, at));
         for group in [
