@@ -178,7 +178,10 @@ async fn prune_follows_the_model(bm: &Bitmapist) {
 
     let kept_long: Vec<String> = model
         .iter()
-        .filter(|(_, (g, _))| matches!(g, Some(TimeGroup::Months) | None))
+        .filter(|(_, (g, dropped))| {
+            matches!(g, Some(TimeGroup::Months) | None)
+                || (*g == Some(TimeGroup::Weeks) && !dropped)
+        })
         .map(|(k, _)| k.clone())
         .collect();
     let kept_long_before = store.get(&kept_long).await.expect("get");

@@ -27,7 +27,9 @@
 //! # What a crash can lose
 //!
 //! Nothing the policy keeps, and no acknowledged mark beyond what the store's own
-//! commits allow (see the store's docs). Killed after the horizon's commit and before
+//! commits allow (see the store's docs). While a prune runs (seconds on a large file) the
+//! periodic commit waits for it; the prune's own commit then holds the marks acknowledged
+//! meanwhile, so the window of marks a crash can lose is, that once, the prune's length. Killed after the horizon's commit and before
 //! the deletions', the file holds every key still, recorded as pruned; the next run
 //! deletes them. A kill during the compaction leaves the old file in place (see
 //! `compact.rs`).
