@@ -614,3 +614,37 @@ async fn sigkill_during_prune_loses_nothing_kept() {
         "the kills all landed at one stage: {outcomes:?}"
     );
 }
+
+/// `BITMAPIST_KEEP` through `Config`: an app opening the file with the variable set has
+/// the store prune by itself (what the axum and actix extensions do with `from_env`).
+#[tokio::test]
+async fn the_keep_variable_makes_the_file_store_prune_itself() {
+    let dir = tempdir();
+    let path = dir.path().join("env.redb");
+    let url = format!("file://{}?flush_ms=10", path.display());
+    let today = Utc::now().date_naive();
+    let marks = noon_marks(today, 40, 5);
+    {
+        let bm = Bitmapist::open(&url).await.expect("open");
+        mark_all(&bm, &marks).await;
+    }
+    let config = bitmapist::Config::from_vars(|name| match name {
+        "BITMAPIST_URL" => Some(url.clone()),
+        "BITMAPIST_KEEP" => Some("day:10d".to_string()),
+        _ => None,
+    })
+    .expect("config");
+    let bm = config.open().await.expect("open");
+    assert_eq!(bm.keep_policy().to_string(), "day:10d");
+    let model = day_model(&marks, today, 10);
+    let started = Instant::now();
+    loop {
+        let left: BTreeSet<String> = bm.store().keys(PREFIX).await.expect("keys").into_iter().collect();
+        if model.iter().all(|(key, dropped)| left.contains(key) != *dropped) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the store did not prune itself");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(bm.pruned_horizon().await.expect("horizon").get(TimeGroup::Days).is_some());
+}
