@@ -11,15 +11,17 @@
 //! - `one DEL`: the data loaded again, then the same keys in one `DEL` command.
 //!
 //! During both, a second connection sends `PING` every millisecond and records its round
-//! trips: the longest is how long the server stopped answering anyone. Prints a Markdown
-//! table. `BENCH_ROUNDS` (default 2) sets the rounds.
+//! trips: the longest is how long the server stopped answering anyone. Then the same prune
+//! on a 3-primary Redis Cluster (no multi-key `DEL` there: its keys span every slot), with
+//! one prober per primary. Prints a Markdown table. `BENCH_ROUNDS` (default 2) sets the
+//! rounds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bitmapist::{Bitmapist, KeepPolicy, PruneSpec, TimeGroup};
-use bitmapist_test_support::{Rng, redis_server::RedisServer};
+use bitmapist_test_support::{Rng, redis_cluster::RedisCluster, redis_server::RedisServer};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 
 /// Bytes of each key: 1,000,000 users' bits.
@@ -73,6 +75,13 @@ fn probe(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Durati
         }
         out
     })
+}
+
+/// One prober per port; stops them and returns every round trip, sorted.
+fn probes(ports: &[u16]) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<Vec<Duration>>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = ports.iter().map(|&p| probe(p, stop.clone())).collect();
+    (stop, handles)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -171,5 +180,53 @@ async fn main() {
             pct(&pings, 1.0),
             pct(&pings, 0.99),
         );
+    }
+    drop(server);
+
+    // The same prune on a 3-primary cluster.
+    let cluster = RedisCluster::start(3, 0);
+    let bm = Bitmapist::open(&cluster.url())
+        .await
+        .expect("open the cluster");
+    let bitmap = bitmapist::Bitmap::from_redis_bytes(&value).expect("bitmap");
+    for round in 1..=rounds {
+        for chunk in all.chunks(200) {
+            let entries: Vec<(String, bitmapist::Bitmap)> =
+                chunk.iter().map(|k| (k.clone(), bitmap.clone())).collect();
+            bm.store().put(&entries).await.expect("load the cluster");
+        }
+        let (stop, handles) = probes(&cluster.primary_ports());
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        let report = bm
+            .prune(
+                &PruneSpec::new(policy.clone())
+                    .now(now())
+                    .batch(batch)
+                    .apply(true),
+            )
+            .await
+            .expect("prune");
+        let total = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let mut pings: Vec<Duration> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("probe"))
+            .collect();
+        pings.sort_unstable();
+        let mut times = report.batch_times.clone();
+        times.sort_unstable();
+        assert_eq!(report.deleted as usize, doomed.len());
+        println!(
+            "| {round} | cluster prune (SCAN + UNLINK x{batch}, per primary) | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            report.deleted,
+            total.as_secs_f64() * 1e3,
+            pct(&times, 0.5),
+            pct(&times, 0.99),
+            pct(&times, 1.0),
+            pct(&pings, 1.0),
+            pct(&pings, 0.99),
+        );
+        bm.store().delete_prefix("trackist_").await.expect("clear");
     }
 }

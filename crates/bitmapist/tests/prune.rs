@@ -639,12 +639,30 @@ async fn the_keep_variable_makes_the_file_store_prune_itself() {
     let model = day_model(&marks, today, 10);
     let started = Instant::now();
     loop {
-        let left: BTreeSet<String> = bm.store().keys(PREFIX).await.expect("keys").into_iter().collect();
-        if model.iter().all(|(key, dropped)| left.contains(key) != *dropped) {
+        let left: BTreeSet<String> = bm
+            .store()
+            .keys(PREFIX)
+            .await
+            .expect("keys")
+            .into_iter()
+            .collect();
+        if model
+            .iter()
+            .all(|(key, dropped)| left.contains(key) != *dropped)
+        {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the store did not prune itself");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the store did not prune itself"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(bm.pruned_horizon().await.expect("horizon").get(TimeGroup::Days).is_some());
+    assert!(
+        bm.pruned_horizon()
+            .await
+            .expect("horizon")
+            .get(TimeGroup::Days)
+            .is_some()
+    );
 }
