@@ -11,7 +11,8 @@
 //! A segment name resolves, in this order, to one of three sources:
 //!
 //! - **a property value** `prop:value` (a name with a `:`): the unique event
-//!   `{prefix}{prop}:{value}_u`, Python bitmapist's `mark_unique("plan:pro", id)`. A
+//!   `{prefix}{prop}:{value}_u`, Python bitmapist's `mark_unique("plan:pro", id)` (a value
+//!   nobody has is empty; a property with no value at all is an unknown segment). A
 //!   property is the part before the last `:`; its values are its unique events
 //!   ([`Bitmapist::property_values`]); [`Bitmapist::set_property`] moves a user to one value
 //!   and clears them from the others;
@@ -504,12 +505,7 @@ impl Bitmapist {
         let layout = self.layout();
         let keys = self
             .store()
-            .keys(
-                &layout
-                    .event_prefix(SNAPSHOT_PREFIX)
-                    .trim_end_matches('_')
-                    .to_string(),
-            )
+            .keys(&format!("{}{SNAPSHOT_PREFIX}", layout.prefix()))
             .await?;
         Ok(keys
             .iter()
@@ -602,7 +598,12 @@ impl Bitmapist {
                     format!("segment {name:?} cannot refer to itself"),
                 ));
             }
-            if !r.contains(':') && !records.contains_key(r) && !snapshots.contains(r) {
+            if r.contains(':') {
+                let key = self.layout().key(r, &Period::unique());
+                if self.store().get(&[key]).await?.pop().flatten().is_none() {
+                    self.missing_value(r).await?;
+                }
+            } else if !records.contains_key(r) && !snapshots.contains(r) {
                 return Err(unknown_segment(r));
             }
         }
@@ -728,7 +729,10 @@ impl Bitmapist {
                 let key = self.layout().key(name, &Period::unique());
                 return match self.read(&[key], within).await?.pop().flatten() {
                     Some(b) => Ok(Members::In(b)),
-                    None => Err(unknown_segment(name)),
+                    None => self
+                        .missing_value(name)
+                        .await
+                        .map(|()| Members::In(Bitmap::new())),
                 };
             }
             check_segment_name(name)?;
@@ -746,6 +750,17 @@ impl Bitmapist {
                 None => Err(unknown_segment(name)),
             }
         })
+    }
+
+    /// A property value `prop:value` without a key: nobody has it, which is fine for a
+    /// property with other values, and an unknown segment for a property with none (most
+    /// likely a misspelt name).
+    async fn missing_value(&self, name: &str) -> Result<()> {
+        let prop = name.rsplit_once(':').map_or(name, |(p, _)| p);
+        if prop.is_empty() || self.property_values(prop).await?.is_empty() {
+            return Err(unknown_segment(name));
+        }
+        Ok(())
     }
 
     /// Reads keys, restricted to `within` when given.
@@ -980,7 +995,7 @@ pub(crate) fn unknown_segment(name: &str) -> Error {
     Error::invalid_arg(
         Argument::Segment,
         format!(
-            "unknown segment {name:?}: not a saved or defined segment, nor a property value (prop:value) with users"
+            "unknown segment {name:?}: not a saved or defined segment, nor a value of a property that has values (prop:value)"
         ),
     )
 }
