@@ -69,6 +69,17 @@ pub enum UserSet {
     },
     /// The users of a segment (any source), as of now.
     Segment(String),
+    /// The users of `set` who are in every one of `segments` as of `now`: a number of a
+    /// filtered analysis whose set does not carry its own filter, or one breakdown value
+    /// (a property value is a segment: `plan:pro`).
+    Within {
+        /// The users to filter.
+        set: Box<UserSet>,
+        /// The segments they must all be in.
+        segments: Vec<String>,
+        /// When the segments are evaluated.
+        now: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// One page of a [`UserSet`]'s users.
@@ -138,6 +149,11 @@ impl Bitmapist {
                 self.stickiness_fetch(spec).await?.bucket_users(*days)
             }
             UserSet::Segment(name) => self.segment_users(name, chrono::Utc::now()).await,
+            UserSet::Within { set, segments, now } => {
+                let users = Box::pin(self.users(set)).await?;
+                let filter = self.segment_filter(segments, *now, Some(&users)).await?;
+                Ok(super::filtered(users, filter.as_ref()))
+            }
         }
     }
 
