@@ -41,6 +41,7 @@ const BETA: u8 = 4;
 const SALT_SIGNUP_DAY: u64 = 0x5167_4E55_5044_4159;
 const SALT_USER: u64 = 0x5553_4552_5041_5241;
 const SALT_ACTIVITY: u64 = 0x4143_5449_5649_5459;
+const SALT_PLAN: u64 = 0x504C_414E_5641_4C55;
 
 /// e^(-1/10): the daily fade of activity.
 const DECAY_PER_DAY: f64 = 0.904_837_418_035_959_5;
@@ -308,6 +309,36 @@ impl Generator {
             );
         }
         out
+    }
+
+    /// The value of the [`PLAN_PROPERTY`](super::PLAN_PROPERTY) of user `uid` (`1..=users`),
+    /// an index into [`PLAN_VALUES`](super::PLAN_VALUES): premium users are `pro` (60%) or
+    /// `enterprise`; the others `free` (60%), `trial` (25%) or `starter`. Drawn from a
+    /// stream of its own, so the marks of a seed are unchanged.
+    ///
+    /// ```
+    /// # use bitmapist::seed::{SeedPlan, PLAN_VALUES};
+    /// let g = SeedPlan::new(1_000, 30, chrono::Utc::now()).generator()?;
+    /// let mut seen = [0; 5];
+    /// for uid in 1..=1_000 { seen[g.plan_of(uid)] += 1; }
+    /// assert!(seen.iter().all(|&n| n > 0));
+    /// assert_eq!(PLAN_VALUES[g.plan_of(1)], PLAN_VALUES[g.plan_of(1)]);
+    /// # Ok::<(), bitmapist::Error>(())
+    /// ```
+    pub fn plan_of(&self, uid: u32) -> usize {
+        let premium = uid
+            .checked_sub(1)
+            .and_then(|i| self.users.get(i as usize))
+            .is_some_and(|u| u.flags & PREMIUM != 0);
+        let mut r = Rng::stream(self.plan.seed, SALT_PLAN, u64::from(uid));
+        let x = r.unit();
+        match (premium, x) {
+            (true, x) if x < 0.6 => 3,
+            (true, _) => 4,
+            (false, x) if x < 0.6 => 0,
+            (false, x) if x < 0.85 => 1,
+            (false, _) => 2,
+        }
     }
 
     /// The marks of day `index` (0 for the first day of the range).

@@ -17,6 +17,9 @@
 //!   `user:deleted`, rare, which ends the user's activity for good.
 //! - **Unique flags** (date-less keys, see [`Bitmapist::mark_unique`]): `user:premium`,
 //!   `user:verified_email`, `user:beta_tester`, from [`Generator::unique_flags`].
+//! - **A property**, `plan`, with five values (`plan:free`, `plan:trial`, `plan:starter`,
+//!   `plan:pro`, `plan:enterprise`, unique events as [`Bitmapist::set_property`] writes
+//!   them), one per user, from [`Generator::plan_of`]: what breakdowns break down by.
 //!
 //! Times follow a daily profile (quiet at night, busiest in the evening), in UTC, and never
 //! pass `end`. The output depends only on the plan: the generator draws from its own
@@ -86,6 +89,13 @@ pub const EVENTS: [&str; 9] = [
 /// The unique (date-less) flags the generator sets (see [`Generator::unique_flags`]).
 pub const FLAGS: [&str; 3] = ["user:premium", "user:verified_email", "user:beta_tester"];
 
+/// The property the seed sets on every user (unique events `plan:VALUE`, see
+/// [`Bitmapist::set_property`]), so that breakdowns have a property to break down by.
+pub const PLAN_PROPERTY: &str = "plan";
+
+/// The values of [`PLAN_PROPERTY`] (see [`Generator::plan_of`]).
+pub const PLAN_VALUES: [&str; 5] = ["free", "trial", "starter", "pro", "enterprise"];
+
 /// The largest number of users a plan may have (the generator keeps 24 bytes per user).
 pub const MAX_USERS: u32 = 50_000_000;
 
@@ -142,13 +152,15 @@ pub struct Summary {
     pub events: BTreeMap<String, u64>,
     /// Unique flags set, per flag name.
     pub flags: BTreeMap<String, u64>,
+    /// Users per value of the [`PLAN_PROPERTY`] (`plan:free`, ...); not counted in `marks`.
+    pub properties: BTreeMap<String, u64>,
     /// The plan.
     pub plan: SeedPlan,
     /// The first day of the range.
     pub start: NaiveDate,
 }
 
-/// Generates `plan` into `bm`, then the unique flags, then flushes. `progress` is called
+/// Generates `plan` into `bm`, then the unique flags and the `plan` property, then flushes. `progress` is called
 /// after each day. The keys written are exactly those [`Bitmapist::mark_events`] would
 /// write for [`Generator::day`]'s marks (month, ISO week, day; the hour with
 /// [`SeedPlan::hourly`]; the unique key when the handle tracks it), but written as whole
@@ -174,6 +186,8 @@ pub struct Summary {
 /// assert_eq!(summary.events["user:signed_up"], 1_000);
 /// let premium = bm.events("user:premium", Period::unique()).count().await?;
 /// assert_eq!(premium, summary.flags["user:premium"]);
+/// assert_eq!(summary.properties.values().sum::<u64>(), 1_000);
+/// assert_eq!(bm.property_values("plan").await?.len(), 5);
 /// assert!(summary.marks > 1_000);
 /// # Ok(()) }
 /// ```
@@ -186,6 +200,11 @@ pub async fn run(
     let generator = plan.generator()?;
     let start = generator.start;
     let unique = generator.unique_flags();
+    // The property: one value per user, each value's users written whole (after the flags).
+    let mut values = vec![roaring::RoaringBitmap::new(); PLAN_VALUES.len()];
+    for uid in 1..=plan.users {
+        values[generator.plan_of(uid)].insert(uid);
+    }
     let hourly = plan.mark_options().hourly.unwrap_or(bm.tracks_hourly());
     let mut marks = 0u64;
     let counts = write::write_days(bm, generator, hourly, |day| {
@@ -212,6 +231,13 @@ pub async fn run(
         flags.insert(flag.to_string(), n);
         marks += n;
     }
+    let mut properties = BTreeMap::new();
+    for (value, users) in PLAN_VALUES.iter().zip(values) {
+        let event = format!("{PLAN_PROPERTY}:{value}");
+        let users = Bitmap::from_bits(users);
+        properties.insert(event.clone(), users.count());
+        entries.push((bm.layout().key(&event, &Period::unique()), users));
+    }
     bm.store().merge(entries).await?;
     bm.flush().await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -229,6 +255,7 @@ pub async fn run(
             .map(|(e, c)| (e.to_string(), c))
             .collect(),
         flags,
+        properties,
         plan: plan.clone(),
         start,
     })
