@@ -89,6 +89,10 @@ pub enum Command {
     Resolve(commands::resolve::ResolveArgs),
     /// Show or change the time zone recorded in the store.
     Timezone(commands::timezone::TimezoneArgs),
+    /// Named sets of users: list, show, save, define, delete (see "Segments" in the README).
+    Segment(commands::segment::SegmentArgs),
+    /// User properties (unique events `prop:value`): set a value for users, list values.
+    Property(commands::property::PropertyArgs),
 }
 
 impl Command {
@@ -110,6 +114,8 @@ impl Command {
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,
             Command::Timezone(args) => commands::timezone::run(ctx, &args).await,
+            Command::Segment(args) => commands::segment::run(ctx, &args).await,
+            Command::Property(args) => commands::property::run(ctx, &args).await,
         }
     }
 }
