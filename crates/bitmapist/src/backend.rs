@@ -26,6 +26,9 @@ pub(crate) struct Backend {
     pub(crate) zone: crate::Zone,
     /// The store records no zone yet: the first write records [`Backend::zone`].
     pub(crate) zone_unrecorded: std::sync::atomic::AtomicBool,
+    /// The query duration histograms (`bitmapist_query_seconds`), registered with the
+    /// handle: a query method times itself with `let _timer = ….queries.start(kind);`.
+    pub(crate) queries: crate::telemetry::QueryTimers,
 }
 
 impl fmt::Debug for Backend {

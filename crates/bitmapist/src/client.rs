@@ -153,6 +153,7 @@ impl Builder {
                 id_map: self.id_map,
                 zone: self.zone,
                 zone_unrecorded: AtomicBool::new(unrecorded),
+                queries: crate::telemetry::QueryTimers::register(),
             }),
         })
     }
@@ -193,6 +194,7 @@ impl Bitmapist {
                 id_map: false,
                 zone: Zone::UTC,
                 zone_unrecorded: AtomicBool::new(false),
+                queries: crate::telemetry::QueryTimers::register(),
             }),
         }
     }
@@ -548,6 +550,14 @@ impl Bitmapist {
             .fetch(crate::cohort::unique_keys(exprs, layout))
             .await?;
         Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
+    }
+
+    /// Starts timing a query of `kind` (`bitmapist_query_seconds`); recorded on drop.
+    pub(crate) fn time(
+        &self,
+        kind: crate::telemetry::QueryKind,
+    ) -> crate::telemetry::QueryTimer<'_> {
+        self.inner.queries.start(kind)
     }
 
     /// Fetches keys in one batch into a map (missing keys are left out).

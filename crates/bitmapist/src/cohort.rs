@@ -451,6 +451,7 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
+        let _timer = self.time(crate::telemetry::QueryKind::Cohort);
         spec.validate()?;
         let periods = spec.periods_in(self.timezone())?;
         let layout = self.layout();

@@ -327,6 +327,7 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn funnel(&self, spec: &FunnelSpec) -> Result<Funnel> {
+        let _timer = self.time(crate::telemetry::QueryKind::Funnel);
         spec.validate()?;
         let periods = spec.periods_in(self.timezone())?;
         let layout = self.layout();

@@ -59,6 +59,7 @@ mod signal;
 mod stickiness;
 mod store;
 mod systems;
+mod telemetry;
 mod text;
 mod zone;
 mod zone_record;
@@ -97,6 +98,11 @@ pub use store::{
     StorageStats, Store, StoreUrl, open_store, open_store_url,
 };
 pub use systems::Systems;
+pub use telemetry::{
+    METRIC_CACHE_BITMAPS, METRIC_CACHE_BYTES, METRIC_CACHE_EVICTIONS, METRIC_COMMIT_BYTES,
+    METRIC_COMMIT_KEYS, METRIC_COMMIT_SECONDS, METRIC_QUERY_SECONDS, METRIC_REDIS_ROUND_TRIPS,
+    METRIC_STORE_ERRORS, describe_metrics,
+};
 pub use text::thousands;
 pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

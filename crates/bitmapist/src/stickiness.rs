@@ -84,6 +84,7 @@ impl Bitmapist {
         time_group: TimeGroup,
         at: DateTime<Utc>,
     ) -> Result<Stickiness> {
+        let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
         check_event(event)?;
         if !matches!(time_group, TimeGroup::Weeks | TimeGroup::Months) {
             return Err(Error::invalid_arg(

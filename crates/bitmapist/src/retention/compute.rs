@@ -131,6 +131,7 @@ impl Bitmapist {
     /// `bm.retention(&RetentionSpec::from(spec))` gives the same table as
     /// `bm.get_cohort(&spec)`.
     pub async fn retention(&self, spec: &RetentionSpec) -> Result<Retention> {
+        let _timer = self.time(crate::telemetry::QueryKind::Retention);
         spec.cohort.validate()?;
         let base = &spec.cohort;
         let periods = base.periods_in(self.timezone())?;
