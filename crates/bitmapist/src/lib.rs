@@ -33,6 +33,14 @@
 //! a module of its own) and `server` (the embedded store's key-by-key operations that
 //! `bitmapist-server` needs: expiries, backups, key iteration, `BITOP` into a key).
 //!
+//! # Metrics
+//!
+//! Queries, the embedded store's commits and cache, Redis round trips and store errors
+//! are recorded through the [`metrics`](https://docs.rs/metrics) facade: install a
+//! recorder (e.g. `metrics-exporter-prometheus`) before opening stores and handles, and
+//! call [`describe_metrics`]. The names are the `METRIC_*` constants; the README's
+//! Operations section lists them with their labels.
+//!
 //! # Features
 //!
 //! - `seed`: `bitmapist::seed`, realistic fake data for demos and benchmarks.
