@@ -100,16 +100,20 @@ async fn counts(exporter: SocketAddr) -> Counts {
     }
 }
 
-/// Scrapes until every queued mark is written or dropped by a store error (the queue is
-/// empty), at most 60 s.
-async fn settled(exporter: SocketAddr) -> Counts {
+/// Scrapes until `queued` marks are counted as queued and each of them as written or
+/// dropped by a store error (the queue is empty), at most 60 s. (The queue publishes its
+/// counts as its worker takes marks, so a scrape may lag a request by one batch.)
+async fn settled(exporter: SocketAddr, queued: u64) -> Counts {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let c = counts(exporter).await;
-        if c.queued == c.written + c.store_error {
+        if c.queued == queued && c.queued == c.written + c.store_error {
             return c;
         }
-        assert!(Instant::now() < deadline, "the queue never drained: {c:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the queue never drained, or the count of queued marks is not {queued}: {c:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -161,10 +165,10 @@ async fn scraped_counts_match_the_marks_made() {
         let (queued, full) = mark_all(app, (batch * 10 + 1)..=(batch * 10 + 10)).await;
         healthy += queued;
         healthy_full += full;
-        settled(exporter).await;
+        settled(exporter, start.queued + healthy).await;
     }
     assert!(healthy > 0);
-    let after_healthy = settled(exporter).await;
+    let after_healthy = settled(exporter, start.queued + healthy).await;
     assert_eq!(after_healthy.queued - start.queued, healthy);
     assert_eq!(after_healthy.written - start.written, healthy);
     assert_eq!(after_healthy.full - start.full, healthy_full);
@@ -200,7 +204,7 @@ async fn scraped_counts_match_the_marks_made() {
     let (queued, full) = mark_all(app, 1001..=1040).await;
     assert_eq!(queued + full, 40);
     assert!(full > 0, "a hung store fills the 4-mark queue");
-    let after_fault = settled(exporter).await;
+    let after_fault = settled(exporter, after_healthy.queued + queued).await;
     assert_eq!(after_fault.queued - after_healthy.queued, queued);
     assert_eq!(after_fault.full - after_healthy.full, full);
     assert_eq!(after_fault.store_error - after_healthy.store_error, queued);
@@ -225,10 +229,10 @@ async fn scraped_counts_match_the_marks_made() {
     let mut user = 2001;
     while recovered < 10 {
         assert!(Instant::now() < deadline, "marks never written again");
-        let before = settled(exporter).await;
+        let before = counts(exporter).await;
         let (queued, _) = mark_all(app, user..=user).await;
         user += 1;
-        let after = settled(exporter).await;
+        let after = settled(exporter, before.queued + queued).await;
         if after.written > before.written {
             assert_eq!(after.written - before.written, queued);
             recovered += 1;
@@ -250,6 +254,7 @@ async fn scraped_counts_match_the_marks_made() {
     let (queued, _) = mark_all(app, 1..=5).await;
     assert_eq!(queued, 5);
     file.shutdown().await.expect("shutdown writes and commits");
+    settled(exporter, value(&before, QUEUED) + 5).await;
     let after = scrape(exporter).await;
     assert!(
         value(&after, "bitmapist_store_commit_seconds_count")

@@ -16,8 +16,8 @@ use bitmapist::{Bitmapist, EmbeddedOptions, EmbeddedStore};
 use bitmapist_web::Marker;
 
 const TASKS: u32 = 4;
-const PER_TASK: u32 = 50_000;
-const ROUNDS: usize = 15;
+const PER_TASK: u32 = 100_000;
+const ROUNDS: usize = 31;
 
 fn open(dir: &std::path::Path, name: &str) -> Marker {
     let store = EmbeddedStore::open(&dir.join(name), EmbeddedOptions::default()).expect("open");

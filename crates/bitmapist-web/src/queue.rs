@@ -19,10 +19,13 @@
 //! - every count of [`Stats`] is also recorded through the `metrics` facade
 //!   (`bitmapist_marks_queued_total`, `bitmapist_marks_written_total`,
 //!   `bitmapist_marks_dropped_total{reason}`, with the lost marks of a refused batch under
-//!   `reason="store_error"`), with handles registered when the queue starts: a mark costs
-//!   one more relaxed atomic add, no lookup, no allocation. The worker sets
-//!   `bitmapist_mark_queue_depth` once per batch (marks waiting, the batch included) and
-//!   times each engine call in `bitmapist_mark_batch_seconds`;
+//!   `reason="store_error"`), with handles registered when the queue starts. Enqueueing
+//!   costs nothing more than before: the worker publishes what [`Stats`]' atomics counted
+//!   since its last publication (queued, dropped because full) before and after each
+//!   batch, as increments, so that several queues add up. A mark dropped because the
+//!   queue was full is always followed by a publication (a full queue has marks the worker
+//!   will take). The worker also sets `bitmapist_mark_queue_depth` (marks waiting, the
+//!   batch included) and times each engine call in `bitmapist_mark_batch_seconds`;
 //! - [`MarkQueue::shutdown`] stops accepting marks, writes everything already queued, then
 //!   flushes the store: after it returns, every accepted mark is in the store.
 //!
@@ -130,6 +133,8 @@ pub(crate) struct Counters {
     dropped: AtomicU64,
     store_errors: AtomicU64,
     user_id_errors: AtomicU64,
+    /// The part of `dropped` refused because the queue was full.
+    full: AtomicU64,
     metrics: QueueMetrics,
 }
 
@@ -172,6 +177,7 @@ impl Counters {
             dropped: AtomicU64::new(0),
             store_errors: AtomicU64::new(0),
             user_id_errors: AtomicU64::new(0),
+            full: AtomicU64::new(0),
             metrics: QueueMetrics::register(),
         }
     }
@@ -256,14 +262,13 @@ impl MarkQueue {
         match self.tx.try_send(mark) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
-                self.counters.metrics.queued.increment(1);
                 Ok(())
             }
             Err(e) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 let err = match e {
                     mpsc::error::TrySendError::Full(_) => {
-                        self.counters.metrics.queue_full.increment(1);
+                        self.counters.full.fetch_add(1, Ordering::Relaxed);
                         MarkError::QueueFull
                     }
                     mpsc::error::TrySendError::Closed(_) => {
@@ -298,6 +303,7 @@ async fn run(
     close: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut published = Published::default();
     loop {
         let first = tokio::select! {
             m = rx.recv() => m,
@@ -314,9 +320,30 @@ async fn run(
                 Err(_) => break,
             }
         }
+        published.publish(&counters);
         counters.metrics.depth.set((batch.len() + rx.len()) as f64);
         write(&client, &mut batch, &counters).await;
         counters.metrics.depth.set(rx.len() as f64);
+        published.publish(&counters);
+    }
+}
+
+/// What the worker has published of the counts that requests make (see the module docs).
+#[derive(Debug, Default)]
+struct Published {
+    queued: u64,
+    full: u64,
+}
+
+impl Published {
+    /// Adds what was counted since the last publication to the metrics.
+    fn publish(&mut self, counters: &Counters) {
+        let queued = counters.queued.load(Ordering::Relaxed);
+        let full = counters.full.load(Ordering::Relaxed);
+        let metrics = &counters.metrics;
+        metrics.queued.increment(queued.saturating_sub(self.queued));
+        metrics.queue_full.increment(full.saturating_sub(self.full));
+        (self.queued, self.full) = (queued, full);
     }
 }
 
