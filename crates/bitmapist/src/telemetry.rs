@@ -10,7 +10,8 @@
 //! opens, a [`Bitmapist`](crate::Bitmapist) handle when it is made), with `&'static str`
 //! labels; recording is then an atomic operation on a handle: no registry lookup, no label
 //! formatting, no allocation. A query method times itself with one line,
-//! `let _timer = self.inner.queries.start(QueryKind::Cohort);`, which records the elapsed
+//! `let _timer = self.time(QueryKind::Cohort);` (a new kind of query adds a variant to
+//! [`QueryKind`] and that line), which records the elapsed
 //! time into `bitmapist_query_seconds{kind="cohort"}` when it is dropped (answered, failed
 //! or cancelled alike).
 //!
