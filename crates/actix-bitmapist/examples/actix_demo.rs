@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release -p actix-bitmapist --all-features --example actix_demo`
 //!
+//! Its metrics (marks queued, written, dropped; commits; queries; see the README's
+//! Operations section) are at /metrics in Prometheus text format.
+//!
 //! On first start with an empty store it seeds a year of activity for 10,000 users, so the
 //! dashboard has something to show. `PORT` (default 3000), `HOST` (default 127.0.0.1),
 //! `DEMO_DB` (default `sqlite://./bitmapist-demo.sqlite?mode=rwc`) and every `BITMAPIST_*`
@@ -226,6 +229,15 @@ async fn purchase(tracker: Tracker) -> HttpResponse {
     redirect_home()
 }
 
+/// The metrics in Prometheus text format.
+async fn metrics_page(
+    prometheus: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(prometheus.render())
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -234,6 +246,11 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
+    // Before the extension is built: its handles register with the recorder installed now.
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the Prometheus metrics recorder")?;
+    actix_bitmapist::describe_metrics();
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
             .parse()
@@ -284,6 +301,8 @@ async fn main() -> anyhow::Result<()> {
                 web::get().to(article).wrap(mark("article:read")),
             )
             .route("/purchase", web::post().to(purchase))
+            .route("/metrics", web::get().to(metrics_page))
+            .app_data(web::Data::new(prometheus.clone()))
             .wrap(ext.login_tracking())
             .wrap(IdentityMiddleware::default())
             .wrap(
@@ -298,6 +317,7 @@ async fn main() -> anyhow::Result<()> {
     println!("store: {}", bitmapist.client().store().describe());
     println!("demo app:  http://{addr}/");
     println!("dashboard: http://{addr}/bitmapist  (loopback clients only)");
+    println!("metrics:   http://{addr}/metrics");
     // actix-web stops gracefully on SIGINT and SIGTERM: run() returns once connections drained.
     server.run().await?;
     bitmapist.shutdown().await?;

@@ -61,6 +61,7 @@ mod user;
 pub use bitmapist;
 #[cfg(feature = "sea-orm")]
 pub use bitmapist_web::bitmapist_model;
+pub use bitmapist_web::describe_metrics;
 pub use bitmapist_web::{
     CurrentUser, DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, IntoUserId,
     MAX_BATCH, MarkError, MarkKind, MarkUser, Marker, Settings, Stats, UserIdError, UserKey,

@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p axum-bitmapist --all-features --example demo`
 //!
+//! Its metrics (marks queued, written, dropped; commits; queries; see the README's
+//! Operations section) are at /metrics in Prometheus text format.
+//!
 //! Ctrl-C or SIGTERM stops it cleanly: open requests finish (at most 10 s), queued marks
 //! are written, the store is closed, exit code 0.
 //!
@@ -244,6 +247,11 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
+    // Before the extension is built: its handles register with the recorder installed now.
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the Prometheus metrics recorder")?;
+    axum_bitmapist::describe_metrics();
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
             .parse()
@@ -278,7 +286,8 @@ async fn main() -> anyhow::Result<()> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/articles/{id}", get(article).layer(mark("article:read")))
-        .route("/purchase", post(purchase));
+        .route("/purchase", post(purchase))
+        .route("/metrics", get(move || async move { prometheus.render() }));
     let sessions = SessionManagerLayer::new(MemoryStore::default()).with_secure(false);
     let auth = AuthManagerLayerBuilder::new(Backend { db: db.clone() }, sessions).build();
     let app = bitmapist.init_app(routes).layer(auth).layer(Extension(db));
@@ -290,6 +299,7 @@ async fn main() -> anyhow::Result<()> {
     println!("store: {}", bitmapist.client().store().describe());
     println!("demo app:  http://{addr}/");
     println!("dashboard: http://{addr}/bitmapist  (loopback clients only)");
+    println!("metrics:   http://{addr}/metrics");
     // Ctrl-C or SIGTERM (systemd, `docker stop`, Kubernetes): stop accepting, let open
     // requests finish (at most DRAIN), write the queued marks, close the store, exit 0.
     let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();

@@ -58,6 +58,9 @@ pub use dashboard::{
 #[cfg(feature = "seed")]
 pub use demo::{DEMO_USERS, seed_demo_if_empty};
 pub use marker::Marker;
-pub use queue::{MAX_BATCH, MarkError, MarkKind, Stats};
+pub use queue::{
+    MAX_BATCH, METRIC_MARK_BATCH_SECONDS, METRIC_MARKS_DROPPED, METRIC_MARKS_QUEUED,
+    METRIC_MARKS_WRITTEN, METRIC_QUEUE_DEPTH, MarkError, MarkKind, Stats, describe_metrics,
+};
 pub use settings::{DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, Settings};
 pub use user::{CurrentUser, IntoUserId, MarkUser, UserIdError, UserKey};

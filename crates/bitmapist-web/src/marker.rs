@@ -68,7 +68,7 @@ impl Marker {
     /// `id_map` says whether ids given as text ([`Marker::key_of`]) go through the
     /// external-id map (it is also on when `client` has it on).
     pub fn start(client: Bitmapist, capacity: usize, id_map: bool) -> Marker {
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters::register());
         let id_map = id_map || client.id_map_enabled();
         let queue = MarkQueue::start(client, capacity, Arc::clone(&counters));
         Marker {

@@ -16,6 +16,16 @@
 //!   (unmarks skip ids never assigned);
 //! - a store error is logged with `tracing` and counted in [`Stats::store_errors`]; the
 //!   marks of that group are lost (the request that made them has long been answered);
+//! - every count of [`Stats`] is also recorded through the `metrics` facade
+//!   (`bitmapist_marks_queued_total`, `bitmapist_marks_written_total`,
+//!   `bitmapist_marks_dropped_total{reason}`, with the lost marks of a refused batch under
+//!   `reason="store_error"`), with handles registered when the queue starts. Enqueueing
+//!   costs nothing more than before: the worker publishes what [`Stats`]' atomics counted
+//!   since its last publication (queued, dropped because full) before and after each
+//!   batch, as increments, so that several queues add up. A mark dropped because the
+//!   queue was full is always followed by a publication (a full queue has marks the worker
+//!   will take). The worker also sets `bitmapist_mark_queue_depth` (marks waiting, the
+//!   batch included) and times each engine call in `bitmapist_mark_batch_seconds`;
 //! - [`MarkQueue::shutdown`] stops accepting marks, writes everything already queued, then
 //!   flushes the store: after it returns, every accepted mark is in the store.
 //!
@@ -25,9 +35,11 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bitmapist::{Bitmapist, MarkOptions};
 use chrono::{DateTime, Utc};
+use metrics::{Counter, Gauge, Histogram, Unit};
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -71,16 +83,105 @@ pub struct Stats {
     pub user_id_errors: u64,
 }
 
-#[derive(Debug, Default)]
+/// Counter `bitmapist_marks_queued_total`: marks accepted into the queue.
+pub const METRIC_MARKS_QUEUED: &str = "bitmapist_marks_queued_total";
+/// Counter `bitmapist_marks_written_total`: marks written to the store.
+pub const METRIC_MARKS_WRITTEN: &str = "bitmapist_marks_written_total";
+/// Counter `bitmapist_marks_dropped_total{reason}`: marks lost, by reason: `queue_full`,
+/// `shut_down`, `store_error` (the store refused their batch), `user_id` (the request's
+/// user id could not be used).
+pub const METRIC_MARKS_DROPPED: &str = "bitmapist_marks_dropped_total";
+/// Gauge `bitmapist_mark_queue_depth`: marks waiting to be written, set once per batch.
+pub const METRIC_QUEUE_DEPTH: &str = "bitmapist_mark_queue_depth";
+/// Histogram `bitmapist_mark_batch_seconds`: one engine call writing a batch's marks.
+pub const METRIC_MARK_BATCH_SECONDS: &str = "bitmapist_mark_batch_seconds";
+
+/// Gives every metric of the engine ([`bitmapist::describe_metrics`]) and of the mark
+/// queue its help text and unit in the installed recorder. Call it once after installing
+/// the recorder; recording works without it.
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    bitmapist::describe_metrics();
+    describe_counter!(
+        METRIC_MARKS_QUEUED,
+        Unit::Count,
+        "Marks accepted into the mark queue."
+    );
+    describe_counter!(
+        METRIC_MARKS_WRITTEN,
+        Unit::Count,
+        "Marks written to the store."
+    );
+    describe_counter!(METRIC_MARKS_DROPPED, Unit::Count, "Marks lost, by reason.");
+    describe_gauge!(
+        METRIC_QUEUE_DEPTH,
+        Unit::Count,
+        "Marks waiting in the mark queue."
+    );
+    describe_histogram!(
+        METRIC_MARK_BATCH_SECONDS,
+        Unit::Seconds,
+        "Durations of the engine calls that write the queued marks."
+    );
+}
+
+/// The [`Stats`] counters and their `metrics` handles, registered once.
+#[derive(Debug)]
 pub(crate) struct Counters {
     queued: AtomicU64,
     written: AtomicU64,
     dropped: AtomicU64,
     store_errors: AtomicU64,
     user_id_errors: AtomicU64,
+    /// The part of `dropped` refused because the queue was full.
+    full: AtomicU64,
+    metrics: QueueMetrics,
+}
+
+/// The handles of the queue's metrics.
+#[derive(Debug)]
+struct QueueMetrics {
+    queued: Counter,
+    written: Counter,
+    queue_full: Counter,
+    shut_down: Counter,
+    store_error: Counter,
+    user_id: Counter,
+    depth: Gauge,
+    batch_seconds: Histogram,
+}
+
+impl QueueMetrics {
+    fn register() -> Self {
+        let dropped =
+            |reason: &'static str| metrics::counter!(METRIC_MARKS_DROPPED, "reason" => reason);
+        QueueMetrics {
+            queued: metrics::counter!(METRIC_MARKS_QUEUED),
+            written: metrics::counter!(METRIC_MARKS_WRITTEN),
+            queue_full: dropped("queue_full"),
+            shut_down: dropped("shut_down"),
+            store_error: dropped("store_error"),
+            user_id: dropped("user_id"),
+            depth: metrics::gauge!(METRIC_QUEUE_DEPTH),
+            batch_seconds: metrics::histogram!(METRIC_MARK_BATCH_SECONDS),
+        }
+    }
 }
 
 impl Counters {
+    /// Zero counts, and the metrics' handles registered with the installed recorder.
+    pub(crate) fn register() -> Self {
+        Counters {
+            queued: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            store_errors: AtomicU64::new(0),
+            user_id_errors: AtomicU64::new(0),
+            full: AtomicU64::new(0),
+            metrics: QueueMetrics::register(),
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             queued: self.queued.load(Ordering::Relaxed),
@@ -93,6 +194,7 @@ impl Counters {
 
     pub(crate) fn user_id_error(&self) {
         self.user_id_errors.fetch_add(1, Ordering::Relaxed);
+        self.metrics.user_id.increment(1);
     }
 }
 
@@ -165,8 +267,14 @@ impl MarkQueue {
             Err(e) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 let err = match e {
-                    mpsc::error::TrySendError::Full(_) => MarkError::QueueFull,
-                    mpsc::error::TrySendError::Closed(_) => MarkError::ShutDown,
+                    mpsc::error::TrySendError::Full(_) => {
+                        self.counters.full.fetch_add(1, Ordering::Relaxed);
+                        MarkError::QueueFull
+                    }
+                    mpsc::error::TrySendError::Closed(_) => {
+                        self.counters.metrics.shut_down.increment(1);
+                        MarkError::ShutDown
+                    }
                 };
                 tracing::warn!(error = %err, "bitmapist: mark dropped");
                 Err(err)
@@ -195,6 +303,7 @@ async fn run(
     close: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut published = Published::default();
     loop {
         let first = tokio::select! {
             m = rx.recv() => m,
@@ -211,7 +320,30 @@ async fn run(
                 Err(_) => break,
             }
         }
+        published.publish(&counters);
+        counters.metrics.depth.set((batch.len() + rx.len()) as f64);
         write(&client, &mut batch, &counters).await;
+        counters.metrics.depth.set(rx.len() as f64);
+        published.publish(&counters);
+    }
+}
+
+/// What the worker has published of the counts that requests make (see the module docs).
+#[derive(Debug, Default)]
+struct Published {
+    queued: u64,
+    full: u64,
+}
+
+impl Published {
+    /// Adds what was counted since the last publication to the metrics.
+    fn publish(&mut self, counters: &Counters) {
+        let queued = counters.queued.load(Ordering::Relaxed);
+        let full = counters.full.load(Ordering::Relaxed);
+        let metrics = &counters.metrics;
+        metrics.queued.increment(queued.saturating_sub(self.queued));
+        metrics.queue_full.increment(full.saturating_sub(self.full));
+        (self.queued, self.full) = (queued, full);
     }
 }
 
@@ -224,6 +356,7 @@ async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Count
     batch.sort_by_key(group_of);
     for group in batch.chunk_by(|a, b| group_of(a) == group_of(b)) {
         let (opts, kind) = (group[0].opts, group[0].kind);
+        let started = Instant::now();
         let result = match &group[0].user {
             UserKey::Id(_) => {
                 let items = group.iter().filter_map(|m| match m.user {
@@ -246,12 +379,15 @@ async fn write(client: &Bitmapist, batch: &mut Vec<QueuedMark>, counters: &Count
                 }
             }
         };
+        counters.metrics.batch_seconds.record(started.elapsed());
         match result {
             Ok(n) => {
                 counters.written.fetch_add(n, Ordering::Relaxed);
+                counters.metrics.written.increment(n);
             }
             Err(e) => {
                 counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                counters.metrics.store_error.increment(group.len() as u64);
                 tracing::error!(error = %e, marks = group.len(), "bitmapist: writing marks failed");
             }
         }

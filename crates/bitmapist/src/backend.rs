@@ -28,6 +28,9 @@ pub(crate) struct Backend {
     pub(crate) zone_unrecorded: std::sync::atomic::AtomicBool,
     /// The retention policy configured (`BITMAPIST_KEEP`); empty keeps everything.
     pub(crate) keep: crate::KeepPolicy,
+    /// The query duration histograms (`bitmapist_query_seconds`), registered with the
+    /// handle: a query method times itself with `let _timer = ….queries.start(kind);`.
+    pub(crate) queries: crate::telemetry::QueryTimers,
 }
 
 impl fmt::Debug for Backend {

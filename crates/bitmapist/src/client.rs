@@ -167,6 +167,7 @@ impl Builder {
                 zone: self.zone,
                 zone_unrecorded: AtomicBool::new(unrecorded),
                 keep: self.keep,
+                queries: crate::telemetry::QueryTimers::register(),
             }),
         })
     }
@@ -208,6 +209,7 @@ impl Bitmapist {
                 zone: Zone::UTC,
                 zone_unrecorded: AtomicBool::new(false),
                 keep: KeepPolicy::default(),
+                queries: crate::telemetry::QueryTimers::register(),
             }),
         }
     }
@@ -568,6 +570,14 @@ impl Bitmapist {
             .fetch(crate::cohort::unique_keys(exprs, layout))
             .await?;
         Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
+    }
+
+    /// Starts timing a query of `kind` (`bitmapist_query_seconds`); recorded on drop.
+    pub(crate) fn time(
+        &self,
+        kind: crate::telemetry::QueryKind,
+    ) -> crate::telemetry::QueryTimer<'_> {
+        self.inner.queries.start(kind)
     }
 
     /// Fetches keys in one batch into a map (missing keys are left out).

@@ -446,9 +446,8 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
-        Ok(self
-            .retention(&crate::RetentionSpec::from(spec.clone()))
-            .await?
-            .table)
+        let _timer = self.time(crate::telemetry::QueryKind::Cohort);
+        let spec = crate::RetentionSpec::from(spec.clone());
+        Ok(self.retention_fetch(&spec).await?.table(None).table)
     }
 }

@@ -37,6 +37,7 @@ impl Bitmapist {
         events: &[E],
         periods: &[Period],
     ) -> Result<Vec<Vec<u64>>> {
+        let _timer = self.time(crate::telemetry::QueryKind::Count);
         let layout = self.layout();
         let mut count_keys = Vec::new();
         let mut month_keys = Vec::new();

@@ -388,6 +388,7 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn funnel(&self, spec: &FunnelSpec) -> Result<Funnel> {
+        let _timer = self.time(crate::telemetry::QueryKind::Funnel);
         Ok(self.funnel_fetch(spec).await?.funnel(None))
     }
 
@@ -398,6 +399,7 @@ impl Bitmapist {
         spec: &FunnelSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Funnel>> {
+        let _timer = self.time(crate::telemetry::QueryKind::Funnel);
         let fetched = self.funnel_fetch(spec).await?;
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&fetched.entrants))

@@ -33,6 +33,14 @@
 //! a module of its own) and `server` (the embedded store's key-by-key operations that
 //! `bitmapist-server` needs: expiries, backups, key iteration, `BITOP` into a key).
 //!
+//! # Metrics
+//!
+//! Queries, the embedded store's commits and cache, Redis round trips and store errors
+//! are recorded through the [`metrics`](https://docs.rs/metrics) facade: install a
+//! recorder (e.g. `metrics-exporter-prometheus`) before opening stores and handles, and
+//! call [`describe_metrics`]. The names are the `METRIC_*` constants; the README's
+//! Operations section lists them with their labels.
+//!
 //! # Features
 //!
 //! - `seed`: `bitmapist::seed`, realistic fake data for demos and benchmarks.
@@ -62,6 +70,7 @@ mod signal;
 mod stickiness;
 mod store;
 mod systems;
+mod telemetry;
 mod text;
 mod zone;
 mod zone_record;
@@ -107,6 +116,11 @@ pub use store::{
     StorageStats, Store, StoreUrl, open_store, open_store_url,
 };
 pub use systems::Systems;
+pub use telemetry::{
+    METRIC_CACHE_BITMAPS, METRIC_CACHE_BYTES, METRIC_CACHE_EVICTIONS, METRIC_COMMIT_BYTES,
+    METRIC_COMMIT_KEYS, METRIC_COMMIT_SECONDS, METRIC_QUERY_SECONDS, METRIC_REDIS_ROUND_TRIPS,
+    METRIC_STORE_ERRORS, describe_metrics,
+};
 pub use text::thousands;
 pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

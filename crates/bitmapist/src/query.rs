@@ -8,6 +8,7 @@ use crate::backend::Backend;
 use crate::bitmap::Bitmap;
 use crate::error::Result;
 use crate::expr::Expr;
+use crate::telemetry::QueryKind;
 
 /// An expression over event-periods on one store. Cheap to clone.
 ///
@@ -79,11 +80,13 @@ impl Query {
 
     /// The answer as a bitmap (with its Redis length).
     pub async fn bitmap(&self) -> Result<Bitmap> {
+        let _timer = self.backend.queries.start(QueryKind::Bitmap);
         self.backend.evaluate(&self.expr).await
     }
 
     /// How many users are in the answer.
     pub async fn count(&self) -> Result<u64> {
+        let _timer = self.backend.queries.start(QueryKind::Count);
         match self.single_key() {
             Some(key) => Ok(self
                 .backend
@@ -93,7 +96,7 @@ impl Query {
                 .first()
                 .copied()
                 .unwrap_or(0)),
-            None => Ok(self.bitmap().await?.count()),
+            None => Ok(self.backend.evaluate(&self.expr).await?.count()),
         }
     }
 

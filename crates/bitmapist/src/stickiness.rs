@@ -195,6 +195,7 @@ impl Bitmapist {
 
     /// Stickiness as `spec` says, filtered by its segments.
     pub async fn stickiness_of(&self, spec: &StickinessSpec) -> Result<Stickiness> {
+        let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
         Ok(self.stickiness_fetch(spec).await?.stickiness(None))
     }
 
@@ -204,6 +205,7 @@ impl Bitmapist {
         spec: &StickinessSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Stickiness>> {
+        let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
         let fetched = self.stickiness_fetch(spec).await?;
         let users = fetched.at_least.first().cloned().unwrap_or_default();
         let values = self

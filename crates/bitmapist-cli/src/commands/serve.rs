@@ -6,6 +6,11 @@
 //! send nothing: a slowloris client cannot hold connections open. (`axum::serve` sets no
 //! timeout at all.) Heavy requests (everything that computes from bitmaps: the overview,
 //! cohorts, event pages, funnels) are bounded by `--max-heavy-requests`.
+//!
+//! `--metrics ADDR` serves the engine's metrics (query durations by kind, Redis round
+//! trips, store errors, the embedded store's cache; see the README's Operations section)
+//! in Prometheus text format at `http://ADDR/metrics`, from a recorder installed before the
+//! store opens (handles register when their component is built).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -51,6 +56,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_heavy_requests: Option<u32>,
+    /// Serve metrics in Prometheus text format at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9464); off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// How long open connections may finish their requests after Ctrl-C or SIGTERM.
@@ -65,6 +74,9 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             args.listen
         ))
     })?;
+    if let Some(metrics) = &args.metrics {
+        serve_metrics(metrics)?;
+    }
     let client = ctx.open_for_reading(args.read_only).await?;
     let access = if args.public {
         Access::Public
@@ -102,6 +114,22 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     )
     .await;
     client.flush().await?;
+    Ok(())
+}
+
+/// Installs the Prometheus recorder and its HTTP listener on `addr` (on this runtime).
+fn serve_metrics(addr: &str) -> Result<()> {
+    let at: SocketAddr = addr.parse().map_err(|_| {
+        usage(format!(
+            "--metrics {addr:?} is not HOST:PORT (e.g. 127.0.0.1:9464)"
+        ))
+    })?;
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(at)
+        .install()
+        .with_context(|| format!("cannot serve metrics on {at}"))?;
+    axum_bitmapist::describe_metrics();
+    eprintln!("metrics: http://{at}/metrics");
     Ok(())
 }
 

@@ -262,6 +262,7 @@ impl Bitmapist {
     /// `bm.retention(&RetentionSpec::from(spec))` gives the same table as
     /// `bm.get_cohort(&spec)`.
     pub async fn retention(&self, spec: &RetentionSpec) -> Result<Retention> {
+        let _timer = self.time(crate::telemetry::QueryKind::Retention);
         Ok(self.retention_fetch(spec).await?.table(None))
     }
 

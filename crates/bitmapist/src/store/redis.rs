@@ -32,6 +32,7 @@ use redis::{AsyncConnectionConfig, Client, Pipeline, RedisError, Value};
 use crate::bitmap::{Bitmap, MAX_BYTE_LEN};
 use crate::error::{Error, Result};
 use crate::store::{KeyWrite, Store, mask_password};
+use crate::telemetry::RedisMetrics;
 
 /// Commands per pipeline for `SETBIT` writes.
 pub(crate) const WRITE_CHUNK: usize = 10_000;
@@ -83,6 +84,9 @@ pub struct RedisStore {
     connect_timeout: Duration,
     /// When a request last found the server unreachable, and why (see [`RedisStore::connect`]).
     unreachable: Arc<Mutex<Option<(Instant, String)>>>,
+    /// Round trips and failures (`bitmapist_redis_round_trips_total{store="redis"}`,
+    /// `bitmapist_store_errors_total{store="redis"}`).
+    metrics: RedisMetrics,
 }
 
 impl fmt::Debug for RedisStore {
@@ -382,6 +386,7 @@ impl RedisStore {
             masked,
             connect_timeout,
             unreachable: Arc::new(Mutex::new(None)),
+            metrics: RedisMetrics::register("redis"),
         })
     }
 
@@ -427,8 +432,10 @@ impl RedisStore {
         probe.map_err(|e| self.redis_error(e))
     }
 
-    /// Records whether a request reached the server.
+    /// Records whether a request reached the server, and counts it as a round trip (one
+    /// retried after a dropped connection counts once).
     fn note_reachability<T>(&self, result: &std::result::Result<T, RedisError>) {
+        self.metrics.round_trip();
         let mut guard = self
             .unreachable
             .lock()
@@ -439,7 +446,9 @@ impl RedisStore {
         }
     }
 
+    /// Wraps a client error, counting it by kind.
     fn redis_error(&self, source: RedisError) -> Error {
+        self.metrics.error(&source);
         Error::Redis {
             url: self.masked.clone(),
             source,
@@ -471,6 +480,7 @@ impl RedisStore {
         }
         for (reply, key) in replies.iter().zip(keys) {
             if let Value::ServerError(err) = reply {
+                self.metrics.error_reply();
                 return Err(reply_error(err, key, &self.masked));
             }
         }

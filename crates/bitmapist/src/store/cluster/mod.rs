@@ -88,6 +88,7 @@ use crate::store::redis::{
     keys_with_prefix, reply_error, scan_command, unexpected,
 };
 use crate::store::{KeyWrite, Store};
+use crate::telemetry::RedisMetrics;
 
 /// Slot groups (pipelines) in flight at once per call.
 pub const CONCURRENCY: usize = 64;
@@ -195,6 +196,9 @@ pub struct ClusterStore {
     /// When a call last gave up because the cluster did not recover within its time limit,
     /// and why: while set, calls fail fast (see [`ClusterStore::call_limit`]).
     down: Arc<Mutex<Option<(Instant, String)>>>,
+    /// Round trips to the nodes and failures (`bitmapist_redis_round_trips_total`,
+    /// `bitmapist_store_errors_total`, `store="cluster"`).
+    metrics: RedisMetrics,
 }
 
 /// The connection every call clones, and what is needed to replace it.
@@ -324,6 +328,7 @@ impl ClusterStore {
             }
         }
         Ok(ClusterStore {
+            metrics: RedisMetrics::register("cluster"),
             nodes: Arc::new(nodes),
             shared: Arc::new(ConnectionSlot {
                 client,
@@ -435,7 +440,9 @@ impl ClusterStore {
         &self.config
     }
 
+    /// Wraps a client error, counting it by kind.
     fn redis_error(&self, source: RedisError) -> Error {
+        self.metrics.error(&source);
         Error::Redis {
             url: self.config.masked().to_string(),
             source,
@@ -464,6 +471,7 @@ impl ClusterStore {
         let mut tries = 0u32;
         loop {
             tries += 1;
+            self.metrics.round_trip();
             let limit = self.attempt_limit(deadline);
             let outcome = match tokio::time::timeout(limit, attempt()).await {
                 Ok(outcome) => outcome,
@@ -517,6 +525,7 @@ impl ClusterStore {
                 }
                 conn.req_packed_commands(&pipe, 0, indices.len()).await
             };
+            self.metrics.round_trip();
             let limit = self.attempt_limit(deadline);
             let outcome = match tokio::time::timeout(limit, attempt).await {
                 Ok(Ok(replies)) if replies.len() == indices.len() => Ok(replies),
@@ -601,6 +610,7 @@ impl ClusterStore {
                 build(&mut pipe, i);
                 conn.req_packed_commands(&pipe, 0, 2).await
             };
+            self.metrics.round_trip();
             let reply = match tokio::time::timeout(self.attempt_limit(deadline), attempt).await {
                 Ok(Ok(mut replies)) if replies.len() == 2 => Ok(replies.swap_remove(1)),
                 Ok(Ok(_)) => Err(RedisError::from((
@@ -749,6 +759,7 @@ impl ClusterStore {
         for (i, reply) in out.iter().enumerate() {
             if let Value::ServerError(err) = reply {
                 let key = keys.get(i).map_or("", AsRef::as_ref);
+                self.metrics.error_reply();
                 return Err(reply_error(err, key, self.config.masked()));
             }
         }

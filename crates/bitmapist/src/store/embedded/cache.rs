@@ -354,6 +354,17 @@ impl Cache {
         before - self.entries.len()
     }
 
+    /// How many bitmaps are cached, and their serialized size in bytes (an estimate of
+    /// the memory they take).
+    pub(super) fn footprint(&self) -> (usize, usize) {
+        let bytes = self
+            .entries
+            .values()
+            .map(|e| e.bitmap.bits().serialized_size())
+            .sum();
+        (self.entries.len(), bytes)
+    }
+
     /// How many bitmaps are cached.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {

@@ -22,6 +22,9 @@ use std::time::Duration;
 use super::{EmbeddedOptions, OpenFile};
 use crate::error::{Error, Result};
 
+/// Ticks between two measurements of the cache's footprint (`bitmapist_cache_bytes`).
+const MEASURE_CACHE_EVERY: u64 = 10;
+
 /// The stop flag and the condition variable the thread sleeps on.
 #[derive(Debug, Default)]
 struct Stop {
@@ -123,6 +126,10 @@ fn run(
                     "embedded store: evicted idle bitmaps from memory"
                 );
             }
+        }
+
+        if tick.is_multiple_of(MEASURE_CACHE_EVERY) {
+            shared.measure_cache();
         }
 
         stopped = stop.stopped.lock().unwrap_or_else(PoisonError::into_inner);

@@ -120,7 +120,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
@@ -135,6 +135,7 @@ use crate::error::{Error, Result};
 use crate::keep::KeepPolicy;
 use crate::store::{CompactReport, KeyWrite, StorageStats, Store};
 use crate::zone::Zone;
+use crate::telemetry::EmbeddedMetrics;
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
@@ -221,6 +222,8 @@ struct OpenFile {
     auto_prune: Mutex<Option<prune::AutoPrune>>,
     /// How many of those prunes completed since the file was opened.
     prunes: AtomicU64,
+    /// Commit durations and sizes, cache footprint and evictions (see `telemetry.rs`).
+    metrics: EmbeddedMetrics,
     /// Test-only fault injection: the next commit fails after writing its tables, before
     /// committing them (the transaction is dropped, so redb rolls it back).
     #[cfg(test)]
@@ -449,6 +452,7 @@ impl OpenFile {
             commits: AtomicU64::new(0),
             auto_prune: Mutex::new(None),
             prunes: AtomicU64::new(0),
+            metrics: EmbeddedMetrics::register(),
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
@@ -623,7 +627,10 @@ impl OpenFile {
         let mut cache = lock(&self.cache);
         match result {
             Ok(()) => cache.forget_tombstones(&snapshot.deletes),
-            Err(_) => cache.redirty(snapshot),
+            Err(_) => {
+                self.metrics.commit_failed();
+                cache.redirty(snapshot);
+            }
         }
         result
     }
@@ -631,6 +638,8 @@ impl OpenFile {
     /// Writes `snapshot` in one write transaction, each bitmap run-optimized first (a copy:
     /// the cache keeps sharing its own). The caller holds the flush lock.
     fn commit(&self, snapshot: &Snapshot) -> Result<()> {
+        let started = Instant::now();
+        let mut bytes = 0usize;
         let txn = self.db.begin_write().at(&self.path)?;
         {
             let mut tables = WriteTables::open(&self.path, &txn)?;
@@ -638,6 +647,7 @@ impl OpenFile {
                 let mut optimized = Bitmap::clone(bitmap);
                 codec::optimize(&mut optimized);
                 tables.insert(key, &optimized)?;
+                bytes += optimized.bits().serialized_size();
             }
             for key in &snapshot.deletes {
                 tables.remove(key)?;
@@ -652,6 +662,8 @@ impl OpenFile {
         }
         txn.commit().at(&self.path)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
+        let keys = snapshot.writes.len() + snapshot.deletes.len();
+        self.metrics.committed(started, keys, bytes);
         Ok(())
     }
 
@@ -705,7 +717,16 @@ impl OpenFile {
     fn evict_idle(&self, idle_ticks: u64) -> usize {
         let _commit = lock(&self.flush_lock);
         let now = self.now();
-        lock(&self.cache).evict_idle(now, idle_ticks)
+        let evicted = lock(&self.cache).evict_idle(now, idle_ticks);
+        self.metrics.evicted(evicted);
+        evicted
+    }
+
+    /// Publishes how many bitmaps the cache holds and their serialized size (a walk of the
+    /// cache under its lock: the flusher calls it every few ticks, not per write).
+    fn measure_cache(&self) {
+        let (bitmaps, bytes) = lock(&self.cache).footprint();
+        self.metrics.cache_footprint(bitmaps, bytes);
     }
 }
 
