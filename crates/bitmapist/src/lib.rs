@@ -91,6 +91,7 @@ pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
 pub use signal::shutdown_signal;
 pub use stickiness::Stickiness;
+pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use store::{
     ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
     EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,

@@ -8,6 +8,8 @@
 //!   runs the final flush.
 //! - The thread is the only one that advances the tick, once per interval; eviction runs
 //!   under the flush lock so that it never drops an entry whose commit is in progress.
+//! - After each commit it serves a pending backup request of another process, if any (see
+//!   `backup.rs`; the backup runs on a thread of its own, so commits go on meanwhile).
 //! - Errors are logged and retried at the next interval (a failed commit leaves its entries
 //!   dirty); the thread never stops on its own.
 //!
@@ -83,7 +85,7 @@ impl Flusher {
 }
 
 fn run(
-    shared: &OpenFile,
+    shared: &Arc<OpenFile>,
     stop: &Stop,
     interval: Duration,
     idle_ticks: Option<u64>,
@@ -109,6 +111,7 @@ fn run(
                 "embedded store: background commit failed; will retry"
             );
         }
+        super::backup::serve_request(shared);
         if let Some(idle) = idle_ticks
             && tick.is_multiple_of(evict_every)
         {

@@ -131,6 +131,11 @@ impl ReadOnlyEmbeddedStore {
         &self.inner.path
     }
 
+    /// Begins a read transaction: a snapshot of the last commit.
+    pub(super) fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        self.inner.db.begin_read().at(&self.inner.path)
+    }
+
     fn refuse(&self, operation: &str) -> Error {
         Error::Io {
             context: format!(
