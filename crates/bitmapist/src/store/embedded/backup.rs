@@ -400,19 +400,39 @@ fn ask_holder(src: &Path, dest: &Path, take_timeout: Duration) -> Result<BackupR
 
     // Wait for the holder to take the request.
     let asked = Instant::now();
+    let mut last_check = Instant::now();
     while request.exists() {
-        if asked.elapsed() > take_timeout {
+        let gone = last_check.elapsed() > Duration::from_secs(1) && {
+            last_check = Instant::now();
+            !held(src)
+        };
+        if gone || asked.elapsed() > take_timeout {
             // Withdraw it unless it was taken meanwhile (then wait for the answer).
             if std::fs::read_to_string(&request).is_ok_and(|t| t == text) {
                 let _ = std::fs::remove_file(&request);
+                let (context, kind) = if gone {
+                    (
+                        format!(
+                            "the process holding {} exited before taking the backup request; {} is as it was",
+                            src.display(),
+                            dest.display()
+                        ),
+                        std::io::ErrorKind::BrokenPipe,
+                    )
+                } else {
+                    (
+                        format!(
+                            "the process holding {} did not take the backup request within {} s (it runs a bitmapist without backups, or its flush thread is stuck); {} was not written",
+                            src.display(),
+                            take_timeout.as_secs(),
+                            dest.display()
+                        ),
+                        std::io::ErrorKind::TimedOut,
+                    )
+                };
                 return Err(Error::Io {
-                    context: format!(
-                        "the process holding {} did not take the backup request within {} s (it runs a bitmapist without backups, or its flush thread is stuck); {} was not written",
-                        src.display(),
-                        take_timeout.as_secs(),
-                        dest.display()
-                    ),
-                    source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+                    context,
+                    source: std::io::Error::from(kind),
                 });
             }
             break;
