@@ -77,6 +77,10 @@ pub enum Command {
     Serve(commands::serve::ServeArgs),
     /// Rewrite a file:// store compactly (reclaims free space; run-optimizes old bitmaps).
     Compact(commands::compact::CompactArgs),
+    /// Copy a file:// store consistently to --to PATH, also while an app holding it marks.
+    Backup(commands::backup::BackupArgs),
+    /// Read and decode every bitmap of a file:// store (a backup before restoring it).
+    Check(commands::check::CheckArgs),
     /// Users of an event by the number of days of a week or month they were active on.
     Stickiness(commands::stickiness::StickinessArgs),
     /// A funnel: users who did step 1 per period, and how many did the next steps in order
@@ -102,6 +106,8 @@ impl Command {
             Command::Import(args) => commands::import::run(ctx, &args).await,
             Command::Serve(args) => commands::serve::run(ctx, &args).await,
             Command::Compact(args) => commands::compact::run(ctx, &args).await,
+            Command::Backup(args) => commands::backup::run(ctx, &args).await,
+            Command::Check(args) => commands::check::run(ctx, &args).await,
             Command::Stickiness(args) => commands::stickiness::run(ctx, &args).await,
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,

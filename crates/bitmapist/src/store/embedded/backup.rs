@@ -417,7 +417,7 @@ fn ask_holder(src: &Path, dest: &Path, take_timeout: Duration) -> Result<BackupR
                             src.display(),
                             dest.display()
                         ),
-                        std::io::ErrorKind::BrokenPipe,
+                        std::io::ErrorKind::UnexpectedEof,
                     )
                 } else {
                     (
@@ -466,7 +466,7 @@ fn ask_holder(src: &Path, dest: &Path, take_timeout: Duration) -> Result<BackupR
                         src.display(),
                         dest.display()
                     ),
-                    source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+                    source: std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
                 });
             }
         }
