@@ -365,7 +365,7 @@ fn ask_holder(src: &Path, dest: &Path, take_timeout: Duration) -> Result<BackupR
             ),
         });
     };
-    let id = u64::from(std::process::id()) << 32
+    let id = (u64::from(std::process::id()) << 32)
         | u64::from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

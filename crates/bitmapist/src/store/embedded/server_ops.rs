@@ -216,6 +216,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::error::Error;
     use crate::store::KeyWrite;
 
     fn ok<T>(r: Result<T>) -> T {
