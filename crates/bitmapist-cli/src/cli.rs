@@ -80,6 +80,10 @@ pub enum Command {
     /// What a retention policy (--keep or BITMAPIST_KEEP) deletes: keys, bytes, the oldest
     /// period kept per time group; deletes it with --apply.
     Prune(commands::prune::PruneArgs),
+    /// Copy a file:// store consistently to --to PATH, also while an app holding it marks.
+    Backup(commands::backup::BackupArgs),
+    /// Read and decode every bitmap of a file:// store (a backup before restoring it).
+    Check(commands::check::CheckArgs),
     /// Users of an event by the number of days of a week or month they were active on.
     Stickiness(commands::stickiness::StickinessArgs),
     /// A funnel: users who did step 1 per period, and how many did the next steps in order
@@ -110,6 +114,8 @@ impl Command {
             Command::Serve(args) => commands::serve::run(ctx, &args).await,
             Command::Compact(args) => commands::compact::run(ctx, &args).await,
             Command::Prune(args) => commands::prune::run(ctx, &args).await,
+            Command::Backup(args) => commands::backup::run(ctx, &args).await,
+            Command::Check(args) => commands::check::run(ctx, &args).await,
             Command::Stickiness(args) => commands::stickiness::run(ctx, &args).await,
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,

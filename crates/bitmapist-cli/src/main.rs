@@ -1,6 +1,10 @@
 //! The `bitmapist` command line: parses the arguments and dispatches to `commands`.
 //! Errors are one `error: ...` line on stderr; exit 2 for usage errors, 1 for failures.
 
+// The flags' doc comments are their `--help` texts, written for a terminal: URL syntax such
+// as `[:password@]host[:port]` in them is not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod cli;
 mod commands;
 mod context;

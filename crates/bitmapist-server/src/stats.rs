@@ -331,7 +331,7 @@ impl Stats {
         }
     }
 
-    /// Calls `f` with the per-command figures (indexed as [`Command::ALL`]).
+    /// Calls `f` with the per-command figures (indexed as `Command::ALL`).
     pub fn with_commands<R>(&self, f: impl FnOnce(&[CommandFigures]) -> R) -> R {
         f(&lock(&self.per_command))
     }

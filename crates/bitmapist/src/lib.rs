@@ -110,6 +110,7 @@ pub use segment::{
 };
 pub use signal::shutdown_signal;
 pub use stickiness::{Stickiness, StickinessSpec};
+pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use store::{
     ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
     EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,

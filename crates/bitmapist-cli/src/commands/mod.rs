@@ -24,6 +24,8 @@
 //!   from sibling commands (`ids` uses `count::CountArgs`), never from `crate::cli`: the
 //!   command line depends on the commands, not the other way round.
 
+pub mod backup;
+pub mod check;
 pub mod cohort;
 pub mod compact;
 pub mod count;

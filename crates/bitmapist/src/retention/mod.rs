@@ -25,7 +25,7 @@ pub enum CohortKind {
     FirstTime,
 }
 
-/// When a user of a row counts in a cell (see the [module docs](self)).
+/// When a user of a row counts in a cell (see [`RetentionSpec`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Criterion {

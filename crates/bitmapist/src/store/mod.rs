@@ -28,11 +28,12 @@ mod url;
 
 pub use self::cluster::{ClusterConfig, ClusterStore};
 pub use self::embedded::{
-    DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore, ReadOnlyEmbeddedStore,
+    BACKUP_TAKE_TIMEOUT, DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore,
+    ReadOnlyEmbeddedStore, backup_file,
 };
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
-pub use self::stats::{CompactReport, StorageStats};
+pub use self::stats::{BackupReport, CompactReport, StorageStats};
 pub use self::url::{DEFAULT_FILE, StoreUrl};
 
 /// Bits to set (or clear) in one key, as a run of `SETBIT key offset value` commands.

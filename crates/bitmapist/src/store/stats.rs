@@ -1,4 +1,4 @@
-//! What a store reports about its footprint on disk, and what a compaction did.
+//! What a store reports about its footprint on disk, and what a compaction or backup did.
 //! Only stores with a file of their own (the embedded store) report these.
 
 use serde::Serialize;
@@ -52,4 +52,17 @@ pub struct CompactReport {
     pub after: StorageStats,
     /// How long it took, in seconds.
     pub seconds: f64,
+}
+
+/// What one backup made (see `EmbeddedStore::backup_to` and `backup_file`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BackupReport {
+    /// How many keys the copy holds.
+    pub keys: u64,
+    /// The size of the copy in bytes.
+    pub bytes: u64,
+    /// How long the copy took, in seconds.
+    pub seconds: f64,
+    /// Whether the process holding the store made it (at this process's request).
+    pub by_running_process: bool,
 }

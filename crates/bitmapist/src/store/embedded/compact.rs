@@ -92,7 +92,6 @@ impl Db {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum CopyMode {
     /// Rows as they are (a backup).
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     Raw,
     /// Decoded, run-optimized and encoded again (a compaction).
     Reencode,
@@ -218,7 +217,7 @@ fn unknown_table(path: &Path, name: &str) -> Error {
 }
 
 /// Syncs the directory holding `path`, so that a rename in it is durable.
-fn sync_dir(path: &Path) -> Result<()> {
+pub(super) fn sync_dir(path: &Path) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -10,6 +10,8 @@
 //!   under the flush lock so that it never drops an entry whose commit is in progress.
 //! - After its commit, the thread runs the store's retention policy when one is configured
 //!   and due (at most once an hour, see `prune.rs`).
+//! - After each commit it serves a pending backup request of another process, if any (see
+//!   `backup.rs`; the backup runs on a thread of its own, so commits go on meanwhile).
 //! - Errors are logged and retried at the next interval (a failed commit leaves its entries
 //!   dirty); the thread never stops on its own.
 //!
@@ -88,7 +90,7 @@ impl Flusher {
 }
 
 fn run(
-    shared: &OpenFile,
+    shared: &Arc<OpenFile>,
     stop: &Stop,
     interval: Duration,
     idle_ticks: Option<u64>,
@@ -115,6 +117,7 @@ fn run(
             );
         }
         shared.maybe_prune();
+        super::backup::serve_request(shared);
         if let Some(idle) = idle_ticks
             && tick.is_multiple_of(evict_every)
         {

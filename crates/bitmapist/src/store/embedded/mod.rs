@@ -21,7 +21,8 @@
 //! - `ids_forward`, `ids_reverse`, `ids_next`: the external-id map (see `idmap.rs`).
 //!
 //! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
-//! what it costs and why a crash during it loses nothing).
+//! what it costs and why a crash during it loses nothing). `backup.rs` copies one commit
+//! into another file while writes go on, for this process or at another's request.
 //!
 //! # Invariants
 //!
@@ -97,6 +98,7 @@
 //! [`Error::AlreadyOpen`]. Use Redis or bitmapist-server to share data between processes.
 
 mod at_path;
+mod backup;
 mod cache;
 mod codec;
 mod compact;
@@ -112,6 +114,7 @@ mod rows;
 #[cfg(feature = "server")]
 mod server_ops;
 
+pub use self::backup::{BACKUP_TAKE_TIMEOUT, backup_file};
 pub use self::readonly::ReadOnlyEmbeddedStore;
 
 use std::collections::{HashMap, HashSet};
@@ -214,6 +217,8 @@ struct OpenFile {
     cache: Mutex<Cache>,
     /// Serializes commits, deletes and eviction (see the module docs).
     flush_lock: Mutex<()>,
+    /// One backup at a time (see `backup.rs`).
+    backup_lock: Mutex<()>,
     /// The coarse clock of `Entry::last_used`.
     tick: AtomicU64,
     /// How many write transactions were committed since the file was opened.
@@ -448,6 +453,7 @@ impl OpenFile {
             file_cache_bytes,
             cache: Mutex::new(Cache::default()),
             flush_lock: Mutex::new(()),
+            backup_lock: Mutex::new(()),
             tick: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             auto_prune: Mutex::new(None),

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, TableError};
+use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableError};
 
 use super::at_path::AtPath;
 use super::compact::{file_len, footprint};
@@ -129,6 +129,36 @@ impl ReadOnlyEmbeddedStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Reads and decodes every bitmap of the last commit: a whole-file check (of a backup
+    /// before it is restored, say). The footprint, with `corrupt_keys` counting the values
+    /// that do not decode (a failure to read the file is an error).
+    pub fn verify(&self) -> Result<StorageStats> {
+        let path = &self.inner.path;
+        let txn = self.begin_read()?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => {}
+            Err(TableError::TableDoesNotExist(_)) => return self.footprint(),
+            Err(e) => return Err(redb_err(path, e)),
+        }
+        let tables = ReadTables::open(path, &txn)?;
+        let mut stats = footprint(path, &tables)?;
+        stats.corrupt_keys = 0;
+        for item in tables.bitmaps().iter().at(path)? {
+            let (key, value) = item.at(path)?;
+            match tables.decode(path, key.value(), value.value()) {
+                Ok(_) => {}
+                Err(Error::CorruptBitmap { .. }) => stats.corrupt_keys += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Begins a read transaction: a snapshot of the last commit.
+    pub(super) fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        self.inner.db.begin_read().at(&self.inner.path)
     }
 
     fn refuse(&self, operation: &str) -> Error {

@@ -1,6 +1,6 @@
 //! Inherent operations of the embedded store beyond the [`Store`] trait, for a Redis-protocol
 //! server on top of it: `SETBIT` with its previous bit, reads under the cache lock, key pages
-//! in sorted order, key counts, expiry times kept beside the bitmaps, and consistent backups.
+//! in sorted order, key counts, and expiry times kept beside the bitmaps (backups: `backup.rs`).
 //!
 //! Everything here keeps the invariants of the [module docs](super): loads happen under the
 //! cache lock, writes dirty the cache entry (committed by the flusher or [`Store::flush`]),
@@ -18,18 +18,16 @@
 //! [`Store::flush`]: crate::store::Store::flush
 
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableError};
+use redb::{ReadableTable, ReadableTableMetadata, TableError};
 
 use super::at_path::AtPath;
-use super::compact::{CopyMode, copy_tables};
 use super::rows::redb_err;
 use super::{BITMAPS, EXPIRIES, EmbeddedOptions, EmbeddedStore, OpenFile, lock};
 use crate::bitmap::Bitmap;
-use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::error::Result;
 
 impl EmbeddedStore {
     /// Opens the file as [`EmbeddedStore::open`] does, with a page cache of
@@ -190,16 +188,6 @@ impl EmbeddedStore {
         self.blocking(move |shared| shared.save_expiries(&changes))
             .await
     }
-
-    /// Writes a consistent copy of the store to `dest`: commits what is dirty, copies the
-    /// last commit (bitmaps, metadata and expiry times, read in one read transaction) into a
-    /// new redb file beside `dest`, then renames it over `dest`. The copy is a store file
-    /// that [`EmbeddedStore::open`] reads; a failed backup leaves `dest` as it was.
-    pub async fn backup_to(&self, dest: &Path) -> Result<()> {
-        self.flush().await?;
-        let dest = dest.to_path_buf();
-        self.blocking(move |shared| shared.backup_to(&dest)).await
-    }
 }
 
 impl OpenFile {
@@ -221,53 +209,6 @@ impl OpenFile {
         }
         txn.commit().at(&self.path)
     }
-
-    fn backup_to(&self, dest: &Path) -> Result<()> {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "backup".to_string());
-        let tmp: PathBuf = dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let result = self.copy_into(&tmp).and_then(|()| {
-            std::fs::rename(&tmp, dest).map_err(|source| Error::Io {
-                context: format!(
-                    "renaming the backup {} to {}",
-                    tmp.display(),
-                    dest.display()
-                ),
-                source,
-            })
-        });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
-    }
-
-    /// Copies the last commit into a new database at `path` (replacing any file there).
-    fn copy_into(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                context: format!("creating the backup directory {}", dir.display()),
-                source,
-            })?;
-        }
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(Error::Io {
-                    context: format!("removing the stale backup file {}", path.display()),
-                    source,
-                });
-            }
-        }
-        let out = Database::create(path).at(path)?;
-        let read = self.db.begin_read().at(&self.path)?;
-        let write = out.begin_write().at(path)?;
-        copy_tables(&self.path, &read, path, &write, CopyMode::Raw)?;
-        write.commit().at(path)
-    }
 }
 
 #[cfg(test)]
@@ -275,6 +216,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::error::Error;
     use crate::store::KeyWrite;
 
     fn ok<T>(r: Result<T>) -> T {
