@@ -31,7 +31,7 @@ use redis::{AsyncConnectionConfig, Client, Pipeline, RedisError, Value};
 
 use crate::bitmap::{Bitmap, MAX_BYTE_LEN};
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, Store, mask_password};
+use crate::store::{IdStore, KeyWrite, Store, mask_password};
 
 /// Commands per pipeline for `SETBIT` writes.
 pub(crate) const WRITE_CHUNK: usize = 10_000;
@@ -686,6 +686,22 @@ impl Store for RedisStore {
 
     /// Nothing to do: Redis has applied every write it acknowledged (its own persistence
     /// settings decide when they reach disk).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The URL, password masked.
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+    fn describe(&self) -> String {
+        self.masked.clone()
+    }
+}
+
+#[async_trait]
+impl IdStore for RedisStore {
     /// `EVALSHA` of the id script (`EVAL` when not cached), one call per batch (see
     /// `redis_ids.rs`).
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
@@ -733,15 +749,6 @@ impl Store for RedisStore {
         r.map_err(|e| {
             super::redis_ids::map_error(e, &self.masked, "HMGET", |e| self.redis_error(e))
         })
-    }
-
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The URL, password masked.
-    fn describe(&self) -> String {
-        self.masked.clone()
     }
 }
 

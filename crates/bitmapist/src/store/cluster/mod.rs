@@ -87,7 +87,7 @@ use crate::store::redis::{
     DELETE_CHUNK, PUT_CHUNK_BYTES, READ_CHUNK, WRITE_CHUNK, escape_glob, get_reply,
     keys_with_prefix, reply_error, scan_command, unexpected,
 };
-use crate::store::{KeyWrite, Store};
+use crate::store::{IdStore, KeyWrite, Store};
 
 /// Slot groups (pipelines) in flight at once per call.
 pub const CONCURRENCY: usize = 64;
@@ -1002,6 +1002,21 @@ impl Store for ClusterStore {
 
     /// Nothing to do: each primary has applied every write it acknowledged (replication to
     /// replicas is asynchronous, as always with Redis Cluster).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+    /// The URL, password masked.
+    fn describe(&self) -> String {
+        self.config.masked().to_string()
+    }
+}
+
+#[async_trait]
+impl IdStore for ClusterStore {
     /// `EVALSHA` of the id script on the map's slot (see `ids.rs`).
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
         self.assign_ids_on_slot(space, external).await
@@ -1015,14 +1030,5 @@ impl Store for ClusterStore {
     /// `HMGET` on the reverse hash, on the map's slot.
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
         self.resolve_ids_on_slot(space, dense).await
-    }
-
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The URL, password masked.
-    fn describe(&self) -> String {
-        self.config.masked().to_string()
     }
 }

@@ -131,7 +131,7 @@ use self::flusher::Flusher;
 use self::rows::{ReadTables, WriteTables};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{CompactReport, KeyWrite, StorageStats, Store};
+use crate::store::{CompactReport, IdStore, KeyWrite, StorageStats, Store};
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
@@ -773,26 +773,6 @@ impl Store for EmbeddedStore {
         self.shared.merge(entries)
     }
 
-    /// In the file's `ids_*` tables, committed with `fsync` before returning (see
-    /// `idmap.rs`); on Tokio's blocking pool when new ids are assigned.
-    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
-        let known = self.shared.lookup_ids(space, external)?;
-        if let Some(all) = known.into_iter().collect::<Option<Vec<u32>>>() {
-            return Ok(all);
-        }
-        let (space, external) = (space.to_owned(), external.to_vec());
-        self.blocking(move |s| s.assign_ids(&space, &external))
-            .await
-    }
-
-    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        self.shared.lookup_ids(space, external)
-    }
-
-    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        self.shared.resolve_ids(space, dense)
-    }
-
     /// Commits, then drops every clean cached bitmap (whatever `idle_eviction` says).
     async fn flush_release(&self) -> Result<()> {
         self.blocking(|s| {
@@ -803,6 +783,9 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
     fn describe(&self) -> String {
         format!("file://{}", self.shared.path.display())
     }
@@ -822,6 +805,29 @@ impl Store for EmbeddedStore {
             txn.commit().at(&s.path)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl IdStore for EmbeddedStore {
+    /// In the file's `ids_*` tables, committed with `fsync` before returning (see
+    /// `idmap.rs`); on Tokio's blocking pool when new ids are assigned.
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        let known = self.shared.lookup_ids(space, external)?;
+        if let Some(all) = known.into_iter().collect::<Option<Vec<u32>>>() {
+            return Ok(all);
+        }
+        let (space, external) = (space.to_owned(), external.to_vec());
+        self.blocking(move |s| s.assign_ids(&space, &external))
+            .await
+    }
+
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.shared.lookup_ids(space, external)
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        self.shared.resolve_ids(space, dense)
     }
 }
 

@@ -35,7 +35,7 @@ use super::{
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, StorageStats, Store};
+use crate::store::{IdStore, KeyWrite, StorageStats, Store};
 
 /// An embedded store file opened read-only (see the module docs).
 ///
@@ -236,6 +236,25 @@ impl Store for ReadOnlyEmbeddedStore {
         Ok(())
     }
 
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+    fn describe(&self) -> String {
+        format!("file://{} (read-only)", self.inner.path.display())
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        super::meta::read(&txn, key).at(&self.inner.path)
+    }
+
+    async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
+        Err(self.refuse("record metadata"))
+    }
+}
+
+#[async_trait]
+impl IdStore for ReadOnlyEmbeddedStore {
     async fn assign_ids(&self, _space: &str, _external: &[String]) -> Result<Vec<u32>> {
         Err(self.refuse("assigning external ids"))
     }
@@ -249,18 +268,5 @@ impl Store for ReadOnlyEmbeddedStore {
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
         let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
-    }
-
-    fn describe(&self) -> String {
-        format!("file://{} (read-only)", self.inner.path.display())
-    }
-
-    async fn get_meta(&self, key: &str) -> Result<Option<String>> {
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        super::meta::read(&txn, key).at(&self.inner.path)
-    }
-
-    async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
-        Err(self.refuse("record metadata"))
     }
 }
