@@ -33,7 +33,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::args::Args;
-use crate::commands::Command;
+use crate::command_table::Command;
 
 /// The lowest duration a latency histogram tells apart (ns), as in Redis.
 const HISTOGRAM_LOW_NS: u64 = 1024;

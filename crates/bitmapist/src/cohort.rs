@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
-use crate::expr::Expr;
+use crate::expr::{Expr, unique_keys};
 use crate::key::KeyLayout;
 use crate::period::{Period, TimeGroup};
 use crate::query::Query;
@@ -377,20 +377,6 @@ fn has_users(
         .keys(event, &p)
         .iter()
         .any(|k| fetched.get(k).is_some_and(|b| !b.is_empty()))
-}
-
-/// Every key the expressions read, each once, in first-seen order.
-pub(crate) fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for e in exprs {
-        for k in e.keys(layout) {
-            if seen.insert(k.clone()) {
-                keys.push(k);
-            }
-        }
-    }
-    keys
 }
 
 impl Bitmapist {

@@ -690,11 +690,11 @@ impl Store for RedisStore {
         Ok(())
     }
 
-    /// The URL, password masked.
-
     fn id_store(&self) -> Option<&dyn IdStore> {
         Some(self)
     }
+
+    /// The URL, password masked.
     fn describe(&self) -> String {
         self.masked.clone()
     }

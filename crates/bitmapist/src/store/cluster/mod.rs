@@ -1009,6 +1009,7 @@ impl Store for ClusterStore {
     fn id_store(&self) -> Option<&dyn IdStore> {
         Some(self)
     }
+
     /// The URL, password masked.
     fn describe(&self) -> String {
         self.config.masked().to_string()

@@ -786,6 +786,7 @@ impl Store for EmbeddedStore {
     fn id_store(&self) -> Option<&dyn IdStore> {
         Some(self)
     }
+
     fn describe(&self) -> String {
         format!("file://{}", self.shared.path.display())
     }

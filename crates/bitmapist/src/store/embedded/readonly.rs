@@ -239,6 +239,7 @@ impl Store for ReadOnlyEmbeddedStore {
     fn id_store(&self) -> Option<&dyn IdStore> {
         Some(self)
     }
+
     fn describe(&self) -> String {
         format!("file://{} (read-only)", self.inner.path.display())
     }
