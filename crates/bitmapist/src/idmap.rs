@@ -44,8 +44,8 @@ pub fn check_external(external: &str) -> Result<()> {
     Ok(())
 }
 
-/// The external-id map of one space on one store, with an in-process cache (see the
-/// module docs). Cheap to clone.
+/// The external-id map of one space on one store, with an in-process cache (see Model,
+/// Limits and Caching below). Cheap to clone.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

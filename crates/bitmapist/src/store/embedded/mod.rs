@@ -19,6 +19,9 @@
 //!   values only) is read as it is and marked format 2 on the first open for writing.
 //! - `expiries` (see `server_ops.rs`, feature `server`).
 //! - `ids_forward`, `ids_reverse`, `ids_next`: the external-id map (see `idmap.rs`).
+//! - `store_meta: &str -> &str`: store metadata kept apart from the bitmaps, such as the
+//!   recorded time zone `{prefix}.timezone` (see `meta.rs`); committed at once, never listed
+//!   as a key.
 //!
 //! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
 //! what it costs and why a crash during it loses nothing).
