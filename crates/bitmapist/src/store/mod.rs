@@ -20,6 +20,7 @@ mod cluster;
 mod embedded;
 mod memory;
 mod redis;
+mod redis_config;
 mod redis_ids;
 mod stats;
 mod url;
