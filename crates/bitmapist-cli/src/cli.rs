@@ -77,6 +77,9 @@ pub enum Command {
     Serve(commands::serve::ServeArgs),
     /// Rewrite a file:// store compactly (reclaims free space; run-optimizes old bitmaps).
     Compact(commands::compact::CompactArgs),
+    /// What a retention policy (--keep or BITMAPIST_KEEP) deletes: keys, bytes, the oldest
+    /// period kept per time group; deletes it with --apply.
+    Prune(commands::prune::PruneArgs),
     /// Users of an event by the number of days of a week or month they were active on.
     Stickiness(commands::stickiness::StickinessArgs),
     /// A funnel: users who did step 1 per period, and how many did the next steps in order
@@ -102,6 +105,7 @@ impl Command {
             Command::Import(args) => commands::import::run(ctx, &args).await,
             Command::Serve(args) => commands::serve::run(ctx, &args).await,
             Command::Compact(args) => commands::compact::run(ctx, &args).await,
+            Command::Prune(args) => commands::prune::run(ctx, &args).await,
             Command::Stickiness(args) => commands::stickiness::run(ctx, &args).await,
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,

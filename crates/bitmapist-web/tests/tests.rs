@@ -5,4 +5,5 @@
 
 mod handle;
 mod hardening;
+mod pruned;
 mod support;

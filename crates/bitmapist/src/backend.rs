@@ -26,6 +26,8 @@ pub(crate) struct Backend {
     pub(crate) zone: crate::Zone,
     /// The store records no zone yet: the first write records [`Backend::zone`].
     pub(crate) zone_unrecorded: std::sync::atomic::AtomicBool,
+    /// The retention policy configured (`BITMAPIST_KEEP`); empty keeps everything.
+    pub(crate) keep: crate::KeepPolicy,
 }
 
 impl fmt::Debug for Backend {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crate::backend::Backend;
 use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
+use crate::keep::KeepPolicy;
 use crate::key::{DEFAULT_PREFIX, KeyLayout};
 use crate::period::{Period, TimeGroup};
 use crate::query::Query;
@@ -78,6 +79,7 @@ pub struct Builder {
     track_unique: bool,
     id_map: bool,
     zone: Zone,
+    keep: KeepPolicy,
 }
 
 impl Builder {
@@ -128,6 +130,14 @@ impl Builder {
         self
     }
 
+    /// The retention policy (default: keep everything; `BITMAPIST_KEEP`). A store that
+    /// prunes by itself (the embedded file) applies it on its own thread, at most once an
+    /// hour; on Redis run [`Bitmapist::prune`] (`bitmapist prune --apply`) from a schedule.
+    pub fn keep(mut self, policy: KeepPolicy) -> Self {
+        self.keep = policy;
+        self
+    }
+
     /// Opens the store and returns the handle.
     pub async fn open(self) -> Result<Bitmapist> {
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
@@ -143,6 +153,9 @@ impl Builder {
             (None, None) => store::open_store_url(&StoreUrl::default()).await?,
         };
         let unrecorded = crate::zone_record::check(store.as_ref(), &prefix, self.zone).await?;
+        if !self.keep.is_empty() {
+            store.auto_prune(&prefix, &self.keep, self.zone);
+        }
         Ok(Bitmapist {
             inner: Arc::new(Backend {
                 ids: crate::idmap::IdMap::new(Arc::clone(&store), prefix.clone()),
@@ -153,6 +166,7 @@ impl Builder {
                 id_map: self.id_map,
                 zone: self.zone,
                 zone_unrecorded: AtomicBool::new(unrecorded),
+                keep: self.keep,
             }),
         })
     }
@@ -193,8 +207,14 @@ impl Bitmapist {
                 id_map: false,
                 zone: Zone::UTC,
                 zone_unrecorded: AtomicBool::new(false),
+                keep: KeepPolicy::default(),
             }),
         }
+    }
+
+    /// The retention policy configured ([`Builder::keep`]); empty keeps everything.
+    pub fn keep_policy(&self) -> &KeepPolicy {
+        &self.inner.keep
     }
 
     /// The time zone periods follow (see [`Zone`]).

@@ -11,6 +11,7 @@
 //! | `BITMAPIST_TRACK_UNIQUE` | also mark the date-less unique key | `false` |
 //! | `BITMAPIST_ID_MAP` | map user ids that are not `u32` through the external-id map (axum) | `false` |
 //! | `BITMAPIST_TIMEZONE` | the store's IANA time zone (see [`Zone`](crate::Zone)) | `UTC` |
+//! | `BITMAPIST_KEEP` | the retention policy, e.g. `hour:7d,day:400d` (see [`KeepPolicy`](crate::KeepPolicy)) | keep everything |
 //!
 //! Booleans accept `1/0`, `true/false`, `yes/no`, `on/off` in any case. If both URL
 //! variables are set they must agree.
@@ -71,6 +72,8 @@ pub struct Config {
     pub id_map: bool,
     /// The store's time zone (`BITMAPIST_TIMEZONE`).
     pub timezone: crate::Zone,
+    /// The retention policy (`BITMAPIST_KEEP`).
+    pub keep: crate::KeepPolicy,
 }
 
 impl Default for Config {
@@ -84,6 +87,7 @@ impl Default for Config {
             track_unique: false,
             id_map: false,
             timezone: crate::Zone::UTC,
+            keep: crate::KeepPolicy::default(),
         }
     }
 }
@@ -167,6 +171,11 @@ impl Config {
                 .parse()
                 .map_err(|e: Error| config_error(crate::zone::ENV_TIMEZONE, e.to_string()))?;
         }
+        if let Some(v) = get(crate::keep::ENV_KEEP) {
+            config.keep = v
+                .parse()
+                .map_err(|e: Error| config_error(crate::keep::ENV_KEEP, e.to_string()))?;
+        }
         Ok(config)
     }
 
@@ -179,6 +188,7 @@ impl Config {
             .track_unique(self.track_unique)
             .id_map(self.id_map)
             .timezone(self.timezone)
+            .keep(self.keep.clone())
     }
 
     /// Opens the configured store.

@@ -49,8 +49,10 @@ mod expr;
 mod external;
 mod funnel;
 mod idmap;
+mod keep;
 mod key;
 mod period;
+mod prune;
 mod query;
 mod retention;
 #[cfg(feature = "seed")]
@@ -83,8 +85,10 @@ pub use idmap::{
     BATCH as ID_MAP_BATCH, CACHE_LIMIT as ID_MAP_CACHE_LIMIT, IdMap, MAX_DENSE_ID,
     MAX_EXTERNAL_ID_BYTES, check_external as check_external_id,
 };
+pub use keep::{ENV_KEEP, Horizon, Keep, KeepPolicy, KeepUnit, pruned_meta_key};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
+pub use prune::{DEFAULT_PRUNE_BATCH, PruneGroup, PruneReport, PruneSpec, recorded_horizon};
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
 pub use signal::shutdown_signal;

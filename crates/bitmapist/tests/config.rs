@@ -468,6 +468,7 @@ fn from_env_reads_the_process_environment() {
             (ENV_KEY_PREFIX, os("bitmapist_")),
             (ENV_TRACK_HOURLY, os("Yes")),
             (ENV_TRACK_UNIQUE, os("off")),
+            (bitmapist::ENV_KEEP, os("hour:7d, day:400d")),
         ],
     );
     let want = describe(&Ok(Config {
@@ -479,6 +480,7 @@ fn from_env_reads_the_process_environment() {
         track_unique: false,
         id_map: false,
         timezone: bitmapist::Zone::UTC,
+        keep: "hour:7d,day:400d".parse().expect("policy"),
     }));
     assert_eq!(report, want);
 }

@@ -32,6 +32,7 @@ pub mod funnel;
 pub mod ids;
 pub mod import;
 pub mod mark;
+pub mod prune;
 pub mod resolve;
 pub mod seed;
 pub mod serve;

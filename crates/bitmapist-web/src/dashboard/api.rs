@@ -9,7 +9,7 @@
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
 
-use bitmapist::{Average, Cohort, Criterion, Retention};
+use bitmapist::{Average, Bitmapist, Cohort, CohortSpec, Criterion, Retention};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
@@ -159,6 +159,10 @@ pub struct CohortBody {
     pub complete_only: bool,
     /// The events named that were never marked (their cells count no users).
     pub unknown_events: Vec<String>,
+    /// Per row, per cell: whether the store's retention policy pruned the row's period or
+    /// the cell's (the cell is not data). Absent when nothing in the table was pruned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<Vec<Vec<bool>>>,
     /// The table: `time_group`, `dates`, `labels`, `cohort`, `totals`, `fractions`,
     /// `averages`, `average_fractions`, `col_totals`, `total`.
     #[serde(flatten)]
@@ -184,6 +188,7 @@ impl CohortBody {
             average: retention.average,
             complete_only: retention.complete_only,
             unknown_events,
+            pruned: None,
             table: retention.table,
         }
     }
@@ -210,8 +215,33 @@ pub async fn cohort(
 ) -> Result<DashboardResponse, ApiError> {
     let (req, table) = compute(shared, query).await?;
     let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
-    Ok(DashboardResponse::json(
-        StatusCode::OK,
-        &CohortBody::new(&req, table, unknown),
-    ))
+    let mut body = CohortBody::new(&req, table, unknown);
+    body.pruned = pruned_cells(&shared.client, &req.spec).await?;
+    Ok(DashboardResponse::json(StatusCode::OK, &body))
+}
+
+/// Per row, per cell of the table `spec` asks for, whether the row's period or the cell's
+/// was pruned (see [`bitmapist::Horizon::is_pruned`]); `None` when none was.
+pub async fn pruned_cells(
+    client: &Bitmapist,
+    spec: &CohortSpec,
+) -> Result<Option<Vec<Vec<bool>>>, DashboardError> {
+    let horizon = client.pruned_horizon().await?;
+    if horizon.is_empty() {
+        return Ok(None);
+    }
+    let last = client.period_containing(spec.time_group, spec.now)?;
+    let mut rows = Vec::with_capacity(spec.rows);
+    for i in 0..spec.rows {
+        let back = i64::try_from(spec.rows - 1 - i).unwrap_or(0);
+        let row = last.offset(-back)?;
+        let row_pruned = horizon.is_pruned(&row);
+        let mut cells = Vec::with_capacity(spec.cols);
+        for j in 0..spec.cols {
+            let cell = row.offset(i64::try_from(j).unwrap_or(0))?;
+            cells.push(row_pruned || horizon.is_pruned(&cell));
+        }
+        rows.push(cells);
+    }
+    Ok(rows.iter().flatten().any(|&p| p).then_some(rows))
 }

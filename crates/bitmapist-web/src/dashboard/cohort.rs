@@ -273,7 +273,11 @@ pub async fn page(
         }
     };
     page.unknown = shared.names.unknown(&shared.client, &req.events()).await?;
-    page.heatmap = Some(Heatmap::new(&req.spec, &retention.table, req.as_percent));
+    let mut heatmap = Heatmap::new(&req.spec, &retention.table, req.as_percent);
+    if let Some(pruned) = super::api::pruned_cells(&shared.client, &req.spec).await? {
+        heatmap.mark_pruned(&pruned);
+    }
+    page.heatmap = Some(heatmap);
     page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);

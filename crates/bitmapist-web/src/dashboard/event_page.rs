@@ -34,15 +34,20 @@ pub fn event_url(base: &str, name: &str) -> String {
     format!("{base}/events/{}", encoded.replace('+', "%20"))
 }
 
+/// The note of a bar whose period the store's retention policy pruned: shown instead of
+/// its count (which is not data).
+pub const PRUNED: &str = "pruned";
+
 /// The users of `name` in the `n` periods of `group` up to the one containing `now`,
-/// oldest first, as (label, count); one batch of counts.
+/// oldest first, as (label, count), and each bar's note ([`PRUNED`] or empty); one batch
+/// of counts.
 async fn series(
     client: &Bitmapist,
     name: &str,
     group: TimeGroup,
     n: usize,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, u64)>, bitmapist::Error> {
+) -> Result<(Vec<(String, u64)>, Vec<String>), bitmapist::Error> {
     let last = client.period_containing(group, now)?;
     let back = i64::try_from(n.saturating_sub(1)).unwrap_or(0);
     let mut p = last.offset(-back)?;
@@ -58,7 +63,12 @@ async fn series(
         .map(|p| client.layout().key(name, p))
         .collect();
     let counts = client.store().count(&keys).await?;
-    Ok(periods
+    let horizon = client.pruned_horizon().await?;
+    let notes = periods
+        .iter()
+        .map(|p| if horizon.is_pruned(p) { PRUNED } else { "" }.to_string())
+        .collect();
+    let bars = periods
         .iter()
         .zip(counts)
         .map(|(p, c)| {
@@ -74,7 +84,8 @@ async fn series(
             };
             (label, c)
         })
-        .collect())
+        .collect();
+    Ok((bars, notes))
 }
 
 /// Whether `name` is an event of the store (from the cached names list).
@@ -155,9 +166,9 @@ pub struct EventPage {
 
 /// Everything the page computes.
 struct EventData {
-    daily: Vec<(String, u64)>,
-    weekly: Vec<(String, u64)>,
-    monthly: Vec<(String, u64)>,
+    daily: (Vec<(String, u64)>, Vec<String>),
+    weekly: (Vec<(String, u64)>, Vec<String>),
+    monthly: (Vec<(String, u64)>, Vec<String>),
     week: Stickiness,
     month: Stickiness,
 }
@@ -198,14 +209,14 @@ pub async fn page(
             .run(&shared.client, move |client| compute(client, name, now))
             .await?
     };
-    let chart = |series: &[(String, u64)], what: &str, x_title: &str| {
+    let chart = |(series, notes): &(Vec<(String, u64)>, Vec<String>), what: &str, x_title: &str| {
         axis_bars(
             series,
             &ChartOptions {
                 what,
                 x_title,
                 last_is_now: true,
-                notes: Vec::new(),
+                notes: notes.clone(),
             },
         )
     };

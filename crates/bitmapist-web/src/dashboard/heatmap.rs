@@ -90,6 +90,23 @@ pub fn chain_text(spec: &CohortSpec) -> String {
 }
 
 impl Heatmap {
+    /// Cells whose period (or row's period) the store's retention policy pruned say
+    /// "pruned", not a count: their data is gone (`pruned[i][j]`, as
+    /// [`pruned_cells`](super::api::pruned_cells) gives it).
+    pub fn mark_pruned(&mut self, pruned: &[Vec<bool>]) {
+        for (row, flags) in self.rows.iter_mut().zip(pruned) {
+            for (cell, &p) in row.cells.iter_mut().zip(flags) {
+                if p {
+                    *cell = Cell {
+                        text: "pruned".to_string(),
+                        class: "none",
+                        title: "pruned: no data kept for this period".to_string(),
+                    };
+                }
+            }
+        }
+    }
+
     /// Formats `cohort` (computed from `spec`) for display.
     pub fn new(spec: &CohortSpec, cohort: &Cohort, as_percent: bool) -> Heatmap {
         let unit = cohort.time_group.unit();

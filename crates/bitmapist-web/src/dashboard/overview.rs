@@ -6,7 +6,7 @@
 //! each year is read from.
 
 use askama::Template;
-use bitmapist::{Bitmapist, Period, TimeGroup};
+use bitmapist::{Bitmapist, Horizon, Period, TimeGroup};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Serialize;
@@ -81,6 +81,10 @@ pub struct Point {
     pub start: String,
     /// Distinct users in it.
     pub count: u64,
+    /// The period was pruned by the store's retention policy: its count is not data.
+    /// Serialized only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pruned: bool,
 }
 
 /// One event's numbers.
@@ -98,8 +102,9 @@ pub struct EventStats {
     pub weekly: Vec<Point>,
 }
 
-fn point(p: &Period, count: u64) -> Point {
+fn point(p: &Period, count: u64, horizon: &Horizon) -> Point {
     Point {
+        pruned: horizon.is_pruned(p),
         period: p.label(),
         start: p
             .start()
@@ -173,21 +178,25 @@ pub async fn event_stats(
 ) -> Result<Vec<EventStats>, DashboardError> {
     let periods = Periods::at(now, client.timezone())?;
     let table = client.count_events(names, &periods.columns()).await?;
+    let horizon = client.pruned_horizon().await?;
     Ok(names
         .iter()
         .zip(&table)
-        .map(|(name, row)| stats_of(name, row, &periods))
+        .map(|(name, row)| stats_of(name, row, &periods, &horizon))
         .collect())
 }
 
 /// One event's numbers from its row of counts, in the order of [`Periods::columns`].
-fn stats_of(name: &str, row: &[u64], periods: &Periods) -> EventStats {
+fn stats_of(name: &str, row: &[u64], periods: &Periods, horizon: &Horizon) -> EventStats {
     let (nd, nw) = (periods.days.len(), periods.weeks.len());
     let (hour, rest) = row.split_first().unwrap_or((&0, &[]));
     let (days, rest) = rest.split_at(nd.min(rest.len()));
     let (weeks, rest) = rest.split_at(nw.min(rest.len()));
     let series = |ps: &[Period], counts: &[u64]| -> Vec<Point> {
-        ps.iter().zip(counts).map(|(p, &c)| point(p, c)).collect()
+        ps.iter()
+            .zip(counts)
+            .map(|(p, &c)| point(p, c, horizon))
+            .collect()
     };
     let counts = Counts {
         hour: *hour,

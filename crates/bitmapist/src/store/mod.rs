@@ -15,6 +15,8 @@ use async_trait::async_trait;
 
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
+use crate::keep::KeepPolicy;
+use crate::zone::Zone;
 
 mod cluster;
 mod embedded;
@@ -207,6 +209,39 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
         Ok(())
     }
+
+    // --- data lifecycle (retention policy, prune) ---
+
+    /// The bytes each key's value takes in the store, 0 for a missing key: what a prune
+    /// reports it frees. Redis: `STRLEN`; the embedded file: the stored roaring
+    /// serialization; the default: the Redis length of the bitmap.
+    async fn value_sizes(&self, keys: &[String]) -> Result<Vec<u64>> {
+        Ok(self
+            .get(keys)
+            .await?
+            .iter()
+            .map(|b| b.as_ref().map_or(0, |b| u64::from(b.byte_len())))
+            .collect())
+    }
+
+    /// Deletes the keys as one small batch that holds the server only briefly; returns how
+    /// many existed. Redis: `UNLINK` (values freed in the background; `DEL` where the server
+    /// has no `UNLINK`); a cluster: one such pipeline per primary, concurrently. The default
+    /// is [`Store::delete`].
+    async fn unlink(&self, keys: &[String]) -> Result<u64> {
+        self.delete(keys).await
+    }
+
+    /// Asks the store to apply `policy` to the keys under `prefix` by itself; `false` (the
+    /// default) when it does not, and a caller runs [`Bitmapist::prune`](crate::Bitmapist::prune)
+    /// instead. The embedded store does, on its flush thread (see `store/embedded/prune.rs`).
+    /// Periods are taken on `zone`'s wall clock.
+    fn auto_prune(&self, prefix: &str, policy: &KeepPolicy, zone: Zone) -> bool {
+        let _ = (prefix, policy, zone);
+        false
+    }
+
+    // --- end data lifecycle ---
 }
 
 /// The external-id map a store keeps beside its bitmaps: app user ids (strings) to dense

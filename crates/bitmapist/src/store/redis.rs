@@ -16,9 +16,9 @@
 //! the same slot, and bitmapist keys (one per event and period) never do. A pipeline of
 //! single-key `GET`s costs the same single round trip per chunk on one server and can be
 //! split per node on a cluster, so reads, `DEL`s, `BITCOUNT`s and writes are all pipelines of
-//! single-key commands. The store avoids `BITFIELD`, `UNLINK` and `KEYS` so that it also
-//! works against bitmapist-server and never blocks a production server: keys are listed
-//! with `SCAN`.
+//! single-key commands. The store avoids `BITFIELD` and `KEYS` so that it also works against
+//! bitmapist-server and never blocks a production server: keys are listed with `SCAN`, and
+//! a prune deletes with `UNLINK` in small batches.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -564,6 +564,46 @@ impl Store for RedisStore {
         }
         Ok(total)
     }
+
+    // --- data lifecycle (retention policy, prune) ---
+
+    /// Pipelined `STRLEN`.
+    async fn value_sizes(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(READ_CHUNK) {
+            let mut pipe = Self::pipeline(chunk.len());
+            for k in chunk {
+                pipe.cmd("STRLEN").arg(k);
+            }
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for reply in self.run(&pipe, &names).await? {
+                let n = self.int_reply(&reply, "STRLEN did not answer an integer")?;
+                out.push(u64::try_from(n).unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One pipeline of single-key `UNLINK`s (bitmapist-server has `UNLINK` too): Redis
+    /// frees large values in a background thread, so the batch costs the server a lookup
+    /// per key.
+    async fn unlink(&self, keys: &[String]) -> Result<u64> {
+        let mut total = 0u64;
+        for chunk in keys.chunks(DELETE_CHUNK) {
+            let mut pipe = Self::pipeline(chunk.len());
+            for k in chunk {
+                pipe.cmd("UNLINK").arg(k);
+            }
+            let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for reply in self.run(&pipe, &names).await? {
+                let n = self.int_reply(&reply, "UNLINK did not answer an integer")?;
+                total += u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(total)
+    }
+
+    // --- end data lifecycle ---
 
     /// `SCAN` as [`RedisStore::keys`] does, deleting each batch as it comes; a key SCAN
     /// returns twice is counted once because the second `DEL` answers 0.

@@ -130,6 +130,7 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
     let gap = (slot * 0.2).min(6.0);
     let scale = Scale::new(top_value as f64, bottom, plot_h);
     let y_of = |v: u64| scale.y(v as f64);
+    let note_of = |i: usize| opts.notes.get(i).map_or("", String::as_str);
     let bars = series
         .iter()
         .enumerate()
@@ -152,8 +153,17 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
                 y: coord(y),
                 w: coord((slot - gap).max(0.5)),
                 h: coord(bottom - y),
-                title: format!("{label}: {}", thousands(*count)),
-                note: opts.notes.get(i).cloned().unwrap_or_default(),
+                // A bar with no users and a note (a pruned period) says the note, not 0,
+                // and a run of such bars shows its note once, over its first bar.
+                title: match note_of(i) {
+                    note if *count == 0 && !note.is_empty() => format!("{label}: {note}"),
+                    _ => format!("{label}: {}", thousands(*count)),
+                },
+                note: if *count == 0 && i > 0 && note_of(i) == note_of(i - 1) {
+                    String::new()
+                } else {
+                    note_of(i).to_string()
+                },
                 cx: coord(x + (slot - gap) / 2.0),
                 ny: coord(y - 4.0),
                 class,

@@ -1023,6 +1023,42 @@ impl Store for ClusterStore {
         Ok(total)
     }
 
+    // --- data lifecycle (retention policy, prune) ---
+
+    /// `STRLEN` on each key's primary, one pipeline per primary.
+    async fn value_sizes(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some(key) = keys.get(i) {
+                pipe.cmd("STRLEN").arg(key);
+            }
+        };
+        self.per_node(keys, READ_CHUNK, |_| 0, &build)
+            .await?
+            .iter()
+            .map(|r| {
+                self.int_reply(r, "STRLEN did not answer an integer")
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// `UNLINK` on each key's primary: one pipeline per primary, primaries concurrently.
+    async fn unlink(&self, keys: &[String]) -> Result<u64> {
+        let build = |pipe: &mut Pipeline, i: usize| {
+            if let Some(key) = keys.get(i) {
+                pipe.cmd("UNLINK").arg(key);
+            }
+        };
+        let mut total = 0u64;
+        for reply in self.per_node(keys, DELETE_CHUNK, |_| 0, &build).await? {
+            let n = self.int_reply(&reply, "UNLINK did not answer an integer")?;
+            total += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    // --- end data lifecycle ---
+
     /// `SCAN` on every primary as [`ClusterStore::keys`] does, deleting each batch (per
     /// slot) as it comes; a key seen twice is counted once because the second `DEL`
     /// answers 0.

@@ -8,6 +8,8 @@
 //!   runs the final flush.
 //! - The thread is the only one that advances the tick, once per interval; eviction runs
 //!   under the flush lock so that it never drops an entry whose commit is in progress.
+//! - After its commit, the thread runs the store's retention policy when one is configured
+//!   and due (at most once an hour, see `prune.rs`).
 //! - Errors are logged and retried at the next interval (a failed commit leaves its entries
 //!   dirty); the thread never stops on its own.
 //!
@@ -109,6 +111,7 @@ fn run(
                 "embedded store: background commit failed; will retry"
             );
         }
+        shared.maybe_prune();
         if let Some(idle) = idle_ticks
             && tick.is_multiple_of(evict_every)
         {

@@ -1,5 +1,6 @@
-//! Store metadata in the embedded file: small strings (the recorded time zone) in a redb
-//! table of their own, `store_meta`, apart from the bitmaps, so no key listing shows them.
+//! Store metadata in the embedded file: small strings (the recorded time zone, the pruned
+//! horizon) in a redb table of their own, `store_meta`, apart from the bitmaps, so no key
+//! listing shows them.
 
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError, WriteTransaction};
 

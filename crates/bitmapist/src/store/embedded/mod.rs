@@ -109,6 +109,7 @@ mod flusher;
 mod idmap;
 mod meta;
 mod partial;
+mod prune;
 mod readonly;
 mod rows;
 #[cfg(feature = "server")]
@@ -134,7 +135,9 @@ use self::flusher::Flusher;
 use self::rows::{ReadTables, WriteTables};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
+use crate::keep::KeepPolicy;
 use crate::store::{CompactReport, IdStore, KeyWrite, StorageStats, Store};
+use crate::zone::Zone;
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
@@ -217,6 +220,10 @@ struct OpenFile {
     tick: AtomicU64,
     /// How many write transactions were committed since the file was opened.
     commits: AtomicU64,
+    /// The retention policy the flusher thread applies, if any (see `prune.rs`).
+    auto_prune: Mutex<Option<prune::AutoPrune>>,
+    /// How many of those prunes completed since the file was opened.
+    prunes: AtomicU64,
     /// Test-only fault injection: the next commit fails after writing its tables, before
     /// committing them (the transaction is dropped, so redb rolls it back).
     #[cfg(test)]
@@ -260,6 +267,20 @@ impl EmbeddedStore {
             flusher,
             options,
         })
+    }
+
+    /// Applies `policy` to the keys under `prefix` on the flusher thread, every `every`
+    /// (the first run on its next tick), periods taken on `zone`'s wall clock (see
+    /// `store/embedded/prune.rs`). [`Store::auto_prune`] is this with one hour.
+    pub fn auto_prune_every(&self, prefix: &str, policy: &KeepPolicy, zone: Zone, every: Duration) {
+        let request = (!policy.is_empty())
+            .then(|| prune::AutoPrune::new(prefix, policy.clone(), zone, every));
+        *lock(&self.shared.auto_prune) = request;
+    }
+
+    /// How many prunes the flusher thread completed since the file was opened.
+    pub fn prunes_completed(&self) -> u64 {
+        self.shared.prunes.load(Ordering::Relaxed)
     }
 
     /// The file's path.
@@ -355,6 +376,16 @@ impl FileReader<'_> {
         self.tables()?.load_within(path, key, within)
     }
 
+    /// The roaring length stored for `key` (0 when the file does not hold it), from the
+    /// value's header.
+    fn value_size(&mut self, key: &str) -> Result<u64> {
+        let path = &self.shared.path;
+        match self.tables()?.bitmaps().get(key).at(path)? {
+            Some(value) => ReadTables::roaring_len(key, value.value()),
+            None => Ok(0),
+        }
+    }
+
     /// Whether the file holds `key`, without decoding its value.
     fn contains(&mut self, key: &str) -> Result<bool> {
         let path = &self.shared.path;
@@ -419,6 +450,8 @@ impl OpenFile {
             flush_lock: Mutex::new(()),
             tick: AtomicU64::new(0),
             commits: AtomicU64::new(0),
+            auto_prune: Mutex::new(None),
+            prunes: AtomicU64::new(0),
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
@@ -793,6 +826,34 @@ impl Store for EmbeddedStore {
     fn describe(&self) -> String {
         format!("file://{}", self.shared.path.display())
     }
+
+    // --- data lifecycle (retention policy, prune) ---
+
+    /// The roaring serialization's length: of the cached bitmap, else from the file's
+    /// value header (nothing is decoded or cached).
+    async fn value_sizes(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let mut reader = self.shared.reader();
+        let cache = lock(&self.shared.cache);
+        keys.iter()
+            .map(|key| {
+                if let Some(bitmap) = cache.peek(key) {
+                    return Ok(bitmap.bits().serialized_size() as u64);
+                }
+                if cache.is_tombstoned(key) {
+                    return Ok(0);
+                }
+                reader.value_size(key)
+            })
+            .collect()
+    }
+
+    /// On the flusher thread, once an hour (see `store/embedded/prune.rs`).
+    fn auto_prune(&self, prefix: &str, policy: &KeepPolicy, zone: Zone) -> bool {
+        self.auto_prune_every(prefix, policy, zone, prune::PRUNE_INTERVAL);
+        true
+    }
+
+    // --- end data lifecycle ---
 
     /// From the `store_meta` table.
     async fn get_meta(&self, key: &str) -> Result<Option<String>> {

@@ -1,0 +1,145 @@
+//! Periods a retention policy pruned: the JSON marks them (`"pruned": true`), the event
+//! page's bars say "pruned" (never 0), and the kept periods' counts equal a model.
+
+use std::collections::{BTreeMap, HashSet};
+
+use bitmapist::{Bitmapist, KeepPolicy, MarkOptions, Period, PruneSpec, TimeGroup};
+use bitmapist_web::{Access, Dashboard};
+use chrono::{Duration, NaiveDate};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn pruned_days_are_marked_not_zero() {
+    let bm = Bitmapist::open("memory://").await.expect("memory store");
+    let now = nov(22, 12);
+    // Day d back: users 0..(d % 7 + 3).
+    let mut model: BTreeMap<NaiveDate, HashSet<u32>> = BTreeMap::new();
+    let mut marks = Vec::new();
+    for back in 0..60i64 {
+        let at = now - Duration::days(back);
+        for uid in 0..u32::try_from(back % 7 + 3).expect("small") {
+            marks.push(("user:active", uid, at));
+            model.entry(at.date_naive()).or_default().insert(uid);
+        }
+    }
+    bm.mark_events(marks, MarkOptions::default())
+        .await
+        .expect("marks");
+    let policy: KeepPolicy = "day:20d".parse().expect("policy");
+    bm.prune(&PruneSpec::new(policy).now(now).apply(true))
+        .await
+        .expect("prune");
+    let oldest = now.date_naive() - Duration::days(20);
+    let core = Dashboard::new(bm)
+        .access(Access::LoopbackOnly)
+        .event_names_ttl(std::time::Duration::ZERO)
+        .build();
+
+    let res = core
+        .handle(get(&format!("/api/events?now={NOW}"), local()))
+        .await;
+    let doc = json(&res);
+    let daily = doc["events"][0]["daily"].as_array().expect("daily");
+    let mut pruned_seen = 0;
+    for point in daily {
+        let day: NaiveDate = point["start"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("date");
+        if day < oldest {
+            assert_eq!(point["pruned"], true, "{point}");
+            pruned_seen += 1;
+        } else {
+            assert!(point.get("pruned").is_none(), "{point}");
+            assert_eq!(point["count"], model[&day].len() as u64, "{point}");
+        }
+    }
+    assert!(pruned_seen > 0);
+
+    let res = core
+        .handle(get(&format!("/events/user%3Aactive?now={NOW}"), local()))
+        .await;
+    let page = text(&res);
+    for back in 21..60 {
+        let day = Period::day(now.date_naive() - Duration::days(back)).expect("day");
+        if back < 90 {
+            assert!(
+                page.contains(&format!("{}: pruned</title>", day.label())),
+                "{day}"
+            );
+            assert!(
+                !page.contains(&format!("{}: 0</title>", day.label())),
+                "{day}"
+            );
+        }
+    }
+    // One "pruned" caption over the run of pruned days, not one per bar.
+    assert_eq!(page.matches(">pruned</text>").count(), 1);
+    // Weeks and months were not pruned: their bars carry counts.
+    let month = Period::containing(TimeGroup::Months, now).expect("month");
+    assert!(page.contains(&format!("{}: ", month.label())));
+    assert!(!page.contains(&format!("{}: pruned", month.label())));
+}
+
+#[tokio::test]
+async fn pruned_cohort_cells_are_marked_not_zero() {
+    let bm = Bitmapist::open("memory://").await.expect("memory store");
+    let now = nov(22, 12);
+    let mut marks = Vec::new();
+    for back in 0..30i64 {
+        let at = now - Duration::days(back);
+        for uid in 0..5u32 {
+            marks.push((
+                "user:active",
+                uid + u32::try_from(back % 3).expect("small"),
+                at,
+            ));
+        }
+    }
+    bm.mark_events(marks, MarkOptions::default())
+        .await
+        .expect("marks");
+    bm.prune(
+        &PruneSpec::new("day:10d".parse().expect("policy"))
+            .now(now)
+            .apply(true),
+    )
+    .await
+    .expect("prune");
+    let oldest = now.date_naive() - Duration::days(10);
+    let core = Dashboard::new(bm)
+        .access(Access::LoopbackOnly)
+        .event_names_ttl(std::time::Duration::ZERO)
+        .build();
+    let q = format!(
+        "primary_event=user%3Aactive&secondary_event=user%3Aactive&time_group=days&num_rows=20&num_cols=5&now={NOW}"
+    );
+    let doc = json(&core.handle(get(&format!("/api/cohort?{q}"), local())).await);
+    let pruned = doc["pruned"].as_array().expect("pruned marks");
+    let dates = doc["dates"].as_array().expect("dates");
+    assert_eq!(pruned.len(), 20);
+    for (i, row) in pruned.iter().enumerate() {
+        let start: NaiveDate = dates[i].as_str().expect("date")[..10]
+            .parse()
+            .expect("date");
+        for (j, flag) in row.as_array().expect("row").iter().enumerate() {
+            let cell = start + Duration::days(i64::try_from(j).expect("small"));
+            assert_eq!(
+                flag.as_bool(),
+                Some(start < oldest || cell < oldest),
+                "{start} + {j}"
+            );
+        }
+    }
+    // Kept rows whose cells are kept carry counts; the page shows "pruned" in the others.
+    let page = text(&core.handle(get(&format!("/cohort?{q}"), local())).await);
+    assert!(page.contains("pruned: no data kept for this period"));
+    // A store never pruned has no marks.
+    let fresh = Bitmapist::open("memory://").await.expect("memory store");
+    fill(&fresh).await;
+    let core = Dashboard::new(fresh).build();
+    let doc = json(&core.handle(get(&format!("/api/cohort?{q}"), local())).await);
+    assert!(doc.get("pruned").is_none());
+}
