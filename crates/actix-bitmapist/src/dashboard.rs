@@ -17,8 +17,6 @@ use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use bitmapist_web::{DashboardCore, DashboardRequest};
 
-use crate::extension::{ActixBitmapist, DASHBOARD_PATH};
-
 type GuardFn = dyn Fn(&HttpRequest) -> bool + Send + Sync;
 
 /// The reason shown with the 403 when the app's guard refuses (the axum adapter's words).
@@ -78,9 +76,13 @@ pub(crate) struct Mounted {
     pub access: Access,
 }
 
-/// Mounts the dashboard at `/bitmapist` (both `/bitmapist` and `/bitmapist/...`).
-pub(crate) fn mount(ext: &ActixBitmapist, cfg: &mut ServiceConfig) {
-    if let Some(mounted) = ext.dashboard() {
+/// The path the dashboard is mounted at.
+pub const DASHBOARD_PATH: &str = "/bitmapist";
+
+/// Mounts the dashboard at `/bitmapist` (both `/bitmapist` and `/bitmapist/...`), unless
+/// it is disabled (`None`).
+pub(crate) fn mount(dashboard: Option<&Mounted>, cfg: &mut ServiceConfig) {
+    if let Some(mounted) = dashboard {
         let mounted = mounted.clone();
         cfg.service(
             web::scope(DASHBOARD_PATH)

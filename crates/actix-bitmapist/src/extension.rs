@@ -20,9 +20,6 @@ use chrono::{DateTime, Utc};
 use crate::dashboard::{Access, Mounted};
 use crate::user::UserSource;
 
-/// The path the dashboard is mounted at.
-pub const DASHBOARD_PATH: &str = "/bitmapist";
-
 /// The Flask-Bitmapist equivalent for actix-web: build it once, install it on every worker's
 /// `App` with [`ActixBitmapist::init_app`]. Cheap to clone; every clone shares the store,
 /// the queue and the counters.
@@ -262,7 +259,7 @@ impl ActixBitmapist {
         let ext = self.clone();
         move |cfg: &mut ServiceConfig| {
             cfg.app_data(ext.clone());
-            crate::dashboard::mount(&ext, cfg);
+            crate::dashboard::mount(ext.dashboard(), cfg);
         }
     }
 

@@ -66,8 +66,8 @@ pub use bitmapist_web::{
     CurrentUser, DEFAULT_QUEUE_CAPACITY, ENV_DISABLE_BLUEPRINT, ENV_QUEUE_CAPACITY, IntoUserId,
     MAX_BATCH, MarkError, MarkKind, MarkUser, Marker, Settings, Stats, UserIdError, UserKey,
 };
-pub use dashboard::Access;
-pub use extension::{ActixBitmapist, Builder, DASHBOARD_PATH, WeakActixBitmapist};
+pub use dashboard::{Access, DASHBOARD_PATH};
+pub use extension::{ActixBitmapist, Builder, WeakActixBitmapist};
 pub use mark::{Mark, MarkMiddleware, mark};
 pub use tracker::{NotInstalled, Tracker};
 pub use user::UserSource;

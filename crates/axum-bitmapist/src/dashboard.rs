@@ -218,7 +218,9 @@ impl Dashboard {
     }
 
     /// The routes, to be nested at `/bitmapist` (any mount path works: links are built on
-    /// the path the router is nested at). See the module docs on `nest` and `nest_service`.
+    /// the path the router is nested at). Mount them with `Router::nest_service`, which
+    /// routes `/bitmapist`, `/bitmapist/` and `/bitmapist/...`; `Router::nest` routes all
+    /// but `/bitmapist/` (axum leaves that one to the app's fallback).
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
         let (access, guard) = match self.access {
             Access::LoopbackOnly => (bitmapist_web::Access::LoopbackOnly, None),

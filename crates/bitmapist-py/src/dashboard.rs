@@ -81,7 +81,11 @@ impl PyDashboard {
         })
     }
 
-    /// Answers one request (see the module docs for the arguments and the answer).
+    /// Answers one request: `method`, `path` below the mount, the raw `query` (or `None`),
+    /// `headers` as `(name, value)` pairs, `peer` as `"ip:port"` (or `None`), the `body`
+    /// bytes and the `mount` path. Returns `(status, [(name, value bytes)], body bytes)`;
+    /// runs with the GIL released. A method or header HTTP could not carry is a
+    /// `ValueError` naming it.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (method, path, query, headers, peer, body, mount))]
     fn handle(

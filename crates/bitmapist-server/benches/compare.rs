@@ -18,7 +18,9 @@
 //! our live file after `BGSAVE`, and the `-bak` copy `BGSAVE` writes (compact: the live file
 //! also holds pages freed by earlier commits, which redb reuses).
 
+// The tests' helpers; the benchmark uses only some of them.
 #[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
 mod common;
 
 use std::process::Command;

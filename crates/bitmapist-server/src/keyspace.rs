@@ -66,7 +66,15 @@ pub struct KeyspaceOptions {
     pub backup: Option<PathBuf>,
 }
 
-/// The store, the deadlines and the gate (see the module docs).
+/// The embedded store, the keys' expiry deadlines, and the gate that orders commands.
+///
+/// Single-key commands (`SETBIT`, `GETBIT`, `BITCOUNT`, `GET`, `STRLEN`, `TTL`, `PTTL`, and
+/// `BITOP` into a key without a deadline) share the gate and run concurrently, each atomic
+/// on its key; every other command that reads or writes keys takes it exclusively
+/// ([`ExclusiveGate`]), so it sees and leaves a state no command is halfway through.
+/// Deletes and renames are committed with the next batch of writes; deadlines (Unix
+/// milliseconds) are committed before the command answers, and a key past its deadline is
+/// deleted before any command touches it and by the server's sweep.
 #[derive(Debug)]
 pub struct Keyspace {
     store: EmbeddedStore,

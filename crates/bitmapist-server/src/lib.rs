@@ -19,6 +19,7 @@
 //! - `slurp`: importing from a running Redis; `flags`: the Go server's command line.
 
 mod args;
+mod command_table;
 mod commands;
 mod connection;
 mod error;

@@ -33,7 +33,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::args::Args;
-use crate::commands::Command;
+use crate::command_table::Command;
 
 /// The lowest duration a latency histogram tells apart (ns), as in Redis.
 const HISTOGRAM_LOW_NS: u64 = 1024;
@@ -141,7 +141,14 @@ struct SlowLog {
     next_id: u64,
 }
 
-/// Counters for `INFO`, `LATENCY HISTOGRAM` and `SLOWLOG` (see the module docs).
+/// What the server counts for `INFO` (`stats`, `commandstats`, `errorstats`,
+/// `latencystats`), `LATENCY HISTOGRAM` and `SLOWLOG`, under Redis 7's names.
+///
+/// Connection-wide totals are relaxed atomics; per-command figures (calls, time, failed and
+/// rejected calls, a latency histogram of 1,024 ns to 1 s) arrive from each connection's
+/// [`Recorder`] once per batch of pipelined commands; error replies are counted by their
+/// first word; a command slower than the slow-log threshold is logged at once. Nothing is
+/// persisted: a restart starts every figure from zero.
 #[derive(Debug)]
 pub struct Stats {
     clients: AtomicUsize,
@@ -398,7 +405,8 @@ impl Stats {
         (self.slower_than_us, self.slowlog_max_len)
     }
 
-    /// Zeroes what `CONFIG RESETSTAT` resets (see the module docs).
+    /// Zeroes what `CONFIG RESETSTAT` resets: everything but the connected clients and the
+    /// slow log (which `SLOWLOG RESET` empties), as in Redis.
     pub fn reset(&self) {
         for counter in [
             &self.connections,

@@ -1,7 +1,7 @@
 //! The command line as a script that starts Doist's server would use it: `--help`, bad
 //! flags, `-version`, and a database already open in another process.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! through redis-rs, asserting identical replies (values, errors, nils), edge cases included;
 //! raw protocol errors compared byte for byte; and `SLURP` from the real Redis.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -2,7 +2,7 @@
 //! on the real server with a single worker thread: its `GET` streams while another client
 //! is served, equals the model byte for byte, and is abandoned when its client leaves.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};

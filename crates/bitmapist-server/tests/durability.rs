@@ -2,7 +2,7 @@
 //! saved by BGSAVE, nor any deadline); SIGTERM and SHUTDOWN save everything; SIGUSR1 and
 //! BGSAVE write a consistent `-bak` copy; idle bitmaps leave memory and come back on use.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! scrapes our server and a real redis-server 7 side by side; the series a Redis dashboard
 //! needs exist for both under the same names, and they move with the commands sent.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

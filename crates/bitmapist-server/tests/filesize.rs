@@ -2,7 +2,7 @@
 //! sizes (checked against roaring's own, from the bytes `GET` returns), and after `BGSAVE`
 //! the file is at most 1.25x that sum, with every key intact.
 
-mod common;
+use crate::common;
 
 use bitmapist::Bitmap;
 use common::Server;

@@ -1,7 +1,7 @@
 //! Property tests of the protocol parser: random bytes never panic it, any split of valid
 //! input decodes the same; and random bytes sent to a live server never bring it down.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! client that never reads its replies, bulk lengths announced and never sent, `AUTH` with
 //! `-requirepass` from redis-cli and redis-py, and a `-db` path in a missing directory.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,7 +2,7 @@
 //! every map call fails with a clear error naming the missing command; `u32` marking and the
 //! key listing are unaffected.
 
-mod common;
+use crate::common;
 
 use common::Server;
 

@@ -2,7 +2,7 @@
 //! the command table's answers agree with each other and with commands that run, and
 //! `RESETSTAT` zeroes the counters `INFO stats` shows.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

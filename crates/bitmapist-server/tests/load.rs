@@ -2,7 +2,7 @@
 //! 1 GiB bulk header, an unfinished 512 MiB value, or garbage are refused and disconnected
 //! while the others go on and nothing stored is lost. Loopback only, bounded in size.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

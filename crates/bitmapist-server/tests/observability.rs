@@ -3,7 +3,7 @@
 //! own), `commandstats`/`errorstats`/`latencystats` values that move with the commands
 //! sent, `CONFIG RESETSTAT`, `LATENCY HISTOGRAM`'s reply shape and `SLOWLOG`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

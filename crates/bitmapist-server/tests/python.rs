@@ -6,7 +6,7 @@
 //! root (what `.ci/run` creates). Missing interpreter or module: the test fails with the
 //! command that installs them; it never passes without running.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

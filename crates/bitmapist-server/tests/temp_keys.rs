@@ -2,7 +2,7 @@
 //! temporary keys, `BITCOUNT`, `RENAME`, `DEL`) leaves the database file untouched until the
 //! next commit, answers as a set model says, and a crash loses at most those commands.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::SystemTime;

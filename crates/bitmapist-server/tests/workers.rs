@@ -3,7 +3,7 @@
 //! bytes (checked against a byte-wise model) while another client's `SETBIT`/`GETBIT`/
 //! `BITCOUNT` on other keys keep answering correctly (checked against a set model).
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

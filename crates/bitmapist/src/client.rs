@@ -566,9 +566,7 @@ impl Bitmapist {
     /// ```
     pub async fn evaluate_many(&self, exprs: &[Expr]) -> Result<Vec<crate::Bitmap>> {
         let layout = &self.inner.layout;
-        let fetched = self
-            .fetch(crate::cohort::unique_keys(exprs, layout))
-            .await?;
+        let fetched = self.fetch(crate::expr::unique_keys(exprs, layout)).await?;
         Ok(exprs.iter().map(|e| e.evaluate(layout, &fetched)).collect())
     }
 

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
-use crate::key::KeyLayout;
 use crate::period::{Period, TimeGroup};
 use crate::query::Query;
 
@@ -372,20 +371,6 @@ impl Cohort {
     pub fn periods(&self) -> &[Period] {
         &self.periods
     }
-}
-
-/// Every key the expressions read, each once, in first-seen order.
-pub(crate) fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for e in exprs {
-        for k in e.keys(layout) {
-            if seen.insert(k.clone()) {
-                keys.push(k);
-            }
-        }
-    }
-    keys
 }
 
 impl Bitmapist {

@@ -269,6 +269,20 @@ impl Not for Expr {
     }
 }
 
+/// Every key the expressions read, each once, in first-seen order.
+pub(crate) fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut seen = HashSet::new();
+    for e in exprs {
+        for k in e.keys(layout) {
+            if seen.insert(k.clone()) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

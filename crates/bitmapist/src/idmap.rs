@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{IdStore, Store};
 
 mod cache;
 
@@ -22,56 +22,6 @@ pub const MAX_DENSE_ID: u32 = u32::MAX;
 
 /// How many external ids one store call (one Lua script run on Redis) carries.
 pub const BATCH: usize = 10_000;
-
-/// The Lua script that assigns ids on Redis, atomically: `KEYS` = the forward hash, the
-/// reverse hash and the counter ([`redis_keys`]); `ARGV` = the external ids. Answers one
-/// integer per external id: its existing id, or the next one (assigned in the same run).
-/// A Python (or any other) writer shares the map by running this same script with the same
-/// keys (see the README, "External user ids").
-pub const ASSIGN_SCRIPT: &str = r#"local out = {}
-for i, ext in ipairs(ARGV) do
-  local id = redis.call('HGET', KEYS[1], ext)
-  if id then
-    out[i] = tonumber(id)
-  else
-    local n = tonumber(redis.call('GET', KEYS[3]) or '0')
-    if n >= 4294967295 then
-      return redis.error_reply('BITMAPIST_IDS_EXHAUSTED all 4294967295 dense ids are assigned')
-    end
-    n = redis.call('INCR', KEYS[3])
-    redis.call('HSET', KEYS[1], ext, n)
-    redis.call('HSET', KEYS[2], n, ext)
-    out[i] = n
-  end
-end
-return out
-"#;
-
-/// The error code [`ASSIGN_SCRIPT`] answers when the dense ids are exhausted.
-pub const EXHAUSTED_CODE: &str = "BITMAPIST_IDS_EXHAUSTED";
-
-/// The Redis keys of the map of `space` (a key prefix): forward hash, reverse hash,
-/// counter. All three share the hash tag `{bitmapist.ids.SPACE}`, so they live in one
-/// cluster slot, and start with `{`, so no event prefix matches them.
-///
-/// ```
-/// assert_eq!(
-///     bitmapist::id_map_redis_keys("trackist_"),
-///     [
-///         "{bitmapist.ids.trackist_}:fwd".to_string(),
-///         "{bitmapist.ids.trackist_}:rev".to_string(),
-///         "{bitmapist.ids.trackist_}:next".to_string(),
-///     ]
-/// );
-/// ```
-pub fn redis_keys(space: &str) -> [String; 3] {
-    let tag = format!("{{bitmapist.ids.{space}}}");
-    [
-        format!("{tag}:fwd"),
-        format!("{tag}:rev"),
-        format!("{tag}:next"),
-    ]
-}
 
 /// Rejects an external id the map cannot hold (empty, or longer than
 /// [`MAX_EXTERNAL_ID_BYTES`]).
@@ -94,48 +44,8 @@ pub fn check_external(external: &str) -> Result<()> {
     Ok(())
 }
 
-/// The map of one space in memory (the memory store's map, and a model in tests).
-#[derive(Debug, Default, Clone)]
-pub struct IdTable {
-    forward: HashMap<String, u32>,
-    reverse: HashMap<u32, String>,
-    last: u32,
-}
-
-impl IdTable {
-    /// The ids of `external`, assigning the next ones to those missing.
-    pub fn assign(&mut self, external: &[String]) -> Result<Vec<u32>> {
-        external
-            .iter()
-            .map(|ext| {
-                if let Some(&id) = self.forward.get(ext) {
-                    return Ok(id);
-                }
-                let id = self.last.checked_add(1).ok_or(Error::IdsExhausted)?;
-                self.last = id;
-                self.forward.insert(ext.clone(), id);
-                self.reverse.insert(id, ext.clone());
-                Ok(id)
-            })
-            .collect()
-    }
-
-    /// The ids of `external`, `None` for those never assigned.
-    pub fn lookup(&self, external: &[String]) -> Vec<Option<u32>> {
-        external
-            .iter()
-            .map(|e| self.forward.get(e).copied())
-            .collect()
-    }
-
-    /// The external ids of `dense`, `None` for those never handed out.
-    pub fn resolve(&self, dense: &[u32]) -> Vec<Option<String>> {
-        dense.iter().map(|d| self.reverse.get(d).cloned()).collect()
-    }
-}
-
-/// The external-id map of one space on one store, with an in-process cache (see the
-/// module docs). Cheap to clone.
+/// The external-id map of one space on one store, with an in-process cache (see Model,
+/// Limits and Caching below). Cheap to clone.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -169,7 +79,7 @@ impl IdTable {
 /// |---|---|
 /// | `memory://` | maps in the process |
 /// | `file://` | redb tables `ids_forward` (`(space, external) -> u32`), `ids_reverse` (`(space, u32) -> external`) and `ids_next` (`space -> last id`), written in one transaction, committed (fsync) before the ids are returned |
-/// | `redis://`, `redis+cluster://` | `{bitmapist.ids.SPACE}:fwd` (hash external -> id), `...:rev` (hash id -> external), `...:next` (counter), changed only by [`ASSIGN_SCRIPT`] (atomic; one hash tag, so one cluster slot) |
+/// | `redis://`, `redis+cluster://` | `{bitmapist.ids.SPACE}:fwd` (hash external -> id), `...:rev` (hash id -> external), `...:next` (counter), changed only by [`ID_MAP_ASSIGN_SCRIPT`](crate::ID_MAP_ASSIGN_SCRIPT) (atomic; one hash tag, so one cluster slot) |
 ///
 /// # Limits
 ///
@@ -244,6 +154,13 @@ impl IdMap {
         }
     }
 
+    /// The store's map, or an error saying the store keeps none.
+    fn id_store(&self) -> Result<&dyn IdStore> {
+        self.store.id_store().ok_or_else(|| {
+            Error::id_map(self.store.describe(), "this store keeps no external-id map")
+        })
+    }
+
     /// The space (key prefix) this map belongs to.
     pub fn space(&self) -> &str {
         &self.space
@@ -309,10 +226,10 @@ impl IdMap {
         let mut answers: Vec<Option<u32>> = Vec::with_capacity(ask.len());
         for chunk in ask.chunks(BATCH) {
             if assign {
-                let got = self.store.assign_ids(&self.space, chunk).await?;
+                let got = self.id_store()?.assign_ids(&self.space, chunk).await?;
                 answers.extend(got.into_iter().map(Some));
             } else {
-                answers.extend(self.store.lookup_ids(&self.space, chunk).await?);
+                answers.extend(self.id_store()?.lookup_ids(&self.space, chunk).await?);
             }
         }
         if answers.len() != ask.len() {
@@ -379,7 +296,7 @@ impl IdMap {
         ask.dedup();
         let mut found: HashMap<u32, String> = HashMap::new();
         for chunk in ask.chunks(BATCH) {
-            let got = self.store.resolve_ids(&self.space, chunk).await?;
+            let got = self.id_store()?.resolve_ids(&self.space, chunk).await?;
             found.extend(
                 chunk
                     .iter()

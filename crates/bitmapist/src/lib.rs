@@ -93,10 +93,8 @@ pub use expr::{EventPeriod, Expr};
 pub use external::MarkExternal;
 pub use funnel::{Funnel, FunnelRow, FunnelSpec, MAX_FUNNEL_STEPS};
 pub use idmap::{
-    ASSIGN_SCRIPT as ID_MAP_ASSIGN_SCRIPT, BATCH as ID_MAP_BATCH,
-    CACHE_LIMIT as ID_MAP_CACHE_LIMIT, EXHAUSTED_CODE as ID_MAP_EXHAUSTED_CODE, IdMap, IdTable,
-    MAX_DENSE_ID, MAX_EXTERNAL_ID_BYTES, check_external as check_external_id,
-    redis_keys as id_map_redis_keys,
+    BATCH as ID_MAP_BATCH, CACHE_LIMIT as ID_MAP_CACHE_LIMIT, IdMap, MAX_DENSE_ID,
+    MAX_EXTERNAL_ID_BYTES, check_external as check_external_id,
 };
 pub use keep::{ENV_KEEP, Horizon, Keep, KeepPolicy, KeepUnit, pruned_meta_key};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
@@ -112,9 +110,11 @@ pub use signal::shutdown_signal;
 pub use stickiness::{Stickiness, StickinessSpec};
 pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use store::{
-    ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
-    EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,
-    StorageStats, Store, StoreUrl, open_store, open_store_url,
+    ASSIGN_SCRIPT as ID_MAP_ASSIGN_SCRIPT, ClusterConfig, ClusterStore, CompactReport,
+    DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES, EXHAUSTED_CODE as ID_MAP_EXHAUSTED_CODE,
+    EmbeddedOptions, EmbeddedStore, IdStore, IdTable, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore,
+    RedisStore, StorageStats, Store, StoreUrl, open_store, open_store_url,
+    redis_keys as id_map_redis_keys,
 };
 pub use systems::Systems;
 pub use telemetry::{

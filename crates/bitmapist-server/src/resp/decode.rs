@@ -98,7 +98,13 @@ enum State {
     Array { remaining: usize, pos: usize },
 }
 
-/// An incremental RESP2 request decoder (see the module docs).
+/// An incremental RESP2 request decoder: splits a client's bytes into commands (arrays of
+/// bulk strings, or inline commands split on blanks) within [`Limits`].
+///
+/// A parsed command is a list of ranges into the caller's buffer (no argument is copied),
+/// valid until the caller drops those bytes. A command arriving in pieces is parsed element
+/// by element, each complete element once. Errors are Redis 7's (`Protocol error: ...`);
+/// after one the connection is answered and closed, as Redis does.
 #[derive(Debug)]
 pub struct Decoder {
     limits: Limits,

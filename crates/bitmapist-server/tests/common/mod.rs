@@ -4,15 +4,13 @@
 //! Like the engine's harness, the server is started under `setpriv --pdeathsig KILL` where
 //! util-linux has it, so it dies with the test even if the test process aborts.
 
-#![allow(dead_code)]
-
 #[allow(unused_imports)]
 pub use bitmapist_test_support::redis_server;
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -76,11 +74,6 @@ impl Server {
     /// The database file.
     pub fn db(&self) -> PathBuf {
         self.dir.join("bitmapist.db")
-    }
-
-    /// The server's directory (database, log, backups).
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn launch(&mut self) {

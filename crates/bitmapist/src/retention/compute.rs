@@ -37,7 +37,7 @@ async fn fetch_all(
     exprs: &[Expr],
     within: Option<&Bitmap>,
 ) -> Result<HashMap<String, Bitmap>> {
-    let keys = crate::cohort::unique_keys(exprs, bm.layout());
+    let keys = crate::expr::unique_keys(exprs, bm.layout());
     let got = match within {
         None => bm.store().get(&keys).await?,
         Some(w) => bm.store().get_within(&keys, w).await?,

@@ -1,14 +1,14 @@
 //! The memory store: bitmaps in a sorted map inside this process.
 //! For tests and short-lived tools; everything is gone when the process ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
 
-use super::{KeyWrite, Store};
+use super::{IdStore, KeyWrite, Store};
 use crate::bitmap::Bitmap;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Bitmaps in a `BTreeMap` behind a lock (`memory://`).
 ///
@@ -25,7 +25,7 @@ use crate::error::Result;
 pub struct MemoryStore {
     map: RwLock<BTreeMap<String, Bitmap>>,
     /// The external-id maps, by space (see [`IdMap`](crate::IdMap)); not keys.
-    ids: std::sync::Mutex<std::collections::HashMap<String, crate::idmap::IdTable>>,
+    ids: std::sync::Mutex<HashMap<String, IdTable>>,
     meta: RwLock<BTreeMap<String, String>>,
 }
 
@@ -33,6 +33,47 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// The external-id map of one space in memory: the memory store's map (and a model in
+/// tests).
+#[derive(Debug, Default, Clone)]
+pub struct IdTable {
+    forward: HashMap<String, u32>,
+    reverse: HashMap<u32, String>,
+    last: u32,
+}
+
+impl IdTable {
+    /// The ids of `external`, assigning the next ones to those missing.
+    pub fn assign(&mut self, external: &[String]) -> Result<Vec<u32>> {
+        external
+            .iter()
+            .map(|ext| {
+                if let Some(&id) = self.forward.get(ext) {
+                    return Ok(id);
+                }
+                let id = self.last.checked_add(1).ok_or(Error::IdsExhausted)?;
+                self.last = id;
+                self.forward.insert(ext.clone(), id);
+                self.reverse.insert(id, ext.clone());
+                Ok(id)
+            })
+            .collect()
+    }
+
+    /// The ids of `external`, `None` for those never assigned.
+    pub fn lookup(&self, external: &[String]) -> Vec<Option<u32>> {
+        external
+            .iter()
+            .map(|e| self.forward.get(e).copied())
+            .collect()
+    }
+
+    /// The external ids of `dense`, `None` for those never handed out.
+    pub fn resolve(&self, dense: &[u32]) -> Vec<Option<String>> {
+        dense.iter().map(|d| self.reverse.get(d).cloned()).collect()
     }
 }
 
@@ -141,6 +182,21 @@ impl Store for MemoryStore {
         Ok(doomed.len() as u64)
     }
 
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory://".to_string()
+    }
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl IdStore for MemoryStore {
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         ids.entry(space.to_string()).or_default().assign(external)
@@ -160,13 +216,5 @@ impl Store for MemoryStore {
             Some(t) => t.resolve(dense),
             None => vec![None; dense.len()],
         })
-    }
-
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    fn describe(&self) -> String {
-        "memory://".to_string()
     }
 }

@@ -22,6 +22,7 @@ mod cluster;
 mod embedded;
 mod memory;
 mod redis;
+mod redis_config;
 mod redis_ids;
 mod stats;
 mod url;
@@ -31,8 +32,9 @@ pub use self::embedded::{
     BACKUP_TAKE_TIMEOUT, DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore,
     ReadOnlyEmbeddedStore, backup_file,
 };
-pub use self::memory::MemoryStore;
+pub use self::memory::{IdTable, MemoryStore};
 pub use self::redis::RedisStore;
+pub use self::redis_ids::{ASSIGN_SCRIPT, EXHAUSTED_CODE, redis_keys};
 pub use self::stats::{BackupReport, CompactReport, StorageStats};
 pub use self::url::{DEFAULT_FILE, StoreUrl};
 
@@ -184,34 +186,10 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
-    /// The external-id map of `space` (see [`IdMap`](crate::IdMap)): the dense id of each of
-    /// `external`, in order, assigning the next free ids to those missing, atomically
-    /// (concurrent callers, in any process, get one id per external id). The default
-    /// refuses: the store keeps no map.
-    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
-        let _ = (space, external);
-        Err(Error::id_map(
-            self.describe(),
-            "this store keeps no external-id map",
-        ))
-    }
-
-    /// The dense ids of `external` in the map of `space`, `None` for those never assigned.
-    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        let _ = (space, external);
-        Err(Error::id_map(
-            self.describe(),
-            "this store keeps no external-id map",
-        ))
-    }
-
-    /// The external ids of `dense` in the map of `space`, `None` for those never handed out.
-    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        let _ = (space, dense);
-        Err(Error::id_map(
-            self.describe(),
-            "this store keeps no external-id map",
-        ))
+    /// The store's external-id map, when it keeps one (see [`IdStore`]). The default: none,
+    /// so marking by external id on this store answers [`Error::IdMap`].
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        None
     }
 
     /// The store's URL, with any password masked, for logs and messages.
@@ -265,6 +243,29 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     }
 
     // --- end data lifecycle ---
+}
+
+/// The external-id map a store keeps beside its bitmaps: app user ids (strings) to dense
+/// `u32` ids, per space (a key prefix), append-only. A store that keeps one implements this
+/// trait and returns itself from [`Store::id_store`]; [`IdMap`](crate::IdMap) adds the
+/// checks, batching and the in-process cache on top.
+///
+/// Every method takes a batch (one round trip on a networked store) and answers one entry
+/// per input, in order. Where each store keeps the map: `memory.rs` ([`IdTable`]),
+/// `embedded/idmap.rs` (redb tables), `redis_ids.rs` (hashes changed only by
+/// [`ASSIGN_SCRIPT`], shared by Redis and Redis Cluster).
+#[async_trait]
+pub trait IdStore: Send + Sync {
+    /// The dense id of each of `external` in the map of `space`, assigning the next free
+    /// ids (1, 2, ...) to those missing, atomically: concurrent callers, in any process, get
+    /// one id per external id.
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>>;
+
+    /// The dense ids of `external` in the map of `space`, `None` for those never assigned.
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>>;
+
+    /// The external ids of `dense` in the map of `space`, `None` for those never handed out.
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>>;
 }
 
 /// `bitmap AND within`, with `bitmap`'s length.

@@ -21,7 +21,6 @@
 //! a prune deletes with `UNLINK` in small batches.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,7 +30,8 @@ use redis::{AsyncConnectionConfig, Client, Pipeline, RedisError, Value};
 
 use crate::bitmap::{Bitmap, MAX_BYTE_LEN};
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, Store, mask_password};
+use crate::store::redis_config::RedisConfig;
+use crate::store::{IdStore, KeyWrite, Store};
 use crate::telemetry::RedisMetrics;
 
 /// Commands per pipeline for `SETBIT` writes.
@@ -44,22 +44,6 @@ pub(crate) const DELETE_CHUNK: usize = 1_000;
 pub(crate) const PUT_CHUNK_BYTES: usize = 64 << 20;
 /// `COUNT` hint for `SCAN`.
 const SCAN_COUNT: usize = 1_000;
-/// How long one connection attempt may take, unless the URL says otherwise
-/// (`?connect_timeout_ms=N`). Also how long, after a request found the server unreachable,
-/// further requests fail at once instead of each waiting for its own attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// The URL option that sets the connection timeout, in milliseconds.
-const CONNECT_TIMEOUT_OPTION: &str = "connect_timeout_ms";
-/// The URL option that bounds how long a request waits for the server's replies, in
-/// milliseconds.
-const RESPONSE_TIMEOUT_OPTION: &str = "response_timeout_ms";
-/// How long a pipeline may wait for its replies, unless the URL says otherwise
-/// (`?response_timeout_ms=N`): 10 s, which a 512 MiB bitmap (the largest) needs on a slow
-/// network, and which is all a request waits for a server that accepts but never answers.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most either timeout option may say: 5 minutes.
-const MAX_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// Bitmaps in Redis (or bitmapist-server), as Python bitmapist keeps them.
 ///
 /// Cheap to share: every call clones a handle to one multiplexed connection that
@@ -209,89 +193,6 @@ fn unreachable_error(e: &RedisError) -> bool {
     e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || e.is_io_error()
 }
 
-/// Splits the `connect_timeout_ms=N` and `response_timeout_ms=N` options off a Redis URL:
-/// the URL for the client (unchanged when neither is given) and the two timeouts (the
-/// defaults when absent). Each must be a whole number of milliseconds in
-/// `1..=`[`MAX_TIMEOUT`].
-fn timeouts_of(url: &str) -> std::result::Result<(String, Duration, Duration), String> {
-    let Ok(mut parsed) = ::url::Url::parse(url) else {
-        return Ok((url.to_string(), CONNECT_TIMEOUT, RESPONSE_TIMEOUT));
-    };
-    let mut connect = None;
-    let mut response = None;
-    let mut rest = Vec::new();
-    for (k, v) in parsed.query_pairs() {
-        let slot = match k.as_ref() {
-            CONNECT_TIMEOUT_OPTION => &mut connect,
-            RESPONSE_TIMEOUT_OPTION => &mut response,
-            _ => {
-                rest.push((k.into_owned(), v.into_owned()));
-                continue;
-            }
-        };
-        let max = MAX_TIMEOUT.as_millis();
-        let ms: u64 = v
-            .parse()
-            .ok()
-            .filter(|&ms| ms > 0 && u128::from(ms) <= max)
-            .ok_or_else(|| {
-                format!("{k}={v:?} is not a whole number of milliseconds in 1..={max}")
-            })?;
-        *slot = Some(Duration::from_millis(ms));
-    }
-    if connect.is_none() && response.is_none() {
-        return Ok((url.to_string(), CONNECT_TIMEOUT, RESPONSE_TIMEOUT));
-    }
-    if rest.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(rest);
-    }
-    Ok((
-        parsed.to_string(),
-        connect.unwrap_or(CONNECT_TIMEOUT),
-        response.unwrap_or(RESPONSE_TIMEOUT),
-    ))
-}
-
-/// Splits the `ca=PATH` option (the PEM file of the CA certificate(s) a `rediss://`
-/// server's certificate must chain to) off a Redis URL: the URL for the client (unchanged
-/// when the option is absent) and the path.
-fn ca_of(url: &str) -> std::result::Result<(String, Option<PathBuf>), String> {
-    let Ok(mut parsed) = ::url::Url::parse(url) else {
-        return Ok((url.to_string(), None));
-    };
-    let mut ca = None;
-    let mut rest = Vec::new();
-    for (k, v) in parsed.query_pairs() {
-        if k == "ca" {
-            if v.is_empty() {
-                return Err("ca= needs the path of a PEM file".into());
-            }
-            ca = Some(PathBuf::from(v.as_ref()));
-        } else {
-            rest.push((k.into_owned(), v.into_owned()));
-        }
-    }
-    let Some(ca) = ca else {
-        return Ok((url.to_string(), None));
-    };
-    if parsed.scheme() != "rediss" {
-        return Err("ca= is only meaningful with rediss://".into());
-    }
-    if parsed.fragment() == Some("insecure") {
-        return Err(
-            "ca= and #insecure contradict each other: trust a CA, or accept any certificate".into(),
-        );
-    }
-    if rest.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(rest);
-    }
-    Ok((parsed.to_string(), Some(ca)))
-}
-
 impl RedisStore {
     /// Connects to `redis://[:password@]host[:port][/db]` or `rediss://...` (TLS; add
     /// `?ca=/path/ca.pem` to trust that CA instead of the public roots, or the fragment
@@ -309,17 +210,14 @@ impl RedisStore {
     /// accepts but never answers costs one response timeout, then fails fast until it
     /// answers again.
     pub async fn connect(url: &str) -> Result<Self> {
-        let masked = mask_password(url);
-        let (url, connect_timeout, response_timeout) =
-            timeouts_of(url).map_err(|reason| Error::InvalidUrl {
-                url: masked.clone(),
-                reason,
-            })?;
-        let (url, ca) = ca_of(&url).map_err(|reason| Error::InvalidUrl {
-            url: masked.clone(),
-            reason,
-        })?;
-        let url = url.as_str();
+        let RedisConfig {
+            client_url,
+            masked,
+            connect_timeout,
+            response_timeout,
+            ca,
+        } = RedisConfig::parse(url)?;
+        let url = client_url.as_str();
         let client = match ca {
             None => Client::open(url),
             Some(ca) => {
@@ -736,6 +634,22 @@ impl Store for RedisStore {
 
     /// Nothing to do: Redis has applied every write it acknowledged (its own persistence
     /// settings decide when they reach disk).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+
+    /// The URL, password masked.
+    fn describe(&self) -> String {
+        self.masked.clone()
+    }
+}
+
+#[async_trait]
+impl IdStore for RedisStore {
     /// `EVALSHA` of the id script (`EVAL` when not cached), one call per batch (see
     /// `redis_ids.rs`).
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
@@ -784,15 +698,6 @@ impl Store for RedisStore {
             super::redis_ids::map_error(e, &self.masked, "HMGET", |e| self.redis_error(e))
         })
     }
-
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The URL, password masked.
-    fn describe(&self) -> String {
-        self.masked.clone()
-    }
 }
 
 /// The reply to `GET` of a metadata key: a UTF-8 string, or `None` for a missing key.
@@ -813,78 +718,11 @@ pub(crate) fn meta_reply(reply: Option<&Value>, key: &str) -> Result<Option<Stri
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use std::path::PathBuf;
-
-    use super::{CONNECT_TIMEOUT, MAX_TIMEOUT, RESPONSE_TIMEOUT, ca_of, escape_glob, timeouts_of};
-
-    #[test]
-    fn the_ca_comes_from_the_url() {
-        assert_eq!(
-            ca_of("rediss://h:1/0?ca=/etc/ca.pem&protocol=resp2"),
-            Ok((
-                "rediss://h:1/0?protocol=resp2".to_string(),
-                Some(PathBuf::from("/etc/ca.pem"))
-            ))
-        );
-        assert_eq!(
-            ca_of("rediss://h:1/0#insecure"),
-            Ok(("rediss://h:1/0#insecure".to_string(), None))
-        );
-        for (bad, needle) in [
-            ("redis://h/?ca=/x.pem", "rediss"),
-            ("rediss://h/?ca=", "PEM"),
-            ("rediss://h/?ca=/x.pem#insecure", "contradict"),
-        ] {
-            let err = ca_of(bad).expect_err(bad);
-            assert!(err.contains(needle), "{bad}: {err}");
-        }
-    }
+    use super::escape_glob;
 
     #[test]
     fn glob_characters_are_escaped() {
         assert_eq!(escape_glob("a*b?[x]\\y"), "a\\*b\\?\\[x\\]\\\\y");
         assert_eq!(escape_glob("trackist_user:"), "trackist_user:");
-    }
-
-    #[test]
-    fn the_timeouts_come_from_the_url() {
-        let t = |u: &str| timeouts_of(u);
-        let ms = Duration::from_millis;
-        assert_eq!(
-            t("redis://h:1/0"),
-            Ok((
-                "redis://h:1/0".to_string(),
-                CONNECT_TIMEOUT,
-                RESPONSE_TIMEOUT
-            ))
-        );
-        assert_eq!(
-            t("redis://h:1/0?connect_timeout_ms=250"),
-            Ok(("redis://h:1/0".to_string(), ms(250), RESPONSE_TIMEOUT))
-        );
-        assert_eq!(
-            t("redis://h:1/0?protocol=resp2&connect_timeout_ms=2000&response_timeout_ms=700"),
-            Ok((
-                "redis://h:1/0?protocol=resp2".to_string(),
-                Duration::from_secs(2),
-                ms(700)
-            ))
-        );
-        assert_eq!(
-            t("redis://h/?response_timeout_ms=300000").map(|(_, _, r)| r),
-            Ok(MAX_TIMEOUT)
-        );
-        for bad in [
-            "redis://h/?connect_timeout_ms=0",
-            "redis://h/?connect_timeout_ms=x",
-            "redis://h/?response_timeout_ms=0",
-            "redis://h/?response_timeout_ms=300001",
-            "redis://h/?connect_timeout_ms=99999999999999999999",
-        ] {
-            let err = t(bad).expect_err(bad);
-            assert!(err.contains("1..=300000"), "{bad}: {err}");
-        }
     }
 }

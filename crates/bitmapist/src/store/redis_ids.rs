@@ -1,5 +1,6 @@
 //! The external-id map on Redis and Redis Cluster: one hash each way and a counter under one
-//! hash tag, changed only by [`ASSIGN_SCRIPT`] (see [`IdMap`](crate::IdMap) for the key names).
+//! hash tag ([`redis_keys`]), changed only by [`ASSIGN_SCRIPT`]. Python (or any other) writers
+//! share the map by running the same script on the same keys.
 //!
 //! Every call is one command on one slot: `EVALSHA` (falling back to `EVAL` when the server
 //! does not have the script cached) to assign, `HMGET` on the forward or reverse hash to
@@ -13,7 +14,56 @@ use redis::{RedisError, Value};
 use sha1::{Digest, Sha1};
 
 use crate::error::Error;
-use crate::idmap::{ASSIGN_SCRIPT, EXHAUSTED_CODE, redis_keys};
+
+/// The Lua script that assigns ids on Redis, atomically: `KEYS` = the forward hash, the
+/// reverse hash and the counter ([`redis_keys`]); `ARGV` = the external ids. Answers one
+/// integer per external id: its existing id, or the next one (assigned in the same run).
+/// A Python (or any other) writer shares the map by running this same script with the same
+/// keys (see the README, "External user ids").
+pub const ASSIGN_SCRIPT: &str = r#"local out = {}
+for i, ext in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], ext)
+  if id then
+    out[i] = tonumber(id)
+  else
+    local n = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if n >= 4294967295 then
+      return redis.error_reply('BITMAPIST_IDS_EXHAUSTED all 4294967295 dense ids are assigned')
+    end
+    n = redis.call('INCR', KEYS[3])
+    redis.call('HSET', KEYS[1], ext, n)
+    redis.call('HSET', KEYS[2], n, ext)
+    out[i] = n
+  end
+end
+return out
+"#;
+
+/// The error code [`ASSIGN_SCRIPT`] answers when the dense ids are exhausted.
+pub const EXHAUSTED_CODE: &str = "BITMAPIST_IDS_EXHAUSTED";
+
+/// The Redis keys of the map of `space` (a key prefix): forward hash, reverse hash,
+/// counter. All three share the hash tag `{bitmapist.ids.SPACE}`, so they live in one
+/// cluster slot, and start with `{`, so no event prefix matches them.
+///
+/// ```
+/// assert_eq!(
+///     bitmapist::id_map_redis_keys("trackist_"),
+///     [
+///         "{bitmapist.ids.trackist_}:fwd".to_string(),
+///         "{bitmapist.ids.trackist_}:rev".to_string(),
+///         "{bitmapist.ids.trackist_}:next".to_string(),
+///     ]
+/// );
+/// ```
+pub fn redis_keys(space: &str) -> [String; 3] {
+    let tag = format!("{{bitmapist.ids.{space}}}");
+    [
+        format!("{tag}:fwd"),
+        format!("{tag}:rev"),
+        format!("{tag}:next"),
+    ]
+}
 
 /// The SHA-1 of [`ASSIGN_SCRIPT`], hex, as `EVALSHA` names it.
 pub(crate) fn script_sha() -> &'static str {

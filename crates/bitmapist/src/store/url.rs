@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::store::mask_password;
+use crate::store::redis_config::RedisConfig;
 use crate::store::{ClusterConfig, EmbeddedOptions};
 
 /// The embedded store's file when no URL is configured.
@@ -112,14 +113,7 @@ impl FromStr for StoreUrl {
             "memory" => Err(bad(raw, "memory:// takes nothing after the scheme")),
             "file" => parse_file(raw, rest),
             "redis" | "rediss" => {
-                let parsed = ::url::Url::parse(s).map_err(|e| bad(raw, e.to_string()))?;
-                if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(bad(raw, "no host"));
-                }
-                let db = parsed.path().trim_start_matches('/');
-                if !db.is_empty() && db.parse::<u32>().is_err() {
-                    return Err(bad(raw, format!("database {db:?} is not a number")));
-                }
+                RedisConfig::parse(s)?;
                 Ok(StoreUrl::Redis { url: s.to_string() })
             }
             "redis+cluster" | "rediss+cluster" => Ok(StoreUrl::Cluster(ClusterConfig::parse(s)?)),

@@ -87,7 +87,7 @@ use crate::store::redis::{
     DELETE_CHUNK, PUT_CHUNK_BYTES, READ_CHUNK, WRITE_CHUNK, escape_glob, get_reply,
     keys_with_prefix, reply_error, scan_command, unexpected,
 };
-use crate::store::{KeyWrite, Store};
+use crate::store::{IdStore, KeyWrite, Store};
 use crate::telemetry::RedisMetrics;
 
 /// Slot groups (pipelines) in flight at once per call.
@@ -96,6 +96,48 @@ pub const CONCURRENCY: usize = 64;
 const RETRY_FIRST_WAIT: Duration = Duration::from_millis(50);
 /// The longest wait between two retries.
 const RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// The pace of one call's retries, shared by both retry loops (a single command, and the
+/// per-node pipelines): the call's deadline, the attempts made, and the wait before the
+/// next one, from [`RETRY_FIRST_WAIT`] doubling up to [`RETRY_MAX_WAIT`].
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    /// When the call started.
+    started: Instant,
+    /// The call's time limit.
+    limit: Duration,
+    /// `started + limit`: no attempt or wait goes past it.
+    deadline: Instant,
+    /// The wait before the next attempt.
+    wait: Duration,
+    /// Attempts made so far.
+    tries: u32,
+}
+
+impl Backoff {
+    /// A call starting now with this time limit.
+    fn new(limit: Duration) -> Self {
+        let started = Instant::now();
+        Backoff {
+            started,
+            limit,
+            deadline: started + limit,
+            wait: RETRY_FIRST_WAIT,
+            tries: 0,
+        }
+    }
+
+    /// Whether the next wait ends before the deadline (if not, the call gives up).
+    fn can_wait(&self) -> bool {
+        Instant::now() + self.wait < self.deadline
+    }
+
+    /// Waits before the next attempt; the one after waits twice as long (up to the most).
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(RETRY_MAX_WAIT);
+    }
+}
 /// The least time one attempt may wait for its answer (see `attempt_limit`).
 const MIN_ATTEMPT: Duration = Duration::from_secs(5);
 /// The least time calls fail at once after one gave up, and the least a probe call may take
@@ -380,9 +422,15 @@ impl ClusterStore {
         }
     }
 
-    /// The error of a call that gave up after `tries` attempts since `started`, the last
-    /// one failing with `e`; recorded so that the next calls fail fast.
-    fn gave_up(&self, e: &RedisError, tries: u32, started: Instant, limit: Duration) -> Error {
+    /// The error of a call that gave up after the attempts `backoff` counted, the last one
+    /// failing with `e`; recorded so that the next calls fail fast.
+    fn gave_up(&self, e: &RedisError, backoff: &Backoff) -> Error {
+        let Backoff {
+            tries,
+            started,
+            limit,
+            ..
+        } = *backoff;
         let err = RedisError::from((
             e.kind(),
             "the cluster did not recover in time",
@@ -464,15 +512,11 @@ impl ClusterStore {
         F: FnMut() -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let call_limit = self.call_limit()?;
-        let started = Instant::now();
-        let deadline = started + call_limit;
-        let mut wait = RETRY_FIRST_WAIT;
-        let mut tries = 0u32;
+        let mut backoff = Backoff::new(self.call_limit()?);
         loop {
-            tries += 1;
+            backoff.tries += 1;
             self.metrics.round_trip();
-            let limit = self.attempt_limit(deadline);
+            let limit = self.attempt_limit(backoff.deadline);
             let outcome = match tokio::time::timeout(limit, attempt()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(RedisError::from((
@@ -493,12 +537,11 @@ impl ClusterStore {
             // still leaves a fresh connection for the next.
             let store = self.clone();
             tokio::spawn(async move { store.renew().await });
-            if Instant::now() + wait >= deadline {
-                return Err(self.gave_up(&e, tries, started, call_limit));
+            if !backoff.can_wait() {
+                return Err(self.gave_up(&e, &backoff));
             }
-            tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(RETRY_MAX_WAIT);
+            tracing::debug!(error = %e, wait = ?backoff.wait, "bitmapist: cluster request failed; retrying");
+            backoff.wait().await;
         }
     }
 
@@ -658,13 +701,11 @@ impl ClusterStore {
         let mut out = vec![Value::Nil; keys.len()];
         let mut pending: Vec<usize> = (0..keys.len()).collect();
         let mut asks: Vec<(usize, Addr)> = Vec::new();
-        let call_limit = self.call_limit()?;
-        let started = Instant::now();
-        let deadline = started + call_limit;
-        let mut wait = RETRY_FIRST_WAIT;
-        let (mut rounds, mut redirect_rounds) = (0u32, 0u32);
+        let mut backoff = Backoff::new(self.call_limit()?);
+        let deadline = backoff.deadline;
+        let mut redirect_rounds = 0u32;
         while !pending.is_empty() || !asks.is_empty() {
-            rounds += 1;
+            backoff.tries += 1;
             let table = self.nodes.table();
             let mut reports = Vec::new();
             let mut failure = None;
@@ -741,10 +782,10 @@ impl ClusterStore {
                 continue;
             };
             redirect_rounds = 0;
-            if Instant::now() + wait >= deadline {
-                return Err(self.gave_up(&e, rounds, started, call_limit));
+            if !backoff.can_wait() {
+                return Err(self.gave_up(&e, &backoff));
             }
-            tracing::debug!(error = %e, ?wait, "bitmapist: cluster request failed; retrying");
+            tracing::debug!(error = %e, wait = ?backoff.wait, "bitmapist: cluster request failed; retrying");
             let left = deadline.saturating_duration_since(Instant::now());
             if let Ok(Err(e)) =
                 tokio::time::timeout(left, self.nodes.refresh(table.generation)).await
@@ -752,8 +793,7 @@ impl ClusterStore {
             {
                 return Err(self.redis_error(e));
             }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(RETRY_MAX_WAIT);
+            backoff.wait().await;
         }
         self.note_down(None);
         for (i, reply) in out.iter().enumerate() {
@@ -1049,6 +1089,22 @@ impl Store for ClusterStore {
 
     /// Nothing to do: each primary has applied every write it acknowledged (replication to
     /// replicas is asynchronous, as always with Redis Cluster).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
+    }
+
+    /// The URL, password masked.
+    fn describe(&self) -> String {
+        self.config.masked().to_string()
+    }
+}
+
+#[async_trait]
+impl IdStore for ClusterStore {
     /// `EVALSHA` of the id script on the map's slot (see `ids.rs`).
     async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
         self.assign_ids_on_slot(space, external).await
@@ -1062,14 +1118,5 @@ impl Store for ClusterStore {
     /// `HMGET` on the reverse hash, on the map's slot.
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
         self.resolve_ids_on_slot(space, dense).await
-    }
-
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// The URL, password masked.
-    fn describe(&self) -> String {
-        self.config.masked().to_string()
     }
 }

@@ -19,6 +19,9 @@
 //!   values only) is read as it is and marked format 2 on the first open for writing.
 //! - `expiries` (see `server_ops.rs`, feature `server`).
 //! - `ids_forward`, `ids_reverse`, `ids_next`: the external-id map (see `idmap.rs`).
+//! - `store_meta: &str -> &str`: store metadata kept apart from the bitmaps, such as the
+//!   recorded time zone `{prefix}.timezone` (see `meta.rs`); committed at once, never listed
+//!   as a key.
 //!
 //! `compact.rs` rewrites the file into a fresh, packed one and swaps it in (see there for
 //! what it costs and why a crash during it loses nothing). `backup.rs` copies one commit
@@ -136,7 +139,7 @@ use self::rows::{ReadTables, WriteTables};
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::keep::KeepPolicy;
-use crate::store::{CompactReport, KeyWrite, StorageStats, Store};
+use crate::store::{CompactReport, IdStore, KeyWrite, StorageStats, Store};
 use crate::zone::Zone;
 use crate::telemetry::EmbeddedMetrics;
 
@@ -833,26 +836,6 @@ impl Store for EmbeddedStore {
         self.shared.merge(entries)
     }
 
-    /// In the file's `ids_*` tables, committed with `fsync` before returning (see
-    /// `idmap.rs`); on Tokio's blocking pool when new ids are assigned.
-    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
-        let known = self.shared.lookup_ids(space, external)?;
-        if let Some(all) = known.into_iter().collect::<Option<Vec<u32>>>() {
-            return Ok(all);
-        }
-        let (space, external) = (space.to_owned(), external.to_vec());
-        self.blocking(move |s| s.assign_ids(&space, &external))
-            .await
-    }
-
-    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        self.shared.lookup_ids(space, external)
-    }
-
-    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        self.shared.resolve_ids(space, dense)
-    }
-
     /// Commits, then drops every clean cached bitmap (whatever `idle_eviction` says).
     async fn flush_release(&self) -> Result<()> {
         self.blocking(|s| {
@@ -861,6 +844,10 @@ impl Store for EmbeddedStore {
             Ok(())
         })
         .await
+    }
+
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
     }
 
     fn describe(&self) -> String {
@@ -910,6 +897,29 @@ impl Store for EmbeddedStore {
             txn.commit().at(&s.path)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl IdStore for EmbeddedStore {
+    /// In the file's `ids_*` tables, committed with `fsync` before returning (see
+    /// `idmap.rs`); on Tokio's blocking pool when new ids are assigned.
+    async fn assign_ids(&self, space: &str, external: &[String]) -> Result<Vec<u32>> {
+        let known = self.shared.lookup_ids(space, external)?;
+        if let Some(all) = known.into_iter().collect::<Option<Vec<u32>>>() {
+            return Ok(all);
+        }
+        let (space, external) = (space.to_owned(), external.to_vec());
+        self.blocking(move |s| s.assign_ids(&space, &external))
+            .await
+    }
+
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        self.shared.lookup_ids(space, external)
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        self.shared.resolve_ids(space, dense)
     }
 }
 

@@ -35,7 +35,7 @@ use super::{
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{KeyWrite, StorageStats, Store};
+use crate::store::{IdStore, KeyWrite, StorageStats, Store};
 
 /// An embedded store file opened read-only (see the module docs).
 ///
@@ -266,19 +266,8 @@ impl Store for ReadOnlyEmbeddedStore {
         Ok(())
     }
 
-    async fn assign_ids(&self, _space: &str, _external: &[String]) -> Result<Vec<u32>> {
-        Err(self.refuse("assigning external ids"))
-    }
-
-    /// Reads the map from the file (see `idmap.rs`).
-    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        super::idmap::lookup_in(&self.inner.path, &txn, space, external)
-    }
-
-    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
+    fn id_store(&self) -> Option<&dyn IdStore> {
+        Some(self)
     }
 
     fn describe(&self) -> String {
@@ -292,5 +281,23 @@ impl Store for ReadOnlyEmbeddedStore {
 
     async fn set_meta(&self, _key: &str, _value: &str) -> Result<()> {
         Err(self.refuse("record metadata"))
+    }
+}
+
+#[async_trait]
+impl IdStore for ReadOnlyEmbeddedStore {
+    async fn assign_ids(&self, _space: &str, _external: &[String]) -> Result<Vec<u32>> {
+        Err(self.refuse("assigning external ids"))
+    }
+
+    /// Reads the map from the file (see `idmap.rs`).
+    async fn lookup_ids(&self, space: &str, external: &[String]) -> Result<Vec<Option<u32>>> {
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        super::idmap::lookup_in(&self.inner.path, &txn, space, external)
+    }
+
+    async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
     }
 }
