@@ -255,6 +255,12 @@ pub enum Argument {
     Index,
     /// A time zone.
     Timezone,
+    /// A lifecycle's number of periods.
+    Periods,
+    /// A lifecycle's creation event.
+    NewFrom,
+    /// A lifecycle status.
+    Status,
     /// An argument with no variant of its own; its name is in the error's `name`.
     Other,
 }
@@ -284,6 +290,9 @@ impl Argument {
             Argument::Days => "days",
             Argument::Index => "index",
             Argument::Timezone => "timezone",
+            Argument::Periods => "periods",
+            Argument::NewFrom => "new_from",
+            Argument::Status => "status",
             Argument::Other => "argument",
         }
     }

@@ -97,7 +97,12 @@ async fn evaluate_all(
 impl Bitmapist {
     /// The users of `event` in any stored period that ends at or before `before`,
     /// restricted to `within` (any time group; the unique key is not a period).
-    async fn users_before(&self, event: &str, before: Period, within: &Bitmap) -> Result<Bitmap> {
+    pub(crate) async fn users_before(
+        &self,
+        event: &str,
+        before: Period,
+        within: &Bitmap,
+    ) -> Result<Bitmap> {
         let Some(start) = before.start() else {
             return Ok(Bitmap::new());
         };
