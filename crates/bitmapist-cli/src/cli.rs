@@ -86,6 +86,11 @@ pub enum Command {
     Resolve(commands::resolve::ResolveArgs),
     /// Show or change the time zone recorded in the store.
     Timezone(commands::timezone::TimezoneArgs),
+    /// An event's users per period as new, returning, resurrecting, and the dormant ones
+    /// (PostHog's lifecycle, exact).
+    Lifecycle(commands::lifecycle::LifecycleArgs),
+    /// Rolling daily, weekly and monthly actives of an event per day, and DAU/MAU.
+    Trends(commands::trends::TrendsArgs),
 }
 
 impl Command {
@@ -106,6 +111,8 @@ impl Command {
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,
             Command::Timezone(args) => commands::timezone::run(ctx, &args).await,
+            Command::Lifecycle(args) => commands::lifecycle::run(ctx, &args).await,
+            Command::Trends(args) => commands::trends::run(ctx, &args).await,
         }
     }
 }
