@@ -261,6 +261,14 @@ pub enum Argument {
     NewFrom,
     /// A lifecycle status.
     Status,
+    /// A segment name or definition.
+    Segment,
+    /// A breakdown (a property, or segments separated by commas).
+    Breakdown,
+    /// A property name or value.
+    Property,
+    /// A page's size.
+    Limit,
     /// An argument with no variant of its own; its name is in the error's `name`.
     Other,
 }
@@ -293,6 +301,10 @@ impl Argument {
             Argument::Periods => "periods",
             Argument::NewFrom => "new_from",
             Argument::Status => "status",
+            Argument::Segment => "segment",
+            Argument::Breakdown => "breakdown",
+            Argument::Property => "property",
+            Argument::Limit => "limit",
             Argument::Other => "argument",
         }
     }

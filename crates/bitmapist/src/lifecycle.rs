@@ -5,16 +5,18 @@
 //! 900 loyal ones or 900 newcomers replacing 900 who left. PostHog's lifecycle chart
 //! answers this; on period bitmaps every part of it is an exact set operation.
 //!
-//! **How.** In two phases, so that a filter or a breakdown reads the data once:
+//! **How.** In two phases, so that a breakdown reads the data once:
 //! - [`fetch`](Bitmapist::lifecycle_fetch) reads, in one batch, the event's bitmap of every
 //!   row period and of the period before the first row (`A_{-1}`), then the "new users" of
 //!   each row: the creation event's bitmaps restricted to the rows' users (a second batch,
 //!   [`Store::get_within`](crate::Store::get_within)), or, by default, everyone who had the
 //!   event in any stored period ending at or before the first row's start (restricted to
 //!   the rows' users the same way), after which `C_t = A_t ∖ seen`, `seen ∨= A_t` row by row;
-//! - [`compute`](LifecycleData::compute) (and
-//!   [`status_users`](LifecycleData::status_users)) apply the population mask to `A_t`,
-//!   `A_{t-1}` and `C_t` and count in memory.
+//!   the spec's segments (the filter) are then read restricted to the users seen, and every
+//!   `A_t` and `C_t` is ANDed with them;
+//! - [`compute`](LifecycleData::compute) applies a breakdown value's mask to `A_t`,
+//!   `A_{t-1}` and `C_t` and counts in memory; [`status_users`](LifecycleData::status_users)
+//!   gives the users behind one number.
 //!
 //! **Invariants.** For every row, with any mask: `new + returning + resurrecting = |A_t|`,
 //! and `returning + dormant = |A_{t-1}|` whenever `C_t ∧ A_{t-1} = ∅` (always for first-ever
@@ -36,6 +38,7 @@ use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::funnel::start_string;
 use crate::period::{Period, TimeGroup};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
 
 /// One of the four parts a lifecycle row splits users into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -131,7 +134,8 @@ impl FromStr for LifecycleStatus {
 /// `A_{t-1}`, always true of first-ever users, and true of a creation event when nobody is
 /// active before being created (a user who is counts as new in `t` and is neither returning
 /// nor dormant). Periods are hours, days, ISO weeks or months
-/// on the handle's time zone.
+/// on the handle's time zone. Segments restrict the population: `A_t` (every `t`, the one
+/// before the first row included) and `C_t` are ANDed with them, evaluated at `now`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleSpec {
     /// The event.
@@ -146,6 +150,9 @@ pub struct LifecycleSpec {
     pub new_from: Option<String>,
     /// The moment the lifecycle is computed at (default: now).
     pub now: DateTime<Utc>,
+    /// Segments the counted users must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 impl LifecycleSpec {
@@ -157,6 +164,7 @@ impl LifecycleSpec {
             periods: 12,
             new_from: None,
             now: Utc::now(),
+            segments: Vec::new(),
         }
     }
 
@@ -181,6 +189,12 @@ impl LifecycleSpec {
     /// Computes the lifecycle as of `now`.
     pub fn now(mut self, now: DateTime<Utc>) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Restricts the users to segment `name` (repeatable: all of them).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
         self
     }
 
@@ -277,38 +291,39 @@ impl LifecycleData {
         self.periods.len()
     }
 
-    /// The users of `status` in row `row`, within `mask` (everyone when `None`).
-    pub(crate) fn status_users(
-        &self,
-        row: usize,
-        status: LifecycleStatus,
-        mask: Option<&Bitmap>,
-    ) -> Result<Bitmap> {
+    /// Every user active in some period read (the rows and the one before).
+    fn users(&self) -> Bitmap {
+        let mut all = Bitmap::new();
+        for a in &self.active {
+            all.or_assign(a);
+        }
+        all
+    }
+
+    /// The users of `status` in row `row` (0 = the oldest): the users behind that number.
+    pub(crate) fn status_users(&self, row: usize, status: LifecycleStatus) -> Result<Bitmap> {
         if row >= self.rows() {
             return Err(Error::invalid_arg(
                 Argument::Rows,
                 format!("row {row} is not in 0..{}", self.rows()),
             ));
         }
-        let masked = |b: &Bitmap| match mask {
-            Some(m) => b.and(m),
-            None => b.clone(),
-        };
-        let now = masked(&self.active[row + 1]);
+        let now = &self.active[row + 1];
         let prev = &self.active[row];
         let created = &self.created[row];
         Ok(match status {
             LifecycleStatus::New => now.and(created),
             LifecycleStatus::Returning => now.and(prev).difference(created),
             LifecycleStatus::Resurrecting => now.difference(prev).difference(created),
-            LifecycleStatus::Dormant => masked(prev).difference(&self.active[row + 1]),
+            LifecycleStatus::Dormant => prev.difference(now),
         })
     }
 
-    /// The lifecycle of the users in `mask` (everyone when `None`).
-    pub(crate) fn compute(&self, mask: Option<&Bitmap>) -> Lifecycle {
+    /// The lifecycle of the users in `mask` (a breakdown value; `None`: every filtered
+    /// user).
+    pub(crate) fn compute(&self, mask: Option<&Members>) -> Lifecycle {
         let masked = |b: &Bitmap| match mask {
-            Some(m) => b.and(m),
+            Some(m) => m.apply(b),
             None => b.clone(),
         };
         let rows = self
@@ -370,22 +385,24 @@ impl Bitmapist {
         Ok(self.lifecycle_fetch(spec).await?.compute(None))
     }
 
-    /// The users behind one number of [`Bitmapist::lifecycle`]: those of `status` in row
-    /// `row` (0 = the oldest period). Their count is that row's count of `status`.
-    pub async fn lifecycle_users(
+    /// The lifecycle per value of `breakdown`, then for the users in none; one fetch (the
+    /// values' users are read restricted to the event's users in the periods).
+    pub async fn lifecycle_by(
         &self,
         spec: &LifecycleSpec,
-        row: usize,
-        status: LifecycleStatus,
-    ) -> Result<Bitmap> {
-        self.lifecycle_fetch(spec)
-            .await?
-            .status_users(row, status, None)
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Lifecycle>> {
+        let fetched = self.lifecycle_fetch(spec).await?;
+        let users = fetched.users();
+        let values = self
+            .breakdown_values(breakdown, spec.now, Some(&users))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.compute(mask)))
     }
 
     /// The fetch phase of [`Bitmapist::lifecycle`]: every bitmap it reads, in two batches
     /// (three for first-ever new users: the listing of the event's keys, then its history
-    /// restricted to the rows' users).
+    /// restricted to the rows' users), then the segments' users restricted to the event's.
     pub(crate) async fn lifecycle_fetch(&self, spec: &LifecycleSpec) -> Result<LifecycleData> {
         spec.validate()?;
         let zone = self.timezone();
@@ -439,11 +456,21 @@ impl Bitmapist {
                     .collect()
             }
         };
-        Ok(LifecycleData {
+        let mut data = LifecycleData {
             spec: spec.clone(),
             periods,
             active,
             created,
-        })
+        };
+        if !spec.segments.is_empty() {
+            let users = data.users();
+            let filter = self
+                .segment_filter(&spec.segments, spec.now, Some(&users))
+                .await?;
+            let f = filter.as_ref();
+            data.active = data.active.into_iter().map(|b| filtered(b, f)).collect();
+            data.created = data.created.into_iter().map(|b| filtered(b, f)).collect();
+        }
+        Ok(data)
     }
 }

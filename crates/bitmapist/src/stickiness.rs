@@ -2,12 +2,13 @@
 //! one ISO week or calendar month, computed in memory from the period's day bitmaps.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 
 /// Users of one event by the number of days of one week or month they were active on.
 ///
@@ -59,6 +60,105 @@ pub(crate) fn days_of(period: &Period) -> Result<Vec<Period>> {
     Ok(out)
 }
 
+/// What stickiness to compute: the event, the week or month containing `at`, and the
+/// segments its users must be in.
+///
+/// ```
+/// use bitmapist::{StickinessSpec, TimeGroup};
+/// let spec = StickinessSpec::new("active").time_group(TimeGroup::Months).segment("plan:pro");
+/// assert_eq!(spec.segments, ["plan:pro"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StickinessSpec {
+    /// The event.
+    pub event: String,
+    /// Weeks or months (default weeks).
+    pub time_group: TimeGroup,
+    /// The period is the one containing `at` (default: now); segments are evaluated at it.
+    pub at: DateTime<Utc>,
+    /// Segments the counted users must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
+}
+
+impl StickinessSpec {
+    /// The current ISO week of `event`, every user.
+    pub fn new(event: impl Into<String>) -> Self {
+        StickinessSpec {
+            event: event.into(),
+            time_group: TimeGroup::Weeks,
+            at: Utc::now(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// Weeks or months.
+    pub fn time_group(mut self, group: TimeGroup) -> Self {
+        self.time_group = group;
+        self
+    }
+
+    /// The period containing `at`.
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = at;
+        self
+    }
+
+    /// Restricts the users to segment `name` (repeatable: all of them).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
+        self
+    }
+}
+
+/// What stickiness reads, folded: `at_least[k]` = the users active on at least `k + 1`
+/// days of the period (filtered by the spec's segments).
+pub(crate) struct StickinessFetched {
+    event: String,
+    period: Period,
+    at_least: Vec<Bitmap>,
+}
+
+impl StickinessFetched {
+    /// The stickiness under `mask` (a breakdown value; `None`: every filtered user).
+    pub(crate) fn stickiness(&self, mask: Option<&Members>) -> Stickiness {
+        let n = self.at_least.len();
+        let counts: Vec<u64> = self
+            .at_least
+            .iter()
+            .map(|b| masked_count(b, mask))
+            .collect();
+        let exactly = (0..n)
+            .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
+            .collect();
+        Stickiness {
+            event: self.event.clone(),
+            period: self.period.label(),
+            start: self
+                .period
+                .start()
+                .map(|s| s.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            days: exactly,
+        }
+    }
+
+    /// The users active on exactly `days` days (1-based, as `Stickiness::days[days - 1]`).
+    pub(crate) fn bucket_users(&self, days: usize) -> Result<Bitmap> {
+        let n = self.at_least.len();
+        if !(1..=n).contains(&days) {
+            return Err(Error::invalid_arg(
+                Argument::Days,
+                format!("{days} is not in 1..={n} (the days of the period)"),
+            ));
+        }
+        Ok(match self.at_least.get(days) {
+            Some(more) => self.at_least[days - 1].difference(more),
+            None => self.at_least[days - 1].clone(),
+        })
+    }
+}
+
 impl Bitmapist {
     /// Stickiness of `event` in the week or month (`time_group`) containing `at`; see the
     /// [`Stickiness`](crate::Stickiness) for the definition.
@@ -84,6 +184,40 @@ impl Bitmapist {
         time_group: TimeGroup,
         at: DateTime<Utc>,
     ) -> Result<Stickiness> {
+        self.stickiness_of(&StickinessSpec {
+            event: event.to_string(),
+            time_group,
+            at,
+            segments: Vec::new(),
+        })
+        .await
+    }
+
+    /// Stickiness as `spec` says, filtered by its segments.
+    pub async fn stickiness_of(&self, spec: &StickinessSpec) -> Result<Stickiness> {
+        Ok(self.stickiness_fetch(spec).await?.stickiness(None))
+    }
+
+    /// Stickiness per value of `breakdown`, then for the users in none; one fetch.
+    pub async fn stickiness_by(
+        &self,
+        spec: &StickinessSpec,
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Stickiness>> {
+        let fetched = self.stickiness_fetch(spec).await?;
+        let users = fetched.at_least.first().cloned().unwrap_or_default();
+        let values = self
+            .breakdown_values(breakdown, spec.at, Some(&users))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)))
+    }
+
+    /// The period's day bitmaps in one batch, folded (see [`Stickiness`]).
+    pub(crate) async fn stickiness_fetch(
+        &self,
+        spec: &StickinessSpec,
+    ) -> Result<StickinessFetched> {
+        let (event, time_group, at) = (spec.event.as_str(), spec.time_group, spec.at);
         check_event(event)?;
         if !matches!(time_group, TimeGroup::Weeks | TimeGroup::Months) {
             return Err(Error::invalid_arg(
@@ -116,18 +250,20 @@ impl Bitmapist {
             }
             at_least[0].or_assign(&day);
         }
-        let counts: Vec<u64> = at_least.iter().map(Bitmap::count).collect();
-        let exactly = (0..n)
-            .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
-            .collect();
-        Ok(Stickiness {
+        if !spec.segments.is_empty() {
+            let users = at_least.first().cloned().unwrap_or_default();
+            let filter = self
+                .segment_filter(&spec.segments, at, Some(&users))
+                .await?;
+            at_least = at_least
+                .into_iter()
+                .map(|b| filtered(b, filter.as_ref()))
+                .collect();
+        }
+        Ok(StickinessFetched {
             event: event.to_string(),
-            period: period.label(),
-            start: period
-                .start()
-                .map(|s| s.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            days: exactly,
+            period,
+            at_least,
         })
     }
 }

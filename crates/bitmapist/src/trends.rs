@@ -5,10 +5,12 @@
 //! the users of the last 7 days, on every day. Only the union of day bitmaps gives that
 //! exactly (a sum of daily counts counts a user once per day).
 //!
-//! **How.** In two phases, so that a filter or a breakdown reads the data once:
+//! **How.** In two phases, so that a breakdown reads the data once:
 //! [`fetch`](Bitmapist::trends_fetch) reads the day bitmaps of the range plus the 29 days
-//! before it (twice the range with `compare`), in one batch;
-//! [`compute`](TrendsData::compute) masks them and counts each window. A 30-day window on
+//! before it (twice the range with `compare`), in one batch, then the spec's segments
+//! restricted to those days' users, and ANDs every day with them;
+//! [`compute`](TrendsData::compute) masks the days with a breakdown value and counts each
+//! window. A 30-day window on
 //! each of `n` days would be `30 n` unions; instead the days are cut into blocks of the
 //! window's length, and a window `[s, e]` is the union of a suffix of `s`'s block and a
 //! prefix of `e`'s block (or one whole block): per day one OR into a running prefix plus
@@ -29,6 +31,7 @@ use crate::client::{Bitmapist, check_event};
 use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -50,7 +53,8 @@ const MONTH: usize = 30;
 /// `dau_t = |D_t|`, `wau_t = |D_{t-6} ∨ ... ∨ D_t|`, `mau_t = |D_{t-29} ∨ ... ∨ D_t|`,
 /// `dau_mau_t = dau_t / mau_t` (`None` when `mau_t = 0`). With `compare`, `previous` is the
 /// same series for the `days` days before the range (day `i` of `previous` is `days` days
-/// before day `i` of `rows`).
+/// before day `i` of `rows`). Segments restrict the users: every `D_t` is ANDed with them,
+/// evaluated at `now`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrendsSpec {
     /// The event.
@@ -62,6 +66,9 @@ pub struct TrendsSpec {
     pub compare: bool,
     /// The moment the trends are computed at (default: now).
     pub now: DateTime<Utc>,
+    /// Segments the counted users must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 impl TrendsSpec {
@@ -72,6 +79,7 @@ impl TrendsSpec {
             days: 30,
             compare: false,
             now: Utc::now(),
+            segments: Vec::new(),
         }
     }
 
@@ -90,6 +98,12 @@ impl TrendsSpec {
     /// Computes the trends as of `now`.
     pub fn now(mut self, now: DateTime<Utc>) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Restricts the users to segment `name` (repeatable: all of them).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
         self
     }
 
@@ -189,12 +203,21 @@ fn rolling_counts(days: &[Bitmap], w: usize, first_end: usize) -> Vec<u64> {
 }
 
 impl TrendsData {
-    /// The trends of the users in `mask` (everyone when `None`).
-    pub(crate) fn compute(&self, mask: Option<&Bitmap>) -> Trends {
+    /// Every user active on some day read.
+    fn users(&self) -> Bitmap {
+        let mut all = Bitmap::new();
+        for b in &self.bitmaps {
+            all.or_assign(b);
+        }
+        all
+    }
+
+    /// The trends of the users in `mask` (a breakdown value; `None`: every filtered user).
+    pub(crate) fn compute(&self, mask: Option<&Members>) -> Trends {
         let masked: Vec<Bitmap>;
         let days: &[Bitmap] = match mask {
             Some(m) => {
-                masked = self.bitmaps.iter().map(|b| b.and(m)).collect();
+                masked = self.bitmaps.iter().map(|b| m.apply(b)).collect();
                 &masked
             }
             None => &self.bitmaps,
@@ -254,7 +277,23 @@ impl Bitmapist {
         Ok(self.trends_fetch(spec).await?.compute(None))
     }
 
-    /// The fetch phase of [`Bitmapist::trends`]: every day bitmap it reads, in one batch.
+    /// Trends per value of `breakdown`, then for the users in none; one fetch (the values'
+    /// users are read restricted to the days' users).
+    pub async fn trends_by(
+        &self,
+        spec: &TrendsSpec,
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Trends>> {
+        let fetched = self.trends_fetch(spec).await?;
+        let users = fetched.users();
+        let values = self
+            .breakdown_values(breakdown, spec.now, Some(&users))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.compute(mask)))
+    }
+
+    /// The fetch phase of [`Bitmapist::trends`]: every day bitmap it reads, in one batch,
+    /// then the segments' users restricted to the days' users.
     pub(crate) async fn trends_fetch(&self, spec: &TrendsSpec) -> Result<TrendsData> {
         spec.validate()?;
         let ranges = if spec.compare { 2 } else { 1 };
@@ -271,11 +310,20 @@ impl Bitmapist {
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect();
-        Ok(TrendsData {
+        let mut data = TrendsData {
             spec: spec.clone(),
             days,
             bitmaps,
-        })
+        };
+        if !spec.segments.is_empty() {
+            let users = data.users();
+            let filter = self
+                .segment_filter(&spec.segments, spec.now, Some(&users))
+                .await?;
+            let f = filter.as_ref();
+            data.bitmaps = data.bitmaps.into_iter().map(|b| filtered(b, f)).collect();
+        }
+        Ok(data)
     }
 }
 

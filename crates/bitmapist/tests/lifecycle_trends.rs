@@ -5,15 +5,17 @@
 //! Checked for hours, days, weeks and months, with first-ever new users and with a creation
 //! event, with marks before the range (history) and after `now` (never read); both
 //! lifecycle identities on every row; the users behind every bar part; the rolling 1-, 7-
-//! and 30-day windows with and without the previous range. Runs on the memory store and on
-//! a real redis-server.
+//! and 30-day windows with and without the previous range; a segment filter (a saved
+//! snapshot) and a breakdown by a property, each against the model restricted to those
+//! users. Runs on the memory store and on a real redis-server.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bitmapist::{
-    Argument, Bitmapist, Error, LifecycleSpec, LifecycleStatus, TimeGroup, TrendsSpec,
+    Argument, Bitmapist, Breakdown, Error, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup,
+    Trends, TrendsSpec, UserSet,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use common::redis_server::RedisServer;
@@ -21,6 +23,50 @@ use proptest::prelude::*;
 
 const EVENT: &str = "user:active";
 const CREATED: &str = "user:created";
+/// Users are `0..USERS`.
+const USERS: u32 = 24;
+const PLANS: [&str; 3] = ["free", "pro", "team"];
+
+/// The users' plan (a property; `None` for some) and whether they are in the saved
+/// segment `picked`, both from the case's `seed`.
+fn plan_of(seed: u32, u: u32) -> Option<&'static str> {
+    PLANS.get(((u * 5 + seed) % 4) as usize).copied()
+}
+
+fn picked(seed: u32, u: u32) -> bool {
+    (u * 7 + seed) % 3 == 0
+}
+
+/// Gives every user their plan and saves the `picked` segment.
+async fn load_users(bm: &Bitmapist, seed: u32) {
+    for u in 0..USERS {
+        if let Some(plan) = plan_of(seed, u) {
+            bm.set_property("plan", plan, u).await.expect("plan");
+        }
+    }
+    let ids: Vec<u32> = (0..USERS).filter(|&u| picked(seed, u)).collect();
+    bm.save_segment("picked", &UserSet::Ids(ids), "model users")
+        .await
+        .expect("save");
+}
+
+/// The model's "users of each breakdown value": the plans, then the users with none.
+fn plan_groups(seed: u32) -> Vec<(Option<String>, BTreeSet<u32>)> {
+    let mut out: Vec<(Option<String>, BTreeSet<u32>)> = PLANS
+        .iter()
+        .map(|p| {
+            let users = (0..USERS)
+                .filter(|&u| plan_of(seed, u) == Some(p))
+                .collect();
+            (Some(p.to_string()), users)
+        })
+        .collect();
+    out.push((
+        None,
+        (0..USERS).filter(|&u| plan_of(seed, u).is_none()).collect(),
+    ));
+    out
+}
 
 /// A period's ordinal in its time group, from chrono only: hours and days since the
 /// epoch, weeks by their Monday, months as `year * 12 + month0`.
@@ -54,6 +100,7 @@ struct Case {
     periods: usize,
     new_from: bool,
     now: DateTime<Utc>,
+    seed: u32,
     /// (uid, hours from `now`) of the event and of the creation event.
     active: Vec<(u32, i64)>,
     created: Vec<(u32, i64)>,
@@ -69,12 +116,18 @@ fn group() -> impl Strategy<Value = TimeGroup> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (group(), 1usize..7, any::<bool>(), 0i64..(24 * 400)).prop_flat_map(
-        |(group, periods, new_from, now_shift)| {
+    (
+        group(),
+        1usize..7,
+        any::<bool>(),
+        0i64..(24 * 400),
+        0u32..12,
+    )
+        .prop_flat_map(|(group, periods, new_from, now_shift, seed)| {
             let unit = unit_hours(group);
             // From well before the first row (history) to a little after `now`.
             let span = -(periods as i64 + 4) * unit..2 * unit;
-            let marks = prop::collection::vec((0u32..24, span), 0..80);
+            let marks = prop::collection::vec((0u32..USERS, span), 0..80);
             let now =
                 Utc.with_ymd_and_hms(2025, 1, 1, 0, 17, 0).unwrap() + Duration::hours(now_shift);
             (marks.clone(), marks).prop_map(move |(active, created)| Case {
@@ -82,15 +135,31 @@ fn case() -> impl Strategy<Value = Case> {
                 periods,
                 new_from,
                 now,
+                seed,
                 active,
                 created,
             })
-        },
-    )
+        })
 }
 
 /// The model's users of each status in each row, oldest row first.
 fn model_lifecycle(case: &Case) -> Vec<BTreeMap<LifecycleStatus, BTreeSet<u32>>> {
+    model_lifecycle_of(case, &|_| true)
+}
+
+/// The same, for the users `keep` keeps only.
+fn model_lifecycle_of(
+    case: &Case,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<BTreeMap<LifecycleStatus, BTreeSet<u32>>> {
+    let kept = |marks: &[(u32, i64)]| -> Vec<(u32, i64)> {
+        marks.iter().copied().filter(|&(u, _)| keep(u)).collect()
+    };
+    let case = &Case {
+        active: kept(&case.active),
+        created: kept(&case.created),
+        ..case.clone()
+    };
     let g = case.group;
     let now = ordinal(g, case.now);
     let at = |h: i64| case.now + Duration::hours(h);
@@ -163,8 +232,31 @@ async fn load(bm: &Bitmapist, case: &Case) {
     }
 }
 
+/// The counts of `got` against the model's sets.
+fn same_counts(
+    got: &Lifecycle,
+    want: &[BTreeMap<LifecycleStatus, BTreeSet<u32>>],
+    what: &str,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.rows.len(), want.len());
+    for (i, (row, model)) in got.rows.iter().zip(want).enumerate() {
+        for status in LifecycleStatus::ALL {
+            prop_assert_eq!(
+                row.count(status),
+                model[&status].len() as u64,
+                "{} row {} {}",
+                what,
+                i,
+                status
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn check_lifecycle(bm: &Bitmapist, case: &Case) -> Result<(), TestCaseError> {
     load(bm, case).await;
+    load_users(bm, case.seed).await;
     let spec = LifecycleSpec::new(EVENT)
         .time_group(case.group)
         .periods(case.periods)
@@ -201,13 +293,42 @@ async fn check_lifecycle(bm: &Bitmapist, case: &Case) -> Result<(), TestCaseErro
     // The users behind each bar part of one row: exactly the model's set.
     let row = case.periods - 1;
     for status in LifecycleStatus::ALL {
-        let users: BTreeSet<u32> = bm
-            .lifecycle_users(&spec, row, status)
-            .await
-            .expect("users")
-            .iter()
-            .collect();
+        let set = UserSet::Lifecycle {
+            spec: spec.clone(),
+            row,
+            status,
+        };
+        let users: BTreeSet<u32> = bm.users(&set).await.expect("users").iter().collect();
         prop_assert_eq!(&users, &want[row][&status], "users of {}", status);
+    }
+    // Filtered by a segment: the model on the picked users only (and their users).
+    let seed = case.seed;
+    let only = spec.clone().segment("picked");
+    let want_picked = model_lifecycle_of(case, &|u| picked(seed, u));
+    same_counts(
+        &bm.lifecycle(&only).await.expect("filtered"),
+        &want_picked,
+        "picked",
+    )?;
+    let set = UserSet::Lifecycle {
+        spec: only,
+        row,
+        status: LifecycleStatus::Dormant,
+    };
+    let users: BTreeSet<u32> = bm.users(&set).await.expect("users").iter().collect();
+    prop_assert_eq!(&users, &want_picked[row][&LifecycleStatus::Dormant]);
+    // Broken down by plan: each value is the model on its users; "none" last.
+    let by = bm
+        .lifecycle_by(&spec, &Breakdown::Property("plan".into()))
+        .await
+        .expect("breakdown");
+    prop_assert_eq!(by.breakdown.as_str(), "plan");
+    let groups = plan_groups(seed);
+    prop_assert_eq!(by.values.len(), groups.len());
+    for (value, (name, users)) in by.values.iter().zip(&groups) {
+        prop_assert_eq!(&value.value, name);
+        let want = model_lifecycle_of(case, &|u| users.contains(&u));
+        same_counts(&value.result, &want, "breakdown")?;
     }
     Ok(())
 }
@@ -217,29 +338,45 @@ struct TrendsCase {
     days: usize,
     compare: bool,
     now: DateTime<Utc>,
+    seed: u32,
     /// (uid, days from `now`).
     marks: Vec<(u32, i64)>,
 }
 
 fn trends_case() -> impl Strategy<Value = TrendsCase> {
-    (1usize..45, any::<bool>(), 0i64..400).prop_flat_map(|(days, compare, shift)| {
-        let back = (days * 2 + 35) as i64;
-        let now = Utc.with_ymd_and_hms(2025, 3, 1, 13, 0, 0).unwrap() + Duration::days(shift);
-        prop::collection::vec((0u32..40, -back..3i64), 0..200).prop_map(move |marks| TrendsCase {
-            days,
-            compare,
-            now,
-            marks,
-        })
-    })
+    (1usize..45, any::<bool>(), 0i64..400, 0u32..12).prop_flat_map(
+        |(days, compare, shift, seed)| {
+            let back = (days * 2 + 35) as i64;
+            let now = Utc.with_ymd_and_hms(2025, 3, 1, 13, 0, 0).unwrap() + Duration::days(shift);
+            prop::collection::vec((0u32..USERS, -back..3i64), 0..200).prop_map(move |marks| {
+                TrendsCase {
+                    days,
+                    compare,
+                    now,
+                    seed,
+                    marks,
+                }
+            })
+        },
+    )
 }
 
 /// The model's (day, dau, wau, mau) for the `days` days ending `end_back` days before now.
 fn model_trends(case: &TrendsCase, end_back: i64) -> Vec<(String, u64, u64, u64)> {
+    model_trends_of(case, end_back, &|_| true)
+}
+
+/// The same, for the users `keep` keeps only.
+fn model_trends_of(
+    case: &TrendsCase,
+    end_back: i64,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<(String, u64, u64, u64)> {
     let today = case.now.date_naive();
     let window = |day: NaiveDate, w: i64| -> u64 {
         case.marks
             .iter()
+            .filter(|&&(u, _)| keep(u))
             .filter(|&&(_, d)| {
                 let md = (case.now + Duration::days(d)).date_naive();
                 md <= day && md > day - Duration::days(w)
@@ -262,7 +399,29 @@ fn model_trends(case: &TrendsCase, end_back: i64) -> Vec<(String, u64, u64, u64)
         .collect()
 }
 
+type Row = (String, u64, u64, u64);
+
+fn series(days: &[bitmapist::TrendsDay]) -> Vec<Row> {
+    days.iter()
+        .map(|d| (d.day.clone(), d.dau, d.wau, d.mau))
+        .collect()
+}
+
+/// `got` (and its previous range) against the model on the users `keep` keeps.
+fn same_trends(
+    got: &Trends,
+    case: &TrendsCase,
+    keep: &dyn Fn(u32) -> bool,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(series(&got.days), model_trends_of(case, 0, keep));
+    if let Some(prev) = &got.previous {
+        prop_assert_eq!(series(prev), model_trends_of(case, case.days as i64, keep));
+    }
+    Ok(())
+}
+
 async fn check_trends(bm: &Bitmapist, case: &TrendsCase) -> Result<(), TestCaseError> {
+    load_users(bm, case.seed).await;
     for &(u, d) in &case.marks {
         bm.mark_event(EVENT, u)
             .at(case.now + Duration::days(d))
@@ -274,11 +433,6 @@ async fn check_trends(bm: &Bitmapist, case: &TrendsCase) -> Result<(), TestCaseE
         .compare(case.compare)
         .now(case.now);
     let got = bm.trends(&spec).await.expect("trends");
-    let series = |days: &[bitmapist::TrendsDay]| -> Vec<(String, u64, u64, u64)> {
-        days.iter()
-            .map(|d| (d.day.clone(), d.dau, d.wau, d.mau))
-            .collect()
-    };
     prop_assert_eq!(series(&got.days), model_trends(case, 0));
     for d in &got.days {
         let ratio = (d.mau > 0).then(|| d.dau as f64 / d.mau as f64);
@@ -290,6 +444,22 @@ async fn check_trends(bm: &Bitmapist, case: &TrendsCase) -> Result<(), TestCaseE
         }
         (None, false) => {}
         (p, c) => prop_assert!(false, "previous {:?} with compare {}", p.is_some(), c),
+    }
+    let seed = case.seed;
+    let only = bm
+        .trends(&spec.clone().segment("picked"))
+        .await
+        .expect("filtered");
+    same_trends(&only, case, &|u| picked(seed, u))?;
+    let by = bm
+        .trends_by(&spec, &Breakdown::Property("plan".into()))
+        .await
+        .expect("breakdown");
+    let groups = plan_groups(seed);
+    prop_assert_eq!(by.values.len(), groups.len());
+    for (value, (name, users)) in by.values.iter().zip(&groups) {
+        prop_assert_eq!(&value.value, name);
+        same_trends(&value.result, case, &|u| users.contains(&u))?;
     }
     Ok(())
 }
@@ -374,14 +544,20 @@ async fn bad_specs_name_the_argument() {
         Argument::NewFrom
     );
     let row = bm
-        .lifecycle_users(
-            &LifecycleSpec::new(EVENT).periods(3),
-            3,
-            LifecycleStatus::New,
-        )
+        .users(&UserSet::Lifecycle {
+            spec: LifecycleSpec::new(EVENT).periods(3),
+            row: 3,
+            status: LifecycleStatus::New,
+        })
         .await
         .unwrap_err();
     assert_eq!(arg(row), Argument::Rows);
+    let unknown = LifecycleSpec::new(EVENT).segment("nobody");
+    bm.mark_event(EVENT, 1).await.expect("mark");
+    assert_eq!(
+        arg(bm.lifecycle(&unknown).await.unwrap_err()),
+        Argument::Segment
+    );
     let days = TrendsSpec::new(EVENT).days(401);
     assert_eq!(arg(bm.trends(&days).await.unwrap_err()), Argument::Days);
     assert_eq!(
