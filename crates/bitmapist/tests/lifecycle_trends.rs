@@ -34,7 +34,7 @@ fn plan_of(seed: u32, u: u32) -> Option<&'static str> {
 }
 
 fn picked(seed: u32, u: u32) -> bool {
-    (u * 7 + seed) % 3 == 0
+    (u * 7 + seed).is_multiple_of(3)
 }
 
 /// Gives every user their plan and saves the `picked` segment.
