@@ -1,6 +1,7 @@
 //! `bitmapist lifecycle` and `bitmapist trends` run as processes on an embedded file
-//! written by the library: JSON equal to the engine's answers, table and CSV shapes, and
-//! bad input as one `error:` line with exit code 2.
+//! written by the library: JSON equal to the engine's answers (plain, filtered by a
+//! segment, broken down by a property), table and CSV shapes, and bad input as one
+//! `error:` line with exit code 2.
 
 #[allow(dead_code)]
 mod common;
@@ -8,7 +9,7 @@ use common::run;
 
 use std::path::Path;
 
-use bitmapist::{Bitmapist, LifecycleSpec, MarkOptions, TimeGroup, TrendsSpec};
+use bitmapist::{Bitmapist, Breakdown, LifecycleSpec, MarkOptions, TimeGroup, TrendsSpec};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
@@ -56,6 +57,12 @@ fn fixture(dir: &Path) -> (String, Bitmapist, tokio::runtime::Runtime) {
         bm.mark_events(marks, MarkOptions::default())
             .await
             .expect("marks");
+        for uid in 0..300u32 {
+            let plan = ["free", "pro", "team"][(uid % 3) as usize];
+            if uid % 5 != 0 {
+                bm.set_property("plan", plan, uid).await.expect("plan");
+            }
+        }
         bm.flush().await.expect("flush");
         bm
     });
@@ -73,11 +80,17 @@ fn lifecycle_and_trends_match_the_library() {
         .now(now());
     let with_from = spec.clone().new_from(Some("user:created".to_string()));
     let trends = TrendsSpec::new("active").days(14).compare(true).now(now());
-    let (plain, created, tr) = rt.block_on(async {
+    let plan = Breakdown::Property("plan".into());
+    let (plain, created, tr, pro, by, tr_by) = rt.block_on(async {
         (
             bm.lifecycle(&spec).await.expect("lifecycle"),
             bm.lifecycle(&with_from).await.expect("lifecycle"),
             bm.trends(&trends).await.expect("trends"),
+            bm.lifecycle(&spec.clone().segment("plan:pro"))
+                .await
+                .expect("filtered"),
+            bm.lifecycle_by(&spec, &plan).await.expect("breakdown"),
+            bm.trends_by(&trends, &plan).await.expect("breakdown"),
         )
     });
     // The CLI opens the file itself.
@@ -126,6 +139,26 @@ fn lifecycle_and_trends_match_the_library() {
             last.active()
         )
     );
+    let mut seg = base.to_vec();
+    seg.extend(["--segment", "plan:pro"]);
+    assert_eq!(json_of(d, &seg), serde_json::to_value(&pro).expect("json"));
+    assert!(
+        pro.rows.iter().map(|r| r.active()).sum::<u64>()
+            < plain.rows.iter().map(|r| r.active()).sum::<u64>()
+    );
+    let mut brk = base.to_vec();
+    brk.extend(["--breakdown", "plan"]);
+    assert_eq!(json_of(d, &brk), serde_json::to_value(&by).expect("json"));
+    brk.extend(["--format", "csv"]);
+    let out = ok(d, &brk);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "value,period,new,returning,resurrecting,dormant,active"
+    );
+    // Three plans and "(none)", 20 periods each.
+    assert_eq!(lines.len(), 1 + 4 * 20);
+    assert!(lines[80].starts_with("(none),2026-11-22,"));
     let table = ok(d, &base);
     assert!(table.contains("resurrecting") && table.contains("2026-11-22"));
 
@@ -154,6 +187,11 @@ fn lifecycle_and_trends_match_the_library() {
     );
     assert_eq!(lines.len(), 15);
     assert!(lines[14].starts_with(&format!("2026-11-22,{},", tr.days[13].dau)));
+    let mut tby = targs.to_vec();
+    tby.extend(["--breakdown", "plan"]);
+    let want: Value =
+        serde_json::from_str(&serde_json::to_string(&tr_by).expect("json")).expect("parse");
+    assert_eq!(json_of(d, &tby), want);
 }
 
 #[test]
@@ -181,6 +219,14 @@ fn bad_input_exits_2_with_one_line() {
         ),
         (vec!["trends", "a", "--days", "401", "--store", url], "days"),
         (vec!["trends", "--store", url], "required"),
+        (
+            vec!["lifecycle", "a", "--breakdown", "plan:pro", "--store", url],
+            "property value",
+        ),
+        (
+            vec!["trends", "a", "--segment", "", "--store", url],
+            "a value is required",
+        ),
     ] {
         let r = run(d, &args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);

@@ -1,9 +1,11 @@
 //! `bitmapist lifecycle`: an event's users per period split into new, returning and
 //! resurrecting ones, and how many of the previous period's users went dormant (the
-//! engine's `LifecycleSpec` gives the exact definitions); table, CSV or JSON.
+//! engine's `LifecycleSpec` gives the exact definitions); filtered by segments, broken
+//! down by a property or segments (a `value` column first; JSON as the engine's
+//! `BrokenDown`); table, CSV or JSON.
 
 use anyhow::{Context, Result};
-use bitmapist::{Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup};
+use bitmapist::{Breakdown, BrokenDown, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
@@ -48,6 +50,16 @@ pub struct LifecycleArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 
+    /// Count only the users in this segment (a property value `plan:pro`, or a saved or
+    /// defined segment); repeat for several (all of them).
+    #[arg(long = "segment", value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub segments: Vec<String>,
+
+    /// One result per value of a property (`plan`) or per segment (`trial,churned`), then
+    /// the users in none.
+    #[arg(long, value_name = "BREAKDOWN", value_parser = values::breakdown)]
+    pub breakdown: Option<Breakdown>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -55,26 +67,41 @@ pub struct LifecycleArgs {
 
 /// Runs `lifecycle`.
 pub async fn run(ctx: &Ctx, args: &LifecycleArgs) -> Result<()> {
-    let spec = LifecycleSpec::new(args.event.clone())
+    let mut spec = LifecycleSpec::new(args.event.clone())
         .time_group(args.time_group)
         .periods(args.periods as usize)
         .new_from(args.new_from.clone())
         .now(args.now.unwrap_or_else(Utc::now));
+    spec.segments = args.segments.clone();
     // Bad input is a usage error, before the store is opened.
     spec.validate().map_err(|e| usage(e.to_string()))?;
     bitmapist::Zone::UTC
         .period_containing(spec.time_group, spec.now)
         .context("--now is outside the years 1..=9999")?;
     let bm = ctx.open_for_query().await?;
-    let lifecycle = bm.lifecycle(&spec).await?;
     let mut events = vec![spec.event.as_str()];
     events.extend(spec.new_from.as_deref());
+    if let Some(breakdown) = &args.breakdown {
+        let by = bm.lifecycle_by(&spec, breakdown).await?;
+        output::warn_unmarked(&bm, &events).await?;
+        return match args.format {
+            TableFormat::Json => output::json(&serde_json::to_value(&by)?),
+            TableFormat::Csv => Ok(output::print(&broken_table(&by, true).csv())?),
+            TableFormat::Table => Ok(output::print(&broken_table(&by, false).render())?),
+        };
+    }
+    let lifecycle = bm.lifecycle(&spec).await?;
     output::warn_unmarked(&bm, &events).await?;
     match args.format {
         TableFormat::Json => output::json(&serde_json::to_value(&lifecycle)?),
         TableFormat::Csv => Ok(output::print(&table(&lifecycle, true).csv())?),
         TableFormat::Table => Ok(output::print(&table(&lifecycle, false).render())?),
     }
+}
+
+/// The rows of every breakdown value, each behind a `value` column (`(none)` last).
+fn broken_table(by: &BrokenDown<Lifecycle>, raw: bool) -> Table {
+    output::broken_down(by, |l| table(l, raw))
 }
 
 /// One row per period: its four counts and its active users.
