@@ -7,8 +7,8 @@
 //! points carry the API's numbers.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; a missing browser fails with the install
-//! hint, never skips. Screenshots: `dashboard-lifecycle-1280.png` (the page) and
-//! `dashboard-lifecycle-chart.png` (the chart) in the target dir.
+//! hint, never skips. Screenshots: `dashboard-lifecycle-1280.png` (the page),
+//! `dashboard-lifecycle-chart.png` (the chart) and `dashboard-trends.png` in the target dir.
 
 #[allow(dead_code)]
 mod browser_support;
@@ -133,6 +133,21 @@ async fn steps(c: Client, base: String, bm: Bitmapist) {
         .await
         .expect("rect");
     assert!(rect.2 > 200.0 && rect.3 > 50.0, "the ratio chart is drawn");
+    let trends = c.find(Locator::Id("bm-trends")).await.expect("trends");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&trends).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    let png = trends.screenshot().await.expect("trends screenshot");
+    save("dashboard-trends.png", &png);
+    // DAU, WAU, MAU (dashboard.css): each line shows.
+    let colours = [[0x1c, 0x7e, 0xd6], [0x2f, 0x9e, 0x44], [0x70, 0x48, 0xe8]];
+    let counts = colour_counts(&c, &png, &colours).await;
+    for (k, n) in counts.iter().enumerate() {
+        assert!(*n > 20, "line {k} shows in the trends chart: {counts:?}");
+    }
 
     // 2. Its lifecycle link leads to the lifecycle page; ask for days.
     c.find(Locator::Id("bm-lifecycle-link"))
