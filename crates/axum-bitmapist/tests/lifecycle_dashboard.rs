@@ -144,3 +144,78 @@ async fn the_page_links_every_part_to_its_users_and_escapes_names() {
     assert!(!a.body.contains(SCRIPT_EVENT));
     assert!(a.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
 }
+
+#[tokio::test]
+async fn segment_filter_and_breakdown_in_the_apis() {
+    let bm = store().await;
+    for u in [1, 2, 11] {
+        bm.set_property("plan", "pro", u).await.expect("plan");
+    }
+    let app = app(&bm, Access::Public);
+    let q = format!("event=user%3Alogged_in&time_group=days&periods=2&now={NOW}");
+    // Pro users on Nov 22: 1 and 2 return, 11 is new; nobody of them went dormant.
+    let a = get(
+        &app,
+        &format!("/bitmapist/api/lifecycle?{q}&segment=plan%3Apro"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let row = &a.json()["rows"][1];
+    assert_eq!(
+        (
+            row["new"].clone(),
+            row["returning"].clone(),
+            row["dormant"].clone()
+        ),
+        (json!(1), json!(2), json!(0))
+    );
+    // By plan: "pro", then the users with no plan (12 and 13 new; 3 and 4 dormant).
+    let a = get(
+        &app,
+        &format!("/bitmapist/api/lifecycle?{q}&breakdown=plan"),
+    )
+    .await;
+    let body = a.json();
+    assert_eq!(body["breakdown"], "plan");
+    assert_eq!(body["values"][0]["value"], "pro");
+    assert_eq!(body["values"][1]["value"], json!(null));
+    let none = &body["values"][1]["result"]["rows"][1];
+    assert_eq!(
+        (none["new"].clone(), none["dormant"].clone()),
+        (json!(2), json!(2))
+    );
+    let a = get(
+        &app,
+        &format!("/bitmapist/api/trends?event=user%3Alogged_in&days=1&now={NOW}&breakdown=plan"),
+    )
+    .await;
+    assert_eq!(a.json()["values"][0]["result"]["days"][0]["dau"], 3);
+    // The page keeps the filter in its links to the users.
+    let a = get(
+        &app,
+        &format!("/bitmapist/lifecycle?{q}&segment=plan%3Apro"),
+    )
+    .await;
+    assert!(
+        a.body
+            .contains("&#38;segment=plan%3Apro&#38;row=1&#38;status=returning")
+    );
+    for (path, param) in [
+        (
+            format!("/bitmapist/api/lifecycle?{q}&segment=nobody"),
+            "segment",
+        ),
+        (
+            format!("/bitmapist/api/lifecycle?{q}&breakdown=plan%3Apro"),
+            "breakdown",
+        ),
+        (
+            format!("/bitmapist/api/trends?event=a&breakdown=nothing"),
+            "breakdown",
+        ),
+    ] {
+        let a = get(&app, &path).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{path}: {}", a.body);
+        assert_eq!(a.json()["param"], param, "{path}");
+    }
+}

@@ -362,8 +362,9 @@ pub async fn stickiness_api(
     Ok(DashboardResponse::json(StatusCode::OK, &s))
 }
 
-/// `GET /api/trends?event=&days=&compare=&now=`: the engine's [`Trends`] as JSON (`days`
-/// 1..=400, default 90; `compare` a checkbox value).
+/// `GET /api/trends?event=&days=&compare=&now=&segment=&breakdown=`: the engine's
+/// [`Trends`] as JSON (`days` 1..=400, default 90; `compare` a checkbox value; `segment`
+/// repeatable; with `breakdown`, the engine's `BrokenDown` of trends).
 pub async fn trends_api(
     shared: &DashboardState,
     query: Option<&str>,
@@ -383,7 +384,17 @@ pub async fn trends_api(
                 format!("now: the days leave the supported years ({e})"),
             )
         })?;
-    let spec = TrendsSpec::new(name).days(days).compare(compare).now(now);
+    let mut spec = TrendsSpec::new(name).days(days).compare(compare).now(now);
+    spec.segments = super::lifecycle_page::segments(&pairs);
+    if let Some(by) = super::lifecycle_page::breakdown(&pairs)? {
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.trends_by(&spec, &by).await?)
+            })
+            .await?;
+        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
+    }
     let t = shared
         .heavy
         .run(&shared.client, move |client| async move {

@@ -3,7 +3,10 @@
 //!
 //! Parameters: `event` (required for a result), `time_group` (`hours`, `days`, `weeks`,
 //! `months`; default weeks), `periods` (1..=400; default 12), `new_from` (a creation event;
-//! blank or absent: first-ever `event`), `now` (as everywhere). Bad input: 400 naming the
+//! blank or absent: first-ever `event`), `now` (as everywhere), `segment` (repeatable: only
+//! the users in all of them). The API also takes `breakdown` (a property, `plan`, or
+//! segments separated by commas) and then answers the engine's `BrokenDown` of lifecycles.
+//! Bad input: 400 naming the
 //! parameter (the page re-shows the form with the message; the API answers `{"error",
 //! "param"}`). Lifecycles run under the heavy-request bound.
 //!
@@ -14,7 +17,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use bitmapist::{Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands};
+use bitmapist::{Breakdown, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands};
 use http::StatusCode;
 use url::form_urlencoded;
 
@@ -68,11 +71,12 @@ impl LifecycleRequest {
             MAX_CELLS_PER_SIDE,
         )?;
         let as_of = AsOf::parse("now", q.get("now"), zone)?;
-        let spec = LifecycleSpec::new(event)
+        let mut spec = LifecycleSpec::new(event)
             .time_group(time_group)
             .periods(periods)
             .new_from(new_from)
             .now(as_of.at);
+        spec.segments = segments(q);
         // Periods before year 1 (a far-back `now` with many periods) are a 400, not a 503.
         zone.period_containing(time_group, as_of.at)
             .and_then(|p| p.offset(-(periods as i64)))
@@ -97,6 +101,9 @@ impl LifecycleRequest {
         if !self.as_of.raw.is_empty() {
             q.append_pair("now", &self.as_of.raw);
         }
+        for s in &self.spec.segments {
+            q.append_pair("segment", s);
+        }
         q.finish()
     }
 
@@ -107,6 +114,23 @@ impl LifecycleRequest {
             self.query_string(),
             status.as_str()
         )
+    }
+}
+
+/// The `segment` parameters (repeatable; blank ones are dropped).
+pub fn segments(q: &Pairs) -> Vec<String> {
+    q.all("segment")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `breakdown` parameter, through the engine's parser; `None` when absent or blank.
+pub fn breakdown(q: &Pairs) -> Result<Option<Breakdown>, DashboardError> {
+    match q.get("breakdown").map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(b) => Ok(Some(b.parse::<Breakdown>()?)),
     }
 }
 
@@ -327,12 +351,24 @@ pub async fn page(
     }
 }
 
-/// `GET /api/lifecycle`: the engine's [`Lifecycle`] as JSON.
+/// `GET /api/lifecycle`: the engine's [`Lifecycle`] as JSON (with `breakdown`: its
+/// `BrokenDown`).
 pub async fn api(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let req = LifecycleRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
+    let pairs = Pairs::parse(query);
+    let req = LifecycleRequest::from_query(&pairs, shared.client.timezone())?;
+    if let Some(by) = breakdown(&pairs)? {
+        let spec = req.spec.clone();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.lifecycle_by(&spec, &by).await?)
+            })
+            .await?;
+        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
+    }
     let l = compute(shared, &req).await?;
     Ok(DashboardResponse::json(StatusCode::OK, &l))
 }
@@ -344,11 +380,12 @@ mod tests {
     #[test]
     fn requests_round_trip_and_bad_values_name_their_parameter() {
         let q = Pairs::parse(Some(
-            "event=a%26b&time_group=days&periods=5&new_from=user%3Acreated&now=2026-11-20",
+            "event=a%26b&time_group=days&periods=5&new_from=user%3Acreated&now=2026-11-20&segment=plan%3Apro&segment=",
         ));
         let req = LifecycleRequest::from_query(&q, Zone::UTC).expect("valid");
         assert_eq!(req.spec.event, "a&b");
         assert_eq!(req.spec.new_from.as_deref(), Some("user:created"));
+        assert_eq!(req.spec.segments, ["plan:pro"]);
         let again =
             LifecycleRequest::from_query(&Pairs::parse(Some(&req.query_string())), Zone::UTC)
                 .expect("valid");
