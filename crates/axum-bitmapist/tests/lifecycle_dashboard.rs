@@ -210,7 +210,7 @@ async fn segment_filter_and_breakdown_in_the_apis() {
             "breakdown",
         ),
         (
-            format!("/bitmapist/api/trends?event=a&breakdown=nothing"),
+            "/bitmapist/api/trends?event=a&breakdown=nothing".to_string(),
             "breakdown",
         ),
     ] {
