@@ -91,6 +91,10 @@ pub enum Command {
     Lifecycle(commands::lifecycle::LifecycleArgs),
     /// Rolling daily, weekly and monthly actives of an event per day, and DAU/MAU.
     Trends(commands::trends::TrendsArgs),
+    /// Named sets of users: list, show, save, define, delete (see "Segments" in the README).
+    Segment(commands::segment::SegmentArgs),
+    /// User properties (unique events `prop:value`): set a value for users, list values.
+    Property(commands::property::PropertyArgs),
 }
 
 impl Command {
@@ -113,6 +117,8 @@ impl Command {
             Command::Timezone(args) => commands::timezone::run(ctx, &args).await,
             Command::Lifecycle(args) => commands::lifecycle::run(ctx, &args).await,
             Command::Trends(args) => commands::trends::run(ctx, &args).await,
+            Command::Segment(args) => commands::segment::run(ctx, &args).await,
+            Command::Property(args) => commands::property::run(ctx, &args).await,
         }
     }
 }

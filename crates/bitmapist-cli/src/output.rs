@@ -151,27 +151,6 @@ impl Table {
     }
 }
 
-/// A broken-down result as one table: a `value` column (the property value or segment;
-/// `(none)` for the users in none), then each value's own table (`table_of`) row by row.
-pub fn broken_down<T>(by: &bitmapist::BrokenDown<T>, table_of: impl Fn(&T) -> Table) -> Table {
-    let mut out = Table::default();
-    for v in &by.values {
-        let t = table_of(&v.result);
-        if out.header.is_empty() {
-            out.header = std::iter::once("value".to_string())
-                .chain(t.header)
-                .collect();
-            out.label_cols = t.label_cols + 1;
-        }
-        let name = v.value.clone().unwrap_or_else(|| "(none)".to_string());
-        for row in t.rows {
-            out.rows
-                .push(std::iter::once(name.clone()).chain(row).collect());
-        }
-    }
-    out
-}
-
 /// One CSV field, quoted if it holds a comma, a quote or a line break.
 pub fn csv_field(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {

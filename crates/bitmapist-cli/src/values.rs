@@ -100,12 +100,6 @@ pub fn average() -> impl TypedValueParser<Value = Average> {
     PossibleValuesParser::new(names).try_map(|s| s.parse::<Average>())
 }
 
-/// `--breakdown`: a property (`plan`) or segments separated by commas (`trial,churned`),
-/// parsed by the engine's [`bitmapist::Breakdown`].
-pub fn breakdown(s: &str) -> Result<bitmapist::Breakdown, String> {
-    s.parse::<bitmapist::Breakdown>().map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,7 +154,7 @@ fn lifecycle_and_trends_match_the_library() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "value,period,new,returning,resurrecting,dormant,active"
+        "plan,period,new,returning,resurrecting,dormant,active"
     );
     // Three plans and "(none)", 20 periods each.
     assert_eq!(lines.len(), 1 + 4 * 20);

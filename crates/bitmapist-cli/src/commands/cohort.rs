@@ -86,6 +86,10 @@ pub struct CohortArgs {
     #[arg(long)]
     pub percent: bool,
 
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -142,7 +146,22 @@ pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
         .first_time(args.first_time)
         .average(args.average)
         .complete_only(args.complete_only);
+    let spec = args
+        .filter
+        .segments
+        .iter()
+        .fold(spec, |s, n| s.segment(n.clone()));
     let bm = ctx.open_for_query().await?;
+    if let Some(b) = &args.filter.breakdown {
+        let by = bm.retention_by(&spec, b).await?;
+        let raw = args.format != TableFormat::Table;
+        return crate::commands::segment::print_by(
+            &by,
+            args.format,
+            |r| to_json_retention(r, args.percent),
+            |r| table(&r.table, args.percent, raw),
+        );
+    }
     let retention = bm.retention(&spec).await?;
     let cohort_spec = &spec.cohort;
     let events: Vec<&str> = [cohort_spec.primary.as_str(), cohort_spec.secondary.as_str()]

@@ -29,6 +29,10 @@ pub struct CountArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
 
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -58,7 +62,31 @@ fn start(p: &Period) -> serde_json::Value {
 pub async fn run(ctx: &Ctx, args: &CountArgs) -> Result<()> {
     let p = period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
-    let n = bm.events(&args.event, p).count().await?;
+    let spec = bitmapist::CountSpec::new([args.event.clone()], [p])
+        .segments(args.filter.segments.clone())
+        .now(args.at.unwrap_or_else(Utc::now));
+    if let Some(b) = &args.filter.breakdown {
+        let by = bm.count_by(&spec, b).await?;
+        let format = match args.format {
+            Format::Json => output::TableFormat::Json,
+            Format::Table => output::TableFormat::Table,
+        };
+        return crate::commands::segment::print_by(
+            &by,
+            format,
+            |c| json!(c[0][0]),
+            |c| {
+                let mut t = output::Table::new(["count"], 0);
+                t.push(vec![c[0][0].to_string()]);
+                t
+            },
+        );
+    }
+    let n = if spec.segments.is_empty() {
+        bm.events(&args.event, p).count().await?
+    } else {
+        bm.count(&spec).await?[0][0]
+    };
     match args.format {
         Format::Table => Ok(output::print(&n.to_string())?),
         Format::Json => output::json(&json!({

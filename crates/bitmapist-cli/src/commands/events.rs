@@ -23,6 +23,10 @@ pub struct EventsArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
 
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -37,7 +41,31 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
         .into_iter()
         .map(|g| bm.period_containing(g, at))
         .collect::<Result<Vec<Period>, _>>()?;
-    let counts = bm.count_events(&names, &periods).await?;
+    let spec = bitmapist::CountSpec::new(names.iter().cloned(), periods.iter().copied())
+        .segments(args.filter.segments.clone())
+        .now(at);
+    if let Some(b) = &args.filter.breakdown {
+        let by = bm.count_by(&spec, b).await?;
+        let to_table = |counts: &Vec<Vec<u64>>| {
+            let mut t = Table::new(["event", "today", "week", "month"], 1);
+            for (name, c) in names.iter().zip(counts) {
+                t.push(vec![
+                    name.clone(),
+                    c[0].to_string(),
+                    c[1].to_string(),
+                    c[2].to_string(),
+                ]);
+            }
+            t
+        };
+        let to_json = |counts: &Vec<Vec<u64>>| {
+            json!(names.iter().zip(counts)
+                .map(|(name, c)| json!({"event": name, "today": c[0], "week": c[1], "month": c[2]}))
+                .collect::<Vec<_>>())
+        };
+        return crate::commands::segment::print_by(&by, args.format, to_json, to_table);
+    }
+    let counts = bm.count(&spec).await?;
     let rows: Vec<(&String, &[u64])> = names.iter().zip(counts.iter().map(Vec::as_slice)).collect();
     let storage = bm.store().storage_stats().await?;
     match args.format {

@@ -48,6 +48,10 @@ pub struct FunnelArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -61,13 +65,29 @@ pub async fn run(ctx: &Ctx, args: &FunnelArgs) -> Result<()> {
         .window(args.window as usize)
         .strict(args.strict)
         .now(args.now.unwrap_or_else(Utc::now));
+    let spec = args
+        .filter
+        .segments
+        .iter()
+        .fold(spec, |s, n| s.segment(n.clone()));
     // Bad input is a usage error, before the store is opened.
     spec.validate().map_err(|e| usage(e.to_string()))?;
     spec.periods()
         .context("--now and --rows ask for periods outside the years 1..=9999")?;
     let bm = ctx.open_for_query().await?;
-    let funnel = bm.funnel(&spec).await?;
     let steps: Vec<&str> = spec.steps.iter().map(String::as_str).collect();
+    if let Some(b) = &args.filter.breakdown {
+        let by = bm.funnel_by(&spec, b).await?;
+        output::warn_unmarked(&bm, &steps).await?;
+        let raw = args.format != TableFormat::Table;
+        return crate::commands::segment::print_by(
+            &by,
+            args.format,
+            |f| serde_json::to_value(f).unwrap_or_default(),
+            |f| table(f, raw),
+        );
+    }
+    let funnel = bm.funnel(&spec).await?;
     output::warn_unmarked(&bm, &steps).await?;
     match args.format {
         TableFormat::Json => output::json(&serde_json::to_value(&funnel)?),

@@ -22,10 +22,50 @@ pub struct IdsArgs {
     /// map never handed out prints as `#N`.
     #[arg(long)]
     pub external: bool,
+    /// List only ids greater than this (the `next_after` of the page before); with
+    /// --after, --limit or --segment the output is one page (JSON: `{"total", "ids",
+    /// "external", "next_after"}`).
+    #[arg(long, value_name = "ID")]
+    pub after: Option<u32>,
+    /// At most this many ids (a page).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=bitmapist::MAX_PAGE as i64))]
+    pub limit: Option<u32>,
 }
 
 /// Runs `ids`.
 pub async fn run(ctx: &Ctx, args: &IdsArgs) -> Result<()> {
+    if args.period.filter.breakdown.is_some() {
+        return Err(crate::exit::usage(
+            "ids lists one set of users: use --segment (a breakdown value is a segment: --segment plan:pro)",
+        ));
+    }
+    if args.after.is_some() || args.limit.is_some() || !args.period.filter.segments.is_empty() {
+        let p = count::period(ctx, &args.period)?;
+        let bm = ctx.open_for_query().await?;
+        let set = bitmapist::UserSet::Event {
+            event: args.period.event.clone(),
+            period: p,
+        };
+        let set = if args.period.filter.segments.is_empty() {
+            set
+        } else {
+            bitmapist::UserSet::Within {
+                set: Box::new(set),
+                segments: args.period.filter.segments.clone(),
+                now: args.period.at.unwrap_or_else(chrono::Utc::now),
+            }
+        };
+        let page = crate::commands::segment::PageArgs {
+            after: args.after,
+            limit: args.limit.unwrap_or(bitmapist::MAX_PAGE as u32),
+            external: args.external,
+        };
+        let format = match args.period.format {
+            Format::Json => output::TableFormat::Json,
+            Format::Table => output::TableFormat::Table,
+        };
+        return crate::commands::segment::print_page(&bm, &set, &page, format).await;
+    }
     if args.external {
         return external(ctx, &args.period).await;
     }

@@ -5,7 +5,7 @@
 //! `BrokenDown`); table, CSV or JSON.
 
 use anyhow::{Context, Result};
-use bitmapist::{Breakdown, BrokenDown, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup};
+use bitmapist::{Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
@@ -50,15 +50,9 @@ pub struct LifecycleArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 
-    /// Count only the users in this segment (a property value `plan:pro`, or a saved or
-    /// defined segment); repeat for several (all of them).
-    #[arg(long = "segment", value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
-    pub segments: Vec<String>,
-
-    /// One result per value of a property (`plan`) or per segment (`trial,churned`), then
-    /// the users in none.
-    #[arg(long, value_name = "BREAKDOWN", value_parser = values::breakdown)]
-    pub breakdown: Option<Breakdown>,
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
@@ -72,7 +66,7 @@ pub async fn run(ctx: &Ctx, args: &LifecycleArgs) -> Result<()> {
         .periods(args.periods as usize)
         .new_from(args.new_from.clone())
         .now(args.now.unwrap_or_else(Utc::now));
-    spec.segments = args.segments.clone();
+    spec.segments = args.filter.segments.clone();
     // Bad input is a usage error, before the store is opened.
     spec.validate().map_err(|e| usage(e.to_string()))?;
     bitmapist::Zone::UTC
@@ -81,14 +75,15 @@ pub async fn run(ctx: &Ctx, args: &LifecycleArgs) -> Result<()> {
     let bm = ctx.open_for_query().await?;
     let mut events = vec![spec.event.as_str()];
     events.extend(spec.new_from.as_deref());
-    if let Some(breakdown) = &args.breakdown {
+    if let Some(breakdown) = &args.filter.breakdown {
         let by = bm.lifecycle_by(&spec, breakdown).await?;
         output::warn_unmarked(&bm, &events).await?;
-        return match args.format {
-            TableFormat::Json => output::json(&serde_json::to_value(&by)?),
-            TableFormat::Csv => Ok(output::print(&broken_table(&by, true).csv())?),
-            TableFormat::Table => Ok(output::print(&broken_table(&by, false).render())?),
-        };
+        return crate::commands::segment::print_by(
+            &by,
+            args.format,
+            |l| serde_json::to_value(l).unwrap_or_default(),
+            |l| table(l, args.format == TableFormat::Csv),
+        );
     }
     let lifecycle = bm.lifecycle(&spec).await?;
     output::warn_unmarked(&bm, &events).await?;
@@ -97,11 +92,6 @@ pub async fn run(ctx: &Ctx, args: &LifecycleArgs) -> Result<()> {
         TableFormat::Csv => Ok(output::print(&table(&lifecycle, true).csv())?),
         TableFormat::Table => Ok(output::print(&table(&lifecycle, false).render())?),
     }
-}
-
-/// The rows of every breakdown value, each behind a `value` column (`(none)` last).
-fn broken_table(by: &BrokenDown<Lifecycle>, raw: bool) -> Table {
-    output::broken_down(by, |l| table(l, raw))
 }
 
 /// One row per period: its four counts and its active users.

@@ -102,7 +102,7 @@ pub async fn run(ctx: &Ctx, args: &SeedArgs) -> Result<()> {
     }
 }
 
-/// Marks per event, then per unique flag, then the total.
+/// Marks per event, then per unique flag, users per property value, then the total.
 fn table(summary: &Summary) -> Table {
     let mut t = Table::new(["event", "marks"], 1);
     for (event, n) in &summary.events {
@@ -110,6 +110,9 @@ fn table(summary: &Summary) -> Table {
     }
     for (flag, n) in &summary.flags {
         t.push(vec![format!("{flag} (unique)"), thousands(*n)]);
+    }
+    for (value, n) in &summary.properties {
+        t.push(vec![format!("{value} (property)"), thousands(*n)]);
     }
     t.push(vec!["total".into(), thousands(summary.marks)]);
     t

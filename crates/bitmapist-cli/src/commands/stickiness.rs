@@ -29,6 +29,10 @@ pub struct StickinessArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
 
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
+
     /// Output format: a table, or JSON `{"event", "period", "start", "days": [n_1, ...]}`.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -37,13 +41,28 @@ pub struct StickinessArgs {
 /// Runs `stickiness`.
 pub async fn run(ctx: &Ctx, args: &StickinessArgs) -> Result<()> {
     let bm = ctx.open_for_query().await?;
-    let s = bm
-        .stickiness(
-            &args.event,
-            args.time_group,
-            args.at.unwrap_or_else(Utc::now),
-        )
-        .await?;
+    let spec = bitmapist::StickinessSpec::new(args.event.clone())
+        .time_group(args.time_group)
+        .at(args.at.unwrap_or_else(Utc::now));
+    let spec = args
+        .filter
+        .segments
+        .iter()
+        .fold(spec, |s, n| s.segment(n.clone()));
+    if let Some(b) = &args.filter.breakdown {
+        let by = bm.stickiness_by(&spec, b).await?;
+        let format = match args.format {
+            Format::Json => output::TableFormat::Json,
+            Format::Table => output::TableFormat::Table,
+        };
+        return crate::commands::segment::print_by(
+            &by,
+            format,
+            |s| serde_json::to_value(s).unwrap_or_default(),
+            table,
+        );
+    }
+    let s = bm.stickiness_of(&spec).await?;
     match args.format {
         Format::Json => output::json(&serde_json::to_value(&s)?),
         Format::Table => Ok(output::print(&table(&s).render())?),

@@ -1,10 +1,9 @@
 //! `bitmapist trends`: an event's rolling daily, weekly (7-day) and monthly (30-day)
 //! actives on each day, and DAU/MAU, optionally beside the previous range; filtered by
-//! segments, broken down by a property or segments (a `value` column first; JSON as the
-//! engine's `BrokenDown`); table, CSV or JSON.
+//! segments, broken down by a property or segments (`segment::print_by`); table, CSV or JSON.
 
 use anyhow::{Context, Result};
-use bitmapist::{Breakdown, Trends, TrendsDay, TrendsSpec};
+use bitmapist::{Trends, TrendsDay, TrendsSpec};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
@@ -13,7 +12,7 @@ use crate::context::Ctx;
 use crate::exit::usage;
 use crate::output::{self, Table, TableFormat};
 use crate::time::parse_time;
-use crate::values::{self, MAX_COHORT_SIDE};
+use crate::values::MAX_COHORT_SIDE;
 
 /// `bitmapist trends`
 #[derive(Debug, Args)]
@@ -35,15 +34,9 @@ pub struct TrendsArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 
-    /// Count only the users in this segment (a property value `plan:pro`, or a saved or
-    /// defined segment); repeat for several (all of them).
-    #[arg(long = "segment", value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
-    pub segments: Vec<String>,
-
-    /// One result per value of a property (`plan`) or per segment (`trial,churned`), then
-    /// the users in none.
-    #[arg(long, value_name = "BREAKDOWN", value_parser = values::breakdown)]
-    pub breakdown: Option<Breakdown>,
+    /// Segment filter and breakdown.
+    #[command(flatten)]
+    pub filter: crate::commands::segment::FilterArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
@@ -56,21 +49,21 @@ pub async fn run(ctx: &Ctx, args: &TrendsArgs) -> Result<()> {
         .days(args.days as usize)
         .compare(args.compare)
         .now(args.now.unwrap_or_else(Utc::now));
-    spec.segments = args.segments.clone();
+    spec.segments = args.filter.segments.clone();
     spec.validate().map_err(|e| usage(e.to_string()))?;
     bitmapist::Zone::UTC
         .period_containing(bitmapist::TimeGroup::Days, spec.now)
         .context("--now is outside the years 1..=9999")?;
     let bm = ctx.open_for_query().await?;
-    if let Some(breakdown) = &args.breakdown {
+    if let Some(breakdown) = &args.filter.breakdown {
         let by = bm.trends_by(&spec, breakdown).await?;
         output::warn_unmarked(&bm, &[spec.event.as_str()]).await?;
-        let broken = |raw| output::broken_down(&by, |t| table(t, raw));
-        return match args.format {
-            TableFormat::Json => output::json(&serde_json::to_value(&by)?),
-            TableFormat::Csv => Ok(output::print(&broken(true).csv())?),
-            TableFormat::Table => Ok(output::print(&broken(false).render())?),
-        };
+        return crate::commands::segment::print_by(
+            &by,
+            args.format,
+            |t| serde_json::to_value(t).unwrap_or_default(),
+            |t| table(t, args.format == TableFormat::Csv),
+        );
     }
     let trends = bm.trends(&spec).await?;
     output::warn_unmarked(&bm, &[spec.event.as_str()]).await?;

@@ -9,7 +9,8 @@
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 
-use super::{EVENTS, Generator, Sink};
+use super::EVENTS;
+use super::generator::{Generator, Sink};
 use crate::bitmap::Bitmap;
 use crate::error::Result;
 

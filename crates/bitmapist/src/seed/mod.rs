@@ -17,15 +17,26 @@
 //!   `user:deleted`, rare, which ends the user's activity for good.
 //! - **Unique flags** (date-less keys, see [`Bitmapist::mark_unique`]): `user:premium`,
 //!   `user:verified_email`, `user:beta_tester`, from [`Generator::unique_flags`].
+//! - **A property**, `plan`, with five values (`plan:free`, `plan:trial`, `plan:starter`,
+//!   `plan:pro`, `plan:enterprise`, unique events as [`Bitmapist::set_property`] writes
+//!   them), one per user, from [`Generator::plan_of`]: what breakdowns break down by.
 //!
 //! Times follow a daily profile (quiet at night, busiest in the evening), in UTC, and never
-//! pass `end`. The output depends only on the plan: the generator uses its own small
-//! SplitMix64 generator rather than a crate, so that a seed gives the same data in every
+//! pass `end`. The output depends only on the plan: the generator draws from its own
+//! SplitMix64 streams rather than a crate, so that a seed gives the same data in every
 //! version and on every platform (only integer and IEEE arithmetic, no platform `exp`; a
 //! test pins a fingerprint of one plan's data, so a change to the model cannot go
 //! unnoticed). Each day is a pure function of the plan and the day, so days can be
 //! produced one at a time, in any order, and in parallel: memory is 24 bytes per user plus the
-//! days in flight ([`run`] writes batches of [`BATCH_DAYS`] days as bitmaps; see `write.rs`).
+//! days in flight ([`run`] writes batches of [`BATCH_DAYS`] days as bitmaps).
+//!
+//! The parts, each depending only on those before it:
+//! - `plan.rs`: [`SeedPlan`], the whole input, validated once;
+//! - `random.rs`: the random source, one SplitMix64 stream per (seed, salt, index);
+//! - `generator.rs`: the model: users drawn once, then each day's marks ([`Generator`]);
+//! - `bitmaps.rs`: one generated day as bitmaps (users per event and per event-hour);
+//! - `write.rs`: batches of days generated in parallel and written as whole bitmaps;
+//! - this module: [`run`], which drives them, and what it reports ([`Progress`], [`Summary`]).
 //!
 //! ```
 //! use bitmapist::seed::SeedPlan;
@@ -44,17 +55,22 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::bitmap::Bitmap;
-use crate::client::{Bitmapist, MarkOptions};
-use crate::error::{Argument, Error, Result};
+use crate::client::Bitmapist;
+use crate::error::Result;
 use crate::period::Period;
 
 mod bitmaps;
+mod generator;
+mod plan;
+mod random;
 mod write;
 
+pub use self::generator::{Day, Generator};
+pub use self::plan::SeedPlan;
 pub use self::write::BATCH_DAYS;
 
 /// The dated events the generator writes, in a fixed order (see [`Day::counts`]).
@@ -73,6 +89,13 @@ pub const EVENTS: [&str; 9] = [
 /// The unique (date-less) flags the generator sets (see [`Generator::unique_flags`]).
 pub const FLAGS: [&str; 3] = ["user:premium", "user:verified_email", "user:beta_tester"];
 
+/// The property the seed sets on every user (unique events `plan:VALUE`, see
+/// [`Bitmapist::set_property`]), so that breakdowns have a property to break down by.
+pub const PLAN_PROPERTY: &str = "plan";
+
+/// The values of [`PLAN_PROPERTY`] (see [`Generator::plan_of`]).
+pub const PLAN_VALUES: [&str; 5] = ["free", "trial", "starter", "pro", "enterprise"];
+
 /// The largest number of users a plan may have (the generator keeps 24 bytes per user).
 pub const MAX_USERS: u32 = 50_000_000;
 
@@ -81,698 +104,6 @@ pub const MAX_DAYS: u32 = 36_600;
 
 /// One mark: event, user id, time. Feed a day of them to [`Bitmapist::mark_events`].
 pub type Mark = (&'static str, u32, DateTime<Utc>);
-
-// Indexes into EVENTS.
-const SIGNED_UP: usize = 0;
-const CREATED: usize = 1;
-const LOGGED_IN: usize = 2;
-const LOGGED_OUT: usize = 3;
-const PAGE_VIEWED: usize = 4;
-const UPDATED: usize = 5;
-const PURCHASED: usize = 6;
-const UPGRADED: usize = 7;
-const DELETED: usize = 8;
-
-// Indexes into FLAGS, as bits of `User::flags`.
-const PREMIUM: u8 = 1;
-const VERIFIED: u8 = 2;
-const BETA: u8 = 4;
-
-/// What to generate: how many users over how many days up to when, from which seed.
-///
-/// ```
-/// use bitmapist::seed::SeedPlan;
-/// use chrono::{TimeZone, Utc};
-/// let end = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
-/// let plan = SeedPlan::new(100_000, 365, end).seed(42).hourly(true);
-/// assert_eq!(plan.start()?.to_string(), "2025-11-23");
-/// assert!(SeedPlan::new(0, 365, end).validate().is_err());
-/// # Ok::<(), bitmapist::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SeedPlan {
-    /// How many users (ids `1..=users`), at most [`MAX_USERS`].
-    pub users: u32,
-    /// How many calendar days, ending with the day of `end`, at most [`MAX_DAYS`].
-    pub days: u32,
-    /// The last instant of the range: no mark is later.
-    pub end: DateTime<Utc>,
-    /// The seed: the same plan gives the same marks.
-    pub seed: u64,
-    /// Whether the marks should also write hour keys (see [`SeedPlan::mark_options`]);
-    /// the generated marks are the same either way.
-    pub hourly: bool,
-}
-
-impl SeedPlan {
-    /// A plan with seed 42, without hour keys.
-    ///
-    /// ```
-    /// use bitmapist::seed::SeedPlan;
-    /// let plan = SeedPlan::new(10, 7, chrono::Utc::now());
-    /// assert_eq!((plan.seed, plan.hourly), (42, false));
-    /// ```
-    pub fn new(users: u32, days: u32, end: DateTime<Utc>) -> SeedPlan {
-        SeedPlan {
-            users,
-            days,
-            end,
-            seed: 42,
-            hourly: false,
-        }
-    }
-
-    /// Sets the seed: the same plan with the same seed generates the same marks.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let end = chrono::Utc::now();
-    /// let last_day = |seed| SeedPlan::new(2_000, 7, end).seed(seed).generator()?.day(6);
-    /// assert_eq!(last_day(9)?, last_day(9)?);
-    /// assert_ne!(last_day(9)?.marks, last_day(10)?.marks);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn seed(mut self, seed: u64) -> SeedPlan {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets whether marks also write hour keys.
-    ///
-    /// ```
-    /// use bitmapist::{Bitmapist, seed::{self, SeedPlan}};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), bitmapist::Error> {
-    /// let bm = Bitmapist::open("memory://").await?;
-    /// seed::run(&bm, &SeedPlan::new(50, 2, chrono::Utc::now()).hourly(true), |_| {}).await?;
-    /// // Hour keys look like `trackist_user:logged_in_2026-11-30-9`: a day key has two dashes.
-    /// let keys = bm.store().keys("trackist_user:logged_in_").await?;
-    /// assert!(keys.iter().any(|k| k.matches('-').count() == 3), "{keys:?}");
-    /// # Ok(()) }
-    /// ```
-    pub fn hourly(mut self, on: bool) -> SeedPlan {
-        self.hourly = on;
-        self
-    }
-
-    /// Checks the numbers: users in `1..=MAX_USERS`, days in `1..=MAX_DAYS`, and a range
-    /// within the supported years.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let now = chrono::Utc::now();
-    /// assert!(SeedPlan::new(10, 7, now).validate().is_ok());
-    /// assert!(SeedPlan::new(10, 0, now).validate().is_err());
-    /// ```
-    pub fn validate(&self) -> Result<()> {
-        if !(1..=MAX_USERS).contains(&self.users) {
-            return Err(Error::invalid_arg(
-                Argument::Users,
-                format!("{} is not in 1..={MAX_USERS}", self.users),
-            ));
-        }
-        if !(1..=MAX_DAYS).contains(&self.days) {
-            return Err(Error::invalid_arg(
-                Argument::Days,
-                format!("{} is not in 1..={MAX_DAYS}", self.days),
-            ));
-        }
-        let start = self.start_unchecked()?;
-        for date in [start, self.end.date_naive()] {
-            if !(crate::period::MIN_YEAR + 1..crate::period::MAX_YEAR).contains(&date.year()) {
-                return Err(Error::DateOutOfRange(format!(
-                    "the seed range {start}..={} is outside the supported years",
-                    self.end.date_naive()
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn start_unchecked(&self) -> Result<NaiveDate> {
-        let back = u64::from(self.days.saturating_sub(1));
-        self.end
-            .date_naive()
-            .checked_sub_days(chrono::Days::new(back))
-            .ok_or_else(|| Error::DateOutOfRange(format!("{} days before {}", back, self.end)))
-    }
-
-    /// The first day of the range.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// use chrono::{TimeZone, Utc};
-    /// let plan = SeedPlan::new(10, 1, Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).unwrap());
-    /// assert_eq!(plan.start()?.to_string(), "2026-01-01");
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn start(&self) -> Result<NaiveDate> {
-        self.validate()?;
-        self.start_unchecked()
-    }
-
-    /// The options to mark with: hour keys as planned, the unique key as the handle says.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let opts = SeedPlan::new(10, 7, chrono::Utc::now()).mark_options();
-    /// assert_eq!((opts.hourly, opts.unique), (Some(false), None));
-    /// ```
-    pub fn mark_options(&self) -> MarkOptions {
-        MarkOptions {
-            hourly: Some(self.hourly),
-            unique: None,
-        }
-    }
-
-    /// Draws the users (sign-up day, stickiness, fate) and returns the day-by-day
-    /// generator. Takes 24 bytes per user.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let generator = SeedPlan::new(500, 14, chrono::Utc::now()).generator()?;
-    /// assert_eq!(generator.len(), 14);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn generator(&self) -> Result<Generator> {
-        Generator::new(self.clone())
-    }
-}
-
-/// One day of generated marks.
-///
-/// ```
-/// # use bitmapist::seed::{SeedPlan, EVENTS};
-/// let day = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?.day(0)?;
-/// assert_eq!(day.counts.iter().sum::<u64>(), day.marks.len() as u64);
-/// assert_eq!(day.counts.len(), EVENTS.len());
-/// # Ok::<(), bitmapist::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct Day {
-    /// The day's index in the range, 0 for the first.
-    pub index: u32,
-    /// The date (UTC).
-    pub date: NaiveDate,
-    /// The marks, users in ascending order.
-    pub marks: Vec<Mark>,
-    /// How many marks of each of [`EVENTS`], in that order.
-    pub counts: [u64; EVENTS.len()],
-}
-
-/// What the generator knows of one user.
-#[derive(Clone, Copy, Debug)]
-struct User {
-    /// Day index of the sign-up.
-    signup_day: u32,
-    /// Second of that day.
-    signup_sec: u32,
-    /// Day index of the deletion (`u32::MAX`: never).
-    deleted_day: u32,
-    /// Day index of the upgrade to premium (`u32::MAX`: never).
-    upgrade_day: u32,
-    /// Baseline daily activity probability.
-    stickiness: f32,
-    /// Bits of FLAGS.
-    flags: u8,
-}
-
-/// The marks of a [`SeedPlan`], one [`Day`] at a time (an iterator, and random access by
-/// day with [`Generator::day`]).
-///
-/// ```
-/// use bitmapist::seed::SeedPlan;
-/// let plan = SeedPlan::new(2_000, 10, chrono::Utc::now()).seed(1);
-/// let a: Vec<_> = plan.generator()?.collect();
-/// let b = plan.generator()?.day(3)?;
-/// assert_eq!(a[3], b); // each day depends only on the plan
-/// # Ok::<(), bitmapist::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Generator {
-    plan: SeedPlan,
-    start: NaiveDate,
-    users: Vec<User>,
-    /// `signed_by[k]`: how many users signed up on days `0..=k`.
-    signed_by: Vec<u32>,
-    /// Activity multiplier by account age in days.
-    decay: Vec<f32>,
-    next: u32,
-}
-
-/// The cumulative sign-up weight of each day: growth over the range, weekly pattern, noise.
-fn signup_cdf(plan: &SeedPlan, start: NaiveDate) -> Vec<f64> {
-    let days = plan.days as usize;
-    let mut cdf = Vec::with_capacity(days);
-    let mut acc = 0f64;
-    for k in 0..days {
-        let date = start + Duration::days(k as i64);
-        let mut r = Rng::stream(plan.seed, SALT_SIGNUP_DAY, k as u64);
-        let growth = 1.0 + k as f64 / days as f64;
-        let weekly = match date.weekday() {
-            Weekday::Sat => 0.7,
-            Weekday::Sun => 0.6,
-            _ => 1.0,
-        };
-        acc += growth * weekly * (0.8 + 0.4 * r.unit());
-        cdf.push(acc);
-    }
-    cdf
-}
-
-/// The users in sign-up order (user i's quantile of `cdf` is (i + r) / n, stratified) and
-/// `signed_by` (how many signed up on days `0..=k`).
-fn draw_users(plan: &SeedPlan, cdf: &[f64]) -> (Vec<User>, Vec<u32>) {
-    let days = cdf.len();
-    let n = plan.users;
-    let total = cdf.last().copied().unwrap_or(0.0);
-    let end_sec = plan.end.num_seconds_from_midnight();
-    let mut users = Vec::with_capacity(n as usize);
-    let mut signed_by = vec![0u32; days];
-    let mut k = 0usize;
-    for i in 0..n {
-        let uid = u64::from(i) + 1;
-        let mut r = Rng::stream(plan.seed, SALT_USER, uid);
-        let q = (f64::from(i) + r.unit()) / f64::from(n) * total;
-        while k + 1 < days && cdf[k] < q {
-            k += 1;
-        }
-        signed_by[k] += 1;
-        // The last day ends at `end`: everyone signs up by then.
-        let day_ends = if k + 1 == days { Some(end_sec) } else { None };
-        users.push(draw_user(plan, &mut r, k as u32, day_ends));
-    }
-    for k in 1..days {
-        signed_by[k] += signed_by[k - 1];
-    }
-    (users, signed_by)
-}
-
-/// One user who signs up on `signup_day` (before second `day_ends` of it, if given): the
-/// rest of the user's stream `r` draws the time, kind, deletion, upgrade and flags.
-fn draw_user(plan: &SeedPlan, r: &mut Rng, signup_day: u32, day_ends: Option<u32>) -> User {
-    let mut signup_sec = r.time_of_day();
-    if let Some(end_sec) = day_ends {
-        signup_sec = (u64::from(signup_sec) * (u64::from(end_sec) + 1) / 86_400) as u32;
-    }
-    // Tourists, casual and loyal users.
-    let kind = r.unit();
-    let stickiness = if kind < 0.4 {
-        0.02 + 0.13 * r.unit()
-    } else if kind < 0.8 {
-        0.15 + 0.35 * r.unit()
-    } else {
-        0.5 + 0.45 * r.unit()
-    };
-    let deleted_day = if r.chance(0.05) {
-        signup_day.saturating_add(1 + r.below(180) as u32)
-    } else {
-        u32::MAX
-    };
-    let upgrade_day = if r.chance(0.12) {
-        signup_day.saturating_add(1 + r.below(45) as u32)
-    } else {
-        u32::MAX
-    };
-    let upgrade_day = if upgrade_day < deleted_day && upgrade_day < plan.days {
-        upgrade_day
-    } else {
-        u32::MAX
-    };
-    let mut flags = 0;
-    if upgrade_day != u32::MAX {
-        flags |= PREMIUM;
-    }
-    if r.chance(0.7) {
-        flags |= VERIFIED;
-    }
-    if r.chance(0.03) {
-        flags |= BETA;
-    }
-    User {
-        signup_day,
-        signup_sec,
-        deleted_day,
-        upgrade_day,
-        stickiness: stickiness as f32,
-        flags,
-    }
-}
-
-/// Activity multiplier by account age in days: fast decay over the first weeks, then a
-/// plateau, 0.2 + 0.8 * e^(-age / 10), by repeated multiplication (IEEE-exact everywhere,
-/// unlike a platform's `exp`).
-fn decay_curve(days: usize) -> Vec<f32> {
-    let mut fade = 1.0f64;
-    (0..days)
-        .map(|_| {
-            let d = (0.2 + 0.8 * fade) as f32;
-            fade *= DECAY_PER_DAY;
-            d
-        })
-        .collect()
-}
-
-/// Relative weights of the hour of day (0..24) of a session: quiet at night, busy evenings.
-const HOUR_WEIGHTS: [u32; 24] = [
-    10, 6, 4, 3, 3, 5, 10, 20, 30, 40, 45, 45, 40, 40, 40, 40, 42, 45, 50, 55, 50, 40, 30, 20,
-];
-
-impl Generator {
-    fn new(plan: SeedPlan) -> Result<Generator> {
-        plan.validate()?;
-        let start = plan.start_unchecked()?;
-        let signup_cdf = signup_cdf(&plan, start);
-        let (users, signed_by) = draw_users(&plan, &signup_cdf);
-        let decay = decay_curve(plan.days as usize);
-        Ok(Generator {
-            plan,
-            start,
-            users,
-            signed_by,
-            decay,
-            next: 0,
-        })
-    }
-
-    /// The plan.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let plan = SeedPlan::new(10, 7, chrono::Utc::now());
-    /// assert_eq!(plan.generator()?.plan(), &plan);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn plan(&self) -> &SeedPlan {
-        &self.plan
-    }
-
-    /// How many users signed up on day `index` or before (their ids are `1..=` that).
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let g = SeedPlan::new(1_000, 30, chrono::Utc::now()).generator()?;
-    /// assert!(g.signed_up_by(0) < g.signed_up_by(29));
-    /// assert_eq!(g.signed_up_by(29), 1_000);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn signed_up_by(&self, index: u32) -> u32 {
-        let last = self.signed_by.len().saturating_sub(1);
-        self.signed_by
-            .get((index as usize).min(last))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The unique flags to set with [`Bitmapist::mark_unique`]: `(flag, uid)` for every
-    /// user who has it, by flag then user.
-    ///
-    /// ```
-    /// # use bitmapist::seed::{SeedPlan, FLAGS};
-    /// let g = SeedPlan::new(1_000, 30, chrono::Utc::now()).generator()?;
-    /// let flags = g.unique_flags();
-    /// assert!(flags.iter().all(|(f, _)| FLAGS.contains(f)));
-    /// assert!(flags.iter().filter(|(f, _)| *f == "user:verified_email").count() > 500);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn unique_flags(&self) -> Vec<(&'static str, u32)> {
-        let mut out = Vec::new();
-        for (bit, flag) in [(PREMIUM, FLAGS[0]), (VERIFIED, FLAGS[1]), (BETA, FLAGS[2])] {
-            out.extend(
-                (1u32..)
-                    .zip(&self.users)
-                    .filter(|(_, u)| u.flags & bit != 0)
-                    .map(|(uid, _)| (flag, uid)),
-            );
-        }
-        out
-    }
-
-    /// The marks of day `index` (0 for the first day of the range).
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let g = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?;
-    /// assert!(g.day(2).is_ok());
-    /// assert!(g.day(3).is_err());
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn day(&self, index: u32) -> Result<Day> {
-        let mut marks = Vec::new();
-        let (date, counts) = self.day_into(index, &mut marks)?;
-        Ok(Day {
-            index,
-            date,
-            marks,
-            counts,
-        })
-    }
-
-    /// Appends the marks of day `index` to `out` (reusing its allocation); returns the date
-    /// and how many marks of each of [`EVENTS`] were appended.
-    ///
-    /// ```
-    /// # use bitmapist::seed::SeedPlan;
-    /// let g = SeedPlan::new(100, 3, chrono::Utc::now()).generator()?;
-    /// let mut buf = Vec::new();
-    /// let (_, counts) = g.day_into(0, &mut buf)?;
-    /// assert_eq!(counts.iter().sum::<u64>(), buf.len() as u64);
-    /// # Ok::<(), bitmapist::Error>(())
-    /// ```
-    pub fn day_into(
-        &self,
-        index: u32,
-        out: &mut Vec<Mark>,
-    ) -> Result<(NaiveDate, [u64; EVENTS.len()])> {
-        let date = self.date(index)?;
-        let midnight = date
-            .and_hms_opt(0, 0, 0)
-            .ok_or_else(|| Error::DateOutOfRange(date.to_string()))?
-            .and_utc();
-        let counts = self.generate(index, &mut MarkSink { midnight, out })?;
-        Ok((date, counts))
-    }
-
-    /// The date of day `index`, checked against the plan.
-    fn date(&self, index: u32) -> Result<NaiveDate> {
-        if index >= self.plan.days {
-            return Err(Error::invalid_arg(
-                Argument::Index,
-                format!("day {index} is not in 0..{}", self.plan.days),
-            ));
-        }
-        Ok(self.start + Duration::days(i64::from(index)))
-    }
-
-    /// Generates day `index` into `sink`; how many marks of each of [`EVENTS`] it took.
-    /// Every sink sees the same marks: the model below is the only one.
-    pub(crate) fn generate<S: Sink>(
-        &self,
-        index: u32,
-        sink: &mut S,
-    ) -> Result<[u64; EVENTS.len()]> {
-        let date = self.date(index)?;
-        // Marks are kept up to the plan's end: any second of an earlier day, up to end's
-        // second on its day (a mark's time has no fraction, so `at <= end` is exactly this).
-        let end_date = self.plan.end.date_naive();
-        let limit = match date.cmp(&end_date) {
-            std::cmp::Ordering::Less => 86_399,
-            std::cmp::Ordering::Equal => self.plan.end.num_seconds_from_midnight(),
-            std::cmp::Ordering::Greater => return Ok([0; EVENTS.len()]),
-        };
-        let mut day = DayWriter {
-            limit,
-            sink,
-            counts: [0; EVENTS.len()],
-        };
-        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-        let weekly = if weekend { 0.75f32 } else { 1.0 };
-        let day_seed = mix(self.plan.seed ^ mix(SALT_ACTIVITY ^ u64::from(index)));
-        let signed = self.signed_up_by(index) as usize;
-        for (uid, u) in (1u32..).zip(&self.users[..signed]) {
-            if index <= u.deleted_day {
-                let r = Rng(mix(day_seed ^ u64::from(uid).wrapping_mul(GOLDEN)));
-                self.user_day(&mut day, r, index, uid, u, weekly);
-            }
-        }
-        Ok(day.counts)
-    }
-
-    /// The marks of user `uid` on day `index` (not after the deletion day), drawn from `r`,
-    /// the user's stream for the day: the sign-up, the deletion, or a day of activity.
-    fn user_day<S: Sink>(
-        &self,
-        day: &mut DayWriter<'_, S>,
-        mut r: Rng,
-        index: u32,
-        uid: u32,
-        u: &User,
-        weekly: f32,
-    ) {
-        if index == u.signup_day {
-            let t = u.signup_sec;
-            day.push(SIGNED_UP, uid, t);
-            day.push(CREATED, uid, t);
-            day.session(&mut r, uid, t);
-            if r.chance(0.3) {
-                day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-            }
-            return;
-        }
-        if index == u.deleted_day {
-            let t = r.time_of_day();
-            day.push(LOGGED_IN, uid, t);
-            day.push(DELETED, uid, t.saturating_add(30 + r.below(600) as u32));
-            return;
-        }
-        let age = (index - u.signup_day) as usize;
-        let p = u.stickiness * self.decay.get(age).copied().unwrap_or(0.2) * weekly;
-        let upgrade = index == u.upgrade_day;
-        if !upgrade && r.unit() as f32 >= p {
-            return;
-        }
-        let t = r.time_of_day();
-        day.session(&mut r, uid, t);
-        if upgrade {
-            let later = t.saturating_add(60 + r.below(900) as u32);
-            day.push(UPGRADED, uid, later);
-            day.push(PURCHASED, uid, later);
-        } else if r.chance(if u.flags & PREMIUM != 0 { 0.03 } else { 0.008 }) {
-            day.push(PURCHASED, uid, t.saturating_add(60 + r.below(1800) as u32));
-        }
-        if r.chance(0.03) {
-            day.push(UPDATED, uid, t.saturating_add(r.below(1800) as u32));
-        }
-        if r.chance(f64::from(u.stickiness) * 0.3) {
-            let t2 = r.time_of_day();
-            day.session(&mut r, uid, t2);
-        }
-    }
-}
-
-impl Iterator for Generator {
-    type Item = Day;
-
-    fn next(&mut self) -> Option<Day> {
-        let day = self.day(self.next).ok()?;
-        self.next += 1;
-        Some(day)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.plan.days.saturating_sub(self.next) as usize;
-        (left, Some(left))
-    }
-}
-
-impl ExactSizeIterator for Generator {}
-
-/// Where a day's marks go: event (index into [`EVENTS`]), user, second of the day (within
-/// the day and not after the plan's end). Users come in ascending order.
-pub(crate) trait Sink {
-    /// Takes one mark.
-    fn push(&mut self, event: usize, uid: u32, sec: u32);
-}
-
-/// A sink of [`Mark`]s.
-struct MarkSink<'a> {
-    midnight: DateTime<Utc>,
-    out: &'a mut Vec<Mark>,
-}
-
-impl Sink for MarkSink<'_> {
-    fn push(&mut self, event: usize, uid: u32, sec: u32) {
-        let at = self.midnight + Duration::seconds(i64::from(sec));
-        self.out.push((EVENTS[event], uid, at));
-    }
-}
-
-/// Passes one day's marks to a sink, dropping those after the plan's end, and counts them.
-struct DayWriter<'a, S: Sink> {
-    /// The last second of the day a mark may have.
-    limit: u32,
-    sink: &'a mut S,
-    counts: [u64; EVENTS.len()],
-}
-
-impl<S: Sink> DayWriter<'_, S> {
-    /// Marks `event` at second `sec` of the day (kept within the day).
-    fn push(&mut self, event: usize, uid: u32, sec: u32) {
-        let sec = sec.min(86_399);
-        if sec <= self.limit {
-            self.sink.push(event, uid, sec);
-            self.counts[event] += 1;
-        }
-    }
-
-    /// A session starting at `t`: log-in, a page view, usually a log-out.
-    fn session(&mut self, r: &mut Rng, uid: u32, t: u32) {
-        self.push(LOGGED_IN, uid, t);
-        self.push(PAGE_VIEWED, uid, t.saturating_add(r.below(600) as u32));
-        if r.chance(0.7) {
-            self.push(LOGGED_OUT, uid, t.saturating_add(60 + r.below(5400) as u32));
-        }
-    }
-}
-
-/// e^(-1/10): the daily fade of activity.
-const DECAY_PER_DAY: f64 = 0.904_837_418_035_959_5;
-
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-const SALT_SIGNUP_DAY: u64 = 0x5167_4E55_5044_4159;
-const SALT_USER: u64 = 0x5553_4552_5041_5241;
-const SALT_ACTIVITY: u64 = 0x4143_5449_5649_5459;
-
-/// The SplitMix64 finalizer: a fast, well-mixed 64-bit hash.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): small, fast and stable across versions.
-struct Rng(u64);
-
-impl Rng {
-    /// An independent stream for `(seed, salt, n)`.
-    fn stream(seed: u64, salt: u64, n: u64) -> Rng {
-        Rng(mix(seed ^ mix(salt ^ mix(n.wrapping_add(GOLDEN)))))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(GOLDEN);
-        mix(self.0)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// A second of the day, following [`HOUR_WEIGHTS`].
-    fn time_of_day(&mut self) -> u32 {
-        let total: u32 = HOUR_WEIGHTS.iter().sum();
-        let mut x = self.below(u64::from(total)) as u32;
-        let mut hour = 0u32;
-        for w in HOUR_WEIGHTS {
-            if x < w {
-                break;
-            }
-            x -= w;
-            hour += 1;
-        }
-        hour.min(23) * 3600 + self.below(3600) as u32
-    }
-}
 
 /// Where a [`run`] is: reported after each day.
 ///
@@ -821,13 +152,15 @@ pub struct Summary {
     pub events: BTreeMap<String, u64>,
     /// Unique flags set, per flag name.
     pub flags: BTreeMap<String, u64>,
+    /// Users per value of the [`PLAN_PROPERTY`] (`plan:free`, ...); not counted in `marks`.
+    pub properties: BTreeMap<String, u64>,
     /// The plan.
     pub plan: SeedPlan,
     /// The first day of the range.
     pub start: NaiveDate,
 }
 
-/// Generates `plan` into `bm`, then the unique flags, then flushes. `progress` is called
+/// Generates `plan` into `bm`, then the unique flags and the `plan` property, then flushes. `progress` is called
 /// after each day. The keys written are exactly those [`Bitmapist::mark_events`] would
 /// write for [`Generator::day`]'s marks (month, ISO week, day; the hour with
 /// [`SeedPlan::hourly`]; the unique key when the handle tracks it), but written as whole
@@ -853,6 +186,8 @@ pub struct Summary {
 /// assert_eq!(summary.events["user:signed_up"], 1_000);
 /// let premium = bm.events("user:premium", Period::unique()).count().await?;
 /// assert_eq!(premium, summary.flags["user:premium"]);
+/// assert_eq!(summary.properties.values().sum::<u64>(), 1_000);
+/// assert_eq!(bm.property_values("plan").await?.len(), 5);
 /// assert!(summary.marks > 1_000);
 /// # Ok(()) }
 /// ```
@@ -865,6 +200,11 @@ pub async fn run(
     let generator = plan.generator()?;
     let start = generator.start;
     let unique = generator.unique_flags();
+    // The property: one value per user, each value's users written whole (after the flags).
+    let mut values = vec![roaring::RoaringBitmap::new(); PLAN_VALUES.len()];
+    for uid in 1..=plan.users {
+        values[generator.plan_of(uid)].insert(uid);
+    }
     let hourly = plan.mark_options().hourly.unwrap_or(bm.tracks_hourly());
     let mut marks = 0u64;
     let counts = write::write_days(bm, generator, hourly, |day| {
@@ -891,6 +231,13 @@ pub async fn run(
         flags.insert(flag.to_string(), n);
         marks += n;
     }
+    let mut properties = BTreeMap::new();
+    for (value, users) in PLAN_VALUES.iter().zip(values) {
+        let event = format!("{PLAN_PROPERTY}:{value}");
+        let users = Bitmap::from_bits(users);
+        properties.insert(event.clone(), users.count());
+        entries.push((bm.layout().key(&event, &Period::unique()), users));
+    }
     bm.store().merge(entries).await?;
     bm.flush().await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -908,168 +255,8 @@ pub async fn run(
             .map(|(e, c)| (e.to_string(), c))
             .collect(),
         flags,
+        properties,
         plan: plan.clone(),
         start,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn end() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 15, 30, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn same_seed_same_marks_other_seed_other_marks() -> Result<()> {
-        let plan = SeedPlan::new(3_000, 40, end()).seed(11);
-        let a: Vec<Day> = plan.generator()?.collect();
-        let b: Vec<Day> = plan.generator()?.collect();
-        assert_eq!(a, b);
-        let c: Vec<Day> = plan.clone().seed(12).generator()?.collect();
-        assert_ne!(a, c);
-        // Fixed numbers: a change here changes every seeded data set (call it out).
-        let total: usize = a.iter().map(|d| d.marks.len()).sum();
-        assert!(total > 20_000, "{total}");
-        Ok(())
-    }
-
-    /// FNV-1a over every mark of the plan: a fingerprint of the generated data.
-    fn fingerprint(plan: &SeedPlan) -> Result<(usize, u64)> {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        let mut n = 0;
-        for day in plan.generator()? {
-            for (event, uid, at) in &day.marks {
-                n += 1;
-                let bytes = event
-                    .bytes()
-                    .chain(uid.to_le_bytes())
-                    .chain(at.timestamp().to_le_bytes());
-                for b in bytes {
-                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-                }
-            }
-        }
-        for (flag, uid) in plan.generator()?.unique_flags() {
-            for b in flag.bytes().chain(uid.to_le_bytes()) {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        Ok((n, h))
-    }
-
-    #[test]
-    fn the_data_of_a_seed_never_changes_silently() -> Result<()> {
-        // A seed must give the same data in every version: if this fails, the model
-        // changed; update the numbers only on purpose, and say so in the changelog.
-        let got = fingerprint(&SeedPlan::new(3_000, 40, end()).seed(11))?;
-        assert_eq!(got, (38_393, 12_050_594_803_024_432_267));
-        Ok(())
-    }
-
-    #[test]
-    fn every_mark_is_in_range_and_users_sign_up_once() -> Result<()> {
-        let plan = SeedPlan::new(2_000, 60, end()).seed(5);
-        let start = plan.start()?;
-        let mut signed = std::collections::HashSet::new();
-        let mut deleted = std::collections::HashSet::new();
-        for day in plan.generator()? {
-            for &(event, uid, at) in &day.marks {
-                assert!((1..=2_000).contains(&uid));
-                assert!(at <= plan.end);
-                assert_eq!(at.date_naive(), day.date);
-                assert!(at.date_naive() >= start);
-                assert!(!deleted.contains(&uid), "{uid} active after deletion");
-                if event == "user:signed_up" {
-                    assert!(signed.insert(uid), "{uid} signed up twice");
-                } else {
-                    assert!(signed.contains(&uid), "{uid} active before signing up");
-                }
-                if event == "user:deleted" {
-                    deleted.insert(uid);
-                }
-            }
-            // Marks of a deleted user on their deletion day are fine; later ones are not.
-        }
-        assert_eq!(
-            signed.len(),
-            2_000,
-            "every user signs up, even on the last day"
-        );
-        assert!(!deleted.is_empty());
-        Ok(())
-    }
-
-    #[test]
-    fn retention_decreases_with_age_and_signups_grow() -> Result<()> {
-        let plan = SeedPlan::new(20_000, 90, end()).seed(1);
-        let g = plan.generator()?;
-        // Of the users who signed up in the first week: share active at age 1, 7, 30, 60.
-        let cohort: std::collections::HashMap<u32, u32> = g
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.signup_day < 7)
-            .map(|(i, u)| (i as u32 + 1, u.signup_day))
-            .collect();
-        let mut active = [0u32; 4];
-        let ages = [1u32, 7, 30, 60];
-        for (k, day) in g.clone().enumerate() {
-            for &(event, uid, _) in &day.marks {
-                if event != "user:logged_in" {
-                    continue;
-                }
-                if let Some(&s) = cohort.get(&uid) {
-                    for (slot, &age) in ages.iter().enumerate() {
-                        if k as u32 == s + age {
-                            active[slot] += 1;
-                        }
-                    }
-                }
-            }
-        }
-        assert!(
-            active.windows(2).all(|w| w[0] > w[1]),
-            "retention not decreasing: {active:?}"
-        );
-        // More sign-ups in the last month than in the first.
-        let first = g.signed_up_by(29);
-        let last = g.signed_up_by(89) - g.signed_up_by(59);
-        assert!(last > first, "{first} vs {last}");
-        // Purchases are rare next to log-ins; flags are plausible.
-        let mut counts = [0u64; EVENTS.len()];
-        for day in g.clone() {
-            for (c, d) in counts.iter_mut().zip(day.counts) {
-                *c += d;
-            }
-        }
-        assert!(counts[PURCHASED] * 10 < counts[LOGGED_IN]);
-        assert!(counts[DELETED] > 0 && counts[DELETED] * 10 < 20_000);
-        let premium = g
-            .unique_flags()
-            .iter()
-            .filter(|(f, _)| *f == "user:premium")
-            .count();
-        assert!((500..4_000).contains(&premium), "{premium}");
-        Ok(())
-    }
-
-    #[test]
-    fn nothing_after_end_and_bad_plans_are_errors() -> Result<()> {
-        let plan = SeedPlan::new(5_000, 2, end());
-        let last = plan.generator()?.day(1)?;
-        assert!(last.marks.iter().all(|m| m.2 <= end()));
-        assert!(SeedPlan::new(0, 1, end()).validate().is_err());
-        assert!(SeedPlan::new(1, MAX_DAYS + 1, end()).validate().is_err());
-        assert!(SeedPlan::new(MAX_USERS + 1, 1, end()).validate().is_err());
-        let far = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single();
-        if let Some(far) = far {
-            assert!(SeedPlan::new(1, 1, far).validate().is_err());
-        }
-        Ok(())
-    }
 }

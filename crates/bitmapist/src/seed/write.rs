@@ -27,8 +27,9 @@ use std::sync::Arc;
 use chrono::Datelike;
 use rayon::prelude::*;
 
+use super::EVENTS;
 use super::bitmaps::DayBitmaps;
-use super::{EVENTS, Generator};
+use super::generator::Generator;
 use crate::bitmap::Bitmap;
 use crate::client::Bitmapist;
 use crate::error::{Error, Result};

@@ -10,6 +10,14 @@
 //! measure (a count, a cohort cell, a funnel step) sums to the unfiltered result. Segments
 //! may overlap: then a user counts under each segment they are in. Nothing is written, so
 //! a crash loses nothing.
+//!
+//! How an analysis joins (retention, funnels, stickiness and counts do it this way):
+//! 1. its fetch reads everything once and applies its spec's filter to its population
+//!    with [`Bitmapist::segment_filter`] (read within the population) and [`filtered`];
+//! 2. its compute takes `mask: Option<&Members>` and restricts its population with
+//!    [`masked`](super::masked) / [`masked_count`](super::masked_count) (`None`: no mask);
+//! 3. `<analysis>_by` calls [`Bitmapist::breakdown_values`] within the filtered
+//!    population, then [`per_value`] with the compute phase.
 
 use std::fmt;
 use std::str::FromStr;

@@ -736,14 +736,13 @@ impl Bitmapist {
                 };
             }
             check_segment_name(name)?;
-            if let Some(record) = self.records().await?.remove(name)
-                && let Some(def) = record.definition
-            {
+            let record = self.records().await?.remove(name);
+            let known = record.is_some();
+            if let Some(def) = record.and_then(|r| r.definition) {
                 return self.evaluate_def(&def, now, within, depth + 1).await;
             }
             // A snapshot, with or without its record.
             let key = self.snapshot_key(name);
-            let known = self.records().await?.contains_key(name);
             match self.read(&[key], within).await?.pop().flatten() {
                 Some(b) => Ok(Members::In(b)),
                 None if known => Ok(Members::In(Bitmap::new())),

@@ -80,6 +80,17 @@ pub enum UserSet {
         /// new, returning, resurrecting or dormant.
         status: LifecycleStatus,
     },
+    /// The users of `set` who are in every one of `segments` as of `now`: a number of a
+    /// filtered analysis whose set does not carry its own filter, or one breakdown value
+    /// (a property value is a segment: `plan:pro`).
+    Within {
+        /// The users to filter.
+        set: Box<UserSet>,
+        /// The segments they must all be in.
+        segments: Vec<String>,
+        /// When the segments are evaluated.
+        now: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// One page of a [`UserSet`]'s users.
@@ -153,6 +164,11 @@ impl Bitmapist {
                 .lifecycle_fetch(spec)
                 .await?
                 .status_users(*row, *status),
+            UserSet::Within { set, segments, now } => {
+                let users = Box::pin(self.users(set)).await?;
+                let filter = self.segment_filter(segments, *now, Some(&users)).await?;
+                Ok(super::filtered(users, filter.as_ref()))
+            }
         }
     }
 
