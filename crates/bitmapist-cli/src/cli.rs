@@ -93,6 +93,11 @@ pub enum Command {
     Resolve(commands::resolve::ResolveArgs),
     /// Show or change the time zone recorded in the store.
     Timezone(commands::timezone::TimezoneArgs),
+    /// An event's users per period as new, returning, resurrecting, and the dormant ones
+    /// (PostHog's lifecycle, exact).
+    Lifecycle(commands::lifecycle::LifecycleArgs),
+    /// Rolling daily, weekly and monthly actives of an event per day, and DAU/MAU.
+    Trends(commands::trends::TrendsArgs),
     /// Named sets of users: list, show, save, define, delete (see "Segments" in the README).
     Segment(commands::segment::SegmentArgs),
     /// User properties (unique events `prop:value`): set a value for users, list values.
@@ -120,6 +125,8 @@ impl Command {
             Command::Funnel(args) => commands::funnel::run(ctx, &args).await,
             Command::Resolve(args) => commands::resolve::run(ctx, &args).await,
             Command::Timezone(args) => commands::timezone::run(ctx, &args).await,
+            Command::Lifecycle(args) => commands::lifecycle::run(ctx, &args).await,
+            Command::Trends(args) => commands::trends::run(ctx, &args).await,
             Command::Segment(args) => commands::segment::run(ctx, &args).await,
             Command::Property(args) => commands::property::run(ctx, &args).await,
         }

@@ -59,6 +59,7 @@ mod funnel;
 mod idmap;
 mod keep;
 mod key;
+mod lifecycle;
 mod period;
 mod prune;
 mod query;
@@ -72,6 +73,7 @@ mod store;
 mod systems;
 mod telemetry;
 mod text;
+mod trends;
 mod zone;
 mod zone_record;
 
@@ -98,6 +100,7 @@ pub use idmap::{
 };
 pub use keep::{ENV_KEEP, Horizon, Keep, KeepPolicy, KeepUnit, pruned_meta_key};
 pub use key::{DEFAULT_PREFIX, KeyLayout};
+pub use lifecycle::{Lifecycle, LifecycleRow, LifecycleSpec, LifecycleStatus};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use prune::{DEFAULT_PRUNE_BATCH, PruneGroup, PruneReport, PruneSpec, recorded_horizon};
 pub use query::{Ids, Query};
@@ -123,5 +126,6 @@ pub use telemetry::{
     METRIC_STORE_ERRORS, describe_metrics,
 };
 pub use text::thousands;
+pub use trends::{Trends, TrendsDay, TrendsSpec};
 pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

@@ -118,16 +118,22 @@ pub(crate) enum QueryKind {
     Funnel,
     /// `Bitmapist::stickiness`.
     Stickiness,
+    /// `Bitmapist::lifecycle`.
+    Lifecycle,
+    /// `Bitmapist::trends`.
+    Trends,
 }
 
 impl QueryKind {
-    const ALL: [QueryKind; 6] = [
+    const ALL: [QueryKind; 8] = [
         QueryKind::Count,
         QueryKind::Bitmap,
         QueryKind::Cohort,
         QueryKind::Retention,
         QueryKind::Funnel,
         QueryKind::Stickiness,
+        QueryKind::Lifecycle,
+        QueryKind::Trends,
     ];
 
     /// The `kind` label.
@@ -139,6 +145,8 @@ impl QueryKind {
             QueryKind::Retention => "retention",
             QueryKind::Funnel => "funnel",
             QueryKind::Stickiness => "stickiness",
+            QueryKind::Lifecycle => "lifecycle",
+            QueryKind::Trends => "trends",
         }
     }
 }

@@ -80,6 +80,10 @@ impl From<bitmapist::Error> for DashboardError {
                     Argument::Cols => "num_cols",
                     Argument::Additional => "additional",
                     Argument::Event => "event",
+                    Argument::Segment => "segment",
+                    Argument::Breakdown => "breakdown",
+                    Argument::Periods => "periods",
+                    Argument::NewFrom => "new_from",
                     _ => "request",
                 };
                 DashboardError::BadParam {
