@@ -42,6 +42,45 @@ impl Stickiness {
     }
 }
 
+/// `out[k-1]`: how many users are set in exactly `k` of `days`, for `k` in `1..=n` (`n`
+/// at least `days.len()`; a user can be in at most `days.len()` of them).
+///
+/// One pass over the days' users, 65,536 ids at a time: each window's users are counted
+/// in a small array, then the array is tallied. The cost is one step per set bit of the
+/// days, not the `|days|²/2` bitmap operations of the fold in the definition (which it
+/// equals; see the tests).
+pub(crate) fn active_days(days: &[Bitmap], n: usize) -> Vec<u64> {
+    let mut out = vec![0u64; n.max(days.len())];
+    let mut iters: Vec<_> = days.iter().map(|d| d.bits().iter().peekable()).collect();
+    let mut counts = vec![0u8; 1 << 16];
+    loop {
+        let Some(window) = iters
+            .iter_mut()
+            .filter_map(|it| it.peek().map(|v| v >> 16))
+            .min()
+        else {
+            break;
+        };
+        let end = (u64::from(window) + 1) << 16;
+        for it in &mut iters {
+            while let Some(v) = it.next_if(|&v| u64::from(v) < end) {
+                let slot = &mut counts[(v & 0xFFFF) as usize];
+                *slot = slot.saturating_add(1);
+            }
+        }
+        for c in &mut counts {
+            if *c > 0 {
+                if let Some(o) = out.get_mut(usize::from(*c) - 1) {
+                    *o += 1;
+                }
+                *c = 0;
+            }
+        }
+    }
+    out.truncate(n.max(days.len()));
+    out
+}
+
 /// The days of `period` (a week or a month), first to last.
 pub(crate) fn days_of(period: &Period) -> Result<Vec<Period>> {
     let (Some(start), Some(end)) = (period.start(), period.end()) else {
@@ -102,24 +141,8 @@ impl Bitmapist {
             .map(|d| layout.key(event, d))
             .collect();
         let got = self.store().get(&keys).await?;
-        let n = days.len();
-        // at_least[k] = users active on at least k + 1 days.
-        let mut at_least: Vec<Bitmap> = vec![Bitmap::new(); n];
-        for (d, day) in got.into_iter().enumerate() {
-            let Some(day) = day.filter(|b| !b.is_empty()) else {
-                continue;
-            };
-            // After d + 1 days, nobody has more than d + 1 active days.
-            for k in (1..=d.min(n - 1)).rev() {
-                let grown = at_least[k - 1].and(&day);
-                at_least[k].or_assign(&grown);
-            }
-            at_least[0].or_assign(&day);
-        }
-        let counts: Vec<u64> = at_least.iter().map(Bitmap::count).collect();
-        let exactly = (0..n)
-            .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
-            .collect();
+        let days_read: Vec<Bitmap> = got.into_iter().flatten().collect();
+        let exactly = active_days(&days_read, days.len());
         Ok(Stickiness {
             event: event.to_string(),
             period: period.label(),
@@ -129,5 +152,43 @@ impl Bitmapist {
                 .unwrap_or_default(),
             days: exactly,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Equals a model counting each user's days in a hash map.
+        #[test]
+        fn active_days_counts_each_users_days(
+            days in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![0..300u32, 65_000..140_000u32, (u32::MAX - 5)..=u32::MAX],
+                    0..200,
+                ),
+                0..12,
+            ),
+            extra in 0..4usize,
+        ) {
+            let bitmaps: Vec<Bitmap> = days.iter().map(|d| d.iter().copied().collect()).collect();
+            let mut per_user: HashMap<u32, usize> = HashMap::new();
+            for b in &bitmaps {
+                for v in b.iter() {
+                    *per_user.entry(v).or_default() += 1;
+                }
+            }
+            let n = days.len() + extra;
+            let mut want = vec![0u64; n];
+            for c in per_user.values() {
+                want[c - 1] += 1;
+            }
+            prop_assert_eq!(active_days(&bitmaps, n), want);
+        }
     }
 }
