@@ -2,6 +2,7 @@
 //! one ISO week or calendar month, computed in memory from the period's day bitmaps.
 
 use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
 use serde::Serialize;
 
 use crate::bitmap::Bitmap;
@@ -45,40 +46,54 @@ impl Stickiness {
 /// `out[k-1]`: how many users are set in exactly `k` of `days`, for `k` in `1..=n` (`n`
 /// at least `days.len()`; a user can be in at most `days.len()` of them).
 ///
-/// One pass over the days' users, 65,536 ids at a time: each window's users are counted
-/// in a small array, then the array is tallied. The cost is one step per set bit of the
-/// days, not the `|days|²/2` bitmap operations of the fold in the definition (which it
-/// equals; see the tests).
+/// Each user's number of days is kept in binary across bitmaps ("planes": plane `i` holds
+/// the users whose count has bit `i` set): adding a day is a ripple-carry addition of
+/// whole bitmaps (`plane ^= carry`, `carry = plane & carry`, a few word-wise roaring
+/// operations per day), and the tally splits the users plane by plane down to one set per
+/// count. So the cost is a few bitmap operations per day and per count, not the
+/// `|days|²/2` of the fold in the definition (which it equals; see the tests), and no
+/// per-user loop.
 pub(crate) fn active_days(days: &[Bitmap], n: usize) -> Vec<u64> {
     let mut out = vec![0u64; n.max(days.len())];
-    let mut iters: Vec<_> = days.iter().map(|d| d.bits().iter().peekable()).collect();
-    let mut counts = vec![0u8; 1 << 16];
-    loop {
-        let Some(window) = iters
-            .iter_mut()
-            .filter_map(|it| it.peek().map(|v| v >> 16))
-            .min()
-        else {
-            break;
-        };
-        let end = (u64::from(window) + 1) << 16;
-        for it in &mut iters {
-            while let Some(v) = it.next_if(|&v| u64::from(v) < end) {
-                let slot = &mut counts[(v & 0xFFFF) as usize];
-                *slot = slot.saturating_add(1);
+    let mut planes: Vec<RoaringBitmap> = Vec::new();
+    for day in days {
+        let mut carry = day.bits().clone();
+        for plane in &mut planes {
+            if carry.is_empty() {
+                break;
             }
+            let next = &*plane & &carry;
+            *plane ^= &carry;
+            carry = next;
         }
-        for c in &mut counts {
-            if *c > 0 {
-                if let Some(o) = out.get_mut(usize::from(*c) - 1) {
-                    *o += 1;
-                }
-                *c = 0;
-            }
+        if !carry.is_empty() {
+            planes.push(carry);
         }
     }
-    out.truncate(n.max(days.len()));
+    let everyone = planes.iter().fold(RoaringBitmap::new(), |all, p| all | p);
+    tally(everyone, &planes, 0, &mut out);
     out
+}
+
+/// Adds to `out[value + v - 1]` the users of `set` whose count's bits in `planes` make `v`
+/// (the top plane first); `value` holds the bits above `planes`.
+fn tally(set: RoaringBitmap, planes: &[RoaringBitmap], value: usize, out: &mut [u64]) {
+    if set.is_empty() {
+        return;
+    }
+    match planes.split_last() {
+        None => {
+            if let Some(o) = value.checked_sub(1).and_then(|i| out.get_mut(i)) {
+                *o += set.len();
+            }
+        }
+        Some((top, rest)) => {
+            let with = &set & top;
+            let without = set - top;
+            tally(with, rest, value | (1 << rest.len()), out);
+            tally(without, rest, value, out);
+        }
+    }
 }
 
 /// The days of `period` (a week or a month), first to last.
