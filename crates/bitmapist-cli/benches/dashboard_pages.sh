@@ -6,7 +6,8 @@
 #
 # Usage: crates/bitmapist-cli/benches/dashboard_pages.sh [USERS]        (default 10000000)
 #   BIN=path/to/bitmapist   the binary (default target/release/bitmapist; build it with
-#                           cargo build --release -p bitmapist-cli)
+#                           cargo build --release -p bitmapist-cli); several, separated by
+#                           spaces, are measured interleaved (each page on each binary in turn)
 #   STORE=path.redb         the store; seeded with `seed --users USERS --days 365` when missing
 #                           (default target/bench/dashboard_USERS.redb), kept afterwards
 #   AGAIN=5                 later requests per page (the median is printed)
@@ -32,7 +33,7 @@ funnel API, 3 steps|/api/funnel?step=user:signed_up&step=user:logged_in&step=use
 mkdir -p "$(dirname "$STORE")"
 if [ ! -f "$STORE" ]; then
     echo "seeding $USERS users x 365 days into $STORE" >&2
-    /usr/bin/time -f "seed: %e s wall, peak %M KB" "$BIN" --store "file://$STORE" seed \
+    /usr/bin/time -f "seed: %e s wall, peak %M KB" "${BIN%% *}" --store "file://$STORE" seed \
         --users "$USERS" --days 365 --seed 3 --end "$END" --format json >/dev/null
 fi
 echo "store: $STORE, $(du -h "$STORE" | cut -f1); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -59,14 +60,15 @@ request() {
 }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-echo "| server | page | first request: wall / server CPU | later requests (median of $AGAIN): wall / server CPU |"
-echo "|---|---|---|---|"
+echo "| server | page | binary | first request: wall / server CPU | later requests (median of $AGAIN): wall / server CPU |"
+echo "|---|---|---|---|---|"
 for mode in $MODES; do
     flags=()
     [ "$mode" = read-only ] && flags=(--read-only)
     while IFS='|' read -r name path; do
+      for bin in $BIN; do
         port=$(free_port)
-        setsid timeout 600 "$BIN" --store "file://$STORE" serve "${flags[@]}" --listen "127.0.0.1:$port" \
+        setsid timeout 600 "$bin" --store "file://$STORE" serve "${flags[@]}" --listen "127.0.0.1:$port" \
             >/dev/null 2>&1 &
         # The server is the child of `timeout`.
         for _ in $(seq 100); do server_pid=$(pgrep -P "$!" -n || true); [ -n "$server_pid" ] && break; sleep 0.02; done
@@ -80,8 +82,9 @@ for mode in $MODES; do
             read -r w c _ < <(request "$url")
             walls+=("$w"); cpus+=("$c")
         done
-        printf "| %s | %s | %s / %s ms | %s / %s ms |\n" "$mode" "$name" "$first" "$first_cpu" \
+        printf "| %s | %s | %s | %s / %s ms | %s / %s ms |\n" "$mode" "$name" "$(basename "$bin")" "$first" "$first_cpu" \
             "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
         stop
+      done
     done <<<"$PAGES"
 done
