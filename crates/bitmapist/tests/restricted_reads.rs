@@ -293,7 +293,10 @@ async fn restricted_reads_skip_the_rows_they_do_not_need() {
     drop(ro);
     let store = EmbeddedStore::open(&path, options()).expect("writable open");
     assert_eq!(
-        store.count(std::slice::from_ref(&key)).await.expect("count"),
+        store
+            .count(std::slice::from_ref(&key))
+            .await
+            .expect("count"),
         vec![bits.len()]
     );
     drop(store);

@@ -241,7 +241,12 @@ impl ReadOnlyEmbeddedStore {
     /// Whole bitmaps of `keys`: cached ones from the cache, the others decoded from the
     /// file in one read transaction and cached.
     fn get_cached(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
-        let lock = || self.inner.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock = || {
+            self.inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
         let mut out: Vec<Option<Bitmap>> = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
         {
