@@ -2,14 +2,12 @@
 //! Every bitmap a table needs is fetched in one batch; cells are computed in memory.
 //! The reference semantics are in [`Bitmapist::get_cohort`]'s docs.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::expr::Expr;
@@ -168,6 +166,9 @@ pub struct CohortSpec {
     pub with_replacement: bool,
     /// The moment the table is drawn at (default: now).
     pub now: DateTime<Utc>,
+    /// Segments the rows' users must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 impl CohortSpec {
@@ -182,7 +183,15 @@ impl CohortSpec {
             cols: 10,
             with_replacement: false,
             now: Utc::now(),
+            segments: Vec::new(),
         }
+    }
+
+    /// Restricts the rows' users to segment `name` (repeatable: all of them). The
+    /// segment is evaluated at [`CohortSpec::now`]; see [`SegmentDef`](crate::SegmentDef).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
+        self
     }
 
     /// Chains `and event`.
@@ -365,20 +374,6 @@ impl Cohort {
     }
 }
 
-/// Whether `event` has any user in `period` among the fetched bitmaps (a year: in any of
-/// its months), without copying a bitmap.
-fn has_users(
-    layout: &KeyLayout,
-    fetched: &HashMap<String, Bitmap>,
-    event: &str,
-    p: Period,
-) -> bool {
-    layout
-        .keys(event, &p)
-        .iter()
-        .any(|k| fetched.get(k).is_some_and(|b| !b.is_empty()))
-}
-
 /// Every key the expressions read, each once, in first-seen order.
 pub(crate) fn unique_keys(exprs: &[Expr], layout: &KeyLayout) -> Vec<String> {
     let mut keys = Vec::new();
@@ -451,89 +446,9 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
-        spec.validate()?;
-        let periods = spec.periods_in(self.timezone())?;
-        let layout = self.layout();
-
-        // The rows' users first: every primary key of every row period, fetched once.
-        let primary_exprs: Vec<Expr> = periods
-            .iter()
-            .map(|&p| Expr::events(spec.primary.as_str(), p))
-            .collect();
-        let fetched = self.fetch(unique_keys(&primary_exprs, layout)).await?;
-        let primary: Vec<Bitmap> = primary_exprs
-            .iter()
-            .map(|e| e.evaluate(layout, &fetched))
-            .collect();
-        drop(fetched);
-
-        // A cell only counts users of its row, so the chain is read restricted to the union
-        // of the rows' users (on the embedded file, only those roaring containers are decoded;
-        // an event's users can be millions where a day's sign-ups are thousands).
-        let mut rows_users = Bitmap::new();
-        for users in &primary {
-            rows_users.or_assign(users);
-        }
-        let chain_exprs: Vec<Expr> = periods
-            .iter()
-            .map(|&p| chain_events(&spec.secondary, &spec.additional, p))
-            .collect();
-        // No row has users: every cell is `None`, nothing more to read.
-        let keys = if rows_users.is_empty() {
-            Vec::new()
-        } else {
-            unique_keys(&chain_exprs, layout)
-        };
-        let got = self.store().get_within(&keys, &rows_users).await?;
-        let fetched: HashMap<String, Bitmap> = keys
-            .into_iter()
-            .zip(got)
-            .filter_map(|(k, b)| b.map(|b| (k, b)))
-            .collect();
-
-        // Per row period: whether the secondary has users (a cell is 0 when it has none, even
-        // if an `or` joins it), and the chain. Restricted, a secondary may look empty and not
-        // be: then its full count decides.
-        let mut chained = Vec::with_capacity(periods.len());
-        for (&p, expr) in periods.iter().zip(&chain_exprs) {
-            if rows_users.is_empty() {
-                chained.push(None);
-                continue;
-            }
-            let secondary_has = has_users(layout, &fetched, &spec.secondary, p)
-                || self
-                    .store()
-                    .count(&layout.keys(&spec.secondary, &p))
-                    .await?
-                    .iter()
-                    .any(|&n| n > 0);
-            chained.push(secondary_has.then(|| expr.evaluate(layout, &fetched)));
-        }
-
-        let rows = periods.len();
-        let mut cells = Vec::with_capacity(rows);
-        let mut totals = Vec::with_capacity(rows);
-        for (i, mut users) in primary.into_iter().enumerate() {
-            let total = users.count();
-            totals.push(total);
-            let mut row = vec![None; spec.cols];
-            if total > 0 {
-                // Cell j falls on row period i + j; beyond the last row it is in the future.
-                for (j, cell) in row.iter_mut().enumerate().take(rows - i) {
-                    *cell = Some(match &chained[i + j] {
-                        None => 0,
-                        Some(chain) => {
-                            let n = users.intersection_count(chain);
-                            if !spec.with_replacement && n > 0 {
-                                users.difference_assign(chain);
-                            }
-                            n
-                        }
-                    });
-                }
-            }
-            cells.push(row);
-        }
-        Ok(Cohort::from_cells(spec.time_group, periods, cells, totals))
+        Ok(self
+            .retention(&crate::RetentionSpec::from(spec.clone()))
+            .await?
+            .table)
     }
 }

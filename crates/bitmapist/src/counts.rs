@@ -5,6 +5,9 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::Result;
 use crate::period::Period;
+use crate::segment::{Breakdown, BrokenDown, Members, masked_count, per_value};
+
+use chrono::{DateTime, Utc};
 
 impl Bitmapist {
     /// How many users each event has in each period: `table[e][p]` for `events[e]` and
@@ -77,5 +80,144 @@ impl Bitmapist {
                     .collect()
             })
             .collect())
+    }
+}
+
+/// Counts to take: events by periods, restricted to segments.
+///
+/// ```
+/// use bitmapist::{Bitmapist, CountSpec, Period};
+/// use chrono::{TimeZone, Utc};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), bitmapist::Error> {
+/// let bm = Bitmapist::open("memory://").await?;
+/// let t = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+/// for uid in 1..=3 { bm.mark_event("a", uid).at(t).await?; }
+/// bm.set_property("plan", "pro", 2).await?;
+///
+/// let spec = CountSpec::new(["a"], [Period::month(2026, 1)?]).segment("plan:pro");
+/// assert_eq!(bm.count(&spec).await?, vec![vec![1]]);
+/// let by = bm.count_by(&spec.clone().segments(vec![]), &"plan".parse()?).await?;
+/// assert_eq!(by.get(Some("pro")), Some(&vec![vec![1]]));
+/// assert_eq!(by.get(None), Some(&vec![vec![2]]));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountSpec {
+    /// The events (rows).
+    pub events: Vec<String>,
+    /// The periods (columns).
+    pub periods: Vec<Period>,
+    /// Segments the counted users must all be in (default none: everyone).
+    pub segments: Vec<String>,
+    /// When the segments are evaluated (default: now).
+    pub now: DateTime<Utc>,
+}
+
+impl CountSpec {
+    /// Every user of each event in each period, segments evaluated now.
+    pub fn new<E, S, P>(events: E, periods: P) -> Self
+    where
+        E: IntoIterator<Item = S>,
+        S: Into<String>,
+        P: IntoIterator<Item = Period>,
+    {
+        CountSpec {
+            events: events.into_iter().map(Into::into).collect(),
+            periods: periods.into_iter().collect(),
+            segments: Vec::new(),
+            now: Utc::now(),
+        }
+    }
+
+    /// Restricts the users to segment `name` (repeatable: all of them).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
+        self
+    }
+
+    /// Sets the segments.
+    pub fn segments(mut self, names: Vec<String>) -> Self {
+        self.segments = names;
+        self
+    }
+
+    /// Evaluates the segments as of `now`.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self
+    }
+}
+
+/// What counting reads: each cell's users (a year: the union of its months).
+pub(crate) struct CountFetched {
+    cells: Vec<Vec<Bitmap>>,
+}
+
+impl CountFetched {
+    /// `table[e][p]` under `mask`.
+    pub(crate) fn table(&self, mask: Option<&Members>) -> Vec<Vec<u64>> {
+        self.cells
+            .iter()
+            .map(|row| row.iter().map(|b| masked_count(b, mask)).collect())
+            .collect()
+    }
+}
+
+impl Bitmapist {
+    /// How many users of each segment-filtered event each period has: `table[e][p]`, as
+    /// [`Bitmapist::count_events`] (which it is, without segments).
+    pub async fn count(&self, spec: &CountSpec) -> Result<Vec<Vec<u64>>> {
+        if spec.segments.is_empty() {
+            return self.count_events(&spec.events, &spec.periods).await;
+        }
+        let fetched = self.count_fetch(spec).await?;
+        let filter = self.segment_filter(&spec.segments, spec.now, None).await?;
+        Ok(fetched.table(filter.as_ref()))
+    }
+
+    /// The counts per value of `breakdown`, then for the users in none; one fetch.
+    pub async fn count_by(
+        &self,
+        spec: &CountSpec,
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Vec<Vec<u64>>>> {
+        let fetched = self.count_fetch(spec).await?;
+        let filter = self.segment_filter(&spec.segments, spec.now, None).await?;
+        let values = self.breakdown_values(breakdown, spec.now, None).await?;
+        per_value(breakdown, filter.as_ref(), values, |mask| {
+            Ok(fetched.table(mask))
+        })
+    }
+
+    /// Every cell's bitmap, in one batch.
+    async fn count_fetch(&self, spec: &CountSpec) -> Result<CountFetched> {
+        let layout = self.layout();
+        let mut keys = Vec::new();
+        for event in &spec.events {
+            check_event(event)?;
+            for period in &spec.periods {
+                keys.extend(layout.keys(event, period));
+            }
+        }
+        let mut got = self.store().get(&keys).await?.into_iter();
+        let cells = spec
+            .events
+            .iter()
+            .map(|event| {
+                spec.periods
+                    .iter()
+                    .map(|period| {
+                        let n = layout.keys(event, period).len();
+                        let mut all = Bitmap::new();
+                        for b in got.by_ref().take(n).flatten() {
+                            all.or_assign(&b);
+                        }
+                        all
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(CountFetched { cells })
     }
 }

@@ -255,6 +255,14 @@ pub enum Argument {
     Index,
     /// A time zone.
     Timezone,
+    /// A segment name or definition.
+    Segment,
+    /// A breakdown (a property, or segments separated by commas).
+    Breakdown,
+    /// A property name or value.
+    Property,
+    /// A page's size.
+    Limit,
     /// An argument with no variant of its own; its name is in the error's `name`.
     Other,
 }
@@ -284,6 +292,10 @@ impl Argument {
             Argument::Days => "days",
             Argument::Index => "index",
             Argument::Timezone => "timezone",
+            Argument::Segment => "segment",
+            Argument::Breakdown => "breakdown",
+            Argument::Property => "property",
+            Argument::Limit => "limit",
             Argument::Other => "argument",
         }
     }

@@ -1,7 +1,6 @@
 //! Funnels on period bitmaps: of the users who did step 1, how many went on to do steps
 //! 2..K within a window of W periods, as exact lower and upper bounds.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -12,6 +11,7 @@ use crate::client::Bitmapist;
 use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked, per_value};
 
 /// The largest number of steps a funnel may have.
 pub const MAX_FUNNEL_STEPS: usize = 32;
@@ -69,6 +69,9 @@ pub struct FunnelSpec {
     pub strict: bool,
     /// The moment the funnel is computed at (default: now).
     pub now: DateTime<Utc>,
+    /// Segments the entrants must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
 }
 
 impl FunnelSpec {
@@ -85,6 +88,7 @@ impl FunnelSpec {
             window: 14,
             strict: false,
             now: Utc::now(),
+            segments: Vec::new(),
         }
     }
 
@@ -115,6 +119,13 @@ impl FunnelSpec {
     /// Computes the funnel as of `now`.
     pub fn now(mut self, now: DateTime<Utc>) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Restricts the entrants to segment `name` (repeatable: all of them), evaluated at
+    /// `now`: `E_1[t] ∧ S` in place of `E_1[t]`.
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
         self
     }
 
@@ -209,61 +220,111 @@ fn start_string(p: &Period) -> String {
     }
 }
 
-/// Computes the funnel rows from the step bitmaps, `bitmaps[s][t]` = users of step `s` in
-/// row period `t`.
-fn compute_rows<B: AsRef<Bitmap>>(
-    bitmaps: &[Vec<B>],
+/// The reach of the row entered in period `t0` (see [`FunnelSpec`]): `reach[s]` = the
+/// users of that row who reached step `s + 1` by the end of its window, from the step
+/// bitmaps `bitmaps[s][t]`, the first step's masked by `mask`; `seen` = the masked first
+/// step's users of every earlier row period.
+fn row_reach(
+    bitmaps: &[Vec<Bitmap>],
+    t0: usize,
+    seen: &Bitmap,
+    mask: Option<&Members>,
     window: usize,
     strict: bool,
-) -> Vec<Vec<u64>> {
+) -> Vec<Bitmap> {
     let k = bitmaps.len();
     let rows = bitmaps.first().map_or(0, Vec::len);
-    let mut seen = Bitmap::new();
-    let mut out = Vec::with_capacity(rows);
-    for t0 in 0..rows {
-        let first = bitmaps[0][t0].as_ref();
-        let entered = first.difference(&seen);
-        seen.or_assign(first);
-        let mut counts = vec![0u64; k];
-        if entered.is_empty() {
-            out.push(counts);
-            continue;
-        }
-        let end = (t0 + window - 1).min(rows - 1);
-        let mut reach: Vec<Bitmap> = vec![Bitmap::new(); k];
-        reach[0] = entered;
-        // `t` indexes periods across every step's series (bitmaps[s][t]), not one slice.
-        #[allow(clippy::needless_range_loop)]
-        for t in t0..=end {
-            if strict {
-                // Descending, so that reach[s - 1] is still the previous period's; nothing
-                // reaches step 2 in the entry period itself.
-                if t == t0 {
+    let entered = masked(&bitmaps[0][t0], mask).difference(seen);
+    let mut reach: Vec<Bitmap> = vec![Bitmap::new(); k];
+    if entered.is_empty() {
+        return reach;
+    }
+    let end = (t0 + window - 1).min(rows - 1);
+    reach[0] = entered;
+    // `t` indexes periods across every step's series (bitmaps[s][t]), not one slice.
+    #[allow(clippy::needless_range_loop)]
+    for t in t0..=end {
+        if strict {
+            // Descending, so that reach[s - 1] is still the previous period's; nothing
+            // reaches step 2 in the entry period itself.
+            if t == t0 {
+                continue;
+            }
+            for s in (1..k).rev() {
+                if reach[s - 1].is_empty() {
                     continue;
                 }
-                for s in (1..k).rev() {
-                    if reach[s - 1].is_empty() {
-                        continue;
-                    }
-                    let step = reach[s - 1].and(bitmaps[s][t].as_ref());
-                    reach[s].or_assign(&step);
+                let step = reach[s - 1].and(&bitmaps[s][t]);
+                reach[s].or_assign(&step);
+            }
+        } else {
+            for s in 1..k {
+                if reach[s - 1].is_empty() {
+                    break;
                 }
-            } else {
-                for s in 1..k {
-                    if reach[s - 1].is_empty() {
-                        break;
-                    }
-                    let step = reach[s - 1].and(bitmaps[s][t].as_ref());
-                    reach[s].or_assign(&step);
-                }
+                let step = reach[s - 1].and(&bitmaps[s][t]);
+                reach[s].or_assign(&step);
             }
         }
-        for (c, r) in counts.iter_mut().zip(&reach) {
-            *c = r.count();
-        }
-        out.push(counts);
     }
-    out
+    reach
+}
+
+/// What a funnel reads: its spec, row periods and the step bitmaps `bitmaps[s][t]` (the
+/// first step's filtered by the spec's segments, the later steps' restricted to the
+/// filtered entrants).
+pub(crate) struct FunnelFetched {
+    spec: FunnelSpec,
+    periods: Vec<Period>,
+    bitmaps: Vec<Vec<Bitmap>>,
+    /// Every filtered user of the first step in some row.
+    entrants: Bitmap,
+}
+
+impl FunnelFetched {
+    /// The funnel's counts under `mask` (a breakdown value; `None`: every filtered user).
+    pub(crate) fn funnel(&self, mask: Option<&Members>) -> Funnel {
+        let spec = &self.spec;
+        let mut seen = Bitmap::new();
+        let mut counts = Vec::with_capacity(self.periods.len());
+        for t0 in 0..self.periods.len() {
+            let reach = row_reach(&self.bitmaps, t0, &seen, mask, spec.window, spec.strict);
+            counts.push(reach.iter().map(Bitmap::count).collect());
+            seen.or_assign(&masked(&self.bitmaps[0][t0], mask));
+        }
+        Funnel::from_counts(spec, &self.periods, counts)
+    }
+
+    /// The users the funnel counts in `row` at `step` (0-based: 0 = the row's entrants).
+    pub(crate) fn step_users(&self, row: usize, step: usize) -> Result<Bitmap> {
+        let rows = self.periods.len();
+        if row >= rows {
+            return Err(Error::invalid_arg(
+                Argument::Rows,
+                format!("row {row} is not in 0..{rows}"),
+            ));
+        }
+        let k = self.spec.steps.len();
+        if step >= k {
+            return Err(Error::invalid_arg(
+                Argument::Steps,
+                format!("step {step} is not in 0..{k}"),
+            ));
+        }
+        let mut seen = Bitmap::new();
+        for b in &self.bitmaps[0][..row] {
+            seen.or_assign(b);
+        }
+        let mut reach = row_reach(
+            &self.bitmaps,
+            row,
+            &seen,
+            None,
+            self.spec.window,
+            self.spec.strict,
+        );
+        Ok(reach.swap_remove(step))
+    }
 }
 
 impl Funnel {
@@ -327,6 +388,25 @@ impl Bitmapist {
     /// # Ok(()) }
     /// ```
     pub async fn funnel(&self, spec: &FunnelSpec) -> Result<Funnel> {
+        Ok(self.funnel_fetch(spec).await?.funnel(None))
+    }
+
+    /// A funnel per value of `breakdown` (masking the entrants), then for the users in
+    /// none; every value's funnel is computed on one fetch.
+    pub async fn funnel_by(
+        &self,
+        spec: &FunnelSpec,
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Funnel>> {
+        let fetched = self.funnel_fetch(spec).await?;
+        let values = self
+            .breakdown_values(breakdown, spec.now, Some(&fetched.entrants))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.funnel(mask)))
+    }
+
+    /// Everything a funnel reads, in two batches (see [`FunnelSpec`]).
+    pub(crate) async fn funnel_fetch(&self, spec: &FunnelSpec) -> Result<FunnelFetched> {
         spec.validate()?;
         let periods = spec.periods_in(self.timezone())?;
         let layout = self.layout();
@@ -353,9 +433,32 @@ impl Bitmapist {
             .zip(got)
             .filter_map(|(k, b)| b.map(|b| (k, b)))
             .collect();
+        let period_users = |fetched: &HashMap<String, Bitmap>, step: &str, p: &Period| {
+            let mut all = Bitmap::new();
+            for key in layout.keys(step, p) {
+                if let Some(b) = fetched.get(&key) {
+                    all.or_assign(b);
+                }
+            }
+            all
+        };
+        let mut first: Vec<Bitmap> = periods
+            .iter()
+            .map(|p| period_users(&fetched, &spec.steps[0], p))
+            .collect();
         let mut entrants = Bitmap::new();
-        for b in fetched.values() {
+        for b in &first {
             entrants.or_assign(b);
+        }
+        if !spec.segments.is_empty() {
+            let filter = self
+                .segment_filter(&spec.segments, spec.now, Some(&entrants))
+                .await?;
+            first = first
+                .into_iter()
+                .map(|b| filtered(b, filter.as_ref()))
+                .collect();
+            entrants = filtered(entrants, filter.as_ref());
         }
         if !entrants.is_empty() {
             let later_keys = keys_of(&spec.steps[1..], &mut seen);
@@ -367,30 +470,20 @@ impl Bitmapist {
                     .filter_map(|(k, b)| b.map(|b| (k, b))),
             );
         }
-        let empty = Bitmap::new();
-        let bitmaps: Vec<Vec<Cow<'_, Bitmap>>> = spec
-            .steps
-            .iter()
-            .map(|step| {
+        let mut bitmaps: Vec<Vec<Bitmap>> = vec![first];
+        for step in &spec.steps[1..] {
+            bitmaps.push(
                 periods
                     .iter()
-                    .map(|p| match p.months() {
-                        // A year is the union of its months.
-                        Some(_) => {
-                            let mut all = Bitmap::new();
-                            for key in layout.keys(step, p) {
-                                if let Some(b) = fetched.get(&key) {
-                                    all.or_assign(b);
-                                }
-                            }
-                            Cow::Owned(all)
-                        }
-                        None => Cow::Borrowed(fetched.get(&layout.key(step, p)).unwrap_or(&empty)),
-                    })
-                    .collect()
-            })
-            .collect();
-        let counts = compute_rows(&bitmaps, spec.window, spec.strict);
-        Ok(Funnel::from_counts(spec, &periods, counts))
+                    .map(|p| period_users(&fetched, step, p))
+                    .collect(),
+            );
+        }
+        Ok(FunnelFetched {
+            spec: spec.clone(),
+            periods,
+            bitmaps,
+            entrants,
+        })
     }
 }

@@ -55,6 +55,7 @@ mod query;
 mod retention;
 #[cfg(feature = "seed")]
 pub mod seed;
+mod segment;
 mod signal;
 mod stickiness;
 mod store;
@@ -75,6 +76,7 @@ pub use config::{
     Config, DEFAULT_SYSTEM, ENV_ID_MAP, ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_SYSTEM,
     ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE, ENV_URL, parse_env_bool,
 };
+pub use counts::CountSpec;
 pub use error::{Argument, Error, Result};
 pub use expr::{EventPeriod, Expr};
 pub use external::MarkExternal;
@@ -89,8 +91,12 @@ pub use key::{DEFAULT_PREFIX, KeyLayout};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
+pub use segment::{
+    Breakdown, BreakdownValue, BrokenDown, MAX_PAGE, MAX_SEGMENT_NAME, SegmentDef, SegmentInfo,
+    SegmentSource, UserSet, UsersPage, segment_event, segments_meta_key,
+};
 pub use signal::shutdown_signal;
-pub use stickiness::Stickiness;
+pub use stickiness::{Stickiness, StickinessSpec};
 pub use store::{
     ClusterConfig, ClusterStore, CompactReport, DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES,
     EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore, RedisStore,

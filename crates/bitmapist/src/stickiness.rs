@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 
 /// Users of one event by the number of days of one week or month they were active on.
 ///
@@ -43,18 +44,18 @@ impl Stickiness {
     }
 }
 
-/// `out[k-1]`: how many users are set in exactly `k` of `days`, for `k` in `1..=n` (`n`
-/// at least `days.len()`; a user can be in at most `days.len()` of them).
+/// `out[k]`: the users set in at least `k + 1` of `days`, for `k` in `0..n` (`n` at least
+/// `days.len()`; a user can be in at most `days.len()` of them), as the fold in
+/// [`Stickiness`]'s definition gives them.
 ///
 /// Each user's number of days is kept in binary across bitmaps ("planes": plane `i` holds
 /// the users whose count has bit `i` set): adding a day is a ripple-carry addition of
 /// whole bitmaps (`plane ^= carry`, `carry = plane & carry`, a few word-wise roaring
-/// operations per day), and the tally splits the users plane by plane down to one set per
-/// count. So the cost is a few bitmap operations per day and per count, not the
-/// `|days|²/2` of the fold in the definition (which it equals; see the tests), and no
-/// per-user loop.
-pub(crate) fn active_days(days: &[Bitmap], n: usize) -> Vec<u64> {
-    let mut out = vec![0u64; n.max(days.len())];
+/// operations per day); splitting the users plane by plane gives the users of each count,
+/// and a suffix union the "at least" sets. So the cost is a few bitmap operations per day
+/// and per count, not the `|days|²/2` of the fold (which it equals; see the tests).
+pub(crate) fn at_least_days(days: &[Bitmap], n: usize) -> Vec<Bitmap> {
+    let n = n.max(days.len());
     let mut planes: Vec<RoaringBitmap> = Vec::new();
     for day in days {
         let mut carry = day.bits().clone();
@@ -71,27 +72,34 @@ pub(crate) fn active_days(days: &[Bitmap], n: usize) -> Vec<u64> {
         }
     }
     let everyone = planes.iter().fold(RoaringBitmap::new(), |all, p| all | p);
-    tally(everyone, &planes, 0, &mut out);
-    out
+    let mut exactly = vec![RoaringBitmap::new(); n];
+    split(everyone, &planes, 0, &mut exactly);
+    let mut at_least = vec![Bitmap::new(); n];
+    let mut more = RoaringBitmap::new();
+    for k in (0..n).rev() {
+        more |= &exactly[k];
+        at_least[k] = Bitmap::from_bits(more.clone());
+    }
+    at_least
 }
 
-/// Adds to `out[value + v - 1]` the users of `set` whose count's bits in `planes` make `v`
-/// (the top plane first); `value` holds the bits above `planes`.
-fn tally(set: RoaringBitmap, planes: &[RoaringBitmap], value: usize, out: &mut [u64]) {
+/// Puts into `exactly[value + v - 1]` the users of `set` whose count's bits in `planes`
+/// make `v` (the top plane first); `value` holds the bits above `planes`.
+fn split(set: RoaringBitmap, planes: &[RoaringBitmap], value: usize, exactly: &mut [RoaringBitmap]) {
     if set.is_empty() {
         return;
     }
     match planes.split_last() {
         None => {
-            if let Some(o) = value.checked_sub(1).and_then(|i| out.get_mut(i)) {
-                *o += set.len();
+            if let Some(e) = value.checked_sub(1).and_then(|i| exactly.get_mut(i)) {
+                *e |= set;
             }
         }
         Some((top, rest)) => {
             let with = &set & top;
             let without = set - top;
-            tally(with, rest, value | (1 << rest.len()), out);
-            tally(without, rest, value, out);
+            split(with, rest, value | (1 << rest.len()), exactly);
+            split(without, rest, value, exactly);
         }
     }
 }
@@ -111,6 +119,105 @@ pub(crate) fn days_of(period: &Period) -> Result<Vec<Period>> {
         day = day.next()?;
     }
     Ok(out)
+}
+
+/// What stickiness to compute: the event, the week or month containing `at`, and the
+/// segments its users must be in.
+///
+/// ```
+/// use bitmapist::{StickinessSpec, TimeGroup};
+/// let spec = StickinessSpec::new("active").time_group(TimeGroup::Months).segment("plan:pro");
+/// assert_eq!(spec.segments, ["plan:pro"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StickinessSpec {
+    /// The event.
+    pub event: String,
+    /// Weeks or months (default weeks).
+    pub time_group: TimeGroup,
+    /// The period is the one containing `at` (default: now); segments are evaluated at it.
+    pub at: DateTime<Utc>,
+    /// Segments the counted users must all be in (default none: everyone).
+    #[serde(default)]
+    pub segments: Vec<String>,
+}
+
+impl StickinessSpec {
+    /// The current ISO week of `event`, every user.
+    pub fn new(event: impl Into<String>) -> Self {
+        StickinessSpec {
+            event: event.into(),
+            time_group: TimeGroup::Weeks,
+            at: Utc::now(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// Weeks or months.
+    pub fn time_group(mut self, group: TimeGroup) -> Self {
+        self.time_group = group;
+        self
+    }
+
+    /// The period containing `at`.
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = at;
+        self
+    }
+
+    /// Restricts the users to segment `name` (repeatable: all of them).
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.segments.push(name.into());
+        self
+    }
+}
+
+/// What stickiness reads, folded: `at_least[k]` = the users active on at least `k + 1`
+/// days of the period (filtered by the spec's segments).
+pub(crate) struct StickinessFetched {
+    event: String,
+    period: Period,
+    at_least: Vec<Bitmap>,
+}
+
+impl StickinessFetched {
+    /// The stickiness under `mask` (a breakdown value; `None`: every filtered user).
+    pub(crate) fn stickiness(&self, mask: Option<&Members>) -> Stickiness {
+        let n = self.at_least.len();
+        let counts: Vec<u64> = self
+            .at_least
+            .iter()
+            .map(|b| masked_count(b, mask))
+            .collect();
+        let exactly = (0..n)
+            .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
+            .collect();
+        Stickiness {
+            event: self.event.clone(),
+            period: self.period.label(),
+            start: self
+                .period
+                .start()
+                .map(|s| s.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            days: exactly,
+        }
+    }
+
+    /// The users active on exactly `days` days (1-based, as `Stickiness::days[days - 1]`).
+    pub(crate) fn bucket_users(&self, days: usize) -> Result<Bitmap> {
+        let n = self.at_least.len();
+        if !(1..=n).contains(&days) {
+            return Err(Error::invalid_arg(
+                Argument::Days,
+                format!("{days} is not in 1..={n} (the days of the period)"),
+            ));
+        }
+        Ok(match self.at_least.get(days) {
+            Some(more) => self.at_least[days - 1].difference(more),
+            None => self.at_least[days - 1].clone(),
+        })
+    }
 }
 
 impl Bitmapist {
@@ -138,6 +245,40 @@ impl Bitmapist {
         time_group: TimeGroup,
         at: DateTime<Utc>,
     ) -> Result<Stickiness> {
+        self.stickiness_of(&StickinessSpec {
+            event: event.to_string(),
+            time_group,
+            at,
+            segments: Vec::new(),
+        })
+        .await
+    }
+
+    /// Stickiness as `spec` says, filtered by its segments.
+    pub async fn stickiness_of(&self, spec: &StickinessSpec) -> Result<Stickiness> {
+        Ok(self.stickiness_fetch(spec).await?.stickiness(None))
+    }
+
+    /// Stickiness per value of `breakdown`, then for the users in none; one fetch.
+    pub async fn stickiness_by(
+        &self,
+        spec: &StickinessSpec,
+        breakdown: &Breakdown,
+    ) -> Result<BrokenDown<Stickiness>> {
+        let fetched = self.stickiness_fetch(spec).await?;
+        let users = fetched.at_least.first().cloned().unwrap_or_default();
+        let values = self
+            .breakdown_values(breakdown, spec.at, Some(&users))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)))
+    }
+
+    /// The period's day bitmaps in one batch, folded (see [`Stickiness`]).
+    pub(crate) async fn stickiness_fetch(
+        &self,
+        spec: &StickinessSpec,
+    ) -> Result<StickinessFetched> {
+        let (event, time_group, at) = (spec.event.as_str(), spec.time_group, spec.at);
         check_event(event)?;
         if !matches!(time_group, TimeGroup::Weeks | TimeGroup::Months) {
             return Err(Error::invalid_arg(
@@ -156,16 +297,23 @@ impl Bitmapist {
             .map(|d| layout.key(event, d))
             .collect();
         let got = self.store().get(&keys).await?;
-        let days_read: Vec<Bitmap> = got.into_iter().flatten().collect();
-        let exactly = active_days(&days_read, days.len());
-        Ok(Stickiness {
+        let read: Vec<Bitmap> = got.into_iter().flatten().collect();
+        // at_least[k] = users active on at least k + 1 days.
+        let mut at_least = at_least_days(&read, days.len());
+        if !spec.segments.is_empty() {
+            let users = at_least.first().cloned().unwrap_or_default();
+            let filter = self
+                .segment_filter(&spec.segments, at, Some(&users))
+                .await?;
+            at_least = at_least
+                .into_iter()
+                .map(|b| filtered(b, filter.as_ref()))
+                .collect();
+        }
+        Ok(StickinessFetched {
             event: event.to_string(),
-            period: period.label(),
-            start: period
-                .start()
-                .map(|s| s.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            days: exactly,
+            period,
+            at_least,
         })
     }
 }
@@ -181,7 +329,7 @@ mod tests {
     proptest! {
         /// Equals a model counting each user's days in a hash map.
         #[test]
-        fn active_days_counts_each_users_days(
+        fn at_least_days_counts_each_users_days(
             days in proptest::collection::vec(
                 proptest::collection::vec(
                     prop_oneof![0..300u32, 65_000..140_000u32, (u32::MAX - 5)..=u32::MAX],
@@ -199,11 +347,17 @@ mod tests {
                 }
             }
             let n = days.len() + extra;
-            let mut want = vec![0u64; n];
-            for c in per_user.values() {
-                want[c - 1] += 1;
+            let got = at_least_days(&bitmaps, n);
+            prop_assert_eq!(got.len(), n);
+            for (k, set) in got.iter().enumerate() {
+                let mut want: Vec<u32> = per_user
+                    .iter()
+                    .filter(|(_, c)| **c > k)
+                    .map(|(u, _)| *u)
+                    .collect();
+                want.sort_unstable();
+                prop_assert_eq!(set.iter().collect::<Vec<u32>>(), want, "at least {} days", k + 1);
             }
-            prop_assert_eq!(active_days(&bitmaps, n), want);
         }
     }
 }

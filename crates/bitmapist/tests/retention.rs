@@ -284,8 +284,8 @@ async fn check(bm: &Bitmapist, marks: &[Mark], case: &Case) -> Result<(), TestCa
         fractions,
         case
     );
-    prop_assert_eq!(got.retention, case.criterion);
-    prop_assert_eq!(got.first_time, case.kind == CohortKind::FirstTime);
+    prop_assert_eq!(got.criterion, case.criterion);
+    prop_assert_eq!(got.kind, case.kind);
     // The legacy table is the special case, to the bit.
     if case.kind == CohortKind::Recurring
         && case.criterion != Criterion::OnOrAfter

@@ -104,8 +104,11 @@ pub fn to_json(c: &Cohort, percent: bool) -> serde_json::Value {
 pub fn to_json_retention(r: &Retention, percent: bool) -> serde_json::Value {
     let mut v = to_json(&r.table, percent);
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("retention".into(), json!(r.retention));
-        obj.insert("first_time".into(), json!(r.first_time));
+        obj.insert("retention".into(), json!(r.criterion));
+        obj.insert(
+            "first_time".into(),
+            json!(r.kind == bitmapist::CohortKind::FirstTime),
+        );
         obj.insert("average".into(), json!(r.average));
         obj.insert("complete_only".into(), json!(r.complete_only));
     }

@@ -136,11 +136,13 @@ impl FromStr for Average {
 ///
 /// # Definitions
 ///
-/// [`Bitmapist::get_cohort`](crate::Bitmapist::get_cohort) is the legacy contract and stays
-/// as it is; `RetentionSpec::from(cohort_spec)` describes exactly the same table (recurring,
-/// first return or on, simple averages over every cell), and the tests check that both agree.
+/// [`Bitmapist::get_cohort`](crate::Bitmapist::get_cohort) is the legacy contract: it is
+/// `retention` with `RetentionSpec::from(cohort_spec)` (recurring, first return or on,
+/// simple averages over every cell), one algorithm for both.
 ///
-/// # Definitions
+/// A segment filter ([`RetentionSpec::segment`]) restricts every cohort: `C_i ∧ S`, with
+/// `S` evaluated at `now` (see [`SegmentDef`](crate::SegmentDef)); the returns are not
+/// filtered (only the cohorts' users can return).
 ///
 /// Rows `i = 0..rows-1`, lag `j = 0..cols-1`; `N` is the period containing `now` (the last
 /// row's); `P_t` and `S_t` are the primary event's users and the secondary chain's users
@@ -209,6 +211,22 @@ impl From<CohortSpec> for RetentionSpec {
     /// The legacy table: recurring, first return (or on, with replacement), simple
     /// averages over every cell.
     fn from(cohort: CohortSpec) -> Self {
+        RetentionSpec::new(cohort)
+    }
+}
+
+impl RetentionSpec {
+    /// The legacy table of `cohort`: recurring, first return (on, when the cohort spec
+    /// counts `with_replacement`), simple averages over every cell. The same as
+    /// `RetentionSpec::from(cohort)`.
+    ///
+    /// ```
+    /// use bitmapist::{CohortSpec, Criterion, RetentionSpec};
+    /// let legacy = CohortSpec::new("a", "b").with_replacement(true);
+    /// assert_eq!(RetentionSpec::new(legacy.clone()).criterion, Criterion::On);
+    /// assert_eq!(RetentionSpec::new(legacy.clone()), RetentionSpec::from(legacy));
+    /// ```
+    pub fn new(cohort: CohortSpec) -> Self {
         let criterion = if cohort.with_replacement {
             Criterion::On
         } else {
@@ -222,18 +240,12 @@ impl From<CohortSpec> for RetentionSpec {
             complete_only: false,
         }
     }
-}
 
-impl RetentionSpec {
-    /// Recurring cohorts, first return, simple averages over every cell.
-    pub fn new(cohort: CohortSpec) -> Self {
-        RetentionSpec {
-            cohort,
-            kind: CohortKind::Recurring,
-            criterion: Criterion::FirstReturn,
-            average: Average::Simple,
-            complete_only: false,
-        }
+    /// Restricts the rows' users to segment `name` (repeatable: all of them); the same as
+    /// [`CohortSpec::segment`] on the spec's cohort.
+    pub fn segment(mut self, name: impl Into<String>) -> Self {
+        self.cohort.segments.push(name.into());
+        self
     }
 
     /// Sets the cohort kind.
@@ -271,21 +283,31 @@ impl RetentionSpec {
 }
 
 /// A computed retention table: the [`Cohort`] (its `averages` and `average_fractions`
-/// taken as the spec asks) and the mode it was computed in.
+/// taken as the spec asks) and the mode it was computed in, under the spec's names.
 ///
-/// Serializes as the `Cohort`'s keys plus `retention` (`first-return`, `on`,
-/// `on-or-after`), `first_time`, `average` (`simple`, `weighted`) and `complete_only`.
+/// Serializes as the `Cohort`'s keys plus `retention` (the criterion: `first-return`,
+/// `on`, `on-or-after`), `first_time` (the kind, as a flag), `average` (`simple`,
+/// `weighted`) and `complete_only`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Retention {
     /// The table.
     #[serde(flatten)]
     pub table: Cohort,
     /// The criterion.
-    pub retention: Criterion,
-    /// Whether rows are first-time cohorts.
-    pub first_time: bool,
+    #[serde(rename = "retention")]
+    pub criterion: Criterion,
+    /// Recurring or first-time cohorts.
+    #[serde(rename = "first_time", serialize_with = "kind_as_flag")]
+    pub kind: CohortKind,
     /// How the averages were taken.
     pub average: Average,
     /// Whether the current period was left out of the averages.
     pub complete_only: bool,
+}
+
+fn kind_as_flag<S: serde::Serializer>(
+    kind: &CohortKind,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_bool(*kind == CohortKind::FirstTime)
 }
