@@ -6,11 +6,10 @@ use bitmapist::{ENV_KEY_PREFIX, ENV_REDIS_URL, ENV_URL};
 use std::path::Path;
 use std::sync::Arc;
 
-use bitmapist::{Bitmapist, Config, Store};
+use bitmapist::{Bitmapist, Config, Store, Zone};
 use bitmapist::{ReadOnlyEmbeddedStore, StoreUrl};
 use clap::ArgMatches;
 
-use crate::cli::Global;
 use crate::exit::usage;
 
 /// What every command needs: the resolved configuration and the raw matches (for
@@ -23,13 +22,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Resolves the configuration: flags first, then `BITMAPIST_*` variables, then defaults.
-    pub fn new(global: &Global, matches: ArgMatches) -> Result<Ctx> {
+    /// Resolves the configuration: the global flags (`--store`, `--prefix`, `--timezone`)
+    /// first, then `BITMAPIST_*` variables, then defaults.
+    pub fn new(
+        store: Option<&str>,
+        prefix: Option<&str>,
+        timezone: Option<Zone>,
+        matches: ArgMatches,
+    ) -> Result<Ctx> {
         let config = Config::from_vars(|name| {
             let overridden = match name {
-                ENV_URL | ENV_REDIS_URL => global.store.is_some(),
-                ENV_KEY_PREFIX => global.prefix.is_some(),
-                bitmapist::ENV_TIMEZONE => global.timezone.is_some(),
+                ENV_URL | ENV_REDIS_URL => store.is_some(),
+                ENV_KEY_PREFIX => prefix.is_some(),
+                bitmapist::ENV_TIMEZONE => timezone.is_some(),
                 _ => false,
             };
             if overridden {
@@ -39,20 +44,20 @@ impl Ctx {
             }
         })?;
         let mut ctx = Ctx { config, matches };
-        if let Some(zone) = global.timezone {
+        if let Some(zone) = timezone {
             ctx.config.timezone = zone;
         }
-        if let Some(url) = &global.store {
+        if let Some(url) = store {
             ctx.config.url = url.parse::<StoreUrl>()?;
-            ctx.config.url_text = Some(url.clone());
+            ctx.config.url_text = Some(url.to_string());
         }
-        if let Some(prefix) = &global.prefix {
+        if let Some(prefix) = prefix {
             if prefix.is_empty() {
                 return Err(usage(
                     "--prefix must not be empty (every key would be an event key)",
                 ));
             }
-            ctx.config.key_prefix = prefix.clone();
+            ctx.config.key_prefix = prefix.to_string();
         }
         Ok(ctx)
     }

@@ -8,6 +8,7 @@ mod exit;
 mod output;
 mod progress;
 mod time;
+mod values;
 
 use std::process::ExitCode;
 
@@ -59,8 +60,14 @@ fn run(cli: Cli, matches: clap::ArgMatches) -> ExitCode {
         Err(e) => return exit::report(&anyhow::Error::new(e).context("starting the runtime")),
     };
     let result = runtime.block_on(async move {
-        let ctx = Ctx::new(&cli.global, matches)?;
-        commands::run(&ctx, cli.command).await
+        let global = &cli.global;
+        let ctx = Ctx::new(
+            global.store.as_deref(),
+            global.prefix.as_deref(),
+            global.timezone,
+            matches,
+        )?;
+        cli.command.run(&ctx).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! Printing data on stdout: aligned tables (comfy-table), CSV and JSON.
+//! Printing data on stdout: aligned tables (comfy-table), CSV and JSON, chosen by the
+//! `--format` values ([`Format`], [`TableFormat`]).
 //! Only data goes to stdout; messages, progress and logs go to stderr.
 //!
 //! Names come from the store, i.e. from whoever marked events: in `table` output every
@@ -7,7 +8,28 @@
 
 use std::io::{self, Write};
 
+use clap::ValueEnum;
 use comfy_table::{CellAlignment, ContentArrangement, LineStyle, TableStyle};
+
+/// `--format` of commands that print one summary or value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned, for a terminal.
+    Table,
+    /// JSON on stdout alone.
+    Json,
+}
+
+/// `--format` of commands that print a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned, for a terminal.
+    Table,
+    /// JSON on stdout alone.
+    Json,
+    /// Comma-separated values with a header line.
+    Csv,
+}
 
 /// The most characters a table cell shows; longer ones end with `…`.
 pub const MAX_CELL_CHARS: usize = 64;

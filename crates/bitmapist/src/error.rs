@@ -255,6 +255,12 @@ pub enum Argument {
     Index,
     /// A time zone.
     Timezone,
+    /// A lifecycle's number of periods.
+    Periods,
+    /// A lifecycle's creation event.
+    NewFrom,
+    /// A lifecycle status.
+    Status,
     /// A segment name or definition.
     Segment,
     /// A breakdown (a property, or segments separated by commas).
@@ -292,6 +298,9 @@ impl Argument {
             Argument::Days => "days",
             Argument::Index => "index",
             Argument::Timezone => "timezone",
+            Argument::Periods => "periods",
+            Argument::NewFrom => "new_from",
+            Argument::Status => "status",
             Argument::Segment => "segment",
             Argument::Breakdown => "breakdown",
             Argument::Property => "property",

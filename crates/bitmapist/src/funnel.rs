@@ -212,7 +212,7 @@ pub struct Funnel {
     pub conversion: Vec<Option<f64>>,
 }
 
-fn start_string(p: &Period) -> String {
+pub(crate) fn start_string(p: &Period) -> String {
     match (p.time_group(), p.start()) {
         (Some(TimeGroup::Hours), Some(s)) => s.format("%Y-%m-%dT%H:%M:%S").to_string(),
         (_, Some(s)) => s.format("%Y-%m-%d").to_string(),

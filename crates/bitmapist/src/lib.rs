@@ -50,6 +50,7 @@ mod external;
 mod funnel;
 mod idmap;
 mod key;
+mod lifecycle;
 mod period;
 mod query;
 mod retention;
@@ -61,6 +62,7 @@ mod stickiness;
 mod store;
 mod systems;
 mod text;
+mod trends;
 mod zone;
 mod zone_record;
 
@@ -88,6 +90,7 @@ pub use idmap::{
     redis_keys as id_map_redis_keys,
 };
 pub use key::{DEFAULT_PREFIX, KeyLayout};
+pub use lifecycle::{Lifecycle, LifecycleRow, LifecycleSpec, LifecycleStatus};
 pub use period::{MAX_YEAR, MIN_YEAR, Period, TimeGroup};
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
@@ -104,5 +107,6 @@ pub use store::{
 };
 pub use systems::Systems;
 pub use text::thousands;
+pub use trends::{Trends, TrendsDay, TrendsSpec};
 pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

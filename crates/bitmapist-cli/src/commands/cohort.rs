@@ -2,14 +2,94 @@
 //! `--and`/`--or` chain in the order given; output as an aligned table, CSV or JSON.
 
 use anyhow::{Context, Result};
-use bitmapist::{ChainedEvent, Cohort, CohortSpec, Criterion, Retention, RetentionSpec, TimeGroup};
-use chrono::Utc;
+use bitmapist::{
+    Average, ChainedEvent, Cohort, CohortSpec, Criterion, Retention, RetentionSpec, TimeGroup,
+};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use clap::builder::NonEmptyStringValueParser;
 use serde_json::json;
 
-use crate::cli::{CohortArgs, TableFormat};
 use crate::context::Ctx;
 use crate::exit::usage;
-use crate::output::{self, Table};
+use crate::output::{self, Table, TableFormat};
+use crate::time::parse_time;
+use crate::values::{self, MAX_COHORT_SIDE};
+
+/// `bitmapist cohort`
+#[derive(Debug, Args)]
+pub struct CohortArgs {
+    /// The event that defines each row's users (e.g. user:signed_up).
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub primary: String,
+
+    /// The event counted in each cell (e.g. user:logged_in).
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub secondary: String,
+
+    /// Chain `and EVENT` (repeatable; --and/--or apply in the order given).
+    #[arg(long, value_name = "EVENT", action = clap::ArgAction::Append,
+          value_parser = NonEmptyStringValueParser::new())]
+    pub and: Vec<String>,
+
+    /// Chain `or EVENT`: ORed with the event just before it (repeatable).
+    #[arg(long, value_name = "EVENT", action = clap::ArgAction::Append,
+          value_parser = NonEmptyStringValueParser::new())]
+    pub or: Vec<String>,
+
+    /// The period size.
+    #[arg(long, value_parser = values::time_group(&TimeGroup::ALL),
+          default_value_t = TimeGroup::Days)]
+    pub time_group: TimeGroup,
+
+    /// How many periods back (rows), at most 400 as on the dashboard.
+    #[arg(long, default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
+    pub rows: u32,
+
+    /// How many periods forward from each row (columns), at most 400 as on the dashboard.
+    #[arg(long, default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
+    pub cols: u32,
+
+    /// The moment the table is drawn at: its last row is the period containing it
+    /// [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// Count a user again in later cells (default: once, in the first period they return);
+    /// the same as `--retention on`.
+    #[arg(long)]
+    pub with_replacement: bool,
+
+    /// When a returning user counts: `first-return` (once, in the first period they
+    /// return), `on` (in every period they return), `on-or-after` (in a period if they
+    /// returned then or later, up to now) [default: first-return].
+    #[arg(long, value_name = "CRITERION", value_parser = values::criterion())]
+    pub retention: Option<Criterion>,
+
+    /// Rows are first-time cohorts: users whose first-ever primary event (in the event's
+    /// whole stored history) falls in the row's period.
+    #[arg(long)]
+    pub first_time: bool,
+
+    /// How column averages are taken: `simple` (mean of the row fractions) or `weighted`
+    /// (column users over cohort users).
+    #[arg(long, value_parser = values::average(), default_value_t = Average::Simple)]
+    pub average: Average,
+
+    /// Leave the current, incomplete period out of the averages.
+    #[arg(long)]
+    pub complete_only: bool,
+
+    /// Show cells as a percentage of the row's users (JSON: adds "fractions").
+    #[arg(long)]
+    pub percent: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
 
 /// The chained events in command-line order (clap keeps `--and` and `--or` apart; their
 /// positions on the command line put them back in order).
@@ -36,10 +116,9 @@ fn chain(ctx: &Ctx, args: &CohortArgs) -> Vec<ChainedEvent> {
 
 /// Runs `cohort`.
 pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
-    let time_group = TimeGroup::from(args.time_group);
     let spec = CohortSpec::new(args.primary.clone(), args.secondary.clone())
         .additional(chain(ctx, args))
-        .time_group(time_group)
+        .time_group(args.time_group)
         .rows(args.rows as usize)
         .cols(args.cols as usize)
         .with_replacement(args.with_replacement)
@@ -50,19 +129,18 @@ pub async fn run(ctx: &Ctx, args: &CohortArgs) -> Result<()> {
     let criterion = match (args.retention, args.with_replacement) {
         (None, false) => Criterion::FirstReturn,
         (None, true) => Criterion::On,
-        (Some(r), false) => r.into(),
-        (Some(r), true) if Criterion::from(r) == Criterion::On => Criterion::On,
+        (Some(r), false) => r,
+        (Some(Criterion::On), true) => Criterion::On,
         (Some(r), true) => {
             return Err(usage(format!(
-                "--with-replacement means --retention on, not --retention {}",
-                Criterion::from(r)
+                "--with-replacement means --retention on, not --retention {r}"
             )));
         }
     };
     let spec = RetentionSpec::new(spec)
         .criterion(criterion)
         .first_time(args.first_time)
-        .average(args.average.into())
+        .average(args.average)
         .complete_only(args.complete_only);
     let bm = ctx.open_for_query().await?;
     let retention = bm.retention(&spec).await?;

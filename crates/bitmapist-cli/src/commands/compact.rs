@@ -4,12 +4,21 @@
 use anyhow::Result;
 use bitmapist::Bitmapist;
 use bitmapist::{CompactReport, StorageStats};
+use clap::Args;
 use serde_json::json;
 
-use crate::cli::{CompactArgs, Format};
 use crate::context::Ctx;
 use crate::exit::usage;
 use crate::output;
+use crate::output::Format;
+
+/// `bitmapist compact`
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
 
 /// Runs `compact`.
 pub async fn run(ctx: &Ctx, args: &CompactArgs) -> Result<()> {

@@ -1,29 +1,46 @@
-//! `bitmapist count` and `ids`: the users of one event in one period (hour to year, or
-//! the date-less unique key); a count, or the ids one per line.
-
-use std::io::{BufWriter, Write};
+//! `bitmapist count`: the number of users of one event in one period (hour to year, or the
+//! date-less unique key). Its [`CountArgs`] also name what `ids` lists.
 
 use anyhow::Result;
 use bitmapist::{Period, TimeGroup};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use clap::builder::NonEmptyStringValueParser;
 use serde_json::json;
 
-use crate::cli::{Format, PeriodArgs, PeriodKind};
 use crate::context::Ctx;
 use crate::output;
+use crate::output::Format;
+use crate::time::parse_time;
+use crate::values::{self, PeriodKind};
+
+/// `bitmapist count`, and the event and period `ids` lists
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// The event.
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    pub event: String,
+
+    /// Which period.
+    #[arg(long, value_parser = values::period_kind(), default_value = "day")]
+    pub period: PeriodKind,
+
+    /// A moment in the period [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
 
 /// The period the arguments name.
-pub(super) fn period(ctx: &Ctx, args: &PeriodArgs) -> Result<Period> {
+pub fn period(ctx: &Ctx, args: &CountArgs) -> Result<Period> {
     let at = args.at.unwrap_or_else(Utc::now);
-    let group = match args.period {
-        PeriodKind::Unique => return Ok(Period::unique()),
-        PeriodKind::Hour => TimeGroup::Hours,
-        PeriodKind::Day => TimeGroup::Days,
-        PeriodKind::Week => TimeGroup::Weeks,
-        PeriodKind::Month => TimeGroup::Months,
-        PeriodKind::Year => TimeGroup::Years,
-    };
-    Ok(ctx.config.timezone.period_containing(group, at)?)
+    match args.period {
+        PeriodKind::Unique => Ok(Period::unique()),
+        PeriodKind::Dated(group) => Ok(ctx.config.timezone.period_containing(group, at)?),
+    }
 }
 
 /// The period's start for JSON (`null` for unique).
@@ -38,7 +55,7 @@ fn start(p: &Period) -> serde_json::Value {
 }
 
 /// Runs `count`.
-pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
+pub async fn run(ctx: &Ctx, args: &CountArgs) -> Result<()> {
     let p = period(ctx, args)?;
     let bm = ctx.open_for_query().await?;
     let n = bm.events(&args.event, p).count().await?;
@@ -50,23 +67,5 @@ pub async fn count(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
             "start": start(&p),
             "count": n,
         })),
-    }
-}
-
-/// Runs `ids`.
-pub async fn ids(ctx: &Ctx, args: &PeriodArgs) -> Result<()> {
-    let p = period(ctx, args)?;
-    let bm = ctx.open_for_query().await?;
-    let ids = bm.events(&args.event, p).ids().await?;
-    match args.format {
-        Format::Json => output::json(&json!(ids.collect::<Vec<u32>>())),
-        Format::Table => {
-            let mut out = BufWriter::new(std::io::stdout().lock());
-            for id in ids {
-                writeln!(out, "{id}")?;
-            }
-            out.flush()?;
-            Ok(())
-        }
     }
 }

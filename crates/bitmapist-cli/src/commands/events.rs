@@ -4,12 +4,29 @@
 
 use anyhow::Result;
 use bitmapist::{Period, TimeGroup};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use clap::Args;
 use serde_json::json;
 
-use crate::cli::{EventsArgs, TableFormat};
 use crate::context::Ctx;
-use crate::output::{self, Table};
+use crate::output::{self, Table, TableFormat};
+use crate::time::parse_time;
+
+/// `bitmapist events`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events whose names start with this (e.g. `user:`).
+    #[arg(value_name = "NAME_PREFIX")]
+    pub name_prefix: Option<String>,
+
+    /// The moment "today", "week" and "month" refer to [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
 
 /// Runs `events`.
 pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {

@@ -4,25 +4,17 @@
 use anyhow::{Context, Result};
 use bitmapist::{Funnel, FunnelSpec, TimeGroup};
 use chrono::{DateTime, Utc};
+use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
-use clap::{Args, ValueEnum};
 
-use crate::cli::TableFormat;
 use crate::context::Ctx;
 use crate::exit::usage;
-use crate::output::{self, Table};
+use crate::output::{self, Table, TableFormat};
 use crate::time::parse_time;
+use crate::values::{self, MAX_COHORT_SIDE};
 
-/// The period size of a funnel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FunnelGroup {
-    /// Days.
-    Days,
-    /// ISO weeks.
-    Weeks,
-    /// Months.
-    Months,
-}
+/// The period sizes a funnel runs on.
+const FUNNEL_GROUPS: [TimeGroup; 3] = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months];
 
 /// `bitmapist funnel`
 #[derive(Debug, Args)]
@@ -33,17 +25,18 @@ pub struct FunnelArgs {
     pub steps: Vec<String>,
 
     /// The period size.
-    #[arg(long, value_enum, default_value_t = FunnelGroup::Days)]
-    pub time_group: FunnelGroup,
+    #[arg(long, value_parser = values::time_group(&FUNNEL_GROUPS),
+          default_value_t = TimeGroup::Days)]
+    pub time_group: TimeGroup,
 
     /// How many entry periods (rows), the last one containing --now; at most 400.
     #[arg(long, default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=crate::cli::MAX_COHORT_SIDE))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
     pub rows: u32,
 
     /// Periods a user has to complete the funnel, the entry period included; at most 400.
     #[arg(long, default_value_t = 14,
-          value_parser = clap::value_parser!(u32).range(1..=crate::cli::MAX_COHORT_SIDE))]
+          value_parser = clap::value_parser!(u32).range(1..=MAX_COHORT_SIDE))]
     pub window: u32,
 
     /// The strict bound: each step in a later period than the one before (default: the
@@ -62,13 +55,8 @@ pub struct FunnelArgs {
 
 /// Runs `funnel`.
 pub async fn run(ctx: &Ctx, args: &FunnelArgs) -> Result<()> {
-    let group = match args.time_group {
-        FunnelGroup::Days => TimeGroup::Days,
-        FunnelGroup::Weeks => TimeGroup::Weeks,
-        FunnelGroup::Months => TimeGroup::Months,
-    };
     let spec = FunnelSpec::new(args.steps.iter().cloned())
-        .time_group(group)
+        .time_group(args.time_group)
         .rows(args.rows as usize)
         .window(args.window as usize)
         .strict(args.strict)

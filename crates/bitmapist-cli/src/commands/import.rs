@@ -6,13 +6,39 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use bitmapist::StoreUrl;
 use bitmapist::{Bitmap, Bitmapist};
+use clap::Args;
 use serde_json::json;
 
-use crate::cli::{Format, ImportArgs};
 use crate::context::Ctx;
 use crate::exit::usage;
+use crate::output::Format;
 use crate::output::{self, thousands};
 use crate::progress;
+
+/// `bitmapist import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The store to copy from [default: the --store store].
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+
+    /// The store to copy into.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+
+    /// Keys per batch (one read and one write each).
+    #[arg(long, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+
+    /// List what would be copied, copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
 
 /// How many mismatching keys are named in the error.
 const SHOWN_MISMATCHES: usize = 5;

@@ -1,41 +1,41 @@
-//! One module per subcommand; `run` dispatches a parsed command to it.
-//! Each command opens its store through the context and writes data to stdout only.
+//! One module per subcommand, named after it: its arguments and the code that runs it.
+//!
+//! Why: a reader looking at `bitmapist funnel` finds everything about it, flags and work, in
+//! `commands/funnel.rs`; `cli.rs` only lists the subcommands.
+//!
+//! How to add a subcommand `NAME`:
+//! 1. `commands/NAME.rs`: a module doc saying what it prints; `pub struct NameArgs`
+//!    (`#[derive(Debug, clap::Args)]`, one doc comment per flag: it is the `--help` text);
+//!    `pub async fn run(ctx: &Ctx, args: &NameArgs) -> anyhow::Result<()>`.
+//! 2. `pub mod NAME;` below.
+//! 3. In `cli.rs`: a `Command` variant `Name(commands::NAME::NameArgs)` whose doc comment
+//!    is the one-line summary, and its arm in `Command::run`.
+//!
+//! Conventions a subcommand follows:
+//! - Values that name an engine type are parsed by `crate::values` (time groups,
+//!   `--period`, `--retention`, `--average`), times by `crate::time::parse_time`; `--format`
+//!   is `output::Format` (one value) or `output::TableFormat` (a table, also CSV).
+//! - Data goes to stdout through `output` (tables, CSV, JSON); messages to stderr with
+//!   `output::note`. A mistake clap cannot see is `exit::usage(..)` (exit 2), found before
+//!   the store is opened.
+//! - A command that only reads opens the store with `ctx.open_for_query()` (never creates
+//!   a store, never writes a file); one that writes with `ctx.open()` and flushes.
+//! - A module imports from `crate::{context, output, values, time, exit, progress}` and
+//!   from sibling commands (`ids` uses `count::CountArgs`), never from `crate::cli`: the
+//!   command line depends on the commands, not the other way round.
 
-use anyhow::Result;
-
-use crate::cli::Command;
-use crate::context::Ctx;
-
-mod cohort;
+pub mod cohort;
 pub mod compact;
-mod count;
-mod events;
-mod external;
+pub mod count;
+pub mod events;
 pub mod funnel;
-mod import;
-mod mark;
-mod seed;
-mod serve;
+pub mod ids;
+pub mod import;
+pub mod lifecycle;
+pub mod mark;
+pub mod resolve;
+pub mod seed;
+pub mod serve;
 pub mod stickiness;
 pub mod timezone;
-
-/// Runs one command.
-pub async fn run(ctx: &Ctx, command: Command) -> Result<()> {
-    match command {
-        Command::Seed(args) => seed::run(ctx, &args).await,
-        Command::Mark(args) => mark::run(ctx, &args, true).await,
-        Command::Unmark(args) => mark::run(ctx, &args, false).await,
-        Command::Events(args) => events::run(ctx, &args).await,
-        Command::Count(args) => count::count(ctx, &args).await,
-        Command::Ids(args) if args.external => external::ids(ctx, &args.period).await,
-        Command::Ids(args) => count::ids(ctx, &args.period).await,
-        Command::Cohort(args) => cohort::run(ctx, &args).await,
-        Command::Import(args) => import::run(ctx, &args).await,
-        Command::Serve(args) => serve::run(ctx, &args).await,
-        Command::Compact(args) => compact::run(ctx, &args).await,
-        Command::Stickiness(args) => stickiness::run(ctx, &args).await,
-        Command::Funnel(args) => funnel::run(ctx, &args).await,
-        Command::Resolve(args) => external::resolve(ctx, &args).await,
-        Command::Timezone(args) => timezone::run(ctx, &args).await,
-    }
-}
+pub mod trends;

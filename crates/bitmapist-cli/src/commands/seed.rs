@@ -2,14 +2,51 @@
 //! A progress bar per day on stderr, then a summary: marks per event and marks per second.
 
 use anyhow::Result;
-use bitmapist::seed::{self, SeedPlan, Summary};
-use chrono::Utc;
+use bitmapist::seed::{self, MAX_DAYS, MAX_USERS, SeedPlan, Summary};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::cli::{Format, SeedArgs};
+use clap::Args;
+
 use crate::context::Ctx;
+use crate::output::Format;
 use crate::output::{self, Table, thousands};
 use crate::progress;
+use crate::time::parse_time;
+
+/// `bitmapist seed`
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many users (ids 1..=N, in sign-up order).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_USERS)))]
+    pub users: u32,
+
+    /// How many days of activity, ending with the day of --end.
+    #[arg(long, value_name = "D", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DAYS)))]
+    pub days: u32,
+
+    /// The random seed: the same seed (and --users, --days, --end) gives the same data.
+    #[arg(long = "seed", value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+
+    /// Also write hour keys (also on when BITMAPIST_TRACK_HOURLY is set).
+    #[arg(long)]
+    pub hourly: bool,
+
+    /// The last instant of the range [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub end: Option<DateTime<Utc>>,
+
+    /// Delete every key under the prefix first.
+    #[arg(long)]
+    pub reset: bool,
+
+    /// Output of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
 
 /// Runs `seed`.
 pub async fn run(ctx: &Ctx, args: &SeedArgs) -> Result<()> {

@@ -16,14 +16,42 @@ use axum::extract::ConnectInfo;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum_bitmapist::{Access, Dashboard};
+use clap::Args;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
 use crate::context::Ctx;
 use crate::exit::usage;
+
+/// `bitmapist serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Let any client see the dashboard (by default only loopback clients may).
+    #[arg(long)]
+    pub public: bool,
+    /// Open an embedded store file read-only (any write is refused; a file the process
+    /// may not write is opened read-only even without this flag). The file must exist; one
+    /// left unclean by a killed process is first repaired by a short writable open when
+    /// the process may write it. SIGTERM or Ctrl-C stops the server cleanly (exit 0).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Seconds a client may take to send a request's headers, and to start its next
+    /// request on a kept-alive connection; slower connections are closed.
+    #[arg(long, default_value_t = 10, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// How many heavy requests (overview, cohort, event page, funnel) the dashboard computes
+    /// at once; more get 503 + Retry-After
+    /// [default: the number of CPUs].
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_heavy_requests: Option<u32>,
+}
 
 /// How long open connections may finish their requests after Ctrl-C or SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);

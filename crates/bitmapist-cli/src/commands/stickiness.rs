@@ -4,22 +4,14 @@
 use anyhow::Result;
 use bitmapist::{Stickiness, TimeGroup};
 use chrono::{DateTime, Utc};
+use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
-use clap::{Args, ValueEnum};
 
-use crate::cli::Format;
 use crate::context::Ctx;
+use crate::output::Format;
 use crate::output::{self, Table};
 use crate::time::parse_time;
-
-/// The period of a stickiness count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StickinessGroup {
-    /// An ISO week (7 days).
-    Weeks,
-    /// A calendar month (28 to 31 days).
-    Months,
-}
+use crate::values;
 
 /// `bitmapist stickiness`
 #[derive(Debug, Args)]
@@ -29,8 +21,9 @@ pub struct StickinessArgs {
     pub event: String,
 
     /// The period: the ISO week or the month containing --at.
-    #[arg(long, value_enum, default_value_t = StickinessGroup::Weeks)]
-    pub time_group: StickinessGroup,
+    #[arg(long, value_parser = values::time_group(&[TimeGroup::Weeks, TimeGroup::Months]),
+          default_value_t = TimeGroup::Weeks)]
+    pub time_group: TimeGroup,
 
     /// A moment in the period; days after it are not counted [default: now].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -43,13 +36,13 @@ pub struct StickinessArgs {
 
 /// Runs `stickiness`.
 pub async fn run(ctx: &Ctx, args: &StickinessArgs) -> Result<()> {
-    let group = match args.time_group {
-        StickinessGroup::Weeks => TimeGroup::Weeks,
-        StickinessGroup::Months => TimeGroup::Months,
-    };
     let bm = ctx.open_for_query().await?;
     let s = bm
-        .stickiness(&args.event, group, args.at.unwrap_or_else(Utc::now))
+        .stickiness(
+            &args.event,
+            args.time_group,
+            args.at.unwrap_or_else(Utc::now),
+        )
         .await?;
     match args.format {
         Format::Json => output::json(&serde_json::to_value(&s)?),

@@ -6,9 +6,9 @@ use bitmapist::Zone;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::Format;
 use crate::context::Ctx;
 use crate::output;
+use crate::output::Format;
 
 /// `bitmapist timezone`
 #[derive(Debug, Args)]

@@ -39,6 +39,10 @@ pub fn index(base: &Base) -> DashboardResponse {
             "{b}/api/funnel?step=EVENT1&step=EVENT2&time_group=days&rows=30&window=14&strict=&now="
         ),
         "funnel_csv": format!("{b}/api/funnel.csv?<the funnel parameters>"),
+        "lifecycle": format!(
+            "{b}/api/lifecycle?event=EVENT&time_group=weeks&periods=12&new_from=&now="
+        ),
+        "trends": format!("{b}/api/trends?event=EVENT&days=90&compare=&now="),
         "legacy_cohort": format!(
             "POST {b}/cohort (JSON body as Flask-Bitmapist's; ?json=1 for JSON, else an HTML fragment)"
         ),

@@ -1,22 +1,26 @@
 //! The event page (`GET /events/{name}`): users per day (90 days), week (26) and month (12)
-//! as SVG charts with axes, and the stickiness of the current week and month; plus
-//! `GET /api/events/{name}/stickiness` for the stickiness as JSON.
+//! as SVG charts with axes, the trends (rolling DAU, WAU and MAU lines over 90 days with the
+//! previous 90 days dashed beside them, and DAU/MAU), and the stickiness of the current
+//! week and month; plus `GET /api/events/{name}/stickiness` for the stickiness and
+//! `GET /api/trends` for the trends as JSON.
 //!
 //! The name is a path segment (percent-encoded); an empty or overlong one is a 400, a name
 //! with no keys in the store a 404. The counts and the stickiness are computed under the
 //! heavy-request bound. Everything is server-rendered: the page needs no JavaScript.
 
 use askama::Template;
-use bitmapist::{Bitmapist, Stickiness, TimeGroup};
+use bitmapist::{Bitmapist, Stickiness, TimeGroup, Trends, TrendsDay, TrendsSpec};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::charts::{AxisChart, ChartOptions, axis_bars};
+use super::charts::{AxisChart, ChartOptions, LineChart, Series, Unit, axis_bars, line_chart};
 use super::error::{ApiError, DashboardError, PageError};
 use super::exchange::DashboardResponse;
-use super::params::{Pairs, check_event, parse_time_group};
+use super::params::{
+    MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group,
+};
 use super::views::{Base, Layout};
 use super::zone::AsOf;
 use bitmapist::thousands;
@@ -151,6 +155,62 @@ pub struct EventPage {
     pub cohort_url: String,
     /// A funnel starting with this event.
     pub funnel_url: String,
+    /// The event's lifecycle.
+    pub lifecycle_url: String,
+    /// Rolling DAU, WAU and MAU, the previous range dashed.
+    pub trends: LineChart,
+    /// DAU/MAU, the previous range dashed.
+    pub ratio: LineChart,
+    /// The trends' JSON.
+    pub trends_url: String,
+}
+
+/// One line per measure (DAU, WAU, MAU) of `days`; the previous range's are dashed.
+fn trend_series(days: &[TrendsDay], previous: bool) -> Vec<Series> {
+    let labels: Vec<String> = days.iter().map(|d| d.day.clone()).collect();
+    let (suffix, classes): (&str, [&'static str; 3]) = if previous {
+        (
+            ", previous range",
+            ["ln-dau prev", "ln-wau prev", "ln-mau prev"],
+        )
+    } else {
+        ("", ["ln-dau", "ln-wau", "ln-mau"])
+    };
+    type Pick = fn(&TrendsDay) -> u64;
+    let measures: [(&str, Pick); 3] = [("DAU", |d| d.dau), ("WAU", |d| d.wau), ("MAU", |d| d.mau)];
+    measures
+        .iter()
+        .zip(classes)
+        .map(|((name, pick), class)| Series {
+            name: format!("{name}{suffix}"),
+            class,
+            values: days.iter().map(|d| Some(pick(d) as f64)).collect(),
+            labels: labels.clone(),
+        })
+        .collect()
+}
+
+/// The trends charts: the actives and the DAU/MAU ratio, each with the previous range.
+fn trend_charts(t: &Trends) -> (LineChart, LineChart) {
+    let x: Vec<String> = t.days.iter().map(|d| d.day.clone()).collect();
+    let prev = t.previous.as_deref().unwrap_or(&[]);
+    let mut actives = trend_series(prev, true);
+    actives.extend(trend_series(&t.days, false));
+    let ratio = |days: &[TrendsDay], name: &str, class: &'static str| Series {
+        name: name.to_string(),
+        class,
+        values: days.iter().map(|d| d.dau_mau).collect(),
+        labels: days.iter().map(|d| d.day.clone()).collect(),
+    };
+    let mut ratios = Vec::new();
+    if !prev.is_empty() {
+        ratios.push(ratio(prev, "DAU/MAU, previous range", "ln-ratio prev"));
+    }
+    ratios.push(ratio(&t.days, "DAU/MAU", "ln-ratio"));
+    (
+        line_chart(&x, &actives, Unit::Users, "Rolling actives per day"),
+        line_chart(&x, &ratios, Unit::Fraction, "DAU/MAU per day"),
+    )
 }
 
 /// Everything the page computes.
@@ -160,6 +220,7 @@ struct EventData {
     monthly: Vec<(String, u64)>,
     week: Stickiness,
     month: Stickiness,
+    trends: Trends,
 }
 
 async fn compute(
@@ -173,6 +234,14 @@ async fn compute(
         monthly: series(&client, &name, TimeGroup::Months, MONTHS, now).await?,
         week: client.stickiness(&name, TimeGroup::Weeks, now).await?,
         month: client.stickiness(&name, TimeGroup::Months, now).await?,
+        trends: client
+            .trends(
+                &TrendsSpec::new(name.as_str())
+                    .days(DAYS)
+                    .compare(true)
+                    .now(now),
+            )
+            .await?,
     })
 }
 
@@ -223,6 +292,17 @@ pub async fn page(
         format!("&{}", a.finish())
     };
     let api = format!("{}/api{}", base.0, event_url("", &name));
+    let mut lq = form_urlencoded::Serializer::new(String::new());
+    lq.append_pair("event", &name);
+    let mut tq = form_urlencoded::Serializer::new(String::new());
+    tq.append_pair("event", &name);
+    tq.append_pair("days", &DAYS.to_string());
+    tq.append_pair("compare", "on");
+    if !as_of.raw.is_empty() {
+        lq.append_pair("now", &as_of.raw);
+        tq.append_pair("now", &as_of.raw);
+    }
+    let (trends, ratio) = trend_charts(&data.trends);
     let view = |heading: &str, s: &Stickiness, tg: &str| StickinessView {
         heading: heading.to_string(),
         period: format!("{} (from {})", s.period, s.start),
@@ -245,6 +325,10 @@ pub async fn page(
         ],
         cohort_url: format!("{}/cohort?{}", base.0, q.finish()),
         funnel_url: format!("{}/funnel?{}", base.0, f.finish()),
+        lifecycle_url: format!("{}/lifecycle?{}", base.0, lq.finish()),
+        trends,
+        ratio,
+        trends_url: format!("{}/api/trends?{}", base.0, tq.finish()),
         now_label: as_of.label(zone),
         name,
     };
@@ -276,4 +360,35 @@ pub async fn stickiness_api(
         })
         .await?;
     Ok(DashboardResponse::json(StatusCode::OK, &s))
+}
+
+/// `GET /api/trends?event=&days=&compare=&now=`: the engine's [`Trends`] as JSON (`days`
+/// 1..=400, default 90; `compare` a checkbox value).
+pub async fn trends_api(
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
+    let pairs = Pairs::parse(query);
+    let name = pairs.get("event").map(str::trim).unwrap_or("").to_string();
+    check_event("event", &name)?;
+    let days = parse_count("days", pairs.get("days"), DAYS, MAX_CELLS_PER_SIDE)?;
+    let compare = parse_flag("compare", pairs.get("compare"))?;
+    let zone = shared.client.timezone();
+    let now = AsOf::parse("now", pairs.get("now"), zone)?.at;
+    zone.period_containing(TimeGroup::Days, now)
+        .and_then(|d| d.offset(-(days as i64 * 2 + 30)))
+        .map_err(|e| {
+            super::error::bad(
+                "now",
+                format!("now: the days leave the supported years ({e})"),
+            )
+        })?;
+    let spec = TrendsSpec::new(name).days(days).compare(compare).now(now);
+    let t = shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            Ok(client.trends(&spec).await?)
+        })
+        .await?;
+    Ok(DashboardResponse::json(StatusCode::OK, &t))
 }

@@ -13,6 +13,9 @@
 //! | `GET /api/events/{name}/stickiness` | `?time_group=weeks\|months&at=`: the stickiness as JSON |
 //! | `GET /funnel` | funnel form, bar chart and table (`step` repeated, `time_group`, `rows`, `window`, `strict`, `now`) |
 //! | `GET /api/funnel`, `GET /api/funnel.csv` | the funnel as JSON or CSV |
+//! | `GET /lifecycle` | lifecycle form, stacked bars (dormant below the axis, each part linking to its users) and table (`event`, `time_group`, `periods`, `new_from`, `now`) |
+//! | `GET /api/lifecycle` | the lifecycle as JSON |
+//! | `GET /api/trends` | `?event=&days=&compare=&now=`: rolling DAU, WAU, MAU and DAU/MAU as JSON |
 //! | `GET /assets/{file}` | the embedded stylesheet, script and icon |
 //!
 //! `HEAD` is answered like `GET`; another method on a known path is a 405 with `Allow`;
@@ -22,7 +25,7 @@
 //!
 //! **Heavy requests.** Every route that computes from bitmaps (the overview and its JSON,
 //! the cohort page, its JSON and CSV, `POST /cohort`, the event page and its stickiness
-//! JSON, the funnel page, its JSON and CSV) runs on Tokio's blocking pool, at most
+//! JSON, the funnel page, its JSON and CSV, the lifecycle page and its JSON, the trends JSON) runs on Tokio's blocking pool, at most
 //! [`Dashboard::max_heavy_requests`] at once; past that, and when the store is
 //! unreachable, the answer is 503 with `Retry-After: 1`. The index of the API and the
 //! assets stay on the async workers.
@@ -47,6 +50,7 @@ mod funnel_page;
 mod heatmap;
 mod heavy;
 mod legacy;
+mod lifecycle_page;
 mod names;
 mod overview;
 mod params;
@@ -166,6 +170,9 @@ enum Route<'a> {
     Funnel,
     ApiFunnel,
     ApiFunnelCsv,
+    Lifecycle,
+    ApiLifecycle,
+    ApiTrends,
     Asset(&'a str),
 }
 
@@ -212,6 +219,9 @@ fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
         ["funnel"] => only_get(Route::Funnel),
         ["api", "funnel"] => only_get(Route::ApiFunnel),
         ["api", "funnel.csv"] => only_get(Route::ApiFunnelCsv),
+        ["lifecycle"] => only_get(Route::Lifecycle),
+        ["api", "lifecycle"] => only_get(Route::ApiLifecycle),
+        ["api", "trends"] => only_get(Route::ApiTrends),
         ["assets", file] if !file.is_empty() => only_get(Route::Asset(file)),
         _ => Err(NoRoute::NotFound),
     }
@@ -312,6 +322,9 @@ impl DashboardCore {
             Route::Funnel => page(funnel_page::page(shared, &base, query).await),
             Route::ApiFunnel => api(funnel_page::api(shared, query).await),
             Route::ApiFunnelCsv => api(funnel_page::csv(shared, query).await),
+            Route::Lifecycle => page(lifecycle_page::page(shared, &base, query).await),
+            Route::ApiLifecycle => api(lifecycle_page::api(shared, query).await),
+            Route::ApiTrends => api(event_page::trends_api(shared, query).await),
             Route::Asset(file) => match assets::serve(file, query) {
                 Some(res) => res,
                 None => not_found(path),

@@ -14,6 +14,7 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::funnel::FunnelSpec;
+use crate::lifecycle::{LifecycleSpec, LifecycleStatus};
 use crate::period::Period;
 use crate::retention::RetentionSpec;
 use crate::stickiness::StickinessSpec;
@@ -69,6 +70,16 @@ pub enum UserSet {
     },
     /// The users of a segment (any source), as of now.
     Segment(String),
+    /// A lifecycle row's users of one status (row 0 = the oldest period; dormant: the
+    /// previous period's users not active in this one).
+    Lifecycle {
+        /// The lifecycle (its segments filter, as on the chart).
+        spec: LifecycleSpec,
+        /// The row, 0-based, oldest first.
+        row: usize,
+        /// new, returning, resurrecting or dormant.
+        status: LifecycleStatus,
+    },
 }
 
 /// One page of a [`UserSet`]'s users.
@@ -138,6 +149,10 @@ impl Bitmapist {
                 self.stickiness_fetch(spec).await?.bucket_users(*days)
             }
             UserSet::Segment(name) => self.segment_users(name, chrono::Utc::now()).await,
+            UserSet::Lifecycle { spec, row, status } => self
+                .lifecycle_fetch(spec)
+                .await?
+                .status_users(*row, *status),
         }
     }
 

@@ -1,0 +1,191 @@
+//! `bitmapist lifecycle` and `bitmapist trends` run as processes on an embedded file
+//! written by the library: JSON equal to the engine's answers, table and CSV shapes, and
+//! bad input as one `error:` line with exit code 2.
+
+#[allow(dead_code)]
+mod common;
+use common::run;
+
+use std::path::Path;
+
+use bitmapist::{Bitmapist, LifecycleSpec, MarkOptions, TimeGroup, TrendsSpec};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::Value;
+
+const NOW: &str = "2026-11-22T18:00:00Z";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
+        .single()
+        .expect("a valid time")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let r = run(dir, args);
+    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
+    r.stdout
+}
+
+fn json_of(dir: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = ok(dir, &all);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// A store file where users sign up over 40 days and come back irregularly.
+fn fixture(dir: &Path) -> (String, Bitmapist, tokio::runtime::Runtime) {
+    let url = format!("file://{}", dir.join("l.redb").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bm = rt.block_on(async {
+        let bm = Bitmapist::open(&url).await.expect("open");
+        let mut marks = Vec::new();
+        for uid in 0..300u32 {
+            let start = now() - Duration::days(i64::from(uid % 40)) - Duration::hours(3);
+            marks.push(("user:created", uid, start));
+            for k in 0..(uid % 7) {
+                let t = start + Duration::days(i64::from(k * (1 + uid % 5)));
+                if t <= now() {
+                    marks.push(("active", uid, t));
+                }
+            }
+        }
+        bm.mark_events(marks, MarkOptions::default())
+            .await
+            .expect("marks");
+        bm.flush().await.expect("flush");
+        bm
+    });
+    (url, bm, rt)
+}
+
+#[test]
+fn lifecycle_and_trends_match_the_library() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (url, bm, rt) = fixture(d);
+    let spec = LifecycleSpec::new("active")
+        .time_group(TimeGroup::Days)
+        .periods(20)
+        .now(now());
+    let with_from = spec.clone().new_from(Some("user:created".to_string()));
+    let trends = TrendsSpec::new("active").days(14).compare(true).now(now());
+    let (plain, created, tr) = rt.block_on(async {
+        (
+            bm.lifecycle(&spec).await.expect("lifecycle"),
+            bm.lifecycle(&with_from).await.expect("lifecycle"),
+            bm.trends(&trends).await.expect("trends"),
+        )
+    });
+    // The CLI opens the file itself.
+    drop(bm);
+    assert!(plain.rows.iter().any(|r| r.dormant > 0 && r.returning > 0));
+
+    let base = [
+        "lifecycle",
+        "active",
+        "--time-group",
+        "days",
+        "--periods",
+        "20",
+        "--now",
+        NOW,
+        "--store",
+        &url,
+    ];
+    assert_eq!(
+        json_of(d, &base),
+        serde_json::to_value(&plain).expect("json")
+    );
+    let mut from = base.to_vec();
+    from.extend(["--new-from", "user:created"]);
+    let got = json_of(d, &from);
+    assert_eq!(got, serde_json::to_value(&created).expect("json"));
+    assert_eq!(got["new_from"], "user:created");
+
+    // CSV: a header, then one line per period with raw numbers.
+    let mut csv = base.to_vec();
+    csv.extend(["--format", "csv"]);
+    let out = ok(d, &csv);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "period,new,returning,resurrecting,dormant,active");
+    assert_eq!(lines.len(), 21);
+    let last = &plain.rows[19];
+    assert_eq!(
+        lines[20],
+        format!(
+            "{},{},{},{},{},{}",
+            last.start,
+            last.new,
+            last.returning,
+            last.resurrecting,
+            last.dormant,
+            last.active()
+        )
+    );
+    let table = ok(d, &base);
+    assert!(table.contains("resurrecting") && table.contains("2026-11-22"));
+
+    let targs = [
+        "trends",
+        "active",
+        "--days",
+        "14",
+        "--compare",
+        "--now",
+        NOW,
+        "--store",
+        &url,
+    ];
+    // Both sides through the same float parser: the ratios are compared as printed.
+    let want: Value =
+        serde_json::from_str(&serde_json::to_string(&tr).expect("json")).expect("parse");
+    assert_eq!(json_of(d, &targs), want);
+    let mut tcsv = targs.to_vec();
+    tcsv.extend(["--format", "csv"]);
+    let out = ok(d, &tcsv);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day,dau,wau,mau,dau/mau,prev_day,prev_dau,prev_wau,prev_mau,prev_dau/mau"
+    );
+    assert_eq!(lines.len(), 15);
+    assert!(lines[14].starts_with(&format!("2026-11-22,{},", tr.days[13].dau)));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let url = "memory://";
+    for (args, needle) in [
+        (
+            vec!["lifecycle", "a", "--time-group", "years", "--store", url],
+            "years",
+        ),
+        (
+            vec!["lifecycle", "a", "--periods", "0", "--store", url],
+            "periods",
+        ),
+        (
+            vec!["lifecycle", "a", "--new-from", "", "--store", url],
+            "a value is required",
+        ),
+        (vec!["lifecycle", "", "--store", url], "a value is required"),
+        (
+            vec!["lifecycle", "a", "--now", "soon", "--store", url],
+            "--now",
+        ),
+        (vec!["trends", "a", "--days", "401", "--store", url], "days"),
+        (vec!["trends", "--store", url], "required"),
+    ] {
+        let r = run(d, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+    }
+}
