@@ -56,6 +56,8 @@ pub struct FormView {
     pub average: &'static str,
     /// Complete-periods-only checkbox.
     pub complete_only: bool,
+    /// The segment filter (users in all of them).
+    pub segments: Vec<String>,
 }
 
 impl FormView {
@@ -83,6 +85,7 @@ impl FormView {
             first_time: req.mode.kind == CohortKind::FirstTime,
             average: req.mode.average.as_str(),
             complete_only: req.mode.complete_only,
+            segments: spec.segments.clone(),
         }
     }
 
@@ -113,6 +116,7 @@ impl FormView {
                 .as_str(),
             complete_only: parse_flag("complete_only", form.complete_only.as_deref())
                 .unwrap_or(false),
+            segments: form.segments.clone(),
         }
     }
 }
@@ -188,9 +192,17 @@ pub struct CohortPage {
     pub no_events: bool,
     /// Events the request names that were never marked (their rows are zeros).
     pub unknown: Vec<String>,
+    /// Every segment's name, for the filter's suggestions.
+    pub segment_names: Vec<String>,
 }
 
 impl CohortPage {
+    /// Sets the segment filter's suggestions.
+    fn with_segments(mut self, names: &[String]) -> Self {
+        self.segment_names = names.to_vec();
+        self
+    }
+
     fn new(layout: Layout, names: Arc<Vec<String>>, form: FormView, hourly: bool) -> Self {
         let hourly = hourly || form.time_group == "hours";
         CohortPage {
@@ -204,6 +216,7 @@ impl CohortPage {
             error_param: "",
             heatmap: None,
             curve: None,
+            segment_names: Vec::new(),
             links: None,
             now_label: String::new(),
             unknown: Vec::new(),
@@ -234,6 +247,14 @@ pub async fn page(
         return Ok(DashboardResponse::see_other(&to));
     }
     let names = shared.names.get(&shared.client).await?;
+    let segment_names: Vec<String> = shared
+        .client
+        .segments()
+        .await
+        .map_err(DashboardError::from)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let layout = Layout::new(base, "cohort");
     let hourly = shared.client.tracks_hourly();
     if form.primary.is_none() && form.secondary.is_none() {
@@ -247,18 +268,18 @@ pub async fn page(
         let form = FormView::from_form(&form);
         return html(
             StatusCode::OK,
-            &CohortPage::new(layout, names, form, hourly),
+            &CohortPage::new(layout, names, form, hourly).with_segments(&segment_names),
         );
     }
     let zone = shared.client.timezone();
     let req = match form.validate(zone) {
         Ok(r) => r,
         Err(e) => {
-            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly);
+            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly).with_segments(&segment_names);
             return html(e.status(), &page.with_error(&e));
         }
     };
-    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly);
+    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly).with_segments(&segment_names);
     let retention = match shared
         .heavy
         .retention(&shared.client, &req.retention_spec())
@@ -273,7 +294,13 @@ pub async fn page(
         }
     };
     page.unknown = shared.names.unknown(&shared.client, &req.events()).await?;
-    page.heatmap = Some(Heatmap::new(&req.spec, &retention.table, req.as_percent));
+    let mut heatmap = Heatmap::new(&req.spec, &retention.table, req.as_percent);
+    heatmap.link_users(&format!(
+        "{}/users?of=cohort&{}",
+        base.0,
+        req.query_string(req.as_percent)
+    ));
+    page.heatmap = Some(heatmap);
     page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);

@@ -80,6 +80,11 @@ impl From<bitmapist::Error> for DashboardError {
                     Argument::Cols => "num_cols",
                     Argument::Additional => "additional",
                     Argument::Event => "event",
+                    Argument::Segment => "segment",
+                    Argument::Breakdown => "breakdown",
+                    Argument::Limit => "limit",
+                    Argument::Status => "status",
+                    Argument::Days => "days",
                     _ => "request",
                 };
                 DashboardError::BadParam {

@@ -90,6 +90,9 @@ impl FunnelRequest {
             .window(window)
             .strict(strict)
             .now(as_of.at);
+        let spec = super::params::segments(q)
+            .into_iter()
+            .fold(spec, |spec, s| spec.segment(s));
         spec.periods().map_err(|e| {
             bad(
                 "now",
@@ -113,6 +116,9 @@ impl FunnelRequest {
         }
         if !self.as_of.raw.is_empty() {
             q.append_pair("now", &self.as_of.raw);
+        }
+        for s in &self.spec.segments {
+            q.append_pair("segment", s);
         }
         q.finish()
     }
