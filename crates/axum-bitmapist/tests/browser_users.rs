@@ -32,23 +32,27 @@ async fn steps(c: Client, base: String) {
     // The fixture's users who signed up on Nov 20 and logged in on Nov 21.
     let signed: BTreeSet<u32> = (1..=10).collect();
     let logged: BTreeSet<u32> = (1..=4).collect();
-    let want: Vec<String> = signed
-        .intersection(&logged)
-        .map(u32::to_string)
-        .collect();
+    let want: Vec<String> = signed.intersection(&logged).map(u32::to_string).collect();
 
     c.goto(&format!("{base}/bitmapist/cohort?{COHORT}"))
         .await
         .expect("cohort page");
-    c.find(Locator::Css("#bm-heatmap a.users-link[href$='row=0&col=1']"))
-        .await
-        .expect("the cell links to its users")
-        .click()
-        .await
-        .expect("click");
+    c.find(Locator::Css(
+        "#bm-heatmap a.users-link[href$='row=0&col=1']",
+    ))
+    .await
+    .expect("the cell links to its users")
+    .click()
+    .await
+    .expect("click");
     assert_eq!(c.title().await.expect("title"), "Users · bitmapist");
     assert_eq!(
-        c.find(Locator::Css("#bm-total")).await.expect("total").text().await.expect("text"),
+        c.find(Locator::Css("#bm-total"))
+            .await
+            .expect("total")
+            .text()
+            .await
+            .expect("text"),
         want.len().to_string()
     );
     assert_eq!(texts(&c, "#bm-users tbody td").await, want);
@@ -77,7 +81,10 @@ async fn steps(c: Client, base: String) {
         .await
         .expect("text");
     assert!(message.contains("came_back"), "{message}");
-    assert!(message.contains(&format!("Saved {} users", want.len())), "{message}");
+    assert!(
+        message.contains(&format!("Saved {} users", want.len())),
+        "{message}"
+    );
 
     // The cohort page's filter suggests the segment; filtering by it keeps those users.
     c.goto(&format!("{base}/bitmapist/cohort?{COHORT}"))
@@ -99,9 +106,16 @@ async fn steps(c: Client, base: String) {
         .await
         .expect("click");
     let url = c.current_url().await.expect("url");
-    assert!(url.as_str().contains("segment=came_back"), "bookmarkable: {url}");
+    assert!(
+        url.as_str().contains("segment=came_back"),
+        "bookmarkable: {url}"
+    );
     let sizes = texts(&c, "#bm-heatmap tbody td.size").await;
-    assert_eq!(sizes.first().map(String::as_str), Some(want.len().to_string().as_str()), "{sizes:?}");
+    assert_eq!(
+        sizes.first().map(String::as_str),
+        Some(want.len().to_string().as_str()),
+        "{sizes:?}"
+    );
     save(
         "dashboard-cohort-segment-1280.png",
         &c.screenshot().await.expect("screenshot"),

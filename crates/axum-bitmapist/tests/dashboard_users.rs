@@ -41,7 +41,12 @@ async fn post_form(app: &axum::Router, body: &str, origin: Option<&str>) -> Answ
     if let Some(o) = origin {
         req = req.header("origin", o);
     }
-    send(app, req.body(Body::from(body.to_string())).expect("request"), Some(local())).await
+    send(
+        app,
+        req.body(Body::from(body.to_string())).expect("request"),
+        Some(local()),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -51,7 +56,11 @@ async fn users_pages_csv_and_saving_a_segment() {
     let want = model_row0_col1();
 
     // A cohort cell's users, paged by id two at a time.
-    let first = get(&app, &format!("/bitmapist/api/users?of=cohort&{COHORT}&row=0&col=1&limit=2")).await;
+    let first = get(
+        &app,
+        &format!("/bitmapist/api/users?of=cohort&{COHORT}&row=0&col=1&limit=2"),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let first = first.json();
     assert_eq!(first["total"], want.len() as u64);
@@ -69,36 +78,65 @@ async fn users_pages_csv_and_saving_a_segment() {
     // The cohort page links that cell (and the row's size) to its users.
     let page = get(&app, &format!("/bitmapist/cohort?{COHORT}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("/bitmapist/users?of=cohort&#38;"), "links to users");
-    assert!(page.body.contains("&#38;row=0&#38;col=1\""), "the cell's link");
+    assert!(
+        page.body.contains("/bitmapist/users?of=cohort&#38;"),
+        "links to users"
+    );
+    assert!(
+        page.body.contains("&#38;row=0&#38;col=1\""),
+        "the cell's link"
+    );
 
     // The HTML page and the CSV of the same set.
-    let html = get(&app, &format!("/bitmapist/users?of=cohort&{COHORT}&row=0&col=1")).await;
+    let html = get(
+        &app,
+        &format!("/bitmapist/users?of=cohort&{COHORT}&row=0&col=1"),
+    )
+    .await;
     assert_eq!(html.status, StatusCode::OK);
     for id in &want {
-        assert!(html.body.contains(&format!("<td>{id}</td>")), "id {id} listed");
+        assert!(
+            html.body.contains(&format!("<td>{id}</td>")),
+            "id {id} listed"
+        );
     }
-    let csv = get(&app, &format!("/bitmapist/users?of=cohort&{COHORT}&row=0&col=1&format=csv")).await;
+    let csv = get(
+        &app,
+        &format!("/bitmapist/users?of=cohort&{COHORT}&row=0&col=1&format=csv"),
+    )
+    .await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.header("content-type").starts_with("text/csv"));
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines[0], "id");
-    let listed: Vec<u32> = lines[1..].iter().map(|l| l.parse().expect("an id")).collect();
+    let listed: Vec<u32> = lines[1..]
+        .iter()
+        .map(|l| l.parse().expect("an id"))
+        .collect();
     assert_eq!(listed, want);
 
     // Saving: refused from another origin, accepted from the dashboard's own.
     let form = format!("of=cohort&{COHORT}&row=0&col=1&name=returned&description=came+back");
     let refused = post_form(&app, &form, Some("http://evil.example")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(bm.segments().await.expect("segments").is_empty(), "nothing saved");
+    assert!(
+        bm.segments().await.expect("segments").is_empty(),
+        "nothing saved"
+    );
     let saved = post_form(&app, &form, Some("http://127.0.0.1:8080")).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(saved.json()["users"], want.len() as u64);
-    let seg = get(&app, "/bitmapist/api/users?of=segment&name=returned").await.json();
+    let seg = get(&app, "/bitmapist/api/users?of=segment&name=returned")
+        .await
+        .json();
     assert_eq!(ids(&seg), want);
 
     // The segment filters the cohort: row 0 keeps only the saved users.
-    let filtered = get(&app, &format!("/bitmapist/api/cohort?{COHORT}&segment=returned")).await;
+    let filtered = get(
+        &app,
+        &format!("/bitmapist/api/cohort?{COHORT}&segment=returned"),
+    )
+    .await;
     assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.body);
     let filtered = filtered.json();
     let total0 = filtered
@@ -107,16 +145,27 @@ async fn users_pages_csv_and_saving_a_segment() {
         .cloned();
     assert_eq!(total0, Some(Value::from(want.len() as u64)), "{filtered}");
     let page = get(&app, &format!("/bitmapist/cohort?{COHORT}")).await;
-    assert!(page.body.contains("<option value=\"returned\">"), "the filter suggests it");
+    assert!(
+        page.body.contains("<option value=\"returned\">"),
+        "the filter suggests it"
+    );
 
     // Bad input names its parameter; nothing is saved by a bad form.
-    let unknown = get(&app, &format!("/bitmapist/api/cohort?{COHORT}&segment=nope")).await;
+    let unknown = get(
+        &app,
+        &format!("/bitmapist/api/cohort?{COHORT}&segment=nope"),
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert!(unknown.body.contains("segment"), "{}", unknown.body);
     let bad = get(&app, "/bitmapist/api/users?of=nothing").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("of"), "{}", bad.body);
-    let bad_row = get(&app, &format!("/bitmapist/api/users?of=cohort&{COHORT}&row=x&col=1")).await;
+    let bad_row = get(
+        &app,
+        &format!("/bitmapist/api/users?of=cohort&{COHORT}&row=x&col=1"),
+    )
+    .await;
     assert_eq!(bad_row.status, StatusCode::BAD_REQUEST);
     assert!(bad_row.body.contains("row"), "{}", bad_row.body);
     let nameless = post_form(&app, &format!("of=cohort&{COHORT}&row=0&col=1"), None).await;
@@ -124,7 +173,12 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(bm.segments().await.expect("segments").len(), 1);
 
     // An event in a period: the logins of Nov 22.
-    let day = get(&app, "/bitmapist/api/users?of=event&event=user%3Alogged_in&period=2026-11-22").await.json();
+    let day = get(
+        &app,
+        "/bitmapist/api/users?of=event&event=user%3Alogged_in&period=2026-11-22",
+    )
+    .await
+    .json();
     assert_eq!(ids(&day), vec![1, 2, 11, 12, 13]);
 }
 
@@ -134,7 +188,10 @@ async fn user_strings_are_escaped_on_the_users_page() {
     let app = app(&bm, Access::LoopbackOnly);
     let page = get(
         &app,
-        &format!("/bitmapist/users?of=event&event={}&period=2026-11-22", enc(SCRIPT_EVENT)),
+        &format!(
+            "/bitmapist/users?of=event&event={}&period=2026-11-22",
+            enc(SCRIPT_EVENT)
+        ),
     )
     .await;
     assert_eq!(page.status, StatusCode::OK);

@@ -85,7 +85,12 @@ pub(crate) fn at_least_days(days: &[Bitmap], n: usize) -> Vec<Bitmap> {
 
 /// Puts into `exactly[value + v - 1]` the users of `set` whose count's bits in `planes`
 /// make `v` (the top plane first); `value` holds the bits above `planes`.
-fn split(set: RoaringBitmap, planes: &[RoaringBitmap], value: usize, exactly: &mut [RoaringBitmap]) {
+fn split(
+    set: RoaringBitmap,
+    planes: &[RoaringBitmap],
+    value: usize,
+    exactly: &mut [RoaringBitmap],
+) {
     if set.is_empty() {
         return;
     }

@@ -275,11 +275,13 @@ pub async fn page(
     let req = match form.validate(zone) {
         Ok(r) => r,
         Err(e) => {
-            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly).with_segments(&segment_names);
+            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly)
+                .with_segments(&segment_names);
             return html(e.status(), &page.with_error(&e));
         }
     };
-    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly).with_segments(&segment_names);
+    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly)
+        .with_segments(&segment_names);
     let retention = match shared
         .heavy
         .retention(&shared.client, &req.retention_spec())

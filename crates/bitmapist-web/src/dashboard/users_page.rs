@@ -176,16 +176,22 @@ impl UsersQuery {
                 }
                 (
                     UserSet::StickinessBucket { spec, days },
-                    format!("{event}: active on exactly {days} days of the {}", group.as_str()),
+                    format!(
+                        "{event}: active on exactly {days} days of the {}",
+                        group.as_str()
+                    ),
                 )
             }
             "lifecycle" => {
                 let req = LifecycleRequest::from_query(q, zone)?;
                 let row = index(q, "row")?;
                 let raw = q.get("status").unwrap_or("").trim();
-                let status: LifecycleStatus = raw
-                    .parse()
-                    .map_err(|_| bad("status", format!("status: {raw:?} is not new, returning, resurrecting or dormant")))?;
+                let status: LifecycleStatus = raw.parse().map_err(|_| {
+                    bad(
+                        "status",
+                        format!("status: {raw:?} is not new, returning, resurrecting or dormant"),
+                    )
+                })?;
                 let title = format!(
                     "{}: {} in lifecycle row {row}",
                     req.spec.event,
@@ -231,10 +237,7 @@ impl UsersQuery {
             None | Some("" | "html" | "json") => false,
             Some("csv") => true,
             Some(other) => {
-                return Err(bad(
-                    "format",
-                    format!("format: {other:?} is not csv"),
-                ));
+                return Err(bad("format", format!("format: {other:?} is not csv")));
             }
         };
         let set_pairs = q
@@ -304,10 +307,7 @@ pub struct UsersPageView {
     pub is_error: bool,
 }
 
-async fn page_of(
-    shared: &DashboardState,
-    q: &UsersQuery,
-) -> Result<UsersPage, DashboardError> {
+async fn page_of(shared: &DashboardState, q: &UsersQuery) -> Result<UsersPage, DashboardError> {
     let (set, after, limit) = (q.set.clone(), q.after, q.limit);
     shared
         .heavy
@@ -330,12 +330,18 @@ async fn csv(shared: &DashboardState, q: &UsersQuery) -> Result<DashboardRespons
             } else {
                 None
             };
-            let mut out = String::from(if external.is_some() { "id,external\n" } else { "id\n" });
+            let mut out = String::from(if external.is_some() {
+                "id,external\n"
+            } else {
+                "id\n"
+            });
             for (i, id) in ids.iter().enumerate() {
                 out.push_str(&id.to_string());
                 if let Some(ext) = &external {
                     out.push(',');
-                    out.push_str(&csv_field(ext.get(i).cloned().flatten().as_deref().unwrap_or("")));
+                    out.push_str(&csv_field(
+                        ext.get(i).cloned().flatten().as_deref().unwrap_or(""),
+                    ));
                 }
                 out.push('\n');
             }
@@ -349,7 +355,10 @@ async fn csv(shared: &DashboardState, q: &UsersQuery) -> Result<DashboardRespons
 }
 
 /// The external ids of `ids`, resolved in batches.
-async fn resolve_all(client: &Bitmapist, ids: &[u32]) -> Result<Vec<Option<String>>, bitmapist::Error> {
+async fn resolve_all(
+    client: &Bitmapist,
+    ids: &[u32],
+) -> Result<Vec<Option<String>>, bitmapist::Error> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(10_000) {
         out.extend(client.resolve_ids(chunk).await?);
@@ -404,7 +413,11 @@ fn view(
             .map(|a| with(&format!("&after={a}&limit={}", q.limit))),
         first: q.after.map(|_| with(&format!("&limit={}", q.limit))),
         csv_url: with("&format=csv"),
-        json_url: format!("{b}/api/users?{set_query}&limit={}{}", q.limit, q.after.map(|a| format!("&after={a}")).unwrap_or_default()),
+        json_url: format!(
+            "{b}/api/users?{set_query}&limit={}{}",
+            q.limit,
+            q.after.map(|a| format!("&after={a}")).unwrap_or_default()
+        ),
         hidden: q.set_pairs.clone(),
         save_url: format!("{b}/segments"),
         message,
@@ -430,12 +443,18 @@ pub async fn page(
 }
 
 /// `GET /api/users`: `{"total", "ids", "external", "next_after"}`.
-pub async fn api(shared: &DashboardState, query: Option<&str>) -> Result<DashboardResponse, ApiError> {
+pub async fn api(
+    shared: &DashboardState,
+    query: Option<&str>,
+) -> Result<DashboardResponse, ApiError> {
     let q = UsersQuery::from_query(&Pairs::parse(query), shared.client.timezone())?;
     if q.csv {
         return Ok(csv(shared, &q).await?);
     }
-    Ok(DashboardResponse::json(StatusCode::OK, &page_of(shared, &q).await?))
+    Ok(DashboardResponse::json(
+        StatusCode::OK,
+        &page_of(shared, &q).await?,
+    ))
 }
 
 /// What `POST /segments` answers as JSON (with `Accept: application/json`).
@@ -493,12 +512,19 @@ pub async fn save(
         // `name` also names the set of `of=segment`; there the new name is `segment_name`.
         let name = pairs
             .get("segment_name")
-            .or_else(|| pairs.get("name").filter(|_| pairs.get("of") != Some("segment")))
+            .or_else(|| {
+                pairs
+                    .get("name")
+                    .filter(|_| pairs.get("of") != Some("segment"))
+            })
             .map(str::trim)
             .unwrap_or("")
             .to_string();
         if name.is_empty() {
-            return Err(bad("segment_name", "segment_name: the new segment's name is missing"));
+            return Err(bad(
+                "segment_name",
+                "segment_name: the new segment's name is missing",
+            ));
         }
         let description = pairs.get("description").unwrap_or("").trim().to_string();
         let q = UsersQuery::from_query(&pairs, shared.client.timezone())?;
