@@ -172,6 +172,20 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(nameless.status, StatusCode::BAD_REQUEST);
     assert_eq!(bm.segments().await.expect("segments").len(), 1);
 
+    // The overview's counts and the funnel's steps link to their users.
+    let overview = get(&app, "/bitmapist?now=2026-11-22T12%3A00%3A00Z").await;
+    assert!(
+        overview.body.contains("/bitmapist/users?of=event&#38;event=user%3Alogged_in&#38;period=2026-11-22\""),
+        "the day's count links to its users"
+    );
+    let funnel_q = "step=user%3Asigned_up&step=user%3Alogged_in&time_group=days&rows=3&window=3&now=2026-11-22T12%3A00%3A00Z";
+    let funnel = get(&app, &format!("/bitmapist/funnel?{funnel_q}")).await;
+    assert_eq!(funnel.status, StatusCode::OK, "{}", funnel.body);
+    assert!(funnel.body.contains("&#38;row=0&#38;step=1\" class=\"users-link\""), "funnel steps link to users");
+    let step = get(&app, &format!("/bitmapist/api/users?of=funnel&{funnel_q}&row=0&step=0")).await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.body);
+    assert_eq!(ids(&step.json()), (1..=10).collect::<Vec<u32>>(), "row 0's entrants: Nov 20's sign-ups");
+
     // An event in a period: the logins of Nov 22.
     let day = get(
         &app,

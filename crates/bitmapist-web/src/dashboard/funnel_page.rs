@@ -207,8 +207,8 @@ impl FunnelForm {
 pub struct RowView {
     /// The entry period.
     pub period: String,
-    /// Step counts, grouped.
-    pub counts: Vec<String>,
+    /// Step counts, grouped, each with the page of its users.
+    pub counts: Vec<(String, String)>,
     /// Whether the window has ended.
     pub complete: bool,
 }
@@ -311,9 +311,20 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
         rows: f
             .rows
             .iter()
-            .map(|r| RowView {
+            .enumerate()
+            .map(|(i, r)| RowView {
                 period: r.period.clone(),
-                counts: r.counts.iter().map(|&n| thousands(n)).collect(),
+                counts: r
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .map(|(step, &n)| {
+                        (
+                            thousands(n),
+                            format!("{base}/users?of=funnel&{q}&row={i}&step={step}"),
+                        )
+                    })
+                    .collect(),
                 complete: r.complete,
             })
             .collect(),
