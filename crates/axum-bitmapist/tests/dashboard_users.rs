@@ -186,6 +186,35 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(step.status, StatusCode::OK, "{}", step.body);
     assert_eq!(ids(&step.json()), (1..=10).collect::<Vec<u32>>(), "row 0's entrants: Nov 20's sign-ups");
 
+    // A breakdown by a property: one table per value plus the users in none; the rows'
+    // cohorts split Nov 20's ten sign-ups as the property does.
+    for uid in 1..=3 {
+        bm.set_property("plan", "pro", uid).await.expect("set");
+    }
+    for uid in 4..=8 {
+        bm.set_property("plan", "free", uid).await.expect("set");
+    }
+    let by = get(&app, &format!("/bitmapist/api/cohort?{COHORT}&breakdown=plan")).await;
+    assert_eq!(by.status, StatusCode::OK, "{}", by.body);
+    let by = by.json();
+    assert_eq!(by["breakdown"], "plan");
+    let row0 = |value: Value| -> u64 {
+        by["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .find(|v| v["value"] == value)
+            .and_then(|v| v.pointer("/result/totals/0"))
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("{value} in {by}"))
+    };
+    assert_eq!(row0(Value::from("pro")), 3);
+    assert_eq!(row0(Value::from("free")), 5);
+    assert_eq!(row0(Value::Null), 2, "users 9 and 10 have no plan");
+    let funnel_by = get(&app, &format!("/bitmapist/api/funnel?{funnel_q}&breakdown=plan")).await;
+    assert_eq!(funnel_by.status, StatusCode::OK, "{}", funnel_by.body);
+    assert_eq!(funnel_by.json()["values"].as_array().map(Vec::len), Some(3));
+
     // An event in a period: the logins of Nov 22.
     let day = get(
         &app,

@@ -392,7 +392,33 @@ pub async fn api(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
+    let pairs = Pairs::parse(query);
+    let req = FunnelRequest::from_query(&pairs, shared.client.timezone())?;
+    if let Some(by) = super::params::breakdown(&pairs)? {
+        let spec = req.spec.clone();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.funnel_by(&spec, &by).await?)
+            })
+            .await?;
+        let unknown_events = unknown(shared, &req).await?;
+        let body = bitmapist::BrokenDown {
+            breakdown: broken.breakdown,
+            values: broken
+                .values
+                .into_iter()
+                .map(|v| bitmapist::BreakdownValue {
+                    value: v.value,
+                    result: FunnelBody {
+                        funnel: v.result,
+                        unknown_events: unknown_events.clone(),
+                    },
+                })
+                .collect(),
+        };
+        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+    }
     let funnel = compute(shared, &req).await?;
     let body = FunnelBody {
         funnel,

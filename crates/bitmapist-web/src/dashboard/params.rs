@@ -92,6 +92,16 @@ pub fn segments(q: &Pairs) -> Vec<String> {
         .collect()
 }
 
+/// The breakdown of any page: `breakdown=plan` (a property) or `breakdown=trial,churned`
+/// (segments), parsed by the engine's [`Breakdown`](bitmapist::Breakdown); `None` when
+/// absent or blank.
+pub fn breakdown(q: &Pairs) -> Result<Option<bitmapist::Breakdown>, DashboardError> {
+    match q.get("breakdown").map(str::trim).filter(|b| !b.is_empty()) {
+        None => Ok(None),
+        Some(raw) => Ok(Some(raw.parse::<bitmapist::Breakdown>()?)),
+    }
+}
+
 /// A whole number in `1..=max`, or `default` when absent or empty.
 pub fn parse_count(
     param: &'static str,
