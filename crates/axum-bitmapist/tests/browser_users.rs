@@ -1,7 +1,9 @@
 //! From a number to its users in a real browser (headless Chromium over WebDriver): click a
 //! cohort cell, see exactly its users, save them as a segment with the page's form, and
-//! find the segment in the cohort page's filter; then the filtered table. Screenshots:
-//! `dashboard-users-1280.png`, `dashboard-cohort-segment-1280.png` in the target dir.
+//! find the segment in the cohort page's filter; then the filtered table, and the table
+//! broken down by a property. Screenshots: `dashboard-users-1280.png`,
+//! `dashboard-cohort-segment-1280.png`, `dashboard-cohort-breakdown-1280.png` in the target
+//! dir.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); a missing browser fails with that hint, never skips.
@@ -120,12 +122,55 @@ async fn steps(c: Client, base: String) {
         "dashboard-cohort-segment-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
+
+    // A breakdown by the `plan` property (users 1-3 pro, 4-8 free, 9-10 none): one table
+    // per value, then the users in none; Nov 20's row splits its ten sign-ups.
+    c.goto(&format!("{base}/bitmapist/cohort?{COHORT}&breakdown=plan"))
+        .await
+        .expect("broken-down cohort page");
+    let labels = texts(&c, "#bm-breakdown h3.breakdown-value").await;
+    let sizes = texts(&c, "#bm-breakdown tbody tr:first-child td.size").await;
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert_eq!(labels.last().map(String::as_str), Some("in none of plan"));
+    let by_label: std::collections::BTreeMap<String, String> =
+        labels.into_iter().zip(sizes).collect();
+    assert_eq!(
+        by_label.get("plan = pro").map(String::as_str),
+        Some("3"),
+        "{by_label:?}"
+    );
+    assert_eq!(
+        by_label.get("plan = free").map(String::as_str),
+        Some("5"),
+        "{by_label:?}"
+    );
+    assert_eq!(
+        by_label.get("in none of plan").map(String::as_str),
+        Some("2"),
+        "{by_label:?}"
+    );
+    c.execute(
+        "document.getElementById('bm-breakdown').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save(
+        "dashboard-cohort-breakdown-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_a_cohort_cell_to_its_users_and_a_segment() {
     let (chromium, driver_bin) = binaries();
     let bm = store().await;
+    for uid in 1..=3 {
+        bm.set_property("plan", "pro", uid).await.expect("set");
+    }
+    for uid in 4..=8 {
+        bm.set_property("plan", "free", uid).await.expect("set");
+    }
     let app = app(&bm, axum_bitmapist::Access::LoopbackOnly);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -413,7 +413,10 @@ async fn cohort_page_draws_the_heatmap() {
     assert!(html.contains(r#"<th scope="row" class="sticky label" title="from 2026-11-20">2026-11-20</th><td class="num size"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
     assert!(html.contains(r#"&#38;row=0" class="users-link">10</a></td><td class="cell h0" title="0 of 10 users (0.0%)"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
     assert!(html.contains(r#"&#38;row=0&#38;col=0" class="users-link">0</a></td><td class="cell h7" title="4 of 10 users (40.0%)"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
-    assert!(html.contains(r#"&#38;row=0&#38;col=1" class="users-link">4</a></td>"#), "{html}");
+    assert!(
+        html.contains(r#"&#38;row=0&#38;col=1" class="users-link">4</a></td>"#),
+        "{html}"
+    );
     assert!(html.contains(r#"<td class="cell future"></td>"#));
     assert!(
         html.contains(r#"<tr class="empty-row" title="no users in this cohort">"#),

@@ -175,16 +175,31 @@ async fn users_pages_csv_and_saving_a_segment() {
     // The overview's counts and the funnel's steps link to their users.
     let overview = get(&app, "/bitmapist?now=2026-11-22T12%3A00%3A00Z").await;
     assert!(
-        overview.body.contains("/bitmapist/users?of=event&#38;event=user%3Alogged_in&#38;period=2026-11-22\""),
+        overview.body.contains(
+            "/bitmapist/users?of=event&#38;event=user%3Alogged_in&#38;period=2026-11-22\""
+        ),
         "the day's count links to its users"
     );
     let funnel_q = "step=user%3Asigned_up&step=user%3Alogged_in&time_group=days&rows=3&window=3&now=2026-11-22T12%3A00%3A00Z";
     let funnel = get(&app, &format!("/bitmapist/funnel?{funnel_q}")).await;
     assert_eq!(funnel.status, StatusCode::OK, "{}", funnel.body);
-    assert!(funnel.body.contains("&#38;row=0&#38;step=1\" class=\"users-link\""), "funnel steps link to users");
-    let step = get(&app, &format!("/bitmapist/api/users?of=funnel&{funnel_q}&row=0&step=0")).await;
+    assert!(
+        funnel
+            .body
+            .contains("&#38;row=0&#38;step=1\" class=\"users-link\""),
+        "funnel steps link to users"
+    );
+    let step = get(
+        &app,
+        &format!("/bitmapist/api/users?of=funnel&{funnel_q}&row=0&step=0"),
+    )
+    .await;
     assert_eq!(step.status, StatusCode::OK, "{}", step.body);
-    assert_eq!(ids(&step.json()), (1..=10).collect::<Vec<u32>>(), "row 0's entrants: Nov 20's sign-ups");
+    assert_eq!(
+        ids(&step.json()),
+        (1..=10).collect::<Vec<u32>>(),
+        "row 0's entrants: Nov 20's sign-ups"
+    );
 
     // A breakdown by a property: one table per value plus the users in none; the rows'
     // cohorts split Nov 20's ten sign-ups as the property does.
@@ -194,7 +209,11 @@ async fn users_pages_csv_and_saving_a_segment() {
     for uid in 4..=8 {
         bm.set_property("plan", "free", uid).await.expect("set");
     }
-    let by = get(&app, &format!("/bitmapist/api/cohort?{COHORT}&breakdown=plan")).await;
+    let by = get(
+        &app,
+        &format!("/bitmapist/api/cohort?{COHORT}&breakdown=plan"),
+    )
+    .await;
     assert_eq!(by.status, StatusCode::OK, "{}", by.body);
     let by = by.json();
     assert_eq!(by["breakdown"], "plan");
@@ -211,7 +230,11 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(row0(Value::from("pro")), 3);
     assert_eq!(row0(Value::from("free")), 5);
     assert_eq!(row0(Value::Null), 2, "users 9 and 10 have no plan");
-    let funnel_by = get(&app, &format!("/bitmapist/api/funnel?{funnel_q}&breakdown=plan")).await;
+    let funnel_by = get(
+        &app,
+        &format!("/bitmapist/api/funnel?{funnel_q}&breakdown=plan"),
+    )
+    .await;
     assert_eq!(funnel_by.status, StatusCode::OK, "{}", funnel_by.body);
     assert_eq!(funnel_by.json()["values"].as_array().map(Vec::len), Some(3));
 

@@ -22,8 +22,8 @@ use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
 use super::params::{
-    ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_average,
-    parse_criterion, parse_flag, parse_time_group,
+    ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, breakdown,
+    parse_average, parse_criterion, parse_flag, parse_time_group,
 };
 use super::views::{Base, Layout};
 
@@ -194,6 +194,10 @@ pub struct CohortPage {
     pub unknown: Vec<String>,
     /// Every segment's name, for the filter's suggestions.
     pub segment_names: Vec<String>,
+    /// The breakdown as sent (`plan`, `trial,churned`), kept in the form.
+    pub breakdown: String,
+    /// With a breakdown: one heatmap per value (its label), then the users in none.
+    pub broken: Vec<(String, Heatmap)>,
 }
 
 impl CohortPage {
@@ -217,6 +221,8 @@ impl CohortPage {
             heatmap: None,
             curve: None,
             segment_names: Vec::new(),
+            breakdown: String::new(),
+            broken: Vec::new(),
             links: None,
             now_label: String::new(),
             unknown: Vec::new(),
@@ -304,6 +310,40 @@ pub async fn page(
     ));
     page.heatmap = Some(heatmap);
     page.curve = Curve::new(&retention.table, retention.average.as_str());
+    page.breakdown = pairs.get("breakdown").unwrap_or("").trim().to_string();
+    let by = match breakdown(&pairs) {
+        Ok(by) => by,
+        Err(e) => return html(e.status(), &page.with_error(&e)),
+    };
+    if let Some(by) = by {
+        let spec = req.retention_spec();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.retention_by(&spec, &by).await?)
+            })
+            .await;
+        match broken {
+            Ok(broken) => {
+                page.broken = broken
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let label = match &v.value {
+                            Some(value) => format!("{} = {value}", broken.breakdown),
+                            None => format!("in none of {}", broken.breakdown),
+                        };
+                        (
+                            label,
+                            Heatmap::new(&req.spec, &v.result.table, req.as_percent),
+                        )
+                    })
+                    .collect();
+            }
+            Err(e) if e.param().is_some() => return html(e.status(), &page.with_error(&e)),
+            Err(e) => return Err(PageError(e)),
+        }
+    }
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);
     html(StatusCode::OK, &page)

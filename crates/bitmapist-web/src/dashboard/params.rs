@@ -266,6 +266,8 @@ pub struct CohortForm {
     pub has_form_pairs: bool,
     /// The segment filter: every non-blank `segment` value, in order.
     pub segments: Vec<String>,
+    /// `breakdown` as sent.
+    pub breakdown: Option<String>,
 }
 
 /// A validated cohort request.
@@ -365,6 +367,7 @@ impl CohortForm {
         let text = |name: &str| q.get(name).unwrap_or("").to_string();
         CohortForm {
             segments: segments(q),
+            breakdown: q.get("breakdown").map(str::to_string),
             primary: q.get("primary_event").map(str::to_string),
             secondary: q.get("secondary_event").map(str::to_string),
             additional,
@@ -516,6 +519,9 @@ impl CohortForm {
         }
         for name in &self.segments {
             s.append_pair("segment", name);
+        }
+        if let Some(b) = self.breakdown.as_deref().filter(|b| !b.trim().is_empty()) {
+            s.append_pair("breakdown", b.trim());
         }
         s.finish()
     }
