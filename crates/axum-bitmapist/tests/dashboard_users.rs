@@ -238,6 +238,28 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(funnel_by.status, StatusCode::OK, "{}", funnel_by.body);
     assert_eq!(funnel_by.json()["values"].as_array().map(Vec::len), Some(3));
 
+    // The lifecycle takes the segment filter too, and keeps it in its links.
+    let lc = get(
+        &app,
+        "/bitmapist/api/lifecycle?event=user%3Alogged_in&time_group=days&periods=3&now=2026-11-22T12%3A00%3A00Z&segment=returned",
+    )
+    .await;
+    assert_eq!(lc.status, StatusCode::OK, "{}", lc.body);
+    let lc = lc.json();
+    let last = lc.pointer("/rows/2").expect("three rows");
+    // Nov 22's logins among users 1..=4: 1 and 2, both active on Nov 21 too.
+    assert_eq!(last["returning"], 2, "{lc}");
+    assert_eq!(last["new"], 0, "{lc}");
+    let lc_page = get(
+        &app,
+        "/bitmapist/lifecycle?event=user%3Alogged_in&time_group=days&periods=3&now=2026-11-22T12%3A00%3A00Z&segment=returned",
+    )
+    .await;
+    assert!(
+        lc_page.body.contains("segment=returned&#38;row="),
+        "links keep the filter"
+    );
+
     // An event in a period: the logins of Nov 22.
     let day = get(
         &app,

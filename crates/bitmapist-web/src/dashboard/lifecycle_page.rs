@@ -73,6 +73,9 @@ impl LifecycleRequest {
             .periods(periods)
             .new_from(new_from)
             .now(as_of.at);
+        let spec = super::params::segments(q)
+            .into_iter()
+            .fold(spec, |spec, s| spec.segment(s));
         // Periods before year 1 (a far-back `now` with many periods) are a 400, not a 503.
         zone.period_containing(time_group, as_of.at)
             .and_then(|p| p.offset(-(periods as i64)))
@@ -96,6 +99,9 @@ impl LifecycleRequest {
         }
         if !self.as_of.raw.is_empty() {
             q.append_pair("now", &self.as_of.raw);
+        }
+        for s in &self.spec.segments {
+            q.append_pair("segment", s);
         }
         q.finish()
     }
