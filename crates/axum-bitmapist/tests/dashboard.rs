@@ -409,7 +409,14 @@ async fn cohort_page_draws_the_heatmap() {
     assert!(html.contains(r#"<table class="heatmap" id="bm-heatmap" data-unit="day">"#));
     assert!(html.contains(r#"<th scope="col" class="num col">Day 0</th>"#));
     // Row 2026-11-20: 10 users, cells 0, 4, 0; row 2026-11-21: 5 users, 0, 3, future.
-    assert!(html.contains(r#"<th scope="row" class="sticky label" title="from 2026-11-20">2026-11-20</th><td class="num size">10</td><td class="cell h0" title="0 of 10 users (0.0%)">0</td><td class="cell h7" title="4 of 10 users (40.0%)">4</td>"#), "{html}");
+    // Each size and filled cell links to its users (row 0 = the oldest).
+    assert!(html.contains(r#"<th scope="row" class="sticky label" title="from 2026-11-20">2026-11-20</th><td class="num size"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
+    assert!(html.contains(r#"&#38;row=0" class="users-link">10</a></td><td class="cell h0" title="0 of 10 users (0.0%)"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
+    assert!(html.contains(r#"&#38;row=0&#38;col=0" class="users-link">0</a></td><td class="cell h7" title="4 of 10 users (40.0%)"><a href="/bitmapist/users?of=cohort&#38;"#), "{html}");
+    assert!(
+        html.contains(r#"&#38;row=0&#38;col=1" class="users-link">4</a></td>"#),
+        "{html}"
+    );
     assert!(html.contains(r#"<td class="cell future"></td>"#));
     assert!(
         html.contains(r#"<tr class="empty-row" title="no users in this cohort">"#),
@@ -426,7 +433,7 @@ async fn cohort_page_draws_the_heatmap() {
     let html = get(&app, &format!("/bitmapist/cohort?{COHORT_Q}&as_percent=on"))
         .await
         .body;
-    assert!(html.contains(r#"<td class="cell h7" title="4 of 10 users (40.0%)">40.0%</td>"#));
+    assert!(html.contains(r#"&#38;row=0&#38;col=1" class="users-link">40.0%</a></td>"#));
     assert!(html.contains(r#"<table class="heatmap pct""#));
 
     // Weeks and months are labelled unambiguously.

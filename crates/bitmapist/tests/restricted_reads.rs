@@ -1,6 +1,7 @@
 //! Restricted reads (`Store::get_within`) from the embedded file, writable and read-only:
 //! equal to the full read AND the restriction, for bitmaps stored inline, in one row and in
 //! many rows, with array, bitmap and run containers; and they read only the rows they need.
+//! Counts (`Store::count`) read only the stored roaring header, and equal the model's.
 
 use std::path::Path;
 use std::time::Duration;
@@ -170,8 +171,11 @@ async fn check(
     model: &[Bitmap],
     within: &Bitmap,
 ) -> Result<(), TestCaseError> {
-    // Restricted first: a writable store caches what `get` reads, and a cached key is not
-    // read from the file.
+    // Counts and restricted reads first: a writable store caches what `get` reads, and a
+    // cached key is not read from the file. A count reads the stored roaring header only.
+    let counts = store.count(keys).await.expect("count");
+    let want_counts: Vec<u64> = model.iter().map(Bitmap::count).collect();
+    prop_assert_eq!(counts, want_counts, "counts from the stored headers");
     let restricted = store.get_within(keys, within).await.expect("get_within");
     let full = store.get(keys).await.expect("get");
     for ((key, want), (full, got)) in keys.iter().zip(model).zip(full.iter().zip(&restricted)) {
@@ -279,6 +283,23 @@ async fn restricted_reads_skip_the_rows_they_do_not_need() {
     txn.commit().expect("commit");
     drop(db);
     assert_eq!(removed, 20);
+
+    // A count reads the header (in the first row) alone: the deleted rows do not matter.
+    let ro = ReadOnlyEmbeddedStore::open(&path).expect("read-only open");
+    assert_eq!(
+        ro.count(std::slice::from_ref(&key)).await.expect("count"),
+        vec![bits.len()]
+    );
+    drop(ro);
+    let store = EmbeddedStore::open(&path, options()).expect("writable open");
+    assert_eq!(
+        store
+            .count(std::slice::from_ref(&key))
+            .await
+            .expect("count"),
+        vec![bits.len()]
+    );
+    drop(store);
 
     let within: RoaringBitmap = (0..3u32).chain((39 << 16)..(39 << 16) + 9).collect();
     let want = Bitmap::with_byte_len(&bits & &within, bitmap.byte_len());

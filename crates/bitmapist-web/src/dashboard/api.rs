@@ -217,6 +217,30 @@ pub async fn cohort(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
+    let pairs = Pairs::parse(query);
+    if let Some(by) = super::params::breakdown(&pairs)? {
+        let req = CohortForm::from_query(&pairs).validate(shared.client.timezone())?;
+        let spec = req.retention_spec();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.retention_by(&spec, &by).await?)
+            })
+            .await?;
+        let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
+        let body = bitmapist::BrokenDown {
+            breakdown: broken.breakdown,
+            values: broken
+                .values
+                .into_iter()
+                .map(|v| bitmapist::BreakdownValue {
+                    value: v.value,
+                    result: CohortBody::new(&req, v.result, unknown.clone()),
+                })
+                .collect(),
+        };
+        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+    }
     let (req, table) = compute(shared, query).await?;
     let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
     let mut body = CohortBody::new(&req, table, unknown);

@@ -22,8 +22,8 @@ use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
 use super::params::{
-    ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, parse_average,
-    parse_criterion, parse_flag, parse_time_group,
+    ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, breakdown,
+    parse_average, parse_criterion, parse_flag, parse_time_group,
 };
 use super::views::{Base, Layout};
 
@@ -56,6 +56,8 @@ pub struct FormView {
     pub average: &'static str,
     /// Complete-periods-only checkbox.
     pub complete_only: bool,
+    /// The segment filter (users in all of them).
+    pub segments: Vec<String>,
 }
 
 impl FormView {
@@ -83,6 +85,7 @@ impl FormView {
             first_time: req.mode.kind == CohortKind::FirstTime,
             average: req.mode.average.as_str(),
             complete_only: req.mode.complete_only,
+            segments: spec.segments.clone(),
         }
     }
 
@@ -113,6 +116,7 @@ impl FormView {
                 .as_str(),
             complete_only: parse_flag("complete_only", form.complete_only.as_deref())
                 .unwrap_or(false),
+            segments: form.segments.clone(),
         }
     }
 }
@@ -188,9 +192,21 @@ pub struct CohortPage {
     pub no_events: bool,
     /// Events the request names that were never marked (their rows are zeros).
     pub unknown: Vec<String>,
+    /// Every segment's name, for the filter's suggestions.
+    pub segment_names: Vec<String>,
+    /// The breakdown as sent (`plan`, `trial,churned`), kept in the form.
+    pub breakdown: String,
+    /// With a breakdown: one heatmap per value (its label), then the users in none.
+    pub broken: Vec<(String, Heatmap)>,
 }
 
 impl CohortPage {
+    /// Sets the segment filter's suggestions.
+    fn with_segments(mut self, names: &[String]) -> Self {
+        self.segment_names = names.to_vec();
+        self
+    }
+
     fn new(layout: Layout, names: Arc<Vec<String>>, form: FormView, hourly: bool) -> Self {
         let hourly = hourly || form.time_group == "hours";
         CohortPage {
@@ -204,6 +220,9 @@ impl CohortPage {
             error_param: "",
             heatmap: None,
             curve: None,
+            segment_names: Vec::new(),
+            breakdown: String::new(),
+            broken: Vec::new(),
             links: None,
             now_label: String::new(),
             unknown: Vec::new(),
@@ -234,6 +253,14 @@ pub async fn page(
         return Ok(DashboardResponse::see_other(&to));
     }
     let names = shared.names.get(&shared.client).await?;
+    let segment_names: Vec<String> = shared
+        .client
+        .segments()
+        .await
+        .map_err(DashboardError::from)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let layout = Layout::new(base, "cohort");
     let hourly = shared.client.tracks_hourly();
     if form.primary.is_none() && form.secondary.is_none() {
@@ -247,18 +274,20 @@ pub async fn page(
         let form = FormView::from_form(&form);
         return html(
             StatusCode::OK,
-            &CohortPage::new(layout, names, form, hourly),
+            &CohortPage::new(layout, names, form, hourly).with_segments(&segment_names),
         );
     }
     let zone = shared.client.timezone();
     let req = match form.validate(zone) {
         Ok(r) => r,
         Err(e) => {
-            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly);
+            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly)
+                .with_segments(&segment_names);
             return html(e.status(), &page.with_error(&e));
         }
     };
-    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly);
+    let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly)
+        .with_segments(&segment_names);
     let retention = match shared
         .heavy
         .retention(&shared.client, &req.retention_spec())
@@ -274,11 +303,51 @@ pub async fn page(
     };
     page.unknown = shared.names.unknown(&shared.client, &req.events()).await?;
     let mut heatmap = Heatmap::new(&req.spec, &retention.table, req.as_percent);
+    heatmap.link_users(&format!(
+        "{}/users?of=cohort&{}",
+        base.0,
+        req.query_string(req.as_percent)
+    ));
+    // After the links: a pruned cell has no users to list.
     if let Some(pruned) = super::api::pruned_cells(&shared.client, &req.spec).await? {
         heatmap.mark_pruned(&pruned);
     }
     page.heatmap = Some(heatmap);
     page.curve = Curve::new(&retention.table, retention.average.as_str());
+    page.breakdown = pairs.get("breakdown").unwrap_or("").trim().to_string();
+    let by = match breakdown(&pairs) {
+        Ok(by) => by,
+        Err(e) => return html(e.status(), &page.with_error(&e)),
+    };
+    if let Some(by) = by {
+        let spec = req.retention_spec();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.retention_by(&spec, &by).await?)
+            })
+            .await;
+        match broken {
+            Ok(broken) => {
+                page.broken = broken
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let label = match &v.value {
+                            Some(value) => format!("{} = {value}", broken.breakdown),
+                            None => format!("in none of {}", broken.breakdown),
+                        };
+                        (
+                            label,
+                            Heatmap::new(&req.spec, &v.result.table, req.as_percent),
+                        )
+                    })
+                    .collect();
+            }
+            Err(e) if e.param().is_some() => return html(e.status(), &page.with_error(&e)),
+            Err(e) => return Err(PageError(e)),
+        }
+    }
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);
     html(StatusCode::OK, &page)

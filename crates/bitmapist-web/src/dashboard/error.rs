@@ -84,6 +84,9 @@ impl From<bitmapist::Error> for DashboardError {
                     Argument::Breakdown => "breakdown",
                     Argument::Periods => "periods",
                     Argument::NewFrom => "new_from",
+                    Argument::Limit => "limit",
+                    Argument::Status => "status",
+                    Argument::Days => "days",
                     _ => "request",
                 };
                 DashboardError::BadParam {

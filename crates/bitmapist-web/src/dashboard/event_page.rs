@@ -396,8 +396,8 @@ pub async fn trends_api(
             )
         })?;
     let mut spec = TrendsSpec::new(name).days(days).compare(compare).now(now);
-    spec.segments = super::lifecycle_page::segments(&pairs);
-    if let Some(by) = super::lifecycle_page::breakdown(&pairs)? {
+    spec.segments = super::params::segments(&pairs);
+    if let Some(by) = super::params::breakdown(&pairs)? {
         let broken = shared
             .heavy
             .run(&shared.client, move |client| async move {

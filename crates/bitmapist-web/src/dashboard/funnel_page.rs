@@ -90,6 +90,9 @@ impl FunnelRequest {
             .window(window)
             .strict(strict)
             .now(as_of.at);
+        let spec = super::params::segments(q)
+            .into_iter()
+            .fold(spec, |spec, s| spec.segment(s));
         spec.periods().map_err(|e| {
             bad(
                 "now",
@@ -113,6 +116,9 @@ impl FunnelRequest {
         }
         if !self.as_of.raw.is_empty() {
             q.append_pair("now", &self.as_of.raw);
+        }
+        for s in &self.spec.segments {
+            q.append_pair("segment", s);
         }
         q.finish()
     }
@@ -201,8 +207,8 @@ impl FunnelForm {
 pub struct RowView {
     /// The entry period.
     pub period: String,
-    /// Step counts, grouped.
-    pub counts: Vec<String>,
+    /// Step counts, grouped, each with the page of its users.
+    pub counts: Vec<(String, String)>,
     /// Whether the window has ended.
     pub complete: bool,
 }
@@ -305,9 +311,20 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
         rows: f
             .rows
             .iter()
-            .map(|r| RowView {
+            .enumerate()
+            .map(|(i, r)| RowView {
                 period: r.period.clone(),
-                counts: r.counts.iter().map(|&n| thousands(n)).collect(),
+                counts: r
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .map(|(step, &n)| {
+                        (
+                            thousands(n),
+                            format!("{base}/users?of=funnel&{q}&row={i}&step={step}"),
+                        )
+                    })
+                    .collect(),
                 complete: r.complete,
             })
             .collect(),
@@ -375,7 +392,33 @@ pub async fn api(
     shared: &DashboardState,
     query: Option<&str>,
 ) -> Result<DashboardResponse, ApiError> {
-    let req = FunnelRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
+    let pairs = Pairs::parse(query);
+    let req = FunnelRequest::from_query(&pairs, shared.client.timezone())?;
+    if let Some(by) = super::params::breakdown(&pairs)? {
+        let spec = req.spec.clone();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.funnel_by(&spec, &by).await?)
+            })
+            .await?;
+        let unknown_events = unknown(shared, &req).await?;
+        let body = bitmapist::BrokenDown {
+            breakdown: broken.breakdown,
+            values: broken
+                .values
+                .into_iter()
+                .map(|v| bitmapist::BreakdownValue {
+                    value: v.value,
+                    result: FunnelBody {
+                        funnel: v.result,
+                        unknown_events: unknown_events.clone(),
+                    },
+                })
+                .collect(),
+        };
+        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+    }
     let funnel = compute(shared, &req).await?;
     let body = FunnelBody {
         funnel,

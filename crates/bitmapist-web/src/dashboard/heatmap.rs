@@ -20,6 +20,9 @@ pub struct Cell {
     pub class: &'static str,
     /// The tooltip: `152 of 1,204 users (12.6%)`; empty for blank cells.
     pub title: String,
+    /// The page of the users this cell counts (`None`: no link, as in the original's
+    /// fragment, or an empty cell).
+    pub href: Option<String>,
 }
 
 /// One cohort row.
@@ -35,6 +38,8 @@ pub struct Row {
     pub empty: bool,
     /// The cells.
     pub cells: Vec<Cell>,
+    /// The page of the row's cohort (its users).
+    pub href: Option<String>,
 }
 
 /// The whole table.
@@ -101,6 +106,7 @@ impl Heatmap {
                         text: "pruned".to_string(),
                         class: "none",
                         title: "pruned: no data kept for this period".to_string(),
+                        href: None,
                     };
                 }
             }
@@ -129,11 +135,13 @@ impl Heatmap {
                             text: String::new(),
                             class: "none",
                             title: String::new(),
+                            href: None,
                         },
                         None => Cell {
                             text: String::new(),
                             class: "future",
                             title: String::new(),
+                            href: None,
                         },
                         Some(n) => {
                             let f = *n as f64 / total as f64;
@@ -150,6 +158,7 @@ impl Heatmap {
                                     thousands(total),
                                     percent(f)
                                 ),
+                                href: None,
                             }
                         }
                     })
@@ -159,6 +168,7 @@ impl Heatmap {
                     start: cohort.dates.get(i).cloned().unwrap_or_default(),
                     size: thousands(total),
                     empty: total == 0,
+                    href: None,
                     cells,
                 }
             })
@@ -189,6 +199,25 @@ impl Heatmap {
             unit,
             primary: spec.primary.clone(),
             chain: chain_text(spec),
+        }
+    }
+}
+
+impl Heatmap {
+    /// Links every row's size and every filled cell to its users: `users` is the users
+    /// page's URL for this table (`{base}/users?of=cohort&<the table's query>`), to which
+    /// `&row=I` (and `&col=J`) are appended.
+    pub fn link_users(&mut self, users: &str) {
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            if row.empty {
+                continue;
+            }
+            row.href = Some(format!("{users}&row={i}"));
+            for (j, cell) in row.cells.iter_mut().enumerate() {
+                if !cell.title.is_empty() {
+                    cell.href = Some(format!("{users}&row={i}&col={j}"));
+                }
+            }
         }
     }
 }

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use bitmapist::{Breakdown, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands};
+use bitmapist::{Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands};
 use http::StatusCode;
 use url::form_urlencoded;
 
@@ -76,7 +76,7 @@ impl LifecycleRequest {
             .periods(periods)
             .new_from(new_from)
             .now(as_of.at);
-        spec.segments = segments(q);
+        spec.segments = super::params::segments(q);
         // Periods before year 1 (a far-back `now` with many periods) are a 400, not a 503.
         zone.period_containing(time_group, as_of.at)
             .and_then(|p| p.offset(-(periods as i64)))
@@ -114,23 +114,6 @@ impl LifecycleRequest {
             self.query_string(),
             status.as_str()
         )
-    }
-}
-
-/// The `segment` parameters (repeatable; blank ones are dropped).
-pub fn segments(q: &Pairs) -> Vec<String> {
-    q.all("segment")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The `breakdown` parameter, through the engine's parser; `None` when absent or blank.
-pub fn breakdown(q: &Pairs) -> Result<Option<Breakdown>, DashboardError> {
-    match q.get("breakdown").map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(b) => Ok(Some(b.parse::<Breakdown>()?)),
     }
 }
 
@@ -359,7 +342,7 @@ pub async fn api(
 ) -> Result<DashboardResponse, ApiError> {
     let pairs = Pairs::parse(query);
     let req = LifecycleRequest::from_query(&pairs, shared.client.timezone())?;
-    if let Some(by) = breakdown(&pairs)? {
+    if let Some(by) = super::params::breakdown(&pairs)? {
         let spec = req.spec.clone();
         let broken = shared
             .heavy

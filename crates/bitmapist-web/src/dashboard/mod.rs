@@ -15,6 +15,8 @@
 //! | `GET /api/funnel`, `GET /api/funnel.csv` | the funnel as JSON or CSV |
 //! | `GET /lifecycle` | lifecycle form, stacked bars (dormant below the axis, each part linking to its users) and table (`event`, `time_group`, `periods`, `new_from`, `now`) |
 //! | `GET /api/lifecycle` | the lifecycle as JSON |
+//! | `GET /users`, `GET /api/users` | the users behind a number (`of=event\|cohort\|funnel\|stickiness\|lifecycle\|segment` plus that page's query and the cell; `after`, `limit`; `format=csv`) |
+//! | `POST /segments` | saves such a set as a segment (form: the set's query, `name` or `segment_name`, `description`; same origin only) |
 //! | `GET /api/trends` | `?event=&days=&compare=&now=`: rolling DAU, WAU, MAU and DAU/MAU as JSON |
 //! | `GET /assets/{file}` | the embedded stylesheet, script and icon |
 //!
@@ -54,6 +56,7 @@ mod lifecycle_page;
 mod names;
 mod overview;
 mod params;
+mod users_page;
 mod views;
 mod zone;
 
@@ -173,6 +176,9 @@ enum Route<'a> {
     Lifecycle,
     ApiLifecycle,
     ApiTrends,
+    Users,
+    ApiUsers,
+    SaveSegment,
     Asset(&'a str),
 }
 
@@ -219,6 +225,10 @@ fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
         ["funnel"] => only_get(Route::Funnel),
         ["api", "funnel"] => only_get(Route::ApiFunnel),
         ["api", "funnel.csv"] => only_get(Route::ApiFunnelCsv),
+        ["users"] => only_get(Route::Users),
+        ["api", "users"] => only_get(Route::ApiUsers),
+        ["segments"] if post => Ok(Route::SaveSegment),
+        ["segments"] => Err(NoRoute::Method("POST")),
         ["lifecycle"] => only_get(Route::Lifecycle),
         ["api", "lifecycle"] => only_get(Route::ApiLifecycle),
         ["api", "trends"] => only_get(Route::ApiTrends),
@@ -322,6 +332,9 @@ impl DashboardCore {
             Route::Funnel => page(funnel_page::page(shared, &base, query).await),
             Route::ApiFunnel => api(funnel_page::api(shared, query).await),
             Route::ApiFunnelCsv => api(funnel_page::csv(shared, query).await),
+            Route::Users => page(users_page::page(shared, &base, query).await),
+            Route::ApiUsers => api(users_page::api(shared, query).await),
+            Route::SaveSegment => users_page::save(shared, &base, &req.headers, &req.body).await,
             Route::Lifecycle => page(lifecycle_page::page(shared, &base, query).await),
             Route::ApiLifecycle => api(lifecycle_page::api(shared, query).await),
             Route::ApiTrends => api(event_page::trends_api(shared, query).await),

@@ -280,6 +280,8 @@ pub struct EventRow {
     pub month: String,
     /// This year.
     pub year: String,
+    /// The page of each count's users: hour, day, week, month, year.
+    pub users: [String; 5],
     /// Whether each count is zero (for muted styling): hour, day, week, month, year.
     pub zero: [bool; 5],
     /// The daily chart.
@@ -332,7 +334,15 @@ pub struct OverviewPage {
     pub error: Option<String>,
 }
 
-fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
+fn row(base: &str, s: &EventStats, now_raw: &str, periods: &Periods) -> EventRow {
+    let encoded: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
+    let users = |p: &Period| {
+        let mut suffix = String::new();
+        p.write_suffix(&mut suffix);
+        format!("{base}/users?of=event&event={encoded}&period={suffix}")
+    };
+    let day = periods.days.last().copied().unwrap_or(periods.month);
+    let week = periods.weeks.last().copied().unwrap_or(periods.month);
     let mut cohort = form_urlencoded::Serializer::new(String::new());
     cohort.append_pair("primary_event", &s.name);
     cohort.append_pair("secondary_event", &s.name);
@@ -363,6 +373,13 @@ fn row(base: &str, s: &EventStats, now_raw: &str) -> EventRow {
         week: thousands(c.week),
         month: thousands(c.month),
         year: thousands(c.year),
+        users: [
+            users(&periods.hour),
+            users(&day),
+            users(&week),
+            users(&periods.month),
+            users(&periods.year),
+        ],
         zero: [
             c.hour == 0,
             c.day == 0,
@@ -443,7 +460,11 @@ async fn listing(
     let paged = paginate(&names, req);
     let stats = event_stats_bounded(shared, paged.names, req.as_of.at).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
-    let rows: Vec<EventRow> = stats.iter().map(|s| row(base, s, &req.as_of.raw)).collect();
+    let periods = Periods::at(req.as_of.at, shared.client.timezone())?;
+    let rows: Vec<EventRow> = stats
+        .iter()
+        .map(|s| row(base, s, &req.as_of.raw, &periods))
+        .collect();
     let home = layout.home.clone();
     let page_url = |page: usize| {
         let q = req.page_query(page);

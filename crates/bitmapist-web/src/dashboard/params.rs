@@ -71,9 +71,34 @@ impl Pairs {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every pair, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+
     /// Whether `name` is present at all.
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// The segment filter of any page: every non-blank `segment` value, trimmed, in order
+/// (several: users in all of them). Unknown names are the engine's to reject (400).
+pub fn segments(q: &Pairs) -> Vec<String> {
+    q.all("segment")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The breakdown of any page: `breakdown=plan` (a property) or `breakdown=trial,churned`
+/// (segments), parsed by the engine's [`Breakdown`](bitmapist::Breakdown); `None` when
+/// absent or blank.
+pub fn breakdown(q: &Pairs) -> Result<Option<bitmapist::Breakdown>, DashboardError> {
+    match q.get("breakdown").map(str::trim).filter(|b| !b.is_empty()) {
+        None => Ok(None),
+        Some(raw) => Ok(Some(raw.parse::<bitmapist::Breakdown>()?)),
     }
 }
 
@@ -239,6 +264,10 @@ pub struct CohortForm {
     pub complete_only: Option<String>,
     /// Whether the chain came (partly) as the form's pairs.
     pub has_form_pairs: bool,
+    /// The segment filter: every non-blank `segment` value, in order.
+    pub segments: Vec<String>,
+    /// `breakdown` as sent.
+    pub breakdown: Option<String>,
 }
 
 /// A validated cohort request.
@@ -337,6 +366,8 @@ impl CohortForm {
         }
         let text = |name: &str| q.get(name).unwrap_or("").to_string();
         CohortForm {
+            segments: segments(q),
+            breakdown: q.get("breakdown").map(str::to_string),
             primary: q.get("primary_event").map(str::to_string),
             secondary: q.get("secondary_event").map(str::to_string),
             additional,
@@ -429,14 +460,18 @@ impl CohortForm {
             average: parse_average(self.average.as_deref())?,
             complete_only: parse_flag("complete_only", self.complete_only.as_deref())?,
         };
+        let mut spec = CohortSpec::new(primary, secondary)
+            .additional(additional)
+            .time_group(time_group)
+            .rows(rows)
+            .cols(cols)
+            .with_replacement(mode.criterion == Criterion::On)
+            .now(as_of.at);
+        for name in &self.segments {
+            spec = spec.segment(name.as_str());
+        }
         Ok(CohortRequest {
-            spec: CohortSpec::new(primary, secondary)
-                .additional(additional)
-                .time_group(time_group)
-                .rows(rows)
-                .cols(cols)
-                .with_replacement(mode.criterion == Criterion::On)
-                .now(as_of.at),
+            spec,
             as_percent,
             as_of,
             mode,
@@ -481,6 +516,12 @@ impl CohortForm {
         }
         if !self.now.trim().is_empty() {
             s.append_pair("now", self.now.trim());
+        }
+        for name in &self.segments {
+            s.append_pair("segment", name);
+        }
+        if let Some(b) = self.breakdown.as_deref().filter(|b| !b.trim().is_empty()) {
+            s.append_pair("breakdown", b.trim());
         }
         s.finish()
     }
@@ -535,6 +576,9 @@ impl CohortRequest {
         }
         if !self.as_of.raw.is_empty() {
             s.append_pair("now", &self.as_of.raw);
+        }
+        for name in &spec.segments {
+            s.append_pair("segment", name);
         }
         s.finish()
     }

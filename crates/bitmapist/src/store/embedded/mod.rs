@@ -71,6 +71,9 @@
 //!   or an uncached one from the file (also under the cache lock, like a load) fetching and
 //!   decoding only the containers asked for, so only the rows holding them (`partial.rs`);
 //!   what they read from the file is not cached.
+//! - **Counts** (`count`) of uncached keys read only the stored roaring header, whose
+//!   container descriptions hold the cardinalities (`partial::count`), under the cache lock
+//!   like a load; nothing is decoded or cached. A cached key counts its cached bitmap.
 //! - **Merges** (`merge`, bulk loads) OR whole bitmaps into entries under the cache lock, like
 //!   a `write` of every set bit: loaded from the file first when not cached, dirty after.
 //! - **Hot path.** A write of offsets to a cached key takes one lock and one hash lookup
@@ -394,6 +397,12 @@ impl FileReader<'_> {
         }
     }
 
+    /// How many bits `key` has set in the file, from the roaring header alone.
+    fn count(&mut self, key: &str) -> Result<Option<u64>> {
+        let path = &self.shared.path;
+        self.tables()?.count(path, key)
+    }
+
     /// Whether the file holds `key`, without decoding its value.
     fn contains(&mut self, key: &str) -> Result<bool> {
         let path = &self.shared.path;
@@ -548,6 +557,26 @@ impl OpenFile {
         let mut cache = lock(&self.cache);
         keys.iter()
             .map(|key| cache.read(key, now, || reader.load(key), |b| read(b)))
+            .collect()
+    }
+
+    /// How many bits each key has set: a cached bitmap counts itself, an uncached one is
+    /// counted from its stored roaring header (no decode) and not cached; a missing or
+    /// tombstoned key counts 0.
+    fn count_each(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        keys.iter()
+            .map(|key| {
+                if let Some(bitmap) = cache.peek_used(key, now) {
+                    return Ok(bitmap.count());
+                }
+                if cache.is_tombstoned(key) {
+                    return Ok(0);
+                }
+                Ok(reader.count(key)?.unwrap_or(0))
+            })
             .collect()
     }
 
@@ -789,12 +818,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
-        Ok(self
-            .shared
-            .read_each(keys, Bitmap::count)?
-            .into_iter()
-            .map(|c| c.unwrap_or(0))
-            .collect())
+        self.shared.count_each(keys)
     }
 
     async fn contains(&self, key: &str, offset: u32) -> Result<bool> {

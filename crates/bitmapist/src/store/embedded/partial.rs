@@ -258,6 +258,30 @@ pub(super) fn decode_within(
     Ok(Bitmap::with_byte_len(bits, byte_len))
 }
 
+/// How many bits the serialization in `src` has set, from its header alone: the sum of the
+/// containers' cardinalities, which the portable format records per container. Only the
+/// header is fetched (for a chunked value: the first row or two), so a count costs one
+/// lookup however large the bitmap. The header is checked as for a restricted read, and
+/// the last container must start below the stored length of `byte_len` bytes; the
+/// containers' bytes are not read, so a corrupt container goes unnoticed here (a full
+/// decode reports it).
+pub(super) fn count(key: &str, byte_len: u32, src: &mut impl Source) -> Result<u64> {
+    let header = read_header(key, src)?;
+    if let Some([last, _]) = header.descriptions.last()
+        && (u64::from(*last) << 16) / 8 >= u64::from(byte_len)
+    {
+        return Err(corrupt(
+            key,
+            format!("a set bit lies beyond the stored length of {byte_len} bytes"),
+        ));
+    }
+    Ok(header
+        .descriptions
+        .iter()
+        .map(|[_, c]| u64::from(*c) + 1)
+        .sum())
+}
+
 /// The indices of the containers in `header` whose key is in `wanted` (both in key order).
 fn pick(header: &Header, wanted: &[u16]) -> Vec<usize> {
     let mut picked = Vec::new();
@@ -470,6 +494,29 @@ mod tests {
         let n = bad.len();
         bad[12..16].copy_from_slice(&(n as u32 + 100).to_le_bytes());
         assert!(within(&bad, &w).is_err());
+    }
+
+    #[test]
+    fn header_counts_equal_the_decoded_counts() {
+        for b in samples() {
+            let bytes = serialize(&b);
+            let len = b.max().unwrap() / 8 + 1;
+            assert_eq!(count("k", len, &mut InMemory(&bytes)).unwrap(), b.len());
+            // A last container starting at or beyond the stored length is corrupt.
+            let last_start = (b.max().unwrap() >> 16) << 16;
+            let short = last_start / 8;
+            if short > 0 {
+                assert!(count("k", short, &mut InMemory(&bytes)).is_err());
+            }
+            for cut in 0..bytes.len().min(200) {
+                let _ = count("k", len, &mut InMemory(&bytes[..cut]));
+            }
+        }
+        assert_eq!(
+            count("k", 1, &mut InMemory(&serialize(&RoaringBitmap::new()))).unwrap(),
+            0
+        );
+        assert!(count("k", 1, &mut InMemory(&[1, 2, 3, 4])).is_err());
     }
 
     #[test]

@@ -7,9 +7,13 @@
 //!   file descriptor); every write (`write`, `put`, `delete`, `delete_prefix`) is refused
 //!   with [`Error::Io`] of kind `PermissionDenied` naming the file, before touching anything.
 //!   `flush` has nothing to commit and succeeds.
-//! - **No cache.** Every read opens one read transaction and decodes from the file, so a
-//!   read sees exactly the last commit made before the open (redb read-only databases see
-//!   one snapshot); memory is what the answer holds plus redb's page cache, bounded at
+//! - **One snapshot, cached across requests.** A redb read-only database sees one snapshot
+//!   (the last commit made before the open), so a decoded bitmap never goes stale: whole
+//!   reads (`get`) keep what they decoded in a cache shared by every request, bounded at
+//!   [`READ_ONLY_CACHE_BYTES`] of roaring serialization (least recently used first out; a
+//!   bitmap larger than the bound is not kept). Counts read only the stored roaring header
+//!   (`partial::count`) and restricted reads only the containers asked for, neither
+//!   cached. Memory is the cache, what the answer holds, and redb's page cache, bounded at
 //!   [`DEFAULT_FILE_CACHE_BYTES`].
 //! - **Same format checks as a writable open.** The `meta` table's format version must be
 //!   one this code reads (1 or 2); values are decoded by the same codec and row tables, so
@@ -20,8 +24,9 @@
 //!   ([`Error::NotClosedCleanly`], which says so); open it writable once to repair it. A
 //!   missing file is an [`Error::Io`] of kind `NotFound` naming it: nothing is created.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableError};
@@ -61,6 +66,59 @@ pub struct ReadOnlyEmbeddedStore {
 struct Inner {
     path: PathBuf,
     db: ReadOnlyDatabase,
+    cache: Mutex<Decoded>,
+}
+
+/// How many bytes of roaring serialization the read-only store keeps decoded (256 MiB):
+/// at ten million users a month bitmap is about 1.25 MB, so a year of months for the
+/// hundred events of a large overview page fits.
+pub(crate) const READ_ONLY_CACHE_BYTES: usize = 256 << 20;
+
+/// Decoded bitmaps of the file's one snapshot, least recently used out first.
+#[derive(Default)]
+struct Decoded {
+    /// Key -> (bitmap, its serialized size, the tick of its last use).
+    entries: HashMap<String, (Arc<Bitmap>, usize, u64)>,
+    /// The sum of the entries' serialized sizes (at most `budget`).
+    bytes: usize,
+    /// Incremented on every use.
+    tick: u64,
+}
+
+impl Decoded {
+    fn get(&mut self, key: &str) -> Option<Arc<Bitmap>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (bitmap, _, used) = self.entries.get_mut(key)?;
+        *used = tick;
+        Some(Arc::clone(bitmap))
+    }
+
+    /// Keeps `bitmap` under `key`, dropping the least recently used entries until the
+    /// sizes fit in `budget`; a bitmap larger than `budget` alone is not kept.
+    fn insert(&mut self, key: &str, bitmap: Arc<Bitmap>, budget: usize) {
+        let size = bitmap.bits().serialized_size();
+        if size > budget || self.entries.contains_key(key) {
+            return;
+        }
+        while self.bytes + size > budget {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((_, freed, _)) = self.entries.remove(&oldest) {
+                self.bytes -= freed;
+            }
+        }
+        self.tick += 1;
+        self.bytes += size;
+        self.entries
+            .insert(key.to_owned(), (bitmap, size, self.tick));
+    }
 }
 
 impl std::fmt::Debug for ReadOnlyEmbeddedStore {
@@ -122,6 +180,7 @@ impl ReadOnlyEmbeddedStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 db,
+                cache: Mutex::new(Decoded::default()),
             }),
         })
     }
@@ -193,6 +252,60 @@ impl ReadOnlyEmbeddedStore {
             .collect()
     }
 
+    /// Counts `keys` from their stored roaring headers, in one read transaction (see
+    /// `partial::count`): nothing is decoded.
+    fn count_all(&self, keys: &[String]) -> Result<Vec<u64>> {
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => {}
+            Err(TableError::TableDoesNotExist(_)) => return Ok(vec![0; keys.len()]),
+            Err(e) => return Err(redb_err(&self.inner.path, e)),
+        }
+        let path = &self.inner.path;
+        let tables = ReadTables::open(path, &txn)?;
+        keys.iter()
+            .map(|key| Ok(tables.count(path, key)?.unwrap_or(0)))
+            .collect()
+    }
+
+    /// Whole bitmaps of `keys`: cached ones from the cache, the others decoded from the
+    /// file in one read transaction and cached.
+    fn get_cached(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
+        let lock = || {
+            self.inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let mut out: Vec<Option<Bitmap>> = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        {
+            let mut cache = lock();
+            for (i, key) in keys.iter().enumerate() {
+                match cache.get(key) {
+                    Some(bitmap) => out.push(Some(Bitmap::clone(&bitmap))),
+                    None => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let wanted: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
+        let read = self.read(&wanted, None)?;
+        let mut cache = lock();
+        for (i, bitmap) in missing.into_iter().zip(read) {
+            if let Some(bitmap) = &bitmap {
+                cache.insert(&keys[i], Arc::new(bitmap.clone()), READ_ONLY_CACHE_BYTES);
+            }
+            out[i] = bitmap;
+        }
+        Ok(out)
+    }
+
     /// The footprint of the file (see [`StorageStats`]).
     fn footprint(&self) -> Result<StorageStats> {
         let path = &self.inner.path;
@@ -233,8 +346,14 @@ impl Store for ReadOnlyEmbeddedStore {
         Err(self.refuse("write"))
     }
 
+    /// From the cache of decoded bitmaps, else from the file (then cached).
     async fn get(&self, keys: &[String]) -> Result<Vec<Option<Bitmap>>> {
-        self.read(keys, None)
+        self.get_cached(keys)
+    }
+
+    /// From the stored roaring headers: a count decodes nothing.
+    async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
+        self.count_all(keys)
     }
 
     /// From the file, decoding only the containers `within` has.
@@ -299,5 +418,37 @@ impl IdStore for ReadOnlyEmbeddedStore {
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>> {
         let txn = self.inner.db.begin_read().at(&self.inner.path)?;
         super::idmap::resolve_in(&self.inner.path, &txn, space, dense)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bitmap(n: u32) -> Arc<Bitmap> {
+        Arc::new(Bitmap::from_bits((0..n).map(|v| v * 2).collect()))
+    }
+
+    #[test]
+    fn the_cache_keeps_its_bound_and_drops_the_least_recently_used() {
+        let size = bitmap(1_000).bits().serialized_size();
+        let budget = 3 * size;
+        let mut cache = Decoded::default();
+        for key in ["a", "b", "c"] {
+            cache.insert(key, bitmap(1_000), budget);
+        }
+        assert_eq!(cache.bytes, 3 * size);
+        // "a" used again, so "b" is the least recently used when "d" needs room.
+        assert!(cache.get("a").is_some());
+        cache.insert("d", bitmap(1_000), budget);
+        assert!(cache.bytes <= budget);
+        assert!(cache.get("b").is_none());
+        for key in ["a", "c", "d"] {
+            assert_eq!(cache.get(key).as_deref(), Some(&*bitmap(1_000)), "{key}");
+        }
+        // Larger than the whole bound: not kept, nothing dropped for it.
+        cache.insert("huge", bitmap(100_000), budget);
+        assert!(cache.get("huge").is_none());
+        assert_eq!(cache.entries.len(), 3);
     }
 }

@@ -260,6 +260,44 @@ impl ReadTables {
         Ok(Some(bitmap))
     }
 
+    /// How many bits `key` has set, from the roaring header alone (see `partial::count`):
+    /// one lookup of the value and, for a chunked one, of its first row; `None` when it
+    /// does not exist.
+    pub(super) fn count(&self, path: &Path, key: &str) -> Result<Option<u64>> {
+        let Some(value) = self.bitmaps.get(key).at(path)? else {
+            return Ok(None);
+        };
+        let count = match codec::parse(key, value.value())? {
+            Stored::Inline { byte_len, roaring } => {
+                partial::count(key, byte_len, &mut InMemory(roaring))?
+            }
+            Stored::Chunked {
+                byte_len,
+                total,
+                chunks,
+                chunk_len,
+                parts,
+                tail,
+            } => {
+                let mut scratch = self.scratch.borrow_mut();
+                let mut rows = RowSource {
+                    tables: self,
+                    path,
+                    key,
+                    total: total as usize,
+                    chunks,
+                    chunk_len: chunk_len as usize,
+                    parts,
+                    tail,
+                    fetched: &mut scratch,
+                    end: None,
+                };
+                partial::count(key, byte_len, &mut rows)?
+            }
+        };
+        Ok(Some(count))
+    }
+
     /// Decodes the `bitmaps` value `bytes` of `key`, reading its rows if it has any.
     pub(super) fn decode(&self, path: &Path, key: &str, bytes: &[u8]) -> Result<Bitmap> {
         self.decode_with(path, key, bytes, codec::decode_roaring)

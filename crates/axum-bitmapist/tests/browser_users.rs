@@ -1,0 +1,200 @@
+//! From a number to its users in a real browser (headless Chromium over WebDriver): click a
+//! cohort cell, see exactly its users, save them as a segment with the page's form, and
+//! find the segment in the cohort page's filter; then the filtered table, and the table
+//! broken down by a property. Screenshots: `dashboard-users-1280.png`,
+//! `dashboard-cohort-segment-1280.png`, `dashboard-cohort-breakdown-1280.png` in the target
+//! dir.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
+//! chromium-driver`); a missing browser fails with that hint, never skips.
+
+#[allow(dead_code)]
+mod browser_support;
+#[allow(dead_code)]
+mod dashboard_support;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use browser_support::*;
+use dashboard_support::*;
+use fantoccini::{Client, Locator};
+
+const COHORT: &str = "primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in&time_group=days&num_rows=3&num_cols=3&now=2026-11-22T12%3A00%3A00Z";
+
+async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.expect("find") {
+        out.push(e.text().await.expect("text"));
+    }
+    out
+}
+
+async fn steps(c: Client, base: String) {
+    // The fixture's users who signed up on Nov 20 and logged in on Nov 21.
+    let signed: BTreeSet<u32> = (1..=10).collect();
+    let logged: BTreeSet<u32> = (1..=4).collect();
+    let want: Vec<String> = signed.intersection(&logged).map(u32::to_string).collect();
+
+    c.goto(&format!("{base}/bitmapist/cohort?{COHORT}"))
+        .await
+        .expect("cohort page");
+    c.find(Locator::Css(
+        "#bm-heatmap a.users-link[href$='row=0&col=1']",
+    ))
+    .await
+    .expect("the cell links to its users")
+    .click()
+    .await
+    .expect("click");
+    assert_eq!(c.title().await.expect("title"), "Users · bitmapist");
+    assert_eq!(
+        c.find(Locator::Css("#bm-total"))
+            .await
+            .expect("total")
+            .text()
+            .await
+            .expect("text"),
+        want.len().to_string()
+    );
+    assert_eq!(texts(&c, "#bm-users tbody td").await, want);
+    save(
+        "dashboard-users-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+
+    c.find(Locator::Css("#segment_name"))
+        .await
+        .expect("the save form")
+        .send_keys("came_back")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#bm-save"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    let message = c
+        .find(Locator::Css("#bm-message"))
+        .await
+        .expect("a message")
+        .text()
+        .await
+        .expect("text");
+    assert!(message.contains("came_back"), "{message}");
+    assert!(
+        message.contains(&format!("Saved {} users", want.len())),
+        "{message}"
+    );
+
+    // The cohort page's filter suggests the segment; filtering by it keeps those users.
+    c.goto(&format!("{base}/bitmapist/cohort?{COHORT}"))
+        .await
+        .expect("cohort page");
+    c.find(Locator::Css("#bm-segments option[value='came_back']"))
+        .await
+        .expect("the segment in the filter");
+    c.find(Locator::Css("#segment"))
+        .await
+        .expect("filter field")
+        .send_keys("came_back")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#bm-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    let url = c.current_url().await.expect("url");
+    assert!(
+        url.as_str().contains("segment=came_back"),
+        "bookmarkable: {url}"
+    );
+    let sizes = texts(&c, "#bm-heatmap tbody td.size").await;
+    assert_eq!(
+        sizes.first().map(String::as_str),
+        Some(want.len().to_string().as_str()),
+        "{sizes:?}"
+    );
+    save(
+        "dashboard-cohort-segment-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+
+    // A breakdown by the `plan` property (users 1-3 pro, 4-8 free, 9-10 none): one table
+    // per value, then the users in none; Nov 20's row splits its ten sign-ups.
+    c.goto(&format!("{base}/bitmapist/cohort?{COHORT}&breakdown=plan"))
+        .await
+        .expect("broken-down cohort page");
+    let labels = texts(&c, "#bm-breakdown h3.breakdown-value").await;
+    let sizes = texts(&c, "#bm-breakdown tbody tr:first-child td.size").await;
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert_eq!(labels.last().map(String::as_str), Some("in none of plan"));
+    let by_label: std::collections::BTreeMap<String, String> =
+        labels.into_iter().zip(sizes).collect();
+    assert_eq!(
+        by_label.get("plan = pro").map(String::as_str),
+        Some("3"),
+        "{by_label:?}"
+    );
+    assert_eq!(
+        by_label.get("plan = free").map(String::as_str),
+        Some("5"),
+        "{by_label:?}"
+    );
+    assert_eq!(
+        by_label.get("in none of plan").map(String::as_str),
+        Some("2"),
+        "{by_label:?}"
+    );
+    c.execute(
+        "document.getElementById('bm-breakdown').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    save(
+        "dashboard-cohort-breakdown-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_a_cohort_cell_to_its_users_and_a_segment() {
+    let (chromium, driver_bin) = binaries();
+    let bm = store().await;
+    for uid in 1..=3 {
+        bm.set_property("plan", "pro", uid).await.expect("set");
+    }
+    for uid in 4..=8 {
+        bm.set_property("plan", "free", uid).await.expect("set");
+    }
+    let app = app(&bm, axum_bitmapist::Access::LoopbackOnly);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let driver = start_driver(&driver_bin);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let client = connect(&chromium, &driver, profile.path()).await;
+    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
+    let result = run.await;
+    let _ = client.close().await;
+    drop(driver);
+    server.abort();
+    if let Err(e) = result {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("browser steps: {e}");
+    }
+}
