@@ -111,7 +111,6 @@ pub use segment::{
 };
 pub use signal::shutdown_signal;
 pub use stickiness::{Stickiness, StickinessSpec};
-pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use store::{
     ASSIGN_SCRIPT as ID_MAP_ASSIGN_SCRIPT, ClusterConfig, ClusterStore, CompactReport,
     DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES, EXHAUSTED_CODE as ID_MAP_EXHAUSTED_CODE,
@@ -119,6 +118,7 @@ pub use store::{
     RedisStore, StorageStats, Store, StoreUrl, open_store, open_store_url,
     redis_keys as id_map_redis_keys,
 };
+pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use systems::Systems;
 pub use telemetry::{
     METRIC_CACHE_BITMAPS, METRIC_CACHE_BYTES, METRIC_CACHE_EVICTIONS, METRIC_COMMIT_BYTES,

@@ -143,8 +143,8 @@ use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::keep::KeepPolicy;
 use crate::store::{CompactReport, IdStore, KeyWrite, StorageStats, Store};
-use crate::zone::Zone;
 use crate::telemetry::EmbeddedMetrics;
+use crate::zone::Zone;
 
 /// The bitmaps: key -> encoded value (see `codec.rs`).
 const BITMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("bitmaps");
