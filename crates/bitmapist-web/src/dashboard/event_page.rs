@@ -188,14 +188,22 @@ fn trend_series(days: &[TrendsDay], previous: bool) -> Vec<Series> {
         ("", ["ln-dau", "ln-wau", "ln-mau"])
     };
     type Pick = fn(&TrendsDay) -> u64;
-    let measures: [(&str, Pick); 3] = [("DAU", |d| d.dau), ("WAU", |d| d.wau), ("MAU", |d| d.mau)];
+    let measures: [(&str, &str, Pick); 3] = [
+        ("DAU", "dau", |d| d.dau),
+        ("WAU", "wau", |d| d.wau),
+        ("MAU", "mau", |d| d.mau),
+    ];
     measures
         .iter()
         .zip(classes)
-        .map(|((name, pick), class)| Series {
+        .map(|((name, key, pick), class)| Series {
             name: format!("{name}{suffix}"),
             class,
-            values: days.iter().map(|d| Some(pick(d) as f64)).collect(),
+            // A window that reaches a pruned day is a gap, never a (too small) number.
+            values: days
+                .iter()
+                .map(|d| (!d.pruned.iter().any(|p| p == key)).then(|| pick(d) as f64))
+                .collect(),
             labels: labels.clone(),
         })
         .collect()
@@ -210,7 +218,10 @@ fn trend_charts(t: &Trends) -> (LineChart, LineChart) {
     let ratio = |days: &[TrendsDay], name: &str, class: &'static str| Series {
         name: name.to_string(),
         class,
-        values: days.iter().map(|d| d.dau_mau).collect(),
+        values: days
+            .iter()
+            .map(|d| d.dau_mau.filter(|_| d.pruned.is_empty()))
+            .collect(),
         labels: days.iter().map(|d| d.day.clone()).collect(),
     };
     let mut ratios = Vec::new();
