@@ -92,7 +92,8 @@ pub async fn events(
     let req = OverviewRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
-    let events = event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
+    let events =
+        event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let body = EventsBody {
         now: req.as_of.at.to_rfc3339(),
         hourly: shared.client.tracks_hourly(),

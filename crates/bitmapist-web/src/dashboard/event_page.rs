@@ -340,6 +340,15 @@ pub async fn page(
             })
             .await?
     };
+    // Before any URL serializer: they are not `Send`, and this future must be.
+    let segment_names: Vec<String> = shared
+        .client
+        .segments()
+        .await
+        .map_err(DashboardError::from)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let seg_q = segment_query(&filter);
     let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     let now_q = if as_of.raw.is_empty() {
@@ -421,14 +430,6 @@ pub async fn page(
         ),
         api_url: format!("{api}/stickiness?time_group={tg}{at}{seg_q}"),
     };
-    let segment_names: Vec<String> = shared
-        .client
-        .segments()
-        .await
-        .map_err(DashboardError::from)?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
     let clear_url = (!filter.is_empty()).then(|| {
         format!(
             "{}{}",

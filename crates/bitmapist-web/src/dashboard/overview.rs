@@ -505,7 +505,8 @@ async fn listing(
 ) -> Result<OverviewPage, PageError> {
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, req);
-    let stats = event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
+    let stats =
+        event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
     let periods = Periods::at(req.as_of.at, shared.client.timezone())?;
     let rows: Vec<EventRow> = stats
