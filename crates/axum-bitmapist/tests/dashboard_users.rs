@@ -244,6 +244,47 @@ async fn users_pages_csv_and_saving_a_segment() {
     .await;
     assert_eq!(funnel_by.status, StatusCode::OK, "{}", funnel_by.body);
     assert_eq!(funnel_by.json()["values"].as_array().map(Vec::len), Some(3));
+    // The funnel page's breakdown: grouped bars, one per value per step, and a value
+    // table whose totals are the engine's own `funnel_by`.
+    let page_by = get(
+        &app,
+        &format!("/bitmapist/funnel?{funnel_q}&breakdown=plan"),
+    )
+    .await;
+    assert_eq!(page_by.status, StatusCode::OK, "{}", page_by.body);
+    let spec = bitmapist::FunnelSpec::new(["user:signed_up", "user:logged_in"])
+        .time_group(bitmapist::TimeGroup::Days)
+        .rows(3)
+        .window(3)
+        .now("2026-11-22T12:00:00Z".parse().expect("time"));
+    let want = bm
+        .funnel_by(&spec, &"plan".parse().expect("breakdown"))
+        .await
+        .expect("funnel_by");
+    assert_eq!(
+        page_by.body.matches("<rect class=\"grp-").count(),
+        want.values.len() * 2,
+        "one bar per value per step"
+    );
+    for v in &want.values {
+        let name = v.value.clone().unwrap_or_else(|| "(none)".to_string());
+        let cells: String = v
+            .result
+            .totals
+            .iter()
+            .map(|t| format!("<td>{}</td>", bitmapist::thousands(*t)))
+            .collect();
+        assert!(
+            page_by.body.contains(&format!(
+                "<th scope=\"row\" class=\"value\">{name}</th>{cells}"
+            )),
+            "{name}: {cells}"
+        );
+    }
+    assert!(
+        page_by.body.contains("breakdown=plan"),
+        "the permalink keeps the breakdown"
+    );
 
     // The lifecycle takes the segment filter too, and keeps it in its links.
     let lc = get(
