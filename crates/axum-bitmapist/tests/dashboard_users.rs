@@ -237,6 +237,33 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(row0(Value::from("pro")), 3);
     assert_eq!(row0(Value::from("free")), 5);
     assert_eq!(row0(Value::Null), 2, "users 9 and 10 have no plan");
+    // The cohort page: one table per value under its own id, and the values' average
+    // curves overlaid in one chart, one line per value.
+    let cohort_by = get(&app, &format!("/bitmapist/cohort?{COHORT}&breakdown=plan")).await;
+    assert_eq!(cohort_by.status, StatusCode::OK, "{}", cohort_by.body);
+    let n_values = by["values"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(cohort_by.body.matches("id=\"bm-heatmap\"").count(), 1);
+    for k in 1..=n_values {
+        assert_eq!(
+            cohort_by
+                .body
+                .matches(&format!("id=\"bm-heatmap-{k}\""))
+                .count(),
+            1,
+            "value {k}'s table has its own id"
+        );
+    }
+    let curves = cohort_by
+        .body
+        .split("id=\"bm-breakdown-curves\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("the overlaid curves");
+    assert_eq!(
+        curves.matches("<g class=\"line grp-").count(),
+        n_values,
+        "one line per value"
+    );
     let funnel_by = get(
         &app,
         &format!("/bitmapist/api/funnel?{funnel_q}&breakdown=plan"),
