@@ -334,6 +334,37 @@ async fn users_pages_csv_and_saving_a_segment() {
         lc_page.body.contains("segment=returned&#38;row="),
         "links keep the filter"
     );
+    // The lifecycle page's breakdown: a table with a value column whose rows are the
+    // engine's own `lifecycle_by`.
+    let lc_by = get(
+        &app,
+        "/bitmapist/lifecycle?event=user%3Alogged_in&time_group=days&periods=3&now=2026-11-22T12%3A00%3A00Z&breakdown=plan",
+    )
+    .await;
+    assert_eq!(lc_by.status, StatusCode::OK, "{}", lc_by.body);
+    let lc_spec = bitmapist::LifecycleSpec::new("user:logged_in")
+        .time_group(bitmapist::TimeGroup::Days)
+        .periods(3)
+        .now("2026-11-22T12:00:00Z".parse().expect("time"));
+    let lc_want = bm
+        .lifecycle_by(&lc_spec, &"plan".parse().expect("breakdown"))
+        .await
+        .expect("lifecycle_by");
+    assert_eq!(lc_want.values.len(), 3);
+    for v in &lc_want.values {
+        let name = v.value.clone().unwrap_or_else(|| "(none)".to_string());
+        for r in &v.result.rows {
+            let row = format!(
+                "<th scope=\"row\" class=\"value\">{name}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                r.period,
+                bitmapist::thousands(r.new),
+                bitmapist::thousands(r.returning),
+                bitmapist::thousands(r.resurrecting),
+                bitmapist::thousands(r.dormant)
+            );
+            assert!(lc_by.body.contains(&row), "{row}");
+        }
+    }
 
     // An event in a period: the logins of Nov 22.
     let day = get(
