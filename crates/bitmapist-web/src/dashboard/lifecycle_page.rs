@@ -236,8 +236,11 @@ pub struct LifecycleView {
     /// See `json_url`.
     pub permalink: String,
     /// With a breakdown: its name and per value (`(none)`: the users in none) its rows.
-    pub by: Option<(String, Vec<(String, Vec<RowView>)>)>,
+    pub by: Option<(String, Vec<ValueRows>)>,
 }
+
+/// One breakdown value's name and its table rows.
+pub type ValueRows = (String, Vec<RowView>);
 
 /// The table rows of `l`, each cell linking to its users through `href` (none: unlinked).
 fn row_views(
