@@ -188,6 +188,8 @@ pub struct EventPage {
     pub filter: SegmentFilter,
     /// `now` as sent, kept by the filter form.
     pub now_raw: String,
+    /// This page without a query (where the filter form goes).
+    pub self_url: String,
     /// "as of", for people.
     pub now_label: String,
     /// Users per day.
@@ -458,6 +460,7 @@ pub async fn page(
         trends_url: format!("{}/api/trends?{}", base.0, tq.finish()),
         now_label: as_of.label(zone),
         now_raw: as_of.raw.clone(),
+        self_url: event_url(&base.0, &name),
         filter: SegmentFilter {
             active: filter,
             names: segment_names,
