@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api` | this list, as JSON |
-//! | `GET /api/events?q=&page=&per_page=&now=` | a page of events with counts and series |
+//! | `GET /api/events?q=&page=&per_page=&now=&segment=` | a page of events with counts and series (`segment`: of the users in all of them) |
 //! | `GET /api/events/{name}?now=` | one event (name percent-encoded) |
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
