@@ -185,3 +185,89 @@ async fn pruned_cohort_cells_are_marked_not_zero() {
     let doc = json(&core.handle(get(&format!("/api/cohort?{q}"), local())).await);
     assert!(doc.get("pruned").is_none());
 }
+
+#[tokio::test]
+async fn pruned_funnel_and_lifecycle_rows_say_so() {
+    let bm = Bitmapist::open("memory://").await.expect("memory store");
+    let now = nov(22, 12);
+    // Day d back: users 0..(d % 5 + 2) visit, the even ones of them buy.
+    let mut visits: BTreeMap<NaiveDate, HashSet<u32>> = BTreeMap::new();
+    let mut marks = Vec::new();
+    for back in 0..40i64 {
+        let at = now - Duration::days(back);
+        for uid in 0..u32::try_from(back % 5 + 2).expect("small") {
+            marks.push(("visit", uid, at));
+            if uid % 2 == 0 {
+                marks.push(("buy", uid, at));
+            }
+            visits.entry(at.date_naive()).or_default().insert(uid);
+        }
+    }
+    bm.mark_events(marks, MarkOptions::default())
+        .await
+        .expect("marks");
+    let policy: KeepPolicy = "day:10d".parse().expect("policy");
+    bm.prune(&PruneSpec::new(policy).now(now).apply(true))
+        .await
+        .expect("prune");
+    let oldest = now.date_naive() - Duration::days(10);
+    let core = Dashboard::new(bm)
+        .access(Access::LoopbackOnly)
+        .event_names_ttl(std::time::Duration::ZERO)
+        .build();
+
+    // Funnel: a row is pruned exactly when its entry day is; kept rows count the model (each
+    // user enters once, on their first row).
+    let q = format!("step=visit&step=buy&time_group=days&rows=20&window=1&now={NOW}");
+    let doc = json(&core.handle(get(&format!("/api/funnel?{q}"), local())).await);
+    let rows = doc["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 20);
+    let mut pruned_rows = 0;
+    for row in rows {
+        let day: NaiveDate = row["start"].as_str().expect("start").parse().expect("date");
+        if day < oldest {
+            assert_eq!(row["pruned"], true, "{row}");
+            pruned_rows += 1;
+        } else {
+            assert!(row.get("pruned").is_none(), "{row}");
+            // Entrants: the day's visitors who did not enter on an earlier kept row.
+            let earlier: HashSet<u32> = visits
+                .range(oldest..day)
+                .flat_map(|(_, u)| u.iter().copied())
+                .collect();
+            let entrants = visits[&day].difference(&earlier).count();
+            assert_eq!(row["counts"][0], entrants as u64, "{row}");
+        }
+    }
+    assert!(pruned_rows > 0);
+    let page = text(&core.handle(get(&format!("/funnel?{q}"), local())).await);
+    assert_eq!(
+        page.matches(">pruned</td>").count(),
+        pruned_rows * 2,
+        "two steps per pruned row"
+    );
+
+    // Lifecycle: a row is pruned when its previous day is; kept rows are the model's.
+    let q = format!("event=visit&time_group=days&periods=20&now={NOW}");
+    let doc = json(
+        &core
+            .handle(get(&format!("/api/lifecycle?{q}"), local()))
+            .await,
+    );
+    let rows = doc["rows"].as_array().expect("rows");
+    let mut pruned_rows = 0;
+    for row in rows {
+        let day: NaiveDate = row["start"].as_str().expect("start").parse().expect("date");
+        if day - Duration::days(1) < oldest {
+            assert_eq!(row["pruned"], true, "{row}");
+            pruned_rows += 1;
+        } else {
+            assert!(row.get("pruned").is_none(), "{row}");
+            let (a, prev) = (&visits[&day], &visits[&(day - Duration::days(1))]);
+            assert_eq!(row["dormant"], prev.difference(a).count() as u64, "{row}");
+        }
+    }
+    assert!(pruned_rows > 0);
+    let page = text(&core.handle(get(&format!("/lifecycle?{q}"), local())).await);
+    assert!(page.contains(">pruned</td>"), "the table says pruned");
+}

@@ -188,12 +188,18 @@ pub struct FunnelRow {
     /// Whether the whole window lies before the period containing `now` (otherwise the
     /// row may still grow).
     pub complete: bool,
+    /// Whether the store's retention policy pruned the entry period: the row's counts are
+    /// not the funnel's (its users are gone), so readers show "pruned", never the zeros.
+    /// Left out of the JSON when false. (Later periods are newer, so only the entry
+    /// period can be pruned while the row's others are kept.)
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pruned: bool,
 }
 
 /// A computed funnel.
 ///
 /// Serializes as `{"steps", "time_group", "window", "strict", "rows": [{"period", "start",
-/// "counts", "complete"}], "totals", "conversion"}`.
+/// "counts", "complete", "pruned" (only when true)}], "totals", "conversion"}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Funnel {
     /// The step events.
@@ -279,6 +285,8 @@ pub(crate) struct FunnelFetched {
     bitmaps: Vec<Vec<Bitmap>>,
     /// Every filtered user of the first step in some row.
     entrants: Bitmap,
+    /// Per row: whether the retention policy pruned its entry period.
+    pruned: Vec<bool>,
 }
 
 impl FunnelFetched {
@@ -292,7 +300,7 @@ impl FunnelFetched {
             counts.push(reach.iter().map(Bitmap::count).collect());
             seen.or_assign(&masked(&self.bitmaps[0][t0], mask));
         }
-        Funnel::from_counts(spec, &self.periods, counts)
+        Funnel::from_counts(spec, &self.periods, &self.pruned, counts)
     }
 
     /// The users the funnel counts in `row` at `step` (0-based: 0 = the row's entrants).
@@ -328,7 +336,12 @@ impl FunnelFetched {
 }
 
 impl Funnel {
-    fn from_counts(spec: &FunnelSpec, periods: &[Period], counts: Vec<Vec<u64>>) -> Funnel {
+    fn from_counts(
+        spec: &FunnelSpec,
+        periods: &[Period],
+        pruned: &[bool],
+        counts: Vec<Vec<u64>>,
+    ) -> Funnel {
         let k = spec.steps.len();
         let n = periods.len();
         let mut totals = vec![0u64; k];
@@ -350,6 +363,7 @@ impl Funnel {
                 start: start_string(p),
                 counts,
                 complete: i + spec.window < n,
+                pruned: pruned.get(i).copied().unwrap_or(false),
             })
             .collect();
         Funnel {
@@ -481,11 +495,14 @@ impl Bitmapist {
                     .collect(),
             );
         }
+        let horizon = self.pruned_horizon().await?;
+        let pruned = periods.iter().map(|p| horizon.is_pruned(p)).collect();
         Ok(FunnelFetched {
             spec: spec.clone(),
             periods,
             bitmaps,
             entrants,
+            pruned,
         })
     }
 }

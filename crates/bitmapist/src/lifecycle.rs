@@ -238,6 +238,11 @@ pub struct LifecycleRow {
     pub resurrecting: u64,
     /// `|A_{t-1} ∖ A_t|`, a positive count (charts draw it below the axis).
     pub dormant: u64,
+    /// Whether the store's retention policy pruned `t - 1` (and so maybe `t`): the row's
+    /// counts lack the pruned users, so readers show "pruned", never the numbers. Left out
+    /// of the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pruned: bool,
 }
 
 impl LifecycleRow {
@@ -283,6 +288,8 @@ pub(crate) struct LifecycleData {
     active: Vec<Bitmap>,
     /// `created[i]` = `C_i` restricted to row `i`'s users (only `A_t ∧ C_t` matters).
     created: Vec<Bitmap>,
+    /// `pruned[i]`: the retention policy pruned row `i`'s previous period.
+    pruned: Vec<bool>,
 }
 
 impl LifecycleData {
@@ -343,6 +350,7 @@ impl LifecycleData {
                     returning,
                     resurrecting: old.count() - returning,
                     dormant: prev.count() - now.intersection_count(&prev),
+                    pruned: self.pruned.get(i).copied().unwrap_or(false),
                 }
             })
             .collect();
@@ -458,11 +466,18 @@ impl Bitmapist {
                     .collect()
             }
         };
+        let horizon = self.pruned_horizon().await?;
+        let pruned = std::iter::once(before_first)
+            .chain(periods.iter().copied())
+            .take(periods.len())
+            .map(|p| horizon.is_pruned(&p))
+            .collect();
         let mut data = LifecycleData {
             spec: spec.clone(),
             periods,
             active,
             created,
+            pruned,
         };
         if !spec.segments.is_empty() {
             let users = data.users();

@@ -237,6 +237,8 @@ pub struct RowView {
     pub counts: Vec<(String, String)>,
     /// Whether the window has ended.
     pub complete: bool,
+    /// Whether the retention policy pruned the entry period (the cells say "pruned").
+    pub pruned: bool,
 }
 
 /// The funnel page.
@@ -404,6 +406,7 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
                     })
                     .collect(),
                 complete: r.complete,
+                pruned: r.pruned,
             })
             .collect(),
         chart: axis_bars(

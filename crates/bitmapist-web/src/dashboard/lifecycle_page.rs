@@ -252,14 +252,27 @@ fn row_views(
         .enumerate()
         .map(|(i, r)| RowView {
             period: r.period.clone(),
+            // A row whose previous period was pruned says so, never its partial counts.
             cells: LifecycleStatus::ALL
                 .iter()
                 .map(|&s| CellView {
-                    count: thousands(r.count(s)),
-                    href: if r.count(s) > 0 { href(i, s) } else { None },
+                    count: if r.pruned {
+                        "pruned".to_string()
+                    } else {
+                        thousands(r.count(s))
+                    },
+                    href: if r.count(s) > 0 && !r.pruned {
+                        href(i, s)
+                    } else {
+                        None
+                    },
                 })
                 .collect(),
-            active: thousands(r.active()),
+            active: if r.pruned {
+                "pruned".to_string()
+            } else {
+                thousands(r.active())
+            },
         })
         .collect()
 }
