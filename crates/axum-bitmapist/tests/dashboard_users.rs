@@ -1,17 +1,14 @@
 //! The users behind the dashboard's numbers, through the axum app: `/users` pages by id,
 //! `/api/users` JSON, CSV, `POST /segments` (same origin only), the segment filter on the
 //! cohort page, and a bad request naming its parameter. Expected sets come from the
-//! fixture's marks (see `dashboard_support::store`), not from the engine.
-
-#[allow(dead_code)]
-mod dashboard_support;
+//! fixture's marks (see `crate::dashboard_support::store`), not from the engine.
 
 use std::collections::BTreeSet;
 
+use crate::dashboard_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum_bitmapist::Access;
-use dashboard_support::*;
 use serde_json::Value;
 
 /// The cohort query of the fixture: daily rows Nov 20..22, sign-ups then logins.
