@@ -1,9 +1,10 @@
 //! From a number to its users in a real browser (headless Chromium over WebDriver): click a
 //! cohort cell, see exactly its users, save them as a segment with the page's form, and
 //! find the segment in the cohort page's filter; then the filtered table, and the table
-//! broken down by a property. Screenshots: `dashboard-users-1280.png`,
-//! `dashboard-cohort-segment-1280.png`, `dashboard-cohort-breakdown-1280.png` in the target
-//! dir.
+//! broken down by a property; then the event page filtered by the segment, each
+//! stickiness bucket's users. Screenshots: `dashboard-users-1280.png`,
+//! `dashboard-cohort-segment-1280.png`, `dashboard-cohort-breakdown-1280.png`,
+//! `dashboard-event-segment-1280.png` in the target dir.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); a missing browser fails with that hint, never skips.
@@ -154,6 +155,64 @@ async fn steps(c: Client, base: String) {
         "dashboard-cohort-breakdown-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
+
+    // The event page's segment filter: type the segment, submit, and every stickiness
+    // bucket's users are the segment's users (1..=4) active that many days.
+    c.goto(&format!(
+        "{base}/bitmapist/events/user%3Alogged_in?now=2026-11-22T12%3A00%3A00Z"
+    ))
+    .await
+    .expect("event page");
+    c.find(Locator::Css("#bm-segment-filter #segment"))
+        .await
+        .expect("segment field")
+        .send_keys("came_back")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#bm-segment-filter button[type=submit]"))
+        .await
+        .expect("filter button")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .for_element(Locator::Css("#bm-filtered"))
+        .await
+        .expect("the filtered page");
+    let url = c.current_url().await.expect("url");
+    assert!(url.as_str().contains("segment=came_back"), "{url}");
+    assert!(
+        texts(&c, "#bm-filtered").await[0].contains("came_back"),
+        "the page says it is filtered"
+    );
+    save(
+        "dashboard-event-segment-1280.png",
+        &c.screenshot().await.expect("screenshot"),
+    );
+    let mut hrefs = Vec::new();
+    for a in c
+        .find_all(Locator::Css("section.stickiness svg a"))
+        .await
+        .expect("bucket links")
+    {
+        hrefs.push(a.attr("href").await.expect("attr").expect("href"));
+    }
+    assert!(!hrefs.is_empty(), "buckets link to their users");
+    let segment: BTreeSet<String> = (1..=4u32).map(|u| u.to_string()).collect();
+    for href in hrefs {
+        assert!(href.contains("segment=came_back"), "{href}");
+        let to = if href.starts_with("http") {
+            href
+        } else {
+            format!("{base}{href}")
+        };
+        c.goto(&to).await.expect("users page");
+        let ids = texts(&c, "#bm-users tbody td").await;
+        assert!(
+            !ids.is_empty() && ids.iter().all(|i| segment.contains(i)),
+            "{to}: {ids:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,21 @@
 //! The users behind the dashboard's numbers, through the axum app: `/users` pages by id,
 //! `/api/users` JSON, CSV, `POST /segments` (same origin only), the segment filter on the
 //! cohort page, and a bad request naming its parameter. Expected sets come from the
-//! fixture's marks (see `crate::dashboard_support::store`), not from the engine.
+//! fixture's marks (see `dashboard_support::store`), not from the engine.
+//!
+//! The segment filter on the overview and the event page: every count is of the filtered
+//! users, the filter travels in the links, each count's and each stickiness bucket's users
+//! link gives exactly the users counted, and an unknown segment is a 400 naming `segment`;
+//! expected numbers there come from the engine's unfiltered day sets intersected with the
+//! segment's ids (BTreeSets).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::dashboard_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum_bitmapist::Access;
+use bitmapist::{Bitmapist, Period, UserSet};
 use serde_json::Value;
 
 /// The cohort query of the fixture: daily rows Nov 20..22, sign-ups then logins.
@@ -227,6 +234,33 @@ async fn users_pages_csv_and_saving_a_segment() {
     assert_eq!(row0(Value::from("pro")), 3);
     assert_eq!(row0(Value::from("free")), 5);
     assert_eq!(row0(Value::Null), 2, "users 9 and 10 have no plan");
+    // The cohort page: one table per value under its own id, and the values' average
+    // curves overlaid in one chart, one line per value.
+    let cohort_by = get(&app, &format!("/bitmapist/cohort?{COHORT}&breakdown=plan")).await;
+    assert_eq!(cohort_by.status, StatusCode::OK, "{}", cohort_by.body);
+    let n_values = by["values"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(cohort_by.body.matches("id=\"bm-heatmap\"").count(), 1);
+    for k in 1..=n_values {
+        assert_eq!(
+            cohort_by
+                .body
+                .matches(&format!("id=\"bm-heatmap-{k}\""))
+                .count(),
+            1,
+            "value {k}'s table has its own id"
+        );
+    }
+    let curves = cohort_by
+        .body
+        .split("id=\"bm-breakdown-curves\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("the overlaid curves");
+    assert_eq!(
+        curves.matches("<g class=\"line grp-").count(),
+        n_values,
+        "one line per value"
+    );
     let funnel_by = get(
         &app,
         &format!("/bitmapist/api/funnel?{funnel_q}&breakdown=plan"),
@@ -234,6 +268,47 @@ async fn users_pages_csv_and_saving_a_segment() {
     .await;
     assert_eq!(funnel_by.status, StatusCode::OK, "{}", funnel_by.body);
     assert_eq!(funnel_by.json()["values"].as_array().map(Vec::len), Some(3));
+    // The funnel page's breakdown: grouped bars, one per value per step, and a value
+    // table whose totals are the engine's own `funnel_by`.
+    let page_by = get(
+        &app,
+        &format!("/bitmapist/funnel?{funnel_q}&breakdown=plan"),
+    )
+    .await;
+    assert_eq!(page_by.status, StatusCode::OK, "{}", page_by.body);
+    let spec = bitmapist::FunnelSpec::new(["user:signed_up", "user:logged_in"])
+        .time_group(bitmapist::TimeGroup::Days)
+        .rows(3)
+        .window(3)
+        .now("2026-11-22T12:00:00Z".parse().expect("time"));
+    let want = bm
+        .funnel_by(&spec, &"plan".parse().expect("breakdown"))
+        .await
+        .expect("funnel_by");
+    assert_eq!(
+        page_by.body.matches("<rect class=\"grp-").count(),
+        want.values.len() * 2,
+        "one bar per value per step"
+    );
+    for v in &want.values {
+        let name = v.value.clone().unwrap_or_else(|| "(none)".to_string());
+        let cells: String = v
+            .result
+            .totals
+            .iter()
+            .map(|t| format!("<td>{}</td>", bitmapist::thousands(*t)))
+            .collect();
+        assert!(
+            page_by.body.contains(&format!(
+                "<th scope=\"row\" class=\"value\">{name}</th>{cells}"
+            )),
+            "{name}: {cells}"
+        );
+    }
+    assert!(
+        page_by.body.contains("breakdown=plan"),
+        "the permalink keeps the breakdown"
+    );
 
     // The lifecycle takes the segment filter too, and keeps it in its links.
     let lc = get(
@@ -256,6 +331,37 @@ async fn users_pages_csv_and_saving_a_segment() {
         lc_page.body.contains("segment=returned&#38;row="),
         "links keep the filter"
     );
+    // The lifecycle page's breakdown: a table with a value column whose rows are the
+    // engine's own `lifecycle_by`.
+    let lc_by = get(
+        &app,
+        "/bitmapist/lifecycle?event=user%3Alogged_in&time_group=days&periods=3&now=2026-11-22T12%3A00%3A00Z&breakdown=plan",
+    )
+    .await;
+    assert_eq!(lc_by.status, StatusCode::OK, "{}", lc_by.body);
+    let lc_spec = bitmapist::LifecycleSpec::new("user:logged_in")
+        .time_group(bitmapist::TimeGroup::Days)
+        .periods(3)
+        .now("2026-11-22T12:00:00Z".parse().expect("time"));
+    let lc_want = bm
+        .lifecycle_by(&lc_spec, &"plan".parse().expect("breakdown"))
+        .await
+        .expect("lifecycle_by");
+    assert_eq!(lc_want.values.len(), 3);
+    for v in &lc_want.values {
+        let name = v.value.clone().unwrap_or_else(|| "(none)".to_string());
+        for r in &v.result.rows {
+            let row = format!(
+                "<th scope=\"row\" class=\"value\">{name}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                r.period,
+                bitmapist::thousands(r.new),
+                bitmapist::thousands(r.returning),
+                bitmapist::thousands(r.resurrecting),
+                bitmapist::thousands(r.dormant)
+            );
+            assert!(lc_by.body.contains(&row), "{row}");
+        }
+    }
 
     // An event in a period: the logins of Nov 22.
     let day = get(
@@ -282,4 +388,192 @@ async fn user_strings_are_escaped_on_the_users_page() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains(SCRIPT_EVENT), "the name is escaped");
     assert!(page.body.contains("&#60;script&#62;"));
+}
+
+const AT: &str = "now=2026-11-22T12%3A00%3A00Z";
+const EVENT: &str = "user:logged_in";
+/// The segment's users: some who log in, one who never does.
+const PICKED: [u32; 4] = [1, 3, 11, 4000];
+
+async fn day_users(bm: &Bitmapist, day: &str) -> BTreeSet<u32> {
+    let period = Period::parse_suffix(day).expect("a day");
+    bm.users(&UserSet::Event {
+        event: EVENT.to_string(),
+        period,
+    })
+    .await
+    .expect("users")
+    .iter()
+    .collect()
+}
+
+/// Every `href` of `body` starting with `prefix`, unescaped as the browser would.
+fn links(body: &str, prefix: &str) -> Vec<String> {
+    body.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|h| h.replace("&#38;", "&").replace("&amp;", "&"))
+        .filter(|h| h.starts_with(prefix))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_segment_filter_on_the_overview_and_the_event_page() {
+    let bm = store().await;
+    bm.save_segment("picked", &UserSet::Ids(PICKED.to_vec()), "a few users")
+        .await
+        .expect("save");
+    let app = app(&bm, Access::LoopbackOnly);
+    let picked: BTreeSet<u32> = PICKED.into_iter().collect();
+
+    // The model: per day of ISO week 47 (Nov 16..22), the event's users.
+    let mut week: BTreeMap<u32, usize> = BTreeMap::new(); // user -> days active
+    let mut week_all = BTreeSet::new();
+    for d in 16..=22 {
+        for u in day_users(&bm, &format!("2026-11-{d}")).await {
+            *week.entry(u).or_default() += 1;
+            week_all.insert(u);
+        }
+    }
+    let today = day_users(&bm, "2026-11-22").await;
+    let today_in: Vec<u32> = today.intersection(&picked).copied().collect();
+    assert!(
+        !today_in.is_empty() && today_in.len() < today.len(),
+        "the filter must matter"
+    );
+
+    // The event's JSON counts only the segment's users.
+    let api = get(
+        &app,
+        &format!("/bitmapist/api/events/{}?{AT}&segment=picked", enc(EVENT)),
+    )
+    .await;
+    assert_eq!(api.status, axum::http::StatusCode::OK, "{}", api.body);
+    let api = api.json();
+    assert_eq!(api["counts"]["day"], today_in.len() as u64, "{api}");
+    let week_in = week_all.intersection(&picked).count() as u64;
+    assert_eq!(api["counts"]["week"], week_in, "{api}");
+    let plain = get(&app, &format!("/bitmapist/api/events/{}?{AT}", enc(EVENT)))
+        .await
+        .json();
+    assert_eq!(plain["counts"]["day"], today.len() as u64, "{plain}");
+
+    // The overview keeps the filter in its links; today's users link gives them exactly.
+    let overview = get(&app, &format!("/bitmapist?{AT}&segment=picked")).await;
+    assert_eq!(
+        overview.status,
+        axum::http::StatusCode::OK,
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview.body.contains("value=\"picked\""),
+        "the field shows the filter"
+    );
+    let day_link = links(
+        &overview.body,
+        &format!(
+            "/bitmapist/users?of=event&event={}&period=2026-11-22&",
+            enc(EVENT)
+        ),
+    );
+    assert_eq!(day_link.len(), 1, "{day_link:?}");
+    assert!(day_link[0].contains("segment=picked"), "{}", day_link[0]);
+    let users = get(&app, &day_link[0].replace("/users?", "/api/users?"))
+        .await
+        .json();
+    assert_eq!(ids(&users), today_in, "{users}");
+    let event_link = links(
+        &overview.body,
+        &format!("/bitmapist/events/{}", enc(EVENT).replace('+', "%20")),
+    );
+    assert!(
+        event_link.iter().any(|l| l.contains("segment=picked")),
+        "{event_link:?}"
+    );
+
+    // The event page: filtered, with the filter in its analysis links.
+    let path = format!("/bitmapist/events/{}", enc(EVENT));
+    let page = get(&app, &format!("{path}?{AT}&segment=picked")).await;
+    assert_eq!(page.status, axum::http::StatusCode::OK, "{}", page.body);
+    for analysis in [
+        "/bitmapist/cohort?",
+        "/bitmapist/funnel?",
+        "/bitmapist/lifecycle?",
+    ] {
+        let l = links(&page.body, analysis);
+        assert!(
+            !l.is_empty() && l.iter().all(|l| l.contains("segment=picked")),
+            "{analysis}: {l:?}"
+        );
+    }
+    // Each stickiness bucket of the week links to exactly its users: the model's users of
+    // the segment active on exactly that many days.
+    let buckets = links(&page.body, "/bitmapist/users?of=stickiness&");
+    let weekly: Vec<&String> = buckets
+        .iter()
+        .filter(|l| l.contains("time_group=weeks"))
+        .collect();
+    let mut want: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for (u, n) in &week {
+        if picked.contains(u) {
+            want.entry(*n).or_default().push(*u);
+        }
+    }
+    assert_eq!(
+        weekly.len(),
+        want.len(),
+        "one link per non-empty bucket: {weekly:?}"
+    );
+    for l in weekly {
+        assert!(l.contains("segment=picked"), "{l}");
+        let days: usize = l
+            .rsplit("days=")
+            .next()
+            .and_then(|d| d.parse().ok())
+            .expect("days");
+        let got = get(&app, &l.replace("/users?", "/api/users?")).await.json();
+        assert_eq!(Some(&ids(&got)), want.get(&days), "{l}: {got}");
+    }
+    // Every period bar with users links to them, filter kept.
+    let bars = links(&page.body, "/bitmapist/users?of=event&");
+    assert!(!bars.is_empty() && bars.iter().all(|l| l.contains("segment=picked")));
+
+    // Unfiltered, the stickiness buckets link to everyone's buckets.
+    let page = get(&app, &format!("{path}?{AT}")).await;
+    let all: Vec<String> = links(&page.body, "/bitmapist/users?of=stickiness&")
+        .into_iter()
+        .filter(|l| l.contains("time_group=weeks"))
+        .collect();
+    let mut total = 0;
+    for l in &all {
+        assert!(!l.contains("segment="), "{l}");
+        total += ids(&get(&app, &l.replace("/users?", "/api/users?")).await.json()).len();
+    }
+    assert_eq!(total, week.len(), "the buckets partition the week's users");
+
+    // An unknown segment: the page's 400 and the JSON's 400, both naming `segment`.
+    let bad = get(&app, &format!("{path}?{AT}&segment=nope")).await;
+    assert_eq!(
+        bad.status,
+        axum::http::StatusCode::BAD_REQUEST,
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("segment"), "{}", bad.body);
+    let bad = get(&app, &format!("/bitmapist/api/events?{AT}&segment=nope")).await;
+    assert_eq!(
+        bad.status,
+        axum::http::StatusCode::BAD_REQUEST,
+        "{}",
+        bad.body
+    );
+    assert!(bad.json().to_string().contains("segment"), "{}", bad.body);
+    let bad = get(&app, &format!("/bitmapist?{AT}&segment=nope")).await;
+    assert_eq!(
+        bad.status,
+        axum::http::StatusCode::BAD_REQUEST,
+        "{}",
+        bad.body
+    );
 }

@@ -1,5 +1,6 @@
-//! Periods a retention policy pruned: the JSON marks them (`"pruned": true`), the event
-//! page's bars say "pruned" (never 0), and the kept periods' counts equal a model.
+//! Periods a retention policy pruned: the JSON marks them (`"pruned": true`, trends' windows
+//! that reach them), the event page's bars say "pruned" (never 0), and the kept periods'
+//! counts equal a model.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -77,6 +78,47 @@ async fn pruned_days_are_marked_not_zero() {
     }
     // One "pruned" caption over the run of pruned days, not one per bar.
     assert_eq!(page.matches(">pruned</text>").count(), 1);
+    // Trends: a window that reaches a pruned day names its measure as pruned; the others
+    // are the model's unions.
+    let res = core
+        .handle(get(
+            &format!("/api/trends?event=user%3Aactive&days=40&now={NOW}"),
+            local(),
+        ))
+        .await;
+    let doc = json(&res);
+    let days = doc["days"].as_array().expect("days");
+    assert_eq!(days.len(), 40);
+    let mut windows_pruned = 0;
+    for point in days {
+        let day: NaiveDate = point["day"].as_str().expect("day").parse().expect("date");
+        let pruned: Vec<&str> = point
+            .get("pruned")
+            .map(|p| {
+                p.as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|v| v.as_str().expect("name"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (name, w) in [("dau", 1i64), ("wau", 7), ("mau", 30)] {
+            let start = day - Duration::days(w - 1);
+            if start < oldest {
+                assert!(pruned.contains(&name), "{name} {point}");
+                windows_pruned += 1;
+            } else {
+                assert!(!pruned.contains(&name), "{name} {point}");
+                let users: HashSet<u32> = model
+                    .range(start..=day)
+                    .flat_map(|(_, u)| u.iter().copied())
+                    .collect();
+                assert_eq!(point[name], users.len() as u64, "{name} {point}");
+            }
+        }
+    }
+    assert!(windows_pruned > 0);
+
     // Weeks and months were not pruned: their bars carry counts.
     let month = Period::containing(TimeGroup::Months, now).expect("month");
     assert!(page.contains(&format!("{}: ", month.label())));

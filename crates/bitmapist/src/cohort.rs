@@ -390,49 +390,4 @@ impl Bitmapist {
         let period = self.period_containing(time_group, now)?;
         Ok(self.query(chain_events(base, chained, period)))
     }
-
-    /// Python bitmapist's `get_cohort`.
-    ///
-    /// The reference semantics (Flask-Bitmapist's `get_cohort`, with its bugs fixed):
-    ///
-    /// - row `i` (0-based) of `rows` is the period `rows - 1 - i` periods before the one
-    ///   containing `now`, taken at its start (1st of the month, ISO Monday, January 1st);
-    /// - its primary set is the users of `primary` in that period, its total their count; a
-    ///   row whose total is 0 is all `None`;
-    /// - cell `j` is the period `j` after the row's. A period that starts after `now` is
-    ///   `None`. Otherwise, if `secondary` has no users in that period the cell is 0; else the
-    ///   cell counts `chain_events(secondary, additional, period) ∧ primary`, and unless
-    ///   `with_replacement` those users leave the row's primary set for its later cells (each
-    ///   user counts once, in the first period they return);
-    /// - `chain_events`: an `or` binds only to its immediate predecessor, so
-    ///   `A and B and C or D` is `A ∧ B ∧ (C ∨ D)` and `A and B or C and D` is
-    ///   `A ∧ (B ∨ C) ∧ D`; an `or` on the first additional event joins the base event.
-    ///
-    /// Because the non-future cells of every row fall on the row periods themselves, a table
-    /// reads `rows` periods of each event and no more, however many columns it has. It reads
-    /// them in two batches: the primary event's, then the chain's restricted to the rows' users
-    /// ([`Store::get_within`](crate::Store::get_within)).
-    ///
-    /// ```
-    /// use bitmapist::{Bitmapist, CohortSpec, TimeGroup};
-    /// use chrono::{Duration, TimeZone, Utc};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), bitmapist::Error> {
-    /// let bm = Bitmapist::open("memory://").await?;
-    /// let day0 = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
-    /// for uid in 0..10 { bm.mark_event("signed_up", uid).at(day0).await?; }
-    /// for uid in 0..4 { bm.mark_event("active", uid).at(day0 + Duration::days(1)).await?; }
-    ///
-    /// let spec = CohortSpec::new("signed_up", "active").rows(3).cols(3).now(day0 + Duration::days(2));
-    /// let c = bm.get_cohort(&spec).await?;
-    /// assert_eq!(c.totals, vec![10, 0, 0]);
-    /// assert_eq!(c.cohort[0], vec![Some(0), Some(4), Some(0)]);
-    /// assert_eq!(c.cohort[1], vec![None, None, None]);
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_cohort(&self, spec: &CohortSpec) -> Result<Cohort> {
-        let _timer = self.time(crate::telemetry::QueryKind::Cohort);
-        let spec = crate::RetentionSpec::from(spec.clone());
-        Ok(self.retention_fetch(&spec).await?.table(None).table)
-    }
 }

@@ -74,6 +74,7 @@ mod systems;
 mod telemetry;
 mod text;
 mod trends;
+mod users;
 mod zone;
 mod zone_record;
 
@@ -106,8 +107,8 @@ pub use prune::{DEFAULT_PRUNE_BATCH, PruneGroup, PruneReport, PruneSpec, recorde
 pub use query::{Ids, Query};
 pub use retention::{Average, CohortKind, Criterion, Retention, RetentionSpec, column_averages};
 pub use segment::{
-    Breakdown, BreakdownValue, BrokenDown, MAX_PAGE, MAX_SEGMENT_NAME, SegmentDef, SegmentInfo,
-    SegmentSource, UserSet, UsersPage, segment_event, segments_meta_key,
+    Breakdown, BreakdownValue, BrokenDown, MAX_SEGMENT_NAME, SegmentDef, SegmentInfo,
+    SegmentSource, segment_event, segments_meta_key,
 };
 pub use signal::shutdown_signal;
 pub use stickiness::{Stickiness, StickinessSpec};
@@ -127,5 +128,6 @@ pub use telemetry::{
 };
 pub use text::thousands;
 pub use trends::{Trends, TrendsDay, TrendsSpec};
+pub use users::{MAX_PAGE, UserSet, UsersPage};
 pub use zone::{ENV_TIMEZONE, Zone, containing_local};
 pub use zone_record::{recorded_zone, set_recorded_zone, zone_meta_key};

@@ -133,6 +133,11 @@ pub struct TrendsDay {
     pub mau: u64,
     /// `dau / mau`; `None` when `mau` is 0.
     pub dau_mau: Option<f64>,
+    /// The measures (`dau`, `wau`, `mau`) whose window reaches a day the store's retention
+    /// policy pruned: their counts miss the pruned days' users, so a reader shows them as
+    /// pruned, not as numbers. Empty (and left out of the JSON) when nothing was pruned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<String>,
 }
 
 /// Computed trends; see [`TrendsSpec`] for the definitions.
@@ -157,6 +162,8 @@ pub(crate) struct TrendsData {
     /// (with `compare`), then the range.
     days: Vec<Period>,
     bitmaps: Vec<Bitmap>,
+    /// The index in `days` of the first day the retention policy kept (0: none pruned).
+    kept_from: usize,
 }
 
 /// `counts[i]` = the size of the union of the `w` bitmaps ending at `first_end + i`
@@ -238,6 +245,11 @@ impl TrendsData {
                 wau: wau[i],
                 mau: mau[i],
                 dau_mau: (mau[i] > 0).then(|| dau[i] as f64 / mau[i] as f64),
+                pruned: [("dau", 1), ("wau", WEEK), ("mau", MONTH)]
+                    .into_iter()
+                    .filter(|&(_, w)| first + i + 1 < self.kept_from + w)
+                    .map(|(name, _)| name.to_string())
+                    .collect(),
             })
             .collect();
         let previous = self.spec.compare.then(|| {
@@ -312,10 +324,19 @@ impl Bitmapist {
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect();
+        // Days before the recorded horizon were deleted by a retention policy.
+        let kept_from = match self.pruned_horizon().await?.get(TimeGroup::Days) {
+            Some(oldest) => days
+                .iter()
+                .take_while(|d| d.start() < oldest.start())
+                .count(),
+            None => 0,
+        };
         let mut data = TrendsData {
             spec: spec.clone(),
             days,
             bitmaps,
+            kept_from,
         };
         if !spec.segments.is_empty() {
             let users = data.users();

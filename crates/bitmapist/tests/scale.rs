@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitmapist::seed::{self, BATCH_DAYS, SeedPlan};
+use bitmapist::seed::{self, BATCH_DAYS, PLAN_PROPERTY, PLAN_VALUES, SeedPlan};
 use bitmapist::{Bitmap, Bitmapist, MarkOptions, Period};
 use bitmapist::{EmbeddedOptions, EmbeddedStore, KeyWrite, MemoryStore, Store};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
@@ -53,7 +53,7 @@ async fn dump(store: &dyn Store) -> BTreeMap<String, Bitmap> {
 }
 
 /// The model: the generator's marks written one day at a time with `mark_events`, the
-/// unique flags with `mark_unique`, into a memory store.
+/// unique flags and each user's plan with `mark_unique`, into a memory store.
 async fn marked(plan: &SeedPlan, unique: bool) -> BTreeMap<String, Bitmap> {
     let bm = Bitmapist::builder()
         .store(Arc::new(MemoryStore::new()))
@@ -73,6 +73,15 @@ async fn marked(plan: &SeedPlan, unique: bool) -> BTreeMap<String, Bitmap> {
     }
     for (flag, uid) in generator.unique_flags() {
         bm.mark_unique(flag, uid).await.expect("mark_unique");
+    }
+    // Each user's plan as its unique event (one value per user: nothing to clear, so
+    // `set_property`'s clearing of the other values, which lengthens their strings as
+    // Redis's SETBIT does, is not part of the model).
+    for uid in 1..=plan.users {
+        let value = PLAN_VALUES[generator.plan_of(uid)];
+        bm.mark_unique(&format!("{PLAN_PROPERTY}:{value}"), uid)
+            .await
+            .expect("mark_unique");
     }
     dump(bm.store().as_ref()).await
 }
@@ -213,8 +222,16 @@ fn seeding_adds_to_what_the_store_holds() {
                 .await
                 .expect("mark");
         }
-        for (flag, uid) in plan.generator().expect("generator").unique_flags() {
+        let generator = plan.generator().expect("generator");
+        for (flag, uid) in generator.unique_flags() {
             model.mark_unique(flag, uid).await.expect("mark_unique");
+        }
+        for uid in 1..=plan.users {
+            let value = PLAN_VALUES[generator.plan_of(uid)];
+            model
+                .mark_unique(&format!("{PLAN_PROPERTY}:{value}"), uid)
+                .await
+                .expect("mark_unique");
         }
         let got = dump(store.as_ref()).await;
         assert_same(&got, &dump(model.store().as_ref()).await);

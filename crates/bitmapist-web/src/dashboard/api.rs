@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api` | this list, as JSON |
-//! | `GET /api/events?q=&page=&per_page=&now=` | a page of events with counts and series |
+//! | `GET /api/events?q=&page=&per_page=&now=&segment=` | a page of events with counts and series (`segment`: of the users in all of them) |
 //! | `GET /api/events/{name}?now=` | one event (name percent-encoded) |
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
@@ -84,7 +84,7 @@ pub struct EventsBody {
     pub events: Vec<EventStats>,
 }
 
-/// `GET /api/events`.
+/// `GET /api/events` (`segment`, repeatable, filters every count).
 pub async fn events(
     shared: &DashboardState,
     query: Option<&str>,
@@ -92,7 +92,8 @@ pub async fn events(
     let req = OverviewRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
-    let events = event_stats_bounded(shared, paged.names, req.as_of.at).await?;
+    let events =
+        event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let body = EventsBody {
         now: req.as_of.at.to_rfc3339(),
         hourly: shared.client.tracks_hourly(),
@@ -116,7 +117,7 @@ pub struct EventBody {
     pub event: EventStats,
 }
 
-/// `GET /api/events/{name}`.
+/// `GET /api/events/{name}` (`segment`, repeatable, filters every count).
 pub async fn event(
     shared: &DashboardState,
     name: String,
@@ -125,7 +126,8 @@ pub async fn event(
     check_event("name", &name)?;
     let pairs = Pairs::parse(query);
     let as_of = AsOf::parse("now", pairs.get("now"), shared.client.timezone())?;
-    let mut stats = event_stats_bounded(shared, vec![name], as_of.at).await?;
+    let filter = super::params::segments(&pairs);
+    let mut stats = event_stats_bounded(shared, vec![name], as_of.at, filter).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
     let body = EventBody {
         now: as_of.at.to_rfc3339(),

@@ -16,7 +16,7 @@ use bitmapist::{CohortKind, TimeGroup};
 use http::StatusCode;
 
 use super::DashboardState;
-use super::charts::Curve;
+use super::charts::{Curve, LineChart, Series, Unit, line_chart};
 use super::error::{DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
@@ -198,6 +198,9 @@ pub struct CohortPage {
     pub breakdown: String,
     /// With a breakdown: one heatmap per value (its label), then the users in none.
     pub broken: Vec<(String, Heatmap)>,
+    /// With a breakdown: each value's average retention curve, overlaid, and the legend
+    /// (label, colour class).
+    pub broken_curves: Option<(LineChart, Vec<(String, &'static str)>)>,
 }
 
 impl CohortPage {
@@ -223,6 +226,7 @@ impl CohortPage {
             segment_names: Vec::new(),
             breakdown: String::new(),
             broken: Vec::new(),
+            broken_curves: None,
             links: None,
             now_label: String::new(),
             unknown: Vec::new(),
@@ -332,17 +336,20 @@ pub async fn page(
                 page.broken = broken
                     .values
                     .iter()
-                    .map(|v| {
+                    .enumerate()
+                    .map(|(i, v)| {
                         let label = match &v.value {
                             Some(value) => format!("{} = {value}", broken.breakdown),
                             None => format!("in none of {}", broken.breakdown),
                         };
                         (
                             label,
-                            Heatmap::new(&req.spec, &v.result.table, req.as_percent),
+                            Heatmap::new(&req.spec, &v.result.table, req.as_percent)
+                                .with_id(format!("bm-heatmap-{}", i + 1)),
                         )
                     })
                     .collect();
+                page.broken_curves = overlaid_curves(&page.broken, &broken);
             }
             Err(e) if e.param().is_some() => return html(e.status(), &page.with_error(&e)),
             Err(e) => return Err(PageError(e)),
@@ -351,4 +358,42 @@ pub async fn page(
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);
     html(StatusCode::OK, &page)
+}
+
+/// The colour classes of overlaid curves, one per breakdown value (cycling).
+const CURVE_CLASSES: [&str; 8] = [
+    "grp-0", "grp-1", "grp-2", "grp-3", "grp-4", "grp-5", "grp-6", "grp-7",
+];
+
+/// Each breakdown value's average retention (the share of its cohorts still active at
+/// each lag) as one line, all in one chart; `None` when no value has a user.
+fn overlaid_curves(
+    labelled: &[(String, Heatmap)],
+    broken: &bitmapist::BrokenDown<bitmapist::Retention>,
+) -> Option<(LineChart, Vec<(String, &'static str)>)> {
+    let columns = labelled.first().map(|(_, h)| h.columns.clone())?;
+    if broken.values.iter().all(|v| v.result.table.total == 0) {
+        return None;
+    }
+    let series: Vec<Series> = labelled
+        .iter()
+        .zip(&broken.values)
+        .enumerate()
+        .map(|(i, ((label, _), v))| Series {
+            name: label.clone(),
+            class: CURVE_CLASSES[i % CURVE_CLASSES.len()],
+            values: v.result.table.average_fractions.clone(),
+            labels: columns.clone(),
+        })
+        .collect();
+    let legend = series.iter().map(|s| (s.name.clone(), s.class)).collect();
+    Some((
+        line_chart(
+            &columns,
+            &series,
+            Unit::Fraction,
+            "Average retention per breakdown value",
+        ),
+        legend,
+    ))
 }

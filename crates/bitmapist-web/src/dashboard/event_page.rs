@@ -7,9 +7,20 @@
 //! The name is a path segment (percent-encoded); an empty or overlong one is a 400, a name
 //! with no keys in the store a 404. The counts and the stickiness are computed under the
 //! heavy-request bound. Everything is server-rendered: the page needs no JavaScript.
+//!
+//! The segment filter (`segment=NAME`, repeatable: users in all of them, evaluated at the
+//! page's `now`) restricts every number of the page: the counts come from the engine's
+//! filtered counting ([`CountSpec`]), the stickiness and the trends from their specs'
+//! segments. The filter is kept in every link the page makes (the other analyses, the
+//! JSON, and each bar's users: `users?of=event` for a period's bar, `users?of=stickiness`
+//! for a stickiness bucket), so a filtered number links to exactly the users it counts.
+//! An unknown segment is the page's 400 naming `segment`.
 
 use askama::Template;
-use bitmapist::{Bitmapist, Stickiness, TimeGroup, Trends, TrendsDay, TrendsSpec};
+use bitmapist::{
+    Bitmapist, CountSpec, Period, Stickiness, StickinessSpec, TimeGroup, Trends, TrendsDay,
+    TrendsSpec,
+};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use url::form_urlencoded;
@@ -19,7 +30,7 @@ use super::charts::{AxisChart, ChartOptions, LineChart, Series, Unit, axis_bars,
 use super::error::{ApiError, DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::params::{
-    MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group,
+    MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group, segments,
 };
 use super::views::{Base, Layout};
 use super::zone::AsOf;
@@ -42,16 +53,19 @@ pub fn event_url(base: &str, name: &str) -> String {
 /// its count (which is not data).
 pub const PRUNED: &str = "pruned";
 
-/// The users of `name` in the `n` periods of `group` up to the one containing `now`,
-/// oldest first, as (label, count), and each bar's note ([`PRUNED`] or empty); one batch
-/// of counts.
+/// One chart's bars: (label, count), each bar's note ([`PRUNED`] or empty) and period.
+type Bars = (Vec<(String, u64)>, Vec<String>, Vec<Period>);
+
+/// The users of `name` in `segments` (all of them, as of `now`) in the `n` periods of
+/// `group` up to the one containing `now`, oldest first; one batch of counts.
 async fn series(
     client: &Bitmapist,
     name: &str,
+    segments: &[String],
     group: TimeGroup,
     n: usize,
     now: DateTime<Utc>,
-) -> Result<(Vec<(String, u64)>, Vec<String>), bitmapist::Error> {
+) -> Result<Bars, bitmapist::Error> {
     let last = client.period_containing(group, now)?;
     let back = i64::try_from(n.saturating_sub(1)).unwrap_or(0);
     let mut p = last.offset(-back)?;
@@ -62,11 +76,18 @@ async fn series(
         }
         periods.push(p);
     }
-    let keys: Vec<String> = periods
-        .iter()
-        .map(|p| client.layout().key(name, p))
-        .collect();
-    let counts = client.store().count(&keys).await?;
+    let counts = if segments.is_empty() {
+        let keys: Vec<String> = periods
+            .iter()
+            .map(|p| client.layout().key(name, p))
+            .collect();
+        client.store().count(&keys).await?
+    } else {
+        let spec = CountSpec::new([name], periods.iter().copied())
+            .segments(segments.to_vec())
+            .now(now);
+        client.count(&spec).await?.pop().unwrap_or_default()
+    };
     let horizon = client.pruned_horizon().await?;
     let notes = periods
         .iter()
@@ -89,7 +110,7 @@ async fn series(
             (label, c)
         })
         .collect();
-    Ok((bars, notes))
+    Ok((bars, notes, periods))
 }
 
 /// Whether `name` is an event of the store (from the cached names list).
@@ -144,6 +165,17 @@ pub struct StickinessView {
     pub api_url: String,
 }
 
+/// The page's segment filter, as shown in its form.
+#[derive(Clone, Debug)]
+pub struct SegmentFilter {
+    /// The segments the numbers are filtered by, in order.
+    pub active: Vec<String>,
+    /// Every saved or defined segment, offered in the field.
+    pub names: Vec<String>,
+    /// The page without the filter (same `now`), when filtered.
+    pub clear_url: Option<String>,
+}
+
 /// The event page.
 #[derive(Template)]
 #[template(path = "dashboard/event.html")]
@@ -152,6 +184,12 @@ pub struct EventPage {
     pub layout: Layout,
     /// The event.
     pub name: String,
+    /// The segment filter.
+    pub filter: SegmentFilter,
+    /// `now` as sent, kept by the filter form.
+    pub now_raw: String,
+    /// This page without a query (where the filter form goes).
+    pub self_url: String,
     /// "as of", for people.
     pub now_label: String,
     /// Users per day.
@@ -188,14 +226,22 @@ fn trend_series(days: &[TrendsDay], previous: bool) -> Vec<Series> {
         ("", ["ln-dau", "ln-wau", "ln-mau"])
     };
     type Pick = fn(&TrendsDay) -> u64;
-    let measures: [(&str, Pick); 3] = [("DAU", |d| d.dau), ("WAU", |d| d.wau), ("MAU", |d| d.mau)];
+    let measures: [(&str, &str, Pick); 3] = [
+        ("DAU", "dau", |d| d.dau),
+        ("WAU", "wau", |d| d.wau),
+        ("MAU", "mau", |d| d.mau),
+    ];
     measures
         .iter()
         .zip(classes)
-        .map(|((name, pick), class)| Series {
+        .map(|((name, key, pick), class)| Series {
             name: format!("{name}{suffix}"),
             class,
-            values: days.iter().map(|d| Some(pick(d) as f64)).collect(),
+            // A window that reaches a pruned day is a gap, never a (too small) number.
+            values: days
+                .iter()
+                .map(|d| (!d.pruned.iter().any(|p| p == key)).then(|| pick(d) as f64))
+                .collect(),
             labels: labels.clone(),
         })
         .collect()
@@ -210,7 +256,10 @@ fn trend_charts(t: &Trends) -> (LineChart, LineChart) {
     let ratio = |days: &[TrendsDay], name: &str, class: &'static str| Series {
         name: name.to_string(),
         class,
-        values: days.iter().map(|d| d.dau_mau).collect(),
+        values: days
+            .iter()
+            .map(|d| d.dau_mau.filter(|_| d.pruned.is_empty()))
+            .collect(),
         labels: days.iter().map(|d| d.day.clone()).collect(),
     };
     let mut ratios = Vec::new();
@@ -226,34 +275,57 @@ fn trend_charts(t: &Trends) -> (LineChart, LineChart) {
 
 /// Everything the page computes.
 struct EventData {
-    daily: (Vec<(String, u64)>, Vec<String>),
-    weekly: (Vec<(String, u64)>, Vec<String>),
-    monthly: (Vec<(String, u64)>, Vec<String>),
+    daily: Bars,
+    weekly: Bars,
+    monthly: Bars,
     week: Stickiness,
     month: Stickiness,
     trends: Trends,
 }
 
+/// The stickiness of `name` in the week or month containing `now`, filtered by `segments`.
+fn stickiness_spec(
+    name: &str,
+    segments: &[String],
+    group: TimeGroup,
+    now: DateTime<Utc>,
+) -> StickinessSpec {
+    segments.iter().fold(
+        StickinessSpec::new(name).time_group(group).at(now),
+        |spec, s| spec.segment(s.as_str()),
+    )
+}
+
 async fn compute(
     client: Bitmapist,
     name: String,
+    segments: Vec<String>,
     now: DateTime<Utc>,
 ) -> Result<EventData, DashboardError> {
+    let mut trends = TrendsSpec::new(name.as_str())
+        .days(DAYS)
+        .compare(true)
+        .now(now);
+    trends.segments = segments.clone();
+    let sticky = |group| stickiness_spec(&name, &segments, group, now);
     Ok(EventData {
-        daily: series(&client, &name, TimeGroup::Days, DAYS, now).await?,
-        weekly: series(&client, &name, TimeGroup::Weeks, WEEKS, now).await?,
-        monthly: series(&client, &name, TimeGroup::Months, MONTHS, now).await?,
-        week: client.stickiness(&name, TimeGroup::Weeks, now).await?,
-        month: client.stickiness(&name, TimeGroup::Months, now).await?,
-        trends: client
-            .trends(
-                &TrendsSpec::new(name.as_str())
-                    .days(DAYS)
-                    .compare(true)
-                    .now(now),
-            )
-            .await?,
+        daily: series(&client, &name, &segments, TimeGroup::Days, DAYS, now).await?,
+        weekly: series(&client, &name, &segments, TimeGroup::Weeks, WEEKS, now).await?,
+        monthly: series(&client, &name, &segments, TimeGroup::Months, MONTHS, now).await?,
+        week: client.stickiness_of(&sticky(TimeGroup::Weeks)).await?,
+        month: client.stickiness_of(&sticky(TimeGroup::Months)).await?,
+        trends: client.trends(&trends).await?,
     })
+}
+
+/// `&segment=..` for each of `segments` (empty when none).
+fn segment_query(segments: &[String]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for s in segments {
+        q.append_pair("segment", s);
+    }
+    let q = q.finish();
+    if q.is_empty() { q } else { format!("&{q}") }
 }
 
 /// `GET /events/{name}`.
@@ -271,14 +343,43 @@ pub async fn page(
     if !known(shared, &name).await? {
         return Err(PageError(DashboardError::NotFound));
     }
+    let filter = segments(&pairs);
     let data = {
-        let name = name.clone();
+        let (name, filter) = (name.clone(), filter.clone());
         shared
             .heavy
-            .run(&shared.client, move |client| compute(client, name, now))
+            .run(&shared.client, move |client| {
+                compute(client, name, filter, now)
+            })
             .await?
     };
-    let chart = |(series, notes): &(Vec<(String, u64)>, Vec<String>), what: &str, x_title: &str| {
+    // Before any URL serializer: they are not `Send`, and this future must be.
+    let segment_names: Vec<String> = shared
+        .client
+        .segments()
+        .await
+        .map_err(DashboardError::from)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let seg_q = segment_query(&filter);
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let now_q = if as_of.raw.is_empty() {
+        String::new()
+    } else {
+        let mut a = form_urlencoded::Serializer::new(String::new());
+        a.append_pair("now", &as_of.raw);
+        format!("&{}", a.finish())
+    };
+    let period_users = |p: &Period| {
+        let mut suffix = String::new();
+        p.write_suffix(&mut suffix);
+        format!(
+            "{}/users?of=event&event={encoded}&period={suffix}{now_q}{seg_q}",
+            base.0
+        )
+    };
+    let chart = |(series, notes, periods): &Bars, what: &str, x_title: &str| {
         axis_bars(
             series,
             &ChartOptions {
@@ -288,6 +389,12 @@ pub async fn page(
                 notes: notes.clone(),
             },
         )
+        .with_links(
+            series
+                .iter()
+                .zip(periods)
+                .map(|((_, n), p)| (*n > 0).then(|| period_users(p))),
+        )
     };
     let mut q = form_urlencoded::Serializer::new(String::new());
     q.append_pair("primary_event", &name);
@@ -295,14 +402,6 @@ pub async fn page(
     q.append_pair("time_group", "weeks");
     let mut f = form_urlencoded::Serializer::new(String::new());
     f.append_pair("step", &name);
-    let at = if as_of.raw.is_empty() {
-        String::new()
-    } else {
-        let mut a = form_urlencoded::Serializer::new(String::new());
-        a.append_pair("at", &as_of.raw);
-        format!("&{}", a.finish())
-    };
-    let api = format!("{}/api{}", base.0, event_url("", &name));
     let mut lq = form_urlencoded::Serializer::new(String::new());
     lq.append_pair("event", &name);
     let mut tq = form_urlencoded::Serializer::new(String::new());
@@ -313,14 +412,44 @@ pub async fn page(
         lq.append_pair("now", &as_of.raw);
         tq.append_pair("now", &as_of.raw);
     }
+    for s in &filter {
+        for ser in [&mut q, &mut f, &mut lq, &mut tq] {
+            ser.append_pair("segment", s);
+        }
+    }
+    let at = if as_of.raw.is_empty() {
+        String::new()
+    } else {
+        let mut a = form_urlencoded::Serializer::new(String::new());
+        a.append_pair("at", &as_of.raw);
+        format!("&{}", a.finish())
+    };
+    let api = format!("{}/api{}", base.0, event_url("", &name));
     let (trends, ratio) = trend_charts(&data.trends);
     let view = |heading: &str, s: &Stickiness, tg: &str| StickinessView {
         heading: heading.to_string(),
         period: format!("{} (from {})", s.period, s.start),
         users: thousands(s.users()),
-        chart: stickiness_chart(s, &format!("Users by days active, {}", s.period)),
-        api_url: format!("{api}/stickiness?time_group={tg}{at}"),
+        chart: stickiness_chart(s, &format!("Users by days active, {}", s.period)).with_links(
+            s.days.iter().enumerate().map(|(k, n)| {
+                (*n > 0).then(|| {
+                    format!(
+                        "{}/users?of=stickiness&event={encoded}&time_group={tg}{at}{seg_q}&days={}",
+                        base.0,
+                        k + 1
+                    )
+                })
+            }),
+        ),
+        api_url: format!("{api}/stickiness?time_group={tg}{at}{seg_q}"),
     };
+    let clear_url = (!filter.is_empty()).then(|| {
+        format!(
+            "{}{}",
+            event_url(&base.0, &name),
+            now_q.replacen('&', "?", 1)
+        )
+    });
     let page = EventPage {
         layout: Layout::new(base, "events"),
         daily: chart(&data.daily, "Users per day, last 90 days", "day"),
@@ -341,13 +470,20 @@ pub async fn page(
         ratio,
         trends_url: format!("{}/api/trends?{}", base.0, tq.finish()),
         now_label: as_of.label(zone),
+        now_raw: as_of.raw.clone(),
+        self_url: event_url(&base.0, &name),
+        filter: SegmentFilter {
+            active: filter,
+            names: segment_names,
+            clear_url,
+        },
         name,
     };
     Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
 }
 
-/// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=`: the engine's
-/// [`Stickiness`] as JSON.
+/// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=&segment=`: the engine's
+/// [`Stickiness`] as JSON (`segment` repeatable: only users in all of them).
 pub async fn stickiness_api(
     shared: &DashboardState,
     name: String,
@@ -364,10 +500,11 @@ pub async fn stickiness_api(
     if !known(shared, &name).await? {
         return Err(DashboardError::NotFound.into());
     }
+    let spec = stickiness_spec(&name, &segments(&pairs), group, at);
     let s = shared
         .heavy
         .run(&shared.client, move |client| async move {
-            Ok(client.stickiness(&name, group, at).await?)
+            Ok(client.stickiness_of(&spec).await?)
         })
         .await?;
     Ok(DashboardResponse::json(StatusCode::OK, &s))

@@ -4,7 +4,10 @@
 //! Parameters: `step` (repeated, in order; blank ones are dropped; 2..=32 of them),
 //! `time_group` (`days`, `weeks`, `months`; default days), `rows` and `window` (1..=400;
 //! defaults 30 and 14), `strict` (a checkbox: the strict bound; default the lenient one),
-//! `now` (as everywhere). Bad input: 400 naming the parameter (the page re-shows the form
+//! `now` (as everywhere), `segment` (repeatable: only users in all of them) and
+//! `breakdown` (a property, or segments separated by commas: the page then adds grouped
+//! bars, one bar per value per step, and a table with a value column, from the engine's
+//! `funnel_by`, one fetch). Bad input: 400 naming the parameter (the page re-shows the form
 //! with the message; the API answers `{"error", "param"}`). Funnels run under the
 //! heavy-request bound.
 
@@ -12,13 +15,13 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use askama::Template;
-use bitmapist::{Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup, Zone};
+use bitmapist::{Breakdown, BrokenDown, Funnel, FunnelSpec, MAX_FUNNEL_STEPS, TimeGroup, Zone};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::charts::{AxisChart, ChartOptions, axis_bars};
+use super::charts::{AxisChart, ChartOptions, GroupedChart, axis_bars, grouped_bars};
 use super::error::{ApiError, DashboardError, PageError, bad};
 use super::exchange::{CSV, DashboardResponse};
 use super::params::{
@@ -42,6 +45,8 @@ pub struct FunnelRequest {
     pub spec: FunnelSpec,
     /// "As of", in the store's zone.
     pub as_of: AsOf,
+    /// The breakdown (`breakdown` as sent, trimmed) and its parse.
+    pub breakdown: Option<(String, Breakdown)>,
 }
 
 /// The time groups a funnel takes.
@@ -99,7 +104,13 @@ impl FunnelRequest {
                 format!("now: the rows leave the supported years ({e})"),
             )
         })?;
-        Ok(FunnelRequest { spec, as_of })
+        let breakdown = super::params::breakdown(q)?
+            .map(|b| (q.get("breakdown").unwrap_or("").trim().to_string(), b));
+        Ok(FunnelRequest {
+            spec,
+            as_of,
+            breakdown,
+        })
     }
 
     /// The canonical query string of this request.
@@ -119,6 +130,9 @@ impl FunnelRequest {
         }
         for s in &self.spec.segments {
             q.append_pair("segment", s);
+        }
+        if let Some((raw, _)) = &self.breakdown {
+            q.append_pair("breakdown", raw);
         }
         q.finish()
     }
@@ -149,6 +163,10 @@ pub struct FunnelForm {
     pub strict: bool,
     /// "As of" as sent.
     pub now: String,
+    /// The segment filter.
+    pub segments: Vec<String>,
+    /// The breakdown as sent (empty: none).
+    pub breakdown: String,
 }
 
 /// The step fields: the steps, then blank fields up to a few.
@@ -169,6 +187,12 @@ impl FunnelForm {
             window: spec.window.to_string(),
             strict: spec.strict,
             now: req.as_of.raw.clone(),
+            segments: spec.segments.clone(),
+            breakdown: req
+                .breakdown
+                .as_ref()
+                .map(|(raw, _)| raw.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -198,6 +222,8 @@ impl FunnelForm {
             window: text("window", DEFAULT_WINDOW),
             strict: parse_flag("strict", q.get("strict")).unwrap_or(false),
             now: q.get("now").unwrap_or("").trim().to_string(),
+            segments: super::params::segments(q),
+            breakdown: q.get("breakdown").unwrap_or("").trim().to_string(),
         }
     }
 }
@@ -277,6 +303,58 @@ pub struct FunnelView {
     pub permalink: String,
     /// See `json_url`.
     pub other_bound_url: String,
+    /// With a breakdown: the grouped chart and one table row per value.
+    pub by: Option<FunnelByView>,
+}
+
+/// A funnel broken down, as the page shows it.
+#[derive(Clone, Debug)]
+pub struct FunnelByView {
+    /// What it is broken down by.
+    pub breakdown: String,
+    /// One bar per value per step.
+    pub chart: GroupedChart,
+    /// Per value: its name (`none`: the users in no value), its totals per step, grouped,
+    /// and its overall conversion (last step over entrants).
+    pub rows: Vec<(String, Vec<String>, String)>,
+}
+
+/// The name a breakdown value is shown under (`None`: the users in none of the values).
+fn value_name(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "(none)".to_string())
+}
+
+fn by_view(broken: &BrokenDown<Funnel>, steps: &[String]) -> FunnelByView {
+    let groups: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect();
+    let series: Vec<(String, Vec<u64>)> = broken
+        .values
+        .iter()
+        .map(|v| (value_name(&v.value), v.result.totals.clone()))
+        .collect();
+    FunnelByView {
+        breakdown: broken.breakdown.clone(),
+        chart: grouped_bars(&groups, &series, "Users reaching each step, per value"),
+        rows: broken
+            .values
+            .iter()
+            .map(|v| {
+                let t = &v.result.totals;
+                let overall = match (t.first(), t.last()) {
+                    (Some(&first), Some(&last)) if first > 0 => percent(last as f64 / first as f64),
+                    _ => String::new(),
+                };
+                (
+                    value_name(&v.value),
+                    t.iter().map(|&n| thousands(n)).collect(),
+                    overall,
+                )
+            })
+            .collect(),
+    }
 }
 
 fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
@@ -343,6 +421,7 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
         csv_url: format!("{base}/api/funnel.csv?{q}"),
         permalink: format!("{base}/funnel?{q}"),
         other_bound_url: format!("{base}/funnel?{}", other.query_string()),
+        by: None,
     }
 }
 
@@ -375,7 +454,26 @@ pub async fn page(
         Ok((req, f)) => {
             page.form = FunnelForm::from_request(&req);
             page.unknown = unknown(shared, &req).await?;
-            page.result = Some(view(&base.0, &req, &f));
+            let mut result = view(&base.0, &req, &f);
+            if let Some((_, by)) = req.breakdown.clone() {
+                let spec = req.spec.clone();
+                let broken = shared
+                    .heavy
+                    .run(&shared.client, move |client| async move {
+                        Ok(client.funnel_by(&spec, &by).await?)
+                    })
+                    .await;
+                match broken {
+                    Ok(b) => result.by = Some(by_view(&b, &f.steps)),
+                    Err(e) if e.param().is_some() => {
+                        page.error = Some(e.to_string());
+                        page.error_param = e.param().unwrap_or("");
+                        return Ok(DashboardResponse::html(e.status(), page.render()?));
+                    }
+                    Err(e) => return Err(PageError(e)),
+                }
+            }
+            page.result = Some(result);
             Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
         }
         Err(e) if e.param().is_some() => {
@@ -394,7 +492,7 @@ pub async fn api(
 ) -> Result<DashboardResponse, ApiError> {
     let pairs = Pairs::parse(query);
     let req = FunnelRequest::from_query(&pairs, shared.client.timezone())?;
-    if let Some(by) = super::params::breakdown(&pairs)? {
+    if let Some((_, by)) = req.breakdown.clone() {
         let spec = req.spec.clone();
         let broken = shared
             .heavy

@@ -67,6 +67,9 @@ pub struct Heatmap {
     pub primary: String,
     /// The chain in words: `user:logged_in and user:bought`.
     pub chain: String,
+    /// The table's element id: `bm-heatmap`, or `bm-heatmap-K` for a breakdown's K-th
+    /// value (ids are unique on a page).
+    pub id: String,
 }
 
 /// The shade class of a fraction.
@@ -199,7 +202,14 @@ impl Heatmap {
             unit,
             primary: spec.primary.clone(),
             chain: chain_text(spec),
+            id: "bm-heatmap".to_string(),
         }
+    }
+
+    /// The same table under element id `id`.
+    pub fn with_id(mut self, id: String) -> Self {
+        self.id = id;
+        self
     }
 }
 

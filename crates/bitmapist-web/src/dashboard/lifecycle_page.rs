@@ -4,8 +4,9 @@
 //! Parameters: `event` (required for a result), `time_group` (`hours`, `days`, `weeks`,
 //! `months`; default weeks), `periods` (1..=400; default 12), `new_from` (a creation event;
 //! blank or absent: first-ever `event`), `now` (as everywhere), `segment` (repeatable: only
-//! the users in all of them). The API also takes `breakdown` (a property, `plan`, or
-//! segments separated by commas) and then answers the engine's `BrokenDown` of lifecycles.
+//! the users in all of them), `breakdown` (a property, `plan`, or segments separated by
+//! commas): the API then answers the engine's `BrokenDown` of lifecycles and the page adds
+//! a table with a value column (each value's rows, then the users in none; one fetch).
 //! Bad input: 400 naming the
 //! parameter (the page re-shows the form with the message; the API answers `{"error",
 //! "param"}`). Lifecycles run under the heavy-request bound.
@@ -47,6 +48,8 @@ pub struct LifecycleRequest {
     pub spec: LifecycleSpec,
     /// "As of", in the store's zone.
     pub as_of: AsOf,
+    /// The breakdown (`breakdown` as sent, trimmed) and its parse.
+    pub breakdown: Option<(String, bitmapist::Breakdown)>,
 }
 
 impl LifecycleRequest {
@@ -86,7 +89,13 @@ impl LifecycleRequest {
                     format!("now: the periods leave the supported years ({e})"),
                 )
             })?;
-        Ok(LifecycleRequest { spec, as_of })
+        let breakdown = super::params::breakdown(q)?
+            .map(|b| (q.get("breakdown").unwrap_or("").trim().to_string(), b));
+        Ok(LifecycleRequest {
+            spec,
+            as_of,
+            breakdown,
+        })
     }
 
     /// The canonical query string of this request.
@@ -103,6 +112,9 @@ impl LifecycleRequest {
         }
         for s in &self.spec.segments {
             q.append_pair("segment", s);
+        }
+        if let Some((raw, _)) = &self.breakdown {
+            q.append_pair("breakdown", raw);
         }
         q.finish()
     }
@@ -143,6 +155,10 @@ pub struct LifecycleForm {
     pub new_from: String,
     /// "As of" as sent.
     pub now: String,
+    /// The segment filter.
+    pub segments: Vec<String>,
+    /// The breakdown as sent (empty: none).
+    pub breakdown: String,
 }
 
 impl LifecycleForm {
@@ -164,6 +180,8 @@ impl LifecycleForm {
             },
             new_from: text("new_from"),
             now: text("now"),
+            segments: super::params::segments(q),
+            breakdown: text("breakdown"),
         }
     }
 
@@ -174,6 +192,12 @@ impl LifecycleForm {
             periods: req.spec.periods.to_string(),
             new_from: req.spec.new_from.clone().unwrap_or_default(),
             now: req.as_of.raw.clone(),
+            segments: req.spec.segments.clone(),
+            breakdown: req
+                .breakdown
+                .as_ref()
+                .map(|(raw, _)| raw.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -211,6 +235,33 @@ pub struct LifecycleView {
     pub json_url: String,
     /// See `json_url`.
     pub permalink: String,
+    /// With a breakdown: its name and per value (`(none)`: the users in none) its rows.
+    pub by: Option<(String, Vec<ValueRows>)>,
+}
+
+/// One breakdown value's name and its table rows.
+pub type ValueRows = (String, Vec<RowView>);
+
+/// The table rows of `l`, each cell linking to its users through `href` (none: unlinked).
+fn row_views(
+    l: &Lifecycle,
+    href: impl Fn(usize, LifecycleStatus) -> Option<String>,
+) -> Vec<RowView> {
+    l.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RowView {
+            period: r.period.clone(),
+            cells: LifecycleStatus::ALL
+                .iter()
+                .map(|&s| CellView {
+                    count: thousands(r.count(s)),
+                    href: if r.count(s) > 0 { href(i, s) } else { None },
+                })
+                .collect(),
+            active: thousands(r.active()),
+        })
+        .collect()
 }
 
 /// The CSS class of a status's colour.
@@ -242,22 +293,7 @@ fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
             (r.period.clone(), parts)
         })
         .collect();
-    let rows = l
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| RowView {
-            period: r.period.clone(),
-            cells: LifecycleStatus::ALL
-                .iter()
-                .map(|&s| CellView {
-                    count: thousands(r.count(s)),
-                    href: (r.count(s) > 0).then(|| req.users_url(base, i, s)),
-                })
-                .collect(),
-            active: thousands(r.active()),
-        })
-        .collect();
+    let rows = row_views(l, |i, s| Some(req.users_url(base, i, s)));
     let q = req.query_string();
     LifecycleView {
         chart: stacked_bars(
@@ -271,6 +307,7 @@ fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
         },
         json_url: format!("{base}/api/lifecycle?{q}"),
         permalink: format!("{base}/lifecycle?{q}"),
+        by: None,
     }
 }
 
@@ -322,7 +359,36 @@ pub async fn page(
     match outcome {
         Ok((req, l)) => {
             page.form = LifecycleForm::from_request(&req);
-            page.result = Some(view(&base.0, &req, &l));
+            let mut result = view(&base.0, &req, &l);
+            if let Some((_, by)) = req.breakdown.clone() {
+                let spec = req.spec.clone();
+                let broken = shared
+                    .heavy
+                    .run(&shared.client, move |client| async move {
+                        Ok(client.lifecycle_by(&spec, &by).await?)
+                    })
+                    .await;
+                match broken {
+                    Ok(b) => {
+                        let values = b
+                            .values
+                            .iter()
+                            .map(|v| {
+                                let name = v.value.clone().unwrap_or_else(|| "(none)".into());
+                                (name, row_views(&v.result, |_, _| None))
+                            })
+                            .collect();
+                        result.by = Some((b.breakdown.clone(), values));
+                    }
+                    Err(e) if e.param().is_some() => {
+                        page.error = Some(e.to_string());
+                        page.error_param = e.param().unwrap_or("");
+                        return Ok(DashboardResponse::html(e.status(), page.render()?));
+                    }
+                    Err(e) => return Err(PageError(e)),
+                }
+            }
+            page.result = Some(result);
             Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
         }
         Err(e) if e.param().is_some() => {
@@ -342,7 +408,7 @@ pub async fn api(
 ) -> Result<DashboardResponse, ApiError> {
     let pairs = Pairs::parse(query);
     let req = LifecycleRequest::from_query(&pairs, shared.client.timezone())?;
-    if let Some(by) = super::params::breakdown(&pairs)? {
+    if let Some((_, by)) = req.breakdown.clone() {
         let spec = req.spec.clone();
         let broken = shared
             .heavy

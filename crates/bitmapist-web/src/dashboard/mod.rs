@@ -9,8 +9,8 @@
 //! | `GET /api` | the API's routes and parameters, as JSON |
 //! | `GET /api/events`, `GET /api/events/{name}` | the overview's data |
 //! | `GET /api/cohort`, `GET /api/cohort.csv` | the cohort table as JSON or CSV |
-//! | `GET /events/{name}` | one event: users per day, week and month (SVG charts with axes), stickiness of this week and month |
-//! | `GET /api/events/{name}/stickiness` | `?time_group=weeks\|months&at=`: the stickiness as JSON |
+//! | `GET /events/{name}` | one event: users per day, week and month (SVG charts with axes), stickiness of this week and month, trends; `segment=` filters every number and each bar links to its users |
+//! | `GET /api/events/{name}/stickiness` | `?time_group=weeks\|months&at=&segment=`: the stickiness as JSON |
 //! | `GET /funnel` | funnel form, bar chart and table (`step` repeated, `time_group`, `rows`, `window`, `strict`, `now`) |
 //! | `GET /api/funnel`, `GET /api/funnel.csv` | the funnel as JSON or CSV |
 //! | `GET /lifecycle` | lifecycle form, stacked bars (dormant below the axis, each part linking to its users) and table (`event`, `time_group`, `periods`, `new_from`, `now`) |

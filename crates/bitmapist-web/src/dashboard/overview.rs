@@ -4,9 +4,15 @@
 //! One page of events costs two store calls whatever its size: one batched `count` of
 //! every hour, day, week and month key, and one batched `get` of the twelve month keys
 //! each year is read from.
+//!
+//! The segment filter (`segment=NAME`, repeatable: users in all of them, evaluated at the
+//! page's `now`) makes every count the engine's filtered count ([`CountSpec`]: one batched
+//! read of the cells' bitmaps, ANDed with the segments); it is kept in the paging, search
+//! and JSON links and in each count's users link (`users?of=event&...&segment=`), so a
+//! filtered count links to exactly its users. An unknown segment is the page's 400.
 
 use askama::Template;
-use bitmapist::{Bitmapist, Horizon, Period, TimeGroup};
+use bitmapist::{Bitmapist, CountSpec, Horizon, Period, TimeGroup};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Serialize;
@@ -161,23 +167,29 @@ pub async fn event_stats_bounded(
     shared: &DashboardState,
     names: Vec<String>,
     now: DateTime<Utc>,
+    segments: Vec<String>,
 ) -> Result<Vec<EventStats>, DashboardError> {
     shared
         .heavy
         .run(&shared.client, move |client| async move {
-            event_stats(&client, &names, now).await
+            event_stats(&client, &names, now, &segments).await
         })
         .await
 }
 
-/// The numbers of `names` as of `now`, in two store calls.
+/// The numbers of `names` as of `now`, of the users in all of `segments` (none: everyone);
+/// unfiltered in two store calls.
 pub async fn event_stats(
     client: &Bitmapist,
     names: &[String],
     now: DateTime<Utc>,
+    segments: &[String],
 ) -> Result<Vec<EventStats>, DashboardError> {
     let periods = Periods::at(now, client.timezone())?;
-    let table = client.count_events(names, &periods.columns()).await?;
+    let spec = CountSpec::new(names.iter().cloned(), periods.columns())
+        .segments(segments.to_vec())
+        .now(now);
+    let table = client.count(&spec).await?;
     let horizon = client.pruned_horizon().await?;
     Ok(names
         .iter()
@@ -308,6 +320,10 @@ pub struct OverviewPage {
     pub now_raw: String,
     /// The search.
     pub q: String,
+    /// The segment filter, kept in the search form.
+    pub segments: Vec<String>,
+    /// Every saved or defined segment, offered in the filter field.
+    pub segment_names: Vec<String>,
     /// Every event in the store.
     pub total: usize,
     /// Events matching the search.
@@ -334,12 +350,32 @@ pub struct OverviewPage {
     pub error: Option<String>,
 }
 
-fn row(base: &str, s: &EventStats, now_raw: &str, periods: &Periods) -> EventRow {
+fn row(
+    base: &str,
+    s: &EventStats,
+    now_raw: &str,
+    segments: &[String],
+    periods: &Periods,
+) -> EventRow {
     let encoded: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
+    // The filter (and the moment it is evaluated at) travel with the users links.
+    let mut filter = form_urlencoded::Serializer::new(String::new());
+    if !segments.is_empty() && !now_raw.is_empty() {
+        filter.append_pair("now", now_raw);
+    }
+    for name in segments {
+        filter.append_pair("segment", name);
+    }
+    let filter = filter.finish();
+    let filter = if filter.is_empty() {
+        filter
+    } else {
+        format!("&{filter}")
+    };
     let users = |p: &Period| {
         let mut suffix = String::new();
         p.write_suffix(&mut suffix);
-        format!("{base}/users?of=event&event={encoded}&period={suffix}")
+        format!("{base}/users?of=event&event={encoded}&period={suffix}{filter}")
     };
     let day = periods.days.last().copied().unwrap_or(periods.month);
     let week = periods.weeks.last().copied().unwrap_or(periods.month);
@@ -350,6 +386,10 @@ fn row(base: &str, s: &EventStats, now_raw: &str, periods: &Periods) -> EventRow
     if !now_raw.is_empty() {
         cohort.append_pair("now", now_raw);
         api.append_pair("now", now_raw);
+    }
+    for name in segments {
+        cohort.append_pair("segment", name);
+        api.append_pair("segment", name);
     }
     let api_q = api.finish();
     let encoded_name: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
@@ -390,7 +430,11 @@ fn row(base: &str, s: &EventStats, now_raw: &str, periods: &Periods) -> EventRow
         daily: sparkline(&daily, 4, "Daily users, last 30 days"),
         weekly: sparkline(&weekly, 8, "Weekly users, last 12 weeks"),
         cohort_url: format!("{base}/cohort?{}", cohort.finish()),
-        event_url: super::event_page::event_url(base, &s.name),
+        event_url: format!(
+            "{}{}",
+            super::event_page::event_url(base, &s.name),
+            filter.replacen('&', "?", 1)
+        ),
         api_url: format!(
             "{base}/api/events/{}{}{}",
             encoded_name.replace('+', "%20"),
@@ -408,6 +452,8 @@ impl OverviewPage {
             now_label: String::new(),
             now_raw: String::new(),
             q: String::new(),
+            segments: Vec::new(),
+            segment_names: Vec::new(),
             total: 0,
             matched: 0,
             first: 0,
@@ -438,6 +484,7 @@ pub async fn page(
             let page = OverviewPage {
                 now_raw: pairs.get("now").unwrap_or("").to_string(),
                 q: pairs.get("q").unwrap_or("").to_string(),
+                segments: super::params::segments(&pairs),
                 error: Some(e.to_string()),
                 ..OverviewPage::empty(layout, &base.0)
             };
@@ -458,12 +505,13 @@ async fn listing(
 ) -> Result<OverviewPage, PageError> {
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, req);
-    let stats = event_stats_bounded(shared, paged.names, req.as_of.at).await?;
+    let stats =
+        event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
     let periods = Periods::at(req.as_of.at, shared.client.timezone())?;
     let rows: Vec<EventRow> = stats
         .iter()
-        .map(|s| row(base, s, &req.as_of.raw, &periods))
+        .map(|s| row(base, s, &req.as_of.raw, &req.segments, &periods))
         .collect();
     let home = layout.home.clone();
     let page_url = |page: usize| {
@@ -475,7 +523,17 @@ async fn listing(
         }
     };
     let api_q = req.page_query(req.page);
+    let segment_names = shared
+        .client
+        .segments()
+        .await
+        .map_err(DashboardError::from)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     Ok(OverviewPage {
+        segments: req.segments.clone(),
+        segment_names,
         now_label: req.as_of.label(shared.client.timezone()),
         now_raw: req.as_of.raw.clone(),
         q: req.q.clone(),

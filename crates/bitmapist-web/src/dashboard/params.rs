@@ -600,6 +600,8 @@ pub struct OverviewRequest {
     pub per_page: usize,
     /// The moment the counts are taken at, in the store's zone.
     pub as_of: AsOf,
+    /// The segment filter: every count is of the users in all of them (as of `as_of`).
+    pub segments: Vec<String>,
 }
 
 impl OverviewRequest {
@@ -615,6 +617,7 @@ impl OverviewRequest {
                 MAX_PER_PAGE,
             )?,
             as_of: AsOf::parse("now", q.get("now"), zone)?,
+            segments: segments(q),
         })
     }
 
@@ -632,6 +635,9 @@ impl OverviewRequest {
         }
         if !self.as_of.raw.is_empty() {
             s.append_pair("now", &self.as_of.raw);
+        }
+        for name in &self.segments {
+            s.append_pair("segment", name);
         }
         s.finish()
     }

@@ -15,7 +15,8 @@
 //! parameters mean exactly what they mean on that page, then builds the engine's
 //! [`UserSet`]:
 //! - `of=event`: `event`, `period` (a key suffix as Python bitmapist writes it: `2026-11-22`,
-//!   `W2026-47`, `2026-11`, or a year `2026`);
+//!   `W2026-47`, `2026-11`, or a year `2026`), and the overview's and event page's segment
+//!   filter (`segment`, repeatable, evaluated at `now`: the engine's [`UserSet::Within`]);
 //! - `of=cohort` + `row` (0 = oldest) and `col` (a lag; without it: the row's cohort);
 //! - `of=funnel` + `row`, `step` (0 = the entrants);
 //! - `of=stickiness`: `event`, `time_group` (weeks, months), `at`, `days` (1-based);
@@ -115,14 +116,26 @@ impl UsersQuery {
                 let event = q.get("event").map(str::trim).unwrap_or("");
                 check_event("event", event)?;
                 let period = period(q.get("period").unwrap_or(""))?;
-                let title = format!("{event} in {}", period.label());
-                (
-                    UserSet::Event {
-                        event: event.to_string(),
-                        period,
-                    },
-                    title,
-                )
+                let mut title = format!("{event} in {}", period.label());
+                let set = UserSet::Event {
+                    event: event.to_string(),
+                    period,
+                };
+                let filter = segments(q);
+                if filter.is_empty() {
+                    (set, title)
+                } else {
+                    let now = AsOf::parse("now", q.get("now"), zone)?.at;
+                    title.push_str(&format!(", in {}", filter.join(" and ")));
+                    (
+                        UserSet::Within {
+                            set: Box::new(set),
+                            segments: filter,
+                            now,
+                        },
+                        title,
+                    )
+                }
             }
             "cohort" => {
                 let req = CohortForm::from_query(q).validate(zone)?;

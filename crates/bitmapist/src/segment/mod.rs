@@ -16,7 +16,7 @@
 //!   property is the part before the last `:`; its values are its unique events
 //!   ([`Bitmapist::property_values`]); [`Bitmapist::set_property`] moves a user to one value
 //!   and clears them from the others;
-//! - **a saved snapshot** ([`Bitmapist::save_segment`]): the users of a [`UserSet`] at the
+//! - **a saved snapshot** ([`Bitmapist::save_segment`]): the users of a [`UserSet`](crate::UserSet) at the
 //!   time of saving, kept as the unique event `bitmapist:segment:{name}`, so Python reads it
 //!   as `UniqueEvents("bitmapist:segment:NAME")` (key `{prefix}bitmapist:segment:NAME_u`);
 //! - **a definition** ([`Bitmapist::define_segment`], a [`SegmentDef`]), evaluated each time it
@@ -71,7 +71,6 @@
 //! writes are Redis bit writes, durable as the store's marks are.
 
 mod breakdown;
-mod users;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -91,7 +90,6 @@ use crate::store::KeyWrite;
 
 pub use breakdown::{Breakdown, BreakdownValue, BrokenDown};
 pub(crate) use breakdown::{filtered, per_value};
-pub use users::{MAX_PAGE, UserSet, UsersPage};
 
 /// The event whose unique key holds the snapshot `name`: `bitmapist:segment:{name}`.
 ///
@@ -553,11 +551,16 @@ impl Bitmapist {
         Ok(self.segments().await?.into_iter().find(|s| s.name == name))
     }
 
-    /// Saves the users of `set`, as of now, under `name` (replacing a segment of that name).
-    /// Returns how many users were saved.
-    pub async fn save_segment(&self, name: &str, set: &UserSet, description: &str) -> Result<u64> {
+    /// Saves `users` as the snapshot `name` (replacing a segment of that name) with its
+    /// description; returns how many users were saved. [`Bitmapist::save_segment`] is the
+    /// public form (the users of a [`UserSet`](crate::UserSet)(crate::UserSet)).
+    pub(crate) async fn save_snapshot(
+        &self,
+        name: &str,
+        users: Bitmap,
+        description: &str,
+    ) -> Result<u64> {
         check_segment_name(name)?;
-        let users = self.users(set).await?;
         let mut records = self.records().await?;
         self.check_not_referenced(&records, name, false)?;
         let n = users.count();

@@ -42,6 +42,8 @@ pub struct AxisBar {
     pub ny: String,
     /// CSS class: `bar`, `bar zero` or `bar now`.
     pub class: &'static str,
+    /// The page of the users the bar counts (none: the bar is not a link).
+    pub href: Option<String>,
 }
 
 /// A bar chart with axes.
@@ -71,6 +73,17 @@ pub struct AxisChart {
     pub y_ticks: Vec<Tick>,
     /// A text summary for screen readers.
     pub label: String,
+}
+
+impl AxisChart {
+    /// Makes bar `i` a link to `hrefs[i]` (the page of the users it counts); `None`, or
+    /// no entry, leaves a bar unlinked.
+    pub fn with_links(mut self, hrefs: impl IntoIterator<Item = Option<String>>) -> Self {
+        for (bar, href) in self.bars.iter_mut().zip(hrefs) {
+            bar.href = href;
+        }
+        self
+    }
 }
 
 /// Options of [`axis_bars`].
@@ -167,6 +180,7 @@ pub fn axis_bars(series: &[(String, u64)], opts: &ChartOptions<'_>) -> AxisChart
                 cx: coord(x + (slot - gap) / 2.0),
                 ny: coord(y - 4.0),
                 class,
+                href: None,
             }
         })
         .collect();

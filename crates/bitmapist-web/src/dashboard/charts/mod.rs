@@ -1,7 +1,7 @@
 //! Every chart of the dashboard, as the numbers an inline SVG template needs: bar charts
 //! with axes (the event and funnel pages), sparklines (the overview's rows), the
 //! retention curve (under the cohort heatmap), stacked bars above and below an axis (the
-//! lifecycle page) and line charts over days (the event page's trends). No markup is built here: the templates
+//! lifecycle page), grouped bars (the funnel page's breakdown) and line charts over days (the event page's trends). No markup is built here: the templates
 //! draw the shapes and escape every label, so pages work under a strict
 //! Content-Security-Policy (no inline style or script).
 //!
@@ -14,12 +14,14 @@
 
 mod axis;
 mod curve;
+mod grouped;
 mod lines;
 mod sparkline;
 mod stacked;
 
 pub use axis::{AxisChart, ChartOptions, axis_bars};
 pub use curve::Curve;
+pub use grouped::{GroupedChart, grouped_bars};
 pub use lines::{LineChart, Series, Unit, line_chart};
 pub use sparkline::{Sparkline, sparkline};
 pub use stacked::{Part, StackedChart, stacked_bars};

@@ -113,6 +113,13 @@ pub struct UsersPage {
 pub const MAX_PAGE: usize = 100_000;
 
 impl Bitmapist {
+    /// Saves the users of `set`, as of now, under `name` (replacing a segment of that name).
+    /// Returns how many users were saved.
+    pub async fn save_segment(&self, name: &str, set: &UserSet, description: &str) -> Result<u64> {
+        let users = self.users(set).await?;
+        self.save_snapshot(name, users, description).await
+    }
+
     /// Exactly the users the number `set` names counts.
     ///
     /// ```
@@ -167,7 +174,7 @@ impl Bitmapist {
             UserSet::Within { set, segments, now } => {
                 let users = Box::pin(self.users(set)).await?;
                 let filter = self.segment_filter(segments, *now, Some(&users)).await?;
-                Ok(super::filtered(users, filter.as_ref()))
+                Ok(crate::segment::filtered(users, filter.as_ref()))
             }
         }
     }
