@@ -12,16 +12,11 @@
 //! `dashboard-cohort-form-390.png`, `dashboard-overview-390.png`,
 //! `dashboard-cohort-390.png`.
 
-#[allow(dead_code)]
-mod browser_support;
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use browser_support::*;
-use dashboard_support::*;
+use crate::browser_support::*;
+use crate::dashboard_support::*;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 

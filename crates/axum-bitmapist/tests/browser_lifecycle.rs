@@ -10,17 +10,12 @@
 //! hint, never skips. Screenshots: `dashboard-lifecycle-1280.png` (the page),
 //! `dashboard-lifecycle-chart.png` (the chart) and `dashboard-trends.png` in the target dir.
 
-#[allow(dead_code)]
-mod browser_support;
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::browser_support::*;
+use crate::dashboard_support::*;
 use bitmapist::{Bitmapist, LifecycleSpec, LifecycleStatus, TimeGroup, UserSet};
-use browser_support::*;
-use dashboard_support::*;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 

@@ -10,16 +10,11 @@
 //! driver helpers are shared with `tests/browser.rs` in `tests/browser_support`).
 //! Screenshots: `dashboard-event-1280.png`, `dashboard-funnel-1280.png` in the target dir.
 
-#[allow(dead_code)]
-mod browser_support;
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use browser_support::*;
-use dashboard_support::*;
+use crate::browser_support::*;
+use crate::dashboard_support::*;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 

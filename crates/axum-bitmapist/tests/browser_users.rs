@@ -9,16 +9,11 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
 //! chromium-driver`); a missing browser fails with that hint, never skips.
 
-#[allow(dead_code)]
-mod browser_support;
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use browser_support::*;
-use dashboard_support::*;
+use crate::browser_support::*;
+use crate::dashboard_support::*;
 use fantoccini::{Client, Locator};
 
 const COHORT: &str = "primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in&time_group=days&num_rows=3&num_cols=3&now=2026-11-22T12%3A00%3A00Z";

@@ -3,19 +3,16 @@
 //! 400s, the 404s, and the 503 + `Retry-After` of a full heavy bound. And `/bitmapist/`
 //! (with the slash) serves the overview when mounted with `nest_service`.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::dashboard_support::*;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum_bitmapist::{Access, Dashboard};
 use bitmapist::Bitmapist;
 use bitmapist_web::{DashboardCore, DashboardRequest};
-use dashboard_support::*;
 
 /// The axum app and the core over the same store and configuration.
 fn both(

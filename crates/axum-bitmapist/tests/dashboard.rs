@@ -1,13 +1,10 @@
 //! Handler tests of the dashboard's pages and API: counts, series, cohort tables, CSV, the
 //! original's `POST /cohort`, bad input (400 naming the parameter, never a 500), escaping.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
+use crate::dashboard_support::*;
 use axum::http::StatusCode;
 use axum_bitmapist::Access;
 use bitmapist::{CohortSpec, TimeGroup};
-use dashboard_support::*;
 use serde_json::{Value, json};
 
 async fn fixture() -> axum::Router {
@@ -465,7 +462,7 @@ async fn cohort_page_defaults_to_a_suggested_pair() {
     let empty = bitmapist::Bitmapist::open("memory://")
         .await
         .expect("store");
-    let empty_app = dashboard_support::app(&empty, Access::Public);
+    let empty_app = crate::dashboard_support::app(&empty, Access::Public);
     let a = get(&empty_app, "/bitmapist/cohort").await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.contains("No events yet"));

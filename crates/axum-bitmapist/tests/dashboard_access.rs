@@ -1,17 +1,14 @@
 //! Handler tests of who may see the dashboard (loopback by default, proxies refused, the
 //! app's own guards, public), the security headers, the assets, 404s and the mount path.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::dashboard_support::*;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum_bitmapist::{Access, CONTENT_SECURITY_POLICY, Dashboard};
-use dashboard_support::*;
 
 fn req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")

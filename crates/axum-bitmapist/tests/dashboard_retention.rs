@@ -2,13 +2,10 @@
 //! default view (weekly, on-or-after, percent), the retention curve and 400s naming the
 //! parameter.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
+use crate::dashboard_support::*;
 use axum::http::StatusCode;
 use axum_bitmapist::Access;
 use bitmapist::{Average, CohortSpec, Criterion, RetentionSpec, TimeGroup};
-use dashboard_support::*;
 use serde_json::json;
 
 const Q: &str = "primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in\

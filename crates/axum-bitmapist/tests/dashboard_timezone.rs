@@ -2,14 +2,11 @@
 //! clock, local days in the counts and cohort rows, the "as of" label and the footer naming
 //! the zone; a UTC store of the same marks counts them on the UTC day.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
+use crate::dashboard_support::*;
 use axum::http::StatusCode;
 use axum_bitmapist::Access;
 use bitmapist::{Bitmapist, Zone};
 use chrono::{TimeZone, Utc};
-use dashboard_support::*;
 
 async fn marked(zone: Zone) -> Bitmapist {
     let bm = Bitmapist::builder()

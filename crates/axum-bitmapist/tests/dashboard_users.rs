@@ -9,16 +9,13 @@
 //! expected numbers there come from the engine's unfiltered day sets intersected with the
 //! segment's ids (BTreeSets).
 
-#[allow(dead_code)]
-mod dashboard_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::dashboard_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum_bitmapist::Access;
 use bitmapist::{Bitmapist, Period, UserSet};
-use dashboard_support::*;
 use serde_json::Value;
 
 /// The cohort query of the fixture: daily rows Nov 20..22, sign-ups then logins.

@@ -141,7 +141,7 @@ async fn sigterm_stops_the_demo_cleanly_with_its_marks_written() {
     );
 
     // Closed cleanly: a read-only open (which cannot repair) reads it, with the queued marks.
-    let ro = ReadOnlyEmbeddedStore::open(&store_path).unwrap_or_else(|e| panic!("{e}"));
+    let ro = ReadOnlyEmbeddedStore::open(&store_path).expect("open the demo's store read-only");
     let bm = Bitmapist::builder()
         .store(Arc::new(ro))
         .open()

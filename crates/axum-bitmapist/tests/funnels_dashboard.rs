@@ -2,12 +2,9 @@
 //! numbers against hand-computed ones on the shared fixture, CSV, 400/404 with JSON bodies,
 //! escaping of event names, charts rendered server-side.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
+use crate::dashboard_support::*;
 use axum::http::StatusCode;
 use axum_bitmapist::Access;
-use dashboard_support::*;
 use serde_json::json;
 
 async fn fixture() -> axum::Router {

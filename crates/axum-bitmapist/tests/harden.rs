@@ -2,21 +2,18 @@
 //! a bounded number at once (503 + `Retry-After` past it, cheap routes unaffected), and a
 //! Redis store that went down answers 503 at once, without trying every sub-request.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
 use bitmapist_test_support::redis_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::dashboard_support::{NOW, fill, get};
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::StatusCode;
 use axum_bitmapist::{Access, Dashboard};
 use bitmapist::{Bitmap, Bitmapist, CohortSpec};
 use bitmapist::{KeyWrite, MemoryStore, Store};
-use dashboard_support::{NOW, fill, get};
 use redis_server::RedisServer;
 use tokio::sync::Semaphore;
 
@@ -124,7 +121,7 @@ async fn heavy_requests_are_bounded_and_cheap_ones_stay_served() {
         assert_eq!(busy.header("retry-after"), "1", "{uri}");
         assert!(busy.body.contains("busy"), "{uri}: {}", busy.body);
     }
-    let legacy = dashboard_support::post(
+    let legacy = crate::dashboard_support::post(
         &app,
         "/bitmapist/cohort?json=1",
         r#"{"primary_event":"user:signed_up","secondary_event":"user:logged_in"}"#,
@@ -145,7 +142,7 @@ async fn heavy_requests_are_bounded_and_cheap_ones_stay_served() {
     let spec = CohortSpec::new("user:signed_up", "user:logged_in")
         .rows(3)
         .cols(3)
-        .now(dashboard_support::nov(22, 12));
+        .now(crate::dashboard_support::nov(22, 12));
     let expected =
         serde_json::to_value(bm.get_cohort(&spec).await.expect("cohort").cohort).expect("JSON");
     for h in held {
@@ -165,7 +162,7 @@ async fn a_redis_store_that_went_down_answers_503_at_once() {
     let url = format!("{}?connect_timeout_ms=5000", redis.url());
     let bm = Bitmapist::open(&url).await.expect("connect");
     fill(&bm).await;
-    let app = dashboard_support::app(&bm, Access::Public);
+    let app = crate::dashboard_support::app(&bm, Access::Public);
     assert_eq!(
         get(&app, &format!("/bitmapist/api/events?now={NOW}"))
             .await

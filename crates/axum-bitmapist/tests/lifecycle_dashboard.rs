@@ -2,12 +2,9 @@
 //! the numbers against hand-computed ones on the shared fixture, 400s with JSON naming the
 //! parameter, the links from each bar part to its users, escaping of event names.
 
-#[allow(dead_code)]
-mod dashboard_support;
-
+use crate::dashboard_support::*;
 use axum::http::StatusCode;
 use axum_bitmapist::Access;
-use dashboard_support::*;
 use serde_json::json;
 
 async fn fixture() -> axum::Router {

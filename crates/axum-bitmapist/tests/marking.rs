@@ -1,11 +1,11 @@
 //! The direct call and the route layer through a real HTTP server, on memory and Redis;
 //! marking never hurts a request; shutdown writes the queue; configuration.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::redis_cluster::RedisCluster;
+use crate::common::{get as http_get, post as http_post, redis_server::RedisServer, serve};
 use async_trait::async_trait;
 use axum::http::{Request, StatusCode};
 use axum::middleware::{self, Next};
@@ -16,8 +16,6 @@ use axum_bitmapist::{AxumBitmapist, CurrentUser, MarkUser, Settings, Tracker, ma
 use bitmapist::{Bitmap, Bitmapist, Period, TimeGroup};
 use bitmapist::{KeyWrite, Store};
 use chrono::{TimeZone, Utc};
-use common::redis_cluster::RedisCluster;
-use common::{get as http_get, post as http_post, redis_server::RedisServer, serve};
 
 /// The app's own auth: `?user=N` in the query names the user (a stand-in for a session).
 async fn fake_auth(mut req: Request<axum::body::Body>, next: Next) -> axum::response::Response {

@@ -3,15 +3,13 @@
 //! compared key by key with what was written; `check` accepting the copy and refusing a
 //! file that is not a whole store; bad requests refused with exit 2 and the reason.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::run;
 use bitmapist::{EmbeddedOptions, EmbeddedStore, Error, KeyWrite, ReadOnlyEmbeddedStore, Store};
-use common::run;
 
 /// The keys written: a few bitmaps of different shapes (dense, scattered, a single bit).
 fn model() -> BTreeMap<String, Vec<u32>> {

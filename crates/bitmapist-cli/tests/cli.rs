@@ -2,9 +2,7 @@
 //! Cluster stores.
 //! Outputs are checked against the engine's own answers on the same data.
 
-#[allow(dead_code)]
-mod common;
-use common::{run, run_env};
+use crate::common::{run, run_env};
 
 use bitmapist_test_support::{redis_cluster, redis_server};
 

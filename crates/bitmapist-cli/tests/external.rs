@@ -1,9 +1,7 @@
 //! `bitmapist mark --external`, `ids --external` and `resolve` as processes, on the
 //! embedded file and on a real redis-server: outputs checked against the engine's map.
 
-#[allow(dead_code)]
-mod common;
-use common::Run;
+use crate::common::Run;
 
 use bitmapist_test_support::redis_server;
 
@@ -18,7 +16,7 @@ const AT: &str = "2026-11-22T18:00:00Z";
 fn run(dir: &Path, url: &str, args: &[&str]) -> Run {
     let mut all = vec!["--store", url];
     all.extend_from_slice(args);
-    common::run(dir, &all)
+    crate::common::run(dir, &all)
 }
 
 fn ok(dir: &Path, url: &str, args: &[&str]) -> String {

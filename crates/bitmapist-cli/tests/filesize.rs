@@ -2,9 +2,6 @@
 //! within 1.25x of the serialized bitmaps, `events --format json` reports that sum (checked
 //! against roaring's own sizes), and `compact` works on files and refuses other stores.
 
-#[allow(dead_code)]
-mod common;
-
 use std::path::Path;
 
 use bitmapist::{ReadOnlyEmbeddedStore, Store};
@@ -14,7 +11,7 @@ const END: &str = "2026-11-22T18:00:00Z";
 
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set; (code, stdout, stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    common::run(dir, args).parts()
+    crate::common::run(dir, args).parts()
 }
 
 /// Runs with `--format json`, expects success, parses stdout.

@@ -2,9 +2,7 @@
 //! written by the library: JSON equal to the engine's answers, table and CSV shapes, and
 //! bad input as one `error:` line with exit code 2.
 
-#[allow(dead_code)]
-mod common;
-use common::run;
+use crate::common::run;
 
 use std::path::Path;
 

@@ -3,9 +3,7 @@
 //! segment, broken down by a property), table and CSV shapes, and bad input as one
 //! `error:` line with exit code 2.
 
-#[allow(dead_code)]
-mod common;
-use common::run;
+use crate::common::run;
 
 use std::path::Path;
 

@@ -2,9 +2,7 @@
 //! counted by kind in the Prometheus text the metrics listener serves; a malformed or
 //! taken address is refused with a message naming it.
 
-#[allow(dead_code)]
-mod common;
-use common::run;
+use crate::common::run;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

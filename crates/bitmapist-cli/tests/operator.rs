@@ -3,9 +3,7 @@
 //! a mistyped store path, ids holding control characters, and funnels or cohorts over
 //! events that were never marked.
 
-#[allow(dead_code)]
-mod common;
-use common::{Run, run};
+use crate::common::{Run, run};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,9 +3,7 @@
 //! deletes exactly that, `BITMAPIST_KEEP` is the default policy, bad input exits 2 naming
 //! the problem.
 
-#[allow(dead_code)]
-mod common;
-use common::{run, run_env};
+use crate::common::{run, run_env};
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,9 +1,6 @@
 //! `bitmapist cohort` retention flags: `--retention`, `--first-time`, `--average`,
 //! `--complete-only`, run as a process on a seeded file, checked against the engine.
 
-#[allow(dead_code)]
-mod common;
-
 use std::path::Path;
 
 use bitmapist::{Average, Bitmapist, CohortSpec, Criterion, RetentionSpec, TimeGroup};
@@ -20,7 +17,7 @@ fn end() -> DateTime<Utc> {
 
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set.
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    common::run(dir, args).parts()
+    crate::common::run(dir, args).parts()
 }
 
 fn json(dir: &Path, args: &[&str]) -> Value {

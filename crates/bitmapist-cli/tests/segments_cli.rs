@@ -2,9 +2,7 @@
 //! analysis, run as processes on an embedded file: each JSON answer equals the engine's on
 //! the same file, and bad input is one `error:` line with exit code 2.
 
-#[allow(dead_code)]
-mod common;
-use common::run;
+use crate::common::run;
 
 use std::path::Path;
 

@@ -2,16 +2,13 @@
 //! the zone recorded in the store, a mismatch refused naming both zones, and a deliberate
 //! change with `bitmapist timezone set ZONE --force`.
 
-#[allow(dead_code)]
-mod common;
-
 use std::path::Path;
 
 use serde_json::Value;
 
 /// One finished run: exit code, stdout, stderr.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    common::run_env(dir, args, env).parts()
+    crate::common::run_env(dir, args, env).parts()
 }
 
 fn count(dir: &Path, zone: &str, period: &str, at: &str) -> (i32, String, String) {

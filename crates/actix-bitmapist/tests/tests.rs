@@ -1,0 +1,47 @@
+//! actix-bitmapist's integration tests: one binary, one module per topic (each file's docs
+//! say what it covers). `orm` is a test target of its own (the installed marker is
+//! process-wide state), listed in `SEPARATE`.
+//!
+//! To add a topic: a file `tests/TOPIC.rs` and its `mod TOPIC;` line below (the guard test
+//! fails when a file is neither listed nor in `SEPARATE`). Run one topic with `cargo test
+//! -p actix-bitmapist --all-features --test tests TOPIC::`.
+
+mod dashboard;
+mod marking;
+
+/// Test files built as test targets of their own (declared in Cargo.toml).
+const SEPARATE: &[&str] = &["orm"];
+
+/// Every `tests/*.rs` file is a module of this binary or a test target of its own listed in
+/// `SEPARATE` and declared in Cargo.toml (`autotests = false` would otherwise leave a
+/// forgotten file silently unbuilt).
+#[test]
+fn every_test_file_is_a_module() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = include_str!("tests.rs");
+    let manifest = include_str!("../Cargo.toml");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).expect("tests/") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs")
+            && stem != "tests"
+            && !SEPARATE.contains(&stem)
+            && !listed.lines().any(|l| l.trim() == format!("mod {stem};"))
+        {
+            missing.push(stem.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests/*.rs files neither modules of tests/tests.rs nor in SEPARATE: {missing:?}"
+    );
+    for name in SEPARATE {
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{name} is in SEPARATE but not a [[test]] target in Cargo.toml"
+        );
+    }
+}
