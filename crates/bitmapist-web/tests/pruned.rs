@@ -187,7 +187,7 @@ async fn pruned_cohort_cells_are_marked_not_zero() {
 }
 
 #[tokio::test]
-async fn pruned_funnel_and_lifecycle_rows_say_so() {
+async fn pruned_funnel_lifecycle_and_stickiness_say_so() {
     let bm = Bitmapist::open("memory://").await.expect("memory store");
     let now = nov(22, 12);
     // Day d back: users 0..(d % 5 + 2) visit, the even ones of them buy.
@@ -270,4 +270,37 @@ async fn pruned_funnel_and_lifecycle_rows_say_so() {
     assert!(pruned_rows > 0);
     let page = text(&core.handle(get(&format!("/lifecycle?{q}"), local())).await);
     assert!(page.contains(">pruned</td>"), "the table says pruned");
+
+    // Stickiness: the month began before the horizon (pruned); the week did not, and its
+    // buckets are the model's.
+    let sticky = |group: &str| format!("/api/events/visit/stickiness?time_group={group}&at={NOW}");
+    let month = json(&core.handle(get(&sticky("months"), local())).await);
+    assert_eq!(month["pruned"], true, "{month}");
+    let week = json(&core.handle(get(&sticky("weeks"), local())).await);
+    assert!(week.get("pruned").is_none(), "{week}");
+    let start: NaiveDate = week["start"]
+        .as_str()
+        .expect("start")
+        .parse()
+        .expect("date");
+    let mut days_active: BTreeMap<u32, usize> = BTreeMap::new();
+    for (_, users) in visits.range(start..=now.date_naive()) {
+        for &u in users {
+            *days_active.entry(u).or_default() += 1;
+        }
+    }
+    let buckets = week["days"].as_array().expect("days");
+    for (k, n) in buckets.iter().enumerate() {
+        let want = days_active.values().filter(|&&d| d == k + 1).count();
+        assert_eq!(n, want as u64, "users active on exactly {} days", k + 1);
+    }
+    let page = text(
+        &core
+            .handle(get(&format!("/events/visit?now={NOW}"), local()))
+            .await,
+    );
+    assert_eq!(
+        page.matches("pruned: the retention policy deleted").count(),
+        1
+    );
 }

@@ -35,6 +35,11 @@ pub struct Stickiness {
     pub start: String,
     /// `days[k-1]`: users active on exactly `k` days; one entry per day of the period.
     pub days: Vec<u64>,
+    /// Whether the store's retention policy pruned a day of the period (its first): the
+    /// counts lack those days' activity, so readers show "pruned", never the numbers. Left
+    /// out of the JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pruned: bool,
 }
 
 impl Stickiness {
@@ -183,6 +188,8 @@ pub(crate) struct StickinessFetched {
     event: String,
     period: Period,
     at_least: Vec<Bitmap>,
+    /// Whether the retention policy pruned the period's first day.
+    pruned: bool,
 }
 
 impl StickinessFetched {
@@ -206,6 +213,7 @@ impl StickinessFetched {
                 .map(|s| s.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
             days: exactly,
+            pruned: self.pruned,
         }
     }
 
@@ -317,10 +325,14 @@ impl Bitmapist {
                 .map(|b| filtered(b, filter.as_ref()))
                 .collect();
         }
+        // Days are pruned oldest first: the period's first day decides.
+        let horizon = self.pruned_horizon().await?;
+        let pruned = days.first().is_some_and(|d| horizon.is_pruned(d));
         Ok(StickinessFetched {
             event: event.to_string(),
             period,
             at_least,
+            pruned,
         })
     }
 }

@@ -163,6 +163,9 @@ pub struct StickinessView {
     pub chart: AxisChart,
     /// Its JSON.
     pub api_url: String,
+    /// Whether the retention policy pruned some of the period's days (the block says so
+    /// instead of drawing partial counts).
+    pub pruned: bool,
 }
 
 /// The page's segment filter, as shown in its form.
@@ -427,6 +430,7 @@ pub async fn page(
     let api = format!("{}/api{}", base.0, event_url("", &name));
     let (trends, ratio) = trend_charts(&data.trends);
     let view = |heading: &str, s: &Stickiness, tg: &str| StickinessView {
+        pruned: s.pruned,
         heading: heading.to_string(),
         period: format!("{} (from {})", s.period, s.start),
         users: thousands(s.users()),
