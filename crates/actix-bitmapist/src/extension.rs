@@ -246,7 +246,7 @@ impl ActixBitmapist {
     }
 
     /// What `App::configure` takes: registers the extension as app data (for
-    /// [`crate::Tracker`] and [`crate::mark`]) and mounts the dashboard at `/bitmapist`
+    /// the `Tracker` extractor and the `mark` middleware) and mounts the dashboard at `/bitmapist`
     /// unless disabled.
     ///
     /// ```

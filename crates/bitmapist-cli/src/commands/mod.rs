@@ -21,7 +21,7 @@
 //! - A command that only reads opens the store with `ctx.open_for_query()` (never creates
 //!   a store, never writes a file); one that writes with `ctx.open()` and flushes.
 //! - A module imports from `crate::{context, output, values, time, exit, progress}` and
-//!   from sibling commands (`ids` uses `count::CountArgs`), never from `crate::cli`: the
+//!   from sibling commands (`ids` uses `count::CountArgs`), never from the `cli` module: the
 //!   command line depends on the commands, not the other way round.
 
 pub mod backup;
