@@ -17,7 +17,7 @@ use serde_json::json;
 use super::DashboardState;
 use super::error::{ApiError, DashboardError};
 use super::exchange::DashboardResponse;
-use super::overview::{EventStats, event_stats_bounded, paginate};
+use super::overview::{EventStats, event_stats_bounded, event_stats_by_bounded, paginate};
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, chain_value, check_event};
 use super::views::Base;
 use super::zone::AsOf;
@@ -84,7 +84,8 @@ pub struct EventsBody {
     pub events: Vec<EventStats>,
 }
 
-/// `GET /api/events` (`segment`, repeatable, filters every count).
+/// `GET /api/events` (`segment`, repeatable, filters every count; `breakdown`: `{"breakdown",
+/// "values": [{"value", "result": <this body for the value's users>}]}`, none last).
 pub async fn events(
     shared: &DashboardState,
     query: Option<&str>,
@@ -92,6 +93,32 @@ pub async fn events(
     let req = OverviewRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
+    if let Some((_, by)) = req.breakdown.clone() {
+        let broken =
+            event_stats_by_bounded(shared, paged.names, req.as_of.at, req.segments.clone(), by)
+                .await?;
+        let body = bitmapist::BrokenDown {
+            breakdown: broken.breakdown,
+            values: broken
+                .values
+                .into_iter()
+                .map(|v| bitmapist::BreakdownValue {
+                    value: v.value,
+                    result: EventsBody {
+                        now: req.as_of.at.to_rfc3339(),
+                        hourly: shared.client.tracks_hourly(),
+                        total: names.len(),
+                        matched: paged.matched,
+                        page: req.page,
+                        per_page: req.per_page,
+                        pages: paged.pages,
+                        events: v.result,
+                    },
+                })
+                .collect(),
+        };
+        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+    }
     let events =
         event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let body = EventsBody {
@@ -117,7 +144,8 @@ pub struct EventBody {
     pub event: EventStats,
 }
 
-/// `GET /api/events/{name}` (`segment`, repeatable, filters every count).
+/// `GET /api/events/{name}` (`segment`, repeatable, filters every count; `breakdown`: one
+/// body per value, then for the users in none, as `/api/events`).
 pub async fn event(
     shared: &DashboardState,
     name: String,
@@ -127,6 +155,29 @@ pub async fn event(
     let pairs = Pairs::parse(query);
     let as_of = AsOf::parse("now", pairs.get("now"), shared.client.timezone())?;
     let filter = super::params::segments(&pairs);
+    if let Some(by) = super::params::breakdown(&pairs)? {
+        let broken = event_stats_by_bounded(shared, vec![name], as_of.at, filter, by).await?;
+        let mut values = Vec::with_capacity(broken.values.len());
+        for v in broken.values {
+            let event = v
+                .result
+                .into_iter()
+                .next()
+                .ok_or(DashboardError::NotFound)?;
+            values.push(bitmapist::BreakdownValue {
+                value: v.value,
+                result: EventBody {
+                    now: as_of.at.to_rfc3339(),
+                    event,
+                },
+            });
+        }
+        let body = bitmapist::BrokenDown {
+            breakdown: broken.breakdown,
+            values,
+        };
+        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+    }
     let mut stats = event_stats_bounded(shared, vec![name], as_of.at, filter).await?;
     let event = stats.pop().ok_or(DashboardError::NotFound)?;
     let body = EventBody {

@@ -10,9 +10,16 @@
 //! read of the cells' bitmaps, ANDed with the segments); it is kept in the paging, search
 //! and JSON links and in each count's users link (`users?of=event&...&segment=`), so a
 //! filtered count links to exactly its users. An unknown segment is the page's 400.
+//!
+//! The breakdown (`breakdown=plan`, or segments `breakdown=trial,churned`, as on every
+//! page) adds under each event one row per value and one for the users in none, from the
+//! engine's [`Bitmapist::count_by`] (one read of the cells and of the values for the whole
+//! page); each per-value count links to its users with the value's parameter
+//! ([`value_pair`]: `segment=plan:pro`, or `none_of=plan`). `/api/events` answers
+//! `{"breakdown", "values": [{"value", "result": <the plain body>}]}`.
 
 use askama::Template;
-use bitmapist::{Bitmapist, CountSpec, Horizon, Period, TimeGroup};
+use bitmapist::{Bitmapist, Breakdown, BrokenDown, CountSpec, Horizon, Period, TimeGroup};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Serialize;
@@ -23,6 +30,7 @@ use super::charts::{Sparkline, sparkline};
 use super::error::{DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::params::{OverviewRequest, Pairs};
+use super::users_page::{value_label, value_pair};
 use super::views::{Base, Layout};
 use bitmapist::thousands;
 
@@ -198,6 +206,54 @@ pub async fn event_stats(
         .collect())
 }
 
+/// [`event_stats_by`] under the heavy-request bound (503 when it is full).
+pub async fn event_stats_by_bounded(
+    shared: &DashboardState,
+    names: Vec<String>,
+    now: DateTime<Utc>,
+    segments: Vec<String>,
+    breakdown: Breakdown,
+) -> Result<BrokenDown<Vec<EventStats>>, DashboardError> {
+    shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            event_stats_by(&client, &names, now, &segments, &breakdown).await
+        })
+        .await
+}
+
+/// The numbers of `names` as of `now` per value of `breakdown`, then for the users in
+/// none, each of the users in all of `segments`; one read of the cells and the values.
+pub async fn event_stats_by(
+    client: &Bitmapist,
+    names: &[String],
+    now: DateTime<Utc>,
+    segments: &[String],
+    breakdown: &Breakdown,
+) -> Result<BrokenDown<Vec<EventStats>>, DashboardError> {
+    let periods = Periods::at(now, client.timezone())?;
+    let spec = CountSpec::new(names.iter().cloned(), periods.columns())
+        .segments(segments.to_vec())
+        .now(now);
+    let by = client.count_by(&spec, breakdown).await?;
+    let horizon = client.pruned_horizon().await?;
+    Ok(BrokenDown {
+        breakdown: by.breakdown,
+        values: by
+            .values
+            .into_iter()
+            .map(|v| bitmapist::BreakdownValue {
+                value: v.value,
+                result: names
+                    .iter()
+                    .zip(&v.result)
+                    .map(|(name, row)| stats_of(name, row, &periods, &horizon))
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
 /// One event's numbers from its row of counts, in the order of [`Periods::columns`].
 fn stats_of(name: &str, row: &[u64], periods: &Periods, horizon: &Horizon) -> EventStats {
     let (nd, nw) = (periods.days.len(), periods.weeks.len());
@@ -306,6 +362,24 @@ pub struct EventRow {
     pub event_url: String,
     /// The event's JSON.
     pub api_url: String,
+    /// With a breakdown: one row per value, then the users in none.
+    pub values: Vec<ValueRow>,
+}
+
+/// One breakdown value's counts of an event, formatted.
+pub struct ValueRow {
+    /// The value, for people (`plan = pro`, `in none of plan`; escaped by the template).
+    pub label: String,
+    /// Counts, grouped: hour, day, week, month, year.
+    pub counts: [String; 5],
+    /// The page of each count's users (restricted to the value).
+    pub users: [String; 5],
+    /// Whether each count is zero.
+    pub zero: [bool; 5],
+    /// The daily chart.
+    pub daily: Sparkline,
+    /// The weekly chart.
+    pub weekly: Sparkline,
 }
 
 /// The overview page.
@@ -322,6 +396,8 @@ pub struct OverviewPage {
     pub q: String,
     /// The segment filter, kept in the search form.
     pub segments: Vec<String>,
+    /// The breakdown as sent (empty: none), kept in the search form.
+    pub breakdown: String,
     /// Every saved or defined segment, offered in the filter field.
     pub segment_names: Vec<String>,
     /// Every event in the store.
@@ -350,6 +426,90 @@ pub struct OverviewPage {
     pub error: Option<String>,
 }
 
+/// The users links of one event's five counts (hour, day, week, month, year): the event in
+/// each period, with the filter and `extra` (a breakdown value's pair) and `now`.
+fn users_links(
+    base: &str,
+    name: &str,
+    now_raw: &str,
+    segments: &[String],
+    extra: Option<(&str, &str)>,
+    periods: &Periods,
+) -> [String; 5] {
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let mut filter = form_urlencoded::Serializer::new(String::new());
+    if (!segments.is_empty() || extra.is_some()) && !now_raw.is_empty() {
+        filter.append_pair("now", now_raw);
+    }
+    for name in segments {
+        filter.append_pair("segment", name);
+    }
+    if let Some((k, v)) = extra {
+        filter.append_pair(k, v);
+    }
+    let filter = filter.finish();
+    let users = |p: &Period| {
+        let mut suffix = String::new();
+        p.write_suffix(&mut suffix);
+        let sep = if filter.is_empty() { "" } else { "&" };
+        format!("{base}/users?of=event&event={encoded}&period={suffix}{sep}{filter}")
+    };
+    let day = periods.days.last().copied().unwrap_or(periods.month);
+    let week = periods.weeks.last().copied().unwrap_or(periods.month);
+    [
+        users(&periods.hour),
+        users(&day),
+        users(&week),
+        users(&periods.month),
+        users(&periods.year),
+    ]
+}
+
+/// The daily and weekly sparklines of `s`.
+fn sparklines(s: &EventStats) -> (Sparkline, Sparkline) {
+    let daily: Vec<(String, u64)> = s
+        .daily
+        .iter()
+        .map(|p| (p.period.clone(), p.count))
+        .collect();
+    let weekly: Vec<(String, u64)> = s
+        .weekly
+        .iter()
+        .map(|p| (format!("{} (from {})", p.period, p.start), p.count))
+        .collect();
+    (
+        sparkline(&daily, 4, "Daily users, last 30 days"),
+        sparkline(&weekly, 8, "Weekly users, last 12 weeks"),
+    )
+}
+
+/// The rows of one event's breakdown values (`by`: its numbers per value, none last).
+fn value_rows(
+    base: &str,
+    breakdown: &Breakdown,
+    by: &[(Option<String>, &EventStats)],
+    now_raw: &str,
+    segments: &[String],
+    periods: &Periods,
+) -> Vec<ValueRow> {
+    by.iter()
+        .map(|(value, s)| {
+            let (k, v) = value_pair(breakdown, value.as_deref());
+            let c = &s.counts;
+            let all = [c.hour, c.day, c.week, c.month, c.year];
+            let (daily, weekly) = sparklines(s);
+            ValueRow {
+                label: value_label(breakdown, value.as_deref()),
+                counts: all.map(thousands),
+                users: users_links(base, &s.name, now_raw, segments, Some((k, &v)), periods),
+                zero: all.map(|n| n == 0),
+                daily,
+                weekly,
+            }
+        })
+        .collect()
+}
+
 fn row(
     base: &str,
     s: &EventStats,
@@ -357,7 +517,6 @@ fn row(
     segments: &[String],
     periods: &Periods,
 ) -> EventRow {
-    let encoded: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
     // The filter (and the moment it is evaluated at) travel with the users links.
     let mut filter = form_urlencoded::Serializer::new(String::new());
     if !segments.is_empty() && !now_raw.is_empty() {
@@ -372,13 +531,6 @@ fn row(
     } else {
         format!("&{filter}")
     };
-    let users = |p: &Period| {
-        let mut suffix = String::new();
-        p.write_suffix(&mut suffix);
-        format!("{base}/users?of=event&event={encoded}&period={suffix}{filter}")
-    };
-    let day = periods.days.last().copied().unwrap_or(periods.month);
-    let week = periods.weeks.last().copied().unwrap_or(periods.month);
     let mut cohort = form_urlencoded::Serializer::new(String::new());
     cohort.append_pair("primary_event", &s.name);
     cohort.append_pair("secondary_event", &s.name);
@@ -394,16 +546,7 @@ fn row(
     let api_q = api.finish();
     let encoded_name: String = form_urlencoded::byte_serialize(s.name.as_bytes()).collect();
     let c = &s.counts;
-    let daily: Vec<(String, u64)> = s
-        .daily
-        .iter()
-        .map(|p| (p.period.clone(), p.count))
-        .collect();
-    let weekly: Vec<(String, u64)> = s
-        .weekly
-        .iter()
-        .map(|p| (format!("{} (from {})", p.period, p.start), p.count))
-        .collect();
+    let (daily, weekly) = sparklines(s);
     EventRow {
         name: s.name.clone(),
         dot: s.alive.class(),
@@ -413,13 +556,7 @@ fn row(
         week: thousands(c.week),
         month: thousands(c.month),
         year: thousands(c.year),
-        users: [
-            users(&periods.hour),
-            users(&day),
-            users(&week),
-            users(&periods.month),
-            users(&periods.year),
-        ],
+        users: users_links(base, &s.name, now_raw, segments, None, periods),
         zero: [
             c.hour == 0,
             c.day == 0,
@@ -427,8 +564,8 @@ fn row(
             c.month == 0,
             c.year == 0,
         ],
-        daily: sparkline(&daily, 4, "Daily users, last 30 days"),
-        weekly: sparkline(&weekly, 8, "Weekly users, last 12 weeks"),
+        daily,
+        weekly,
         cohort_url: format!("{base}/cohort?{}", cohort.finish()),
         event_url: format!(
             "{}{}",
@@ -441,6 +578,7 @@ fn row(
             if api_q.is_empty() { "" } else { "?" },
             api_q
         ),
+        values: Vec::new(),
     }
 }
 
@@ -453,6 +591,7 @@ impl OverviewPage {
             now_raw: String::new(),
             q: String::new(),
             segments: Vec::new(),
+            breakdown: String::new(),
             segment_names: Vec::new(),
             total: 0,
             matched: 0,
@@ -485,6 +624,7 @@ pub async fn page(
                 now_raw: pairs.get("now").unwrap_or("").to_string(),
                 q: pairs.get("q").unwrap_or("").to_string(),
                 segments: super::params::segments(&pairs),
+                breakdown: pairs.get("breakdown").unwrap_or("").trim().to_string(),
                 error: Some(e.to_string()),
                 ..OverviewPage::empty(layout, &base.0)
             };
@@ -505,13 +645,43 @@ async fn listing(
 ) -> Result<OverviewPage, PageError> {
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, req);
+    let by = match &req.breakdown {
+        None => None,
+        Some((_, b)) => Some(
+            event_stats_by_bounded(
+                shared,
+                paged.names.clone(),
+                req.as_of.at,
+                req.segments.clone(),
+                b.clone(),
+            )
+            .await?,
+        ),
+    };
     let stats =
         event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
     let hourly = shared.client.tracks_hourly() || stats.iter().any(|s| s.counts.hour > 0);
     let periods = Periods::at(req.as_of.at, shared.client.timezone())?;
     let rows: Vec<EventRow> = stats
         .iter()
-        .map(|s| row(base, s, &req.as_of.raw, &req.segments, &periods))
+        .enumerate()
+        .map(|(i, s)| {
+            let mut r = row(base, s, &req.as_of.raw, &req.segments, &periods);
+            if let (Some(by), Some((_, b))) = (&by, &req.breakdown) {
+                let per: Vec<(Option<String>, &EventStats)> = by
+                    .values
+                    .iter()
+                    .filter_map(|v| v.result.get(i).map(|st| (v.value.clone(), st)))
+                    .collect();
+                r.values = value_rows(base, b, &per, &req.as_of.raw, &req.segments, &periods);
+                // The event's page shows the same breakdown.
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("breakdown", &b.to_string());
+                let sep = if r.event_url.contains('?') { '&' } else { '?' };
+                r.event_url = format!("{}{sep}{}", r.event_url, q.finish());
+            }
+            r
+        })
         .collect();
     let home = layout.home.clone();
     let page_url = |page: usize| {
@@ -533,6 +703,11 @@ async fn listing(
         .collect();
     Ok(OverviewPage {
         segments: req.segments.clone(),
+        breakdown: req
+            .breakdown
+            .as_ref()
+            .map(|(raw, _)| raw.clone())
+            .unwrap_or_default(),
         segment_names,
         now_label: req.as_of.label(shared.client.timezone()),
         now_raw: req.as_of.raw.clone(),

@@ -602,6 +602,9 @@ pub struct OverviewRequest {
     pub as_of: AsOf,
     /// The segment filter: every count is of the users in all of them (as of `as_of`).
     pub segments: Vec<String>,
+    /// The breakdown (`breakdown` as sent, trimmed) and its parse: each event's counts
+    /// per value, then for the users in none.
+    pub breakdown: Option<(String, bitmapist::Breakdown)>,
 }
 
 impl OverviewRequest {
@@ -618,6 +621,8 @@ impl OverviewRequest {
             )?,
             as_of: AsOf::parse("now", q.get("now"), zone)?,
             segments: segments(q),
+            breakdown: breakdown(q)?
+                .map(|b| (q.get("breakdown").unwrap_or("").trim().to_string(), b)),
         })
     }
 
@@ -638,6 +643,9 @@ impl OverviewRequest {
         }
         for name in &self.segments {
             s.append_pair("segment", name);
+        }
+        if let Some((raw, _)) = &self.breakdown {
+            s.append_pair("breakdown", raw);
         }
         s.finish()
     }

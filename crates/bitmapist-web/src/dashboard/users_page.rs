@@ -115,6 +115,26 @@ fn period(raw: &str) -> Result<Period, DashboardError> {
     })
 }
 
+/// The users-link parameter of one breakdown value (see the module docs): `segment=plan:pro`
+/// for a property's value, `segment=trial` for a segment of the list, `none_of=BREAKDOWN`
+/// for the users in none (`value: None`).
+pub fn value_pair(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> (&'static str, String) {
+    match (breakdown, value) {
+        (_, None) => ("none_of", breakdown.to_string()),
+        (bitmapist::Breakdown::Property(p), Some(v)) => ("segment", format!("{p}:{v}")),
+        (bitmapist::Breakdown::Segments(_), Some(s)) => ("segment", s.to_string()),
+    }
+}
+
+/// How one breakdown value is shown: `plan = pro`, `trial`, `in none of plan`.
+pub fn value_label(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> String {
+    match (breakdown, value) {
+        (_, None) => format!("in none of {breakdown}"),
+        (bitmapist::Breakdown::Property(p), Some(v)) => format!("{p} = {v}"),
+        (bitmapist::Breakdown::Segments(_), Some(s)) => s.to_string(),
+    }
+}
+
 impl UsersQuery {
     /// Parses the request (see the module docs), reading times in `zone`.
     pub fn from_query(q: &Pairs, zone: bitmapist::Zone) -> Result<Self, DashboardError> {
