@@ -15,6 +15,15 @@
 //! JSON, and each bar's users: `users?of=event` for a period's bar, `users?of=stickiness`
 //! for a stickiness bucket), so a filtered number links to exactly the users it counts.
 //! An unknown segment is the page's 400 naming `segment`.
+//!
+//! The breakdown (`breakdown=plan`, or segments `breakdown=trial,churned`, as on every
+//! page) adds a section per value, then for the users in none: the weekly and monthly
+//! bars grouped by value, a table of the monthly counts with a value column, the rolling
+//! WAU per value overlaid, and each current period's stickiness grouped by value with its
+//! table. Every per-value count links to its users with the value's parameter
+//! ([`value_pair`]: `segment=plan:pro`, or `none_of=plan`). The numbers come from the
+//! engine's `count_by`, `stickiness_by` and `trends_by` (each one fetch for all values);
+//! `/api/events/{name}/stickiness` takes `breakdown` too.
 
 use askama::Template;
 use bitmapist::{
@@ -26,12 +35,16 @@ use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::charts::{AxisChart, ChartOptions, LineChart, Series, Unit, axis_bars, line_chart};
+use super::charts::{
+    AxisChart, ChartOptions, GroupedChart, LineChart, Series, Unit, axis_bars, grouped_bars,
+    line_chart,
+};
 use super::error::{ApiError, DashboardError, PageError};
 use super::exchange::DashboardResponse;
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group, segments,
 };
+use super::users_page::{value_label, value_pair};
 use super::views::{Base, Layout};
 use super::zone::AsOf;
 use bitmapist::thousands;
@@ -215,7 +228,283 @@ pub struct EventPage {
     pub ratio: LineChart,
     /// The trends' JSON.
     pub trends_url: String,
+    /// The breakdown as sent (empty: none), kept in the form.
+    pub breakdown: String,
+    /// With a breakdown: the numbers per value.
+    pub by: Option<EventByView>,
 }
+
+// --- breakdown ---
+
+/// One count of a per-value table and its users.
+#[derive(Clone, Debug)]
+pub struct ValueCell {
+    /// The count, grouped.
+    pub count: String,
+    /// The users it counts (restricted to the value).
+    pub users: String,
+    /// Whether it is zero.
+    pub zero: bool,
+}
+
+/// One row of a per-value table.
+#[derive(Clone, Debug)]
+pub struct ValueCounts {
+    /// The value, for people (`plan = pro`, `in none of plan`).
+    pub label: String,
+    /// Its colour class (`grp-N`, as its bars and line).
+    pub class: String,
+    /// Its counts.
+    pub cells: Vec<ValueCell>,
+}
+
+/// One current period's stickiness per value.
+#[derive(Clone, Debug)]
+pub struct StickinessByView {
+    /// "This week" / "This month".
+    pub heading: String,
+    /// The period's label.
+    pub period: String,
+    /// Users by days active, grouped by value.
+    pub chart: GroupedChart,
+    /// The table's columns: 1, 2, ... days.
+    pub days: Vec<usize>,
+    /// Per value, the users active on exactly that many days.
+    pub rows: Vec<ValueCounts>,
+}
+
+/// The event page's breakdown section.
+#[derive(Clone, Debug)]
+pub struct EventByView {
+    /// The breakdown, as the engine writes it.
+    pub breakdown: String,
+    /// Users per week, grouped by value.
+    pub weekly: GroupedChart,
+    /// Users per month, grouped by value.
+    pub monthly: GroupedChart,
+    /// The months of the table.
+    pub months: Vec<String>,
+    /// Per value, the users per month.
+    pub rows: Vec<ValueCounts>,
+    /// Rolling WAU per value, overlaid.
+    pub wau: LineChart,
+    /// This week's and this month's stickiness per value.
+    pub stickiness: Vec<StickinessByView>,
+}
+
+/// What the breakdown section computes.
+struct EventByData {
+    weeks: Vec<Period>,
+    months: Vec<Period>,
+    /// Per value: the counts of the weeks, then of the months.
+    counts: bitmapist::BrokenDown<Vec<Vec<u64>>>,
+    week: bitmapist::BrokenDown<Stickiness>,
+    month: bitmapist::BrokenDown<Stickiness>,
+    trends: bitmapist::BrokenDown<Trends>,
+}
+
+/// The `n` periods of `group` up to the one containing `now`, oldest first.
+fn periods_back(
+    client: &Bitmapist,
+    group: TimeGroup,
+    n: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<Period>, bitmapist::Error> {
+    let last = client.period_containing(group, now)?;
+    (0..n)
+        .map(|i| last.offset(-i64::try_from(n - 1 - i).unwrap_or(0)))
+        .collect()
+}
+
+async fn compute_by(
+    client: Bitmapist,
+    name: String,
+    segments: Vec<String>,
+    breakdown: bitmapist::Breakdown,
+    now: DateTime<Utc>,
+) -> Result<EventByData, DashboardError> {
+    let weeks = periods_back(&client, TimeGroup::Weeks, WEEKS, now)?;
+    let months = periods_back(&client, TimeGroup::Months, MONTHS, now)?;
+    let spec = CountSpec::new([name.as_str()], weeks.iter().chain(&months).copied())
+        .segments(segments.clone())
+        .now(now);
+    let mut trends = TrendsSpec::new(name.as_str()).days(DAYS).now(now);
+    trends.segments = segments.clone();
+    let sticky = |group| stickiness_spec(&name, &segments, group, now);
+    Ok(EventByData {
+        counts: client.count_by(&spec, &breakdown).await?,
+        week: client
+            .stickiness_by(&sticky(TimeGroup::Weeks), &breakdown)
+            .await?,
+        month: client
+            .stickiness_by(&sticky(TimeGroup::Months), &breakdown)
+            .await?,
+        trends: client.trends_by(&trends, &breakdown).await?,
+        weeks,
+        months,
+    })
+}
+
+/// The colour class of the `i`-th value (as the grouped bars give it).
+fn value_class(i: usize) -> String {
+    format!("grp-{}", i % super::charts::COLOURS)
+}
+
+/// The breakdown section of the page. `users(value, pair)` is the users link of a value's
+/// count: `pair` names the period (`period=..`) or the bucket (`..&days=k`).
+fn by_view(
+    d: &EventByData,
+    breakdown: &bitmapist::Breakdown,
+    period_users: &dyn Fn(&Period, (&str, &str)) -> String,
+    bucket_users: &dyn Fn(&str, usize, (&str, &str)) -> String,
+) -> EventByView {
+    let labels: Vec<String> = d
+        .counts
+        .values
+        .iter()
+        .map(|v| value_label(breakdown, v.value.as_deref()))
+        .collect();
+    let pairs: Vec<(&'static str, String)> = d
+        .counts
+        .values
+        .iter()
+        .map(|v| value_pair(breakdown, v.value.as_deref()))
+        .collect();
+    let nw = d.weeks.len();
+    let series = |range: std::ops::Range<usize>| -> Vec<(String, Vec<u64>)> {
+        d.counts
+            .values
+            .iter()
+            .zip(&labels)
+            .map(|(v, l)| {
+                let row = v.result.first().map(|r| r.as_slice()).unwrap_or(&[]);
+                (l.clone(), row.get(range.clone()).unwrap_or(&[]).to_vec())
+            })
+            .collect()
+    };
+    let week_groups: Vec<String> = d.weeks.iter().map(Period::label).collect();
+    let month_groups: Vec<String> = d.months.iter().map(Period::label).collect();
+    let rows = d
+        .counts
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let row = v.result.first().map(|r| r.as_slice()).unwrap_or(&[]);
+            let (k, val) = (&pairs[i].0, pairs[i].1.as_str());
+            ValueCounts {
+                label: labels[i].clone(),
+                class: value_class(i),
+                cells: d
+                    .months
+                    .iter()
+                    .zip(row.get(nw..).unwrap_or(&[]))
+                    .map(|(p, &n)| ValueCell {
+                        count: thousands(n),
+                        users: period_users(p, (k, val)),
+                        zero: n == 0,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let x: Vec<String> = d
+        .trends
+        .values
+        .first()
+        .map(|t| t.result.days.iter().map(|d| d.day.clone()).collect())
+        .unwrap_or_default();
+    let classes = [
+        "grp-0", "grp-1", "grp-2", "grp-3", "grp-4", "grp-5", "grp-6", "grp-7",
+    ];
+    let wau_series: Vec<Series> = d
+        .trends
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Series {
+            name: format!("WAU, {}", value_label(breakdown, v.value.as_deref())),
+            class: classes[i % classes.len()],
+            values: v
+                .result
+                .days
+                .iter()
+                .map(|t| (!t.pruned.iter().any(|p| p == "wau")).then_some(t.wau as f64))
+                .collect(),
+            labels: x.clone(),
+        })
+        .collect();
+    let sticky = |heading: &str, tg: &str, by: &bitmapist::BrokenDown<Stickiness>| {
+        let n = by.values.first().map_or(0, |v| v.result.days.len());
+        let days: Vec<usize> = (1..=n).collect();
+        let groups: Vec<String> = days.iter().map(|k| format!("{k} days")).collect();
+        let series: Vec<(String, Vec<u64>)> = by
+            .values
+            .iter()
+            .map(|v| {
+                (
+                    value_label(breakdown, v.value.as_deref()),
+                    v.result.days.clone(),
+                )
+            })
+            .collect();
+        StickinessByView {
+            heading: heading.to_string(),
+            period: by
+                .values
+                .first()
+                .map(|v| format!("{} (from {})", v.result.period, v.result.start))
+                .unwrap_or_default(),
+            chart: grouped_bars(&groups, &series, "Users by days active, per value"),
+            rows: by
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let (k, val) = value_pair(breakdown, v.value.as_deref());
+                    ValueCounts {
+                        label: value_label(breakdown, v.value.as_deref()),
+                        class: value_class(i),
+                        cells: v
+                            .result
+                            .days
+                            .iter()
+                            .enumerate()
+                            .map(|(j, &c)| ValueCell {
+                                count: thousands(c),
+                                users: bucket_users(tg, j + 1, (k, &val)),
+                                zero: c == 0,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+            days,
+        }
+    };
+    EventByView {
+        breakdown: d.counts.breakdown.clone(),
+        weekly: grouped_bars(
+            &week_groups,
+            &series(0..nw),
+            "Users per ISO week, per value",
+        ),
+        monthly: grouped_bars(
+            &month_groups,
+            &series(nw..nw + d.months.len()),
+            "Users per month, per value",
+        ),
+        months: month_groups,
+        rows,
+        wau: line_chart(&x, &wau_series, Unit::Users, "Rolling WAU per value"),
+        stickiness: vec![
+            sticky("This week", "weeks", &d.week),
+            sticky("This month", "months", &d.month),
+        ],
+    }
+}
+
+// --- end breakdown ---
 
 /// One line per measure (DAU, WAU, MAU) of `days`; the previous range's are dashed.
 fn trend_series(days: &[TrendsDay], previous: bool) -> Vec<Series> {
@@ -347,6 +636,21 @@ pub async fn page(
         return Err(PageError(DashboardError::NotFound));
     }
     let filter = segments(&pairs);
+    let breakdown = super::params::breakdown(&pairs)?;
+    let by_data = match &breakdown {
+        None => None,
+        Some(b) => {
+            let (name, filter, b) = (name.clone(), filter.clone(), b.clone());
+            Some(
+                shared
+                    .heavy
+                    .run(&shared.client, move |client| {
+                        compute_by(client, name, filter, b, now)
+                    })
+                    .await?,
+            )
+        }
+    };
     let data = {
         let (name, filter) = (name.clone(), filter.clone());
         shared
@@ -420,12 +724,51 @@ pub async fn page(
             ser.append_pair("segment", s);
         }
     }
+    if let Some(b) = &breakdown {
+        for ser in [&mut q, &mut f, &mut lq, &mut tq] {
+            ser.append_pair("breakdown", &b.to_string());
+        }
+    }
     let at = if as_of.raw.is_empty() {
         String::new()
     } else {
         let mut a = form_urlencoded::Serializer::new(String::new());
         a.append_pair("at", &as_of.raw);
         format!("&{}", a.finish())
+    };
+    let by = match (&by_data, &breakdown) {
+        (Some(d), Some(b)) => {
+            let period_users = |p: &Period, (k, v): (&str, &str)| {
+                let mut x = form_urlencoded::Serializer::new(String::new());
+                x.append_pair(k, v);
+                let mut u = period_users(p);
+                if as_of.raw.is_empty() {
+                    // The value is evaluated when the page was: keep it on the link.
+                    let mut n = form_urlencoded::Serializer::new(String::new());
+                    n.append_pair("now", &now.to_rfc3339());
+                    u = format!("{u}&{}", n.finish());
+                }
+                format!("{u}&{}", x.finish())
+            };
+            let bucket_users = |tg: &str, days: usize, (k, v): (&str, &str)| {
+                let mut x = form_urlencoded::Serializer::new(String::new());
+                x.append_pair(k, v);
+                let at = if at.is_empty() {
+                    let mut n = form_urlencoded::Serializer::new(String::new());
+                    n.append_pair("at", &now.to_rfc3339());
+                    format!("&{}", n.finish())
+                } else {
+                    at.clone()
+                };
+                format!(
+                    "{}/users?of=stickiness&event={encoded}&time_group={tg}{at}{seg_q}&days={days}&{}",
+                    base.0,
+                    x.finish()
+                )
+            };
+            Some(by_view(d, b, &period_users, &bucket_users))
+        }
+        _ => None,
     };
     let api = format!("{}/api{}", base.0, event_url("", &name));
     let (trends, ratio) = trend_charts(&data.trends);
@@ -473,6 +816,8 @@ pub async fn page(
         trends,
         ratio,
         trends_url: format!("{}/api/trends?{}", base.0, tq.finish()),
+        breakdown: pairs.get("breakdown").unwrap_or("").trim().to_string(),
+        by,
         now_label: as_of.label(zone),
         now_raw: as_of.raw.clone(),
         self_url: event_url(&base.0, &name),
@@ -486,8 +831,9 @@ pub async fn page(
     Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
 }
 
-/// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=&segment=`: the engine's
-/// [`Stickiness`] as JSON (`segment` repeatable: only users in all of them).
+/// `GET /api/events/{name}/stickiness?time_group=weeks|months&at=&segment=&breakdown=`: the
+/// engine's [`Stickiness`] as JSON (`segment` repeatable: only users in all of them; with
+/// `breakdown`, the engine's `BrokenDown` of stickiness).
 pub async fn stickiness_api(
     shared: &DashboardState,
     name: String,
@@ -505,6 +851,15 @@ pub async fn stickiness_api(
         return Err(DashboardError::NotFound.into());
     }
     let spec = stickiness_spec(&name, &segments(&pairs), group, at);
+    if let Some(by) = super::params::breakdown(&pairs)? {
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.stickiness_by(&spec, &by).await?)
+            })
+            .await?;
+        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
+    }
     let s = shared
         .heavy
         .run(&shared.client, move |client| async move {

@@ -21,7 +21,7 @@ mod stacked;
 
 pub use axis::{AxisChart, ChartOptions, axis_bars};
 pub use curve::Curve;
-pub use grouped::{GroupedChart, grouped_bars};
+pub use grouped::{COLOURS, GroupedChart, grouped_bars};
 pub use lines::{LineChart, Series, Unit, line_chart};
 pub use sparkline::{Sparkline, sparkline};
 pub use stacked::{Part, StackedChart, stacked_bars};
