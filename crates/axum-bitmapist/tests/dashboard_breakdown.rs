@@ -334,6 +334,18 @@ async fn event_page_breaks_down_counts_trends_and_stickiness() {
         assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     assert!(!page.body.contains("plan = <b>"), "values are escaped");
+    // This week's bars, one per value.
+    let weekly = page
+        .body
+        .split("id=\"bm-weekly-by\"")
+        .nth(1)
+        .expect("weekly");
+    let weekly = weekly.split("</section>").next().expect("chart");
+    for value in [Some("pro"), Some("free"), None] {
+        let week: BTreeSet<u32> = [1, 2, 3, 4, 11, 12, 13].into();
+        let title = format!("W47 · {}: {}", label_of(value), model(&week, value).len());
+        assert!(weekly.contains(&title), "{title}");
+    }
     let november: BTreeSet<u32> = [1, 2, 3, 4, 11, 12, 13].into();
     // The monthly table: the last column is November; every count is its users' size.
     let table = page

@@ -16,6 +16,7 @@ mod common;
 mod dashboard_support;
 
 mod browser;
+mod browser_breakdown;
 mod browser_lifecycle;
 mod browser_pages;
 mod browser_users;

@@ -292,6 +292,10 @@ pub struct EventByView {
     pub stickiness: Vec<StickinessByView>,
 }
 
+/// How many weeks the breakdown's weekly bars show (fewer than the plain chart: each week
+/// has one bar per value).
+pub const BY_WEEKS: usize = 12;
+
 /// What the breakdown section computes.
 struct EventByData {
     weeks: Vec<Period>,
@@ -323,7 +327,7 @@ async fn compute_by(
     breakdown: bitmapist::Breakdown,
     now: DateTime<Utc>,
 ) -> Result<EventByData, DashboardError> {
-    let weeks = periods_back(&client, TimeGroup::Weeks, WEEKS, now)?;
+    let weeks = periods_back(&client, TimeGroup::Weeks, BY_WEEKS, now)?;
     let months = periods_back(&client, TimeGroup::Months, MONTHS, now)?;
     let spec = CountSpec::new([name.as_str()], weeks.iter().chain(&months).copied())
         .segments(segments.clone())
@@ -382,7 +386,15 @@ fn by_view(
             })
             .collect()
     };
-    let week_groups: Vec<String> = d.weeks.iter().map(Period::label).collect();
+    // `W47`: the year is in the chart's title; a full label per group would overlap.
+    let week_groups: Vec<String> = d
+        .weeks
+        .iter()
+        .map(|p| {
+            let label = p.label();
+            label.rsplit('-').next().unwrap_or(&label).to_string()
+        })
+        .collect();
     let month_groups: Vec<String> = d.months.iter().map(Period::label).collect();
     let rows = d
         .counts
@@ -487,7 +499,7 @@ fn by_view(
         weekly: grouped_bars(
             &week_groups,
             &series(0..nw),
-            "Users per ISO week, per value",
+            "Users per ISO week, last 12 weeks, per value",
         ),
         monthly: grouped_bars(
             &month_groups,

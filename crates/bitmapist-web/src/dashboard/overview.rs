@@ -676,6 +676,9 @@ async fn listing(
                 r.values = value_rows(base, b, &per, &req.as_of.raw, &req.segments, &periods);
                 // The event's page shows the same breakdown.
                 let mut q = form_urlencoded::Serializer::new(String::new());
+                if req.segments.is_empty() && !req.as_of.raw.is_empty() {
+                    q.append_pair("now", &req.as_of.raw);
+                }
                 q.append_pair("breakdown", &b.to_string());
                 let sep = if r.event_url.contains('?') { '&' } else { '?' };
                 r.event_url = format!("{}{sep}{}", r.event_url, q.finish());
