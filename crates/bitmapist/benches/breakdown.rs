@@ -2,10 +2,14 @@
 //! `seed` generator, whose users each have one of five `plan` values) in the embedded file:
 //! a 12 x 12 weekly cohort, a 3-step daily funnel, a month's stickiness and the events
 //! overview's counts, each plain and broken down by `plan` (k = 5 values plus "none").
-//! Run: `cargo bench -p bitmapist --features seed --bench breakdown`.
+//! Run: `cargo bench -p bitmapist --features seed --bench breakdown`
+//! (`BREAKDOWN_USERS=10000000` for 10M users; `-- overview` for the overview's counts only).
 //!
 //! The target: a breakdown into k values costs at most (1 + k/2) times the plain result
 //! (3.5x for k = 5): the data is fetched once, only the compute phase runs per value.
+//! The overview's counts are measured three ways: plain (the stored sizes, no bitmap
+//! read), plain from the decoded bitmaps (what a breakdown must read: the fair baseline),
+//! and by plan.
 
 use std::time::Duration;
 
@@ -17,6 +21,7 @@ use bitmapist::{
 use chrono::{Duration as Days, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
+/// Users, unless `BREAKDOWN_USERS` says otherwise.
 const USERS: u32 = 1_000_000;
 const DAYS: u32 = 120;
 
@@ -33,7 +38,11 @@ fn breakdown(c: &mut Criterion) {
         .expect("valid");
     let bm = rt.block_on(async {
         let bm = Bitmapist::open(&file).await.expect("file");
-        let plan = SeedPlan::new(USERS, DAYS, end).seed(1);
+        let users = std::env::var("BREAKDOWN_USERS")
+            .ok()
+            .and_then(|u| u.parse().ok())
+            .unwrap_or(USERS);
+        let plan = SeedPlan::new(users, DAYS, end).seed(1);
         seed::run(&bm, &plan, |_| {}).await.expect("seed");
         bm.flush().await.expect("flush");
         bm
@@ -57,8 +66,22 @@ fn breakdown(c: &mut Criterion) {
     let periods = [TimeGroup::Days, TimeGroup::Weeks, TimeGroup::Months]
         .map(|g| bm.period_containing(g, now).expect("period"));
     let count = CountSpec::new(seed::EVENTS, periods).now(now);
+    // The overview's columns: 30 days, 12 weeks, the month and the year (its months).
+    let day = bm.period_containing(TimeGroup::Days, now).expect("day");
+    let week = bm.period_containing(TimeGroup::Weeks, now).expect("week");
+    let mut columns: Vec<_> = (0..30)
+        .rev()
+        .map(|i| day.offset(-i).expect("day"))
+        .collect();
+    columns.extend((0..12).rev().map(|i| week.offset(-i).expect("week")));
+    columns.push(bm.period_containing(TimeGroup::Months, now).expect("month"));
+    columns.push(bm.period_containing(TimeGroup::Years, now).expect("year"));
+    let overview = CountSpec::new(seed::EVENTS, columns).now(now);
+    let users = std::env::var("BREAKDOWN_USERS").unwrap_or_else(|_| USERS.to_string());
 
-    let mut g = c.benchmark_group("breakdown by plan (k=5), 1M users x 120 days, embedded");
+    let mut g = c.benchmark_group(format!(
+        "breakdown by plan (k=5), {users} users x 120 days, embedded"
+    ));
     g.measurement_time(Duration::from_secs(6));
     g.sample_size(10);
     g.bench_function(BenchmarkId::new("cohort 12x12 weeks", "plain"), |b| {
@@ -85,6 +108,17 @@ fn breakdown(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("events overview counts", "by plan"), |b| {
         b.to_async(&rt).iter(|| bm.count_by(&count, &plan))
+    });
+    g.bench_function(
+        BenchmarkId::new("overview 44 columns", "plain (stored sizes)"),
+        |b| b.to_async(&rt).iter(|| bm.count(&overview)),
+    );
+    g.bench_function(
+        BenchmarkId::new("overview 44 columns", "plain (decoded bitmaps)"),
+        |b| b.to_async(&rt).iter(|| bm.count_decoded(&overview)),
+    );
+    g.bench_function(BenchmarkId::new("overview 44 columns", "by plan"), |b| {
+        b.to_async(&rt).iter(|| bm.count_by(&overview, &plan))
     });
     g.finish();
 }

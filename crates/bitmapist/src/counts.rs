@@ -5,9 +5,7 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::error::Result;
 use crate::period::Period;
-use crate::segment::{
-    Breakdown, BreakdownValue, BrokenDown, Members, disjoint, masked_count, per_value,
-};
+use crate::segment::{Breakdown, BreakdownValue, BrokenDown, Members, disjoint, masked_count};
 
 use chrono::{DateTime, Utc};
 
@@ -165,6 +163,23 @@ impl CountFetched {
             .map(|row| row.iter().map(|b| masked_count(b, mask)).collect())
             .collect()
     }
+
+    /// `table[e][p]` under each of `masks`, cell by cell: each cell's bitmap is intersected
+    /// with every mask while it is in cache, instead of streaming every cell once per mask.
+    pub(crate) fn tables(&self, masks: &[Members]) -> Vec<Vec<Vec<u64>>> {
+        let mut out: Vec<Vec<Vec<u64>>> = masks
+            .iter()
+            .map(|_| self.cells.iter().map(|r| vec![0; r.len()]).collect())
+            .collect();
+        for (e, row) in self.cells.iter().enumerate() {
+            for (p, cell) in row.iter().enumerate() {
+                for (table, mask) in out.iter_mut().zip(masks) {
+                    table[e][p] = mask.count_in(cell);
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Bitmapist {
@@ -195,28 +210,41 @@ impl Bitmapist {
         let fetched = self.count_fetch(spec).await?;
         let filter = self.segment_filter(&spec.segments, spec.now, None).await?;
         let mut values = self.breakdown_values(breakdown, spec.now, None).await?;
-        if !disjoint(&values) {
-            return per_value(breakdown, filter.as_ref(), values, |mask| {
-                Ok(fetched.table(mask))
-            });
+        let none_by_difference = disjoint(&values);
+        if none_by_difference {
+            values.pop();
         }
-        values.pop();
-        let mut by = per_value(breakdown, filter.as_ref(), values, |mask| {
-            Ok(fetched.table(mask))
-        })?;
-        let mut none = fetched.table(filter.as_ref());
-        for v in &by.values {
-            for (row, counted) in none.iter_mut().zip(&v.result) {
-                for (cell, n) in row.iter_mut().zip(counted) {
-                    *cell = cell.saturating_sub(*n);
+        let masks: Vec<Members> = values
+            .iter()
+            .map(|(_, m)| match &filter {
+                None => m.clone(),
+                Some(f) => f.and(m),
+            })
+            .collect();
+        let tables = fetched.tables(&masks);
+        let mut out: Vec<BreakdownValue<Vec<Vec<u64>>>> = values
+            .into_iter()
+            .zip(tables)
+            .map(|((value, _), result)| BreakdownValue { value, result })
+            .collect();
+        if none_by_difference {
+            let mut none = fetched.table(filter.as_ref());
+            for v in &out {
+                for (row, counted) in none.iter_mut().zip(&v.result) {
+                    for (cell, n) in row.iter_mut().zip(counted) {
+                        *cell = cell.saturating_sub(*n);
+                    }
                 }
             }
+            out.push(BreakdownValue {
+                value: None,
+                result: none,
+            });
         }
-        by.values.push(BreakdownValue {
-            value: None,
-            result: none,
-        });
-        Ok(by)
+        Ok(BrokenDown {
+            breakdown: breakdown.to_string(),
+            values: out,
+        })
     }
 
     /// The counts of `spec` computed from the cells' decoded bitmaps, as a filtered or
