@@ -70,11 +70,7 @@ async fn steps(c: Client, base: String) {
     assert_eq!(shown, "3");
     link.click().await.expect("click");
     let total = texts(&c, "#bm-total").await;
-    assert_eq!(
-        total,
-        [shown.clone()],
-        "the users page counts what was clicked"
-    );
+    assert_eq!(total, [shown], "the users page counts what was clicked");
     let ids: BTreeSet<String> = texts(&c, "#bm-users tbody td").await.into_iter().collect();
     assert_eq!(ids, (1..=3).map(|u: u32| u.to_string()).collect());
     let title = texts(&c, "#bm-users-title").await.join(" ");

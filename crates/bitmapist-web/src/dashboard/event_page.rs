@@ -349,6 +349,12 @@ async fn compute_by(
     })
 }
 
+/// A users link of a value's count: the period (or the time group and the days of a
+/// stickiness bucket) and the value's pair.
+type PeriodUsers<'a> = &'a dyn Fn(&Period, (&str, &str)) -> String;
+/// See [`PeriodUsers`].
+type BucketUsers<'a> = &'a dyn Fn(&str, usize, (&str, &str)) -> String;
+
 /// The colour class of the `i`-th value (as the grouped bars give it).
 fn value_class(i: usize) -> String {
     format!("grp-{}", i % super::charts::COLOURS)
@@ -359,8 +365,8 @@ fn value_class(i: usize) -> String {
 fn by_view(
     d: &EventByData,
     breakdown: &bitmapist::Breakdown,
-    period_users: &dyn Fn(&Period, (&str, &str)) -> String,
-    bucket_users: &dyn Fn(&str, usize, (&str, &str)) -> String,
+    period_users: PeriodUsers<'_>,
+    bucket_users: BucketUsers<'_>,
 ) -> EventByView {
     let labels: Vec<String> = d
         .counts
