@@ -296,6 +296,25 @@ async fn overview_breaks_each_event_down_and_links_each_value_to_its_users() {
             );
         }
     }
+    // With a segment filter: each value's counts are of the filtered users only.
+    let filtered = get(
+        &app,
+        &format!("/bitmapist/api/events?breakdown=plan&segment=plan%3Apro&now={now}"),
+    )
+    .await;
+    assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.body);
+    let filtered = filtered.json();
+    for entry in filtered["values"].as_array().expect("values") {
+        let value = entry["value"].as_str();
+        let events = entry["result"]["events"].as_array().expect("events");
+        let e = events
+            .iter()
+            .find(|e| e["name"] == "user:logged_in")
+            .expect("event");
+        let pro = model(&cases[1].1[1], Some("pro"));
+        let want = if value == Some("pro") { pro.len() } else { 0 };
+        assert_eq!(e["counts"]["week"].as_u64(), Some(want as u64), "{value:?}");
+    }
     let one = get(
         &app,
         &format!("/bitmapist/api/events/user%3Alogged_in?breakdown=plan&now={now}"),

@@ -26,15 +26,17 @@ use super::zone::AsOf;
 pub fn index(base: &Base) -> DashboardResponse {
     let b = &base.0;
     let body = json!({
-        "events": format!("{b}/api/events?q=&page=1&per_page=100&now="),
-        "event": format!("{b}/api/events/{{name}}?now="),
+        "events": format!("{b}/api/events?q=&page=1&per_page=100&now=&breakdown="),
+        "event": format!("{b}/api/events/{{name}}?now=&breakdown="),
         "cohort": format!(
             "{b}/api/cohort?primary_event=&secondary_event=&additional=and:EVENT\
              &time_group=days&num_rows=10&num_cols=10&as_percent=&retention=first-return\
              &first_time=&average=simple&complete_only=&now="
         ),
         "cohort_csv": format!("{b}/api/cohort.csv?<the cohort parameters>"),
-        "stickiness": format!("{b}/api/events/{{name}}/stickiness?time_group=weeks&at="),
+        "stickiness": format!(
+            "{b}/api/events/{{name}}/stickiness?time_group=weeks&at=&breakdown="
+        ),
         "funnel": format!(
             "{b}/api/funnel?step=EVENT1&step=EVENT2&time_group=days&rows=30&window=14&strict=&now="
         ),
