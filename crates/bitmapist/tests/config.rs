@@ -6,10 +6,12 @@
 //! those tests re-run this test binary as a child process with the variables set, filtered
 //! to an `#[ignore]`d child test that prints what it read.
 
+use crate::common;
+
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
-use std::process::Command;
+
 use std::time::Duration;
 
 use bitmapist::{Bitmapist, Config, Error, Period, Systems, TimeGroup};
@@ -387,15 +389,7 @@ fn describe(config: &Result<Config, Error>) -> String {
 /// Runs the child test `test` of this binary with exactly the given `BITMAPIST_*`
 /// variables set, and returns its report.
 fn run_child(test: &str, vars: &[(&str, &OsStr)]) -> String {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        test,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+    let mut cmd = common::child_test(module_path!(), test);
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
