@@ -54,19 +54,7 @@ fn tempdir() -> TempDir {
 
 /// mark, unmark, count (every period), ids and events on one store.
 fn mark_count_ids_events(dir: &Path, url: &str) {
-    let with = |args: &[&'static str]| -> Vec<String> {
-        ["--store", url]
-            .iter()
-            .chain(args)
-            .map(|a| a.to_string())
-            .collect()
-    };
-    let ok = |dir: &Path, args: &[String]| {
-        succeed(dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout
-    };
-    let json = |dir: &Path, args: &[String]| {
-        json_of(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let with = |args: &[&'static str]| [&["--store", url][..], args].concat();
     let at = "2026-11-22T10:15:00Z";
     succeed(
         dir,

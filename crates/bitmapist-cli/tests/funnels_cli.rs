@@ -9,7 +9,7 @@ use std::path::Path;
 
 use bitmapist::{Bitmapist, FunnelSpec, MarkOptions, TimeGroup};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NOW: &str = "2026-11-22T18:00:00Z";
 

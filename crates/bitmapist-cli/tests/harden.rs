@@ -2,8 +2,7 @@
 //! and huge lengths in tables, cohort sizes past the cap, a store file the process may not
 //! write, and `serve` against clients that send headers slowly or nothing at all.
 
-use crate::common::succeed;
-use crate::common::{Run, run};
+use crate::common::{run, succeed};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,8 +3,7 @@
 //! a mistyped store path, ids holding control characters, and funnels or cohorts over
 //! events that were never marked.
 
-use crate::common::succeed;
-use crate::common::{Run, run};
+use crate::common::{run, succeed};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
