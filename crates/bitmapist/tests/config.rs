@@ -11,7 +11,6 @@ use crate::common;
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
-
 use std::time::Duration;
 
 use bitmapist::{Bitmapist, Config, Error, Period, Systems, TimeGroup};
