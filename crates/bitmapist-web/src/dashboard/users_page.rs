@@ -23,6 +23,14 @@
 //! - `of=lifecycle` + `row`, `status`;
 //! - `of=segment`: `name`.
 //!
+//! One value of a breakdown (a per-value count of a broken-down page) names its users as
+//! the plain number's set plus that value: a property value or a segment of the list is
+//! one more `segment=` (a property value is a segment: `segment=plan:pro`), and the users
+//! in none of the values are `none_of=BREAKDOWN` (`none_of=plan`, `none_of=trial,churned`,
+//! the breakdown as the page's `breakdown=` gives it; the engine's [`UserSet::NoneOf`]),
+//! evaluated at `now` (else `at`, else the current time). Both apply to every `of`, and the
+//! page's title says which value the set is restricted to.
+//!
 //! Pages are by id (`after=ID&limit=N`, ids ascending), so a page is stable while new marks
 //! arrive. External ids are shown where the handle maps them.
 //!
@@ -236,6 +244,30 @@ impl UsersQuery {
                         "of: {other:?} is not one of event, cohort, funnel, stickiness, lifecycle, segment"
                     ),
                 ));
+            }
+        };
+        // A breakdown's "none" value: the users of the set in none of its values.
+        let (set, title) = match q.get("none_of").map(str::trim).filter(|b| !b.is_empty()) {
+            None => (set, title),
+            Some(raw) => {
+                let breakdown: bitmapist::Breakdown = raw
+                    .parse()
+                    .map_err(|e: bitmapist::Error| bad("none_of", format!("none_of: {e}")))?;
+                let when = if q.get("now").is_some_and(|n| !n.trim().is_empty()) {
+                    ("now", q.get("now"))
+                } else {
+                    ("at", q.get("at"))
+                };
+                let now = AsOf::parse(when.0, when.1, zone)?.at;
+                let title = format!("{title}, in none of {breakdown}");
+                (
+                    UserSet::NoneOf {
+                        set: Box::new(set),
+                        breakdown,
+                        now,
+                    },
+                    title,
+                )
             }
         };
         let after = match q.get("after").map(str::trim).filter(|a| !a.is_empty()) {
