@@ -343,7 +343,12 @@ impl Shot {
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
         decoder.set_transformations(png::Transformations::normalize_to_color8());
         let mut reader = decoder.read_info().expect("a PNG header");
-        let mut buf = vec![0; reader.output_buffer_size().expect("a PNG that fits in memory")];
+        let mut buf = vec![
+            0;
+            reader
+                .output_buffer_size()
+                .expect("a PNG that fits in memory")
+        ];
         let info = reader.next_frame(&mut buf).expect("the PNG's pixels");
         buf.truncate(info.buffer_size());
         let rgba = match info.color_type {
@@ -402,7 +407,10 @@ pub fn assert_chart_shows(name: &str, png: &[u8], classes: &[&str], min: usize) 
     );
     for class in classes {
         let n = shot.count(css_colour(class));
-        assert!(n >= min, "{name} shows {class}'s colour on {n} pixels (< {min})");
+        assert!(
+            n >= min,
+            "{name} shows {class}'s colour on {n} pixels (< {min})"
+        );
     }
 }
 
@@ -450,19 +458,34 @@ mod tests {
         assert_eq!((shot.width, shot.height), (100, 20));
         assert_eq!(shot.count(green), 200);
         assert_eq!(shot.drawn(), 200);
-        assert_chart_shows("screenshot-check-ok.png", &png_with(100, green, 10), &["lc-new"], 100);
+        assert_chart_shows(
+            "screenshot-check-ok.png",
+            &png_with(100, green, 10),
+            &["lc-new"],
+            100,
+        );
     }
 
     #[test]
     #[should_panic(expected = "is blank")]
     fn a_blank_chart_fails() {
-        assert_chart_shows("screenshot-check-blank.png", &png_with(100, [0, 0, 0], 0), &[], 0);
+        assert_chart_shows(
+            "screenshot-check-blank.png",
+            &png_with(100, [0, 0, 0], 0),
+            &[],
+            0,
+        );
     }
 
     #[test]
     #[should_panic(expected = "shows lc-dormant's colour on 0 pixels")]
     fn a_missing_series_colour_fails() {
         let png = png_with(100, css_colour("lc-new"), 50);
-        assert_chart_shows("screenshot-check-missing.png", &png, &["lc-new", "lc-dormant"], 10);
+        assert_chart_shows(
+            "screenshot-check-missing.png",
+            &png,
+            &["lc-new", "lc-dormant"],
+            10,
+        );
     }
 }

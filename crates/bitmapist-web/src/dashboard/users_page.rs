@@ -312,13 +312,10 @@ impl UsersQuery {
     }
 }
 
-// --- breakdown values: the users behind a number of one breakdown value ---
-
 /// The query pairs, appended to a number's users link, that restrict it to one value of
-/// the page's breakdown `by`: a value is one more segment filter (`segment=plan:pro` for
-/// the property `plan`'s value `pro`; a segment list's value is the segment itself); the
-/// users in none of the values (`value` `None`) are `breakdown_none=1`, read with the
-/// page's own `breakdown=`.
+/// the page's breakdown `by` as the module docs say: a value is one more `segment=`
+/// (`plan:pro` for the property `plan`'s value `pro`; a segment list's value is the
+/// segment), the users in none of the values (`value` `None`) are `none_of=BREAKDOWN`.
 pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     match (by, value) {
@@ -329,13 +326,11 @@ pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> 
             q.append_pair("segment", name);
         }
         (_, None) => {
-            q.append_pair("breakdown_none", "1");
+            q.append_pair("none_of", &by.to_string());
         }
     }
     q.finish()
 }
-
-// --- end breakdown values ---
 
 /// One row of the page.
 pub struct UserRow {
