@@ -30,7 +30,7 @@ use url::form_urlencoded;
 
 use super::DashboardState;
 use super::api::Answer;
-use super::charts::{Part, StackedChart, stacked_bars, stacked_multiples};
+use super::charts::{Bar, Part, StackedChart, stacked_bars, stacked_multiples};
 use super::error::{ApiError, DashboardError, FormPage, PageError, bad, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::params::{MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_time_group};
@@ -304,10 +304,7 @@ fn class(status: LifecycleStatus) -> &'static str {
 }
 
 /// The bars of `l`, each part linking to its users through `href`.
-fn bars(
-    l: &Lifecycle,
-    href: impl Fn(usize, LifecycleStatus) -> String,
-) -> Vec<(String, Vec<Part>)> {
+fn bars(l: &Lifecycle, href: impl Fn(usize, LifecycleStatus) -> String) -> Vec<Bar> {
     l.rows
         .iter()
         .enumerate()
@@ -364,7 +361,7 @@ fn by_view(
         )
     };
     let name = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-    let groups: Vec<(String, Vec<(String, Vec<Part>)>)> = broken
+    let groups: Vec<(String, Vec<Bar>)> = broken
         .values
         .iter()
         .map(|v| {

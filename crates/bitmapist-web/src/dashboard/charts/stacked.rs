@@ -33,6 +33,9 @@ pub struct Part {
     pub href: String,
 }
 
+/// One bar: its label (the period) and its parts.
+pub type Bar = (String, Vec<Part>);
+
 /// One drawn part.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartRect {
@@ -81,14 +84,14 @@ pub struct StackedChart {
 
 /// A chart of `bars` (label, parts): the parts with `below` hang under the axis, the
 /// others stack above it, in the order given (the first next to the axis).
-pub fn stacked_bars(bars: &[(String, Vec<Part>)], what: &str) -> StackedChart {
+pub fn stacked_bars(bars: &[Bar], what: &str) -> StackedChart {
     let (up, down) = extent(bars);
     drawn(bars, what, up, down)
 }
 
 /// One chart per `(what, bars)` group, all on the scale of the largest stack and the
 /// largest part below of every group (small multiples that compare).
-pub fn stacked_multiples(groups: &[(String, Vec<(String, Vec<Part>)>)]) -> Vec<StackedChart> {
+pub fn stacked_multiples(groups: &[(String, Vec<Bar>)]) -> Vec<StackedChart> {
     let (up, down) = groups
         .iter()
         .map(|(_, bars)| extent(bars))
@@ -100,7 +103,7 @@ pub fn stacked_multiples(groups: &[(String, Vec<(String, Vec<Part>)>)]) -> Vec<S
 }
 
 /// The largest stack above the axis and the largest stack below it.
-fn extent(bars: &[(String, Vec<Part>)]) -> (u64, u64) {
+fn extent(bars: &[Bar]) -> (u64, u64) {
     let sum = |parts: &[Part], below: bool| -> u64 {
         parts
             .iter()
@@ -115,7 +118,7 @@ fn extent(bars: &[(String, Vec<Part>)]) -> (u64, u64) {
 
 /// `bars` drawn on a scale reaching at least `scale_up` above the axis and `scale_down`
 /// below it.
-fn drawn(bars: &[(String, Vec<Part>)], what: &str, scale_up: u64, scale_down: u64) -> StackedChart {
+fn drawn(bars: &[Bar], what: &str, scale_up: u64, scale_down: u64) -> StackedChart {
     let n = bars.len();
     let (max_up, max_down) = extent(bars);
     let step = nice_step(scale_up.max(scale_down).max(max_up).max(max_down));
