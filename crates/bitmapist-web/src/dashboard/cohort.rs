@@ -7,7 +7,11 @@
 //! - Under the heatmap, the retention curve ([`Curve`]).
 //! - The form's paired `additional_op` / `additional_event` fields: a 303 redirect to the
 //!   canonical URL with `additional=and:EVENT` values (blank rows dropped).
-//! - Bad input: 400, the form shown again with what was sent and the message.
+//! - With `breakdown`: one heatmap per value (the users in none last) and the values'
+//!   average curves overlaid; each value's cells link to the cell's users within the value
+//!   (the plain cell's link plus [`breakdown_value_query`]).
+//! - Bad input: 400, the form shown again with what was sent and the message
+//!   ([`form_error`]).
 
 use std::sync::Arc;
 

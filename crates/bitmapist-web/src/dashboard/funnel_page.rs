@@ -6,10 +6,16 @@
 //! defaults 30 and 14), `strict` (a checkbox: the strict bound; default the lenient one),
 //! `now` (as everywhere), `segment` (repeatable: only users in all of them) and
 //! `breakdown` (a property, or segments separated by commas: the page then adds grouped
-//! bars, one bar per value per step, and a table with a value column, from the engine's
-//! `funnel_by`, one fetch). Bad input: 400 naming the parameter (the page re-shows the form
-//! with the message; the API answers `{"error", "param"}`). Funnels run under the
+//! bars, one bar per value per step, a table of each value's totals and one of each
+//! value's rows, from the engine's `funnel_by`, one fetch). Bad input: 400 naming the
+//! parameter (the page re-shows the form with the message, through
+//! [`form_error`]; the API answers `{"error", "param"}`). Funnels run under the
 //! heavy-request bound.
+//!
+//! Every row count links to its users, `{base}/users?of=funnel&<this page's query>&row=R&step=S`;
+//! a value's counts add the value
+//! ([`breakdown_value_query`]). Totals are sums
+//! over rows (a user may enter in several), not one set, so they are not linked.
 
 use std::fmt::Write;
 use std::sync::Arc;

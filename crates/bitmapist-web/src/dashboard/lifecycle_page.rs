@@ -17,7 +17,7 @@
 //! Each bar part and each table cell links to the users behind it:
 //! `{base}/users?of=lifecycle&<this page's query>&row=R&status=S` (row 0 is the oldest
 //! period); a value's numbers add the value
-//! ([`breakdown_value_query`](super::users_page::breakdown_value_query)). Every user string (event names, labels) is escaped by the templates.
+//! ([`breakdown_value_query`]). Every user string (event names, labels) is escaped by the templates.
 
 use std::sync::Arc;
 
