@@ -179,6 +179,13 @@ async fn steps(c: Client, base: String) {
             );
             let png = element_shot(&c, "#bm-funnel-chart").await;
             assert_chart_shows("dashboard-funnel-chart.png", &png, &["bar"], 200);
+            // On a phone the funnel fits the screen's width.
+            viewport(&c, 390, 844, true).await;
+            c.goto(url.as_str()).await.expect("funnel");
+            let png = c.screenshot().await.expect("screenshot");
+            save("dashboard-funnel-390.png", &png);
+            assert_no_horizontal_scroll(&c, "funnel at 390 px", &png).await;
+            viewport(&c, 1280, 800, false).await;
         }
     }
 }

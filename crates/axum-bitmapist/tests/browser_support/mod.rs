@@ -300,7 +300,7 @@ pub async fn assert_no_horizontal_scroll(c: &Client, what: &str, png: &[u8]) {
     // grows past the screenshot's (the device's) width.
     let wide: Value = c
         .execute(
-            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > arguments[0] + 1 && !e.closest('.table-wrap, .heatmap-wrap, .scroll, nav')).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+            "return [...document.querySelectorAll('body *')].filter(e => { if (e.getBoundingClientRect().right <= arguments[0] + 1) return false; for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return false; return true; }).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
             vec![json!(Shot::decode(png).width)],
         )
         .await
