@@ -362,9 +362,11 @@ async fn broken_down(c: &Client, base: &str, bm: &Bitmapist, query: &str) {
     // On a phone the broken-down page fits the screen's width (the tables scroll inside
     // their box, the charts shrink).
     viewport(c, 390, 844, true).await;
-    c.goto(&format!("{base}/bitmapist/lifecycle?{query}&breakdown=plan"))
-        .await
-        .expect("broken-down lifecycle");
+    c.goto(&format!(
+        "{base}/bitmapist/lifecycle?{query}&breakdown=plan"
+    ))
+    .await
+    .expect("broken-down lifecycle");
     let png = c.screenshot().await.expect("screenshot");
     save("dashboard-lifecycle-390.png", &png);
     assert_no_horizontal_scroll(c, "broken-down lifecycle at 390 px", &png).await;
