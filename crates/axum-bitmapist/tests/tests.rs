@@ -22,6 +22,7 @@ mod browser_users;
 mod core_parity;
 mod dashboard;
 mod dashboard_access;
+mod dashboard_breakdown;
 mod dashboard_retention;
 mod dashboard_timezone;
 mod dashboard_users;

@@ -91,6 +91,16 @@ pub enum UserSet {
         /// When the segments are evaluated.
         now: chrono::DateTime<chrono::Utc>,
     },
+    /// The users of `set` in none of `breakdown`'s values as of `now`: the "none" value of
+    /// a broken-down number (a named value is [`UserSet::Within`] its segment).
+    NoneOf {
+        /// The users to filter.
+        set: Box<UserSet>,
+        /// The breakdown whose values they are in none of.
+        breakdown: crate::Breakdown,
+        /// When the values are evaluated.
+        now: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// One page of a [`UserSet`]'s users.
@@ -175,6 +185,16 @@ impl Bitmapist {
                 let users = Box::pin(self.users(set)).await?;
                 let filter = self.segment_filter(segments, *now, Some(&users)).await?;
                 Ok(crate::segment::filtered(users, filter.as_ref()))
+            }
+            UserSet::NoneOf {
+                set,
+                breakdown,
+                now,
+            } => {
+                let users = Box::pin(self.users(set)).await?;
+                let values = self.breakdown_values(breakdown, *now, Some(&users)).await?;
+                let none = values.into_iter().next_back().map(|(_, m)| m);
+                Ok(crate::segment::filtered(users, none.as_ref()))
             }
         }
     }

@@ -23,6 +23,14 @@
 //! - `of=lifecycle` + `row`, `status`;
 //! - `of=segment`: `name`.
 //!
+//! One value of a breakdown (a per-value count of a broken-down page) names its users as
+//! the plain number's set plus that value: a property value or a segment of the list is
+//! one more `segment=` (a property value is a segment: `segment=plan:pro`), and the users
+//! in none of the values are `none_of=BREAKDOWN` (`none_of=plan`, `none_of=trial,churned`,
+//! the breakdown as the page's `breakdown=` gives it; the engine's [`UserSet::NoneOf`]),
+//! evaluated at `now` (else `at`, else the current time). Both apply to every `of`, and the
+//! page's title says which value the set is restricted to.
+//!
 //! Pages are by id (`after=ID&limit=N`, ids ascending), so a page is stable while new marks
 //! arrive. External ids are shown where the handle maps them.
 //!
@@ -45,7 +53,7 @@ use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::error::{ApiError, DashboardError, PageError, bad};
+use super::error::{ApiError, DashboardError, PageError, answer_error, bad, rendered};
 use super::exchange::{CSV, DashboardResponse};
 use super::funnel_page::FunnelRequest;
 use super::lifecycle_page::LifecycleRequest;
@@ -238,6 +246,30 @@ impl UsersQuery {
                 ));
             }
         };
+        // A breakdown's "none" value: the users of the set in none of its values.
+        let (set, title) = match q.get("none_of").map(str::trim).filter(|b| !b.is_empty()) {
+            None => (set, title),
+            Some(raw) => {
+                let breakdown: bitmapist::Breakdown = raw
+                    .parse()
+                    .map_err(|e: bitmapist::Error| bad("none_of", format!("none_of: {e}")))?;
+                let when = if q.get("now").is_some_and(|n| !n.trim().is_empty()) {
+                    ("now", q.get("now"))
+                } else {
+                    ("at", q.get("at"))
+                };
+                let now = AsOf::parse(when.0, when.1, zone)?.at;
+                let title = format!("{title}, in none of {breakdown}");
+                (
+                    UserSet::NoneOf {
+                        set: Box::new(set),
+                        breakdown,
+                        now,
+                    },
+                    title,
+                )
+            }
+        };
         let after = match q.get("after").map(str::trim).filter(|a| !a.is_empty()) {
             None => None,
             Some(raw) => Some(
@@ -278,6 +310,26 @@ impl UsersQuery {
         }
         s.finish()
     }
+}
+
+/// The query pairs, appended to a number's users link, that restrict it to one value of
+/// the page's breakdown `by` as the module docs say: a value is one more `segment=`
+/// (`plan:pro` for the property `plan`'s value `pro`; a segment list's value is the
+/// segment), the users in none of the values (`value` `None`) are `none_of=BREAKDOWN`.
+pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    match (by, value) {
+        (bitmapist::Breakdown::Property(prop), Some(v)) => {
+            q.append_pair("segment", &format!("{prop}:{v}"));
+        }
+        (bitmapist::Breakdown::Segments(_), Some(name)) => {
+            q.append_pair("segment", name);
+        }
+        (_, None) => {
+            q.append_pair("none_of", &by.to_string());
+        }
+    }
+    q.finish()
 }
 
 /// One row of the page.
@@ -552,24 +604,20 @@ pub async fn save(
         Ok::<_, DashboardError>((q, name, users))
     }
     .await;
-    match outcome {
-        Ok((_, name, users)) if wants_json => {
-            DashboardResponse::json(StatusCode::OK, &Saved { name, users })
-        }
-        Ok((q, name, users)) => match page_of(shared, &q).await {
-            Ok(page) => {
-                let msg = format!(
-                    "Saved {} users as segment {name}.",
-                    bitmapist::thousands(users)
-                );
-                match view(base, &q, page, Some(msg), false).render() {
-                    Ok(html) => DashboardResponse::html(StatusCode::OK, html),
-                    Err(e) => PageError::from(e).into(),
-                }
-            }
-            Err(e) => PageError(e).into(),
-        },
-        Err(e) if wants_json => ApiError(e).into(),
+    let (q, name, users) = match outcome {
+        Ok(saved) => saved,
+        Err(e) => return answer_error(e, wants_json),
+    };
+    if wants_json {
+        return DashboardResponse::json(StatusCode::OK, &Saved { name, users });
+    }
+    let msg = format!(
+        "Saved {} users as segment {name}.",
+        bitmapist::thousands(users)
+    );
+    match page_of(shared, &q).await {
+        Ok(page) => rendered(StatusCode::OK, &view(base, &q, page, Some(msg), false))
+            .unwrap_or_else(DashboardResponse::from),
         Err(e) => PageError(e).into(),
     }
 }

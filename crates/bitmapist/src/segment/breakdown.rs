@@ -133,14 +133,6 @@ impl<T> BrokenDown<T> {
     }
 }
 
-/// The filter `mask` and the users of one breakdown value, together.
-fn both(filter: Option<&Members>, value: &Members) -> Members {
-    match filter {
-        None => value.clone(),
-        Some(f) => f.and(value),
-    }
-}
-
 /// Runs `compute` once per value (masked by the filter and the value), then for the users
 /// in none.
 pub(crate) fn per_value<T>(
@@ -151,7 +143,11 @@ pub(crate) fn per_value<T>(
 ) -> Result<BrokenDown<T>> {
     let mut out = Vec::with_capacity(values.len());
     for (value, members) in values {
-        let mask = both(filter, &members);
+        // Without a filter the value's users are the mask as they are (no copy).
+        let mask = match filter {
+            None => std::borrow::Cow::Borrowed(&members),
+            Some(f) => std::borrow::Cow::Owned(f.and(&members)),
+        };
         out.push(BreakdownValue {
             value,
             result: compute(Some(&mask))?,
@@ -226,4 +222,22 @@ impl Bitmapist {
         values.push((None, none));
         Ok(values)
     }
+}
+
+/// Whether the values of `values` (the named ones; the last entry is "none", the
+/// complement of their union) are pairwise disjoint: each is a plain set and their sizes
+/// add up to their union's. Property values written by [`Bitmapist::set_property`] are;
+/// raw `mark_unique("plan:x")` marks or overlapping segments may not be.
+pub(crate) fn disjoint(values: &[(Option<String>, Members)]) -> bool {
+    let Some(((_, Members::AllBut(union)), named)) = values.split_last() else {
+        return false;
+    };
+    let mut sum = 0u64;
+    for (_, m) in named {
+        match m {
+            Members::In(b) => sum += b.count(),
+            Members::AllBut(_) => return false,
+        }
+    }
+    sum == union.count()
 }

@@ -89,7 +89,7 @@ use crate::period::{Period, TimeGroup};
 use crate::store::KeyWrite;
 
 pub use breakdown::{Breakdown, BreakdownValue, BrokenDown};
-pub(crate) use breakdown::{filtered, per_value};
+pub(crate) use breakdown::{disjoint, filtered, per_value};
 
 /// The event whose unique key holds the snapshot `name`: `bitmapist:segment:{name}`.
 ///
