@@ -10,28 +10,18 @@
 //! Screenshots land in the target directory: `dashboard-overview-1280.png`,
 //! `dashboard-cohort-form-1280.png`, `dashboard-cohort-1280.png`, `dashboard-heatmap.png`,
 //! `dashboard-cohort-form-390.png`, `dashboard-overview-390.png`,
-//! `dashboard-cohort-390.png`.
-
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+//! `dashboard-cohort-390.png`, `dashboard-curve.png`. The heatmap's and the curve's
+//! screenshots are decoded and must show the stylesheet's shades and accent colour; at
+//! 390 px no page scrolls sideways.
+//!
+//! One function per page or concern (`overview`, `cohort_form`, `cohort_table`,
+//! `without_javascript`, `cohort_bad_input`, `cohort_screenshots`), run in order by
+//! `steps`; each asserts what it did.
 
 use crate::browser_support::*;
 use crate::dashboard_support::*;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-
-/// Waits until the URL contains `part`.
-async fn wait_url(c: &Client, part: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let url = c.current_url().await.expect("url").to_string();
-        if url.contains(part) {
-            return url;
-        }
-        assert!(Instant::now() < deadline, "{url} never contained {part}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
@@ -232,27 +222,27 @@ async fn csp_clean(c: &Client, what: &str) {
     );
 }
 
-/// Sets the viewport exactly (the window's size would include the browser's own frame).
-async fn viewport(c: &Client, width: u32, height: u32, mobile: bool) {
-    c.issue_cmd(Cdp(json!({
-        "cmd": "Emulation.setDeviceMetricsOverride",
-        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}
-    })))
-    .await
-    .expect("viewport");
+/// Types `value` into the field `id`, replacing what it held.
+async fn set(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.expect(id);
+    e.clear().await.expect("clear");
+    e.send_keys(value).await.expect("type");
 }
 
-async fn steps(c: Client, base: String) {
-    viewport(&c, 1280, 800, false).await;
-    // Record CSP violations from the first script of every document on.
-    c.issue_cmd(Cdp(json!({
-        "cmd": "Page.addScriptToEvaluateOnNewDocument",
-        "params": {"source": "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"}
-    })))
-    .await
-    .expect("CDP command");
+/// Unchecks "as percent" (the default view shows percent; these steps compare counts).
+async fn counts_not_percent(c: &Client) {
+    let percent_box = c
+        .find(Locator::Css("input[name=as_percent]"))
+        .await
+        .expect("checkbox");
+    if percent_box.is_selected().await.expect("checked") {
+        percent_box.click().await.expect("uncheck");
+    }
+}
 
-    // 1. The overview.
+/// The overview: every event's row shows the API's counts, its name as text; the search
+/// filters as you type.
+async fn overview(c: &Client, base: &str) {
     c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
         .await
         .expect("overview");
@@ -261,7 +251,7 @@ async fn steps(c: Client, base: String) {
         .find_all(Locator::Css("#bm-events tbody tr"))
         .await
         .expect("rows");
-    let api = fetch_json(&base, "/bitmapist/api/events?now=2026-11-22T12:00:00Z").await;
+    let api = fetch_json(base, "/bitmapist/api/events?now=2026-11-22T12:00:00Z").await;
     assert_eq!(
         rows.len(),
         api["events"]
@@ -293,7 +283,7 @@ async fn steps(c: Client, base: String) {
             "{name}"
         );
     }
-    csp_clean(&c, "overview").await;
+    csp_clean(c, "overview").await;
     save(
         "dashboard-overview-1280.png",
         &c.screenshot().await.expect("screenshot"),
@@ -310,8 +300,12 @@ async fn steps(c: Client, base: String) {
         .await
         .expect("visible");
     assert_eq!(visible, json!(["user:logged_in"]));
+}
 
-    // 2. The cohort page: a default table at first.
+/// The cohort page's form: a default table at first; filled (with a chain condition added
+/// through the JavaScript button) and submitted, it lands on the canonical URL of what was
+/// typed, and shows the chain back.
+async fn cohort_form(c: &Client, base: &str) {
     c.goto(&format!("{base}/bitmapist/cohort?now=2026-11-22"))
         .await
         .expect("cohort");
@@ -319,21 +313,12 @@ async fn steps(c: Client, base: String) {
     c.find(Locator::Id("bm-heatmap"))
         .await
         .expect("a default table");
-    csp_clean(&c, "cohort page").await;
+    csp_clean(c, "cohort page").await;
 
-    // 3. Fill the form and submit it.
-    let set = |id: &'static str, value: &'static str| {
-        let c = c.clone();
-        async move {
-            let e = c.find(Locator::Id(id)).await.expect(id);
-            e.clear().await.expect("clear");
-            e.send_keys(value).await.expect("type");
-        }
-    };
-    set("primary_event", "user:signed_up").await;
-    set("secondary_event", "user:logged_in").await;
-    set("num_rows", "14").await;
-    set("num_cols", "14").await;
+    set(c, "primary_event", "user:signed_up").await;
+    set(c, "secondary_event", "user:logged_in").await;
+    set(c, "num_rows", "14").await;
+    set(c, "num_cols", "14").await;
     c.find(Locator::Id("time_group"))
         .await
         .expect("time group")
@@ -364,13 +349,7 @@ async fn steps(c: Client, base: String) {
         .send_keys("user:bought")
         .await
         .expect("type");
-    let percent_box = c
-        .find(Locator::Css("input[name=as_percent]"))
-        .await
-        .expect("checkbox");
-    if percent_box.is_selected().await.expect("checked") {
-        percent_box.click().await.expect("uncheck");
-    }
+    counts_not_percent(c).await;
     c.find(Locator::Css("select[name=retention]"))
         .await
         .expect("retention select")
@@ -387,7 +366,7 @@ async fn steps(c: Client, base: String) {
         .click()
         .await
         .expect("submit");
-    let url = wait_url(&c, "additional=or%3Auser%3Abought").await;
+    let url = wait_url(c, "additional=or%3Auser%3Abought").await;
     assert!(url.contains("primary_event=user%3Asigned_up"), "{url}");
     assert!(
         url.contains("num_rows=14")
@@ -412,25 +391,28 @@ async fn steps(c: Client, base: String) {
         .await
         .expect("chain");
     assert_eq!(chained, json!(["user:bought", ""]));
+}
 
-    // 4. The heatmap equals the API's numbers for the same URL.
-    heatmap_matches_json(&c, &base, false).await;
-    csp_clean(&c, "heatmap").await;
-    // 4b. The retention curve under it: drawn, one faint line per row with users, and the
-    //     average points' tooltips are the API's averages.
-    curve_matches_json(&c, &base).await;
-    csp_clean(&c, "retention curve").await;
+/// The table the form asked for: the heatmap and the retention curve under it show the
+/// API's numbers; the percent toggle switches to percentages shaded by the stylesheet.
+/// Returns the URL of the table in percent.
+async fn cohort_table(c: &Client, base: &str) -> String {
+    heatmap_matches_json(c, base, false).await;
+    csp_clean(c, "heatmap").await;
+    // The retention curve under it: drawn, one faint line per row with users, and the
+    // average points' tooltips are the API's averages.
+    curve_matches_json(c, base).await;
+    csp_clean(c, "retention curve").await;
 
-    // 5. The percent toggle.
     c.find(Locator::Id("bm-show-percent"))
         .await
         .expect("toggle")
         .click()
         .await
         .expect("click");
-    let url_percent = wait_url(&c, "as_percent=1").await;
-    heatmap_matches_json(&c, &base, true).await;
-    assert!(text(&c, "#bm-show-percent").await == "Percent");
+    let url_percent = wait_url(c, "as_percent=1").await;
+    heatmap_matches_json(c, base, true).await;
+    assert!(text(c, "#bm-show-percent").await == "Percent");
     assert_eq!(
         c.find(Locator::Id("bm-show-percent"))
             .await
@@ -455,8 +437,12 @@ async fn steps(c: Client, base: String) {
             .is_some_and(|s| s.starts_with("rgb(") && s != "rgb(255, 255, 255)"),
         "{shaded}"
     );
+    url_percent
+}
 
-    // 6. With JavaScript off: the form (its blank chain row) and the search still work.
+/// With JavaScript off: the cohort form (its blank chain row) still submits and the
+/// server-rendered heatmap and curve are there; the overview's search works as a GET.
+async fn without_javascript(c: &Client, base: &str) {
     c.issue_cmd(Cdp(json!({
         "cmd": "Emulation.setScriptExecutionDisabled",
         "params": {"value": true}
@@ -489,31 +475,24 @@ async fn steps(c: Client, base: String) {
         .send_keys("user:bought")
         .await
         .expect("type");
-    set("num_rows", "7").await;
-    // The default view shows percent; this step compares counts.
-    let percent_box = c
-        .find(Locator::Css("input[name=as_percent]"))
-        .await
-        .expect("checkbox");
-    if percent_box.is_selected().await.expect("checked") {
-        percent_box.click().await.expect("uncheck");
-    }
+    set(c, "num_rows", "7").await;
+    counts_not_percent(c).await;
     c.find(Locator::Id("bm-submit"))
         .await
         .expect("submit")
         .click()
         .await
         .expect("submit");
-    let url = wait_url(&c, "additional=or%3Auser%3Abought").await;
+    let url = wait_url(c, "additional=or%3Auser%3Abought").await;
     assert!(url.contains("num_rows=7"), "{url}");
-    assert_eq!(read_heatmap(&c).await.len(), 7);
-    heatmap_matches_json(&c, &base, false).await;
+    assert_eq!(read_heatmap(c).await.len(), 7);
+    heatmap_matches_json(c, base, false).await;
     // The retention curve is server-rendered: there and visible without JavaScript.
     assert!(
         url.contains("retention=on-or-after"),
         "the default view's mode: {url}"
     );
-    curve_matches_json(&c, &base).await;
+    curve_matches_json(c, base).await;
     c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
         .await
         .expect("overview");
@@ -522,7 +501,7 @@ async fn steps(c: Client, base: String) {
         .send_keys("bought\u{e007}")
         .await
         .expect("type and Enter");
-    wait_url(&c, "q=bought").await;
+    wait_url(c, "q=bought").await;
     let rows = c
         .find_all(Locator::Css("#bm-events tbody tr"))
         .await
@@ -534,14 +513,16 @@ async fn steps(c: Client, base: String) {
     })))
     .await
     .expect("scripts on");
+}
 
-    // 7. Bad input in the browser: 400, the message and the form again.
+/// Bad input in the browser: 400, the message and the form again, the field marked.
+async fn cohort_bad_input(c: &Client, base: &str) {
     c.goto(&format!(
         "{base}/bitmapist/cohort?primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in&num_rows=0&now=2026-11-22"
     ))
     .await
     .expect("bad input");
-    assert!(text(&c, "#bm-error").await.contains("num_rows"));
+    assert!(text(c, "#bm-error").await.contains("num_rows"));
     assert_eq!(
         c.find(Locator::Id("num_rows"))
             .await
@@ -555,10 +536,13 @@ async fn steps(c: Client, base: String) {
         "dashboard-cohort-error-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
+}
 
-    // 8. Screenshots of the table of step 5: the page and the heatmap, laptop and phone.
-    let url = url_percent;
-    c.goto(&url).await.expect("cohort");
+/// Screenshots of the table at `url`, laptop and phone, checked: the heatmap is shaded
+/// (several shades of the stylesheet), the curve's average line has the accent colour, and
+/// on a phone no page scrolls sideways.
+async fn cohort_screenshots(c: &Client, base: &str, url: &str) {
+    c.goto(url).await.expect("cohort");
     c.execute(
         "document.querySelector('.result').scrollIntoView();",
         vec![],
@@ -569,95 +553,60 @@ async fn steps(c: Client, base: String) {
         "dashboard-cohort-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
-    let heat = c.find(Locator::Css(".result")).await.expect("result");
-    save(
-        "dashboard-heatmap.png",
-        &heat.screenshot().await.expect("screenshot"),
+    let heat = element_shot(c, "#bm-heatmap").await;
+    assert_chart_shows("dashboard-heatmap.png", &heat, &[], 0);
+    let shot = Shot::decode(&heat);
+    let shades: Vec<usize> = (1..=10)
+        .filter(|k| shot.count(css_colour(&format!("h{k}"))) >= 20)
+        .collect();
+    assert!(
+        shades.len() >= 3,
+        "the heatmap shows at least three of the stylesheet's shades: {shades:?}"
     );
+    let curve = element_shot(c, "svg.curve").await;
+    assert_chart_shows("dashboard-curve.png", &curve, &["--accent"], 50);
 
-    viewport(&c, 390, 844, true).await;
+    viewport(c, 390, 844, true).await;
     c.goto(&format!("{base}/bitmapist?now=2026-11-22T12:00:00Z"))
         .await
         .expect("overview");
-    save(
-        "dashboard-overview-390.png",
-        &c.screenshot().await.expect("screenshot"),
-    );
-    // On a phone the page does not scroll sideways; the tables scroll inside their box.
-    let width: Value = c
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await
-        .expect("widths");
-    assert_eq!(
-        width[0], width[1],
-        "no horizontal page scroll on a phone: {width}"
-    );
-    c.goto(&url).await.expect("cohort");
-    save(
-        "dashboard-cohort-form-390.png",
-        &c.screenshot().await.expect("screenshot"),
-    );
+    let png = c.screenshot().await.expect("screenshot");
+    save("dashboard-overview-390.png", &png);
+    assert_no_horizontal_scroll(c, "overview at 390 px", &png).await;
+    c.goto(url).await.expect("cohort");
+    let png = c.screenshot().await.expect("screenshot");
+    save("dashboard-cohort-form-390.png", &png);
+    assert_no_horizontal_scroll(c, "cohort form at 390 px", &png).await;
     c.execute(
         "document.querySelector('.result').scrollIntoView();",
         vec![],
     )
     .await
     .expect("scroll");
-    save(
-        "dashboard-cohort-390.png",
-        &c.screenshot().await.expect("screenshot"),
-    );
-    let width: Value = c
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await
-        .expect("widths");
-    assert_eq!(
-        width[0], width[1],
-        "no horizontal page scroll on a phone: {width}"
-    );
+    let png = c.screenshot().await.expect("screenshot");
+    save("dashboard-cohort-390.png", &png);
+    assert_no_horizontal_scroll(c, "cohort table at 390 px", &png).await;
+}
+
+async fn steps(c: Client, base: String) {
+    viewport(&c, 1280, 800, false).await;
+    record_csp_violations(&c).await;
+    overview(&c, &base).await;
+    cohort_form(&c, &base).await;
+    let url_percent = cohort_table(&c, &base).await;
+    without_javascript(&c, &base).await;
+    cohort_bad_input(&c, &base).await;
+    cohort_screenshots(&c, &base, &url_percent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_in_a_real_browser() {
-    let (chromium, driver_bin) = binaries();
-
-    // The app, on a real port, with the default access (loopback only): the browser
-    // connects from 127.0.0.1, so it is admitted through the real peer address.
+    // The app with the default access (loopback only): the browser connects from
+    // 127.0.0.1, so it is admitted through the real peer address.
     let bm = bitmapist::Bitmapist::open("memory://")
         .await
         .expect("store");
     synthetic(&bm, 3_000, 45).await;
     let app = axum::Router::new().nest("/bitmapist", axum_bitmapist::Dashboard::new(bm).router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-
-    let driver = start_driver(&driver_bin);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = connect(&chromium, &driver, profile.path()).await;
-    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
-    let result = run.await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser steps: {e}");
-    }
+    in_browser(app, steps).await;
 }

@@ -3,14 +3,16 @@
 //! to the lifecycle page: the stacked chart is drawn (dormant parts below the zero line),
 //! its table shows the JSON API's numbers, each part links to exactly its users (checked
 //! against the engine's `UserSet::Lifecycle`), no CSP violation; the screenshot of the chart
-//! is decoded in the browser and must show every status's colour. The trend lines' last
-//! points carry the API's numbers.
+//! is decoded and must show every status's colour from the stylesheet. Broken down by a
+//! property: one chart per value on one scale, each in the statuses' colours, every part
+//! linking to exactly its users within the value. The trend lines' last points carry the
+//! API's numbers, and their screenshot shows each line's colour.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; a missing browser fails with the install
 //! hint, never skips. Screenshots: `dashboard-lifecycle-1280.png` (the page),
-//! `dashboard-lifecycle-chart.png` (the chart) and `dashboard-trends.png` in the target dir.
+//! `dashboard-lifecycle-chart.png` (the chart), `dashboard-lifecycle-value-{1,2,3}.png` (the
+//! per-value charts) and `dashboard-trends.png` in the target dir.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::browser_support::*;
@@ -19,69 +21,8 @@ use bitmapist::{Bitmapist, LifecycleSpec, LifecycleStatus, TimeGroup, UserSet};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-/// How many pixels of each colour (RGB, within a small tolerance) a PNG has, decoded by the
-/// browser itself (a data: image drawn on a canvas; the page's CSP allows data: images).
-async fn colour_counts(c: &Client, png: &[u8], colours: &[[u8; 3]]) -> Vec<u64> {
-    let b64 = base64(png);
-    let got = c
-        .execute_async(
-            r#"const [src, colours, done] = arguments;
-               const img = new Image();
-               img.onload = () => {
-                 const cv = document.createElement('canvas');
-                 cv.width = img.width; cv.height = img.height;
-                 const g = cv.getContext('2d'); g.drawImage(img, 0, 0);
-                 const d = g.getImageData(0, 0, cv.width, cv.height).data;
-                 const n = colours.map(() => 0);
-                 for (let i = 0; i < d.length; i += 4) {
-                   colours.forEach((c, k) => {
-                     if (Math.abs(d[i] - c[0]) < 8 && Math.abs(d[i+1] - c[1]) < 8 && Math.abs(d[i+2] - c[2]) < 8) n[k]++;
-                   });
-                 }
-                 done(n);
-               };
-               img.onerror = () => done(null);
-               img.src = 'data:image/png;base64,' + src;"#,
-            vec![json!(b64), json!(colours)],
-        )
-        .await
-        .expect("decode the screenshot");
-    got.as_array()
-        .expect("counts")
-        .iter()
-        .map(|v| v.as_u64().expect("count"))
-        .collect()
-}
-
-/// Standard base64 (the screenshot as a data: URL).
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 async fn steps(c: Client, base: String, bm: Bitmapist) {
-    c.issue_cmd(Cdp(json!({
-        "cmd": "Page.addScriptToEvaluateOnNewDocument",
-        "params": {"source": "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"}
-    })))
-    .await
-    .expect("CDP command");
+    record_csp_violations(&c).await;
 
     // 1. The event page: trend lines whose last points carry the API's numbers.
     c.goto(&format!(
@@ -128,21 +69,14 @@ async fn steps(c: Client, base: String, bm: Bitmapist) {
         .await
         .expect("rect");
     assert!(rect.2 > 200.0 && rect.3 > 50.0, "the ratio chart is drawn");
-    let trends = c.find(Locator::Id("bm-trends")).await.expect("trends");
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'center'});",
-        vec![serde_json::to_value(&trends).expect("element")],
-    )
-    .await
-    .expect("scroll");
-    let png = trends.screenshot().await.expect("trends screenshot");
-    save("dashboard-trends.png", &png);
-    // DAU, WAU, MAU (dashboard.css): each line shows.
-    let colours = [[0x1c, 0x7e, 0xd6], [0x2f, 0x9e, 0x44], [0x70, 0x48, 0xe8]];
-    let counts = colour_counts(&c, &png, &colours).await;
-    for (k, n) in counts.iter().enumerate() {
-        assert!(*n > 20, "line {k} shows in the trends chart: {counts:?}");
-    }
+    // The screenshot shows each line in its stylesheet colour.
+    let png = element_shot(&c, "#bm-trends").await;
+    assert_chart_shows(
+        "dashboard-trends.png",
+        &png,
+        &["ln-dau", "ln-wau", "ln-mau"],
+        20,
+    );
 
     // 2. Its lifecycle link leads to the lifecycle page; ask for days.
     c.find(Locator::Id("bm-lifecycle-link"))
@@ -311,66 +245,140 @@ async fn steps(c: Client, base: String, bm: Bitmapist) {
         "dashboard-lifecycle-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
-    let card = c
-        .find(Locator::Id("bm-lifecycle-chart"))
-        .await
-        .expect("chart");
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'center'});",
-        vec![serde_json::to_value(&card).expect("element")],
-    )
+    let chart = element_shot(&c, "#bm-lifecycle-chart").await;
+    assert_chart_shows("dashboard-lifecycle-chart.png", &chart, &STATUS_CLASSES, 50);
+
+    broken_down(&c, &base, &bm, &query).await;
+}
+
+/// The statuses' colour classes (new, returning, resurrecting, dormant).
+const STATUS_CLASSES: [&str; 4] = ["lc-new", "lc-returning", "lc-resurrecting", "lc-dormant"];
+
+/// 7. Broken down by a property: one chart per value (and the users in none) on one
+///    scale, each drawn in the statuses' colours, and every part of every chart links to
+///    exactly its users within the value (the users API's total is the part's number).
+async fn broken_down(c: &Client, base: &str, bm: &Bitmapist, query: &str) {
+    // Half the users get a plan (a third of those pro); the others are in none.
+    for uid in (0..2_000).step_by(2) {
+        let plan = if uid % 3 == 0 { "pro" } else { "free" };
+        bm.set_property("plan", plan, uid).await.expect("set plan");
+    }
+    c.goto(&format!(
+        "{base}/bitmapist/lifecycle?{query}&breakdown=plan"
+    ))
     .await
-    .expect("scroll");
-    let chart = card.screenshot().await.expect("chart screenshot");
-    save("dashboard-lifecycle-chart.png", &chart);
-    // new, returning, resurrecting, dormant (dashboard.css).
-    let colours = [
-        [0x2f, 0x9e, 0x44],
-        [0x1c, 0x7e, 0xd6],
-        [0xf0, 0x8c, 0x00],
-        [0xe0, 0x31, 0x31],
-    ];
-    let counts = colour_counts(&c, &chart, &colours).await;
-    for (k, n) in counts.iter().enumerate() {
-        assert!(
-            *n > 50,
-            "colour {k} of the statuses shows in the chart: {counts:?}"
+    .expect("broken-down lifecycle");
+    let violations = c
+        .execute("return window.__cspViolations || null;", vec![])
+        .await
+        .expect("execute");
+    assert_eq!(violations, json!([]), "CSP violations");
+    let names: Vec<String> = {
+        let mut out = Vec::new();
+        for h in c
+            .find_all(Locator::Css("#bm-lifecycle-by-charts h3"))
+            .await
+            .expect("value titles")
+        {
+            out.push(h.text().await.expect("text"));
+        }
+        out
+    };
+    assert_eq!(names, ["free", "pro", "(none)"]);
+    // One scale: every chart's zero line at the same height, the same y ticks.
+    let scale: Value = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-lifecycle-by-charts svg')].map(s => \
+               [s.querySelector('line.zero').getAttribute('y1'), \
+                [...s.querySelectorAll('text.tick.y')].map(t => t.textContent).join(' ')]);",
+            vec![],
+        )
+        .await
+        .expect("scales");
+    let scales = scale.as_array().expect("charts");
+    assert_eq!(scales.len(), 3);
+    assert!(
+        scales.iter().all(|s| *s == scales[0]),
+        "one scale across values: {scale}"
+    );
+    for k in 1..=3 {
+        let png = element_shot(c, &format!("#bm-lifecycle-by-chart-{k}")).await;
+        assert_chart_shows(
+            &format!("dashboard-lifecycle-value-{k}.png"),
+            &png,
+            &STATUS_CLASSES,
+            20,
         );
     }
+    // Every few parts of every chart: the users page behind the link counts the number
+    // the part's tooltip shows.
+    let parts: Value = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-lifecycle-by-charts a')].map(a => \
+               [a.getAttribute('href'), a.querySelector('title').textContent]);",
+            vec![],
+        )
+        .await
+        .expect("parts");
+    let parts = parts.as_array().expect("parts");
+    assert!(parts.len() >= 60, "{} parts", parts.len());
+    for part in parts.iter().step_by(11) {
+        let href = part[0].as_str().expect("href");
+        let title = part[1].as_str().expect("title");
+        let shown: u64 = title
+            .rsplit(": ")
+            .next()
+            .expect("count")
+            .replace(',', "")
+            .parse()
+            .expect("a count");
+        let api = href.replacen("/bitmapist/users?", "/bitmapist/api/users?", 1);
+        let users = fetch_json(base, &api).await;
+        assert_eq!(users["total"], Value::from(shown), "{title}: {href}");
+    }
+    // The value table's cells link the same way.
+    let cell = c
+        .find(Locator::Css(
+            "#bm-lifecycle-by-table tbody tr:last-child td a",
+        ))
+        .await
+        .expect("a linked cell of the users in none");
+    let href = cell.attr("href").await.expect("href").expect("href");
+    assert!(href.contains("none_of=plan"), "{href}");
+    let shown: u64 = cell
+        .text()
+        .await
+        .expect("text")
+        .replace(',', "")
+        .parse()
+        .expect("count");
+    let users = fetch_json(
+        base,
+        &href.replacen("/bitmapist/users?", "/bitmapist/api/users?", 1),
+    )
+    .await;
+    assert_eq!(users["total"], Value::from(shown), "{href}");
+
+    // On a phone the broken-down page fits the screen's width (the tables scroll inside
+    // their box, the charts shrink).
+    viewport(c, 390, 844, true).await;
+    c.goto(&format!(
+        "{base}/bitmapist/lifecycle?{query}&breakdown=plan"
+    ))
+    .await
+    .expect("broken-down lifecycle");
+    let png = c.screenshot().await.expect("screenshot");
+    save("dashboard-lifecycle-390.png", &png);
+    assert_no_horizontal_scroll(c, "broken-down lifecycle at 390 px", &png).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_page_and_trends_in_a_real_browser() {
-    let (chromium, driver_bin) = binaries();
     let bm = Bitmapist::open("memory://").await.expect("store");
     synthetic(&bm, 2_000, 45).await;
     let app = axum::Router::new().nest(
         "/bitmapist",
         axum_bitmapist::Dashboard::new(bm.clone()).router(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let driver = start_driver(&driver_bin);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = connect(&chromium, &driver, profile.path()).await;
-    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}"), bm));
-    let result = run.await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser steps: {e}");
-    }
+    in_browser(app, |c, base| steps(c, base, bm)).await;
 }

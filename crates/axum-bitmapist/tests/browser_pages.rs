@@ -8,9 +8,10 @@
 //! chromium-driver`); a missing browser fails with that hint, never skips.
 //! `BITMAPIST_CHROMIUM` and `BITMAPIST_CHROMEDRIVER` override the binaries' paths (the
 //! driver helpers are shared with `tests/browser.rs` in `tests/browser_support`).
-//! Screenshots: `dashboard-event-1280.png`, `dashboard-funnel-1280.png` in the target dir.
+//! Screenshots: `dashboard-event-1280.png`, `dashboard-funnel-1280.png`, and the charts
+//! `dashboard-event-days.png` and `dashboard-funnel-chart.png`, decoded: not blank, their
+//! bars in the stylesheet's colour.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::browser_support::*;
@@ -62,12 +63,7 @@ async fn charts(c: &Client) -> Vec<(f64, f64, usize)> {
 }
 
 async fn steps(c: Client, base: String) {
-    c.issue_cmd(Cdp(json!({
-        "cmd": "Page.addScriptToEvaluateOnNewDocument",
-        "params": {"source": "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"}
-    })))
-    .await
-    .expect("CDP command");
+    record_csp_violations(&c).await;
 
     for scripts in [true, false] {
         if !scripts {
@@ -111,6 +107,9 @@ async fn steps(c: Client, base: String) {
                 "dashboard-event-1280.png",
                 &c.screenshot().await.expect("screenshot"),
             );
+            // The days chart's screenshot shows its bars in the stylesheet's colour.
+            let png = element_shot(&c, "svg.axis-chart").await;
+            assert_chart_shows("dashboard-event-days.png", &png, &["bar"], 200);
         }
 
         // 2. The funnel form: fill in the steps, submit, land on a bookmarkable URL.
@@ -178,41 +177,25 @@ async fn steps(c: Client, base: String) {
                 "dashboard-funnel-1280.png",
                 &c.screenshot().await.expect("screenshot"),
             );
+            let png = element_shot(&c, "#bm-funnel-chart").await;
+            assert_chart_shows("dashboard-funnel-chart.png", &png, &["bar"], 200);
+            // On a phone the funnel fits the screen's width.
+            viewport(&c, 390, 844, true).await;
+            c.goto(url.as_str()).await.expect("funnel");
+            let png = c.screenshot().await.expect("screenshot");
+            save("dashboard-funnel-390.png", &png);
+            assert_no_horizontal_scroll(&c, "funnel at 390 px", &png).await;
+            viewport(&c, 1280, 800, false).await;
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_and_funnel_pages_in_a_real_browser() {
-    let (chromium, driver_bin) = binaries();
     let bm = bitmapist::Bitmapist::open("memory://")
         .await
         .expect("store");
     synthetic(&bm, 2_000, 45).await;
     let app = axum::Router::new().nest("/bitmapist", axum_bitmapist::Dashboard::new(bm).router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let driver = start_driver(&driver_bin);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = connect(&chromium, &driver, profile.path()).await;
-    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
-    let result = run.await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser steps: {e}");
-    }
+    in_browser(app, steps).await;
 }

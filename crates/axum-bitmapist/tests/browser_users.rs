@@ -10,7 +10,6 @@
 //! chromium-driver`); a missing browser fails with that hint, never skips.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use crate::browser_support::*;
 use crate::dashboard_support::*;
@@ -155,6 +154,45 @@ async fn steps(c: Client, base: String) {
         "dashboard-cohort-breakdown-1280.png",
         &c.screenshot().await.expect("screenshot"),
     );
+    // Every number of every value's table links to exactly its users within the value:
+    // the users API behind each link counts the number shown.
+    let links = c
+        .execute(
+            "return [...document.querySelectorAll('#bm-breakdown a.users-link')].map(a => [a.getAttribute('href'), a.textContent.trim()]);",
+            vec![],
+        )
+        .await
+        .expect("links");
+    let links = links.as_array().expect("links");
+    assert!(links.len() >= 9, "{} linked numbers", links.len());
+    for link in links {
+        let (href, shown) = (
+            link[0].as_str().expect("href"),
+            link[1].as_str().expect("text").replace(',', ""),
+        );
+        let api = href.replacen("/bitmapist/users?", "/bitmapist/api/users?", 1);
+        let users = fetch_json(&base, &api).await;
+        assert_eq!(users["total"].to_string(), shown, "{href}");
+    }
+    // Clicked: the users in none of the values who signed up on Nov 20 (users 9 and 10).
+    let none_row = c
+        .find_all(Locator::Css("#bm-breakdown table"))
+        .await
+        .expect("tables")
+        .pop()
+        .expect("the table of the users in none");
+    none_row
+        .find(Locator::Css("tbody tr:first-child a.users-link"))
+        .await
+        .expect("its first row links to its users")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        wait_url(&c, "none_of=plan").await.contains("of=cohort"),
+        "the cohort's users in none of plan"
+    );
+    assert_eq!(texts(&c, "#bm-users tbody td").await, ["9", "10"]);
 
     // The event page's segment filter: type the segment, submit, and every stickiness
     // bucket's users are the segment's users (1..=4) active that many days.
@@ -217,7 +255,6 @@ async fn steps(c: Client, base: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_a_cohort_cell_to_its_users_and_a_segment() {
-    let (chromium, driver_bin) = binaries();
     let bm = store().await;
     for uid in 1..=3 {
         bm.set_property("plan", "pro", uid).await.expect("set");
@@ -226,29 +263,5 @@ async fn from_a_cohort_cell_to_its_users_and_a_segment() {
         bm.set_property("plan", "free", uid).await.expect("set");
     }
     let app = app(&bm, axum_bitmapist::Access::LoopbackOnly);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let driver = start_driver(&driver_bin);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = connect(&chromium, &driver, profile.path()).await;
-    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
-    let result = run.await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser steps: {e}");
-    }
+    in_browser(app, steps).await;
 }

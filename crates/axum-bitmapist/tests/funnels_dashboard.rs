@@ -270,3 +270,90 @@ async fn new_routes_keep_access_control_and_security_headers() {
         assert_eq!(a.header("cache-control"), "no-store");
     }
 }
+
+/// Broken down by a property, every count of the funnel page's per-value table links to
+/// exactly its users within the value: the users API behind each link lists the model's
+/// users of that row, step and value, as many as the number shown.
+#[tokio::test]
+async fn funnel_breakdown_counts_link_to_their_users() {
+    use std::collections::BTreeSet;
+    let bm = store().await;
+    let pro: BTreeSet<u32> = [1, 2, 11].into();
+    let free: BTreeSet<u32> = [3, 4, 5, 12].into();
+    for &uid in &pro {
+        bm.set_property("plan", "pro", uid).await.expect("set");
+    }
+    for &uid in &free {
+        bm.set_property("plan", "free", uid).await.expect("set");
+    }
+    let app = app(&bm, Access::Public);
+    // The model (the fixture): per row, per step, the users who reached it.
+    let steps: [[BTreeSet<u32>; 3]; 3] = [
+        [(1..=10).collect(), (1..=4).collect(), [1].into()],
+        [(11..=15).collect(), [11, 12, 13].into(), BTreeSet::new()],
+        [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
+    ];
+    let page = get(
+        &app,
+        &format!(
+            "/bitmapist/funnel?{FUNNEL}&time_group=days&rows=3&window=3&now={}&breakdown=plan",
+            enc(NOW)
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let table = page
+        .body
+        .split("id=\"bm-funnel-by-periods\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the per-value table");
+    let mut seen = BTreeSet::new();
+    for link in table.split("<a href=\"").skip(1) {
+        let (href, rest) = link.split_once('"').expect("href");
+        let href = href.replace("&#38;", "&").replace("&amp;", "&");
+        let shown: usize = rest
+            .split_once('>')
+            .and_then(|(_, r)| r.split('<').next())
+            .expect("number")
+            .replace(',', "")
+            .parse()
+            .expect("a count");
+        let q: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(href.split_once('?').expect("query").1.as_bytes())
+                .into_owned()
+                .collect();
+        let (row, step): (usize, usize) = (q["row"].parse().unwrap(), q["step"].parse().unwrap());
+        let value = if q.contains_key("none_of") {
+            assert_eq!(q["none_of"], "plan");
+            "(none)"
+        } else {
+            // The page's own filter has no segment: the one segment is the value.
+            q["segment"].as_str()
+        };
+        let want: BTreeSet<u32> = steps[row][step]
+            .iter()
+            .copied()
+            .filter(|u| match value {
+                "plan:pro" => pro.contains(u),
+                "plan:free" => free.contains(u),
+                "(none)" => !pro.contains(u) && !free.contains(u),
+                other => panic!("unexpected value {other}"),
+            })
+            .collect();
+        let api = href.replacen("/bitmapist/users?", "/bitmapist/api/users?", 1);
+        let got = get(&app, &api).await;
+        assert_eq!(got.status, StatusCode::OK, "{api}: {}", got.body);
+        let ids: BTreeSet<u32> = got.json()["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|i| i.as_u64().expect("id") as u32)
+            .collect();
+        assert_eq!(ids, want, "{href}");
+        assert_eq!(shown, want.len(), "{href}");
+        seen.insert((row, step, value.to_string()));
+    }
+    // Every value (pro, free, none) x 3 rows x 3 steps is linked.
+    assert_eq!(seen.len(), 27, "{seen:?}");
+}

@@ -216,3 +216,118 @@ async fn segment_filter_and_breakdown_in_the_apis() {
         assert_eq!(a.json()["param"], param, "{path}");
     }
 }
+
+/// Broken down by a property, every per-value number (each chart's bar parts and each
+/// value-table cell) links to exactly its users within the value: the users API behind the
+/// link lists the model's users of that row, status and value, as many as shown.
+#[tokio::test]
+async fn broken_down_parts_and_cells_link_to_their_users() {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let bm = store().await;
+    let pro: BTreeSet<u32> = [1, 3, 11].into();
+    let free: BTreeSet<u32> = [2, 12].into();
+    for &uid in &pro {
+        bm.set_property("plan", "pro", uid).await.expect("set");
+    }
+    for &uid in &free {
+        bm.set_property("plan", "free", uid).await.expect("set");
+    }
+    let app = app(&bm, Access::Public);
+    // The model (the fixture): Nov 21, 1..=4 new; Nov 22, 11..=13 new, 1 and 2 returning,
+    // 3 and 4 dormant.
+    let mut model: BTreeMap<(usize, &str), BTreeSet<u32>> = BTreeMap::new();
+    model.insert((0, "new"), (1..=4).collect());
+    model.insert((1, "new"), (11..=13).collect());
+    model.insert((1, "returning"), [1, 2].into());
+    model.insert((1, "dormant"), [3, 4].into());
+    let of_value = |users: &BTreeSet<u32>, value: &str| -> BTreeSet<u32> {
+        users
+            .iter()
+            .copied()
+            .filter(|u| match value {
+                "plan:pro" => pro.contains(u),
+                "plan:free" => free.contains(u),
+                "none" => !pro.contains(u) && !free.contains(u),
+                other => panic!("unexpected value {other}"),
+            })
+            .collect()
+    };
+    let page = get(
+        &app,
+        &format!(
+            "/bitmapist/lifecycle?event=user%3Alogged_in&time_group=days&periods=2&now={}&breakdown=plan",
+            enc(NOW)
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let by = page
+        .body
+        .split("id=\"bm-breakdown-title\"")
+        .nth(1)
+        .expect("the breakdown section");
+    // (row, status, value) -> how often linked (a chart part and a table cell each).
+    let mut linked: BTreeMap<(usize, String, String), usize> = BTreeMap::new();
+    for link in by.split("<a href=\"").skip(1) {
+        let (href, rest) = link.split_once('"').expect("href");
+        let href = href.replace("&#38;", "&").replace("&amp;", "&");
+        // A table cell's text, or a chart part's tooltip `PERIOD STATUS: N`.
+        let text = rest
+            .split_once('>')
+            .map(|(_, r)| r)
+            .expect("content")
+            .split("</a>")
+            .next()
+            .expect("content");
+        let plain: String = text
+            .split('<')
+            .map(|piece| piece.split_once('>').map_or(piece, |(_, t)| t))
+            .collect();
+        let shown: usize = plain
+            .rsplit(": ")
+            .next()
+            .expect("a number")
+            .trim()
+            .replace(',', "")
+            .parse()
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let q: HashMap<String, String> =
+            url::form_urlencoded::parse(href.split_once('?').expect("query").1.as_bytes())
+                .into_owned()
+                .collect();
+        let row: usize = q["row"].parse().expect("row");
+        let status = q["status"].clone();
+        let value = if q.contains_key("none_of") {
+            assert_eq!(q["none_of"], "plan");
+            "none".to_string()
+        } else {
+            q["segment"].clone()
+        };
+        let want = model
+            .get(&(row, status.as_str()))
+            .map(|u| of_value(u, &value))
+            .unwrap_or_default();
+        let api = href.replacen("/bitmapist/users?", "/bitmapist/api/users?", 1);
+        let got = get(&app, &api).await;
+        assert_eq!(got.status, StatusCode::OK, "{api}: {}", got.body);
+        let ids: BTreeSet<u32> = got.json()["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|i| i.as_u64().expect("id") as u32)
+            .collect();
+        assert_eq!(ids, want, "{href}");
+        assert_eq!(shown, want.len(), "{href}");
+        *linked.entry((row, status, value)).or_default() += 1;
+    }
+    // Every non-empty number of every value is linked twice: its bar part and its cell.
+    let mut want_linked = BTreeMap::new();
+    for ((row, status), users) in &model {
+        for value in ["plan:pro", "plan:free", "none"] {
+            if !of_value(users, value).is_empty() {
+                want_linked.insert((*row, status.to_string(), value.to_string()), 2);
+            }
+        }
+    }
+    assert_eq!(linked, want_linked);
+}

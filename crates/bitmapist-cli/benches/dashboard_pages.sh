@@ -30,7 +30,9 @@ cohort API (the default page's table)|/api/cohort?primary_event=user:signed_up&s
 funnel, 3 steps|/funnel?step=user:signed_up&step=user:logged_in&step=user:purchased&now=$NOW
 funnel API, 3 steps|/api/funnel?step=user:signed_up&step=user:logged_in&step=user:purchased&now=$NOW
 lifecycle, 26 weeks|/lifecycle?event=user:logged_in&time_group=weeks&periods=26&now=$NOW
-cohort 12x12 weeks by plan (5 values)|/cohort?primary_event=user:signed_up&secondary_event=user:logged_in&time_group=weeks&num_rows=12&num_cols=12&breakdown=plan&now=$NOW"
+cohort 12x12 weeks by plan (5 values)|/cohort?primary_event=user:signed_up&secondary_event=user:logged_in&time_group=weeks&num_rows=12&num_cols=12&breakdown=plan&now=$NOW
+lifecycle, 26 weeks by plan (5 values)|/lifecycle?event=user:logged_in&time_group=weeks&periods=26&breakdown=plan&now=$NOW
+funnel, 3 steps by plan (5 values)|/funnel?step=user:signed_up&step=user:logged_in&step=user:purchased&breakdown=plan&now=$NOW"
 
 mkdir -p "$(dirname "$STORE")"
 if [ ! -f "$STORE" ]; then

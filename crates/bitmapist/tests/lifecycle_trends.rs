@@ -9,7 +9,7 @@
 //! snapshot) and a breakdown by a property, each against the model restricted to those
 //! users. Runs on the memory store and on a real redis-server.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

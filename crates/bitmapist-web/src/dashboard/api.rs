@@ -8,6 +8,11 @@
 //! | `GET /api/events/{name}?now=` | one event (name percent-encoded) |
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
+//!
+//! Every analysis that takes `breakdown` (cohort, funnel, lifecycle, trends) answers in
+//! one shape, [`Answer`]: without a breakdown, its plain body; with one, the engine's
+//! `{"breakdown", "values": [{"value", "result"}]}` whose results are the plain body of
+//! each value's users (the last value, `null`, the users in none).
 
 use bitmapist::{Average, Bitmapist, Cohort, CohortSpec, Criterion, Retention};
 use http::StatusCode;
@@ -21,6 +26,44 @@ use super::overview::{EventStats, event_stats_bounded, event_stats_by_bounded, p
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, chain_value, check_event};
 use super::views::Base;
 use super::zone::AsOf;
+
+/// An analysis' answer: plain, or broken down by a property or segments (see the module
+/// docs). Serializes as the plain body, or as the engine's `BrokenDown` of plain bodies.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    /// No breakdown.
+    Plain(T),
+    /// One result per breakdown value, the users in none last.
+    Broken(bitmapist::BrokenDown<T>),
+}
+
+impl<T> Answer<T> {
+    /// Each result in the body `f` gives it (the page's extras beside the engine's result).
+    pub fn map<B>(self, mut f: impl FnMut(T) -> B) -> Answer<B> {
+        match self {
+            Answer::Plain(t) => Answer::Plain(f(t)),
+            Answer::Broken(b) => Answer::Broken(bitmapist::BrokenDown {
+                breakdown: b.breakdown,
+                values: b
+                    .values
+                    .into_iter()
+                    .map(|v| bitmapist::BreakdownValue {
+                        value: v.value,
+                        result: f(v.result),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+impl<T: Serialize> Answer<T> {
+    /// The 200 JSON response.
+    pub fn json(&self) -> DashboardResponse {
+        DashboardResponse::json(StatusCode::OK, self)
+    }
+}
 
 /// `GET /api`: the routes, so that the API documents itself.
 pub fn index(base: &Base) -> DashboardResponse {
@@ -283,24 +326,15 @@ pub async fn cohort(
             })
             .await?;
         let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
-        let body = bitmapist::BrokenDown {
-            breakdown: broken.breakdown,
-            values: broken
-                .values
-                .into_iter()
-                .map(|v| bitmapist::BreakdownValue {
-                    value: v.value,
-                    result: CohortBody::new(&req, v.result, unknown.clone()),
-                })
-                .collect(),
-        };
-        return Ok(DashboardResponse::json(StatusCode::OK, &body));
+        return Ok(Answer::Broken(broken)
+            .map(|r| CohortBody::new(&req, r, unknown.clone()))
+            .json());
     }
     let (req, table) = compute(shared, query).await?;
     let unknown = shared.names.unknown(&shared.client, &req.events()).await?;
     let mut body = CohortBody::new(&req, table, unknown);
     body.pruned = pruned_cells(&shared.client, &req.spec).await?;
-    Ok(DashboardResponse::json(StatusCode::OK, &body))
+    Ok(Answer::Plain(body).json())
 }
 
 /// Per row, per cell of the table `spec` asks for, whether the row's period or the cell's

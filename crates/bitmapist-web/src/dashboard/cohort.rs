@@ -7,7 +7,11 @@
 //! - Under the heatmap, the retention curve ([`Curve`]).
 //! - The form's paired `additional_op` / `additional_event` fields: a 303 redirect to the
 //!   canonical URL with `additional=and:EVENT` values (blank rows dropped).
-//! - Bad input: 400, the form shown again with what was sent and the message.
+//! - With `breakdown`: one heatmap per value (the users in none last) and the values'
+//!   average curves overlaid; each value's cells link to the cell's users within the value
+//!   (the plain cell's link plus [`breakdown_value_query`]).
+//! - Bad input: 400, the form shown again with what was sent and the message
+//!   ([`form_error`]).
 
 use std::sync::Arc;
 
@@ -17,7 +21,7 @@ use http::StatusCode;
 
 use super::DashboardState;
 use super::charts::{Curve, LineChart, Series, Unit, line_chart};
-use super::error::{DashboardError, PageError};
+use super::error::{DashboardError, FormPage, PageError, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
@@ -25,6 +29,7 @@ use super::params::{
     ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, breakdown,
     parse_average, parse_criterion, parse_flag, parse_time_group,
 };
+use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout};
 
 /// The form as shown: what was sent, or the defaults.
@@ -232,16 +237,13 @@ impl CohortPage {
             unknown: Vec::new(),
         }
     }
-
-    fn with_error(mut self, e: &DashboardError) -> Self {
-        self.error = Some(e.to_string());
-        self.error_param = e.param().unwrap_or("");
-        self
-    }
 }
 
-fn html(status: StatusCode, page: &CohortPage) -> Result<DashboardResponse, PageError> {
-    Ok(DashboardResponse::html(status, page.render()?))
+impl FormPage for CohortPage {
+    fn show_error(&mut self, e: &DashboardError) {
+        self.error = Some(e.to_string());
+        self.error_param = e.param().unwrap_or("");
+    }
 }
 
 /// `GET /cohort`.
@@ -276,7 +278,7 @@ pub async fn page(
     } else if form.primary.is_none() && form.secondary.is_none() {
         // An empty store and nothing asked: the form and a word on how to start.
         let form = FormView::from_form(&form);
-        return html(
+        return rendered(
             StatusCode::OK,
             &CohortPage::new(layout, names, form, hourly).with_segments(&segment_names),
         );
@@ -285,9 +287,9 @@ pub async fn page(
     let req = match form.validate(zone) {
         Ok(r) => r,
         Err(e) => {
-            let page = CohortPage::new(layout, names, FormView::from_form(&form), hourly)
+            let mut page = CohortPage::new(layout, names, FormView::from_form(&form), hourly)
                 .with_segments(&segment_names);
-            return html(e.status(), &page.with_error(&e));
+            return form_error(&mut page, e);
         }
     };
     let mut page = CohortPage::new(layout, names, FormView::from_request(&req), hourly)
@@ -298,37 +300,35 @@ pub async fn page(
         .await
     {
         Ok(c) => c,
-        Err(e) => {
-            if e.param().is_some() {
-                return html(e.status(), &page.with_error(&e));
-            }
-            return Err(PageError(e));
-        }
+        Err(e) => return form_error(&mut page, e),
     };
     page.unknown = shared.names.unknown(&shared.client, &req.events()).await?;
-    let mut heatmap = Heatmap::new(&req.spec, &retention.table, req.as_percent);
-    heatmap.link_users(&format!(
+    let users = format!(
         "{}/users?of=cohort&{}",
         base.0,
         req.query_string(req.as_percent)
-    ));
+    );
+    let mut heatmap = Heatmap::new(&req.spec, &retention.table, req.as_percent);
+    heatmap.link_users(&users);
     // After the links: a pruned cell has no users to list.
-    if let Some(pruned) = super::api::pruned_cells(&shared.client, &req.spec).await? {
-        heatmap.mark_pruned(&pruned);
+    let pruned = super::api::pruned_cells(&shared.client, &req.spec).await?;
+    if let Some(pruned) = &pruned {
+        heatmap.mark_pruned(pruned);
     }
     page.heatmap = Some(heatmap);
     page.curve = Curve::new(&retention.table, retention.average.as_str());
     page.breakdown = pairs.get("breakdown").unwrap_or("").trim().to_string();
     let by = match breakdown(&pairs) {
         Ok(by) => by,
-        Err(e) => return html(e.status(), &page.with_error(&e)),
+        Err(e) => return form_error(&mut page, e),
     };
     if let Some(by) = by {
         let spec = req.retention_spec();
+        let by_values = by.clone();
         let broken = shared
             .heavy
             .run(&shared.client, move |client| async move {
-                Ok(client.retention_by(&spec, &by).await?)
+                Ok(client.retention_by(&spec, &by_values).await?)
             })
             .await;
         match broken {
@@ -342,22 +342,27 @@ pub async fn page(
                             Some(value) => format!("{} = {value}", broken.breakdown),
                             None => format!("in none of {}", broken.breakdown),
                         };
-                        (
-                            label,
-                            Heatmap::new(&req.spec, &v.result.table, req.as_percent)
-                                .with_id(format!("bm-heatmap-{}", i + 1)),
-                        )
+                        let mut heatmap = Heatmap::new(&req.spec, &v.result.table, req.as_percent)
+                            .with_id(format!("bm-heatmap-{}", i + 1));
+                        // Each value's cells list the cell's users within the value.
+                        heatmap.link_users(&format!(
+                            "{users}&{}",
+                            breakdown_value_query(&by, v.value.as_deref())
+                        ));
+                        if let Some(pruned) = &pruned {
+                            heatmap.mark_pruned(pruned);
+                        }
+                        (label, heatmap)
                     })
                     .collect();
                 page.broken_curves = overlaid_curves(&page.broken, &broken);
             }
-            Err(e) if e.param().is_some() => return html(e.status(), &page.with_error(&e)),
-            Err(e) => return Err(PageError(e)),
+            Err(e) => return form_error(&mut page, e),
         }
     }
     page.links = Some(Links::new(&base.0, &req));
     page.now_label = req.as_of.label(zone);
-    html(StatusCode::OK, &page)
+    rendered(StatusCode::OK, &page)
 }
 
 /// The colour classes of overlaid curves, one per breakdown value (cycling).

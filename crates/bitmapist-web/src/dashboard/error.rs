@@ -1,6 +1,12 @@
 //! The dashboard's one error type and how it answers: JSON on the API, a page elsewhere.
 //! Bad input is a 400 naming the parameter; a failing store or a saturated dashboard is a
 //! 503 (with `Retry-After`, added by the router's header layer); nothing panics.
+//!
+//! The pages with a form (cohort, funnel, lifecycle; the overview and the event page the
+//! same way) answer every error through one arm, [`form_error`]: an error naming a
+//! parameter re-shows the page, its form and the message, with the error's status (400);
+//! any other error is the small error page ([`PageError`], 503 for a store that failed).
+//! Endpoints answering a page or JSON by the request's `Accept` use [`answer_error`].
 
 use http::StatusCode;
 use serde::Serialize;
@@ -164,6 +170,45 @@ impl From<ApiError> for DashboardResponse {
             param: e.0.param(),
         };
         DashboardResponse::json(e.0.status(), &body)
+    }
+}
+
+/// A page that can re-show its form with an error message: [`form_error`]'s pages.
+pub trait FormPage: askama::Template {
+    /// Puts `e`'s message on the page and marks its parameter's field.
+    fn show_error(&mut self, e: &DashboardError);
+}
+
+/// A page rendered with `status`.
+pub fn rendered<P: askama::Template>(
+    status: StatusCode,
+    page: &P,
+) -> Result<DashboardResponse, PageError> {
+    Ok(DashboardResponse::html(status, page.render()?))
+}
+
+/// The one error arm of the pages with a form: an error naming a parameter (bad input,
+/// whether the page's parser or the engine found it) re-shows `page` with the message and
+/// the error's status (400); any other error is the small error page (a failing store or
+/// a saturated dashboard: 503).
+pub fn form_error<P: FormPage>(
+    page: &mut P,
+    e: DashboardError,
+) -> Result<DashboardResponse, PageError> {
+    if e.param().is_none() {
+        return Err(PageError(e));
+    }
+    page.show_error(&e);
+    rendered(e.status(), page)
+}
+
+/// An error of an endpoint that answers JSON or a page by what the request accepts:
+/// `{"error", "param"}` when `json`, else the small error page.
+pub fn answer_error(e: DashboardError, json: bool) -> DashboardResponse {
+    if json {
+        ApiError(e).into()
+    } else {
+        PageError(e).into()
     }
 }
 

@@ -6,10 +6,16 @@
 //! defaults 30 and 14), `strict` (a checkbox: the strict bound; default the lenient one),
 //! `now` (as everywhere), `segment` (repeatable: only users in all of them) and
 //! `breakdown` (a property, or segments separated by commas: the page then adds grouped
-//! bars, one bar per value per step, and a table with a value column, from the engine's
-//! `funnel_by`, one fetch). Bad input: 400 naming the parameter (the page re-shows the form
-//! with the message; the API answers `{"error", "param"}`). Funnels run under the
+//! bars, one bar per value per step, a table of each value's totals and one of each
+//! value's rows, from the engine's `funnel_by`, one fetch). Bad input: 400 naming the
+//! parameter (the page re-shows the form with the message, through
+//! [`form_error`]; the API answers `{"error", "param"}`). Funnels run under the
 //! heavy-request bound.
+//!
+//! Every row count links to its users, `{base}/users?of=funnel&<this page's query>&row=R&step=S`;
+//! a value's counts add the value
+//! ([`breakdown_value_query`]). Totals are sums
+//! over rows (a user may enter in several), not one set, so they are not linked.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -21,12 +27,14 @@ use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
+use super::api::Answer;
 use super::charts::{AxisChart, ChartOptions, GroupedChart, axis_bars, grouped_bars};
-use super::error::{ApiError, DashboardError, PageError, bad};
+use super::error::{ApiError, DashboardError, FormPage, PageError, bad, form_error, rendered};
 use super::exchange::{CSV, DashboardResponse};
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group,
 };
+use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout, percent};
 use super::zone::AsOf;
 use bitmapist::thousands;
@@ -319,6 +327,9 @@ pub struct FunnelByView {
     /// Per value: its name (`none`: the users in no value), its totals per step, grouped,
     /// and its overall conversion (last step over entrants).
     pub rows: Vec<(String, Vec<String>, String)>,
+    /// Per value: its name and its rows per entry period, each count linking to its users
+    /// within the value.
+    pub periods: Vec<(String, Vec<RowView>)>,
 }
 
 /// The name a breakdown value is shown under (`None`: the users in none of the values).
@@ -326,7 +337,27 @@ fn value_name(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "(none)".to_string())
 }
 
-fn by_view(broken: &BrokenDown<Funnel>, steps: &[String]) -> FunnelByView {
+fn by_view(
+    base: &str,
+    req: &FunnelRequest,
+    broken: &BrokenDown<Funnel>,
+    steps: &[String],
+) -> FunnelByView {
+    let q = req.query_string();
+    let periods = match &req.breakdown {
+        Some((_, by)) => broken
+            .values
+            .iter()
+            .map(|v| {
+                let value = breakdown_value_query(by, v.value.as_deref());
+                let rows = row_views(&v.result, |i, step| {
+                    format!("{base}/users?of=funnel&{q}&row={i}&step={step}&{value}")
+                });
+                (value_name(&v.value), rows)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let groups: Vec<String> = steps
         .iter()
         .enumerate()
@@ -356,7 +387,27 @@ fn by_view(broken: &BrokenDown<Funnel>, steps: &[String]) -> FunnelByView {
                 )
             })
             .collect(),
+        periods,
     }
+}
+
+/// The table rows of `f`, each count linking to its users through `href(row, step)`.
+fn row_views(f: &Funnel, href: impl Fn(usize, usize) -> String) -> Vec<RowView> {
+    f.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RowView {
+            period: r.period.clone(),
+            counts: r
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(step, &n)| (thousands(n), href(i, step)))
+                .collect(),
+            complete: r.complete,
+            pruned: r.pruned,
+        })
+        .collect()
 }
 
 fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
@@ -388,27 +439,9 @@ fn view(base: &str, req: &FunnelRequest, f: &Funnel) -> FunnelView {
             .iter()
             .map(|c| c.map(percent).unwrap_or_default())
             .collect(),
-        rows: f
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RowView {
-                period: r.period.clone(),
-                counts: r
-                    .counts
-                    .iter()
-                    .enumerate()
-                    .map(|(step, &n)| {
-                        (
-                            thousands(n),
-                            format!("{base}/users?of=funnel&{q}&row={i}&step={step}"),
-                        )
-                    })
-                    .collect(),
-                complete: r.complete,
-                pruned: r.pruned,
-            })
-            .collect(),
+        rows: row_views(f, |i, step| {
+            format!("{base}/users?of=funnel&{q}&row={i}&step={step}")
+        }),
         chart: axis_bars(
             &series,
             &ChartOptions {
@@ -447,44 +480,40 @@ pub async fn page(
     };
     // Nothing asked yet: the form alone.
     if !pairs.has("step") {
-        return Ok(DashboardResponse::html(StatusCode::OK, page.render()?));
+        return rendered(StatusCode::OK, &page);
     }
     let outcome = match FunnelRequest::from_query(&pairs, shared.client.timezone()) {
         Ok(req) => compute(shared, &req).await.map(|f| (req, f)),
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok((req, f)) => {
-            page.form = FunnelForm::from_request(&req);
-            page.unknown = unknown(shared, &req).await?;
-            let mut result = view(&base.0, &req, &f);
-            if let Some((_, by)) = req.breakdown.clone() {
-                let spec = req.spec.clone();
-                let broken = shared
-                    .heavy
-                    .run(&shared.client, move |client| async move {
-                        Ok(client.funnel_by(&spec, &by).await?)
-                    })
-                    .await;
-                match broken {
-                    Ok(b) => result.by = Some(by_view(&b, &f.steps)),
-                    Err(e) if e.param().is_some() => {
-                        page.error = Some(e.to_string());
-                        page.error_param = e.param().unwrap_or("");
-                        return Ok(DashboardResponse::html(e.status(), page.render()?));
-                    }
-                    Err(e) => return Err(PageError(e)),
-                }
-            }
-            page.result = Some(result);
-            Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
+    let (req, f) = match outcome {
+        Ok(done) => done,
+        Err(e) => return form_error(&mut page, e),
+    };
+    page.form = FunnelForm::from_request(&req);
+    page.unknown = unknown(shared, &req).await?;
+    let mut result = view(&base.0, &req, &f);
+    if let Some((_, by)) = req.breakdown.clone() {
+        let spec = req.spec.clone();
+        let broken = shared
+            .heavy
+            .run(&shared.client, move |client| async move {
+                Ok(client.funnel_by(&spec, &by).await?)
+            })
+            .await;
+        match broken {
+            Ok(b) => result.by = Some(by_view(&base.0, &req, &b, &f.steps)),
+            Err(e) => return form_error(&mut page, e),
         }
-        Err(e) if e.param().is_some() => {
-            page.error = Some(e.to_string());
-            page.error_param = e.param().unwrap_or("");
-            Ok(DashboardResponse::html(e.status(), page.render()?))
-        }
-        Err(e) => Err(PageError(e)),
+    }
+    page.result = Some(result);
+    rendered(StatusCode::OK, &page)
+}
+
+impl FormPage for FunnelPage {
+    fn show_error(&mut self, e: &DashboardError) {
+        self.error = Some(e.to_string());
+        self.error_param = e.param().unwrap_or("");
     }
 }
 
@@ -495,37 +524,27 @@ pub async fn api(
 ) -> Result<DashboardResponse, ApiError> {
     let pairs = Pairs::parse(query);
     let req = FunnelRequest::from_query(&pairs, shared.client.timezone())?;
-    if let Some((_, by)) = req.breakdown.clone() {
-        let spec = req.spec.clone();
-        let broken = shared
-            .heavy
-            .run(&shared.client, move |client| async move {
-                Ok(client.funnel_by(&spec, &by).await?)
-            })
-            .await?;
-        let unknown_events = unknown(shared, &req).await?;
-        let body = bitmapist::BrokenDown {
-            breakdown: broken.breakdown,
-            values: broken
-                .values
-                .into_iter()
-                .map(|v| bitmapist::BreakdownValue {
-                    value: v.value,
-                    result: FunnelBody {
-                        funnel: v.result,
-                        unknown_events: unknown_events.clone(),
-                    },
-                })
-                .collect(),
-        };
-        return Ok(DashboardResponse::json(StatusCode::OK, &body));
-    }
-    let funnel = compute(shared, &req).await?;
-    let body = FunnelBody {
-        funnel,
-        unknown_events: unknown(shared, &req).await?,
+    let unknown_events = unknown(shared, &req).await?;
+    let answer = match req.breakdown.clone() {
+        Some((_, by)) => {
+            let spec = req.spec.clone();
+            Answer::Broken(
+                shared
+                    .heavy
+                    .run(&shared.client, move |client| async move {
+                        Ok(client.funnel_by(&spec, &by).await?)
+                    })
+                    .await?,
+            )
+        }
+        None => Answer::Plain(compute(shared, &req).await?),
     };
-    Ok(DashboardResponse::json(StatusCode::OK, &body))
+    Ok(answer
+        .map(|funnel| FunnelBody {
+            funnel,
+            unknown_events: unknown_events.clone(),
+        })
+        .json())
 }
 
 /// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).

@@ -11,22 +11,30 @@
 //! parameter (the page re-shows the form with the message; the API answers `{"error",
 //! "param"}`). Lifecycles run under the heavy-request bound.
 //!
+//! With a breakdown the page also draws one stacked chart per value (small multiples on
+//! one scale, so values compare; dormant below the axis) above the value table.
+//!
 //! Each bar part and each table cell links to the users behind it:
 //! `{base}/users?of=lifecycle&<this page's query>&row=R&status=S` (row 0 is the oldest
-//! period). Every user string (event names, labels) is escaped by the templates.
+//! period); a value's numbers add the value
+//! ([`breakdown_value_query`]). Every user string (event names, labels) is escaped by the templates.
 
 use std::sync::Arc;
 
 use askama::Template;
-use bitmapist::{Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands};
+use bitmapist::{
+    Breakdown, BrokenDown, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup, Zone, thousands,
+};
 use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::charts::{Part, StackedChart, stacked_bars};
-use super::error::{ApiError, DashboardError, PageError, bad};
+use super::api::Answer;
+use super::charts::{Bar, Part, StackedChart, stacked_bars, stacked_multiples};
+use super::error::{ApiError, DashboardError, FormPage, PageError, bad, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::params::{MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_time_group};
+use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout};
 use super::zone::AsOf;
 
@@ -235,12 +243,20 @@ pub struct LifecycleView {
     pub json_url: String,
     /// See `json_url`.
     pub permalink: String,
-    /// With a breakdown: its name and per value (`(none)`: the users in none) its rows.
-    pub by: Option<(String, Vec<ValueRows>)>,
+    /// With a breakdown: its name and its values.
+    pub by: Option<(String, Vec<ValueView>)>,
 }
 
-/// One breakdown value's name and its table rows.
-pub type ValueRows = (String, Vec<RowView>);
+/// One breakdown value's lifecycle as the page shows it.
+#[derive(Clone, Debug)]
+pub struct ValueView {
+    /// The value (`(none)`: the users in none of the values).
+    pub name: String,
+    /// Its chart, on the scale shared by every value's chart.
+    pub chart: StackedChart,
+    /// Its table rows, oldest first.
+    pub rows: Vec<RowView>,
+}
 
 /// The table rows of `l`, each cell linking to its users through `href` (none: unlinked).
 fn row_views(
@@ -287,9 +303,9 @@ fn class(status: LifecycleStatus) -> &'static str {
     }
 }
 
-fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
-    let bars: Vec<(String, Vec<Part>)> = l
-        .rows
+/// The bars of `l`, each part linking to its users through `href`.
+fn bars(l: &Lifecycle, href: impl Fn(usize, LifecycleStatus) -> String) -> Vec<Bar> {
+    l.rows
         .iter()
         .enumerate()
         .map(|(i, r)| {
@@ -300,20 +316,23 @@ fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
                     below: s == LifecycleStatus::Dormant,
                     class: class(s),
                     name: s.as_str(),
-                    href: req.users_url(base, i, s),
+                    href: href(i, s),
                 })
                 .collect();
             (r.period.clone(), parts)
         })
-        .collect();
-    let rows = row_views(l, |i, s| Some(req.users_url(base, i, s)));
+        .collect()
+}
+
+fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
+    let link = |i, s| req.users_url(base, i, s);
     let q = req.query_string();
     LifecycleView {
         chart: stacked_bars(
-            &bars,
+            &bars(l, link),
             &format!("Lifecycle of {} per {}", l.event, l.time_group.unit()),
         ),
-        rows,
+        rows: row_views(l, |i, s| Some(link(i, s))),
         new_means: match &l.new_from {
             Some(from) => format!("new = did {from} in the period"),
             None => format!("new = first-ever {} in the period", l.event),
@@ -322,6 +341,50 @@ fn view(base: &str, req: &LifecycleRequest, l: &Lifecycle) -> LifecycleView {
         permalink: format!("{base}/lifecycle?{q}"),
         by: None,
     }
+}
+
+/// Each value's chart (one shared scale) and table, every number linking to its users
+/// within the value.
+fn by_view(
+    base: &str,
+    req: &LifecycleRequest,
+    broken: &BrokenDown<Lifecycle>,
+) -> (String, Vec<ValueView>) {
+    let Some((_, by)) = &req.breakdown else {
+        return (broken.breakdown.clone(), Vec::new());
+    };
+    let link = |value: Option<&str>, i: usize, s: LifecycleStatus| {
+        format!(
+            "{}&{}",
+            req.users_url(base, i, s),
+            breakdown_value_query(by, value)
+        )
+    };
+    let name = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    let groups: Vec<(String, Vec<Bar>)> = broken
+        .values
+        .iter()
+        .map(|v| {
+            let what = format!(
+                "Lifecycle of {} per {}, {} {}",
+                v.result.event,
+                v.result.time_group.unit(),
+                broken.breakdown,
+                name(&v.value)
+            );
+            (what, bars(&v.result, |i, s| link(v.value.as_deref(), i, s)))
+        })
+        .collect();
+    let values = stacked_multiples(&groups)
+        .into_iter()
+        .zip(&broken.values)
+        .map(|(chart, v)| ValueView {
+            name: name(&v.value),
+            chart,
+            rows: row_views(&v.result, |i, s| Some(link(v.value.as_deref(), i, s))),
+        })
+        .collect();
+    (broken.breakdown.clone(), values)
 }
 
 /// The lifecycle page.
@@ -363,54 +426,48 @@ pub async fn page(
     };
     // Nothing asked yet: the form alone.
     if !pairs.has("event") {
-        return Ok(DashboardResponse::html(StatusCode::OK, page.render()?));
+        return rendered(StatusCode::OK, &page);
     }
     let outcome = match LifecycleRequest::from_query(&pairs, shared.client.timezone()) {
         Ok(req) => compute(shared, &req).await.map(|l| (req, l)),
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok((req, l)) => {
-            page.form = LifecycleForm::from_request(&req);
-            let mut result = view(&base.0, &req, &l);
-            if let Some((_, by)) = req.breakdown.clone() {
-                let spec = req.spec.clone();
-                let broken = shared
-                    .heavy
-                    .run(&shared.client, move |client| async move {
-                        Ok(client.lifecycle_by(&spec, &by).await?)
-                    })
-                    .await;
-                match broken {
-                    Ok(b) => {
-                        let values = b
-                            .values
-                            .iter()
-                            .map(|v| {
-                                let name = v.value.clone().unwrap_or_else(|| "(none)".into());
-                                (name, row_views(&v.result, |_, _| None))
-                            })
-                            .collect();
-                        result.by = Some((b.breakdown.clone(), values));
-                    }
-                    Err(e) if e.param().is_some() => {
-                        page.error = Some(e.to_string());
-                        page.error_param = e.param().unwrap_or("");
-                        return Ok(DashboardResponse::html(e.status(), page.render()?));
-                    }
-                    Err(e) => return Err(PageError(e)),
-                }
-            }
-            page.result = Some(result);
-            Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
+    let (req, l) = match outcome {
+        Ok(done) => done,
+        Err(e) => return form_error(&mut page, e),
+    };
+    page.form = LifecycleForm::from_request(&req);
+    let mut result = view(&base.0, &req, &l);
+    if let Some((_, by)) = req.breakdown.clone() {
+        match broken(shared, &req, by).await {
+            Ok(b) => result.by = Some(by_view(&base.0, &req, &b)),
+            Err(e) => return form_error(&mut page, e),
         }
-        Err(e) if e.param().is_some() => {
-            page.error = Some(e.to_string());
-            page.error_param = e.param().unwrap_or("");
-            Ok(DashboardResponse::html(e.status(), page.render()?))
-        }
-        Err(e) => Err(PageError(e)),
     }
+    page.result = Some(result);
+    rendered(StatusCode::OK, &page)
+}
+
+impl FormPage for LifecyclePage {
+    fn show_error(&mut self, e: &DashboardError) {
+        self.error = Some(e.to_string());
+        self.error_param = e.param().unwrap_or("");
+    }
+}
+
+/// The lifecycle of each value of `by`, on one fetch, under the heavy-request bound.
+async fn broken(
+    shared: &DashboardState,
+    req: &LifecycleRequest,
+    by: Breakdown,
+) -> Result<BrokenDown<Lifecycle>, DashboardError> {
+    let spec = req.spec.clone();
+    shared
+        .heavy
+        .run(&shared.client, move |client| async move {
+            Ok(client.lifecycle_by(&spec, &by).await?)
+        })
+        .await
 }
 
 /// `GET /api/lifecycle`: the engine's [`Lifecycle`] as JSON (with `breakdown`: its
@@ -421,18 +478,11 @@ pub async fn api(
 ) -> Result<DashboardResponse, ApiError> {
     let pairs = Pairs::parse(query);
     let req = LifecycleRequest::from_query(&pairs, shared.client.timezone())?;
-    if let Some((_, by)) = req.breakdown.clone() {
-        let spec = req.spec.clone();
-        let broken = shared
-            .heavy
-            .run(&shared.client, move |client| async move {
-                Ok(client.lifecycle_by(&spec, &by).await?)
-            })
-            .await?;
-        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
-    }
-    let l = compute(shared, &req).await?;
-    Ok(DashboardResponse::json(StatusCode::OK, &l))
+    let answer = match req.breakdown.clone() {
+        Some((_, by)) => Answer::Broken(broken(shared, &req, by).await?),
+        None => Answer::Plain(compute(shared, &req).await?),
+    };
+    Ok(answer.json())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!
 //! Retention modes add `retention` (`first-return`, `on`, `on-or-after`; `with_replacement`
 //! stays a synonym of `on`), `first_time`, `average` (`simple`, `weighted`) and
-//! `complete_only` (see [`bitmapist::retention`]).
+//! `complete_only` (see [`bitmapist::RetentionSpec`]).
 //!
 //! Invariants: a request is validated once, into a typed request ([`CohortRequest`],
 //! [`OverviewRequest`]); pages show and link the validated values, never the text re-parsed.

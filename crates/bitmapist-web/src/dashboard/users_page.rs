@@ -53,7 +53,7 @@ use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::error::{ApiError, DashboardError, PageError, bad};
+use super::error::{ApiError, DashboardError, PageError, answer_error, bad, rendered};
 use super::exchange::{CSV, DashboardResponse};
 use super::funnel_page::FunnelRequest;
 use super::lifecycle_page::LifecycleRequest;
@@ -332,6 +332,26 @@ impl UsersQuery {
     }
 }
 
+/// The query pairs, appended to a number's users link, that restrict it to one value of
+/// the page's breakdown `by` as the module docs say: a value is one more `segment=`
+/// (`plan:pro` for the property `plan`'s value `pro`; a segment list's value is the
+/// segment), the users in none of the values (`value` `None`) are `none_of=BREAKDOWN`.
+pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    match (by, value) {
+        (bitmapist::Breakdown::Property(prop), Some(v)) => {
+            q.append_pair("segment", &format!("{prop}:{v}"));
+        }
+        (bitmapist::Breakdown::Segments(_), Some(name)) => {
+            q.append_pair("segment", name);
+        }
+        (_, None) => {
+            q.append_pair("none_of", &by.to_string());
+        }
+    }
+    q.finish()
+}
+
 /// One row of the page.
 pub struct UserRow {
     /// The dense id.
@@ -604,24 +624,20 @@ pub async fn save(
         Ok::<_, DashboardError>((q, name, users))
     }
     .await;
-    match outcome {
-        Ok((_, name, users)) if wants_json => {
-            DashboardResponse::json(StatusCode::OK, &Saved { name, users })
-        }
-        Ok((q, name, users)) => match page_of(shared, &q).await {
-            Ok(page) => {
-                let msg = format!(
-                    "Saved {} users as segment {name}.",
-                    bitmapist::thousands(users)
-                );
-                match view(base, &q, page, Some(msg), false).render() {
-                    Ok(html) => DashboardResponse::html(StatusCode::OK, html),
-                    Err(e) => PageError::from(e).into(),
-                }
-            }
-            Err(e) => PageError(e).into(),
-        },
-        Err(e) if wants_json => ApiError(e).into(),
+    let (q, name, users) = match outcome {
+        Ok(saved) => saved,
+        Err(e) => return answer_error(e, wants_json),
+    };
+    if wants_json {
+        return DashboardResponse::json(StatusCode::OK, &Saved { name, users });
+    }
+    let msg = format!(
+        "Saved {} users as segment {name}.",
+        bitmapist::thousands(users)
+    );
+    match page_of(shared, &q).await {
+        Ok(page) => rendered(StatusCode::OK, &view(base, &q, page, Some(msg), false))
+            .unwrap_or_else(DashboardResponse::from),
         Err(e) => PageError(e).into(),
     }
 }

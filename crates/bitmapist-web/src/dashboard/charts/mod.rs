@@ -24,7 +24,7 @@ pub use curve::Curve;
 pub use grouped::{COLOURS, GroupedChart, grouped_bars};
 pub use lines::{LineChart, Series, Unit, line_chart};
 pub use sparkline::{Sparkline, sparkline};
-pub use stacked::{Part, StackedChart, stacked_bars};
+pub use stacked::{Bar, Part, StackedChart, stacked_bars, stacked_multiples};
 
 /// One tick of an axis: a position along it and its text.
 #[derive(Clone, Debug, PartialEq)]

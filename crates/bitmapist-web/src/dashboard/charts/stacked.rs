@@ -1,5 +1,7 @@
 //! Stacked bars above and below one axis (the lifecycle page): per period, parts stacked
-//! upward from the zero line and parts hanging below it, each part a link.
+//! upward from the zero line and parts hanging below it, each part a link. With a
+//! breakdown, [`stacked_multiples`] draws one chart per value on one shared scale (the
+//! largest stack and the largest part below of all values), so bars compare across charts.
 //!
 //! The y axis runs from a round floor (the largest part below, negated) to a round ceiling
 //! (the largest stack above), with "nice" ticks on both sides ([`nice_step`]); the zero
@@ -30,6 +32,9 @@ pub struct Part {
     /// Where a click goes.
     pub href: String,
 }
+
+/// One bar: its label (the period) and its parts.
+pub type Bar = (String, Vec<Part>);
 
 /// One drawn part.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,15 +84,46 @@ pub struct StackedChart {
 
 /// A chart of `bars` (label, parts): the parts with `below` hang under the axis, the
 /// others stack above it, in the order given (the first next to the axis).
-pub fn stacked_bars(bars: &[(String, Vec<Part>)], what: &str) -> StackedChart {
+pub fn stacked_bars(bars: &[Bar], what: &str) -> StackedChart {
+    let (up, down) = extent(bars);
+    drawn(bars, what, up, down)
+}
+
+/// One chart per `(what, bars)` group, all on the scale of the largest stack and the
+/// largest part below of every group (small multiples that compare).
+pub fn stacked_multiples(groups: &[(String, Vec<Bar>)]) -> Vec<StackedChart> {
+    let (up, down) = groups
+        .iter()
+        .map(|(_, bars)| extent(bars))
+        .fold((0, 0), |(u, d), (gu, gd)| (u.max(gu), d.max(gd)));
+    groups
+        .iter()
+        .map(|(what, bars)| drawn(bars, what, up, down))
+        .collect()
+}
+
+/// The largest stack above the axis and the largest stack below it.
+fn extent(bars: &[Bar]) -> (u64, u64) {
+    let sum = |parts: &[Part], below: bool| -> u64 {
+        parts
+            .iter()
+            .filter(|p| p.below == below)
+            .map(|p| p.count)
+            .sum()
+    };
+    bars.iter().fold((0, 0), |(u, d), (_, p)| {
+        (u.max(sum(p, false)), d.max(sum(p, true)))
+    })
+}
+
+/// `bars` drawn on a scale reaching at least `scale_up` above the axis and `scale_down`
+/// below it.
+fn drawn(bars: &[Bar], what: &str, scale_up: u64, scale_down: u64) -> StackedChart {
     let n = bars.len();
-    let up = |parts: &[Part]| parts.iter().filter(|p| !p.below).map(|p| p.count).sum();
-    let down = |parts: &[Part]| parts.iter().filter(|p| p.below).map(|p| p.count).sum();
-    let max_up: u64 = bars.iter().map(|(_, p)| up(p)).max().unwrap_or(0);
-    let max_down: u64 = bars.iter().map(|(_, p)| down(p)).max().unwrap_or(0);
-    let step = nice_step(max_up.max(max_down));
-    let top = max_up.div_ceil(step).max(1) * step;
-    let floor = max_down.div_ceil(step) * step;
+    let (max_up, max_down) = extent(bars);
+    let step = nice_step(scale_up.max(scale_down).max(max_up).max(max_down));
+    let top = scale_up.max(max_up).div_ceil(step).max(1) * step;
+    let floor = scale_down.max(max_down).div_ceil(step) * step;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let unit = plot_h / (top + floor) as f64;
     let zero = TOP + top as f64 * unit;
@@ -212,5 +248,31 @@ mod tests {
         );
         assert!(c.parts.is_empty());
         assert_eq!(c.y_ticks.len(), 2);
+    }
+
+    #[test]
+    fn small_multiples_share_one_scale() {
+        let big = vec![("a".to_string(), vec![part(100, false), part(40, true)])];
+        let small = vec![("a".to_string(), vec![part(10, false), part(4, true)])];
+        let charts = stacked_multiples(&[("big".into(), big.clone()), ("small".into(), small)]);
+        assert_eq!(charts.len(), 2);
+        let y = |s: &str| s.parse::<f64>().unwrap();
+        // One scale: the same zero line and ticks, and heights proportional to counts
+        // across charts.
+        assert_eq!(charts[0].zero, charts[1].zero);
+        assert_eq!(charts[0].y_ticks, charts[1].y_ticks);
+        let (h_big, h_small) = (y(&charts[0].parts[0].h), y(&charts[1].parts[0].h));
+        assert!(
+            (h_big / h_small - 10.0).abs() < 0.05,
+            "{h_big} vs {h_small}"
+        );
+        // Alone, the small chart would fill the plot; in the group it does not.
+        assert_ne!(
+            stacked_bars(&[("a".to_string(), vec![part(10, false)])], "x").zero,
+            charts[1].zero
+        );
+        assert_eq!(charts[0], stacked_bars(&big, "big"));
+        assert!(charts[1].label.starts_with("small:"));
+        assert!(stacked_multiples(&[]).is_empty());
     }
 }
