@@ -17,6 +17,7 @@ mod cluster;
 mod cluster_secure;
 mod cohort;
 mod config;
+mod count_breakdown;
 mod embedded_store;
 mod event_periods;
 #[cfg(feature = "seed")]
