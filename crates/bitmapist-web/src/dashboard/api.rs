@@ -41,20 +41,30 @@ pub enum Answer<T> {
 impl<T> Answer<T> {
     /// Each result in the body `f` gives it (the page's extras beside the engine's result).
     pub fn map<B>(self, mut f: impl FnMut(T) -> B) -> Answer<B> {
-        match self {
-            Answer::Plain(t) => Answer::Plain(f(t)),
+        match self.try_map(|t| Ok::<_, std::convert::Infallible>(f(t))) {
+            Ok(a) => a,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`map`](Answer::map) with a step that can fail: the first error is the answer.
+    pub fn try_map<B, E>(self, mut f: impl FnMut(T) -> Result<B, E>) -> Result<Answer<B>, E> {
+        Ok(match self {
+            Answer::Plain(t) => Answer::Plain(f(t)?),
             Answer::Broken(b) => Answer::Broken(bitmapist::BrokenDown {
                 breakdown: b.breakdown,
                 values: b
                     .values
                     .into_iter()
-                    .map(|v| bitmapist::BreakdownValue {
-                        value: v.value,
-                        result: f(v.result),
+                    .map(|v| {
+                        Ok(bitmapist::BreakdownValue {
+                            value: v.value,
+                            result: f(v.result)?,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, E>>()?,
             }),
-        }
+        })
     }
 }
 
@@ -138,45 +148,25 @@ pub async fn events(
     let req = OverviewRequest::from_query(&Pairs::parse(query), shared.client.timezone())?;
     let names = shared.names.get(&shared.client).await?;
     let paged = paginate(&names, &req);
-    if let Some((_, by)) = req.breakdown.clone() {
-        let broken =
-            event_stats_by_bounded(shared, paged.names, req.as_of.at, req.segments.clone(), by)
-                .await?;
-        let body = bitmapist::BrokenDown {
-            breakdown: broken.breakdown,
-            values: broken
-                .values
-                .into_iter()
-                .map(|v| bitmapist::BreakdownValue {
-                    value: v.value,
-                    result: EventsBody {
-                        now: req.as_of.at.to_rfc3339(),
-                        hourly: shared.client.tracks_hourly(),
-                        total: names.len(),
-                        matched: paged.matched,
-                        page: req.page,
-                        per_page: req.per_page,
-                        pages: paged.pages,
-                        events: v.result,
-                    },
-                })
-                .collect(),
-        };
-        return Ok(DashboardResponse::json(StatusCode::OK, &body));
-    }
-    let events =
-        event_stats_bounded(shared, paged.names, req.as_of.at, req.segments.clone()).await?;
-    let body = EventsBody {
-        now: req.as_of.at.to_rfc3339(),
-        hourly: shared.client.tracks_hourly(),
-        total: names.len(),
-        matched: paged.matched,
-        page: req.page,
-        per_page: req.per_page,
-        pages: paged.pages,
-        events,
+    let (at, segments) = (req.as_of.at, req.segments.clone());
+    let answer = match req.breakdown.clone() {
+        Some((_, by)) => {
+            Answer::Broken(event_stats_by_bounded(shared, paged.names, at, segments, by).await?)
+        }
+        None => Answer::Plain(event_stats_bounded(shared, paged.names, at, segments).await?),
     };
-    Ok(DashboardResponse::json(StatusCode::OK, &body))
+    Ok(answer
+        .map(|events| EventsBody {
+            now: at.to_rfc3339(),
+            hourly: shared.client.tracks_hourly(),
+            total: names.len(),
+            matched: paged.matched,
+            page: req.page,
+            per_page: req.per_page,
+            pages: paged.pages,
+            events,
+        })
+        .json())
 }
 
 /// One event, with the moment it was counted at.
@@ -200,36 +190,21 @@ pub async fn event(
     let pairs = Pairs::parse(query);
     let as_of = AsOf::parse("now", pairs.get("now"), shared.client.timezone())?;
     let filter = super::params::segments(&pairs);
-    if let Some(by) = super::params::breakdown(&pairs)? {
-        let broken = event_stats_by_bounded(shared, vec![name], as_of.at, filter, by).await?;
-        let mut values = Vec::with_capacity(broken.values.len());
-        for v in broken.values {
-            let event = v
-                .result
-                .into_iter()
-                .next()
-                .ok_or(DashboardError::NotFound)?;
-            values.push(bitmapist::BreakdownValue {
-                value: v.value,
-                result: EventBody {
-                    now: as_of.at.to_rfc3339(),
-                    event,
-                },
-            });
+    let names = vec![name];
+    let answer = match super::params::breakdown(&pairs)? {
+        Some(by) => {
+            Answer::Broken(event_stats_by_bounded(shared, names, as_of.at, filter, by).await?)
         }
-        let body = bitmapist::BrokenDown {
-            breakdown: broken.breakdown,
-            values,
-        };
-        return Ok(DashboardResponse::json(StatusCode::OK, &body));
-    }
-    let mut stats = event_stats_bounded(shared, vec![name], as_of.at, filter).await?;
-    let event = stats.pop().ok_or(DashboardError::NotFound)?;
-    let body = EventBody {
-        now: as_of.at.to_rfc3339(),
-        event,
+        None => Answer::Plain(event_stats_bounded(shared, names, as_of.at, filter).await?),
     };
-    Ok(DashboardResponse::json(StatusCode::OK, &body))
+    let answer = answer.try_map(|stats| {
+        let event = stats.into_iter().next().ok_or(DashboardError::NotFound)?;
+        Ok::<_, DashboardError>(EventBody {
+            now: as_of.at.to_rfc3339(),
+            event,
+        })
+    })?;
+    Ok(answer.json())
 }
 
 /// A cohort table with the request that made it.

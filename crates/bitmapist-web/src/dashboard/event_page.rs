@@ -35,6 +35,7 @@ use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
+use super::api::Answer;
 use super::charts::{
     AxisChart, ChartOptions, GroupedChart, LineChart, Series, Unit, axis_bars, grouped_bars,
     line_chart,
@@ -869,22 +870,17 @@ pub async fn stickiness_api(
         return Err(DashboardError::NotFound.into());
     }
     let spec = stickiness_spec(&name, &segments(&pairs), group, at);
-    if let Some(by) = super::params::breakdown(&pairs)? {
-        let broken = shared
-            .heavy
-            .run(&shared.client, move |client| async move {
-                Ok(client.stickiness_by(&spec, &by).await?)
-            })
-            .await?;
-        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
-    }
-    let s = shared
+    let by = super::params::breakdown(&pairs)?;
+    let answer = shared
         .heavy
         .run(&shared.client, move |client| async move {
-            Ok(client.stickiness_of(&spec).await?)
+            Ok(match by {
+                Some(by) => Answer::Broken(client.stickiness_by(&spec, &by).await?),
+                None => Answer::Plain(client.stickiness_of(&spec).await?),
+            })
         })
         .await?;
-    Ok(DashboardResponse::json(StatusCode::OK, &s))
+    Ok(answer.json())
 }
 
 /// `GET /api/trends?event=&days=&compare=&now=&segment=&breakdown=`: the engine's
@@ -911,20 +907,15 @@ pub async fn trends_api(
         })?;
     let mut spec = TrendsSpec::new(name).days(days).compare(compare).now(now);
     spec.segments = super::params::segments(&pairs);
-    if let Some(by) = super::params::breakdown(&pairs)? {
-        let broken = shared
-            .heavy
-            .run(&shared.client, move |client| async move {
-                Ok(client.trends_by(&spec, &by).await?)
-            })
-            .await?;
-        return Ok(DashboardResponse::json(StatusCode::OK, &broken));
-    }
-    let t = shared
+    let by = super::params::breakdown(&pairs)?;
+    let answer = shared
         .heavy
         .run(&shared.client, move |client| async move {
-            Ok(client.trends(&spec).await?)
+            Ok(match by {
+                Some(by) => Answer::Broken(client.trends_by(&spec, &by).await?),
+                None => Answer::Plain(client.trends(&spec).await?),
+            })
         })
         .await?;
-    Ok(DashboardResponse::json(StatusCode::OK, &t))
+    Ok(answer.json())
 }

@@ -27,7 +27,7 @@ use url::form_urlencoded;
 
 use super::DashboardState;
 use super::charts::{Sparkline, sparkline};
-use super::error::{DashboardError, PageError};
+use super::error::{DashboardError, FormPage, PageError, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::params::{OverviewRequest, Pairs};
 use super::users_page::{value_label, value_pair};
@@ -609,6 +609,12 @@ impl OverviewPage {
     }
 }
 
+impl FormPage for OverviewPage {
+    fn show_error(&mut self, e: &DashboardError) {
+        self.error = Some(e.to_string());
+    }
+}
+
 /// `GET /`: the overview page. Bad parameters re-show the page with the message (400).
 pub async fn page(
     shared: &DashboardState,
@@ -620,19 +626,20 @@ pub async fn page(
     let req = match OverviewRequest::from_query(&pairs, shared.client.timezone()) {
         Ok(r) => r,
         Err(e) => {
-            let page = OverviewPage {
+            let mut page = OverviewPage {
                 now_raw: pairs.get("now").unwrap_or("").to_string(),
                 q: pairs.get("q").unwrap_or("").to_string(),
                 segments: super::params::segments(&pairs),
                 breakdown: pairs.get("breakdown").unwrap_or("").trim().to_string(),
-                error: Some(e.to_string()),
                 ..OverviewPage::empty(layout, &base.0)
             };
-            return Ok(DashboardResponse::html(e.status(), page.render()?));
+            return form_error(&mut page, e);
         }
     };
-    let page = listing(shared, &base.0, layout, &req).await?;
-    Ok(DashboardResponse::html(StatusCode::OK, page.render()?))
+    rendered(
+        StatusCode::OK,
+        &listing(shared, &base.0, layout, &req).await?,
+    )
 }
 
 /// The page of events `req` asks for: their rows, the counts above them and the links to
