@@ -23,6 +23,8 @@
 //!
 //! **What a crash can lose.** Nothing: this module only reads.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,7 @@ use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
+use crate::store::{DenseContainer, DenseParts};
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -166,47 +169,176 @@ pub(crate) struct TrendsData {
     kept_from: usize,
 }
 
-/// `counts[i]` = the size of the union of the `w` bitmaps ending at `first_end + i`
-/// (`first_end ≥ w - 1`), by blocks of `w` (see the module docs).
-fn rolling_counts(days: &[Bitmap], w: usize, first_end: usize) -> Vec<u64> {
-    debug_assert!(w >= 1 && first_end + 1 >= w);
-    let mut out = Vec::with_capacity(days.len().saturating_sub(first_end));
-    let mut prefix = Bitmap::new();
+/// The words of a container, all zero.
+const ZERO: DenseContainer = [0; 1024];
+
+/// `wau`, `mau` and `dau` of each day `first..` of `days` (given once each, oldest first),
+/// by containers: see the module docs.
+fn window_counts<'a>(
+    event: &str,
+    days: impl Iterator<Item = Cow<'a, Bitmap>>,
+    first: usize,
+) -> Result<Windows> {
+    // Serialized, a day is its containers one after the other; an owned day bitmap is
+    // dropped as soon as it is serialized.
+    let mut dau = Vec::new();
+    let mut serialized: Vec<Vec<u8>> = Vec::new();
+    for (d, day) in days.enumerate() {
+        if d >= first {
+            dau.push(day.count());
+        }
+        let mut bytes = Vec::with_capacity(day.bits().serialized_size());
+        day.bits()
+            .serialize_into(&mut bytes)
+            .map_err(|source| Error::Io {
+                context: format!("serializing a day of {event}"),
+                source,
+            })?;
+        serialized.push(bytes);
+    }
+    let what = format!("a day of {event}");
+    let parts = serialized
+        .iter()
+        .map(|bytes| DenseParts::read(&what, bytes))
+        .collect::<Result<Vec<_>>>()?;
+    let day_keys: Vec<Vec<u16>> = parts.iter().map(|p| p.keys().collect()).collect();
+    let mut keys: Vec<u16> = day_keys.iter().flatten().copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let n = serialized.len();
+    let out = n.saturating_sub(first);
+    // Containers are independent: each thread takes a share of the keys.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_THREADS)
+        .min(keys.len().max(1));
+    let share = keys.len().div_ceil(threads).max(1);
+    let partial: Vec<Result<(Vec<u64>, Vec<u64>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = keys
+            .chunks(share)
+            .map(|mine| {
+                let (parts, day_keys, what) = (&parts, &day_keys, &what);
+                scope.spawn(move || -> Result<(Vec<u64>, Vec<u64>)> {
+                    let mut wau = vec![0; out];
+                    let mut mau = vec![0; out];
+                    let mut slots = vec![ZERO; n];
+                    let mut scratch = Scratch::new();
+                    for &key in mine {
+                        for (d, slot) in slots.iter_mut().enumerate() {
+                            match day_keys[d].binary_search(&key) {
+                                Ok(i) => parts[d].write(what, i, slot)?,
+                                Err(_) => *slot = ZERO,
+                            }
+                        }
+                        rolling_add(&slots, WEEK, first, &mut wau, &mut scratch);
+                        rolling_add(&slots, MONTH, first, &mut mau, &mut scratch);
+                    }
+                    Ok((wau, mau))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut wau = vec![0; out];
+    let mut mau = vec![0; out];
+    for part in partial {
+        let (w, m) = part?;
+        wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+        mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+    }
+    Ok(Windows { dau, wau, mau })
+}
+
+/// The counts of [`window_counts`], one per day from `first` on.
+struct Windows {
+    dau: Vec<u64>,
+    wau: Vec<u64>,
+    mau: Vec<u64>,
+}
+
+/// At most this many threads count one trends' windows.
+const MAX_THREADS: usize = 4;
+
+/// A running prefix and one block of suffixes, for [`rolling_add`].
+struct Scratch {
+    prefix: Box<DenseContainer>,
+    suffix: Vec<DenseContainer>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            prefix: Box::new(ZERO),
+            suffix: vec![ZERO; MONTH],
+        }
+    }
+}
+
+fn or_into(acc: &mut DenseContainer, day: &DenseContainer) {
+    acc.iter_mut().zip(day).for_each(|(a, b)| *a |= b);
+}
+
+fn union_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x | y).count_ones()))
+        .sum()
+}
+
+fn count(a: &DenseContainer) -> u64 {
+    a.iter().map(|x| u64::from(x.count_ones())).sum()
+}
+
+/// Adds to `out[i]` the size of the union of the `w` containers of `days` ending at
+/// `first_end + i` (`first_end ≥ w - 1`), by blocks of `w` (see the module docs).
+fn rolling_add(
+    days: &[DenseContainer],
+    w: usize,
+    first_end: usize,
+    out: &mut [u64],
+    scratch: &mut Scratch,
+) {
+    debug_assert!(w >= 1 && w <= MONTH && first_end + 1 >= w);
+    let Scratch { prefix, suffix } = scratch;
     let mut prefix_block = usize::MAX;
-    let mut suffix: Vec<Bitmap> = Vec::new();
     let mut suffix_block = usize::MAX;
-    for e in first_end..days.len() {
+    for (e, total) in (first_end..days.len()).zip(out.iter_mut()) {
         let s = e + 1 - w;
         let be = e / w;
         if be != prefix_block {
-            prefix = Bitmap::new();
-            for d in &days[be * w..=e] {
-                prefix.or_assign(d);
+            **prefix = days[be * w];
+            for d in &days[be * w + 1..=e] {
+                or_into(prefix, d);
             }
             prefix_block = be;
         } else {
-            prefix.or_assign(&days[e]);
+            or_into(prefix, &days[e]);
         }
         if s.is_multiple_of(w) {
             // The window is exactly `e`'s block so far: `s` is its first day.
-            out.push(prefix.count());
+            *total += count(prefix);
             continue;
         }
         let bs = s / w;
         if bs != suffix_block {
             // suffix[j] = union of days[bs*w + j ..= bs*w + w - 1] (the whole block is in
             // the past of `e`, as `e` is in the next block).
-            suffix = vec![Bitmap::new(); w];
-            let mut acc = Bitmap::new();
-            for j in (0..w).rev() {
-                acc.or_assign(&days[bs * w + j]);
-                suffix[j] = acc.clone();
+            suffix[w - 1] = days[bs * w + w - 1];
+            for j in (0..w - 1).rev() {
+                let (lo, hi) = suffix.split_at_mut(j + 1);
+                lo[j] = hi[0];
+                or_into(&mut lo[j], &days[bs * w + j]);
             }
             suffix_block = bs;
         }
-        out.push(suffix[s - bs * w].bits().union_len(prefix.bits()));
+        *total += union_count(&suffix[s - bs * w], prefix);
     }
-    out
 }
 
 impl TrendsData {
@@ -220,19 +352,29 @@ impl TrendsData {
     }
 
     /// The trends of the users in `mask` (a breakdown value; `None`: every filtered user).
-    pub(crate) fn compute(&self, mask: Option<&Members>) -> Trends {
-        let masked: Vec<Bitmap>;
-        let days: &[Bitmap] = match mask {
-            Some(m) => {
-                masked = self.bitmaps.iter().map(|b| m.apply(b)).collect();
-                &masked
-            }
-            None => &self.bitmaps,
-        };
+    pub(crate) fn compute(&self, mask: Option<&Members>) -> Result<Trends> {
+        let days = self.bitmaps.iter().map(|b| match mask {
+            Some(m) => Cow::Owned(m.apply(b)),
+            None => Cow::Borrowed(b),
+        });
+        let windows = window_counts(&self.spec.event, days, MONTH - 1)?;
+        Ok(self.series(windows))
+    }
+
+    /// The trends of every filtered user, consuming the days (each is dropped once counted).
+    fn into_trends(mut self) -> Result<Trends> {
+        let bitmaps = std::mem::take(&mut self.bitmaps);
+        let windows = window_counts(
+            &self.spec.event,
+            bitmaps.into_iter().map(Cow::Owned),
+            MONTH - 1,
+        )?;
+        Ok(self.series(windows))
+    }
+
+    /// The trends from the window counts of the days from `MONTH - 1` on.
+    fn series(&self, Windows { dau, wau, mau }: Windows) -> Trends {
         let first = MONTH - 1;
-        let dau: Vec<u64> = days[first..].iter().map(Bitmap::count).collect();
-        let wau = rolling_counts(days, WEEK, first);
-        let mau = rolling_counts(days, MONTH, first);
         let mut series: Vec<TrendsDay> = self.days[first..]
             .iter()
             .enumerate()
@@ -287,7 +429,7 @@ impl Bitmapist {
     /// ```
     pub async fn trends(&self, spec: &TrendsSpec) -> Result<Trends> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        Ok(self.trends_fetch(spec).await?.compute(None))
+        self.trends_fetch(spec).await?.into_trends()
     }
 
     /// Trends per value of `breakdown`, then for the users in none; one fetch (the values'
@@ -303,7 +445,7 @@ impl Bitmapist {
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&users))
             .await?;
-        per_value(breakdown, None, values, |mask| Ok(fetched.compute(mask)))
+        per_value(breakdown, None, values, |mask| fetched.compute(mask))
     }
 
     /// The fetch phase of [`Bitmapist::trends`]: every day bitmap it reads, in one batch,
@@ -354,9 +496,18 @@ impl Bitmapist {
 mod tests {
     use super::*;
 
-    /// The block decomposition against the plain union of every window.
+    /// The size of the union of `days[e + 1 - w ..= e]`, plainly.
+    fn plain(days: &[Bitmap], w: usize, e: usize) -> u64 {
+        let mut u = Bitmap::new();
+        for d in &days[e + 1 - w..=e] {
+            u.or_assign(d);
+        }
+        u.count()
+    }
+
+    /// The block decomposition against the plain union of every window, on one container.
     #[test]
-    fn rolling_counts_match_plain_unions() {
+    fn rolling_add_matches_plain_unions() {
         let days: Vec<Bitmap> = (0..75u32)
             .map(|d| {
                 (0..40u32)
@@ -364,19 +515,62 @@ mod tests {
                     .collect()
             })
             .collect();
+        let dense: Vec<DenseContainer> = days
+            .iter()
+            .map(|b| {
+                let mut words = ZERO;
+                b.iter()
+                    .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
+                words
+            })
+            .collect();
+        let mut scratch = Scratch::new();
         for w in [1, 2, 7, 30] {
             for first_end in [w - 1, 29, 40] {
-                let got = rolling_counts(&days, w, first_end);
+                let mut got = vec![0; days.len() - first_end];
+                rolling_add(&dense, w, first_end, &mut got, &mut scratch);
                 let want: Vec<u64> = (first_end..days.len())
-                    .map(|e| {
-                        let mut u = Bitmap::new();
-                        for d in &days[e + 1 - w..=e] {
-                            u.or_assign(d);
-                        }
-                        u.count()
-                    })
+                    .map(|e| plain(&days, w, e))
                     .collect();
                 assert_eq!(got, want, "window {w} from {first_end}");
+            }
+        }
+    }
+
+    /// Whole days of array, bitmap and run containers over several container keys (some
+    /// days without some keys, some empty) against plain unions, borrowed and owned.
+    #[test]
+    fn window_counts_match_plain_unions() {
+        let days: Vec<Bitmap> = (0..70u32)
+            .map(|d| {
+                let mut b: roaring::RoaringBitmap = match d % 5 {
+                    // Dense: bitmap containers in keys 0 and 2.
+                    0 | 1 => (0..200_000u32)
+                        .filter(|u| (u / 3 + d) % 7 == 0 && u >> 16 != 1)
+                        .collect(),
+                    // Sparse: array containers, keys 0 to 3.
+                    2 => (0..250_000u32)
+                        .filter(|u| (u + d * 13) % 997 == 0)
+                        .collect(),
+                    // Runs, from key 1 on.
+                    3 => {
+                        let at = 65_536 + d * 1_000;
+                        (at..at + 70_000).collect()
+                    }
+                    _ => roaring::RoaringBitmap::new(),
+                };
+                b.optimize();
+                Bitmap::from_bits(b)
+            })
+            .collect();
+        let first = MONTH - 1;
+        let borrowed = window_counts("e", days.iter().map(Cow::Borrowed), first).unwrap();
+        let owned = window_counts("e", days.clone().into_iter().map(Cow::Owned), first).unwrap();
+        for got in [borrowed, owned] {
+            for (i, e) in (first..days.len()).enumerate() {
+                assert_eq!(got.dau[i], days[e].count(), "dau of day {e}");
+                assert_eq!(got.wau[i], plain(&days, WEEK, e), "wau of day {e}");
+                assert_eq!(got.mau[i], plain(&days, MONTH, e), "mau of day {e}");
             }
         }
     }

@@ -32,6 +32,7 @@ pub use self::embedded::{
     BACKUP_TAKE_TIMEOUT, DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore,
     ReadOnlyEmbeddedStore, backup_file,
 };
+pub(crate) use self::embedded::{DenseContainer, DenseParts};
 pub use self::memory::{IdTable, MemoryStore};
 pub use self::redis::RedisStore;
 pub use self::redis_ids::{ASSIGN_SCRIPT, EXHAUSTED_CODE, redis_keys};

@@ -121,6 +121,7 @@ mod rows;
 mod server_ops;
 
 pub use self::backup::{BACKUP_TAKE_TIMEOUT, backup_file};
+pub(crate) use self::partial::{DenseContainer, DenseParts};
 pub use self::readonly::ReadOnlyEmbeddedStore;
 
 use std::collections::{HashMap, HashSet};
