@@ -382,6 +382,12 @@ impl FileReader<'_> {
         self.tables()?.load(path, key)
     }
 
+    /// The stored roaring serialization of `key`, not decoded.
+    fn load_serialized(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = &self.shared.path;
+        self.tables()?.load_serialized(path, key)
+    }
+
     /// The bitmap of `key` AND `within`, decoding only the containers `within` has.
     fn load_within(&mut self, key: &str, within: &Bitmap) -> Result<Option<Bitmap>> {
         let path = &self.shared.path;
@@ -577,6 +583,25 @@ impl OpenFile {
                     return Ok(0);
                 }
                 Ok(reader.count(key)?.unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// Each key's roaring serialization: a cached bitmap serialized, an uncached one as the
+    /// file stores it (not decoded, not cached); a missing or tombstoned key is `None`.
+    fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let now = self.now();
+        let mut reader = self.reader();
+        let mut cache = lock(&self.cache);
+        keys.iter()
+            .map(|key| {
+                if let Some(bitmap) = cache.peek_used(key, now) {
+                    return Ok(Some(crate::store::serialize(bitmap)));
+                }
+                if cache.is_tombstoned(key) {
+                    return Ok(None);
+                }
+                reader.load_serialized(key)
             })
             .collect()
     }
@@ -852,6 +877,10 @@ impl Store for EmbeddedStore {
     }
 
     /// Cached keys from the cache; others from the file, only the containers `within` has.
+    async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.shared.read_serialized(keys)
+    }
+
     async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {
         self.shared.read_within(keys, within)
     }

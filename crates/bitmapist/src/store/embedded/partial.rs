@@ -306,6 +306,15 @@ impl<'b> DenseParts<'b> {
         self.header.descriptions.iter().map(|[key, _]| *key)
     }
 
+    /// How many bits are set, from the header's cardinalities.
+    pub(crate) fn len(&self) -> u64 {
+        self.header
+            .descriptions
+            .iter()
+            .map(|[_, c]| u64::from(*c) + 1)
+            .sum()
+    }
+
     /// Overwrites `words` with the bits of container `i` (`i < keys().count()`); every
     /// length and value is checked against the serialization (errors name `key`).
     pub(crate) fn write(&self, key: &str, i: usize, words: &mut DenseContainer) -> Result<()> {

@@ -252,6 +252,44 @@ impl ReadOnlyEmbeddedStore {
             .collect()
     }
 
+    /// The roaring serializations of `keys`: a cached bitmap serialized, the others as the
+    /// file stores them, in one read transaction.
+    fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        {
+            let mut cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (i, key) in keys.iter().enumerate() {
+                match cache.get(key) {
+                    Some(bitmap) => out.push(Some(crate::store::serialize(&bitmap))),
+                    None => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => {}
+            Err(TableError::TableDoesNotExist(_)) => return Ok(out),
+            Err(e) => return Err(redb_err(&self.inner.path, e)),
+        }
+        let path = &self.inner.path;
+        let tables = ReadTables::open(path, &txn)?;
+        for i in missing {
+            out[i] = tables.load_serialized(path, &keys[i])?;
+        }
+        Ok(out)
+    }
+
     /// Counts `keys` from their stored roaring headers, in one read transaction (see
     /// `partial::count`): nothing is decoded.
     fn count_all(&self, keys: &[String]) -> Result<Vec<u64>> {
@@ -354,6 +392,12 @@ impl Store for ReadOnlyEmbeddedStore {
     /// From the stored roaring headers: a count decodes nothing.
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
         self.count_all(keys)
+    }
+
+    /// Cached bitmaps serialized, the others as the file stores them (not decoded, not
+    /// cached).
+    async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.read_serialized(keys)
     }
 
     /// From the file, decoding only the containers `within` has.
