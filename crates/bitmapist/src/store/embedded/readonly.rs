@@ -36,7 +36,7 @@ use super::compact::{file_len, footprint};
 use super::rows::{ReadTables, redb_err};
 use super::{
     BITMAPS, DEFAULT_FILE_CACHE_BYTES, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY,
-    FORMAT_VERSION_KEY, META,
+    FORMAT_VERSION_KEY, META, in_threads,
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -253,7 +253,7 @@ impl ReadOnlyEmbeddedStore {
     }
 
     /// The roaring serializations of `keys`: a cached bitmap serialized, the others as the
-    /// file stores them, in one read transaction.
+    /// file stores them (read by `in_threads`, a read transaction per thread).
     fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
@@ -276,16 +276,22 @@ impl ReadOnlyEmbeddedStore {
         if missing.is_empty() {
             return Ok(out);
         }
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        match txn.open_table(BITMAPS) {
-            Ok(_) => {}
-            Err(TableError::TableDoesNotExist(_)) => return Ok(out),
-            Err(e) => return Err(redb_err(&self.inner.path, e)),
-        }
-        let path = &self.inner.path;
-        let tables = ReadTables::open(path, &txn)?;
-        for i in missing {
-            out[i] = tables.load_serialized(path, &keys[i])?;
+        let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
+        let read = in_threads(&wanted, |mine| {
+            let path = &self.inner.path;
+            let txn = self.inner.db.begin_read().at(path)?;
+            match txn.open_table(BITMAPS) {
+                Ok(_) => {}
+                Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; mine.len()]),
+                Err(e) => return Err(redb_err(path, e)),
+            }
+            let tables = ReadTables::open(path, &txn)?;
+            mine.iter()
+                .map(|key| tables.load_serialized(path, key))
+                .collect()
+        })?;
+        for (i, bytes) in missing.into_iter().zip(read) {
+            out[i] = bytes;
         }
         Ok(out)
     }
