@@ -333,7 +333,7 @@ fn rolling_add(
     out: &mut [u64],
     scratch: &mut Scratch,
 ) {
-    debug_assert!(w >= 1 && w <= MONTH && first_end + 1 >= w);
+    debug_assert!((1..=MONTH).contains(&w) && first_end + 1 >= w);
     let Scratch { prefix, suffix } = scratch;
     let mut prefix_block = usize::MAX;
     let mut suffix_block = usize::MAX;
