@@ -23,6 +23,12 @@
 //! would panic), skips validation (corrupt containers give wrong bits, or a panic in debug
 //! builds), and reads container by container (one row lookup each).
 //!
+//! The same header reader serves [`DenseParts`]: a whole serialization in memory taken
+//! apart container by container into 1024 words each, for trends, which count unions of
+//! many days one container key at a time and never build a `RoaringBitmap`. It checks every
+//! offset and length it uses; it does not check that an array's values are sorted (a
+//! corrupt one still sets only values below 2^16 of its own container).
+//!
 //! # Invariants
 //!
 //! - For a well-formed serialization the result is exactly the full decode AND `within`
