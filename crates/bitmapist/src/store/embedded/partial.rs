@@ -556,6 +556,57 @@ mod tests {
         all
     }
 
+    /// Each container's words hold exactly the bitmap's values in that container, for
+    /// array, bitmap and run containers, with and without an offset table; a 4,096-value
+    /// array (as long as a bitmap container) is read as an array.
+    #[test]
+    fn dense_parts_hold_each_containers_values() {
+        let mut all = samples();
+        all.push((0..4_096u32).map(|v| 65_536 + v * 16).collect());
+        for b in all {
+            let bytes = serialize(&b);
+            let parts = DenseParts::read("k", &bytes).unwrap();
+            assert_eq!(parts.len(), b.len());
+            let keys: Vec<u16> = parts.keys().collect();
+            assert_eq!(keys, container_keys(&b));
+            let mut words = [0u64; 1024];
+            for (i, key) in keys.iter().enumerate() {
+                words.fill(u64::MAX);
+                parts.write("k", i, &mut words).unwrap();
+                let base = u32::from(*key) << 16;
+                let got: Vec<u32> = (0..65_536u32)
+                    .filter(|v| words[*v as usize / 64] & (1 << (v % 64)) != 0)
+                    .map(|v| base + v)
+                    .collect();
+                let want: Vec<u32> = b.range(base..=base + 65_535).collect();
+                assert_eq!(got, want, "container {key}");
+            }
+        }
+    }
+
+    /// Truncated serializations are errors naming the key, never panics or wrong lengths.
+    #[test]
+    fn dense_parts_of_truncated_bytes_are_errors() {
+        for b in samples() {
+            let bytes = serialize(&b);
+            for cut in (0..bytes.len()).step_by(97) {
+                let Ok(parts) = DenseParts::read("k", &bytes[..cut]) else {
+                    continue;
+                };
+                let mut words = [0u64; 1024];
+                let results: Vec<_> = (0..parts.keys().count())
+                    .map(|i| parts.write("k", i, &mut words))
+                    .collect();
+                let last = results.last().expect("a header read means containers");
+                let err = last
+                    .as_ref()
+                    .expect_err("the last container is cut")
+                    .to_string();
+                assert!(err.contains("\"k\""), "{err}");
+            }
+        }
+    }
+
     #[test]
     fn equals_full_decode_and_intersection() {
         for b in samples() {
