@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::parse_json;
 use crate::common::run;
 use bitmapist::{EmbeddedOptions, EmbeddedStore, Error, KeyWrite, ReadOnlyEmbeddedStore, Store};
 
@@ -62,10 +63,6 @@ fn assert_holds_model(path: &Path) {
         ids.sort_unstable();
     }
     assert_eq!(got, want, "the copy holds what was written");
-}
-
-fn json(stdout: &str) -> serde_json::Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 /// `bitmapist serve` holding `url`'s file, started once the file is held.
@@ -123,7 +120,7 @@ fn backup_by_the_running_process_and_directly_then_check() {
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let out = json(&r.stdout);
+    let out = parse_json(&r.stdout);
     assert_eq!(out["backup"]["by_running_process"], true, "{out}");
     assert_eq!(out["backup"]["keys"], 3, "{out}");
     assert_eq!(out["verified"]["keys"], 3, "{out}");

@@ -2,6 +2,7 @@
 //! Cluster stores.
 //! Outputs are checked against the engine's own answers on the same data.
 
+use crate::common::{json_of, succeed};
 use crate::common::{run, run_env};
 
 use bitmapist_test_support::{redis_cluster, redis_server};
@@ -22,22 +23,6 @@ fn end() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-/// Runs and expects success; returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
-    r.stdout
-}
-
-/// Runs with `--format json` appended and parses stdout, which must hold the JSON alone.
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = ok(dir, &all);
-    serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("stdout of {all:?} is not JSON ({e}): {out}"))
 }
 
 /// Expects a failure with `code` and exactly one `error:` line on stderr, no panic.
@@ -69,20 +54,9 @@ fn tempdir() -> TempDir {
 
 /// mark, unmark, count (every period), ids and events on one store.
 fn mark_count_ids_events(dir: &Path, url: &str) {
-    let with = |args: &[&'static str]| -> Vec<String> {
-        ["--store", url]
-            .iter()
-            .chain(args)
-            .map(|a| a.to_string())
-            .collect()
-    };
-    let ok =
-        |dir: &Path, args: &[String]| ok(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    let json = |dir: &Path, args: &[String]| {
-        json(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let with = |args: &[&'static str]| [&["--store", url][..], args].concat();
     let at = "2026-11-22T10:15:00Z";
-    ok(
+    succeed(
         dir,
         &with(&[
             "mark",
@@ -95,8 +69,8 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
             "--hourly",
         ]),
     );
-    ok(dir, &with(&["mark", "user:premium", "2", "--unique-only"]));
-    ok(
+    succeed(dir, &with(&["mark", "user:premium", "2", "--unique-only"]));
+    succeed(
         dir,
         &with(&[
             "mark",
@@ -107,7 +81,7 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
             "--unique",
         ]),
     );
-    ok(
+    succeed(
         dir,
         &with(&["unmark", "user:logged_in", "2", "--at", at, "--hourly"]),
     );
@@ -119,14 +93,15 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
         ("year", "2"),
         ("unique", "0"),
     ] {
-        let got = ok(
+        let got = succeed(
             dir,
             &with(&["count", "user:logged_in", "--period", period, "--at", at]),
-        );
+        )
+        .stdout;
         assert_eq!(got.trim(), n, "{period}");
     }
     assert_eq!(
-        ok(
+        succeed(
             dir,
             &with(&[
                 "count",
@@ -137,44 +112,50 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
                 "2026-11-22T11:00"
             ])
         )
+        .stdout
         .trim(),
         "0"
     );
     assert_eq!(
-        ok(dir, &with(&["count", "user:premium", "--period", "unique"])).trim(),
+        succeed(dir, &with(&["count", "user:premium", "--period", "unique"]))
+            .stdout
+            .trim(),
         "1"
     );
     assert_eq!(
-        ok(dir, &with(&["count", "user:premium", "--at", at])).trim(),
+        succeed(dir, &with(&["count", "user:premium", "--at", at]))
+            .stdout
+            .trim(),
         "0"
     );
     assert_eq!(
-        ok(
+        succeed(
             dir,
             &with(&["count", "user:signed_up", "--period", "unique"])
         )
+        .stdout
         .trim(),
         "1"
     );
     assert_eq!(
-        ok(dir, &with(&["ids", "user:logged_in", "--at", at])),
+        succeed(dir, &with(&["ids", "user:logged_in", "--at", at])).stdout,
         "1\n3\n"
     );
     assert_eq!(
-        json(
+        json_of(
             dir,
             &with(&["ids", "user:logged_in", "--period", "week", "--at", at])
         ),
         serde_json::json!([1, 3])
     );
-    let c = json(
+    let c = json_of(
         dir,
         &with(&["count", "user:logged_in", "--period", "week", "--at", at]),
     );
     assert_eq!(c["count"], 2);
     assert_eq!(c["start"], "2026-11-16");
 
-    let events = json(dir, &with(&["events", "--at", at]));
+    let events = json_of(dir, &with(&["events", "--at", at]));
     let rows = events["events"].as_array().expect("a list");
     let names: Vec<&str> = rows.iter().filter_map(|r| r["event"].as_str()).collect();
     assert_eq!(names, ["user:logged_in", "user:premium", "user:signed_up"]);
@@ -182,16 +163,16 @@ fn mark_count_ids_events(dir: &Path, url: &str) {
     assert_eq!(rows[0]["week"], 2);
     assert_eq!(rows[0]["month"], 2);
     assert_eq!(rows[1]["today"], 0);
-    let filtered = json(dir, &with(&["events", "user:s", "--at", at]));
+    let filtered = json_of(dir, &with(&["events", "user:s", "--at", at]));
     assert_eq!(filtered["events"].as_array().map(Vec::len), Some(1));
-    let table = ok(dir, &with(&["events", "--at", at]));
+    let table = succeed(dir, &with(&["events", "--at", at])).stdout;
     assert!(
         table
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["user:logged_in", "2", "2", "2"]),
         "{table}"
     );
-    let csv = ok(dir, &with(&["events", "--at", at, "--format", "csv"]));
+    let csv = succeed(dir, &with(&["events", "--at", at, "--format", "csv"])).stdout;
     assert!(
         csv.starts_with("event,today,week,month\nuser:logged_in,2,2,2\n"),
         "{csv}"
@@ -203,7 +184,7 @@ fn memory_store_commands_run_in_one_process_each() {
     let dir = tempdir();
     let d = dir.path();
     // Each process has its own empty memory store: marks do not outlive the process.
-    ok(
+    succeed(
         d,
         &[
             "--store",
@@ -216,7 +197,7 @@ fn memory_store_commands_run_in_one_process_each() {
         ],
     );
     assert_eq!(
-        ok(
+        succeed(
             d,
             &[
                 "--store",
@@ -227,18 +208,19 @@ fn memory_store_commands_run_in_one_process_each() {
                 END
             ]
         )
+        .stdout
         .trim(),
         "0"
     );
     assert_eq!(
-        ok(d, &["--store", "memory://", "ids", "user:logged_in"]),
+        succeed(d, &["--store", "memory://", "ids", "user:logged_in"]).stdout,
         ""
     );
     assert_eq!(
-        json(d, &["--store", "memory://", "events"]),
+        json_of(d, &["--store", "memory://", "events"]),
         serde_json::json!({"store": "memory://", "events": [], "storage": null})
     );
-    let summary = json(
+    let summary = json_of(
         d,
         &[
             "--store",
@@ -261,7 +243,7 @@ fn memory_store_commands_run_in_one_process_each() {
         "{summary}"
     );
     assert_eq!(summary["events"]["user:signed_up"], 500);
-    let cohort = json(
+    let cohort = json_of(
         d,
         &[
             "--store",
@@ -305,20 +287,24 @@ fn redis_store_mark_count_ids_events() {
 fn default_store_is_the_embedded_file_and_env_and_prefix_apply() {
     let dir = tempdir();
     let d = dir.path();
-    ok(d, &["mark", "e", "7", "--at", END]);
+    succeed(d, &["mark", "e", "7", "--at", END]);
     assert!(d.join("bitmapist.redb").exists());
-    assert_eq!(ok(d, &["count", "e", "--at", END]).trim(), "1");
+    assert_eq!(succeed(d, &["count", "e", "--at", END]).stdout.trim(), "1");
     // --prefix: another key space in the same store.
     assert_eq!(
-        ok(d, &["--prefix", "bitmapist_", "count", "e", "--at", END]).trim(),
+        succeed(d, &["--prefix", "bitmapist_", "count", "e", "--at", END])
+            .stdout
+            .trim(),
         "0"
     );
-    ok(
+    succeed(
         d,
         &["mark", "e", "8", "--at", END, "--prefix", "bitmapist_"],
     );
     assert_eq!(
-        ok(d, &["count", "e", "--at", END, "--prefix", "bitmapist_"]).trim(),
+        succeed(d, &["count", "e", "--at", END, "--prefix", "bitmapist_"])
+            .stdout
+            .trim(),
         "1"
     );
     // BITMAPIST_URL, and --store over it.
@@ -353,7 +339,9 @@ fn default_store_is_the_embedded_file_and_env_and_prefix_apply() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
-        ok(d, &["count", "h", "--period", "hour", "--at", END]).trim(),
+        succeed(d, &["count", "h", "--period", "hour", "--at", END])
+            .stdout
+            .trim(),
         "1"
     );
 }
@@ -363,7 +351,7 @@ fn default_store_is_the_embedded_file_and_env_and_prefix_apply() {
 fn cohort_matches_library(dir: &Path, url: &str, extra: &[&str], spec: &CohortSpec) {
     let mut args = vec!["--store", url, "cohort", &spec.primary, &spec.secondary];
     args.extend_from_slice(extra);
-    let cli = json(dir, &args);
+    let cli = json_of(dir, &args);
     let lib = runtime().block_on(async {
         let bm = Bitmapist::open(url).await.expect("open the store");
         bm.get_cohort(spec).await.expect("get_cohort")
@@ -411,7 +399,7 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn cohorts_on(dir: &Path, url: &str) {
-    ok(
+    succeed(
         dir,
         &[
             "--store", url, "seed", "--users", "3000", "--days", "70", "--end", END, "--seed", "9",
@@ -520,7 +508,7 @@ fn cohorts_on(dir: &Path, url: &str) {
     );
 
     // The table: header, one line per row, averages and totals; --percent; CSV.
-    let table = ok(
+    let table = succeed(
         dir,
         &[
             "--store",
@@ -539,7 +527,8 @@ fn cohorts_on(dir: &Path, url: &str) {
             "--with-replacement",
             "--percent",
         ],
-    );
+    )
+    .stdout;
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2 + 4 + 2, "{table}");
     assert!(
@@ -553,7 +542,7 @@ fn cohorts_on(dir: &Path, url: &str) {
         lines[2].contains('%') && lines[6].trim_start().starts_with("average"),
         "{table}"
     );
-    let csv = ok(
+    let csv = succeed(
         dir,
         &[
             "--store",
@@ -572,7 +561,8 @@ fn cohorts_on(dir: &Path, url: &str) {
             "--format",
             "csv",
         ],
-    );
+    )
+    .stdout;
     let csv: Vec<&str> = csv.lines().collect();
     assert_eq!(csv[0], "week,users,+0,+1,+2,+3");
     assert_eq!(csv.len(), 1 + 4 + 2);
@@ -581,7 +571,7 @@ fn cohorts_on(dir: &Path, url: &str) {
         "future cells are empty: {}",
         csv[4]
     );
-    let pct = json(
+    let pct = json_of(
         dir,
         &[
             "--store",
@@ -616,7 +606,7 @@ fn redis_store_cohort_json_matches_the_library() {
 
 /// `events --format json` of a store, as a map name -> [today, week, month].
 fn event_counts(dir: &Path, url: &str) -> BTreeMap<String, Value> {
-    let v = json(dir, &["--store", url, "events", "--at", END]);
+    let v = json_of(dir, &["--store", url, "events", "--at", END]);
     v["events"]
         .as_array()
         .expect("a list")
@@ -636,7 +626,7 @@ fn seed_is_deterministic_and_plausible() {
     let d = dir.path();
     let seed = |name: &str, s: &str| {
         let url = file_url(d, name);
-        let summary = json(
+        let summary = json_of(
             d,
             &[
                 "--store", &url, "seed", "--users", "5000", "--days", "60", "--end", END, "--seed",
@@ -706,13 +696,13 @@ fn seed_is_deterministic_and_plausible() {
     });
     // Hour keys only with --hourly.
     let url = file_url(d, "h.redb");
-    ok(
+    succeed(
         d,
         &[
             "--store", &url, "seed", "--users", "200", "--days", "3", "--end", END, "--hourly",
         ],
     );
-    let hour = ok(
+    let hour = succeed(
         d,
         &[
             "--store",
@@ -724,10 +714,11 @@ fn seed_is_deterministic_and_plausible() {
             "--at",
             "2026-11-21T20:00",
         ],
-    );
+    )
+    .stdout;
     assert!(hour.trim().parse::<u64>().is_ok_and(|n| n > 0), "{hour}");
     assert_eq!(
-        ok(
+        succeed(
             d,
             &[
                 "--store",
@@ -740,6 +731,7 @@ fn seed_is_deterministic_and_plausible() {
                 "2026-11-21T20:00"
             ]
         )
+        .stdout
         .trim(),
         "0"
     );
@@ -763,7 +755,7 @@ fn import_redis_to_file_to_redis_keeps_identical_bits() {
     let b = RedisServer::start();
     let dir = tempdir();
     let d = dir.path();
-    ok(
+    succeed(
         d,
         &[
             "--store",
@@ -780,7 +772,7 @@ fn import_redis_to_file_to_redis_keeps_identical_bits() {
     );
     // A bit cleared at a high offset (a longer Redis string), Python's temporary BITOP
     // result and another application's key: only event keys are copied.
-    ok(
+    succeed(
         d,
         &[
             "--store",
@@ -792,7 +784,7 @@ fn import_redis_to_file_to_redis_keeps_identical_bits() {
             END,
         ],
     );
-    ok(
+    succeed(
         d,
         &[
             "--store",
@@ -818,14 +810,14 @@ fn import_redis_to_file_to_redis_keeps_identical_bits() {
     let before = dump(&a);
 
     let file = file_url(d, "copy.redb");
-    let dry = json(
+    let dry = json_of(
         d,
         &["import", "--from", &a.url(), "--to", &file, "--dry-run"],
     );
     assert_eq!(dry["skipped"], 1);
     assert!(!d.join("copy.redb").exists() || event_counts(d, &file).is_empty());
 
-    let first = json(d, &["import", "--from", &a.url(), "--to", &file]);
+    let first = json_of(d, &["import", "--from", &a.url(), "--to", &file]);
     assert_eq!(first["mismatches"], 0);
     assert_eq!(first["skipped"], 1);
     let keys = first["keys"].as_u64().expect("keys");
@@ -834,7 +826,7 @@ fn import_redis_to_file_to_redis_keeps_identical_bits() {
     assert!(before.contains_key("{trackist_}.timezone"));
     assert_eq!(keys as usize, before.len() - 3);
     // Re-running is safe.
-    let again = json(d, &["import", "--from", &a.url(), "--to", &file]);
+    let again = json_of(d, &["import", "--from", &a.url(), "--to", &file]);
     assert_eq!(
         (again["keys"].as_u64(), again["mismatches"].as_u64()),
         (Some(keys), Some(0))
@@ -966,7 +958,7 @@ fn json_stdout_is_pipe_clean_and_ids_survive_a_closed_pipe() {
         "{}",
         r.stderr
     );
-    let summary = json(
+    let summary = json_of(
         d,
         &[
             "--store", &url, "seed", "--users", "300", "--days", "5", "--end", END, "--reset",
@@ -1028,7 +1020,7 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 fn serve_shows_the_dashboard_over_a_store_and_rejects_a_bad_address() {
     let dir = tempdir();
     let url = file_url(dir.path(), "serve.redb");
-    ok(
+    succeed(
         dir.path(),
         &[
             "--store", &url, "seed", "--users", "200", "--days", "10", "--seed", "1",
@@ -1105,7 +1097,7 @@ fn cluster_store_every_command_import_both_ways_and_serve() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_ne!(r.stdout.trim(), "0");
-    ok(
+    succeed(
         d,
         &["--store", &url, "import", "--to", "memory://", "--dry-run"],
     );
@@ -1126,7 +1118,7 @@ fn cluster_store_every_command_import_both_ways_and_serve() {
     // Redis -> cluster -> Redis keeps every event key's bytes.
     let a = RedisServer::start();
     let b = RedisServer::start();
-    ok(
+    succeed(
         d,
         &[
             "--store",
@@ -1143,9 +1135,9 @@ fn cluster_store_every_command_import_both_ways_and_serve() {
     );
     let before = dump(&a);
     let second = format!("{url}?timeout_ms=10000");
-    let into = json(d, &["import", "--from", &a.url(), "--to", &second]);
+    let into = json_of(d, &["import", "--from", &a.url(), "--to", &second]);
     assert_eq!(into["mismatches"], 0);
-    let out_of = json(d, &["--store", &second, "import", "--to", &b.url()]);
+    let out_of = json_of(d, &["--store", &second, "import", "--to", &b.url()]);
     assert_eq!(out_of["mismatches"], 0);
     assert_eq!(out_of["keys"].as_u64(), into["keys"].as_u64());
     let after = dump(&b);
@@ -1213,14 +1205,16 @@ fn tls_password_cluster_through_the_cli() {
     let dir = tempdir();
     let d = dir.path();
     let at = "2026-11-22T10:15:00Z";
-    ok(
+    succeed(
         d,
         &[
             "--store", &url, "mark", "tls:seen", "4", "5", "6", "--at", at,
         ],
     );
     assert_eq!(
-        ok(d, &["--store", &url, "count", "tls:seen", "--at", at]).trim(),
+        succeed(d, &["--store", &url, "count", "tls:seen", "--at", at])
+            .stdout
+            .trim(),
         "3"
     );
     let untrusted = format!("{}?timeout_ms=3000", cluster.url());

@@ -1,7 +1,7 @@
 //! `bitmapist mark --external`, `ids --external` and `resolve` as processes, on the
 //! embedded file and on a real redis-server: outputs checked against the engine's map.
 
-use crate::common::Run;
+use crate::common::{Run, succeed};
 
 use bitmapist_test_support::redis_server;
 
@@ -14,20 +14,17 @@ const AT: &str = "2026-11-22T18:00:00Z";
 
 /// Runs `bitmapist --store URL ARGS` in `dir`.
 fn run(dir: &Path, url: &str, args: &[&str]) -> Run {
-    let mut all = vec!["--store", url];
-    all.extend_from_slice(args);
-    crate::common::run(dir, &all)
+    crate::common::run(dir, &[&["--store", url], args].concat())
 }
 
-fn ok(dir: &Path, url: &str, args: &[&str]) -> String {
-    let r = run(dir, url, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
-    r.stdout
+/// [`run`], required to succeed; its stdout.
+fn stdout(dir: &Path, url: &str, args: &[&str]) -> String {
+    succeed(dir, &[&["--store", url], args].concat()).stdout
 }
 
 fn external_commands(dir: &Path, url: &str) {
     let uuid = "67e55044-10b1-426f-9247-bb680e5fe0c8";
-    ok(
+    stdout(
         dir,
         url,
         &[
@@ -42,32 +39,36 @@ fn external_commands(dir: &Path, url: &str) {
         ],
     );
     // Again: the same ids, nothing new assigned.
-    ok(
+    stdout(
         dir,
         url,
         &["mark", "user:logged_in", "--at", AT, "--external", uuid],
     );
-    ok(dir, url, &["mark", "user:logged_in", "--at", AT, "7"]);
+    stdout(dir, url, &["mark", "user:logged_in", "--at", AT, "7"]);
     let day = ["ids", "user:logged_in", "--period", "day", "--at", AT];
-    assert_eq!(ok(dir, url, &day), "1\n2\n3\n7\n");
+    assert_eq!(stdout(dir, url, &day), "1\n2\n3\n7\n");
     let mut ext = day.to_vec();
     ext.push("--external");
-    assert_eq!(ok(dir, url, &ext), format!("alice\n{uuid}\n-42\n#7\n"));
+    assert_eq!(stdout(dir, url, &ext), format!("alice\n{uuid}\n-42\n#7\n"));
     let mut ext_json = ext.clone();
     ext_json.extend(["--format", "json"]);
-    let v: Value = serde_json::from_str(&ok(dir, url, &ext_json)).expect("json");
+    let v: Value = serde_json::from_str(&stdout(dir, url, &ext_json)).expect("json");
     assert_eq!(v, json!(["alice", uuid, "-42", null]));
 
     assert_eq!(
-        ok(dir, url, &["resolve", "2", "1", "99"]),
+        stdout(dir, url, &["resolve", "2", "1", "99"]),
         format!("2\t{uuid}\n1\talice\n99\t\n")
     );
-    let v: Value = serde_json::from_str(&ok(dir, url, &["resolve", "1", "99", "--format", "json"]))
-        .expect("json");
+    let v: Value = serde_json::from_str(&stdout(
+        dir,
+        url,
+        &["resolve", "1", "99", "--format", "json"],
+    ))
+    .expect("json");
     assert_eq!(v, json!({"1": "alice", "99": null}));
 
     // Unmark by external id; an unknown one clears and assigns nothing.
-    ok(
+    stdout(
         dir,
         url,
         &[
@@ -80,8 +81,8 @@ fn external_commands(dir: &Path, url: &str) {
             "nobody",
         ],
     );
-    assert_eq!(ok(dir, url, &ext), format!("{uuid}\n-42\n#7\n"));
-    assert_eq!(ok(dir, url, &["resolve", "4"]), "4\t\n");
+    assert_eq!(stdout(dir, url, &ext), format!("{uuid}\n-42\n#7\n"));
+    assert_eq!(stdout(dir, url, &["resolve", "4"]), "4\t\n");
 
     // Bad input: exit code 2 and one error line naming the problem.
     let long = "x".repeat(513);

@@ -2,6 +2,7 @@
 //! within 1.25x of the serialized bitmaps, `events --format json` reports that sum (checked
 //! against roaring's own sizes), and `compact` works on files and refuses other stores.
 
+use crate::common::json_of;
 use std::path::Path;
 
 use bitmapist::{ReadOnlyEmbeddedStore, Store};
@@ -12,15 +13,6 @@ const END: &str = "2026-11-22T18:00:00Z";
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set; (code, stdout, stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     crate::common::run(dir, args).parts()
-}
-
-/// Runs with `--format json`, expects success, parses stdout.
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let (code, out, err) = run(dir, &all);
-    assert_eq!(code, 0, "bitmapist {all:?} failed: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 fn file_len(path: &Path) -> u64 {
@@ -54,7 +46,7 @@ fn roaring_sum(path: &Path) -> (u64, usize) {
 /// Checks `events --format json`'s `storage` against the file and roaring, and the bound.
 fn check_file(dir: &Path, path: &Path) -> Value {
     let url = format!("file://{}", path.display());
-    let events = json(dir, &["--store", &url, "events", "--at", END]);
+    let events = json_of(dir, &["--store", &url, "events", "--at", END]);
     let storage = events["storage"].clone();
     let (sum, keys) = roaring_sum(path);
     assert_eq!(storage["roaring_bytes"].as_u64(), Some(sum), "{storage}");
@@ -77,7 +69,7 @@ fn seed_and_import_leave_a_file_within_the_bound() {
     let d = dir.path();
     let seeded = d.join("seeded.redb");
     let url = format!("file://{}", seeded.display());
-    let summary = json(
+    let summary = json_of(
         d,
         &[
             "--store", &url, "seed", "--users", "20000", "--days", "60", "--end", END, "--seed",
@@ -98,7 +90,7 @@ fn seed_and_import_leave_a_file_within_the_bound() {
 
     let imported = d.join("imported.redb");
     let to = format!("file://{}", imported.display());
-    let summary = json(d, &["import", "--from", &url, "--to", &to]);
+    let summary = json_of(d, &["import", "--from", &url, "--to", &to]);
     assert_eq!(summary["mismatches"], 0);
     assert!(summary["compaction"].is_object(), "{summary}");
     let copy = check_file(d, &imported);
@@ -106,7 +98,7 @@ fn seed_and_import_leave_a_file_within_the_bound() {
     assert_eq!(copy["keys"], storage["keys"]);
 
     // Compacting again changes nothing but the file's identity.
-    let again = json(d, &["--store", &to, "compact"]);
+    let again = json_of(d, &["--store", &to, "compact"]);
     assert_eq!(
         again["compaction"]["after"]["roaring_bytes"],
         copy["roaring_bytes"]
@@ -132,6 +124,6 @@ fn compact_refuses_stores_without_a_file() {
         err.contains("file://") && err.contains("memory://"),
         "{err}"
     );
-    let events = json(dir.path(), &["--store", "memory://", "events"]);
+    let events = json_of(dir.path(), &["--store", "memory://", "events"]);
     assert_eq!(events["storage"], Value::Null);
 }

@@ -3,12 +3,13 @@
 //! bad input as one `error:` line with exit code 2.
 
 use crate::common::run;
+use crate::common::{json_of, succeed};
 
 use std::path::Path;
 
 use bitmapist::{Bitmapist, FunnelSpec, MarkOptions, TimeGroup};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NOW: &str = "2026-11-22T18:00:00Z";
 
@@ -16,19 +17,6 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
-    r.stdout
-}
-
-fn json_of(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = ok(dir, &all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 /// A store file with sign-ups over 10 days, logins and purchases after them.
@@ -144,7 +132,7 @@ fn funnel_and_stickiness_match_the_library() {
     assert_eq!(month["days"].as_array().map(Vec::len), Some(30));
 
     // Table and CSV.
-    let table = ok(d, &base);
+    let table = succeed(d, &base).stdout;
     assert!(
         table
             .lines()
@@ -155,15 +143,16 @@ fn funnel_and_stickiness_match_the_library() {
     assert!(table.contains("100.0%"));
     let mut csv_args = base.to_vec();
     csv_args.extend(["--format", "csv"]);
-    let csv = ok(d, &csv_args);
+    let csv = succeed(d, &csv_args).stdout;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "period,signed_up,logged_in,bought");
     assert_eq!(lines.len(), 12 + 3);
     assert!(lines[13].starts_with("total,200,"), "{}", lines[13]);
-    let sticky = ok(
+    let sticky = succeed(
         d,
         &["stickiness", "logged_in", "--at", NOW, "--store", &url],
-    );
+    )
+    .stdout;
     assert!(sticky.contains("days active"));
     assert!(sticky.contains("2026-W47"));
     assert_eq!(json!(week["days"].as_array().map(Vec::len)), json!(7));

@@ -2,7 +2,7 @@
 //! and huge lengths in tables, cohort sizes past the cap, a store file the process may not
 //! write, and `serve` against clients that send headers slowly or nothing at all.
 
-use crate::common::{Run, run};
+use crate::common::{run, succeed};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,12 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn ok(dir: &Path, args: &[&str]) -> Run {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed:\n{}", r.stderr);
-    r
-}
 
 const AT: &str = "2026-11-22T12:00:00Z";
 
@@ -29,9 +23,9 @@ fn tables_escape_names_and_json_csv_stay_exact() {
     let evil = "paint\x1b[2J\x1b]0;pwned\x07\r\nfake row";
     let long = format!("long:{}", "x".repeat(10_000));
     for name in [evil, long.as_str(), "plain"] {
-        ok(d, &[store, "mark", name, "1", "--at", AT]);
+        succeed(d, &[store, "mark", name, "1", "--at", AT]);
     }
-    let table = ok(d, &[store, "events", "--at", AT]).stdout;
+    let table = succeed(d, &[store, "events", "--at", AT]).stdout;
     assert!(
         !table.contains('\x1b') && !table.contains('\x07') && !table.contains('\r'),
         "raw control characters in the table: {table:?}"
@@ -44,9 +38,10 @@ fn tables_escape_names_and_json_csv_stay_exact() {
         "a 10 KB name widened the table:\n{table}"
     );
     // JSON keeps every byte of every name.
-    let json: Value =
-        serde_json::from_str(&ok(d, &[store, "events", "--at", AT, "--format", "json"]).stdout)
-            .expect("JSON");
+    let json: Value = serde_json::from_str(
+        &succeed(d, &[store, "events", "--at", AT, "--format", "json"]).stdout,
+    )
+    .expect("JSON");
     let names: Vec<&str> = json["events"]
         .as_array()
         .expect("a list of events")
@@ -57,7 +52,7 @@ fn tables_escape_names_and_json_csv_stay_exact() {
         names.contains(&evil) && names.contains(&long.as_str()),
         "{names:?}"
     );
-    let csv = ok(d, &[store, "events", "--at", AT, "--format", "csv"]).stdout;
+    let csv = succeed(d, &[store, "events", "--at", AT, "--format", "csv"]).stdout;
     assert!(csv.contains(&format!("\"{evil}\"")), "{csv:?}");
     assert!(csv.contains(&long));
 }
@@ -71,7 +66,7 @@ fn cohort_sizes_are_capped_as_on_the_dashboard() {
         assert_eq!(r.code, 2, "{flag} {n}: {}", r.stderr);
         assert!(r.stderr.contains("1..=400"), "{flag} {n}: {}", r.stderr);
     }
-    let r = ok(
+    let r = succeed(
         d,
         &[
             "--store=memory://",
@@ -112,7 +107,7 @@ fn a_store_file_that_cannot_be_written_is_read() {
     let d = dir.path();
     let store = "--store=file://./ro.redb";
     for (event, uid) in [("signup", "1"), ("signup", "2"), ("active", "2")] {
-        ok(d, &[store, "mark", event, uid, "--at", AT]);
+        succeed(d, &[store, "mark", event, uid, "--at", AT]);
     }
     let file = d.join("ro.redb");
     let before = std::fs::read(&file).expect("read the store");
@@ -123,14 +118,15 @@ fn a_store_file_that_cannot_be_written_is_read() {
             file.display()
         );
     };
-    let events: Value =
-        serde_json::from_str(&ok(d, &[store, "events", "--at", AT, "--format", "json"]).stdout)
-            .expect("JSON");
+    let events: Value = serde_json::from_str(
+        &succeed(d, &[store, "events", "--at", AT, "--format", "json"]).stdout,
+    )
+    .expect("JSON");
     assert_eq!(events["events"][0]["event"], "active");
     assert_eq!(events["events"][1]["today"], 2);
-    let count = ok(d, &[store, "count", "signup", "--at", AT]);
+    let count = succeed(d, &[store, "count", "signup", "--at", AT]);
     assert_eq!(count.stdout.trim(), "2");
-    ok(
+    succeed(
         d,
         &[
             store, "cohort", "signup", "active", "--now", AT, "--format", "json",

@@ -4,6 +4,7 @@
 //! `error:` line with exit code 2.
 
 use crate::common::run;
+use crate::common::{json_of, succeed};
 
 use std::path::Path;
 
@@ -17,19 +18,6 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
-    r.stdout
-}
-
-fn json_of(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = ok(dir, &all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 /// A store file where users sign up over 40 days and come back irregularly.
@@ -120,7 +108,7 @@ fn lifecycle_and_trends_match_the_library() {
     // CSV: a header, then one line per period with raw numbers.
     let mut csv = base.to_vec();
     csv.extend(["--format", "csv"]);
-    let out = ok(d, &csv);
+    let out = succeed(d, &csv).stdout;
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "period,new,returning,resurrecting,dormant,active");
     assert_eq!(lines.len(), 21);
@@ -148,7 +136,7 @@ fn lifecycle_and_trends_match_the_library() {
     brk.extend(["--breakdown", "plan"]);
     assert_eq!(json_of(d, &brk), serde_json::to_value(&by).expect("json"));
     brk.extend(["--format", "csv"]);
-    let out = ok(d, &brk);
+    let out = succeed(d, &brk).stdout;
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
@@ -157,7 +145,7 @@ fn lifecycle_and_trends_match_the_library() {
     // Three plans and "(none)", 20 periods each.
     assert_eq!(lines.len(), 1 + 4 * 20);
     assert!(lines[80].starts_with("(none),2026-11-22,"));
-    let table = ok(d, &base);
+    let table = succeed(d, &base).stdout;
     assert!(table.contains("resurrecting") && table.contains("2026-11-22"));
 
     let targs = [
@@ -177,7 +165,7 @@ fn lifecycle_and_trends_match_the_library() {
     assert_eq!(json_of(d, &targs), want);
     let mut tcsv = targs.to_vec();
     tcsv.extend(["--format", "csv"]);
-    let out = ok(d, &tcsv);
+    let out = succeed(d, &tcsv).stdout;
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],

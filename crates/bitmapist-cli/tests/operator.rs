@@ -3,7 +3,7 @@
 //! a mistyped store path, ids holding control characters, and funnels or cohorts over
 //! events that were never marked.
 
-use crate::common::{Run, run};
+use crate::common::{run, succeed};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,12 +16,6 @@ use tempfile::TempDir;
 
 const AT: &str = "2026-11-22T12:00:00Z";
 const STORE: &str = "--store=file://./s.redb";
-
-fn ok(dir: &Path, args: &[&str]) -> Run {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed:\n{}", r.stderr);
-    r
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -108,7 +102,7 @@ fn stop(child: &mut Child, signal: &str, within: Duration) -> std::process::Exit
 
 fn mark_some(d: &Path) {
     for (event, uid) in [("signup", "1"), ("signup", "2"), ("active", "2")] {
-        ok(d, &[STORE, "mark", event, uid, "--at", AT]);
+        succeed(d, &[STORE, "mark", event, uid, "--at", AT]);
     }
 }
 
@@ -158,7 +152,7 @@ fn sigterm_stops_serve_cleanly() {
     // the data, with no note about a repair.
     let file = d.join("s.redb");
     let _guard = Immutable::set(&file);
-    let r = ok(d, &[STORE, "count", "signup", "--at", AT]);
+    let r = succeed(d, &[STORE, "count", "signup", "--at", AT]);
     assert_eq!(r.stdout.trim(), "2");
     assert!(!r.stderr.contains("not closed cleanly"), "{}", r.stderr);
     let (mut ro, port) = start_serve(d, STORE, &["--read-only"]);
@@ -231,7 +225,7 @@ fn an_unclean_file_is_repaired_when_writable_and_named_when_not() {
     let stderr = stderr_of(&mut ro);
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("repaired"), "{stderr}");
-    let r = ok(d, &[STORE, "count", "signup", "--at", AT]);
+    let r = succeed(d, &[STORE, "count", "signup", "--at", AT]);
     assert_eq!(r.stdout.trim(), "2");
 }
 
@@ -285,7 +279,7 @@ fn read_commands_never_create_a_store() {
 fn timezone_show_reads_a_file_it_may_not_write() {
     let dir = TempDir::new().expect("tempdir");
     let d = dir.path();
-    ok(
+    succeed(
         d,
         &[
             STORE,
@@ -302,7 +296,7 @@ fn timezone_show_reads_a_file_it_may_not_write() {
     let before = std::fs::read(&file).expect("read");
     {
         let _guard = Immutable::set(&file);
-        let r = ok(
+        let r = succeed(
             d,
             &[
                 STORE,
@@ -326,7 +320,7 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     let d = dir.path();
     let evil = "ada\nmallory\t\x1b[2J\\x";
     let event = "buy\x1b]0;t\x07";
-    let r = ok(
+    let r = succeed(
         d,
         &[
             STORE,
@@ -346,10 +340,10 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
         r.stderr
     );
     assert!(r.stderr.contains("buy\\u{1b}]0;t\\u{7}"), "{:?}", r.stderr);
-    let r = ok(d, &[STORE, "mark", event, "5", "--at", AT]);
+    let r = succeed(d, &[STORE, "mark", event, "5", "--at", AT]);
     assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
 
-    let ids = ok(d, &[STORE, "ids", event, "--at", AT, "--external"]).stdout;
+    let ids = succeed(d, &[STORE, "ids", event, "--at", AT, "--external"]).stdout;
     // One line per id: the newline inside an id does not make two.
     let lines: Vec<&str> = ids.lines().collect();
     assert_eq!(lines.len(), 3, "{ids:?}");
@@ -361,7 +355,7 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
     assert!(!ids.contains('\x1b') && !ids.contains('\t'), "{ids:?}");
     // JSON stays exact.
     let json: Value = serde_json::from_str(
-        &ok(
+        &succeed(
             d,
             &[
                 STORE,
@@ -385,7 +379,7 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
         "{json}"
     );
 
-    let resolved = ok(d, &[STORE, "resolve", "1", "2"]).stdout;
+    let resolved = succeed(d, &[STORE, "resolve", "1", "2"]).stdout;
     assert_eq!(resolved.lines().count(), 2, "{resolved:?}");
     assert!(!resolved.contains('\x1b'), "{resolved:?}");
     let lines: Vec<&str> = resolved.lines().collect();
@@ -396,7 +390,7 @@ fn ids_resolve_and_confirmations_escape_control_characters() {
         "{resolved:?}"
     );
     let json: Value =
-        serde_json::from_str(&ok(d, &[STORE, "resolve", "1", "2", "--format", "json"]).stdout)
+        serde_json::from_str(&succeed(d, &[STORE, "resolve", "1", "2", "--format", "json"]).stdout)
             .expect("JSON");
     assert!(
         json.as_object()
@@ -411,14 +405,14 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     let dir = TempDir::new().expect("tempdir");
     let d = dir.path();
     mark_some(d);
-    let quiet = ok(
+    let quiet = succeed(
         d,
         &[
             STORE, "funnel", "signup", "active", "--now", AT, "--format", "json",
         ],
     );
     assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
-    let typo = ok(
+    let typo = succeed(
         d,
         &[
             STORE, "funnel", "signup", "activ", "--now", AT, "--format", "json",
@@ -436,14 +430,14 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     assert_eq!(v["totals"][1], 0, "{v}");
     assert_eq!(v["totals"][0], 2, "{v}");
 
-    let quiet = ok(
+    let quiet = succeed(
         d,
         &[
             STORE, "cohort", "signup", "active", "--now", AT, "--format", "json",
         ],
     );
     assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
-    let typo = ok(
+    let typo = succeed(
         d,
         &[
             STORE, "cohort", "sigup", "active", "--and", "nope", "--now", AT, "--format", "json",
@@ -460,7 +454,7 @@ fn funnels_and_cohorts_over_unmarked_events_warn() {
     let v: Value = serde_json::from_str(&typo.stdout).expect("JSON");
     assert_eq!(v["total"], 0, "{v}");
     // A table answer is unchanged too (the warnings are on stderr only).
-    let table = ok(d, &[STORE, "cohort", "sigup", "active", "--now", AT]);
+    let table = succeed(d, &[STORE, "cohort", "sigup", "active", "--now", AT]);
     assert!(!table.stdout.contains("warning"));
 }
 
@@ -477,7 +471,7 @@ fn serve_answers_503_at_once_once_a_paused_redis_timed_out() {
         redis.url(),
         RESPONSE_TIMEOUT.as_millis()
     );
-    ok(d, &[&store, "mark", "signup", "1", "--at", AT]);
+    succeed(d, &[&store, "mark", "signup", "1", "--at", AT]);
     let (mut child, port) = start_serve(d, &store, &[]);
     assert!(get_status(port, "/bitmapist/api/events").starts_with("HTTP/1.1 200"));
 

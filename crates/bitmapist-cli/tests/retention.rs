@@ -1,6 +1,7 @@
 //! `bitmapist cohort` retention flags: `--retention`, `--first-time`, `--average`,
 //! `--complete-only`, run as a process on a seeded file, checked against the engine.
 
+use crate::common::json_of;
 use std::path::Path;
 
 use bitmapist::{Average, Bitmapist, CohortSpec, Criterion, RetentionSpec, TimeGroup};
@@ -18,14 +19,6 @@ fn end() -> DateTime<Utc> {
 /// Runs `bitmapist ARGS` in `dir` with no `BITMAPIST_*` variable set.
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     crate::common::run(dir, args).parts()
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let (code, out, err) = run(dir, &all);
-    assert_eq!(code, 0, "bitmapist {all:?} failed: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 /// Expects exit 2 and one `error:` line naming `needle`.
@@ -127,7 +120,7 @@ fn retention_flags_match_the_engine_and_bad_values_exit_2() {
             "--percent",
         ];
         args.extend(flags.iter().copied());
-        outputs.push(json(d, &args));
+        outputs.push(json_of(d, &args));
     }
     let lib: Vec<Value> = runtime().block_on(async {
         let bm = Bitmapist::open(&url).await.expect("open");

@@ -3,6 +3,7 @@
 //! the same file, and bad input is one `error:` line with exit code 2.
 
 use crate::common::run;
+use crate::common::{json_of, succeed};
 
 use std::path::Path;
 
@@ -19,19 +20,6 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
         .single()
         .expect("a valid time")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let r = run(dir, args);
-    assert_eq!(r.code, 0, "bitmapist {args:?} failed: {}", r.stderr);
-    r.stdout
-}
-
-fn json_of(dir: &Path, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = ok(dir, &all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -81,10 +69,10 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
         let mut args = vec!["property", "set", "plan", value];
         args.extend(ids.iter().map(String::as_str));
         args.extend(s);
-        ok(d, &args);
+        succeed(d, &args);
     }
     // Moving one user clears their old value.
-    ok(
+    succeed(
         d,
         &["property", "set", "plan", "free", "0", "--store", &url],
     );
@@ -96,7 +84,7 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
     // A snapshot from a file, and a definition.
     let ids_file = d.join("ids.txt");
     std::fs::write(&ids_file, "5\n7\n\n9\n").expect("ids");
-    ok(
+    succeed(
         d,
         &[
             "segment",
@@ -111,7 +99,7 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
         ],
     );
     let def = r#"{"and": [{"did": {"event": "logged_in", "time_group": "days", "periods": 3}}, {"segment": "plan:pro"}]}"#;
-    ok(
+    succeed(
         d,
         &[
             "segment",
@@ -341,7 +329,7 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
         assert_eq!(row("signed_up")["month"], eng.result[1][2]);
     }
     // CSV carries the value in a first column.
-    let csv = ok(
+    let csv = succeed(
         d,
         &[
             "events",
@@ -354,7 +342,8 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
             "--store",
             &url,
         ],
-    );
+    )
+    .stdout;
     assert!(csv.starts_with("plan,event,today,week,month\n"), "{csv}");
     assert!(csv.contains("\n(none),logged_in,"), "{csv}");
 
@@ -426,7 +415,7 @@ fn segments_filters_and_breakdowns_from_the_command_line_match_the_engine() {
         assert!(r.stderr.starts_with("error:"), "{args:?}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
     }
-    ok(d, &["segment", "delete", "few", "--store", &url]);
+    succeed(d, &["segment", "delete", "few", "--store", &url]);
     assert_eq!(
         json_of(d, &["segment", "list", "--store", &url])
             .as_array()

@@ -4,10 +4,12 @@
 //! and what was written in all), a restore of it opens and keeps working, and kill -9 of the
 //! writer during a backup leaves the source whole and no partial file at the destination.
 
+use crate::common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -173,14 +175,7 @@ fn marking_child() {
 
 /// Starts the marking child on `file`, with its stdout lines sent to the receiver.
 fn spawn_child(file: &Path, prefill: u32, stop: &Path) -> (Child, Receiver<String>) {
-    let mut child = Command::new(std::env::current_exe().expect("current exe"))
-        .args([
-            "--exact",
-            "marking_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = common::child_test(module_path!(), "marking_child")
         .env(CHILD_FILE, file)
         .env(CHILD_PREFILL, prefill.to_string())
         .env(CHILD_STOP, stop)

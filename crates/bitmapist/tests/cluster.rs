@@ -6,7 +6,7 @@
 //! Most tests share one 3-primary cluster per run (distinct key prefixes); the redirection
 //! and failover tests start clusters of their own because they change the topology.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Command;

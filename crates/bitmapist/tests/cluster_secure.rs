@@ -7,7 +7,7 @@
 //! password, or a client that does not trust the CA, fails at connect with an error that
 //! names the cause, never a hang or a panic.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! The model computes periods with chrono and sets with `HashSet`, and chains events the
 //! way Flask-Bitmapist does (folding each `or` into its predecessor, working backwards).
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -6,10 +6,11 @@
 //! those tests re-run this test binary as a child process with the variables set, filtered
 //! to an `#[ignore]`d child test that prints what it read.
 
+use crate::common;
+
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use bitmapist::{Bitmapist, Config, Error, Period, Systems, TimeGroup};
@@ -37,7 +38,8 @@ fn from(vars: &[(&str, &str)]) -> Result<Config, Error> {
     Config::from_vars(|name| map.get(name).cloned())
 }
 
-fn ok(vars: &[(&str, &str)]) -> Config {
+/// The configuration `vars` give; the panic names the variables when they are refused.
+fn accepted(vars: &[(&str, &str)]) -> Config {
     from(vars).unwrap_or_else(|e| panic!("{vars:?} should be accepted: {e}"))
 }
 
@@ -75,7 +77,7 @@ fn url_err(text: &str) -> String {
 
 #[test]
 fn defaults_when_nothing_is_set() {
-    let c = ok(&[]);
+    let c = accepted(&[]);
     assert_eq!(c, Config::default());
     assert_eq!(
         c.url,
@@ -96,16 +98,16 @@ fn defaults_when_nothing_is_set() {
 fn empty_values_count_as_unset() {
     for empty in ["", "   ", "\t\n"] {
         let vars: Vec<(&str, &str)> = ALL_VARS.iter().map(|v| (*v, empty)).collect();
-        assert_eq!(ok(&vars), Config::default(), "all set to {empty:?}");
+        assert_eq!(accepted(&vars), Config::default(), "all set to {empty:?}");
     }
     // An empty BITMAPIST_URL does not conflict with a set BITMAPIST_REDIS_URL.
-    let c = ok(&[(ENV_URL, ""), (ENV_REDIS_URL, "memory://")]);
+    let c = accepted(&[(ENV_URL, ""), (ENV_REDIS_URL, "memory://")]);
     assert_eq!(c.url, StoreUrl::Memory);
 }
 
 #[test]
 fn good_values_for_every_variable() {
-    let c = ok(&[
+    let c = accepted(&[
         (ENV_URL, "memory://"),
         (ENV_SYSTEM, "archive"),
         (ENV_KEY_PREFIX, "bitmapist_"),
@@ -120,7 +122,7 @@ fn good_values_for_every_variable() {
     assert!(c.track_unique);
 
     // Flask-Bitmapist's variable name alone, with each kind of store URL.
-    let c = ok(&[(ENV_REDIS_URL, "redis://localhost:6379/2")]);
+    let c = accepted(&[(ENV_REDIS_URL, "redis://localhost:6379/2")]);
     assert_eq!(
         c.url,
         StoreUrl::Redis {
@@ -128,8 +130,11 @@ fn good_values_for_every_variable() {
         }
     );
     assert_eq!(c.url_text.as_deref(), Some("redis://localhost:6379/2"));
-    assert_eq!(ok(&[(ENV_REDIS_URL, "memory://")]).url, StoreUrl::Memory);
-    let c = ok(&[(ENV_URL, "file://./data/a.redb?flush_ms=250&idle_secs=0")]);
+    assert_eq!(
+        accepted(&[(ENV_REDIS_URL, "memory://")]).url,
+        StoreUrl::Memory
+    );
+    let c = accepted(&[(ENV_URL, "file://./data/a.redb?flush_ms=250&idle_secs=0")]);
     assert_eq!(
         c.url,
         StoreUrl::File {
@@ -142,7 +147,7 @@ fn good_values_for_every_variable() {
     );
 
     // Each variable on its own leaves the others at their defaults.
-    let c = ok(&[(ENV_TRACK_UNIQUE, "yes")]);
+    let c = accepted(&[(ENV_TRACK_UNIQUE, "yes")]);
     assert_eq!(
         c,
         Config {
@@ -150,7 +155,7 @@ fn good_values_for_every_variable() {
             ..Config::default()
         }
     );
-    let c = ok(&[(ENV_TRACK_HOURLY, "on")]);
+    let c = accepted(&[(ENV_TRACK_HOURLY, "on")]);
     assert_eq!(
         c,
         Config {
@@ -158,9 +163,9 @@ fn good_values_for_every_variable() {
             ..Config::default()
         }
     );
-    let c = ok(&[(ENV_SYSTEM, "  reports  ")]);
+    let c = accepted(&[(ENV_SYSTEM, "  reports  ")]);
     assert_eq!(c.system, "reports", "the system name is trimmed");
-    let c = ok(&[(ENV_KEY_PREFIX, "app:bm_")]);
+    let c = accepted(&[(ENV_KEY_PREFIX, "app:bm_")]);
     assert_eq!(c.key_prefix, "app:bm_");
 }
 
@@ -168,7 +173,7 @@ fn good_values_for_every_variable() {
 fn system_and_prefix_take_any_non_empty_value() {
     // Neither has a value that is wrong: any non-empty text is a name or a prefix.
     for v in ["x", "ünïcødé", "with space", "a_b:c-d", "0"] {
-        let c = ok(&[(ENV_SYSTEM, v), (ENV_KEY_PREFIX, v)]);
+        let c = accepted(&[(ENV_SYSTEM, v), (ENV_KEY_PREFIX, v)]);
         assert_eq!(c.system, v);
         assert_eq!(c.key_prefix, v);
     }
@@ -183,12 +188,12 @@ fn booleans_accept_every_spelling() {
     for var in [ENV_TRACK_HOURLY, ENV_TRACK_UNIQUE] {
         for v in truthy {
             assert!(parse_env_bool(var, v).expect("bool"), "{v:?}");
-            let c = ok(&[(var, v)]);
+            let c = accepted(&[(var, v)]);
             assert!(c.track_hourly || c.track_unique, "{var}={v:?}");
         }
         for v in falsy {
             assert!(!parse_env_bool(var, v).expect("bool"), "{v:?}");
-            let c = ok(&[(var, v)]);
+            let c = accepted(&[(var, v)]);
             assert!(!c.track_hourly && !c.track_unique, "{var}={v:?}");
         }
     }
@@ -250,9 +255,9 @@ fn both_url_variables_must_agree() {
     let text = err(&[(ENV_URL, "x"), (ENV_REDIS_URL, "y")]);
     assert_mentions(&text, &[ENV_URL, ENV_REDIS_URL]);
 
-    let c = ok(&[(ENV_URL, "memory://"), (ENV_REDIS_URL, "memory://")]);
+    let c = accepted(&[(ENV_URL, "memory://"), (ENV_REDIS_URL, "memory://")]);
     assert_eq!(c.url, StoreUrl::Memory);
-    let c = ok(&[
+    let c = accepted(&[
         (ENV_URL, "redis://localhost:6379/1"),
         (ENV_REDIS_URL, " redis://localhost:6379/1 "),
     ]);
@@ -387,15 +392,7 @@ fn describe(config: &Result<Config, Error>) -> String {
 /// Runs the child test `test` of this binary with exactly the given `BITMAPIST_*`
 /// variables set, and returns its report.
 fn run_child(test: &str, vars: &[(&str, &OsStr)]) -> String {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        test,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+    let mut cmd = common::child_test(module_path!(), test);
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
@@ -554,7 +551,7 @@ fn systems_from_env_registers_the_configured_system() {
 
 #[tokio::test]
 async fn open_memory_gives_a_working_handle_with_the_settings() -> Result<(), Error> {
-    let config = ok(&[
+    let config = accepted(&[
         (ENV_URL, "memory://"),
         (ENV_KEY_PREFIX, "bitmapist_"),
         (ENV_TRACK_HOURLY, "true"),
@@ -595,7 +592,7 @@ async fn open_memory_gives_a_working_handle_with_the_settings() -> Result<(), Er
     assert_eq!(bm.event_names(None).await?, ["user:logged_in"]);
 
     // Defaults: trackist_ prefix, no hour or unique keys.
-    let bm = ok(&[(ENV_URL, "memory://")]).open().await?;
+    let bm = accepted(&[(ENV_URL, "memory://")]).open().await?;
     assert_eq!(bm.layout().prefix(), "trackist_");
     assert!(!bm.tracks_hourly() && !bm.tracks_unique());
     bm.mark_event("e", 1).at(t).await?;
@@ -617,7 +614,7 @@ async fn open_file_store_from_config() -> Result<(), Error> {
     std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
     let path = dir.path().join("sub").join("a.redb");
     let text = format!("file://{}?flush_ms=10", path.display());
-    let config = ok(&[(ENV_REDIS_URL, text.as_str()), (ENV_TRACK_UNIQUE, "1")]);
+    let config = accepted(&[(ENV_REDIS_URL, text.as_str()), (ENV_TRACK_UNIQUE, "1")]);
     assert_eq!(config.url_text.as_deref(), Some(text.as_str()));
     let bm = config.open().await?;
     assert!(bm.tracks_unique() && !bm.tracks_hourly());
@@ -631,7 +628,7 @@ async fn open_file_store_from_config() -> Result<(), Error> {
 
 #[tokio::test]
 async fn builder_carries_the_settings_but_not_the_store() -> Result<(), Error> {
-    let config = ok(&[
+    let config = accepted(&[
         (ENV_URL, "redis://unreachable.invalid:1/0"),
         (ENV_KEY_PREFIX, "p_"),
         (ENV_TRACK_HOURLY, "1"),
@@ -710,11 +707,11 @@ fn unparseable_url_does_not_leak_password() {
 
 #[test]
 fn timezone_is_an_iana_name() {
-    assert_eq!(ok(&[]).timezone, bitmapist::Zone::UTC);
-    let berlin = ok(&[("BITMAPIST_TIMEZONE", "Europe/Berlin")]);
+    assert_eq!(accepted(&[]).timezone, bitmapist::Zone::UTC);
+    let berlin = accepted(&[("BITMAPIST_TIMEZONE", "Europe/Berlin")]);
     assert_eq!(berlin.timezone.name(), "Europe/Berlin");
     assert_eq!(
-        ok(&[("BITMAPIST_TIMEZONE", " america/new_york ")])
+        accepted(&[("BITMAPIST_TIMEZONE", " america/new_york ")])
             .timezone
             .name(),
         "America/New_York"

@@ -6,9 +6,11 @@
 //! `--exact <child test> --ignored --nocapture` and [`CHILD_FILE`] naming the store's file;
 //! the ignored child tests do nothing when that variable is unset.
 
+use crate::common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use bitmapist::{Bitmap, Error};
@@ -413,17 +415,8 @@ async fn concurrent_writers_lose_nothing_to_background_commits() {
 
 /// Starts this test binary running only the ignored test `name`, with `env` set.
 fn spawn_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> Child {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "--exact",
-        name,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::child_test(module_path!(), name);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -2,7 +2,7 @@
 //! touches, and `delete_event_period` against a `HashSet` model of the remaining keys.
 //! Runs on the memory store and a real redis-server, which share the code path above `Store`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -4,10 +4,12 @@
 //! The crash test re-executes this test binary with `--exact compact_child --ignored` and
 //! [`CHILD_FILE`] naming the store's file; the ignored child does nothing without it.
 
+use crate::common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -465,14 +467,7 @@ async fn sigkill_during_compaction_loses_nothing() {
     let mut tmp_seen = false;
     for (round, &(lines, delay_ms)) in rounds.iter().enumerate() {
         let mut acked: Option<u32>;
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args([
-                "--exact",
-                "compact_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut child = common::child_test(module_path!(), "compact_child")
             .env(CHILD_FILE, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -6,7 +6,7 @@
 //! same period, and in later ones), users who convert only after their window, on the
 //! memory and embedded stores, and one real redis-server.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 

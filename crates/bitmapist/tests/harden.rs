@@ -2,7 +2,7 @@
 //! equal a HashSet model, every write refused, the file untouched, an immutable file
 //! readable), and a Redis store whose server went away failing fast, once.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::process::Command;

@@ -7,7 +7,7 @@
 //! Timings here are behaviour checks against the configured timeouts (the second request
 //! takes less than half of the timeout the first one waited), not benchmarks.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! crash safety of the file store under SIGKILL, and Python sharing the map through the
 //! documented Lua script.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -375,17 +375,8 @@ async fn exhaustion_is_a_named_error() {
 
 /// Starts this test binary running only the ignored test `name`, with `env` set.
 fn spawn_child(name: &str, env: &[(&str, &str)]) -> Child {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "--exact",
-        name,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::child_test(module_path!(), name);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     for (k, v) in env {
         cmd.env(k, v);
     }

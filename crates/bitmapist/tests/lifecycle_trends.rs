@@ -11,7 +11,7 @@
 //! file (writable, reopened and read-only), with days of bitmap, array and run containers
 //! over several container keys, changed by late marks and unmarks between reads.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

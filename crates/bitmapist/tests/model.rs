@@ -4,7 +4,7 @@
 //! The model also keeps Redis string lengths (the highest offset ever written, set or
 //! cleared), because `NOT` complements up to that length on every store.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -5,12 +5,12 @@
 //! bit-identical after days and hours are pruned; the embedded store pruning by itself on
 //! its flush thread; SIGKILL during the embedded store's prune loses nothing it keeps.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -507,14 +507,7 @@ fn prune_child() {
 }
 
 fn spawn_child(path: &Path) -> Child {
-    Command::new(std::env::current_exe().expect("exe"))
-        .args([
-            "--exact",
-            "prune_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    common::child_test(module_path!(), "prune_child")
         .env(CHILD_FILE, path)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -7,7 +7,7 @@
 //! root (what `.ci/run` creates). A missing interpreter or module fails the test with the
 //! command that installs them.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

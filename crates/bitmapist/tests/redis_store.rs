@@ -3,7 +3,7 @@
 //! passwords, databases and TLS. The store-independent bodies live in
 //! tests/common/store_cases.rs and run against a cluster in tests/cluster.rs too.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

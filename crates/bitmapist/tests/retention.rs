@@ -6,7 +6,7 @@
 //! event before the table's first row. Memory store (many cases), the embedded file and a
 //! real redis-server (fewer cases).
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 

@@ -8,7 +8,7 @@
 //! - `Store::merge` must be `BITOP OR key key bitmap` on every store: checked with proptest
 //!   against a model of sets of ids and lengths.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -14,7 +14,7 @@
 //! Definitions and descriptions persist on every backend (memory, embedded file reopened,
 //! Redis, Redis Cluster).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,7 +3,7 @@
 //! period bounds across DST, counts against a HashSet model, and the zone recorded in
 //! memory, embedded (also read-only) and real Redis stores.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -222,12 +222,14 @@ async fn cohort_rows_are_local_periods() {
 }
 
 /// The zone is recorded on the first write, outside the event keys; a different zone is
-/// refused naming both; `delete_all` keeps the record; a forced change is allowed.
-async fn record_cases(store: Arc<dyn Store>) {
+/// refused naming both; `delete_all` keeps the record; a forced change is allowed. `prefix`
+/// and `other` are the two key prefixes used (a shared cluster needs prefixes of its own).
+async fn record_cases(store: Arc<dyn Store>, prefix: &str, other: &str) {
     let berlin = zone("Europe/Berlin");
-    let key = zone_meta_key("trackist_");
+    let key = zone_meta_key(prefix);
     let bm = Bitmapist::builder()
         .store(store.clone())
+        .key_prefix(prefix)
         .timezone(berlin)
         .open()
         .await
@@ -245,15 +247,16 @@ async fn record_cases(store: Arc<dyn Store>) {
     assert_eq!(bm.event_names(None).await.expect("names"), vec!["ev"]);
     assert!(
         store
-            .keys("trackist_")
+            .keys(prefix)
             .await
             .expect("keys")
             .iter()
-            .all(|k| k.starts_with("trackist_ev_"))
+            .all(|k| k.starts_with(&format!("{prefix}ev_")))
     );
 
     let err = Bitmapist::builder()
         .store(store.clone())
+        .key_prefix(prefix)
         .timezone(zone("America/New_York"))
         .open()
         .await
@@ -267,21 +270,21 @@ async fn record_cases(store: Arc<dyn Store>) {
 
     assert!(bm.delete_all().await.expect("delete") > 0);
     assert_eq!(
-        bitmapist::recorded_zone(store.as_ref(), "trackist_")
+        bitmapist::recorded_zone(store.as_ref(), prefix)
             .await
             .expect("recorded"),
         Some(berlin)
     );
     // Another prefix has its own record.
-    let other = Bitmapist::builder()
+    let other_handle = Bitmapist::builder()
         .store(store.clone())
-        .key_prefix("bitmapist_")
+        .key_prefix(other)
         .open()
         .await
         .expect("other prefix, UTC");
-    other.mark_event("x", 1).await.expect("mark");
+    other_handle.mark_event("x", 1).await.expect("mark");
     assert_eq!(
-        bitmapist::recorded_zone(store.as_ref(), "bitmapist_")
+        bitmapist::recorded_zone(store.as_ref(), other)
             .await
             .expect("recorded"),
         Some(Zone::UTC)
@@ -290,16 +293,17 @@ async fn record_cases(store: Arc<dyn Store>) {
     // A deliberate change: refused without force when events exist, done with it.
     bm.mark_event("ev", 2).await.expect("mark");
     let ny = zone("America/New_York");
-    let refused = set_recorded_zone(store.as_ref(), "trackist_", ny, false)
+    let refused = set_recorded_zone(store.as_ref(), prefix, ny, false)
         .await
         .expect_err("events exist");
     assert!(refused.to_string().contains("Europe/Berlin"), "{refused}");
-    let before = set_recorded_zone(store.as_ref(), "trackist_", ny, true)
+    let before = set_recorded_zone(store.as_ref(), prefix, ny, true)
         .await
         .expect("forced");
     assert_eq!(before, Some(berlin));
     Bitmapist::builder()
         .store(store)
+        .key_prefix(prefix)
         .timezone(ny)
         .open()
         .await
@@ -334,7 +338,7 @@ async fn legacy_cases(store: Arc<dyn Store>) {
 
 #[tokio::test]
 async fn memory_store_records_the_zone() {
-    record_cases(Arc::new(MemoryStore::new())).await;
+    record_cases(Arc::new(MemoryStore::new()), "trackist_", "bitmapist_").await;
     legacy_cases(Arc::new(MemoryStore::new())).await;
 }
 
@@ -344,7 +348,7 @@ async fn embedded_store_records_the_zone_and_read_only_reads_it() {
     let path = dir.path().join("z.redb");
     {
         let store = Arc::new(EmbeddedStore::open(&path, EmbeddedOptions::default()).expect("open"));
-        record_cases(store.clone()).await;
+        record_cases(store.clone(), "trackist_", "bitmapist_").await;
         // Compaction keeps the record.
         store.compact().await.expect("compact");
         assert_eq!(
@@ -380,7 +384,7 @@ async fn embedded_store_records_the_zone_and_read_only_reads_it() {
 async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
     let server = RedisServer::start();
     let store = bitmapist::open_store(&server.url()).await.expect("connect");
-    record_cases(store).await;
+    record_cases(store, "trackist_", "bitmapist_").await;
     let mut raw = server.raw_connection();
     let value: Option<String> = redis::cmd("GET")
         .arg("{trackist_}.timezone")
@@ -397,14 +401,15 @@ async fn redis_store_records_the_zone_under_a_hash_tagged_key() {
 }
 
 /// On a Redis Cluster the record is one key (its hash tag gives it one slot), read and
-/// written on that slot's primary.
+/// written on that slot's primary. The shared cluster's other users keep the default
+/// prefix in UTC, so this test records its zones under prefixes of its own.
 #[tokio::test]
 async fn cluster_store_records_the_zone() {
     let url = &common::redis_cluster::shared().0;
     let store = bitmapist::open_store(url).await.expect("connect");
-    record_cases(store.clone()).await;
+    record_cases(store.clone(), "tz_", "tzother_").await;
     let value: Option<String> = redis::cmd("GET")
-        .arg("{trackist_}.timezone")
+        .arg("{tz_}.timezone")
         .query(&mut common::redis_cluster::shared_raw_connection())
         .expect("GET");
     assert_eq!(value.as_deref(), Some("America/New_York"));

@@ -46,3 +46,22 @@ pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 pub fn run(dir: &Path, args: &[&str]) -> Run {
     run_env(dir, args, &[])
 }
+
+/// [`run`], required to exit with 0 (a failure shows the arguments and stderr).
+pub fn succeed(dir: &Path, args: &[&str]) -> Run {
+    let r = run(dir, args);
+    assert_eq!(r.code, 0, "bitmapist {args:?} failed:\n{}", r.stderr);
+    r
+}
+
+/// [`succeed`] with `--format json` appended; stdout, which must hold the JSON alone, parsed.
+pub fn json_of(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    parse_json(&succeed(dir, &all).stdout)
+}
+
+/// `text` parsed as JSON; the panic shows the text when it is not JSON.
+pub fn parse_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}

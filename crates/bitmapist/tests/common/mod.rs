@@ -1,8 +1,28 @@
-//! Helpers shared by the integration tests (`mod common;` in each test file).
-//! Each test file uses only some of them.
+//! Helpers shared by the topic modules: the harness's real `redis-server` and Redis Cluster
+//! processes, the store contract cases every backend runs ([`store_cases`]), and
+//! [`child_test`] for tests whose other half runs in a child process.
 
-#![allow(dead_code)]
+use std::process::Command;
 
-#[allow(unused_imports)]
 pub use bitmapist_test_support::{redis_cluster, redis_server};
 pub mod store_cases;
+
+/// A command that runs this test binary filtered to one `#[ignore]`d child test, alone and
+/// with its output uncaptured: the kill -9 and crash tests run their writer this way, the
+/// environment tests their reader. `module` is the caller's `module_path!()` (`tests::TOPIC`
+/// here), `test` the child's function name; libtest names the test `TOPIC::test`.
+pub fn child_test(module: &str, test: &str) -> Command {
+    let name = match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{test}"),
+        None => test.to_string(),
+    };
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary's path"));
+    cmd.args([
+        "--exact",
+        &name,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd
+}

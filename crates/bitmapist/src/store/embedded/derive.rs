@@ -162,21 +162,17 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::error::Error;
     use crate::store::{EmbeddedOptions, KeyWrite};
 
-    fn ok<T>(r: Result<T>) -> T {
-        r.unwrap()
-    }
-
     fn store(dir: &std::path::Path) -> EmbeddedStore {
-        ok(EmbeddedStore::open(
+        EmbeddedStore::open(
             &dir.join("s.redb"),
             EmbeddedOptions {
                 flush_interval: Duration::from_secs(3600),
                 idle_eviction: None,
             },
-        ))
+        )
+        .unwrap()
     }
 
     fn or_all(sources: &[Option<&Bitmap>]) -> Bitmap {
@@ -189,12 +185,14 @@ mod tests {
 
     #[test]
     fn a_computation_does_not_block_other_keys() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = Arc::new(store(dir.path()));
-        ok(s.shared.write(&[
-            KeyWrite::set("src".into(), 3),
-            KeyWrite::set("other".into(), 5),
-        ]));
+        s.shared
+            .write(&[
+                KeyWrite::set("src".into(), 3),
+                KeyWrite::set("other".into(), 5),
+            ])
+            .unwrap();
         let (started_tx, started_rx) = mpsc::channel::<()>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let computing = {
@@ -228,107 +226,115 @@ mod tests {
         let got = done_rx.recv_timeout(Duration::from_secs(60));
         let _ = release_tx.send(());
         let (read, write, source) = got.expect("GETBIT/SETBIT blocked by a computation");
-        assert_eq!(ok(read), Some(true));
-        assert!(!ok(write));
-        assert_eq!(ok(source), Some(1));
-        let len = ok(computing.join().expect("computing thread"));
+        assert_eq!(read.unwrap(), Some(true));
+        assert!(!write.unwrap());
+        assert_eq!(source.unwrap(), Some(1));
+        let len = computing.join().expect("computing thread").unwrap();
         assert_eq!(len, 1);
-        assert_eq!(ok(s.read("dest", Bitmap::count)), Some(1));
+        assert_eq!(s.read("dest", Bitmap::count).unwrap(), Some(1));
     }
 
     #[test]
     fn a_source_changed_meanwhile_recomputes() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        ok(s.shared.write(&[KeyWrite::set("a".into(), 1)]));
+        s.shared.write(&[KeyWrite::set("a".into(), 1)]).unwrap();
         let calls = AtomicUsize::new(0);
-        let len = ok(s.compute_into("d", &["a", "b"], |sources| {
-            // The first run sees a stale `b` (missing): a concurrent writer creates it.
-            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                ok(s.set_bit("b", 40, true));
-            }
-            or_all(sources)
-        }));
+        let len = s
+            .compute_into("d", &["a", "b"], |sources| {
+                // The first run sees a stale `b` (missing): a concurrent writer creates it.
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    s.set_bit("b", 40, true).unwrap();
+                }
+                or_all(sources)
+            })
+            .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(len, 6);
         assert_eq!(
-            ok(s.read("d", |b| b.iter().collect::<Vec<_>>())),
+            s.read("d", |b| b.iter().collect::<Vec<_>>()).unwrap(),
             Some(vec![1, 40])
         );
         // Sources that change every time: the last run holds the lock and finishes.
         let calls = AtomicUsize::new(0);
-        let len = ok(s.compute_into("d", &["a"], |sources| {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            if n < OPTIMISTIC_TRIES {
-                ok(s.set_bit("a", 100 + u32::try_from(n).unwrap_or(0), true));
-            }
-            or_all(sources)
-        }));
+        let len = s
+            .compute_into("d", &["a"], |sources| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < OPTIMISTIC_TRIES {
+                    s.set_bit("a", 100 + u32::try_from(n).unwrap_or(0), true)
+                        .unwrap();
+                }
+                or_all(sources)
+            })
+            .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), OPTIMISTIC_TRIES + 1);
         assert_eq!(len, 13);
-        assert_eq!(ok(s.read("d", Bitmap::count)), Some(4));
+        assert_eq!(s.read("d", Bitmap::count).unwrap(), Some(4));
     }
 
     #[test]
     fn temporary_keys_never_reach_the_file() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        ok(s.shared
-            .write(&[KeyWrite::set("a".into(), 1), KeyWrite::set("b".into(), 2)]));
-        ok(s.shared.flush());
+        s.shared
+            .write(&[KeyWrite::set("a".into(), 1), KeyWrite::set("b".into(), 2)])
+            .unwrap();
+        s.shared.flush().unwrap();
         let commits = s.commit_count();
         assert_eq!(commits, 1);
         // The cohort's command mix: BITOP into temporary keys, BITCOUNT, RENAME, DEL.
         for i in 0..50 {
             let tmp = format!("tmp{i}");
-            assert_eq!(ok(s.compute_into(&tmp, &["a", "b"], or_all)), 1);
-            assert_eq!(ok(s.read(&tmp, Bitmap::count)), Some(2));
-            assert!(ok(s.rename(&tmp, "renamed")));
+            assert_eq!(s.compute_into(&tmp, &["a", "b"], or_all).unwrap(), 1);
+            assert_eq!(s.read(&tmp, Bitmap::count).unwrap(), Some(2));
+            assert!(s.rename(&tmp, "renamed").unwrap());
             assert_eq!(
-                ok(s.shared.delete(&["renamed".into(), "renamed".into()])),
+                s.shared
+                    .delete(&["renamed".into(), "renamed".into()])
+                    .unwrap(),
                 1
             );
         }
         // A key of the file, deleted: a tombstone, still no commit.
-        assert_eq!(ok(s.shared.delete(&["a".into(), "missing".into()])), 1);
-        assert!(!ok(s.exists("a")));
-        assert_eq!(ok(s.read("a", Bitmap::count)), None);
-        assert_eq!(ok(s.shared.keys("")), vec!["b".to_string()]);
-        assert_eq!(ok(s.key_count()), 1);
+        assert_eq!(s.shared.delete(&["a".into(), "missing".into()]).unwrap(), 1);
+        assert!(!s.exists("a").unwrap());
+        assert_eq!(s.read("a", Bitmap::count).unwrap(), None);
+        assert_eq!(s.shared.keys("").unwrap(), vec!["b".to_string()]);
+        assert_eq!(s.key_count().unwrap(), 1);
         assert_eq!(s.commit_count(), commits, "a delete or BITOP committed");
-        ok(s.shared.flush());
+        s.shared.flush().unwrap();
         assert_eq!(s.commit_count(), commits + 1);
         drop(s);
         let s = store(dir.path());
-        assert_eq!(ok(s.shared.keys("")), vec!["b".to_string()]);
+        assert_eq!(s.shared.keys("").unwrap(), vec!["b".to_string()]);
     }
 
     #[test]
     fn renames_move_the_bitmap_and_commit_together() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        ok(s.shared.write(&[KeyWrite::set("x".into(), 7)]));
-        ok(s.shared.flush());
-        assert!(!ok(s.rename("nope", "y")));
-        assert!(ok(s.rename("x", "x")));
-        assert!(ok(s.rename("x", "y")));
-        assert!(!ok(s.exists("x")));
-        assert_eq!(ok(s.read("y", Bitmap::count)), Some(1));
+        s.shared.write(&[KeyWrite::set("x".into(), 7)]).unwrap();
+        s.shared.flush().unwrap();
+        assert!(!s.rename("nope", "y").unwrap());
+        assert!(s.rename("x", "x").unwrap());
+        assert!(s.rename("x", "y").unwrap());
+        assert!(!s.exists("x").unwrap());
+        assert_eq!(s.read("y", Bitmap::count).unwrap(), Some(1));
         // Recreating the old name after its delete starts from empty.
-        ok(s.shared.write(&[KeyWrite::set("x".into(), 9)]));
+        s.shared.write(&[KeyWrite::set("x".into(), 9)]).unwrap();
         assert_eq!(
-            ok(s.read("x", |b| b.iter().collect::<Vec<_>>())),
+            s.read("x", |b| b.iter().collect::<Vec<_>>()).unwrap(),
             Some(vec![9])
         );
-        ok(s.shared.flush());
+        s.shared.flush().unwrap();
         drop(s);
         let s = store(dir.path());
         assert_eq!(
-            ok(s.read("y", |b| b.iter().collect::<Vec<_>>())),
+            s.read("y", |b| b.iter().collect::<Vec<_>>()).unwrap(),
             Some(vec![7])
         );
         assert_eq!(
-            ok(s.read("x", |b| b.iter().collect::<Vec<_>>())),
+            s.read("x", |b| b.iter().collect::<Vec<_>>()).unwrap(),
             Some(vec![9])
         );
     }

@@ -1039,18 +1039,11 @@ mod tests {
         }
     }
 
-    fn ok<T>(r: Result<T>) -> T {
-        r.unwrap()
-    }
-
     #[test]
     fn idle_clean_entries_leave_memory_dirty_ones_stay() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
-        let store = ok(EmbeddedStore::open(
-            &dir.path().join("s.redb"),
-            options(5, Some(20)),
-        ));
-        ok(store.shared.write(&[KeyWrite::set("a".into(), 1)]));
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("s.redb"), options(5, Some(20))).unwrap();
+        store.shared.write(&[KeyWrite::set("a".into(), 1)]).unwrap();
         assert_eq!(lock(&store.shared.cache).len(), 1);
         // The flusher commits, then evicts the entry once idle.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -1060,7 +1053,10 @@ mod tests {
         }
         // Still readable from the file; the read caches it again, clean.
         assert_eq!(
-            ok(store.shared.read_each(&["a".into()], Bitmap::count)),
+            store
+                .shared
+                .read_each(&["a".into()], Bitmap::count)
+                .unwrap(),
             vec![Some(1)]
         );
         let cache = lock(&store.shared.cache);
@@ -1072,20 +1068,18 @@ mod tests {
     /// leaves the file as it was, puts the taken entries and tombstones back as dirty, and
     /// the next successful flush writes them.
     fn redirty_puts_taken_entries_back_for_the_next_flush() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
-        let store = ok(EmbeddedStore::open(
-            &dir.path().join("s.redb"),
-            options(3_600_000, None),
-        ));
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            EmbeddedStore::open(&dir.path().join("s.redb"), options(3_600_000, None)).unwrap();
         let shared = &store.shared;
-        let on_file = |key: &str| ok(shared.reader().contains(key));
-        ok(shared.write(&[KeyWrite::set("gone".into(), 7)]));
-        ok(shared.flush());
+        let on_file = |key: &str| shared.reader().contains(key).unwrap();
+        shared.write(&[KeyWrite::set("gone".into(), 7)]).unwrap();
+        shared.flush().unwrap();
         assert!(on_file("gone"));
         let commits = shared.commits.load(Ordering::Relaxed);
 
-        ok(shared.write(&[KeyWrite::set("a".into(), 1)]));
-        assert_eq!(ok(shared.delete(&["gone".into()])), 1);
+        shared.write(&[KeyWrite::set("a".into(), 1)]).unwrap();
+        assert_eq!(shared.delete(&["gone".into()]).unwrap(), 1);
         shared.fail_next_commit.store(true, Ordering::SeqCst);
         let failed = shared.flush();
         assert!(
@@ -1098,16 +1092,21 @@ mod tests {
         assert_eq!(shared.commits.load(Ordering::Relaxed), commits);
         assert_eq!(lock(&shared.cache).dirty_len(), 1);
         assert_eq!(
-            ok(shared.read_each(&["a".into(), "gone".into()], Bitmap::count)),
+            shared
+                .read_each(&["a".into(), "gone".into()], Bitmap::count)
+                .unwrap(),
             vec![Some(1), None]
         );
 
-        ok(shared.flush());
+        shared.flush().unwrap();
         assert_eq!(lock(&shared.cache).dirty_len(), 0);
         assert_eq!(shared.commits.load(Ordering::Relaxed), commits + 1);
         assert!(on_file("a"));
         assert!(!on_file("gone"));
-        assert_eq!(ok(shared.reader().load("a")).map(|b| b.count()), Some(1));
+        assert_eq!(
+            shared.reader().load("a").unwrap().map(|b| b.count()),
+            Some(1)
+        );
     }
 
     #[test]

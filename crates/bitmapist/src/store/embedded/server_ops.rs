@@ -216,56 +216,52 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::error::Error;
     use crate::store::KeyWrite;
 
-    fn ok<T>(r: Result<T>) -> T {
-        r.unwrap()
-    }
-
     fn store(dir: &Path) -> EmbeddedStore {
-        ok(EmbeddedStore::open_with_file_cache(
+        EmbeddedStore::open_with_file_cache(
             &dir.join("s.redb"),
             EmbeddedOptions {
                 flush_interval: Duration::from_secs(3600),
                 idle_eviction: None,
             },
             1 << 20,
-        ))
+        )
+        .unwrap()
     }
 
     #[test]
     fn set_bit_returns_the_previous_bit_and_grows_like_setbit() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        assert!(!ok(s.set_bit("k", 9, true)));
-        assert!(ok(s.set_bit("k", 9, true)));
-        assert!(ok(s.set_bit("k", 9, false)));
-        assert!(!ok(s.set_bit("c", 100, false)));
-        assert_eq!(ok(s.read("c", Bitmap::byte_len)), Some(13));
-        assert_eq!(ok(s.read("k", Bitmap::count)), Some(0));
-        assert_eq!(ok(s.read("missing", Bitmap::count)), None);
-        assert!(ok(s.exists("c")) && !ok(s.exists("missing")));
-        ok(s.shared.flush());
-        assert!(!ok(s.set_bit("k", 9, false)));
+        assert!(!s.set_bit("k", 9, true).unwrap());
+        assert!(s.set_bit("k", 9, true).unwrap());
+        assert!(s.set_bit("k", 9, false).unwrap());
+        assert!(!s.set_bit("c", 100, false).unwrap());
+        assert_eq!(s.read("c", Bitmap::byte_len).unwrap(), Some(13));
+        assert_eq!(s.read("k", Bitmap::count).unwrap(), Some(0));
+        assert_eq!(s.read("missing", Bitmap::count).unwrap(), None);
+        assert!(s.exists("c").unwrap() && !s.exists("missing").unwrap());
+        s.shared.flush().unwrap();
+        assert!(!s.set_bit("k", 9, false).unwrap());
     }
 
     #[test]
     fn key_pages_merge_cache_and_file_in_order() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
+        let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
         for k in ["b", "d", "f"] {
-            ok(s.shared.write(&[KeyWrite::set(k.into(), 1)]));
+            s.shared.write(&[KeyWrite::set(k.into(), 1)]).unwrap();
         }
-        ok(s.shared.flush());
+        s.shared.flush().unwrap();
         for k in ["a", "c", "e", "d"] {
-            ok(s.shared.write(&[KeyWrite::set(k.into(), 2)]));
+            s.shared.write(&[KeyWrite::set(k.into(), 2)]).unwrap();
         }
-        assert_eq!(ok(s.key_count()), 6);
+        assert_eq!(s.key_count().unwrap(), 6);
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = ok(s.keys_after(after.as_deref(), 4));
+            let page = s.keys_after(after.as_deref(), 4).unwrap();
             if page.is_empty() {
                 break;
             }
@@ -273,29 +269,31 @@ mod tests {
             seen.extend(page);
         }
         assert_eq!(seen, ["a", "b", "c", "d", "e", "f"]);
-        assert_eq!(ok(s.keys_after(Some("c"), 2)), ["d", "e"]);
+        assert_eq!(s.keys_after(Some("c"), 2).unwrap(), ["d", "e"]);
     }
 
     #[test]
     fn expiries_and_backups_persist() {
-        let dir = ok(tempfile::tempdir().map_err(Error::from));
-        let rt = ok(tokio::runtime::Builder::new_current_thread()
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
             .build()
-            .map_err(Error::from));
+            .unwrap();
         let backup = dir.path().join("bak").join("copy.redb");
         {
             let s = store(dir.path());
-            assert!(ok(s.load_expiries()).is_empty());
-            ok(s.shared.write(&[KeyWrite::set("k".into(), 3)]));
-            ok(rt.block_on(s.save_expiries(vec![("k".into(), Some(42)), ("j".into(), Some(7))])));
-            ok(rt.block_on(s.save_expiries(vec![("j".into(), None)])));
-            ok(rt.block_on(s.backup_to(&backup)));
+            assert!(s.load_expiries().unwrap().is_empty());
+            s.shared.write(&[KeyWrite::set("k".into(), 3)]).unwrap();
+            rt.block_on(s.save_expiries(vec![("k".into(), Some(42)), ("j".into(), Some(7))]))
+                .unwrap();
+            rt.block_on(s.save_expiries(vec![("j".into(), None)]))
+                .unwrap();
+            rt.block_on(s.backup_to(&backup)).unwrap();
             // Written after the backup: not in it.
-            ok(s.shared.write(&[KeyWrite::set("later".into(), 1)]));
+            s.shared.write(&[KeyWrite::set("later".into(), 1)]).unwrap();
         }
-        let copy = ok(EmbeddedStore::open(&backup, EmbeddedOptions::default()));
-        assert_eq!(ok(copy.load_expiries()), vec![("k".to_string(), 42)]);
-        assert_eq!(ok(copy.read("k", Bitmap::count)), Some(1));
-        assert!(!ok(copy.exists("later")));
+        let copy = EmbeddedStore::open(&backup, EmbeddedOptions::default()).unwrap();
+        assert_eq!(copy.load_expiries().unwrap(), vec![("k".to_string(), 42)]);
+        assert_eq!(copy.read("k", Bitmap::count).unwrap(), Some(1));
+        assert!(!copy.exists("later").unwrap());
     }
 }
