@@ -194,7 +194,7 @@ enum DayBitmaps {
 }
 
 /// The words of a container, all zero.
-const ZERO: DenseContainer = [0; 1024];
+pub(crate) const ZERO: DenseContainer = [0; 1024];
 
 /// `wau`, `mau` and `dau` of each day `first..` of `days` (bitmaps given once each, oldest
 /// first): serialized, then counted as [`window_counts`] does. An owned day bitmap is
@@ -211,16 +211,48 @@ fn bitmap_window_counts<'a>(
 /// `wau`, `mau` and `dau` of each day `first..` of `serialized` (roaring serializations,
 /// oldest first; empty: no user), by containers: see the module docs.
 fn window_counts(event: &str, serialized: &[Vec<u8>], first: usize) -> Result<Windows> {
-    let what = format!("a day of {event}");
-    let parts = serialized
+    let n = serialized.len();
+    let out = n.saturating_sub(first);
+    let (lens, partial) = by_container(
+        &format!("a day of {event}"),
+        serialized,
+        || (vec![0; out], vec![0; out], Scratch::new()),
+        |(wau, mau, scratch), _, slots| {
+            rolling_add(slots, WEEK, first, wau, scratch);
+            rolling_add(slots, MONTH, first, mau, scratch);
+        },
+    )?;
+    let mut wau = vec![0; out];
+    let mut mau = vec![0; out];
+    for (w, m, _) in partial {
+        wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+        mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+    }
+    let dau = lens[first.min(n)..].to_vec();
+    Ok(Windows { dau, wau, mau })
+}
+
+/// Walks the roaring serializations `days` (empty: no user) container key by container
+/// key: for each key present in some day, every day's container `key` is written into
+/// dense words (all zero where the day lacks it) and `per_key(state, key, days' words)`
+/// runs. The keys, ascending, are shared between up to [`MAX_THREADS`] threads, each with
+/// its own `init()` state and one key's words; the answer is each day's number of users
+/// (from the headers) and the threads' states. Errors name `what`.
+pub(crate) fn by_container<T: Send>(
+    what: &str,
+    days: &[Vec<u8>],
+    init: impl Fn() -> T + Sync,
+    per_key: impl Fn(&mut T, u16, &[DenseContainer]) + Sync,
+) -> Result<(Vec<u64>, Vec<T>)> {
+    let parts = days
         .iter()
         .map(|bytes| {
             (!bytes.is_empty())
-                .then(|| DenseParts::read(&what, bytes))
+                .then(|| DenseParts::read(what, bytes))
                 .transpose()
         })
         .collect::<Result<Vec<_>>>()?;
-    let dau = parts[first.min(parts.len())..]
+    let lens = parts
         .iter()
         .map(|p| p.as_ref().map_or(0, DenseParts::len))
         .collect();
@@ -231,38 +263,32 @@ fn window_counts(event: &str, serialized: &[Vec<u8>], first: usize) -> Result<Wi
     let mut keys: Vec<u16> = day_keys.iter().flatten().copied().collect();
     keys.sort_unstable();
     keys.dedup();
-    let n = serialized.len();
-    let out = n.saturating_sub(first);
+    let n = days.len();
     // Containers are independent: each thread takes a share of the keys.
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, MAX_THREADS)
         .min(keys.len().max(1));
     let share = keys.len().div_ceil(threads).max(1);
-    let partial: Vec<Result<(Vec<u64>, Vec<u64>)>> = std::thread::scope(|scope| {
+    let (init, per_key) = (&init, &per_key);
+    let states: Vec<Result<T>> = std::thread::scope(|scope| {
         let handles: Vec<_> = keys
             .chunks(share)
             .map(|mine| {
-                let (parts, day_keys, what) = (&parts, &day_keys, &what);
-                scope.spawn(move || -> Result<(Vec<u64>, Vec<u64>)> {
-                    let mut wau = vec![0; out];
-                    let mut mau = vec![0; out];
+                let (parts, day_keys) = (&parts, &day_keys);
+                scope.spawn(move || -> Result<T> {
+                    let mut state = init();
                     let mut slots = vec![ZERO; n];
-                    let mut scratch = Scratch::new();
                     for &key in mine {
                         for (d, slot) in slots.iter_mut().enumerate() {
-                            match day_keys[d].binary_search(&key) {
-                                Ok(i) => match &parts[d] {
-                                    Some(p) => p.write(what, i, slot)?,
-                                    None => *slot = ZERO,
-                                },
-                                Err(_) => *slot = ZERO,
+                            match (day_keys[d].binary_search(&key), &parts[d]) {
+                                (Ok(i), Some(p)) => p.write(what, i, slot)?,
+                                _ => *slot = ZERO,
                             }
                         }
-                        rolling_add(&slots, WEEK, first, &mut wau, &mut scratch);
-                        rolling_add(&slots, MONTH, first, &mut mau, &mut scratch);
+                        per_key(&mut state, key, &slots);
                     }
-                    Ok((wau, mau))
+                    Ok(state)
                 })
             })
             .collect();
@@ -274,14 +300,7 @@ fn window_counts(event: &str, serialized: &[Vec<u8>], first: usize) -> Result<Wi
             })
             .collect()
     });
-    let mut wau = vec![0; out];
-    let mut mau = vec![0; out];
-    for part in partial {
-        let (w, m) = part?;
-        wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
-        mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
-    }
-    Ok(Windows { dau, wau, mau })
+    Ok((lens, states.into_iter().collect::<Result<Vec<T>>>()?))
 }
 
 /// The counts of [`window_counts`], one per day from `first` on.

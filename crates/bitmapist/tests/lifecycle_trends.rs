@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use bitmapist::{
     Argument, Bitmapist, Breakdown, Error, Lifecycle, LifecycleSpec, LifecycleStatus, MarkOptions,
-    ReadOnlyEmbeddedStore, TimeGroup, Trends, TrendsSpec, UserSet,
+    ReadOnlyEmbeddedStore, StickinessSpec, TimeGroup, Trends, TrendsSpec, UserSet,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use common::redis_server::RedisServer;
@@ -591,10 +591,78 @@ async fn check_file_trends(bm: &Bitmapist, days: &[BTreeSet<u32>], what: &str) {
         file_model(days, 18, 18),
         "{what}: previous range"
     );
+    check_file_stickiness(bm, days, what).await;
 }
 
-/// Trends read from the embedded file (its stored serializations, taken apart container by
-/// container) against plain unions of the model's sets: cached and uncached days mixed after
+/// The day of the file model's day `d`.
+fn file_date(d: usize) -> NaiveDate {
+    (file_now() - Duration::days(FILE_DAYS - 1 - d as i64)).date_naive()
+}
+
+/// Stickiness read from the embedded file (counted container by container on its stored
+/// serializations) against each user's days in the model: this week and month, and a
+/// whole past month and a week seen from its middle; every bucket's users of the month.
+async fn check_file_stickiness(bm: &Bitmapist, days: &[BTreeSet<u32>], what: &str) {
+    let may_end = Utc.with_ymd_and_hms(2025, 5, 31, 20, 0, 0).unwrap();
+    for (group, at) in [
+        (TimeGroup::Weeks, file_now()),
+        (TimeGroup::Months, file_now()),
+        (TimeGroup::Weeks, may_end),
+        (TimeGroup::Months, may_end),
+    ] {
+        let got = bm.stickiness(EVENT, group, at).await.expect("stickiness");
+        let date = at.date_naive();
+        let first = match group {
+            TimeGroup::Weeks => date - Duration::days(date.weekday().num_days_from_monday().into()),
+            _ => date.with_day(1).expect("first of the month"),
+        };
+        let length = match group {
+            TimeGroup::Weeks => 7,
+            _ => {
+                let next = first
+                    .checked_add_months(chrono::Months::new(1))
+                    .expect("next");
+                (next - first).num_days() as usize
+            }
+        };
+        let mut per_user: BTreeMap<u32, usize> = BTreeMap::new();
+        for (d, users) in days.iter().enumerate() {
+            if (first..=date).contains(&file_date(d)) {
+                users
+                    .iter()
+                    .for_each(|&u| *per_user.entry(u).or_default() += 1);
+            }
+        }
+        let mut want = vec![0u64; length];
+        per_user.values().for_each(|&k| want[k - 1] += 1);
+        assert_eq!(got.days, want, "{what}: stickiness of {group} at {at}");
+        if group == TimeGroup::Months && at == may_end {
+            let spec = StickinessSpec::new(EVENT).time_group(group).at(at);
+            for k in 1..=length {
+                let users = bm
+                    .users(&UserSet::StickinessBucket {
+                        spec: spec.clone(),
+                        days: k,
+                    })
+                    .await
+                    .expect("bucket users");
+                let want: Vec<u32> = per_user
+                    .iter()
+                    .filter(|&(_, &c)| c == k)
+                    .map(|(&u, _)| u)
+                    .collect();
+                assert_eq!(
+                    users.iter().collect::<Vec<u32>>(),
+                    want,
+                    "{what}: {k} days' users"
+                );
+            }
+        }
+    }
+}
+
+/// Trends and stickiness read from the embedded file (its stored serializations, taken apart
+/// container by container) against plain unions of the model's sets: cached and uncached days mixed after
 /// late marks and unmarks, then the file reopened, then opened read-only.
 #[tokio::test]
 async fn file_trends_agree_with_plain_unions() {
