@@ -12,6 +12,7 @@
 #                           (default target/bench/dashboard_USERS.redb), kept afterwards
 #   AGAIN=5                 later requests per page (the median is printed)
 #   MODES="serve read-only" which servers to measure
+#   ONLY=regex              measure only the pages whose name matches (grep -E), e.g. ONLY=event
 # Pages: one per line of PAGES below, "name|path under /bitmapist"; add a line to measure
 # another page. Prints one Markdown table row per mode and page. Needs curl, python3.
 set -euo pipefail
@@ -20,11 +21,13 @@ USERS=${1:-10000000}
 STORE=${STORE:-target/bench/dashboard_$USERS.redb}
 AGAIN=${AGAIN:-5}
 MODES=${MODES:-"serve read-only"}
+ONLY=${ONLY:-}
 END=2026-11-22T18:00:00Z
 NOW=2026-11-22
 PAGES="overview|?now=$NOW
 overview API|/api/events?now=$NOW
 event page|/events/user:logged_in?now=$NOW
+trends API (the event page's trends)|/api/trends?event=user:logged_in&days=90&compare=1&now=$NOW
 cohort (default)|/cohort?now=$NOW
 cohort API (the default page's table)|/api/cohort?primary_event=user:signed_up&secondary_event=user:logged_in&time_group=weeks&retention=on-or-after&as_percent=1&now=$NOW
 funnel, 3 steps|/funnel?step=user:signed_up&step=user:logged_in&step=user:purchased&now=$NOW
@@ -70,6 +73,7 @@ for mode in $MODES; do
     flags=()
     [ "$mode" = read-only ] && flags=(--read-only)
     while IFS='|' read -r name path; do
+      if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<<"$name"; then continue; fi
       for bin in $BIN; do
         port=$(free_port)
         setsid timeout 600 "$bin" --store "file://$STORE" serve "${flags[@]}" --listen "127.0.0.1:$port" \

@@ -1,5 +1,22 @@
 //! Stickiness (frequency): how many users of an event were active on exactly k days of
 //! one ISO week or calendar month, computed in memory from the period's day bitmaps.
+//!
+//! **Why.** "How often do users come back" is a per-user count of days, which no single
+//! stored bitmap holds.
+//!
+//! **How.** The period's days are read in one batch as the store serializes them
+//! ([`Store::get_serialized`](crate::Store::get_serialized)) and counted container by
+//! container on dense words, the way trends are ([`at_least_days`]): per user a binary
+//! counter of days, bit-sliced across words. Plain stickiness keeps only the counts;
+//! segments, breakdowns and a bucket's users also build the "at least k days" sets.
+//!
+//! **Memory.** The days' serializations, plus per thread one key's days and counters
+//! (and with the sets, the sets).
+//!
+//! **Invariants.** `days[k-1]` sums to the users active on some day read; days after `at`
+//! are not read.
+//!
+//! **What a crash can lose.** Nothing: this module only reads.
 
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
@@ -10,6 +27,8 @@ use crate::client::{Bitmapist, check_event};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
+use crate::store::DenseContainer;
+use crate::trends::{ZERO, by_container};
 
 /// Users of one event by the number of days of one week or month they were active on.
 ///
@@ -49,67 +68,133 @@ impl Stickiness {
     }
 }
 
-/// `out[k]`: the users set in at least `k + 1` of `days`, for `k` in `0..n` (`n` at least
-/// `days.len()`; a user can be in at most `days.len()` of them), as the fold in
-/// [`Stickiness`]'s definition gives them.
-///
-/// Each user's number of days is kept in binary across bitmaps ("planes": plane `i` holds
-/// the users whose count has bit `i` set): adding a day is a ripple-carry addition of
-/// whole bitmaps (`plane ^= carry`, `carry = plane & carry`, a few word-wise roaring
-/// operations per day); splitting the users plane by plane gives the users of each count,
-/// and a suffix union the "at least" sets. So the cost is a few bitmap operations per day
-/// and per count, not the `|days|²/2` of the fold (which it equals; see the tests).
-pub(crate) fn at_least_days(days: &[Bitmap], n: usize) -> Vec<Bitmap> {
-    let n = n.max(days.len());
-    let mut planes: Vec<RoaringBitmap> = Vec::new();
-    for day in days {
-        let mut carry = day.bits().clone();
-        for plane in &mut planes {
-            if carry.is_empty() {
-                break;
-            }
-            let next = &*plane & &carry;
-            *plane ^= &carry;
-            carry = next;
-        }
-        if !carry.is_empty() {
-            planes.push(carry);
-        }
-    }
-    let everyone = planes.iter().fold(RoaringBitmap::new(), |all, p| all | p);
-    let mut exactly = vec![RoaringBitmap::new(); n];
-    split(everyone, &planes, 0, &mut exactly);
-    let mut at_least = vec![Bitmap::new(); n];
-    let mut more = RoaringBitmap::new();
-    for k in (0..n).rev() {
-        more |= &exactly[k];
-        at_least[k] = Bitmap::from_bits(more.clone());
-    }
-    at_least
+/// The users active on at least `k + 1` days, for `k` in `0..n`: always their numbers,
+/// and the users themselves when asked for.
+pub(crate) struct AtLeast {
+    /// `counts[k]`: how many users are in at least `k + 1` days.
+    pub(crate) counts: Vec<u64>,
+    /// `sets[k]`: those users (empty unless asked for).
+    pub(crate) sets: Vec<Bitmap>,
 }
 
-/// Puts into `exactly[value + v - 1]` the users of `set` whose count's bits in `planes`
-/// make `v` (the top plane first); `value` holds the bits above `planes`.
-fn split(
-    set: RoaringBitmap,
-    planes: &[RoaringBitmap],
-    value: usize,
-    exactly: &mut [RoaringBitmap],
-) {
-    if set.is_empty() {
+/// At most this many days are counted together (a month has at most 31).
+const MAX_DAYS: usize = (1 << PLANES) - 1;
+/// Bits of a user's number of days.
+const PLANES: usize = 6;
+
+/// The users set in at least `k + 1` of `days` (roaring serializations of `event`'s days,
+/// as the store hands them over; empty: no user), for `k` in `0..n` (`n` at least
+/// `days.len()`; a user can be in at most `days.len()` of them), as the fold in
+/// [`Stickiness`]'s definition gives them; the sets only with `sets`.
+///
+/// Container by container ([`by_container`]): each user's number of days is kept in
+/// binary across dense words ("planes": bit `i` of plane word `p` is bit `p` of the count
+/// of the user at bit `i`): adding a day is a ripple-carry addition on words
+/// (`plane ^= carry`, `carry = plane & carry`); splitting a word's users plane by plane
+/// (the top plane first) gives the users of each count, and a suffix union the "at least"
+/// sets. So the cost is a few word operations per day and per count, not the
+/// `|days|²/2` unions of the fold (which it equals; see the tests), and nothing is decoded.
+pub(crate) fn at_least_days(
+    event: &str,
+    days: &[Vec<u8>],
+    n: usize,
+    sets: bool,
+) -> Result<AtLeast> {
+    if days.len() > MAX_DAYS {
+        return Err(Error::invalid_arg(
+            Argument::Days,
+            format!("{} days are more than {MAX_DAYS}", days.len()),
+        ));
+    }
+    let n = n.max(days.len());
+    let planes = (usize::BITS - days.len().leading_zeros()) as usize;
+    let (_, states) = by_container(
+        &format!("a day of {event}"),
+        days,
+        || {
+            let words = if sets { vec![ZERO; n] } else { Vec::new() };
+            (
+                vec![0u64; n],
+                vec![RoaringBitmap::new(); n * usize::from(sets)],
+                words,
+            )
+        },
+        |(exactly, users, words), key, slots| {
+            words.iter_mut().for_each(|w| *w = ZERO);
+            for i in 0..ZERO.len() {
+                let mut plane = [0u64; PLANES];
+                for day in slots {
+                    let mut carry = day[i];
+                    for p in &mut plane[..planes] {
+                        if carry == 0 {
+                            break;
+                        }
+                        let next = *p & carry;
+                        *p ^= carry;
+                        carry = next;
+                    }
+                }
+                let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
+                split(everyone, &plane[..planes], 0, &mut |days, set| {
+                    exactly[days - 1] += u64::from(set.count_ones());
+                    if let Some(w) = words.get_mut(days - 1) {
+                        w[i] = set;
+                    }
+                });
+            }
+            // At least `k + 1` days: the union of exactly `k + 1..` days.
+            let mut more = ZERO;
+            for k in (0..words.len()).rev() {
+                more.iter_mut().zip(&words[k]).for_each(|(m, w)| *m |= w);
+                if more.iter().any(|&w| w != 0) {
+                    users[k] |= from_words(key, &more);
+                }
+            }
+        },
+    )?;
+    let mut exactly = vec![0u64; n];
+    let mut at_least = vec![RoaringBitmap::new(); n * usize::from(sets)];
+    for (e, users, _) in states {
+        exactly.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+        at_least.iter_mut().zip(users).for_each(|(a, b)| *a |= b);
+    }
+    let mut counts = vec![0u64; n];
+    let mut more = 0;
+    for k in (0..n).rev() {
+        more += exactly[k];
+        counts[k] = more;
+    }
+    Ok(AtLeast {
+        counts,
+        sets: at_least.into_iter().map(Bitmap::from_bits).collect(),
+    })
+}
+
+/// The users of container `key` whose bits are `words`.
+fn from_words(key: u16, words: &DenseContainer) -> RoaringBitmap {
+    let mut bytes = [0u8; 8 * 1024];
+    for (chunk, w) in bytes.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    RoaringBitmap::from_lsb0_bytes(u32::from(key) << 16, &bytes)
+}
+
+/// Calls `out(v, users)` for the users of `set` (bits of one word) whose count's bits in
+/// `planes` make `v` with `value` (the bits above `planes`), for `v ≥ 1`; the top plane
+/// first.
+fn split(set: u64, planes: &[u64], value: usize, out: &mut impl FnMut(usize, u64)) {
+    if set == 0 {
         return;
     }
     match planes.split_last() {
         None => {
-            if let Some(e) = value.checked_sub(1).and_then(|i| exactly.get_mut(i)) {
-                *e |= set;
+            if value > 0 {
+                out(value, set);
             }
         }
         Some((top, rest)) => {
-            let with = &set & top;
-            let without = set - top;
-            split(with, rest, value | (1 << rest.len()), exactly);
-            split(without, rest, value, exactly);
+            split(set & top, rest, value | (1 << rest.len()), out);
+            split(set & !top, rest, value, out);
         }
     }
 }
@@ -182,25 +267,32 @@ impl StickinessSpec {
     }
 }
 
-/// What stickiness reads, folded: `at_least[k]` = the users active on at least `k + 1`
-/// days of the period (filtered by the spec's segments).
+/// What stickiness reads, folded: the users active on at least `k + 1` days of the period
+/// (filtered by the spec's segments), counted, and as sets when fetched with them.
 pub(crate) struct StickinessFetched {
     event: String,
     period: Period,
-    at_least: Vec<Bitmap>,
+    at_least: AtLeast,
     /// Whether the retention policy pruned the period's first day.
     pruned: bool,
 }
 
 impl StickinessFetched {
-    /// The stickiness under `mask` (a breakdown value; `None`: every filtered user).
+    /// The stickiness under `mask` (a breakdown value, for a fetch with the sets; `None`:
+    /// every filtered user).
     pub(crate) fn stickiness(&self, mask: Option<&Members>) -> Stickiness {
-        let n = self.at_least.len();
-        let counts: Vec<u64> = self
-            .at_least
-            .iter()
-            .map(|b| masked_count(b, mask))
-            .collect();
+        let counts: Vec<u64> = match mask {
+            None => self.at_least.counts.clone(),
+            Some(_) => {
+                debug_assert_eq!(self.at_least.sets.len(), self.at_least.counts.len());
+                self.at_least
+                    .sets
+                    .iter()
+                    .map(|b| masked_count(b, mask))
+                    .collect()
+            }
+        };
+        let n = counts.len();
         let exactly = (0..n)
             .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
             .collect();
@@ -217,18 +309,20 @@ impl StickinessFetched {
         }
     }
 
-    /// The users active on exactly `days` days (1-based, as `Stickiness::days[days - 1]`).
+    /// The users active on exactly `days` days (1-based, as `Stickiness::days[days - 1]`),
+    /// for a fetch with the sets.
     pub(crate) fn bucket_users(&self, days: usize) -> Result<Bitmap> {
-        let n = self.at_least.len();
+        let at_least = &self.at_least.sets;
+        let n = at_least.len();
         if !(1..=n).contains(&days) {
             return Err(Error::invalid_arg(
                 Argument::Days,
                 format!("{days} is not in 1..={n} (the days of the period)"),
             ));
         }
-        Ok(match self.at_least.get(days) {
-            Some(more) => self.at_least[days - 1].difference(more),
-            None => self.at_least[days - 1].clone(),
+        Ok(match at_least.get(days) {
+            Some(more) => at_least[days - 1].difference(more),
+            None => at_least[days - 1].clone(),
         })
     }
 }
@@ -270,7 +364,7 @@ impl Bitmapist {
     /// Stickiness as `spec` says, filtered by its segments.
     pub async fn stickiness_of(&self, spec: &StickinessSpec) -> Result<Stickiness> {
         let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
-        Ok(self.stickiness_fetch(spec).await?.stickiness(None))
+        Ok(self.stickiness_fetch(spec, false).await?.stickiness(None))
     }
 
     /// Stickiness per value of `breakdown`, then for the users in none; one fetch.
@@ -280,18 +374,20 @@ impl Bitmapist {
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Stickiness>> {
         let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
-        let fetched = self.stickiness_fetch(spec).await?;
-        let users = fetched.at_least.first().cloned().unwrap_or_default();
+        let fetched = self.stickiness_fetch(spec, true).await?;
+        let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
         let values = self
             .breakdown_values(breakdown, spec.at, Some(&users))
             .await?;
         per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)))
     }
 
-    /// The period's day bitmaps in one batch, folded (see [`Stickiness`]).
+    /// The period's day bitmaps in one batch, as the store serializes them, folded (see
+    /// [`Stickiness`] and [`at_least_days`]); the users themselves with `sets` or segments.
     pub(crate) async fn stickiness_fetch(
         &self,
         spec: &StickinessSpec,
+        sets: bool,
     ) -> Result<StickinessFetched> {
         let (event, time_group, at) = (spec.event.as_str(), spec.time_group, spec.at);
         check_event(event)?;
@@ -311,19 +407,26 @@ impl Bitmapist {
             .filter(|d| d.start().is_some_and(|s| s <= local_at))
             .map(|d| layout.key(event, d))
             .collect();
-        let got = self.store().get(&keys).await?;
-        let read: Vec<Bitmap> = got.into_iter().flatten().collect();
-        // at_least[k] = users active on at least k + 1 days.
-        let mut at_least = at_least_days(&read, days.len());
-        if !spec.segments.is_empty() {
-            let users = at_least.first().cloned().unwrap_or_default();
+        let read: Vec<Vec<u8>> = self
+            .store()
+            .get_serialized(&keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        let segmented = !spec.segments.is_empty();
+        let mut at_least = at_least_days(event, &read, days.len(), sets || segmented)?;
+        if segmented {
+            let users = at_least.sets.first().cloned().unwrap_or_default();
             let filter = self
                 .segment_filter(&spec.segments, at, Some(&users))
                 .await?;
-            at_least = at_least
+            at_least.sets = at_least
+                .sets
                 .into_iter()
                 .map(|b| filtered(b, filter.as_ref()))
                 .collect();
+            at_least.counts = at_least.sets.iter().map(Bitmap::count).collect();
         }
         // Days are pruned oldest first: the period's first day decides.
         let horizon = self.pruned_horizon().await?;
@@ -366,15 +469,20 @@ mod tests {
                 }
             }
             let n = days.len() + extra;
-            let got = at_least_days(&bitmaps, n);
-            prop_assert_eq!(got.len(), n);
-            for (k, set) in got.iter().enumerate() {
+            let serialized: Vec<Vec<u8>> = bitmaps.iter().map(crate::store::serialize).collect();
+            let got = at_least_days("e", &serialized, n, true).unwrap();
+            let counted = at_least_days("e", &serialized, n, false).unwrap();
+            prop_assert_eq!(got.sets.len(), n);
+            prop_assert!(counted.sets.is_empty());
+            prop_assert_eq!(&got.counts, &counted.counts);
+            for (k, set) in got.sets.iter().enumerate() {
                 let mut want: Vec<u32> = per_user
                     .iter()
                     .filter(|(_, c)| **c > k)
                     .map(|(u, _)| *u)
                     .collect();
                 want.sort_unstable();
+                prop_assert_eq!(got.counts[k], want.len() as u64, "count of at least {} days", k + 1);
                 prop_assert_eq!(set.iter().collect::<Vec<u32>>(), want, "at least {} days", k + 1);
             }
         }

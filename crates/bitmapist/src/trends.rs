@@ -7,21 +7,36 @@
 //!
 //! **How.** In two phases, so that a breakdown reads the data once:
 //! [`fetch`](Bitmapist::trends_fetch) reads the day bitmaps of the range plus the 29 days
-//! before it (twice the range with `compare`), in one batch, then the spec's segments
-//! restricted to those days' users, and ANDs every day with them;
-//! [`compute`](TrendsData::compute) masks the days with a breakdown value and counts each
-//! window. A 30-day window on
-//! each of `n` days would be `30 n` unions; instead the days are cut into blocks of the
-//! window's length, and a window `[s, e]` is the union of a suffix of `s`'s block and a
-//! prefix of `e`'s block (or one whole block): per day one OR into a running prefix plus
-//! one union count, and one block of suffix unions per `w` days. Memory: one block of
-//! suffixes (30 bitmaps) at a time.
+//! before it (twice the range with `compare`), in one batch; plain trends take them as the
+//! store serializes them ([`Store::get_serialized`](crate::Store::get_serialized): the
+//! embedded file hands over its stored bytes, nothing is decoded), segments and breakdowns
+//! decode them, read the segments restricted to those days' users and AND every day with
+//! them. [`compute`](TrendsData::compute) masks the days with a breakdown value and counts
+//! each window.
+//!
+//! A union's size is the sum of its sizes per roaring container (users `65536 k ..
+//! 65536 k + 65535`), so the count runs one container key at a time: every day's container
+//! `k` is written into 1024 words (a copy for a bitmap container; the days without it are
+//! zero), the windows are counted on those words with plain `|` and `count_ones`, and the
+//! key's counts are added to the totals. One key's days (209 x 8 KiB for 90 days and the
+//! previous 90) stay in the CPU's cache, nothing is allocated per union, and the keys are
+//! shared between up to [`MAX_THREADS`] threads. A 30-day window on each of `n` days would
+//! be `30 n` unions; instead the days are cut into blocks of the window's length, and a
+//! window `[s, e]` is the union of a suffix of `s`'s block and a prefix of `e`'s block (or
+//! one whole block): per day one OR into a running prefix plus one union count, and one
+//! block of suffix unions per `w` days. `dau` is the sum of the days' container sizes,
+//! which the serialization's header records.
+//!
+//! **Memory.** The days' serializations (about the size of the bitmaps), plus per thread
+//! one key's days and one block of suffixes (30 x 8 KiB).
 //!
 //! **Invariants.** `dau ≤ wau ≤ mau` on every day; windows reaching before the first
 //! stored day count those days as empty; the last day is the day containing `now`, counted
 //! so far.
 //!
 //! **What a crash can lose.** Nothing: this module only reads.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +47,7 @@ use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
+use crate::store::{DenseContainer, DenseParts};
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -161,78 +177,265 @@ pub(crate) struct TrendsData {
     /// Every day read, oldest first: `MONTH - 1` lead-in days, then the previous range
     /// (with `compare`), then the range.
     days: Vec<Period>,
-    bitmaps: Vec<Bitmap>,
+    /// The day bitmaps, one per day of `days`.
+    bitmaps: DayBitmaps,
     /// The index in `days` of the first day the retention policy kept (0: none pruned).
     kept_from: usize,
 }
 
-/// `counts[i]` = the size of the union of the `w` bitmaps ending at `first_end + i`
-/// (`first_end ≥ w - 1`), by blocks of `w` (see the module docs).
-fn rolling_counts(days: &[Bitmap], w: usize, first_end: usize) -> Vec<u64> {
-    debug_assert!(w >= 1 && first_end + 1 >= w);
-    let mut out = Vec::with_capacity(days.len().saturating_sub(first_end));
-    let mut prefix = Bitmap::new();
+/// The day bitmaps of [`TrendsData`].
+#[derive(Clone, Debug)]
+enum DayBitmaps {
+    /// Decoded, filtered by the spec's segments: what masks and unions of users work on.
+    Decoded(Vec<Bitmap>),
+    /// As the store serializes them (empty: no user), for plain trends: counted container
+    /// by container without being decoded.
+    Serialized(Vec<Vec<u8>>),
+}
+
+/// The words of a container, all zero.
+pub(crate) const ZERO: DenseContainer = [0; 1024];
+
+/// `wau`, `mau` and `dau` of each day `first..` of `days` (bitmaps given once each, oldest
+/// first): serialized, then counted as [`window_counts`] does. An owned day bitmap is
+/// dropped as soon as it is serialized.
+fn bitmap_window_counts<'a>(
+    event: &str,
+    days: impl Iterator<Item = Cow<'a, Bitmap>>,
+    first: usize,
+) -> Result<Windows> {
+    let serialized: Vec<Vec<u8>> = days.map(|day| crate::store::serialize(&day)).collect();
+    window_counts(event, &serialized, first)
+}
+
+/// `wau`, `mau` and `dau` of each day `first..` of `serialized` (roaring serializations,
+/// oldest first; empty: no user), by containers: see the module docs.
+fn window_counts(event: &str, serialized: &[Vec<u8>], first: usize) -> Result<Windows> {
+    let n = serialized.len();
+    let out = n.saturating_sub(first);
+    let (lens, partial) = by_container(
+        &format!("a day of {event}"),
+        serialized,
+        || (vec![0; out], vec![0; out], Scratch::new()),
+        |(wau, mau, scratch), _, slots| {
+            rolling_add(slots, WEEK, first, wau, scratch);
+            rolling_add(slots, MONTH, first, mau, scratch);
+        },
+    )?;
+    let mut wau = vec![0; out];
+    let mut mau = vec![0; out];
+    for (w, m, _) in partial {
+        wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+        mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+    }
+    let dau = lens[first.min(n)..].to_vec();
+    Ok(Windows { dau, wau, mau })
+}
+
+/// Walks the roaring serializations `days` (empty: no user) container key by container
+/// key: for each key present in some day, every day's container `key` is written into
+/// dense words (all zero where the day lacks it) and `per_key(state, key, days' words)`
+/// runs. The keys, ascending, are shared between up to [`MAX_THREADS`] threads, each with
+/// its own `init()` state and one key's words; the answer is each day's number of users
+/// (from the headers) and the threads' states. Errors name `what`.
+pub(crate) fn by_container<T: Send>(
+    what: &str,
+    days: &[Vec<u8>],
+    init: impl Fn() -> T + Sync,
+    per_key: impl Fn(&mut T, u16, &[DenseContainer]) + Sync,
+) -> Result<(Vec<u64>, Vec<T>)> {
+    let parts = days
+        .iter()
+        .map(|bytes| {
+            (!bytes.is_empty())
+                .then(|| DenseParts::read(what, bytes))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let lens = parts
+        .iter()
+        .map(|p| p.as_ref().map_or(0, DenseParts::len))
+        .collect();
+    let day_keys: Vec<Vec<u16>> = parts
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.keys().collect()).unwrap_or_default())
+        .collect();
+    let mut keys: Vec<u16> = day_keys.iter().flatten().copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let n = days.len();
+    // Containers are independent: each thread takes a share of the keys.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_THREADS)
+        .min(keys.len().max(1));
+    let share = keys.len().div_ceil(threads).max(1);
+    let (init, per_key) = (&init, &per_key);
+    let states: Vec<Result<T>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = keys
+            .chunks(share)
+            .map(|mine| {
+                let (parts, day_keys) = (&parts, &day_keys);
+                scope.spawn(move || -> Result<T> {
+                    let mut state = init();
+                    let mut slots = vec![ZERO; n];
+                    for &key in mine {
+                        for (d, slot) in slots.iter_mut().enumerate() {
+                            match (day_keys[d].binary_search(&key), &parts[d]) {
+                                (Ok(i), Some(p)) => p.write(what, i, slot)?,
+                                _ => *slot = ZERO,
+                            }
+                        }
+                        per_key(&mut state, key, &slots);
+                    }
+                    Ok(state)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    Ok((lens, states.into_iter().collect::<Result<Vec<T>>>()?))
+}
+
+/// The counts of [`window_counts`], one per day from `first` on.
+struct Windows {
+    dau: Vec<u64>,
+    wau: Vec<u64>,
+    mau: Vec<u64>,
+}
+
+/// At most this many threads count one trends' windows.
+const MAX_THREADS: usize = 4;
+
+/// A running prefix and one block of suffixes, for [`rolling_add`].
+struct Scratch {
+    prefix: Box<DenseContainer>,
+    suffix: Vec<DenseContainer>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            prefix: Box::new(ZERO),
+            suffix: vec![ZERO; MONTH],
+        }
+    }
+}
+
+fn or_into(acc: &mut DenseContainer, day: &DenseContainer) {
+    acc.iter_mut().zip(day).for_each(|(a, b)| *a |= b);
+}
+
+fn union_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x | y).count_ones()))
+        .sum()
+}
+
+fn count(a: &DenseContainer) -> u64 {
+    a.iter().map(|x| u64::from(x.count_ones())).sum()
+}
+
+/// Adds to `out[i]` the size of the union of the `w` containers of `days` ending at
+/// `first_end + i` (`first_end ≥ w - 1`), by blocks of `w` (see the module docs).
+fn rolling_add(
+    days: &[DenseContainer],
+    w: usize,
+    first_end: usize,
+    out: &mut [u64],
+    scratch: &mut Scratch,
+) {
+    debug_assert!((1..=MONTH).contains(&w) && first_end + 1 >= w);
+    let Scratch { prefix, suffix } = scratch;
     let mut prefix_block = usize::MAX;
-    let mut suffix: Vec<Bitmap> = Vec::new();
     let mut suffix_block = usize::MAX;
-    for e in first_end..days.len() {
+    for (e, total) in (first_end..days.len()).zip(out.iter_mut()) {
         let s = e + 1 - w;
         let be = e / w;
         if be != prefix_block {
-            prefix = Bitmap::new();
-            for d in &days[be * w..=e] {
-                prefix.or_assign(d);
+            **prefix = days[be * w];
+            for d in &days[be * w + 1..=e] {
+                or_into(prefix, d);
             }
             prefix_block = be;
         } else {
-            prefix.or_assign(&days[e]);
+            or_into(prefix, &days[e]);
         }
         if s.is_multiple_of(w) {
             // The window is exactly `e`'s block so far: `s` is its first day.
-            out.push(prefix.count());
+            *total += count(prefix);
             continue;
         }
         let bs = s / w;
         if bs != suffix_block {
             // suffix[j] = union of days[bs*w + j ..= bs*w + w - 1] (the whole block is in
             // the past of `e`, as `e` is in the next block).
-            suffix = vec![Bitmap::new(); w];
-            let mut acc = Bitmap::new();
-            for j in (0..w).rev() {
-                acc.or_assign(&days[bs * w + j]);
-                suffix[j] = acc.clone();
+            suffix[w - 1] = days[bs * w + w - 1];
+            for j in (0..w - 1).rev() {
+                let (lo, hi) = suffix.split_at_mut(j + 1);
+                lo[j] = hi[0];
+                or_into(&mut lo[j], &days[bs * w + j]);
             }
             suffix_block = bs;
         }
-        out.push(suffix[s - bs * w].bits().union_len(prefix.bits()));
+        *total += union_count(&suffix[s - bs * w], prefix);
     }
-    out
 }
 
 impl TrendsData {
     /// Every user active on some day read.
-    fn users(&self) -> Bitmap {
+    fn users(&self) -> Result<Bitmap> {
         let mut all = Bitmap::new();
-        for b in &self.bitmaps {
-            all.or_assign(b);
+        match &self.bitmaps {
+            DayBitmaps::Decoded(days) => days.iter().for_each(|b| all.or_assign(b)),
+            DayBitmaps::Serialized(days) => {
+                for bytes in days.iter().filter(|b| !b.is_empty()) {
+                    all.or_assign(&Bitmap::from_bits(deserialize(&self.spec.event, bytes)?));
+                }
+            }
         }
-        all
+        Ok(all)
     }
 
     /// The trends of the users in `mask` (a breakdown value; `None`: every filtered user).
-    pub(crate) fn compute(&self, mask: Option<&Members>) -> Trends {
-        let masked: Vec<Bitmap>;
-        let days: &[Bitmap] = match mask {
-            Some(m) => {
-                masked = self.bitmaps.iter().map(|b| m.apply(b)).collect();
-                &masked
+    pub(crate) fn compute(&self, mask: Option<&Members>) -> Result<Trends> {
+        let event = &self.spec.event;
+        let windows = match (&self.bitmaps, mask) {
+            (DayBitmaps::Serialized(days), None) => window_counts(event, days, MONTH - 1)?,
+            (DayBitmaps::Decoded(days), mask) => bitmap_window_counts(
+                event,
+                days.iter().map(|b| match mask {
+                    Some(m) => Cow::Owned(m.apply(b)),
+                    None => Cow::Borrowed(b),
+                }),
+                MONTH - 1,
+            )?,
+            (DayBitmaps::Serialized(days), Some(m)) => {
+                let mut decoded = Vec::with_capacity(days.len());
+                for bytes in days {
+                    let bits = if bytes.is_empty() {
+                        Bitmap::new()
+                    } else {
+                        Bitmap::from_bits(deserialize(event, bytes)?)
+                    };
+                    decoded.push(m.apply(&bits));
+                }
+                bitmap_window_counts(event, decoded.into_iter().map(Cow::Owned), MONTH - 1)?
             }
-            None => &self.bitmaps,
         };
+        Ok(self.series(windows))
+    }
+
+    /// The trends from the window counts of the days from `MONTH - 1` on.
+    fn series(&self, Windows { dau, wau, mau }: Windows) -> Trends {
         let first = MONTH - 1;
-        let dau: Vec<u64> = days[first..].iter().map(Bitmap::count).collect();
-        let wau = rolling_counts(days, WEEK, first);
-        let mau = rolling_counts(days, MONTH, first);
         let mut series: Vec<TrendsDay> = self.days[first..]
             .iter()
             .enumerate()
@@ -287,7 +490,7 @@ impl Bitmapist {
     /// ```
     pub async fn trends(&self, spec: &TrendsSpec) -> Result<Trends> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        Ok(self.trends_fetch(spec).await?.compute(None))
+        self.trends_fetch(spec, false).await?.compute(None)
     }
 
     /// Trends per value of `breakdown`, then for the users in none; one fetch (the values'
@@ -298,17 +501,23 @@ impl Bitmapist {
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Trends>> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        let fetched = self.trends_fetch(spec).await?;
-        let users = fetched.users();
+        let fetched = self.trends_fetch(spec, true).await?;
+        let users = fetched.users()?;
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&users))
             .await?;
-        per_value(breakdown, None, values, |mask| Ok(fetched.compute(mask)))
+        per_value(breakdown, None, values, |mask| fetched.compute(mask))
     }
 
     /// The fetch phase of [`Bitmapist::trends`]: every day bitmap it reads, in one batch,
-    /// then the segments' users restricted to the days' users.
-    pub(crate) async fn trends_fetch(&self, spec: &TrendsSpec) -> Result<TrendsData> {
+    /// then the segments' users restricted to the days' users. Without segments and unless
+    /// `decoded` (a breakdown masks the days), the days stay serialized as the store hands
+    /// them over.
+    pub(crate) async fn trends_fetch(
+        &self,
+        spec: &TrendsSpec,
+        decoded: bool,
+    ) -> Result<TrendsData> {
         spec.validate()?;
         let ranges = if spec.compare { 2 } else { 1 };
         let total = spec.days * ranges + MONTH - 1;
@@ -317,13 +526,34 @@ impl Bitmapist {
             .periods_up_to(TimeGroup::Days, spec.now, total)?;
         let layout = self.layout();
         let keys: Vec<String> = days.iter().map(|d| layout.key(&spec.event, d)).collect();
-        let bitmaps = self
-            .store()
-            .get(&keys)
-            .await?
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
+        let bitmaps = if decoded || !spec.segments.is_empty() {
+            let mut bitmaps: Vec<Bitmap> = self
+                .store()
+                .get(&keys)
+                .await?
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect();
+            if !spec.segments.is_empty() {
+                let mut users = Bitmap::new();
+                bitmaps.iter().for_each(|b| users.or_assign(b));
+                let filter = self
+                    .segment_filter(&spec.segments, spec.now, Some(&users))
+                    .await?;
+                let f = filter.as_ref();
+                bitmaps = bitmaps.into_iter().map(|b| filtered(b, f)).collect();
+            }
+            DayBitmaps::Decoded(bitmaps)
+        } else {
+            DayBitmaps::Serialized(
+                self.store()
+                    .get_serialized(&keys)
+                    .await?
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect(),
+            )
+        };
         // Days before the recorded horizon were deleted by a retention policy.
         let kept_from = match self.pruned_horizon().await?.get(TimeGroup::Days) {
             Some(oldest) => days
@@ -332,31 +562,39 @@ impl Bitmapist {
                 .count(),
             None => 0,
         };
-        let mut data = TrendsData {
+        Ok(TrendsData {
             spec: spec.clone(),
             days,
             bitmaps,
             kept_from,
-        };
-        if !spec.segments.is_empty() {
-            let users = data.users();
-            let filter = self
-                .segment_filter(&spec.segments, spec.now, Some(&users))
-                .await?;
-            let f = filter.as_ref();
-            data.bitmaps = data.bitmaps.into_iter().map(|b| filtered(b, f)).collect();
-        }
-        Ok(data)
+        })
     }
+}
+
+/// Decodes a roaring serialization of a day of `event`.
+fn deserialize(event: &str, bytes: &[u8]) -> Result<roaring::RoaringBitmap> {
+    roaring::RoaringBitmap::deserialize_from(bytes).map_err(|e| Error::CorruptBitmap {
+        key: format!("a day of {event}"),
+        reason: format!("bad roaring serialization: {e}"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The block decomposition against the plain union of every window.
+    /// The size of the union of `days[e + 1 - w ..= e]`, plainly.
+    fn plain(days: &[Bitmap], w: usize, e: usize) -> u64 {
+        let mut u = Bitmap::new();
+        for d in &days[e + 1 - w..=e] {
+            u.or_assign(d);
+        }
+        u.count()
+    }
+
+    /// The block decomposition against the plain union of every window, on one container.
     #[test]
-    fn rolling_counts_match_plain_unions() {
+    fn rolling_add_matches_plain_unions() {
         let days: Vec<Bitmap> = (0..75u32)
             .map(|d| {
                 (0..40u32)
@@ -364,19 +602,63 @@ mod tests {
                     .collect()
             })
             .collect();
+        let dense: Vec<DenseContainer> = days
+            .iter()
+            .map(|b| {
+                let mut words = ZERO;
+                b.iter()
+                    .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
+                words
+            })
+            .collect();
+        let mut scratch = Scratch::new();
         for w in [1, 2, 7, 30] {
             for first_end in [w - 1, 29, 40] {
-                let got = rolling_counts(&days, w, first_end);
+                let mut got = vec![0; days.len() - first_end];
+                rolling_add(&dense, w, first_end, &mut got, &mut scratch);
                 let want: Vec<u64> = (first_end..days.len())
-                    .map(|e| {
-                        let mut u = Bitmap::new();
-                        for d in &days[e + 1 - w..=e] {
-                            u.or_assign(d);
-                        }
-                        u.count()
-                    })
+                    .map(|e| plain(&days, w, e))
                     .collect();
                 assert_eq!(got, want, "window {w} from {first_end}");
+            }
+        }
+    }
+
+    /// Whole days of array, bitmap and run containers over several container keys (some
+    /// days without some keys, some empty) against plain unions, borrowed and owned.
+    #[test]
+    fn window_counts_match_plain_unions() {
+        let days: Vec<Bitmap> = (0..70u32)
+            .map(|d| {
+                let mut b: roaring::RoaringBitmap = match d % 5 {
+                    // Dense: bitmap containers in keys 0 and 2.
+                    0 | 1 => (0..200_000u32)
+                        .filter(|u| (u / 3 + d) % 7 == 0 && u >> 16 != 1)
+                        .collect(),
+                    // Sparse: array containers, keys 0 to 3.
+                    2 => (0..250_000u32)
+                        .filter(|u| (u + d * 13) % 997 == 0)
+                        .collect(),
+                    // Runs, from key 1 on.
+                    3 => {
+                        let at = 65_536 + d * 1_000;
+                        (at..at + 70_000).collect()
+                    }
+                    _ => roaring::RoaringBitmap::new(),
+                };
+                b.optimize();
+                Bitmap::from_bits(b)
+            })
+            .collect();
+        let first = MONTH - 1;
+        let borrowed = bitmap_window_counts("e", days.iter().map(Cow::Borrowed), first).unwrap();
+        let owned =
+            bitmap_window_counts("e", days.clone().into_iter().map(Cow::Owned), first).unwrap();
+        for got in [borrowed, owned] {
+            for (i, e) in (first..days.len()).enumerate() {
+                assert_eq!(got.dau[i], days[e].count(), "dau of day {e}");
+                assert_eq!(got.wau[i], plain(&days, WEEK, e), "wau of day {e}");
+                assert_eq!(got.mau[i], plain(&days, MONTH, e), "mau of day {e}");
             }
         }
     }

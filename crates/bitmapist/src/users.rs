@@ -174,7 +174,7 @@ impl Bitmapist {
                 self.funnel_fetch(spec).await?.step_users(*row, *step)
             }
             UserSet::StickinessBucket { spec, days } => {
-                self.stickiness_fetch(spec).await?.bucket_users(*days)
+                self.stickiness_fetch(spec, true).await?.bucket_users(*days)
             }
             UserSet::Segment(name) => self.segment_users(name, chrono::Utc::now()).await,
             UserSet::Lifecycle { spec, row, status } => self

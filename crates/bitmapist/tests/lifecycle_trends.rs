@@ -7,15 +7,18 @@
 //! lifecycle identities on every row; the users behind every bar part; the rolling 1-, 7-
 //! and 30-day windows with and without the previous range; a segment filter (a saved
 //! snapshot) and a breakdown by a property, each against the model restricted to those
-//! users. Runs on the memory store and on a real redis-server.
+//! users. Runs on the memory store and on a real redis-server; trends also on the embedded
+//! file (writable, reopened and read-only), with days of bitmap, array and run containers
+//! over several container keys, changed by late marks and unmarks between reads.
 
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bitmapist::{
-    Argument, Bitmapist, Breakdown, Error, Lifecycle, LifecycleSpec, LifecycleStatus, TimeGroup,
-    Trends, TrendsSpec, UserSet,
+    Argument, Bitmapist, Breakdown, Error, Lifecycle, LifecycleSpec, LifecycleStatus, MarkOptions,
+    ReadOnlyEmbeddedStore, StickinessSpec, TimeGroup, Trends, TrendsSpec, UserSet,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use common::redis_server::RedisServer;
@@ -519,6 +522,191 @@ proptest! {
             Ok::<(), TestCaseError>(())
         })?;
     }
+}
+
+/// Days of the embedded-file case, oldest first: `FILE_DAYS` days ending at `file_now()`.
+const FILE_DAYS: i64 = 65;
+
+fn file_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 10, 12, 0, 0).unwrap()
+}
+
+/// Day `d`'s users: dense in container key 0 (a bitmap container), sparse in keys 2 and 3
+/// (arrays), a range in key 5 (a run); some days have only some parts, some none.
+fn file_day(d: u32) -> BTreeSet<u32> {
+    let mut users = BTreeSet::new();
+    if d % 11 == 5 {
+        return users;
+    }
+    if d % 3 != 1 {
+        users
+            .extend((0..65_536u32).filter(|u| (u.wrapping_mul(2_654_435_761) >> 7) % 12 == d % 12));
+    }
+    users.extend((0..300u32).map(|i| 131_072 + (d * 37 + i * 101) % 131_072));
+    if d % 4 != 2 {
+        let at = 5 * 65_536 + d * 500;
+        users.extend(at..at + 5_000);
+    }
+    users
+}
+
+/// The model's (day, dau, wau, mau) for the `n` days ending `end_back` days before the last:
+/// per user the set of its days (bit `d` of a mask), counted in each window by definition.
+fn file_model(days: &[BTreeSet<u32>], n: i64, end_back: i64) -> Vec<Row> {
+    let mut active: BTreeMap<u32, u128> = BTreeMap::new();
+    for (d, users) in days.iter().enumerate() {
+        for &u in users {
+            *active.entry(u).or_default() |= 1 << d;
+        }
+    }
+    let window = |e: i64, w: i64| -> u64 {
+        let mask = ((e - w + 1).max(0)..=e).fold(0u128, |m, d| m | 1 << d);
+        active.values().filter(|&&a| a & mask != 0).count() as u64
+    };
+    (0..n)
+        .rev()
+        .map(|back| {
+            let e = FILE_DAYS - 1 - back - end_back;
+            let day = (file_now() - Duration::days(FILE_DAYS - 1 - e)).date_naive();
+            (
+                day.format("%Y-%m-%d").to_string(),
+                window(e, 1),
+                window(e, 7),
+                window(e, 30),
+            )
+        })
+        .collect()
+}
+
+async fn check_file_trends(bm: &Bitmapist, days: &[BTreeSet<u32>], what: &str) {
+    let spec = TrendsSpec::new(EVENT)
+        .days(18)
+        .compare(true)
+        .now(file_now());
+    let got = bm.trends(&spec).await.expect("trends");
+    assert_eq!(series(&got.days), file_model(days, 18, 0), "{what}: range");
+    let prev = got.previous.expect("previous");
+    assert_eq!(
+        series(&prev),
+        file_model(days, 18, 18),
+        "{what}: previous range"
+    );
+    check_file_stickiness(bm, days, what).await;
+}
+
+/// The day of the file model's day `d`.
+fn file_date(d: usize) -> NaiveDate {
+    (file_now() - Duration::days(FILE_DAYS - 1 - d as i64)).date_naive()
+}
+
+/// Stickiness read from the embedded file (counted container by container on its stored
+/// serializations) against each user's days in the model: this week and month, and a
+/// whole past month and a week seen from its middle; every bucket's users of the month.
+async fn check_file_stickiness(bm: &Bitmapist, days: &[BTreeSet<u32>], what: &str) {
+    let may_end = Utc.with_ymd_and_hms(2025, 5, 31, 20, 0, 0).unwrap();
+    for (group, at) in [
+        (TimeGroup::Weeks, file_now()),
+        (TimeGroup::Months, file_now()),
+        (TimeGroup::Weeks, may_end),
+        (TimeGroup::Months, may_end),
+    ] {
+        let got = bm.stickiness(EVENT, group, at).await.expect("stickiness");
+        let date = at.date_naive();
+        let first = match group {
+            TimeGroup::Weeks => date - Duration::days(date.weekday().num_days_from_monday().into()),
+            _ => date.with_day(1).expect("first of the month"),
+        };
+        let length = match group {
+            TimeGroup::Weeks => 7,
+            _ => {
+                let next = first
+                    .checked_add_months(chrono::Months::new(1))
+                    .expect("next");
+                (next - first).num_days() as usize
+            }
+        };
+        let mut per_user: BTreeMap<u32, usize> = BTreeMap::new();
+        for (d, users) in days.iter().enumerate() {
+            if (first..=date).contains(&file_date(d)) {
+                users
+                    .iter()
+                    .for_each(|&u| *per_user.entry(u).or_default() += 1);
+            }
+        }
+        let mut want = vec![0u64; length];
+        per_user.values().for_each(|&k| want[k - 1] += 1);
+        assert_eq!(got.days, want, "{what}: stickiness of {group} at {at}");
+        if group == TimeGroup::Months && at == may_end {
+            let spec = StickinessSpec::new(EVENT).time_group(group).at(at);
+            for k in 1..=length {
+                let users = bm
+                    .users(&UserSet::StickinessBucket {
+                        spec: spec.clone(),
+                        days: k,
+                    })
+                    .await
+                    .expect("bucket users");
+                let want: Vec<u32> = per_user
+                    .iter()
+                    .filter(|&(_, &c)| c == k)
+                    .map(|(&u, _)| u)
+                    .collect();
+                assert_eq!(
+                    users.iter().collect::<Vec<u32>>(),
+                    want,
+                    "{what}: {k} days' users"
+                );
+            }
+        }
+    }
+}
+
+/// Trends and stickiness read from the embedded file (its stored serializations, taken apart
+/// container by container) against plain unions of the model's sets: cached and uncached days mixed after
+/// late marks and unmarks, then the file reopened, then opened read-only.
+#[tokio::test]
+async fn file_trends_agree_with_plain_unions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("trends.redb");
+    let url = format!("file://{}", path.display());
+    let mut days: Vec<BTreeSet<u32>> = (0..FILE_DAYS as u32).map(file_day).collect();
+    let at = |d: usize| file_now() - Duration::days(FILE_DAYS - 1 - d as i64);
+    {
+        let bm = Bitmapist::open(&url).await.expect("open");
+        for (d, users) in days.iter().enumerate() {
+            let marks = users.iter().map(|&u| (EVENT, u, at(d)));
+            bm.mark_events(marks, MarkOptions::default())
+                .await
+                .expect("mark");
+        }
+        bm.store().flush().await.expect("flush");
+        check_file_trends(&bm, &days, "written").await;
+        // A late mark in a new container key, and unmarks of a dense and a run part.
+        bm.mark_events([(EVENT, 9 * 65_536 + 3, at(20))], MarkOptions::default())
+            .await
+            .expect("late mark");
+        days[20].insert(9 * 65_536 + 3);
+        let gone: Vec<u32> = days[40].iter().copied().filter(|u| u % 5 == 0).collect();
+        let unmarks = gone.iter().map(|&u| (EVENT, u, at(40)));
+        bm.unmark_events(unmarks, MarkOptions::default())
+            .await
+            .expect("unmark");
+        gone.iter().for_each(|u| {
+            days[40].remove(u);
+        });
+        check_file_trends(&bm, &days, "changed, partly cached").await;
+        bm.store().flush().await.expect("flush");
+    }
+    let bm = Bitmapist::open(&url).await.expect("reopen");
+    check_file_trends(&bm, &days, "reopened").await;
+    drop(bm);
+    let ro = ReadOnlyEmbeddedStore::open(&path).expect("open read-only");
+    let bm = Bitmapist::builder()
+        .store(Arc::new(ro))
+        .open()
+        .await
+        .expect("open read-only");
+    check_file_trends(&bm, &days, "read-only").await;
 }
 
 #[tokio::test]

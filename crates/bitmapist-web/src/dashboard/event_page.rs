@@ -618,14 +618,26 @@ async fn compute(
         .compare(true)
         .now(now);
     trends.segments = segments.clone();
-    let sticky = |group| stickiness_spec(&name, &segments, group, now);
+    let (week, month) = (
+        stickiness_spec(&name, &segments, TimeGroup::Weeks, now),
+        stickiness_spec(&name, &segments, TimeGroup::Months, now),
+    );
+    // The trends and the stickiness read and count apart: fetched concurrently.
+    let (daily, weekly, monthly, week, month, trends) = tokio::try_join!(
+        series(&client, &name, &segments, TimeGroup::Days, DAYS, now),
+        series(&client, &name, &segments, TimeGroup::Weeks, WEEKS, now),
+        series(&client, &name, &segments, TimeGroup::Months, MONTHS, now),
+        client.stickiness_of(&week),
+        client.stickiness_of(&month),
+        client.trends(&trends),
+    )?;
     Ok(EventData {
-        daily: series(&client, &name, &segments, TimeGroup::Days, DAYS, now).await?,
-        weekly: series(&client, &name, &segments, TimeGroup::Weeks, WEEKS, now).await?,
-        monthly: series(&client, &name, &segments, TimeGroup::Months, MONTHS, now).await?,
-        week: client.stickiness_of(&sticky(TimeGroup::Weeks)).await?,
-        month: client.stickiness_of(&sticky(TimeGroup::Months)).await?,
-        trends: client.trends(&trends).await?,
+        daily,
+        weekly,
+        monthly,
+        week,
+        month,
+        trends,
     })
 }
 

@@ -32,6 +32,7 @@ pub use self::embedded::{
     BACKUP_TAKE_TIMEOUT, DEFAULT_FILE_CACHE_BYTES, EmbeddedOptions, EmbeddedStore,
     ReadOnlyEmbeddedStore, backup_file,
 };
+pub(crate) use self::embedded::{DenseContainer, DenseParts};
 pub use self::memory::{IdTable, MemoryStore};
 pub use self::redis::RedisStore;
 pub use self::redis_ids::{ASSIGN_SCRIPT, EXHAUSTED_CODE, redis_keys};
@@ -89,6 +90,20 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
             .await?
             .into_iter()
             .map(|b| b.map(|b| restrict(&b, within)))
+            .collect())
+    }
+
+    /// Reads whole bitmaps as roaring portable serializations (the format of
+    /// `RoaringBitmap::serialize_into`); `None` for a missing key. For a computation that
+    /// reads many whole bitmaps once and takes them apart container by container (trends):
+    /// the embedded file hands over its stored serialization without decoding or caching
+    /// it. The default serializes [`Store::get`]'s bitmaps.
+    async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        Ok(self
+            .get(keys)
+            .await?
+            .into_iter()
+            .map(|b| b.map(|b| serialize(&b)))
             .collect())
     }
 
@@ -266,6 +281,14 @@ pub trait IdStore: Send + Sync {
 
     /// The external ids of `dense` in the map of `space`, `None` for those never handed out.
     async fn resolve_ids(&self, space: &str, dense: &[u32]) -> Result<Vec<Option<String>>>;
+}
+
+/// The roaring portable serialization of `bitmap`.
+pub(crate) fn serialize(bitmap: &Bitmap) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(bitmap.bits().serialized_size());
+    // Writing into a `Vec` cannot fail.
+    let _ = bitmap.bits().serialize_into(&mut bytes);
+    bytes
 }
 
 /// `bitmap AND within`, with `bitmap`'s length.

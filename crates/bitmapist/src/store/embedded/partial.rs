@@ -23,6 +23,12 @@
 //! would panic), skips validation (corrupt containers give wrong bits, or a panic in debug
 //! builds), and reads container by container (one row lookup each).
 //!
+//! The same header reader serves [`DenseParts`]: a whole serialization in memory taken
+//! apart container by container into 1024 words each, for trends, which count unions of
+//! many days one container key at a time and never build a `RoaringBitmap`. It checks every
+//! offset and length it uses; it does not check that an array's values are sorted (a
+//! corrupt one still sets only values below 2^16 of its own container).
+//!
 //! # Invariants
 //!
 //! - For a well-formed serialization the result is exactly the full decode AND `within`
@@ -282,6 +288,103 @@ pub(super) fn count(key: &str, byte_len: u32, src: &mut impl Source) -> Result<u
         .sum())
 }
 
+/// The bits of one container as 1024 little-endian words (bit `v` is bit `v % 64` of word
+/// `v / 64`): what word-by-word unions of many bitmaps work on.
+pub(crate) type DenseContainer = [u64; BITMAP_BYTES / 8];
+
+/// The containers of a roaring serialization held in memory, read one at a time into a
+/// [`DenseContainer`]: a bitmap container is a copy, an array or run container sets its
+/// values, without building a `RoaringBitmap`.
+pub(crate) struct DenseParts<'b> {
+    bytes: &'b [u8],
+    header: Header,
+}
+
+impl<'b> DenseParts<'b> {
+    /// Reads and checks the header of `bytes` (errors name `key`).
+    pub(crate) fn read(key: &str, bytes: &'b [u8]) -> Result<Self> {
+        let header = read_header(key, &mut InMemory(bytes))?;
+        Ok(DenseParts { bytes, header })
+    }
+
+    /// The containers' keys (high 16 bits), ascending; container `i` has the `i`-th.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = u16> + '_ {
+        self.header.descriptions.iter().map(|[key, _]| *key)
+    }
+
+    /// How many bits are set, from the header's cardinalities.
+    pub(crate) fn len(&self) -> u64 {
+        self.header
+            .descriptions
+            .iter()
+            .map(|[_, c]| u64::from(*c) + 1)
+            .sum()
+    }
+
+    /// Overwrites `words` with the bits of container `i` (`i < keys().count()`); every
+    /// length and value is checked against the serialization (errors name `key`).
+    pub(crate) fn write(&self, key: &str, i: usize, words: &mut DenseContainer) -> Result<()> {
+        let bad = |what: &str| {
+            corrupt(
+                key,
+                format!("bad roaring serialization: container {i} {what}"),
+            )
+        };
+        let at = *self
+            .header
+            .offsets
+            .get(i)
+            .ok_or_else(|| bad("is missing"))?;
+        let rest = self
+            .bytes
+            .get(at..)
+            .ok_or_else(|| bad("starts past the end"))?;
+        if self.header.is_run(i) {
+            let runs = usize::from(le_u16(rest, 0).ok_or_else(|| bad("overruns"))?);
+            let pairs = rest.get(2..2 + 4 * runs).ok_or_else(|| bad("overruns"))?;
+            words.fill(0);
+            for pair in pairs.chunks_exact(4) {
+                let start = usize::from(u16::from_le_bytes([pair[0], pair[1]]));
+                let last = start + usize::from(u16::from_le_bytes([pair[2], pair[3]]));
+                if last > usize::from(u16::MAX) {
+                    return Err(bad("has a run past its 2^16 values"));
+                }
+                set_run(words, start, last);
+            }
+            return Ok(());
+        }
+        let cardinality = usize::from(self.header.descriptions[i][1]) + 1;
+        if cardinality > ARRAY_LIMIT {
+            let bits = rest.get(..BITMAP_BYTES).ok_or_else(|| bad("overruns"))?;
+            for (w, b) in words.iter_mut().zip(bits.chunks_exact(8)) {
+                *w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            }
+        } else {
+            let values = rest.get(..2 * cardinality).ok_or_else(|| bad("overruns"))?;
+            words.fill(0);
+            for v in values.chunks_exact(2) {
+                let v = usize::from(u16::from_le_bytes([v[0], v[1]]));
+                words[v / 64] |= 1 << (v % 64);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets bits `start..=last` (both below 2^16) of `words`.
+fn set_run(words: &mut DenseContainer, start: usize, last: usize) {
+    let (first_word, last_word) = (start / 64, last / 64);
+    let head = u64::MAX << (start % 64);
+    let tail = u64::MAX >> (63 - last % 64);
+    if first_word == last_word {
+        words[first_word] |= head & tail;
+    } else {
+        words[first_word] |= head;
+        words[first_word + 1..last_word].fill(u64::MAX);
+        words[last_word] |= tail;
+    }
+}
+
 /// The indices of the containers in `header` whose key is in `wanted` (both in key order).
 fn pick(header: &Header, wanted: &[u16]) -> Vec<usize> {
     let mut picked = Vec::new();
@@ -451,6 +554,57 @@ mod tests {
             }
         }
         all
+    }
+
+    /// Each container's words hold exactly the bitmap's values in that container, for
+    /// array, bitmap and run containers, with and without an offset table; a 4,096-value
+    /// array (as long as a bitmap container) is read as an array.
+    #[test]
+    fn dense_parts_hold_each_containers_values() {
+        let mut all = samples();
+        all.push((0..4_096u32).map(|v| 65_536 + v * 16).collect());
+        for b in all {
+            let bytes = serialize(&b);
+            let parts = DenseParts::read("k", &bytes).unwrap();
+            assert_eq!(parts.len(), b.len());
+            let keys: Vec<u16> = parts.keys().collect();
+            assert_eq!(keys, container_keys(&b));
+            let mut words = [0u64; 1024];
+            for (i, key) in keys.iter().enumerate() {
+                words.fill(u64::MAX);
+                parts.write("k", i, &mut words).unwrap();
+                let base = u32::from(*key) << 16;
+                let got: Vec<u32> = (0..65_536u32)
+                    .filter(|v| words[*v as usize / 64] & (1 << (v % 64)) != 0)
+                    .map(|v| base + v)
+                    .collect();
+                let want: Vec<u32> = b.range(base..=base + 65_535).collect();
+                assert_eq!(got, want, "container {key}");
+            }
+        }
+    }
+
+    /// Truncated serializations are errors naming the key, never panics or wrong lengths.
+    #[test]
+    fn dense_parts_of_truncated_bytes_are_errors() {
+        for b in samples() {
+            let bytes = serialize(&b);
+            for cut in (0..bytes.len()).step_by(97) {
+                let Ok(parts) = DenseParts::read("k", &bytes[..cut]) else {
+                    continue;
+                };
+                let mut words = [0u64; 1024];
+                let results: Vec<_> = (0..parts.keys().count())
+                    .map(|i| parts.write("k", i, &mut words))
+                    .collect();
+                let last = results.last().expect("a header read means containers");
+                let err = last
+                    .as_ref()
+                    .expect_err("the last container is cut")
+                    .to_string();
+                assert!(err.contains("\"k\""), "{err}");
+            }
+        }
     }
 
     #[test]

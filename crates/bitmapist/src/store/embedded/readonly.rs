@@ -36,7 +36,7 @@ use super::compact::{file_len, footprint};
 use super::rows::{ReadTables, redb_err};
 use super::{
     BITMAPS, DEFAULT_FILE_CACHE_BYTES, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY,
-    FORMAT_VERSION_KEY, META,
+    FORMAT_VERSION_KEY, META, in_threads,
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -252,6 +252,50 @@ impl ReadOnlyEmbeddedStore {
             .collect()
     }
 
+    /// The roaring serializations of `keys`: a cached bitmap serialized, the others as the
+    /// file stores them (read by `in_threads`, a read transaction per thread).
+    fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        {
+            let mut cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (i, key) in keys.iter().enumerate() {
+                match cache.get(key) {
+                    Some(bitmap) => out.push(Some(crate::store::serialize(&bitmap))),
+                    None => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
+        let read = in_threads(&wanted, |mine| {
+            let path = &self.inner.path;
+            let txn = self.inner.db.begin_read().at(path)?;
+            match txn.open_table(BITMAPS) {
+                Ok(_) => {}
+                Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; mine.len()]),
+                Err(e) => return Err(redb_err(path, e)),
+            }
+            let tables = ReadTables::open(path, &txn)?;
+            mine.iter()
+                .map(|key| tables.load_serialized(path, key))
+                .collect()
+        })?;
+        for (i, bytes) in missing.into_iter().zip(read) {
+            out[i] = bytes;
+        }
+        Ok(out)
+    }
+
     /// Counts `keys` from their stored roaring headers, in one read transaction (see
     /// `partial::count`): nothing is decoded.
     fn count_all(&self, keys: &[String]) -> Result<Vec<u64>> {
@@ -354,6 +398,12 @@ impl Store for ReadOnlyEmbeddedStore {
     /// From the stored roaring headers: a count decodes nothing.
     async fn count(&self, keys: &[String]) -> Result<Vec<u64>> {
         self.count_all(keys)
+    }
+
+    /// Cached bitmaps serialized, the others as the file stores them (not decoded, not
+    /// cached).
+    async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.read_serialized(keys)
     }
 
     /// From the file, decoding only the containers `within` has.

@@ -314,36 +314,69 @@ impl ReadTables {
     ) -> Result<Bitmap> {
         match codec::parse(key, bytes)? {
             Stored::Inline { byte_len, roaring } => decode(key, byte_len, roaring),
-            Stored::Chunked {
-                byte_len,
-                total,
-                chunks,
-                chunk_len,
-                parts,
-                tail,
-            } => {
+            stored @ Stored::Chunked { byte_len, .. } => {
                 let mut body = self.scratch.borrow_mut();
                 body.clear();
-                body.reserve(total as usize);
-                self.append_rows(path, key, 0, chunks, Some(chunk_len), &mut body)?;
-                for j in 0..3 {
-                    if parts & (1 << j) != 0 {
-                        self.append_rows(path, key, j + 1, 1, None, &mut body)?;
-                    }
-                }
-                body.extend_from_slice(tail);
-                if body.len() != total as usize {
-                    return Err(codec::corrupt(
-                        key,
-                        format!(
-                            "its rows hold {} bytes, the header says {total}",
-                            body.len()
-                        ),
-                    ));
-                }
+                self.append_chunked(path, key, &stored, &mut body)?;
                 decode(key, byte_len, &body)
             }
         }
+    }
+
+    /// The roaring serialization of `key` as stored (its rows gathered), not decoded: for a
+    /// reader that takes the containers apart itself (`partial::DenseParts`, which checks
+    /// every length it uses). `None` when the key does not exist.
+    pub(super) fn load_serialized(&self, path: &Path, key: &str) -> Result<Option<Vec<u8>>> {
+        let Some(value) = self.bitmaps.get(key).at(path)? else {
+            return Ok(None);
+        };
+        let mut body = Vec::new();
+        match codec::parse(key, value.value())? {
+            Stored::Inline { roaring, .. } => body.extend_from_slice(roaring),
+            stored => self.append_chunked(path, key, &stored, &mut body)?,
+        }
+        Ok(Some(body))
+    }
+
+    /// Appends to `body` the serialization of the chunked value `stored`: its rows, then its
+    /// tail, checking the total length. An inline value appends nothing.
+    fn append_chunked(
+        &self,
+        path: &Path,
+        key: &str,
+        stored: &Stored<'_>,
+        body: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Stored::Chunked {
+            total,
+            chunks,
+            chunk_len,
+            parts,
+            tail,
+            ..
+        } = *stored
+        else {
+            return Ok(());
+        };
+        let start = body.len();
+        body.reserve(total as usize);
+        self.append_rows(path, key, 0, chunks, Some(chunk_len), body)?;
+        for j in 0..3 {
+            if parts & (1 << j) != 0 {
+                self.append_rows(path, key, j + 1, 1, None, body)?;
+            }
+        }
+        body.extend_from_slice(tail);
+        if body.len() - start != total as usize {
+            return Err(codec::corrupt(
+                key,
+                format!(
+                    "its rows hold {} bytes, the header says {total}",
+                    body.len() - start
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Reads rows `(key, i)` for `i` in `rows` of the `chunks` table, each exactly
