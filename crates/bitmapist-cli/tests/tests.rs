@@ -26,23 +26,10 @@ mod timezone;
 /// leave a forgotten file silently unbuilt).
 #[test]
 fn every_test_file_is_a_module() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let listed = include_str!("tests.rs");
-    let mut missing = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/") {
-        let path = entry.expect("entry").path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.extension().is_some_and(|e| e == "rs")
-            && stem != "tests"
-            && !listed.lines().any(|l| l.trim() == format!("mod {stem};"))
-        {
-            missing.push(stem.to_string());
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "tests/*.rs files not declared as modules in tests/tests.rs: {missing:?}"
+    bitmapist_test_support::test_files::assert_every_test_file_is_a_module(
+        env!("CARGO_MANIFEST_DIR"),
+        include_str!("tests.rs"),
+        include_str!("../Cargo.toml"),
+        &[],
     );
 }

@@ -9,6 +9,7 @@
 //! - [`http`]: a minimal HTTP/1.1 client for the web adapters' real servers;
 //! - [`redis_server`]: one real `redis-server` per test, on a free port, killed on drop;
 //! - [`redis_cluster`]: real Redis Clusters (one shared per test binary, or one of your own);
+//! - [`test_files`]: the guard that every `tests/*.rs` file is built;
 //! - [`Rng`]: a small xorshift generator, so every run draws the same data;
 //! - [`activity`]: the benchmarks' dataset (sign-ups, then logins decaying with age).
 
@@ -17,6 +18,7 @@ pub mod browser;
 pub mod http;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod test_files;
 
 use chrono::{DateTime, Duration, Utc};
 

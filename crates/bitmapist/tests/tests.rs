@@ -49,31 +49,10 @@ const SEPARATE: &[&str] = &["metrics"];
 /// forgotten file silently unbuilt).
 #[test]
 fn every_test_file_is_a_module() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let listed = include_str!("tests.rs");
-    let manifest = include_str!("../Cargo.toml");
-    let mut missing = Vec::new();
-    for entry in std::fs::read_dir(root.join("tests")).expect("tests/") {
-        let path = entry.expect("entry").path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.extension().is_some_and(|e| e == "rs")
-            && stem != "tests"
-            && !SEPARATE.contains(&stem)
-            && !listed.lines().any(|l| l.trim() == format!("mod {stem};"))
-        {
-            missing.push(stem.to_string());
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "tests/*.rs files neither modules of tests/tests.rs nor in SEPARATE: {missing:?}"
+    bitmapist_test_support::test_files::assert_every_test_file_is_a_module(
+        env!("CARGO_MANIFEST_DIR"),
+        include_str!("tests.rs"),
+        include_str!("../Cargo.toml"),
+        SEPARATE,
     );
-    for name in SEPARATE {
-        assert!(
-            manifest.contains(&format!("name = \"{name}\"")),
-            "{name} is in SEPARATE but not a [[test]] target in Cargo.toml"
-        );
-    }
 }

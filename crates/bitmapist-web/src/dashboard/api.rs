@@ -4,15 +4,15 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api` | this list, as JSON |
-//! | `GET /api/events?q=&page=&per_page=&now=&segment=` | a page of events with counts and series (`segment`: of the users in all of them) |
-//! | `GET /api/events/{name}?now=` | one event (name percent-encoded) |
+//! | `GET /api/events?q=&page=&per_page=&now=&segment=&breakdown=` | a page of events with counts and series (`segment`: of the users in all of them) |
+//! | `GET /api/events/{name}?now=&segment=&breakdown=` | one event (name percent-encoded) |
 //! | `GET /api/cohort?<cohort parameters>` | the cohort table, as the engine's `Cohort` |
 //! | `GET /api/cohort.csv?<cohort parameters>` | the same as a CSV download |
 //!
-//! Every analysis that takes `breakdown` (cohort, funnel, lifecycle, trends) answers in
-//! one shape, [`Answer`]: without a breakdown, its plain body; with one, the engine's
-//! `{"breakdown", "values": [{"value", "result"}]}` whose results are the plain body of
-//! each value's users (the last value, `null`, the users in none).
+//! Every analysis that takes `breakdown` (events, cohort, funnel, lifecycle, stickiness,
+//! trends) answers in one shape, [`Answer`]: without a breakdown, its plain body; with one,
+//! the engine's `{"breakdown", "values": [{"value", "result"}]}` whose results are the plain
+//! body of each value's users (the last value, `null`, the users in none).
 
 use bitmapist::{Average, Bitmapist, Cohort, CohortSpec, Criterion, Retention};
 use http::StatusCode;
@@ -21,59 +21,11 @@ use serde_json::json;
 
 use super::DashboardState;
 use super::error::{ApiError, DashboardError};
-use super::exchange::DashboardResponse;
+use super::exchange::{Answer, DashboardResponse};
 use super::overview::{EventStats, event_stats_bounded, event_stats_by_bounded, paginate};
 use super::params::{CohortForm, CohortRequest, OverviewRequest, Pairs, chain_value, check_event};
 use super::views::Base;
 use super::zone::AsOf;
-
-/// An analysis' answer: plain, or broken down by a property or segments (see the module
-/// docs). Serializes as the plain body, or as the engine's `BrokenDown` of plain bodies.
-#[derive(Clone, Debug, Serialize)]
-#[serde(untagged)]
-pub enum Answer<T> {
-    /// No breakdown.
-    Plain(T),
-    /// One result per breakdown value, the users in none last.
-    Broken(bitmapist::BrokenDown<T>),
-}
-
-impl<T> Answer<T> {
-    /// Each result in the body `f` gives it (the page's extras beside the engine's result).
-    pub fn map<B>(self, mut f: impl FnMut(T) -> B) -> Answer<B> {
-        match self.try_map(|t| Ok::<_, std::convert::Infallible>(f(t))) {
-            Ok(a) => a,
-            Err(never) => match never {},
-        }
-    }
-
-    /// [`map`](Answer::map) with a step that can fail: the first error is the answer.
-    pub fn try_map<B, E>(self, mut f: impl FnMut(T) -> Result<B, E>) -> Result<Answer<B>, E> {
-        Ok(match self {
-            Answer::Plain(t) => Answer::Plain(f(t)?),
-            Answer::Broken(b) => Answer::Broken(bitmapist::BrokenDown {
-                breakdown: b.breakdown,
-                values: b
-                    .values
-                    .into_iter()
-                    .map(|v| {
-                        Ok(bitmapist::BreakdownValue {
-                            value: v.value,
-                            result: f(v.result)?,
-                        })
-                    })
-                    .collect::<Result<_, E>>()?,
-            }),
-        })
-    }
-}
-
-impl<T: Serialize> Answer<T> {
-    /// The 200 JSON response.
-    pub fn json(&self) -> DashboardResponse {
-        DashboardResponse::json(StatusCode::OK, self)
-    }
-}
 
 /// `GET /api`: the routes, so that the API documents itself.
 pub fn index(base: &Base) -> DashboardResponse {

@@ -25,11 +25,11 @@ use super::error::{DashboardError, FormPage, PageError, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::heatmap::Heatmap;
 use super::names::suggested_pair;
+use super::params::breakdown_value_query;
 use super::params::{
     ALL_GROUPS, ChainRow, CohortForm, CohortRequest, MAX_CELLS_PER_SIDE, Pairs, breakdown,
     parse_average, parse_criterion, parse_flag, parse_time_group,
 };
-use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout};
 
 /// The form as shown: what was sent, or the defaults.

@@ -35,17 +35,17 @@ use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::api::Answer;
 use super::charts::{
     AxisChart, ChartOptions, GroupedChart, LineChart, Series, Unit, axis_bars, grouped_bars,
     line_chart,
 };
 use super::error::{ApiError, DashboardError, PageError};
+use super::exchange::Answer;
 use super::exchange::DashboardResponse;
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group, segments,
 };
-use super::users_page::{value_label, value_pair};
+use super::params::{value_label, value_pair};
 use super::views::{Base, Layout};
 use super::zone::AsOf;
 use bitmapist::thousands;

@@ -1,5 +1,6 @@
 //! What goes in and out of the core: [`DashboardRequest`] and [`DashboardResponse`], in the
-//! `http` crate's types that every Rust web framework converts from and to.
+//! `http` crate's types that every Rust web framework converts from and to, and [`Answer`],
+//! the one JSON shape of an analysis with or without a breakdown.
 //!
 //! Why plain data: an adapter (axum, actix-web, Flask through PyO3) copies its request into
 //! a [`DashboardRequest`], awaits [`DashboardCore::handle`](super::DashboardCore::handle),
@@ -107,5 +108,53 @@ impl DashboardResponse {
     pub(crate) fn with(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self
+    }
+}
+
+/// An analysis' answer: plain, or broken down by a property or segments (the `api` module's
+/// docs). Serializes as the plain body, or as the engine's `BrokenDown` of plain bodies.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    /// No breakdown.
+    Plain(T),
+    /// One result per breakdown value, the users in none last.
+    Broken(bitmapist::BrokenDown<T>),
+}
+
+impl<T> Answer<T> {
+    /// Each result in the body `f` gives it (the page's extras beside the engine's result).
+    pub fn map<B>(self, mut f: impl FnMut(T) -> B) -> Answer<B> {
+        match self.try_map(|t| Ok::<_, std::convert::Infallible>(f(t))) {
+            Ok(a) => a,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`map`](Answer::map) with a step that can fail: the first error is the answer.
+    pub fn try_map<B, E>(self, mut f: impl FnMut(T) -> Result<B, E>) -> Result<Answer<B>, E> {
+        Ok(match self {
+            Answer::Plain(t) => Answer::Plain(f(t)?),
+            Answer::Broken(b) => Answer::Broken(bitmapist::BrokenDown {
+                breakdown: b.breakdown,
+                values: b
+                    .values
+                    .into_iter()
+                    .map(|v| {
+                        Ok(bitmapist::BreakdownValue {
+                            value: v.value,
+                            result: f(v.result)?,
+                        })
+                    })
+                    .collect::<Result<_, E>>()?,
+            }),
+        })
+    }
+}
+
+impl<T: Serialize> Answer<T> {
+    /// The 200 JSON response.
+    pub fn json(&self) -> DashboardResponse {
+        DashboardResponse::json(StatusCode::OK, self)
     }
 }

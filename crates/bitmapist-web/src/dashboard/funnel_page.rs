@@ -27,14 +27,14 @@ use serde::Serialize;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::api::Answer;
 use super::charts::{AxisChart, ChartOptions, GroupedChart, axis_bars, grouped_bars};
 use super::error::{ApiError, DashboardError, FormPage, PageError, bad, form_error, rendered};
+use super::exchange::Answer;
 use super::exchange::{CSV, DashboardResponse};
+use super::params::breakdown_value_query;
 use super::params::{
     MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_flag, parse_time_group,
 };
-use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout, percent};
 use super::zone::AsOf;
 use bitmapist::thousands;

@@ -29,12 +29,12 @@ use http::StatusCode;
 use url::form_urlencoded;
 
 use super::DashboardState;
-use super::api::Answer;
 use super::charts::{Bar, Part, StackedChart, stacked_bars, stacked_multiples};
 use super::error::{ApiError, DashboardError, FormPage, PageError, bad, form_error, rendered};
+use super::exchange::Answer;
 use super::exchange::DashboardResponse;
+use super::params::breakdown_value_query;
 use super::params::{MAX_CELLS_PER_SIDE, Pairs, check_event, parse_count, parse_time_group};
-use super::users_page::breakdown_value_query;
 use super::views::{Base, Layout};
 use super::zone::AsOf;
 

@@ -30,7 +30,7 @@ use super::charts::{Sparkline, sparkline};
 use super::error::{DashboardError, FormPage, PageError, form_error, rendered};
 use super::exchange::DashboardResponse;
 use super::params::{OverviewRequest, Pairs};
-use super::users_page::{value_label, value_pair};
+use super::params::{value_label, value_pair};
 use super::views::{Base, Layout};
 use bitmapist::thousands;
 

@@ -651,6 +651,35 @@ impl OverviewRequest {
     }
 }
 
+/// The users-link parameter of one breakdown value (see the module docs): `segment=plan:pro`
+/// for a property's value, `segment=trial` for a segment of the list, `none_of=BREAKDOWN`
+/// for the users in none (`value: None`).
+pub fn value_pair(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> (&'static str, String) {
+    match (breakdown, value) {
+        (_, None) => ("none_of", breakdown.to_string()),
+        (bitmapist::Breakdown::Property(p), Some(v)) => ("segment", format!("{p}:{v}")),
+        (bitmapist::Breakdown::Segments(_), Some(s)) => ("segment", s.to_string()),
+    }
+}
+
+/// How one breakdown value is shown: `plan = pro`, `trial`, `in none of plan`.
+pub fn value_label(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> String {
+    match (breakdown, value) {
+        (_, None) => format!("in none of {breakdown}"),
+        (bitmapist::Breakdown::Property(p), Some(v)) => format!("{p} = {v}"),
+        (bitmapist::Breakdown::Segments(_), Some(s)) => s.to_string(),
+    }
+}
+
+/// The query pairs, appended to a number's users link, that restrict it to one value of
+/// the page's breakdown `by` (the users page's module docs): [`value_pair`], encoded.
+pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> String {
+    let (name, v) = value_pair(by, value);
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair(name, &v)
+        .finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,26 +115,6 @@ fn period(raw: &str) -> Result<Period, DashboardError> {
     })
 }
 
-/// The users-link parameter of one breakdown value (see the module docs): `segment=plan:pro`
-/// for a property's value, `segment=trial` for a segment of the list, `none_of=BREAKDOWN`
-/// for the users in none (`value: None`).
-pub fn value_pair(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> (&'static str, String) {
-    match (breakdown, value) {
-        (_, None) => ("none_of", breakdown.to_string()),
-        (bitmapist::Breakdown::Property(p), Some(v)) => ("segment", format!("{p}:{v}")),
-        (bitmapist::Breakdown::Segments(_), Some(s)) => ("segment", s.to_string()),
-    }
-}
-
-/// How one breakdown value is shown: `plan = pro`, `trial`, `in none of plan`.
-pub fn value_label(breakdown: &bitmapist::Breakdown, value: Option<&str>) -> String {
-    match (breakdown, value) {
-        (_, None) => format!("in none of {breakdown}"),
-        (bitmapist::Breakdown::Property(p), Some(v)) => format!("{p} = {v}"),
-        (bitmapist::Breakdown::Segments(_), Some(s)) => s.to_string(),
-    }
-}
-
 impl UsersQuery {
     /// Parses the request (see the module docs), reading times in `zone`.
     pub fn from_query(q: &Pairs, zone: bitmapist::Zone) -> Result<Self, DashboardError> {
@@ -330,26 +310,6 @@ impl UsersQuery {
         }
         s.finish()
     }
-}
-
-/// The query pairs, appended to a number's users link, that restrict it to one value of
-/// the page's breakdown `by` as the module docs say: a value is one more `segment=`
-/// (`plan:pro` for the property `plan`'s value `pro`; a segment list's value is the
-/// segment), the users in none of the values (`value` `None`) are `none_of=BREAKDOWN`.
-pub fn breakdown_value_query(by: &bitmapist::Breakdown, value: Option<&str>) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    match (by, value) {
-        (bitmapist::Breakdown::Property(prop), Some(v)) => {
-            q.append_pair("segment", &format!("{prop}:{v}"));
-        }
-        (bitmapist::Breakdown::Segments(_), Some(name)) => {
-            q.append_pair("segment", name);
-        }
-        (_, None) => {
-            q.append_pair("none_of", &by.to_string());
-        }
-    }
-    q.finish()
 }
 
 /// One row of the page.
