@@ -372,7 +372,10 @@ const READ_THREADS: usize = 2;
 /// `read` over `keys` cut into up to [`READ_THREADS`] consecutive shares, each in its own
 /// thread (each opens its own read transaction): the results in the order of `keys`. Many
 /// large values are read in about half the time on two cores: their cost is page reads and
-/// copies, not a lock.
+/// copies, not a lock. Where another process commits to the file meanwhile (a read-only
+/// handle), the shares may see different commits: each value is one commit's whole value,
+/// the batch is not one snapshot (rolling counts over days tolerate that; a caller that
+/// needs one snapshot reads with `get`).
 pub(super) fn in_threads<T: Send>(
     keys: &[&str],
     read: impl Fn(&[&str]) -> Result<Vec<T>> + Sync,
