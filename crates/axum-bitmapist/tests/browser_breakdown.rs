@@ -9,19 +9,10 @@
 //! chromium-driver`); a missing browser fails with that hint, never skips.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use crate::browser_support::*;
 use crate::dashboard_support::*;
 use fantoccini::{Client, Locator};
-
-async fn texts(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.expect("find") {
-        out.push(e.text().await.expect("text"));
-    }
-    out
-}
 
 async fn steps(c: Client, base: String) {
     c.goto(&format!("{base}/bitmapist?now=2026-11-22T12%3A00%3A00Z"))
@@ -125,7 +116,6 @@ async fn steps(c: Client, base: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_a_broken_down_overview_count_to_its_users() {
-    let (chromium, driver_bin) = binaries();
     let bm = store().await;
     for uid in 1..=3 {
         bm.set_property("plan", "pro", uid).await.expect("set");
@@ -136,30 +126,5 @@ async fn from_a_broken_down_overview_count_to_its_users() {
     for uid in 7..=10 {
         bm.set_property("plan", "free", uid).await.expect("set");
     }
-    let app = app(&bm, axum_bitmapist::Access::LoopbackOnly);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let driver = start_driver(&driver_bin);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = connect(&chromium, &driver, profile.path()).await;
-    let run = tokio::spawn(steps(client.clone(), format!("http://{addr}")));
-    let result = run.await;
-    let _ = client.close().await;
-    drop(driver);
-    server.abort();
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser steps: {e}");
-    }
+    in_browser(app(&bm, axum_bitmapist::Access::LoopbackOnly), steps).await;
 }

@@ -17,14 +17,6 @@ use fantoccini::{Client, Locator};
 
 const COHORT: &str = "primary_event=user%3Asigned_up&secondary_event=user%3Alogged_in&time_group=days&num_rows=3&num_cols=3&now=2026-11-22T12%3A00%3A00Z";
 
-async fn texts(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.expect("find") {
-        out.push(e.text().await.expect("text"));
-    }
-    out
-}
-
 async fn steps(c: Client, base: String) {
     // The fixture's users who signed up on Nov 20 and logged in on Nov 21.
     let signed: BTreeSet<u32> = (1..=10).collect();

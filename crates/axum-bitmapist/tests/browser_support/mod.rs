@@ -438,6 +438,15 @@ pub async fn element_shot(c: &Client, css: &str) -> Vec<u8> {
     e.screenshot().await.expect("element screenshot")
 }
 
+/// The text of every element `css` matches, in document order.
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.expect("find") {
+        out.push(e.text().await.expect("text"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
