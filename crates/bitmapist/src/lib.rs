@@ -73,6 +73,7 @@ mod store;
 mod systems;
 mod telemetry;
 mod text;
+mod threads;
 mod trends;
 mod users;
 mod zone;

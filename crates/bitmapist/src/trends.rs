@@ -265,40 +265,19 @@ pub(crate) fn by_container<T: Send>(
     keys.dedup();
     let n = days.len();
     // Containers are independent: each thread takes a share of the keys.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, MAX_THREADS)
-        .min(keys.len().max(1));
-    let share = keys.len().div_ceil(threads).max(1);
-    let (init, per_key) = (&init, &per_key);
-    let states: Vec<Result<T>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = keys
-            .chunks(share)
-            .map(|mine| {
-                let (parts, day_keys) = (&parts, &day_keys);
-                scope.spawn(move || -> Result<T> {
-                    let mut state = init();
-                    let mut slots = vec![ZERO; n];
-                    for &key in mine {
-                        for (d, slot) in slots.iter_mut().enumerate() {
-                            match (day_keys[d].binary_search(&key), &parts[d]) {
-                                (Ok(i), Some(p)) => p.write(what, i, slot)?,
-                                _ => *slot = ZERO,
-                            }
-                        }
-                        per_key(&mut state, key, &slots);
-                    }
-                    Ok(state)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    let states = crate::threads::in_shares(&keys, MAX_THREADS, |mine| -> Result<T> {
+        let mut state = init();
+        let mut slots = vec![ZERO; n];
+        for &key in mine {
+            for (d, slot) in slots.iter_mut().enumerate() {
+                match (day_keys[d].binary_search(&key), &parts[d]) {
+                    (Ok(i), Some(p)) => p.write(what, i, slot)?,
+                    _ => *slot = ZERO,
+                }
+            }
+            per_key(&mut state, key, &slots);
+        }
+        Ok(state)
     });
     Ok((lens, states.into_iter().collect::<Result<Vec<T>>>()?))
 }

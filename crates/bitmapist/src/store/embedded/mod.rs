@@ -380,29 +380,8 @@ pub(super) fn in_threads<T: Send>(
     keys: &[&str],
     read: impl Fn(&[&str]) -> Result<Vec<T>> + Sync,
 ) -> Result<Vec<T>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, READ_THREADS);
-    if threads == 1 || keys.len() < 2 {
-        return read(keys);
-    }
-    let share = keys.len().div_ceil(threads);
-    let read = &read;
-    let shares: Vec<Result<Vec<T>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = keys
-            .chunks(share)
-            .map(|mine| scope.spawn(move || read(mine)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
     let mut out = Vec::with_capacity(keys.len());
-    for share in shares {
+    for share in crate::threads::in_shares(keys, READ_THREADS, read) {
         out.extend(share?);
     }
     Ok(out)
