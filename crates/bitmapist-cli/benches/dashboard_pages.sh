@@ -13,6 +13,9 @@
 #   AGAIN=5                 later requests per page (the median is printed)
 #   MODES="serve read-only" which servers to measure
 #   ONLY=regex              measure only the pages whose name matches (grep -E), e.g. ONLY=event
+#   MARK_TODAY=1            before each server starts, mark a new user of user:logged_in on the
+#                           last day (committed by the CLI), as a live app would have: today's
+#                           bitmaps then differ from any count the file keeps (kept counts)
 # Pages: one per line of PAGES below, "name|path under /bitmapist"; add a line to measure
 # another page. Prints one Markdown table row per mode and page. Needs curl, python3.
 set -euo pipefail
@@ -22,6 +25,8 @@ STORE=${STORE:-target/bench/dashboard_$USERS.redb}
 AGAIN=${AGAIN:-5}
 MODES=${MODES:-"serve read-only"}
 ONLY=${ONLY:-}
+MARK_TODAY=${MARK_TODAY:-}
+marked=0
 END=2026-11-22T18:00:00Z
 NOW=2026-11-22
 PAGES="overview|?now=$NOW
@@ -78,6 +83,10 @@ for mode in $MODES; do
       if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<<"$name"; then continue; fi
       for bin in $BIN; do
         port=$(free_port)
+        if [ -n "$MARK_TODAY" ]; then
+            marked=$((marked + 1))
+            "$bin" --store "file://$STORE" mark user:logged_in "$((USERS + marked))" --at "${END%T*}T12:00:00Z" >/dev/null
+        fi
         setsid timeout 600 "$bin" --store "file://$STORE" serve "${flags[@]}" --listen "127.0.0.1:$port" \
             >/dev/null 2>&1 &
         # The server is the child of `timeout`.

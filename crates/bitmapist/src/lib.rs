@@ -51,6 +51,7 @@ mod bitmap;
 mod client;
 mod cohort;
 mod config;
+mod containers;
 mod counts;
 mod error;
 mod expr;
@@ -58,6 +59,7 @@ mod external;
 mod funnel;
 mod idmap;
 mod keep;
+mod kept;
 mod key;
 mod lifecycle;
 mod period;
@@ -117,8 +119,8 @@ pub use store::{
     ASSIGN_SCRIPT as ID_MAP_ASSIGN_SCRIPT, ClusterConfig, ClusterStore, CompactReport,
     DEFAULT_FILE, DEFAULT_FILE_CACHE_BYTES, EXHAUSTED_CODE as ID_MAP_EXHAUSTED_CODE,
     EmbeddedOptions, EmbeddedStore, IdStore, IdTable, KeyWrite, MemoryStore, ReadOnlyEmbeddedStore,
-    RedisStore, StorageStats, Store, StoreUrl, open_store, open_store_url,
-    redis_keys as id_map_redis_keys,
+    RedisStore, SpanVisitor, SpanVisitors, StorageStats, Store, StoreUrl, open_store,
+    open_store_url, redis_keys as id_map_redis_keys,
 };
 pub use store::{BACKUP_TAKE_TIMEOUT, BackupReport, backup_file};
 pub use systems::Systems;

@@ -4,13 +4,14 @@
 //! **Why.** "How often do users come back" is a per-user count of days, which no single
 //! stored bitmap holds.
 //!
-//! **How.** The period's days are read in one batch as the store serializes them
-//! ([`Store::get_serialized`](crate::Store::get_serialized)) and counted container by
-//! container on dense words, the way trends are ([`at_least_days`]): per user a binary
-//! counter of days, bit-sliced across words. Plain stickiness keeps only the counts;
-//! segments, breakdowns and a bucket's users also build the "at least k days" sets.
+//! **How.** The period's days are read as the store serializes them, a span of containers at
+//! a time ([`Store::get_serialized_spans`](crate::Store::get_serialized_spans)), and counted
+//! container by container on dense words ([`crate::containers`], as trends are, with
+//! [`DayCount`]): per user a binary counter of days, bit-sliced across words. Plain
+//! stickiness keeps only the counts; segments, breakdowns and a bucket's users also build
+//! the "at least k days" sets.
 //!
-//! **Memory.** The days' serializations, plus per thread one key's days and counters
+//! **Memory.** What the store holds per span, plus per thread one key's days and counters
 //! (and with the sets, the sets).
 //!
 //! **Invariants.** `days[k-1]` sums to the users active on some day read; days after `at`
@@ -24,11 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
+use crate::containers::{ContainerCount, Counted, ZERO, count_stored};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 use crate::store::DenseContainer;
-use crate::trends::{ZERO, by_container};
 
 /// Users of one event by the number of days of one week or month they were active on.
 ///
@@ -82,92 +83,116 @@ const MAX_DAYS: usize = (1 << PLANES) - 1;
 /// Bits of a user's number of days.
 const PLANES: usize = 6;
 
-/// The users set in at least `k + 1` of `days` (roaring serializations of `event`'s days,
-/// as the store hands them over; empty: no user), for `k` in `0..n` (`n` at least
-/// `days.len()`; a user can be in at most `days.len()` of them), as the fold in
-/// [`Stickiness`]'s definition gives them; the sets only with `sets`.
+/// Counts, container key by container key, the users set in at least `k + 1` of a walk's
+/// days (`event`'s days as the store hands them over), for `k` in `0..n` (`n` at least the
+/// number of days; a user can be in at most that many), as the fold in [`Stickiness`]'s
+/// definition gives them; the sets only with `sets`.
 ///
-/// Container by container ([`by_container`]): each user's number of days is kept in
-/// binary across dense words ("planes": bit `i` of plane word `p` is bit `p` of the count
-/// of the user at bit `i`): adding a day is a ripple-carry addition on words
-/// (`plane ^= carry`, `carry = plane & carry`); splitting a word's users plane by plane
-/// (the top plane first) gives the users of each count, and a suffix union the "at least"
-/// sets. So the cost is a few word operations per day and per count, not the
-/// `|days|²/2` unions of the fold (which it equals; see the tests), and nothing is decoded.
-pub(crate) fn at_least_days(
-    event: &str,
-    days: &[Vec<u8>],
+/// Each user's number of days is kept in binary across dense words ("planes": bit `i` of
+/// plane word `p` is bit `p` of the count of the user at bit `i`): adding a day is a
+/// ripple-carry addition on words (`plane ^= carry`, `carry = plane & carry`); splitting a
+/// word's users plane by plane (the top plane first) gives the users of each count, and a
+/// suffix union the "at least" sets. So the cost is a few word operations per day and per
+/// count, not the `|days|²/2` unions of the fold (which it equals; see the tests), and
+/// nothing is decoded.
+struct DayCount {
+    /// Bits of a user's number of days.
+    planes: usize,
     n: usize,
     sets: bool,
-) -> Result<AtLeast> {
-    if days.len() > MAX_DAYS {
-        return Err(Error::invalid_arg(
-            Argument::Days,
-            format!("{} days are more than {MAX_DAYS}", days.len()),
-        ));
+}
+
+impl DayCount {
+    /// The count over `days` days, answering `n` entries (at least `days`).
+    fn new(days: usize, n: usize, sets: bool) -> Result<Self> {
+        if days > MAX_DAYS {
+            return Err(Error::invalid_arg(
+                Argument::Days,
+                format!("{days} days are more than {MAX_DAYS}"),
+            ));
+        }
+        Ok(DayCount {
+            planes: (usize::BITS - days.leading_zeros()) as usize,
+            n: n.max(days),
+            sets,
+        })
     }
-    let n = n.max(days.len());
-    let planes = (usize::BITS - days.len().leading_zeros()) as usize;
-    let (_, states) = by_container(
-        &format!("a day of {event}"),
-        days,
-        || {
-            let words = if sets { vec![ZERO; n] } else { Vec::new() };
-            (
-                vec![0u64; n],
-                vec![RoaringBitmap::new(); n * usize::from(sets)],
-                words,
-            )
-        },
-        |(exactly, users, words), key, slots| {
-            words.iter_mut().for_each(|w| *w = ZERO);
-            for i in 0..ZERO.len() {
-                let mut plane = [0u64; PLANES];
-                for day in slots {
-                    let mut carry = day[i];
-                    for p in &mut plane[..planes] {
-                        if carry == 0 {
-                            break;
-                        }
-                        let next = *p & carry;
-                        *p ^= carry;
-                        carry = next;
+
+    /// The users in at least `k + 1` days from the walk's states.
+    fn at_least(
+        &self,
+        Counted { states, .. }: Counted<<Self as ContainerCount>::State>,
+    ) -> AtLeast {
+        let n = self.n;
+        let mut exactly = vec![0u64; n];
+        let mut at_least = vec![RoaringBitmap::new(); n * usize::from(self.sets)];
+        for (e, users, _) in states {
+            exactly.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+            at_least.iter_mut().zip(users).for_each(|(a, b)| *a |= b);
+        }
+        let mut counts = vec![0u64; n];
+        let mut more = 0;
+        for k in (0..n).rev() {
+            more += exactly[k];
+            counts[k] = more;
+        }
+        AtLeast {
+            counts,
+            sets: at_least.into_iter().map(Bitmap::from_bits).collect(),
+        }
+    }
+}
+
+impl ContainerCount for DayCount {
+    /// Users with exactly `k + 1` days, the "at least" sets so far, scratch words.
+    type State = (Vec<u64>, Vec<RoaringBitmap>, Vec<DenseContainer>);
+
+    fn init(&self) -> Self::State {
+        let words = if self.sets {
+            vec![ZERO; self.n]
+        } else {
+            Vec::new()
+        };
+        (
+            vec![0u64; self.n],
+            vec![RoaringBitmap::new(); self.n * usize::from(self.sets)],
+            words,
+        )
+    }
+
+    fn add(&self, (exactly, users, words): &mut Self::State, key: u16, slots: &[DenseContainer]) {
+        let planes = self.planes;
+        words.iter_mut().for_each(|w| *w = ZERO);
+        for i in 0..ZERO.len() {
+            let mut plane = [0u64; PLANES];
+            for day in slots {
+                let mut carry = day[i];
+                for p in &mut plane[..planes] {
+                    if carry == 0 {
+                        break;
                     }
-                }
-                let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
-                split(everyone, &plane[..planes], 0, &mut |days, set| {
-                    exactly[days - 1] += u64::from(set.count_ones());
-                    if let Some(w) = words.get_mut(days - 1) {
-                        w[i] = set;
-                    }
-                });
-            }
-            // At least `k + 1` days: the union of exactly `k + 1..` days.
-            let mut more = ZERO;
-            for k in (0..words.len()).rev() {
-                more.iter_mut().zip(&words[k]).for_each(|(m, w)| *m |= w);
-                if more.iter().any(|&w| w != 0) {
-                    users[k] |= from_words(key, &more);
+                    let next = *p & carry;
+                    *p ^= carry;
+                    carry = next;
                 }
             }
-        },
-    )?;
-    let mut exactly = vec![0u64; n];
-    let mut at_least = vec![RoaringBitmap::new(); n * usize::from(sets)];
-    for (e, users, _) in states {
-        exactly.iter_mut().zip(e).for_each(|(a, b)| *a += b);
-        at_least.iter_mut().zip(users).for_each(|(a, b)| *a |= b);
+            let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
+            split(everyone, &plane[..planes], 0, &mut |days, set| {
+                exactly[days - 1] += u64::from(set.count_ones());
+                if let Some(w) = words.get_mut(days - 1) {
+                    w[i] = set;
+                }
+            });
+        }
+        // At least `k + 1` days: the union of exactly `k + 1..` days.
+        let mut more = ZERO;
+        for k in (0..words.len()).rev() {
+            more.iter_mut().zip(&words[k]).for_each(|(m, w)| *m |= w);
+            if more.iter().any(|&w| w != 0) {
+                users[k] |= from_words(key, &more);
+            }
+        }
     }
-    let mut counts = vec![0u64; n];
-    let mut more = 0;
-    for k in (0..n).rev() {
-        more += exactly[k];
-        counts[k] = more;
-    }
-    Ok(AtLeast {
-        counts,
-        sets: at_least.into_iter().map(Bitmap::from_bits).collect(),
-    })
 }
 
 /// The users of container `key` whose bits are `words`.
@@ -383,7 +408,7 @@ impl Bitmapist {
     }
 
     /// The period's day bitmaps in one batch, as the store serializes them, folded (see
-    /// [`Stickiness`] and [`at_least_days`]); the users themselves with `sets` or segments.
+    /// [`Stickiness`] and [`DayCount`]); the users themselves with `sets` or segments.
     pub(crate) async fn stickiness_fetch(
         &self,
         spec: &StickinessSpec,
@@ -407,15 +432,16 @@ impl Bitmapist {
             .filter(|d| d.start().is_some_and(|s| s <= local_at))
             .map(|d| layout.key(event, d))
             .collect();
-        let read: Vec<Vec<u8>> = self
-            .store()
-            .get_serialized(&keys)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
         let segmented = !spec.segments.is_empty();
-        let mut at_least = at_least_days(event, &read, days.len(), sets || segmented)?;
+        let count = DayCount::new(keys.len(), days.len(), sets || segmented)?;
+        let walked = count_stored(
+            &format!("a day of {event}"),
+            self.store().as_ref(),
+            &keys,
+            &count,
+        )
+        .await?;
+        let mut at_least = count.at_least(walked);
         if segmented {
             let users = at_least.sets.first().cloned().unwrap_or_default();
             let filter = self
@@ -447,6 +473,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::containers::count_held;
 
     proptest! {
         /// Equals a model counting each user's days in a hash map.
@@ -470,8 +497,12 @@ mod tests {
             }
             let n = days.len() + extra;
             let serialized: Vec<Vec<u8>> = bitmaps.iter().map(crate::store::serialize).collect();
-            let got = at_least_days("e", &serialized, n, true).unwrap();
-            let counted = at_least_days("e", &serialized, n, false).unwrap();
+            let views: Vec<&[u8]> = serialized.iter().map(Vec::as_slice).collect();
+            let at_least = |sets| {
+                let count = DayCount::new(views.len(), n, sets).unwrap();
+                count.at_least(count_held("e", &views, &count).unwrap())
+            };
+            let (got, counted) = (at_least(true), at_least(false));
             prop_assert_eq!(got.sets.len(), n);
             prop_assert!(counted.sets.is_empty());
             prop_assert_eq!(&got.counts, &counted.counts);

@@ -5,36 +5,35 @@
 //! the users of the last 7 days, on every day. Only the union of day bitmaps gives that
 //! exactly (a sum of daily counts counts a user once per day).
 //!
-//! **How.** In two phases, so that a breakdown reads the data once:
-//! [`fetch`](Bitmapist::trends_fetch) reads the day bitmaps of the range plus the 29 days
-//! before it (twice the range with `compare`), in one batch; plain trends take them as the
-//! store serializes them ([`Store::get_serialized`](crate::Store::get_serialized): the
-//! embedded file hands over its stored bytes, nothing is decoded), segments and breakdowns
-//! decode them, read the segments restricted to those days' users and AND every day with
-//! them. [`compute`](TrendsData::compute) masks the days with a breakdown value and counts
-//! each window.
+//! **How.** Unfiltered trends ([`Bitmapist::trends`]) first take what the store kept: each
+//! day's counts with the versions of its 30 days ([`kept`](crate::kept)), used when those
+//! are the days' versions now. The other days' windows are counted from the days they need
+//! (usually the last 30: only the windows that reach today change), as the store hands them
+//! over a span of containers at a time ([`count_stored`]: nothing decoded, no cache insert),
+//! and kept. Filtered and broken-down trends fetch the days once, decoded
+//! ([`trends_fetch`](Bitmapist::trends_fetch)), read the segments restricted to those days'
+//! users, and [`compute`](TrendsData::compute) masks the days with a breakdown value.
 //!
 //! A union's size is the sum of its sizes per roaring container (users `65536 k ..
-//! 65536 k + 65535`), so the count runs one container key at a time: every day's container
-//! `k` is written into 1024 words (a copy for a bitmap container; the days without it are
-//! zero), the windows are counted on those words with plain `|` and `count_ones`, and the
-//! key's counts are added to the totals. One key's days (209 x 8 KiB for 90 days and the
-//! previous 90) stay in the CPU's cache, nothing is allocated per union, and the keys are
-//! shared between up to [`MAX_THREADS`] threads. A 30-day window on each of `n` days would
+//! 65536 k + 65535`), so the windows are counted one container key at a time
+//! ([`crate::containers`]): every day's container `k` in 1024 words, the windows counted on
+//! those words with plain `|` and `count_ones`. A 30-day window on each of `n` days would
 //! be `30 n` unions; instead the days are cut into blocks of the window's length, and a
 //! window `[s, e]` is the union of a suffix of `s`'s block and a prefix of `e`'s block (or
 //! one whole block): per day one OR into a running prefix plus one union count, and one
 //! block of suffix unions per `w` days. `dau` is the sum of the days' container sizes,
 //! which the serialization's header records.
 //!
-//! **Memory.** The days' serializations (about the size of the bitmaps), plus per thread
-//! one key's days and one block of suffixes (30 x 8 KiB).
+//! **Memory.** What the store holds per span (the embedded file: 16 containers of every
+//! day per thread), plus per thread one key's days and one block of suffixes (30 x 8 KiB);
+//! filtered trends hold the decoded days.
 //!
 //! **Invariants.** `dau ≤ wau ≤ mau` on every day; windows reaching before the first
 //! stored day count those days as empty; the last day is the day containing `now`, counted
 //! so far.
 //!
-//! **What a crash can lose.** Nothing: this module only reads.
+//! **What a crash can lose.** Nothing recorded: this module writes only kept counts, a
+//! cache (see [`kept`](crate::kept)).
 
 use std::borrow::Cow;
 
@@ -44,10 +43,12 @@ use serde::{Deserialize, Serialize};
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::cohort::MAX_COHORT_SIZE;
+use crate::containers::{ContainerCount, Counted, ZERO, count_held, count_stored};
 use crate::error::{Argument, Error, Result};
+use crate::kept;
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
-use crate::store::{DenseContainer, DenseParts};
+use crate::store::DenseContainer;
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -170,127 +171,92 @@ pub struct Trends {
     pub previous: Option<Vec<TrendsDay>>,
 }
 
-/// What trends read, fetched once: the phase a filter or breakdown computes on.
+/// The days a trend reads: the spec, the days (oldest first: `MONTH - 1` lead-in days, then
+/// the previous range with `compare`, then the range), their keys, and the index of the
+/// first day the retention policy kept (0: none pruned).
 #[derive(Clone, Debug)]
-pub(crate) struct TrendsData {
+struct Frame {
     spec: TrendsSpec,
-    /// Every day read, oldest first: `MONTH - 1` lead-in days, then the previous range
-    /// (with `compare`), then the range.
     days: Vec<Period>,
-    /// The day bitmaps, one per day of `days`.
-    bitmaps: DayBitmaps,
-    /// The index in `days` of the first day the retention policy kept (0: none pruned).
+    keys: Vec<String>,
     kept_from: usize,
 }
 
-/// The day bitmaps of [`TrendsData`].
+/// What trends read, fetched once, decoded and filtered by the spec's segments: the phase a
+/// breakdown computes on (a mask and unions of users work on decoded days).
 #[derive(Clone, Debug)]
-enum DayBitmaps {
-    /// Decoded, filtered by the spec's segments: what masks and unions of users work on.
-    Decoded(Vec<Bitmap>),
-    /// As the store serializes them (empty: no user), for plain trends: counted container
-    /// by container without being decoded.
-    Serialized(Vec<Vec<u8>>),
+pub(crate) struct TrendsData {
+    frame: Frame,
+    /// The day bitmaps, one per day of the frame.
+    bitmaps: Vec<Bitmap>,
 }
 
-/// The words of a container, all zero.
-pub(crate) const ZERO: DenseContainer = [0; 1024];
+/// Counts `wau` and `mau` of the days from `first` on, container key by container key
+/// ([`rolling_add`] on each key's days).
+struct WindowCount {
+    first: usize,
+    /// How many days are counted (`days - first`).
+    out: usize,
+}
+
+impl ContainerCount for WindowCount {
+    type State = (Vec<u64>, Vec<u64>, Scratch);
+
+    fn init(&self) -> Self::State {
+        (vec![0; self.out], vec![0; self.out], Scratch::new())
+    }
+
+    fn add(&self, (wau, mau, scratch): &mut Self::State, _: u16, days: &[DenseContainer]) {
+        rolling_add(days, WEEK, self.first, wau, scratch);
+        rolling_add(days, MONTH, self.first, mau, scratch);
+    }
+}
+
+impl WindowCount {
+    /// The counter of the days from `first` on of `n` days.
+    fn new(n: usize, first: usize) -> Self {
+        WindowCount {
+            first,
+            out: n.saturating_sub(first),
+        }
+    }
+
+    /// The windows from the walk's answer.
+    fn windows(
+        &self,
+        Counted { lens, states, .. }: Counted<<Self as ContainerCount>::State>,
+    ) -> Windows {
+        let mut wau = vec![0; self.out];
+        let mut mau = vec![0; self.out];
+        for (w, m, _) in states {
+            wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+            mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+        }
+        let dau = lens[self.first.min(lens.len())..].to_vec();
+        Windows { dau, wau, mau }
+    }
+}
 
 /// `wau`, `mau` and `dau` of each day `first..` of `days` (bitmaps given once each, oldest
-/// first): serialized, then counted as [`window_counts`] does. An owned day bitmap is
-/// dropped as soon as it is serialized.
+/// first), serialized and walked container by container ([`count_held`]). An owned day
+/// bitmap is dropped as soon as it is serialized.
 fn bitmap_window_counts<'a>(
     event: &str,
     days: impl Iterator<Item = Cow<'a, Bitmap>>,
     first: usize,
 ) -> Result<Windows> {
     let serialized: Vec<Vec<u8>> = days.map(|day| crate::store::serialize(&day)).collect();
-    window_counts(event, &serialized, first)
+    let views: Vec<&[u8]> = serialized.iter().map(Vec::as_slice).collect();
+    let count = WindowCount::new(views.len(), first);
+    Ok(count.windows(count_held(&format!("a day of {event}"), &views, &count)?))
 }
 
-/// `wau`, `mau` and `dau` of each day `first..` of `serialized` (roaring serializations,
-/// oldest first; empty: no user), by containers: see the module docs.
-fn window_counts(event: &str, serialized: &[Vec<u8>], first: usize) -> Result<Windows> {
-    let n = serialized.len();
-    let out = n.saturating_sub(first);
-    let (lens, partial) = by_container(
-        &format!("a day of {event}"),
-        serialized,
-        || (vec![0; out], vec![0; out], Scratch::new()),
-        |(wau, mau, scratch), _, slots| {
-            rolling_add(slots, WEEK, first, wau, scratch);
-            rolling_add(slots, MONTH, first, mau, scratch);
-        },
-    )?;
-    let mut wau = vec![0; out];
-    let mut mau = vec![0; out];
-    for (w, m, _) in partial {
-        wau.iter_mut().zip(w).for_each(|(a, b)| *a += b);
-        mau.iter_mut().zip(m).for_each(|(a, b)| *a += b);
-    }
-    let dau = lens[first.min(n)..].to_vec();
-    Ok(Windows { dau, wau, mau })
-}
-
-/// Walks the roaring serializations `days` (empty: no user) container key by container
-/// key: for each key present in some day, every day's container `key` is written into
-/// dense words (all zero where the day lacks it) and `per_key(state, key, days' words)`
-/// runs. The keys, ascending, are shared between up to [`MAX_THREADS`] threads, each with
-/// its own `init()` state and one key's words; the answer is each day's number of users
-/// (from the headers) and the threads' states. Errors name `what`.
-pub(crate) fn by_container<T: Send>(
-    what: &str,
-    days: &[Vec<u8>],
-    init: impl Fn() -> T + Sync,
-    per_key: impl Fn(&mut T, u16, &[DenseContainer]) + Sync,
-) -> Result<(Vec<u64>, Vec<T>)> {
-    let parts = days
-        .iter()
-        .map(|bytes| {
-            (!bytes.is_empty())
-                .then(|| DenseParts::read(what, bytes))
-                .transpose()
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let lens = parts
-        .iter()
-        .map(|p| p.as_ref().map_or(0, DenseParts::len))
-        .collect();
-    let day_keys: Vec<Vec<u16>> = parts
-        .iter()
-        .map(|p| p.as_ref().map(|p| p.keys().collect()).unwrap_or_default())
-        .collect();
-    let mut keys: Vec<u16> = day_keys.iter().flatten().copied().collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let n = days.len();
-    // Containers are independent: each thread takes a share of the keys.
-    let states = crate::threads::in_shares(&keys, MAX_THREADS, |mine| -> Result<T> {
-        let mut state = init();
-        let mut slots = vec![ZERO; n];
-        for &key in mine {
-            for (d, slot) in slots.iter_mut().enumerate() {
-                match (day_keys[d].binary_search(&key), &parts[d]) {
-                    (Ok(i), Some(p)) => p.write(what, i, slot)?,
-                    _ => *slot = ZERO,
-                }
-            }
-            per_key(&mut state, key, &slots);
-        }
-        Ok(state)
-    });
-    Ok((lens, states.into_iter().collect::<Result<Vec<T>>>()?))
-}
-
-/// The counts of [`window_counts`], one per day from `first` on.
+/// The counts of a [`WindowCount`], one per day from `first` on.
 struct Windows {
     dau: Vec<u64>,
     wau: Vec<u64>,
     mau: Vec<u64>,
 }
-
-/// At most this many threads count one trends' windows.
-const MAX_THREADS: usize = 4;
 
 /// A running prefix and one block of suffixes, for [`rolling_add`].
 struct Scratch {
@@ -370,48 +336,27 @@ fn rolling_add(
 
 impl TrendsData {
     /// Every user active on some day read.
-    fn users(&self) -> Result<Bitmap> {
+    fn users(&self) -> Bitmap {
         let mut all = Bitmap::new();
-        match &self.bitmaps {
-            DayBitmaps::Decoded(days) => days.iter().for_each(|b| all.or_assign(b)),
-            DayBitmaps::Serialized(days) => {
-                for bytes in days.iter().filter(|b| !b.is_empty()) {
-                    all.or_assign(&Bitmap::from_bits(deserialize(&self.spec.event, bytes)?));
-                }
-            }
-        }
-        Ok(all)
+        self.bitmaps.iter().for_each(|b| all.or_assign(b));
+        all
     }
 
     /// The trends of the users in `mask` (a breakdown value; `None`: every filtered user).
     pub(crate) fn compute(&self, mask: Option<&Members>) -> Result<Trends> {
-        let event = &self.spec.event;
-        let windows = match (&self.bitmaps, mask) {
-            (DayBitmaps::Serialized(days), None) => window_counts(event, days, MONTH - 1)?,
-            (DayBitmaps::Decoded(days), mask) => bitmap_window_counts(
-                event,
-                days.iter().map(|b| match mask {
-                    Some(m) => Cow::Owned(m.apply(b)),
-                    None => Cow::Borrowed(b),
-                }),
-                MONTH - 1,
-            )?,
-            (DayBitmaps::Serialized(days), Some(m)) => {
-                let mut decoded = Vec::with_capacity(days.len());
-                for bytes in days {
-                    let bits = if bytes.is_empty() {
-                        Bitmap::new()
-                    } else {
-                        Bitmap::from_bits(deserialize(event, bytes)?)
-                    };
-                    decoded.push(m.apply(&bits));
-                }
-                bitmap_window_counts(event, decoded.into_iter().map(Cow::Owned), MONTH - 1)?
-            }
-        };
-        Ok(self.series(windows))
+        let windows = bitmap_window_counts(
+            &self.frame.spec.event,
+            self.bitmaps.iter().map(|b| match mask {
+                Some(m) => Cow::Owned(m.apply(b)),
+                None => Cow::Borrowed(b),
+            }),
+            MONTH - 1,
+        )?;
+        Ok(self.frame.series(windows))
     }
+}
 
+impl Frame {
     /// The trends from the window counts of the days from `MONTH - 1` on.
     fn series(&self, Windows { dau, wau, mau }: Windows) -> Trends {
         let first = MONTH - 1;
@@ -469,7 +414,76 @@ impl Bitmapist {
     /// ```
     pub async fn trends(&self, spec: &TrendsSpec) -> Result<Trends> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        self.trends_fetch(spec, false).await?.compute(None)
+        if !spec.segments.is_empty() {
+            return self.trends_fetch(spec).await?.compute(None);
+        }
+        let frame = self.trends_frame(spec).await?;
+        let windows = self.window_counts(&frame).await?;
+        Ok(frame.series(windows))
+    }
+
+    /// The unfiltered windows of each day of `frame` from `MONTH - 1` on: kept ones whose
+    /// days are unchanged ([`kept`](crate::kept), one value per day under
+    /// `trends:{day key}` with the versions of its 30 days), the others counted from the
+    /// days as the store hands them over, a span of containers at a time, never decoded,
+    /// and kept. Only the days that the counted windows need are read: usually the last 30.
+    async fn window_counts(&self, frame: &Frame) -> Result<Windows> {
+        let store = self.store().as_ref();
+        let keys = &frame.keys;
+        let first = MONTH - 1;
+        let out = keys.len().saturating_sub(first);
+        let mut windows = Windows {
+            dau: vec![0; out],
+            wau: vec![0; out],
+            mau: vec![0; out],
+        };
+        let names: Vec<String> = keys[first.min(keys.len())..]
+            .iter()
+            .map(|k| format!("trends:{k}"))
+            .collect();
+        let now = store.versions(keys).await?;
+        let held = if now.iter().any(Option::is_some) {
+            store.get_derived(&names).await?
+        } else {
+            vec![None; out]
+        };
+        let mut missing = Vec::new();
+        for (i, held) in held.iter().enumerate() {
+            let inputs = &now[i..=i + first];
+            match held.as_deref().and_then(|b| kept::decode(b, inputs, 3)) {
+                Some(c) => (windows.dau[i], windows.wau[i], windows.mau[i]) = (c[0], c[1], c[2]),
+                None => missing.push(i),
+            }
+        }
+        let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else {
+            return Ok(windows);
+        };
+        // Output day `i` is day `first + i`; its windows need days `i ..= first + i`.
+        let count = WindowCount::new(hi + first + 1 - lo, first);
+        let counted = count_stored(
+            &format!("a day of {}", frame.spec.event),
+            store,
+            &keys[lo..=hi + first],
+            &count,
+        )
+        .await?;
+        let versions = counted.versions.clone();
+        let got = count.windows(counted);
+        let mut keep = Vec::new();
+        for (j, i) in (lo..=hi).enumerate() {
+            (windows.dau[i], windows.wau[i], windows.mau[i]) = (got.dau[j], got.wau[j], got.mau[j]);
+            let counts = [got.dau[j], got.wau[j], got.mau[j]];
+            if let Some(bytes) = kept::encode(&versions[j..=j + first], &counts) {
+                keep.push((names[i].clone(), bytes));
+            }
+        }
+        if !keep.is_empty()
+            && let Err(e) = store.put_derived(&keep).await
+        {
+            // Kept counts are a cache: the answer stands without them.
+            tracing::warn!(error = %e, "trends: keeping window counts failed");
+        }
+        Ok(windows)
     }
 
     /// Trends per value of `breakdown`, then for the users in none; one fetch (the values'
@@ -480,23 +494,16 @@ impl Bitmapist {
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Trends>> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        let fetched = self.trends_fetch(spec, true).await?;
-        let users = fetched.users()?;
+        let fetched = self.trends_fetch(spec).await?;
+        let users = fetched.users();
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&users))
             .await?;
         per_value(breakdown, None, values, |mask| fetched.compute(mask))
     }
 
-    /// The fetch phase of [`Bitmapist::trends`]: every day bitmap it reads, in one batch,
-    /// then the segments' users restricted to the days' users. Without segments and unless
-    /// `decoded` (a breakdown masks the days), the days stay serialized as the store hands
-    /// them over.
-    pub(crate) async fn trends_fetch(
-        &self,
-        spec: &TrendsSpec,
-        decoded: bool,
-    ) -> Result<TrendsData> {
+    /// The days of a trend, their keys, and where the retention policy's horizon lies.
+    async fn trends_frame(&self, spec: &TrendsSpec) -> Result<Frame> {
         spec.validate()?;
         let ranges = if spec.compare { 2 } else { 1 };
         let total = spec.days * ranges + MONTH - 1;
@@ -505,34 +512,6 @@ impl Bitmapist {
             .periods_up_to(TimeGroup::Days, spec.now, total)?;
         let layout = self.layout();
         let keys: Vec<String> = days.iter().map(|d| layout.key(&spec.event, d)).collect();
-        let bitmaps = if decoded || !spec.segments.is_empty() {
-            let mut bitmaps: Vec<Bitmap> = self
-                .store()
-                .get(&keys)
-                .await?
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect();
-            if !spec.segments.is_empty() {
-                let mut users = Bitmap::new();
-                bitmaps.iter().for_each(|b| users.or_assign(b));
-                let filter = self
-                    .segment_filter(&spec.segments, spec.now, Some(&users))
-                    .await?;
-                let f = filter.as_ref();
-                bitmaps = bitmaps.into_iter().map(|b| filtered(b, f)).collect();
-            }
-            DayBitmaps::Decoded(bitmaps)
-        } else {
-            DayBitmaps::Serialized(
-                self.store()
-                    .get_serialized(&keys)
-                    .await?
-                    .into_iter()
-                    .map(Option::unwrap_or_default)
-                    .collect(),
-            )
-        };
         // Days before the recorded horizon were deleted by a retention policy.
         let kept_from = match self.pruned_horizon().await?.get(TimeGroup::Days) {
             Some(oldest) => days
@@ -541,21 +520,36 @@ impl Bitmapist {
                 .count(),
             None => 0,
         };
-        Ok(TrendsData {
+        Ok(Frame {
             spec: spec.clone(),
             days,
-            bitmaps,
+            keys,
             kept_from,
         })
     }
-}
 
-/// Decodes a roaring serialization of a day of `event`.
-fn deserialize(event: &str, bytes: &[u8]) -> Result<roaring::RoaringBitmap> {
-    roaring::RoaringBitmap::deserialize_from(bytes).map_err(|e| Error::CorruptBitmap {
-        key: format!("a day of {event}"),
-        reason: format!("bad roaring serialization: {e}"),
-    })
+    /// The fetch phase of a filtered or broken-down trend: every day bitmap it reads, in one
+    /// batch, decoded, then the segments' users restricted to the days' users.
+    pub(crate) async fn trends_fetch(&self, spec: &TrendsSpec) -> Result<TrendsData> {
+        let frame = self.trends_frame(spec).await?;
+        let mut bitmaps: Vec<Bitmap> = self
+            .store()
+            .get(&frame.keys)
+            .await?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
+        if !spec.segments.is_empty() {
+            let mut users = Bitmap::new();
+            bitmaps.iter().for_each(|b| users.or_assign(b));
+            let filter = self
+                .segment_filter(&spec.segments, spec.now, Some(&users))
+                .await?;
+            let f = filter.as_ref();
+            bitmaps = bitmaps.into_iter().map(|b| filtered(b, f)).collect();
+        }
+        Ok(TrendsData { frame, bitmaps })
+    }
 }
 
 #[cfg(test)]

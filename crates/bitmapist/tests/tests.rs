@@ -26,6 +26,7 @@ mod funnels;
 mod harden;
 mod hung_backends;
 mod idmap;
+mod kept_counts;
 mod lifecycle_trends;
 mod model;
 mod module_graph;

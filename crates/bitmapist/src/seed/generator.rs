@@ -287,7 +287,7 @@ impl Generator {
             .unwrap_or(0)
     }
 
-    /// The unique flags to set with [`Bitmapist::mark_unique`]: `(flag, uid)` for every
+    /// The unique flags to set with [`Bitmapist::mark_unique`](crate::Bitmapist::mark_unique): `(flag, uid)` for every
     /// user who has it, by flag then user.
     ///
     /// ```

@@ -117,7 +117,7 @@ pub fn segments_meta_key(prefix: &str) -> String {
     format!("{{{prefix}}}.segments")
 }
 
-/// A segment evaluated when used (see the [module docs](self) for the exact definitions).
+/// A segment evaluated when used (the README's "Segments" section gives the exact definitions).
 ///
 /// Serializes externally tagged, e.g. `{"did": {"event": "active", "time_group": "days",
 /// "periods": 7}}`, `{"not": {"segment": "trial"}}`, `{"and": [...]}`; [`FromStr`] reads

@@ -61,6 +61,17 @@ impl KeyWrite {
     }
 }
 
+/// What [`Store::get_serialized_spans`] hands spans to: one per thread of the walk, fed that
+/// thread's spans in turn (so a visitor keeps its working memory from span to span).
+pub trait SpanVisitor: Send {
+    /// One span: for each key in order, the roaring serialization of its containers in the
+    /// span (empty: the key is missing or has none there).
+    fn visit(&mut self, span: &[&[u8]]) -> Result<()>;
+}
+
+/// Makes the [`SpanVisitor`] of one thread of a [`Store::get_serialized_spans`] walk.
+pub type SpanVisitors<'v> = dyn Fn() -> Box<dyn SpanVisitor + 'v> + Sync + 'v;
+
 /// A place to keep bitmaps by key: batched bit writes, batched reads, counts, listing
 /// by prefix, deletes.
 ///
@@ -105,6 +116,60 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
             .into_iter()
             .map(|b| b.map(|b| serialize(&b)))
             .collect())
+    }
+
+    /// Reads whole bitmaps a span of roaring containers at a time, for a computation that
+    /// needs many whole bitmaps at once but takes them apart one container key at a time
+    /// (trends, stickiness): each thread of the walk makes one visitor with `visitors` and
+    /// hands it its spans in turn, each with, for each key in order, the roaring portable
+    /// serialization of the key's containers in that span (empty: the key is missing or has
+    /// none there). The spans are disjoint ranges of container keys (the high 16 bits of a
+    /// bit's offset) that together cover every container of every key, so a sum over spans
+    /// of per-container counts is the whole bitmaps' count. The first error, of a read or a
+    /// visitor, stops the walk and is returned; the visitors are dropped when the walk ends.
+    ///
+    /// The embedded file reads one span's rows at a time on up to two threads, so memory is
+    /// a span of every bitmap per thread, not the bitmaps. The default makes one visitor and
+    /// hands it [`Store::get_serialized`]'s whole serializations as one span.
+    ///
+    /// The answer is each key's version ([`Store::versions`]) as the walk read it: the
+    /// version of exactly the content the visitors saw, or `None` (the default).
+    async fn get_serialized_spans(
+        &self,
+        keys: &[String],
+        visitors: &SpanVisitors<'_>,
+    ) -> Result<Vec<Option<u64>>> {
+        let whole = self.get_serialized(keys).await?;
+        let views: Vec<&[u8]> = whole
+            .iter()
+            .map(|b| b.as_deref().unwrap_or_default())
+            .collect();
+        visitors().visit(&views)?;
+        Ok(vec![None; keys.len()])
+    }
+
+    /// Each key's write version: a number that names the key's current content for the
+    /// store's whole life (every change gives a new one, never an earlier one), 0 for a
+    /// missing key; `None` where the store cannot vouch for one. A count computed from
+    /// bitmaps can be kept with its inputs' versions ([`Store::put_derived`]) and used again
+    /// while they are the same. The embedded file keeps versions and reports none for a key
+    /// with uncommitted changes; the default reports none.
+    async fn versions(&self, keys: &[String]) -> Result<Vec<Option<u64>>> {
+        Ok(vec![None; keys.len()])
+    }
+
+    /// The values kept under `names` by [`Store::put_derived`] (`None`: nothing kept). A
+    /// store may drop kept values at any time; the default keeps none.
+    async fn get_derived(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        Ok(vec![None; names.len()])
+    }
+
+    /// Keeps values derived from bitmaps, each under a name, for [`Store::get_derived`]: a
+    /// cache, which a crash may lose. The embedded file keeps them in the file (see its
+    /// docs); the default, and a store that cannot write, keep nothing.
+    async fn put_derived(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        let _ = entries;
+        Ok(())
     }
 
     /// Replaces whole bitmaps (used by import and by `SET`). A bitmap of length 0

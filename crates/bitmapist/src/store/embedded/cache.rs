@@ -181,6 +181,12 @@ impl Cache {
         self.tombstones.contains(key)
     }
 
+    /// Whether what callers see of `key` is what the file holds once no commit is in
+    /// progress: neither dirty nor deleted since the last commit.
+    pub(super) fn is_settled(&self, key: &str) -> bool {
+        !self.tombstones.contains(key) && self.entries.get(key).is_none_or(|e| !e.dirty)
+    }
+
     /// The keys deleted since the last commit, in no order.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(super) fn tombstones(&self) -> impl Iterator<Item = &String> {

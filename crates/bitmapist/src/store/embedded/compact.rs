@@ -53,6 +53,8 @@ fn known_table(name: &str) -> bool {
         || PARTS.iter().any(|p| p.name() == name)
         || super::idmap::table_names().contains(&name)
         || name == super::meta::STORE_META.name()
+        || name == super::versions::VERSIONS.name()
+        || name == super::versions::DERIVED.name()
 }
 
 /// The store's database handle, swappable by a compaction.
@@ -147,7 +149,9 @@ pub(super) fn file_len(path: &Path) -> Result<u64> {
         })
 }
 
-/// Copies every known table of `read` (the file at `src`) into `write` (the file at `dst`).
+/// Copies every known table of `read` (the file at `src`) into `write` (the file at `dst`),
+/// but `versions` and `derived`: the keys copied get a newer version than any they had, and
+/// nothing derived at an old version comes along.
 pub(super) fn copy_tables(
     src: &Path,
     read: &ReadTransaction,
@@ -164,6 +168,16 @@ pub(super) fn copy_tables(
         return Err(unknown_table(src, table.name()));
     }
 
+    // `meta` first: its write sequence number goes on, so the keys copied are stamped with
+    // a version newer than any they had (see `versions.rs`).
+    {
+        let src_meta = read.open_table(META).at(src)?;
+        let mut dst_meta = write.open_table(META).at(dst)?;
+        for item in src_meta.iter().at(src)? {
+            let (key, value) = item.at(src)?;
+            dst_meta.insert(key.value(), value.value()).at(dst)?;
+        }
+    }
     let tables = ReadTables::open(src, read)?;
     {
         let mut out = WriteTables::open(dst, write)?;
@@ -178,14 +192,6 @@ pub(super) fn copy_tables(
                     out.insert(key, &bitmap)?;
                 }
             }
-        }
-    }
-    {
-        let src_meta = read.open_table(META).at(src)?;
-        let mut dst_meta = write.open_table(META).at(dst)?;
-        for item in src_meta.iter().at(src)? {
-            let (key, value) = item.at(src)?;
-            dst_meta.insert(key.value(), value.value()).at(dst)?;
         }
     }
     match read.open_table(EXPIRIES) {

@@ -14,9 +14,14 @@
 //!   page-sized rows of `chunks` (version 2); see `codec.rs` and `rows.rs`.
 //! - `chunks`, `chunks_half`, `chunks_quarter`, `chunks_eighth`: `(&str, u32) -> &[u8]`,
 //!   the rows of version-2 values (see `rows.rs`).
-//! - `meta: &str -> u64`: `format_version` = 2. Checked on open; a file written by a newer
-//!   format is refused with a message saying so, never misread. A format-1 file (inline
-//!   values only) is read as it is and marked format 2 on the first open for writing.
+//! - `meta: &str -> u64`: `format_version` = 3, and `write_seq`, the last write sequence
+//!   number. Checked on open; a file written by a newer format is refused with a message
+//!   saying so, never misread. A format-1 file (inline values only) or format-2 file (no
+//!   versions) is read as it is and upgraded on the first open for writing, every key
+//!   stamped with a version in the upgrade's transaction.
+//! - `versions: &str -> u64`: every key's write version, the sequence number of the commit
+//!   that last stored it; `derived: &str -> &[u8]`: counts kept with the versions of the
+//!   bitmaps they came from (see `versions.rs`).
 //! - `expiries` (see `server_ops.rs`, feature `server`).
 //! - `ids_forward`, `ids_reverse`, `ids_next`: the external-id map (see `idmap.rs`).
 //! - `store_meta: &str -> &str`: store metadata kept apart from the bitmaps, such as the
@@ -67,6 +72,9 @@
 //!   flusher drops clean entries unused for `idle_eviction / flush_interval` ticks.
 //!   `flush_release` (bulk loads) commits and then drops every clean entry, also under the
 //!   flush lock.
+//! - **Walks of spans** (`get_serialized_spans`, trends and stickiness) hold the flush lock
+//!   and the cache lock for the whole walk, so the versions they report are those of what
+//!   they read (see `spans.rs`).
 //! - **Restricted reads** (`get_within`, cohorts) read a cached bitmap under the cache lock,
 //!   or an uncached one from the file (also under the cache lock, like a load) fetching and
 //!   decoding only the containers asked for, so only the rows holding them (`partial.rs`);
@@ -119,6 +127,8 @@ mod readonly;
 mod rows;
 #[cfg(feature = "server")]
 mod server_ops;
+mod spans;
+mod versions;
 
 pub use self::backup::{BACKUP_TAKE_TIMEOUT, backup_file};
 pub(crate) use self::partial::{DenseContainer, DenseParts};
@@ -140,10 +150,11 @@ use self::cache::{Cache, Snapshot};
 use self::compact::Db;
 use self::flusher::Flusher;
 use self::rows::{ReadTables, WriteTables};
+use self::spans::Held;
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
 use crate::keep::KeepPolicy;
-use crate::store::{CompactReport, IdStore, KeyWrite, StorageStats, Store};
+use crate::store::{CompactReport, IdStore, KeyWrite, SpanVisitors, StorageStats, Store};
 use crate::telemetry::EmbeddedMetrics;
 use crate::zone::Zone;
 
@@ -156,9 +167,12 @@ const EXPIRIES: TableDefinition<&str, u64> = TableDefinition::new("expiries");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The key of the format version in [`META`].
 const FORMAT_VERSION_KEY: &str = "format_version";
-/// The file format this code writes; it reads this one and format 1.
-const FORMAT_VERSION: u64 = 2;
-/// The older format this code reads (inline values only) and upgrades on open.
+/// The file format this code writes; it reads this one and formats 1 and 2.
+const FORMAT_VERSION: u64 = 3;
+/// The older format without write versions (see `versions.rs`), read as it is and upgraded
+/// on the first open for writing.
+const FORMAT_VERSION_UNVERSIONED: u64 = 2;
+/// The oldest format this code reads (inline values only) and upgrades on open.
 const FORMAT_VERSION_INLINE_ONLY: u64 = 1;
 
 /// The size of redb's page cache with [`EmbeddedStore::open`]: 16 MiB. The bitmaps in use
@@ -509,11 +523,19 @@ impl OpenFile {
         let txn = db.begin_write().at(path)?;
         {
             txn.open_table(BITMAPS).at(path)?;
-            WriteTables::open(path, &txn)?;
+            let mut tables = WriteTables::open(path, &txn)?;
             let mut meta = txn.open_table(META).at(path)?;
             let version = meta.get(FORMAT_VERSION_KEY).at(path)?.map(|v| v.value());
             match version {
-                None | Some(FORMAT_VERSION_INLINE_ONLY) => {
+                None | Some(FORMAT_VERSION_INLINE_ONLY | FORMAT_VERSION_UNVERSIONED) => {
+                    // Every key gets a version in the upgrade's transaction.
+                    let mut keys = Vec::new();
+                    for item in tables.bitmaps().iter().at(path)? {
+                        keys.push(item.at(path)?.0.value().to_owned());
+                    }
+                    for key in &keys {
+                        tables.stamp(key)?;
+                    }
                     meta.insert(FORMAT_VERSION_KEY, FORMAT_VERSION).at(path)?;
                 }
                 Some(FORMAT_VERSION) => {}
@@ -637,6 +659,69 @@ impl OpenFile {
             out[i] = bytes;
         }
         Ok(out)
+    }
+
+    /// Hands each span of the keys' containers to a visitor (see `spans.rs`): a cached
+    /// bitmap serialized once, an uncached one from the file a span at a time, a missing or
+    /// tombstoned one empty; under the flush lock and the cache lock, so that no write or
+    /// commit lands during the walk (writes wait for it, counting included) and the
+    /// versions read before it are those of what it reads. The answer is those versions.
+    fn read_serialized_spans(
+        &self,
+        keys: &[String],
+        visitors: &SpanVisitors<'_>,
+    ) -> Result<Vec<Option<u64>>> {
+        let _commits = lock(&self.flush_lock);
+        let now = self.now();
+        let mut cache = lock(&self.cache);
+        let versions = self.versions_locked(&cache, keys)?;
+        let mut cached: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut tombstoned = Vec::with_capacity(keys.len());
+        for key in keys {
+            cached.push(cache.peek_used(key, now).map(crate::store::serialize));
+            tombstoned.push(cache.is_tombstoned(key));
+        }
+        let held: Vec<Held<'_>> = cached
+            .iter()
+            .zip(tombstoned)
+            .map(|(bytes, tombstoned)| match bytes {
+                Some(bytes) => Held::Memory(bytes),
+                None if tombstoned => Held::Missing,
+                None => Held::File,
+            })
+            .collect();
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let path = &self.path;
+        let open = || -> Result<Option<ReadTables>> {
+            let txn = self.db.begin_read().at(path)?;
+            ReadTables::open(path, &txn).map(Some)
+        };
+        spans::walk(path, &names, &held, open, visitors)?;
+        drop(cache);
+        Ok(versions)
+    }
+
+    /// The versions of `keys` (see `versions.rs`) with the cache locked: none for a key
+    /// with uncommitted changes, the file's for the others. The caller holds the flush lock
+    /// when the versions must stay those of the file while it reads.
+    fn versions_locked(&self, cache: &Cache, keys: &[String]) -> Result<Vec<Option<u64>>> {
+        let settled: Vec<&str> = keys
+            .iter()
+            .filter(|k| cache.is_settled(k))
+            .map(String::as_str)
+            .collect();
+        let txn = self.db.begin_read().at(&self.path)?;
+        let mut read = versions::read(&self.path, &txn, &settled)?.into_iter();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                if cache.is_settled(k) {
+                    read.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Each key's bitmap AND `within`: from the cache when cached, else from the file
@@ -912,6 +997,34 @@ impl Store for EmbeddedStore {
     /// Cached keys from the cache; others from the file, only the containers `within` has.
     async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         self.shared.read_serialized(keys)
+    }
+
+    async fn get_serialized_spans(
+        &self,
+        keys: &[String],
+        visitors: &SpanVisitors<'_>,
+    ) -> Result<Vec<Option<u64>>> {
+        self.shared.read_serialized_spans(keys, visitors)
+    }
+
+    /// None for a key with uncommitted changes; the file's for the others. Under the flush
+    /// lock, so that no commit is halfway (a clean entry is then a committed one).
+    async fn versions(&self, keys: &[String]) -> Result<Vec<Option<u64>>> {
+        let _commits = lock(&self.shared.flush_lock);
+        let cache = lock(&self.shared.cache);
+        self.shared.versions_locked(&cache, keys)
+    }
+
+    async fn get_derived(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let txn = self.shared.db.begin_read().at(&self.shared.path)?;
+        versions::get_derived(&self.shared.path, &txn, names)
+    }
+
+    /// In the file, committed without waiting for the disk (see `versions.rs`).
+    async fn put_derived(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        let _commits = lock(&self.shared.flush_lock);
+        let txn = self.shared.db.begin_write().at(&self.shared.path)?;
+        versions::put_derived(&self.shared.path, txn, entries)
     }
 
     async fn get_within(&self, keys: &[String], within: &Bitmap) -> Result<Vec<Option<Bitmap>>> {

@@ -40,7 +40,7 @@
 //!   [`Error::CorruptBitmap`](crate::Error::CorruptBitmap) naming the key); the smaller
 //!   serialization's header is computed here from the bytes actually copied.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use roaring::RoaringBitmap;
 
@@ -79,6 +79,13 @@ pub(super) trait Source {
 
     /// Bytes `range` of the serialization (`range.end <= total()`, checked by the caller).
     fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]>;
+
+    /// Appends bytes `range` of the serialization to `out` (as [`Source::fetch`] gives them;
+    /// a source reading rows appends them without a copy in between).
+    fn fetch_into(&mut self, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(self.fetch(range)?);
+        Ok(())
+    }
 }
 
 /// A serialization that is all in memory (an inline value).
@@ -135,7 +142,7 @@ fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Reads and checks the header of the serialization in `src`.
-fn read_header(key: &str, src: &mut impl Source) -> Result<Header> {
+fn read_header(key: &str, src: &mut (impl Source + ?Sized)) -> Result<Header> {
     let total = src.total();
     let short = || corrupt(key, "the roaring serialization is shorter than its header");
     let first = src.fetch(0..total.min(8))?;
@@ -233,13 +240,104 @@ fn container_keys(bits: &RoaringBitmap) -> Vec<u16> {
     keys
 }
 
+/// The keys (high 16 bits) of the containers of the serialization in `src`, ascending,
+/// from its header alone (checked as for a restricted read).
+pub(super) fn keys_of(key: &str, src: &mut (impl Source + ?Sized)) -> Result<Vec<u16>> {
+    Ok(read_header(key, src)?
+        .descriptions
+        .iter()
+        .map(|[k, _]| *k)
+        .collect())
+}
+
+/// Writes into `out` a serialization of the containers of `src` whose keys lie in `span`;
+/// `out` is left empty when there are none. The header is read and checked as for a
+/// restricted read. The containers of a span lie one after the other, so their bytes are
+/// fetched as one range straight into `out` ([`Source::fetch_into`]) after a header written
+/// here; they are checked when taken apart ([`DenseParts`]) or decoded.
+pub(super) fn span_of(
+    key: &str,
+    src: &mut (impl Source + ?Sized),
+    span: RangeInclusive<u16>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    out.clear();
+    let header = read_header(key, src)?;
+    let from = header
+        .descriptions
+        .partition_point(|[k, _]| k < span.start());
+    let to = header
+        .descriptions
+        .partition_point(|[k, _]| k <= span.end());
+    if from >= to {
+        return Ok(());
+    }
+    let total = src.total();
+    let start = header.offsets[from];
+    let end = header.offsets.get(to).copied().unwrap_or(total);
+    if start > end || end > total {
+        return Err(corrupt(
+            key,
+            format!(
+                "bad roaring serialization: containers {from}..{to} at {start}..{end} of {total} bytes"
+            ),
+        ));
+    }
+    let count = to - from;
+    let runs = (from..to).any(|i| header.is_run(i));
+    let (cookie_len, runs_len) = if runs { (4, count.div_ceil(8)) } else { (8, 0) };
+    let with_offsets = !runs || count >= OFFSETS_FROM;
+    let descriptions_at = cookie_len + runs_len;
+    let offsets_at = descriptions_at + 4 * count;
+    let header_len = offsets_at + if with_offsets { 4 * count } else { 0 };
+    out.resize(header_len, 0);
+    // At most 2^16 containers: a count minus one fits in 16 bits.
+    let count_minus_one = u32::try_from(count - 1).unwrap_or(u32::from(u16::MAX));
+    if runs {
+        let cookie = u32::from(COOKIE_RUNS) | (count_minus_one << 16);
+        out[..4].copy_from_slice(&cookie.to_le_bytes());
+    } else {
+        out[..4].copy_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
+        out[4..8].copy_from_slice(&(count_minus_one + 1).to_le_bytes());
+    }
+    for (n, i) in (from..to).enumerate() {
+        let d = descriptions_at + 4 * n;
+        out[d..d + 2].copy_from_slice(&header.descriptions[i][0].to_le_bytes());
+        out[d + 2..d + 4].copy_from_slice(&header.descriptions[i][1].to_le_bytes());
+        if with_offsets {
+            // Offsets out of order are corrupt: they stay wrong here and are reported when
+            // the containers are taken apart.
+            let at = header.offsets[i].saturating_sub(start) + header_len;
+            let at = u32::try_from(at).map_err(|_| {
+                corrupt(
+                    key,
+                    "bad roaring serialization: more than 4 GiB of containers",
+                )
+            })?;
+            let o = offsets_at + 4 * n;
+            out[o..o + 4].copy_from_slice(&at.to_le_bytes());
+        }
+        if header.is_run(i) {
+            out[cookie_len + n / 8] |= 1 << (n % 8);
+        }
+    }
+    src.fetch_into(start..end, out)?;
+    if out.len() != header_len + (end - start) {
+        return Err(corrupt(
+            key,
+            format!("only part of bytes {start}..{end} are stored"),
+        ));
+    }
+    Ok(())
+}
+
 /// The bitmap whose serialization `src` holds, stored under `key` with Redis length
 /// `byte_len`, AND `within`: fetching and decoding only the containers `within` has (see
 /// the module docs). `out` is scratch space for the smaller serialization.
 pub(super) fn decode_within(
     key: &str,
     byte_len: u32,
-    src: &mut impl Source,
+    src: &mut (impl Source + ?Sized),
     within: &Bitmap,
     out: &mut Vec<u8>,
 ) -> Result<Bitmap> {
@@ -271,7 +369,7 @@ pub(super) fn decode_within(
 /// the last container must start below the stored length of `byte_len` bytes; the
 /// containers' bytes are not read, so a corrupt container goes unnoticed here (a full
 /// decode reports it).
-pub(super) fn count(key: &str, byte_len: u32, src: &mut impl Source) -> Result<u64> {
+pub(super) fn count(key: &str, byte_len: u32, src: &mut (impl Source + ?Sized)) -> Result<u64> {
     let header = read_header(key, src)?;
     if let Some([last, _]) = header.descriptions.last()
         && (u64::from(*last) << 16) / 8 >= u64::from(byte_len)
@@ -406,7 +504,7 @@ fn assemble(
     key: &str,
     header: &Header,
     picked: &[usize],
-    src: &mut impl Source,
+    src: &mut (impl Source + ?Sized),
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let total = src.total();

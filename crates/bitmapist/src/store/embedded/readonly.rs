@@ -34,13 +34,15 @@ use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, Tab
 use super::at_path::AtPath;
 use super::compact::{file_len, footprint};
 use super::rows::{ReadTables, redb_err};
+use super::spans::{self, Held};
+use super::versions;
 use super::{
     BITMAPS, DEFAULT_FILE_CACHE_BYTES, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY,
-    FORMAT_VERSION_KEY, META, in_threads,
+    FORMAT_VERSION_KEY, FORMAT_VERSION_UNVERSIONED, META, in_threads,
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
-use crate::store::{IdStore, KeyWrite, StorageStats, Store};
+use crate::store::{IdStore, KeyWrite, SpanVisitors, StorageStats, Store};
 
 /// An embedded store file opened read-only (see the module docs).
 ///
@@ -166,13 +168,19 @@ impl ReadOnlyEmbeddedStore {
             Err(TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(redb_err(path, e)),
         };
-        if let Some(v) = version.filter(|&v| v != FORMAT_VERSION && v != FORMAT_VERSION_INLINE_ONLY)
-        {
+        if let Some(v) = version.filter(|&v| {
+            ![
+                FORMAT_VERSION,
+                FORMAT_VERSION_UNVERSIONED,
+                FORMAT_VERSION_INLINE_ONLY,
+            ]
+            .contains(&v)
+        }) {
             return Err(Error::UnsupportedFormat {
                 path: path.to_path_buf(),
                 version: v,
                 reason: format!(
-                    "file format version {v}; this bitmapist reads versions {FORMAT_VERSION_INLINE_ONLY} and {FORMAT_VERSION}"
+                    "file format version {v}; this bitmapist reads versions {FORMAT_VERSION_INLINE_ONLY} to {FORMAT_VERSION}"
                 ),
             });
         }
@@ -296,6 +304,51 @@ impl ReadOnlyEmbeddedStore {
         Ok(out)
     }
 
+    /// Hands each span of the keys' containers to a visitor (see `spans.rs`): a cached
+    /// bitmap serialized once, the others from the file a span at a time; all of one
+    /// snapshot, whose versions are the answer.
+    fn read_serialized_spans(
+        &self,
+        keys: &[String],
+        visitors: &SpanVisitors<'_>,
+    ) -> Result<Vec<Option<u64>>> {
+        let versions = self.versions_of(keys)?;
+        let cached: Vec<Option<Vec<u8>>> = {
+            let mut cache = self
+                .inner
+                .cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            keys.iter()
+                .map(|key| cache.get(key).map(|b| crate::store::serialize(&b)))
+                .collect()
+        };
+        let held: Vec<Held<'_>> = cached
+            .iter()
+            .map(|bytes| bytes.as_deref().map_or(Held::File, Held::Memory))
+            .collect();
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let path = &self.inner.path;
+        let open = || -> Result<Option<ReadTables>> {
+            let txn = self.inner.db.begin_read().at(path)?;
+            match txn.open_table(BITMAPS) {
+                Ok(_) => ReadTables::open(path, &txn).map(Some),
+                Err(TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(redb_err(path, e)),
+            }
+        };
+        spans::walk(path, &names, &held, open, visitors)?;
+        Ok(versions)
+    }
+
+    /// The versions of `keys` in the file's snapshot (see `versions.rs`).
+    fn versions_of(&self, keys: &[String]) -> Result<Vec<Option<u64>>> {
+        let path = &self.inner.path;
+        let txn = self.inner.db.begin_read().at(path)?;
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        versions::read(path, &txn, &names)
+    }
+
     /// Counts `keys` from their stored roaring headers, in one read transaction (see
     /// `partial::count`): nothing is decoded.
     fn count_all(&self, keys: &[String]) -> Result<Vec<u64>> {
@@ -404,6 +457,27 @@ impl Store for ReadOnlyEmbeddedStore {
     /// cached).
     async fn get_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         self.read_serialized(keys)
+    }
+
+    /// From the file a span at a time (see `spans.rs`), not decoded, not cached.
+    async fn get_serialized_spans(
+        &self,
+        keys: &[String],
+        visitors: &SpanVisitors<'_>,
+    ) -> Result<Vec<Option<u64>>> {
+        self.read_serialized_spans(keys, visitors)
+    }
+
+    /// The file's versions: its one snapshot is what every read sees.
+    async fn versions(&self, keys: &[String]) -> Result<Vec<Option<u64>>> {
+        self.versions_of(keys)
+    }
+
+    /// Values kept by the process that wrote the file; a read-only store keeps none itself
+    /// (`put_derived` keeps nothing).
+    async fn get_derived(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
+        versions::get_derived(&self.inner.path, &txn, names)
     }
 
     /// From the file, decoding only the containers `within` has.

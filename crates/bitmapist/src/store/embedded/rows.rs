@@ -34,7 +34,7 @@
 //!   the rows of the roaring header and of the containers it needs, never all rows.
 
 use std::cell::RefCell;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::Path;
 
 use redb::{
@@ -46,6 +46,7 @@ use super::BITMAPS;
 use super::at_path::AtPath;
 use super::codec::{self, ChunkedHeader, Stored};
 use super::partial::{self, InMemory};
+use super::versions;
 use crate::bitmap::Bitmap;
 use crate::error::Result;
 
@@ -212,6 +213,47 @@ impl ReadTables {
         Ok(())
     }
 
+    /// Runs `read` on the roaring serialization of `key` as a [`partial::Source`] (its
+    /// inline bytes, or its rows read as `read` asks for byte ranges) with its Redis length;
+    /// `None` when the key does not exist.
+    fn with_source<T>(
+        &self,
+        path: &Path,
+        key: &str,
+        read: impl FnOnce(&mut dyn partial::Source, u32) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let Some(value) = self.bitmaps.get(key).at(path)? else {
+            return Ok(None);
+        };
+        let read = match codec::parse(key, value.value())? {
+            Stored::Inline { byte_len, roaring } => read(&mut InMemory(roaring), byte_len)?,
+            Stored::Chunked {
+                byte_len,
+                total,
+                chunks,
+                chunk_len,
+                parts,
+                tail,
+            } => {
+                let mut scratch = self.scratch.borrow_mut();
+                let mut rows = RowSource {
+                    tables: self,
+                    path,
+                    key,
+                    total: total as usize,
+                    chunks,
+                    chunk_len: chunk_len as usize,
+                    parts,
+                    tail,
+                    fetched: &mut scratch,
+                    end: None,
+                };
+                read(&mut rows, byte_len)?
+            }
+        };
+        Ok(Some(read))
+    }
+
     /// The bitmap of `key` AND `within`, fetching and decoding only the roaring containers
     /// `within` has, so only the rows holding them are read (see `partial.rs`); `None` when
     /// it does not exist.
@@ -221,81 +263,42 @@ impl ReadTables {
         key: &str,
         within: &Bitmap,
     ) -> Result<Option<Bitmap>> {
-        let Some(value) = self.bitmaps.get(key).at(path)? else {
-            return Ok(None);
-        };
         let mut assembled = self.assembled.borrow_mut();
-        let bitmap = match codec::parse(key, value.value())? {
-            Stored::Inline { byte_len, roaring } => partial::decode_within(
-                key,
-                byte_len,
-                &mut InMemory(roaring),
-                within,
-                &mut assembled,
-            )?,
-            Stored::Chunked {
-                byte_len,
-                total,
-                chunks,
-                chunk_len,
-                parts,
-                tail,
-            } => {
-                let mut scratch = self.scratch.borrow_mut();
-                let mut rows = RowSource {
-                    tables: self,
-                    path,
-                    key,
-                    total: total as usize,
-                    chunks,
-                    chunk_len: chunk_len as usize,
-                    parts,
-                    tail,
-                    fetched: &mut scratch,
-                    end: None,
-                };
-                partial::decode_within(key, byte_len, &mut rows, within, &mut assembled)?
-            }
-        };
-        Ok(Some(bitmap))
+        self.with_source(path, key, |src, byte_len| {
+            partial::decode_within(key, byte_len, src, within, &mut assembled)
+        })
     }
 
     /// How many bits `key` has set, from the roaring header alone (see `partial::count`):
     /// one lookup of the value and, for a chunked one, of its first row; `None` when it
     /// does not exist.
     pub(super) fn count(&self, path: &Path, key: &str) -> Result<Option<u64>> {
-        let Some(value) = self.bitmaps.get(key).at(path)? else {
-            return Ok(None);
-        };
-        let count = match codec::parse(key, value.value())? {
-            Stored::Inline { byte_len, roaring } => {
-                partial::count(key, byte_len, &mut InMemory(roaring))?
-            }
-            Stored::Chunked {
-                byte_len,
-                total,
-                chunks,
-                chunk_len,
-                parts,
-                tail,
-            } => {
-                let mut scratch = self.scratch.borrow_mut();
-                let mut rows = RowSource {
-                    tables: self,
-                    path,
-                    key,
-                    total: total as usize,
-                    chunks,
-                    chunk_len: chunk_len as usize,
-                    parts,
-                    tail,
-                    fetched: &mut scratch,
-                    end: None,
-                };
-                partial::count(key, byte_len, &mut rows)?
-            }
-        };
-        Ok(Some(count))
+        self.with_source(path, key, |src, byte_len| {
+            partial::count(key, byte_len, src)
+        })
+    }
+
+    /// The keys of `key`'s roaring containers, from the roaring header alone (empty when it
+    /// does not exist).
+    pub(super) fn container_keys(&self, path: &Path, key: &str) -> Result<Vec<u16>> {
+        Ok(self
+            .with_source(path, key, |src, _| partial::keys_of(key, src))?
+            .unwrap_or_default())
+    }
+
+    /// Writes into `out` the serialization of `key`'s containers whose keys lie in `span`
+    /// (see `partial::span_of`): only the rows of the header and of those containers are
+    /// read. `out` is left empty when the key does not exist or has none there.
+    pub(super) fn load_span(
+        &self,
+        path: &Path,
+        key: &str,
+        span: RangeInclusive<u16>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        out.clear();
+        self.with_source(path, key, |src, _| partial::span_of(key, src, span, out))?;
+        Ok(())
     }
 
     /// Decodes the `bitmaps` value `bytes` of `key`, reading its rows if it has any.
@@ -472,20 +475,16 @@ impl RowSource<'_> {
     }
 }
 
-impl partial::Source for RowSource<'_> {
-    fn total(&self) -> usize {
-        self.total
-    }
-
-    fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]> {
+impl RowSource<'_> {
+    /// Appends bytes `range` to `out`: the chunk rows it overlaps (one range scan), then
+    /// what lies in the part rows and the tail.
+    fn append(&mut self, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
         if range.start > range.end || range.end > self.total {
             return Err(codec::corrupt(
                 self.key,
                 format!("bytes {range:?} lie outside its {} bytes", self.total),
             ));
         }
-        let mut fetched = std::mem::take(self.fetched);
-        fetched.clear();
         let c = self.chunk_len;
         let full = self.chunks as usize * c;
         if range.start < full.min(range.end) {
@@ -501,7 +500,7 @@ impl partial::Source for RowSource<'_> {
                     let at = i as usize * c;
                     let from = range.start.max(at) - at;
                     let to = range.end.min(at + c) - at;
-                    fetched.extend_from_slice(&row[from..to]);
+                    out.extend_from_slice(&row[from..to]);
                 },
             )?;
         }
@@ -509,10 +508,28 @@ impl partial::Source for RowSource<'_> {
             let from = range.start.max(full) - full;
             let to = range.end - full;
             let end = self.end()?;
-            fetched.extend_from_slice(end.get(from..to).unwrap_or_default());
+            out.extend_from_slice(end.get(from..to).unwrap_or_default());
         }
+        Ok(())
+    }
+}
+
+impl partial::Source for RowSource<'_> {
+    fn total(&self) -> usize {
+        self.total
+    }
+
+    fn fetch(&mut self, range: Range<usize>) -> Result<&[u8]> {
+        let mut fetched = std::mem::take(self.fetched);
+        fetched.clear();
+        let appended = self.append(range, &mut fetched);
         *self.fetched = fetched;
+        appended?;
         Ok(self.fetched.as_slice())
+    }
+
+    fn fetch_into(&mut self, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        self.append(range, out)
     }
 }
 
@@ -522,22 +539,37 @@ pub(super) struct WriteTables<'t> {
     bitmaps: Table<'t, &'static str, &'static [u8]>,
     /// `chunks` then the part tables.
     rows: [Table<'t, (&'static str, u32), &'static [u8]>; 4],
+    /// Each stored key's version: `seq` (see `versions.rs`).
+    versions: Table<'t, &'static str, u64>,
+    /// This transaction's write sequence number.
+    seq: u64,
     roaring: Vec<u8>,
     value: Vec<u8>,
 }
 
 impl<'t> WriteTables<'t> {
-    /// Opens (creating if missing) the tables in `txn`.
+    /// Opens (creating if missing) the tables in `txn`, taking the transaction's write
+    /// sequence number: every key stored through these tables gets it as its version.
     pub(super) fn open(path: &'t Path, txn: &'t WriteTransaction) -> Result<Self> {
         let [a, b, c, d] = row_tables();
         let open = |def: RowTable| txn.open_table(def).at(path);
+        let seq = versions::next_seq(path, txn)?;
         Ok(WriteTables {
             path,
             bitmaps: txn.open_table(BITMAPS).at(path)?,
             rows: [open(a)?, open(b)?, open(c)?, open(d)?],
+            versions: txn.open_table(versions::VERSIONS).at(path)?,
+            seq,
             roaring: Vec::new(),
             value: Vec::new(),
         })
+    }
+
+    /// Gives `key` this transaction's version: it was stored (or is being stamped by an
+    /// upgrade).
+    pub(super) fn stamp(&mut self, key: &str) -> Result<()> {
+        self.versions.insert(key, self.seq).at(self.path)?;
+        Ok(())
     }
 
     /// Stores `bitmap` under `key`, replacing what was there (see the module docs). The
@@ -555,7 +587,7 @@ impl<'t> WriteTables<'t> {
             for t in 0..4 {
                 self.remove_rows_from(key, t, 0)?;
             }
-            return Ok(());
+            return self.stamp(key);
         };
         let mut at = 0usize;
         for i in 0..chunks {
@@ -593,7 +625,7 @@ impl<'t> WriteTables<'t> {
         self.bitmaps
             .insert(key, self.value.as_slice())
             .at(self.path)?;
-        Ok(())
+        self.stamp(key)
     }
 
     /// Copies a `bitmaps` value and its rows unchanged from `src` (a backup).
@@ -606,7 +638,7 @@ impl<'t> WriteTables<'t> {
                 to.insert(k.value(), v.value()).at(self.path)?;
             }
         }
-        Ok(())
+        self.stamp(key)
     }
 
     /// Removes `key` and its rows; whether it existed.
@@ -615,6 +647,7 @@ impl<'t> WriteTables<'t> {
         for t in 0..4 {
             self.remove_rows_from(key, t, 0)?;
         }
+        self.versions.remove(key).at(self.path)?;
         Ok(existed)
     }
 

@@ -1,0 +1,236 @@
+//! Container walks: many whole bitmaps taken apart one roaring container key at a time into
+//! dense words, for the counts that need every bitmap at once (trends' rolling windows,
+//! stickiness's days per user).
+//!
+//! **Why.** A union or a per-user count over 30 or 209 day bitmaps is a sum over container
+//! keys (users `65536 k .. 65536 k + 65535`) of the same count on each key's containers. On
+//! one key, the days' containers are 8 KiB of words each and stay in the CPU's cache;
+//! nothing is decoded into a `RoaringBitmap`, nothing is allocated per union.
+//!
+//! **How.** A [`ContainerCount`] says what to count on one key's days. [`count_held`]
+//! walks serializations in memory: the keys present in some bitmap are shared between up to
+//! [`MAX_THREADS`] threads (at least [`KEYS_PER_THREAD`] keys each), each with its own
+//! state and one key's words; every bitmap's container `key` is written into 1024 words (a
+//! copy for a bitmap container; all zero where the bitmap lacks it). [`count_stored`] asks
+//! the store for the bitmaps a span of containers at a time
+//! ([`Store::get_serialized_spans`]), on the store's threads, and counts each span as
+//! [`count_held`] does; the embedded file then never holds more than a span of every bitmap
+//! in memory. The answer is each bitmap's number of set bits (from the serialization
+//! headers, summed over spans) and one state per share and span, for the caller to add up.
+//!
+//! **Memory.** Per thread one key's words of every bitmap (209 days: 1.7 MB), plus the
+//! count's state; for [`count_stored`] what the store holds per span.
+//!
+//! **Invariants.** Every container of every bitmap is counted exactly once: by one share
+//! of one span. Errors (a corrupt serialization) name `what` and stop the walk.
+//!
+//! **What a crash can lose.** Nothing: this module only reads.
+
+use std::sync::{Mutex, PoisonError};
+
+use crate::error::Result;
+use crate::store::{DenseContainer, DenseParts, SpanVisitor, Store};
+
+/// The words of a container, all zero.
+pub(crate) const ZERO: DenseContainer = [0; 1024];
+
+/// At most this many threads walk the keys of serializations in memory.
+const MAX_THREADS: usize = 4;
+
+/// A thread walks at least this many keys: a span of the embedded file (16 keys, counted on
+/// one of the store's threads) is not cut further.
+const KEYS_PER_THREAD: usize = 64;
+
+/// What to count on one container key's days.
+pub(crate) trait ContainerCount: Sync {
+    /// One thread's running count.
+    type State: Send;
+
+    /// A fresh state.
+    fn init(&self) -> Self::State;
+
+    /// Adds container `key` of every bitmap (`days[i]` is bitmap `i`'s, all zero where it
+    /// has none) to `state`.
+    fn add(&self, state: &mut Self::State, key: u16, days: &[DenseContainer]);
+}
+
+/// The serializations of a walk taken apart: per bitmap its containers (`None`: empty) and
+/// their keys, and the union of the keys, ascending.
+struct Parts<'b> {
+    parts: Vec<Option<DenseParts<'b>>>,
+    day_keys: Vec<Vec<u16>>,
+    keys: Vec<u16>,
+}
+
+impl<'b> Parts<'b> {
+    /// Reads every header of `days` (errors name `what`).
+    fn read(what: &str, days: &[&'b [u8]]) -> Result<Self> {
+        let parts = days
+            .iter()
+            .map(|bytes| {
+                (!bytes.is_empty())
+                    .then(|| DenseParts::read(what, bytes))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let day_keys: Vec<Vec<u16>> = parts
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.keys().collect()).unwrap_or_default())
+            .collect();
+        let mut keys: Vec<u16> = day_keys.iter().flatten().copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(Parts {
+            parts,
+            day_keys,
+            keys,
+        })
+    }
+
+    /// Each bitmap's number of set bits, from the headers.
+    fn lens(&self) -> impl Iterator<Item = u64> + '_ {
+        self.parts
+            .iter()
+            .map(|p| p.as_ref().map_or(0, DenseParts::len))
+    }
+}
+
+/// One thread of a walk: the count, its state, and one key's words of every bitmap, kept
+/// from span to span.
+struct Walker<'c, C: ContainerCount> {
+    what: &'c str,
+    count: &'c C,
+    state: C::State,
+    slots: Vec<DenseContainer>,
+}
+
+impl<'c, C: ContainerCount> Walker<'c, C> {
+    fn new(what: &'c str, count: &'c C) -> Self {
+        Walker {
+            what,
+            count,
+            state: count.init(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Adds the containers `keys` (ascending) of `parts` to the state.
+    fn walk(&mut self, parts: &Parts<'_>, keys: &[u16]) -> Result<()> {
+        self.slots.resize(parts.parts.len(), ZERO);
+        for &key in keys {
+            for ((slot, part), day_keys) in
+                self.slots.iter_mut().zip(&parts.parts).zip(&parts.day_keys)
+            {
+                match (day_keys.binary_search(&key), part) {
+                    (Ok(i), Some(p)) => p.write(self.what, i, slot)?,
+                    _ => *slot = ZERO,
+                }
+            }
+            self.count.add(&mut self.state, key, &self.slots);
+        }
+        Ok(())
+    }
+}
+
+/// What a walk counted.
+pub(crate) struct Counted<S> {
+    /// Each bitmap's number of set bits.
+    pub(crate) lens: Vec<u64>,
+    /// One state per thread (and per span of a store).
+    pub(crate) states: Vec<S>,
+    /// Each bitmap's version as read ([`Store::versions`]); `None` for bitmaps in memory.
+    pub(crate) versions: Vec<Option<u64>>,
+}
+
+/// Walks the roaring serializations `days` (empty: no user) container key by container key
+/// (see the module docs). Errors name `what`.
+pub(crate) fn count_held<C: ContainerCount>(
+    what: &str,
+    days: &[&[u8]],
+    count: &C,
+) -> Result<Counted<C::State>> {
+    let parts = Parts::read(what, days)?;
+    let threads = parts
+        .keys
+        .len()
+        .div_ceil(KEYS_PER_THREAD)
+        .clamp(1, MAX_THREADS);
+    // Containers are independent: each thread takes a share of the keys.
+    let states = crate::threads::in_shares(&parts.keys, threads, |mine| -> Result<C::State> {
+        let mut walker = Walker::new(what, count);
+        walker.walk(&parts, mine)?;
+        Ok(walker.state)
+    });
+    Ok(Counted {
+        lens: parts.lens().collect(),
+        states: states.into_iter().collect::<Result<Vec<_>>>()?,
+        versions: vec![None; days.len()],
+    })
+}
+
+/// The bitmaps' sizes and the states a walk of a store has counted so far.
+type Totals<S> = Mutex<(Vec<u64>, Vec<S>)>;
+
+/// A thread's visitor of a store's walk: counts each span into its [`Walker`], and hands
+/// its sizes and state over to the totals when the walk drops it.
+struct StoredVisitor<'c, C: ContainerCount> {
+    walker: Option<Walker<'c, C>>,
+    lens: Vec<u64>,
+    totals: &'c Totals<C::State>,
+}
+
+impl<C: ContainerCount> SpanVisitor for StoredVisitor<'_, C> {
+    fn visit(&mut self, span: &[&[u8]]) -> Result<()> {
+        let Some(walker) = &mut self.walker else {
+            return Ok(());
+        };
+        let parts = Parts::read(walker.what, span)?;
+        self.lens.resize(span.len(), 0);
+        self.lens
+            .iter_mut()
+            .zip(parts.lens())
+            .for_each(|(a, b)| *a += b);
+        walker.walk(&parts, &parts.keys)
+    }
+}
+
+impl<C: ContainerCount> Drop for StoredVisitor<'_, C> {
+    fn drop(&mut self) {
+        if let Some(walker) = self.walker.take() {
+            let mut totals = self.totals.lock().unwrap_or_else(PoisonError::into_inner);
+            totals
+                .0
+                .iter_mut()
+                .zip(&self.lens)
+                .for_each(|(a, b)| *a += b);
+            totals.1.push(walker.state);
+        }
+    }
+}
+
+/// [`count_held`] over the bitmaps of `keys` in `store`, read a span of containers at a time
+/// ([`Store::get_serialized_spans`]), one [`Walker`] per thread of the store's walk; a
+/// missing key counts as empty. The versions are those of what was read.
+pub(crate) async fn count_stored<C: ContainerCount>(
+    what: &str,
+    store: &dyn Store,
+    keys: &[String],
+    count: &C,
+) -> Result<Counted<C::State>> {
+    let totals: Totals<C::State> = Mutex::new((vec![0u64; keys.len()], Vec::new()));
+    let versions = store
+        .get_serialized_spans(keys, &|| {
+            Box::new(StoredVisitor {
+                walker: Some(Walker::new(what, count)),
+                lens: Vec::new(),
+                totals: &totals,
+            })
+        })
+        .await?;
+    let (lens, states) = totals.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok(Counted {
+        lens,
+        states,
+        versions,
+    })
+}

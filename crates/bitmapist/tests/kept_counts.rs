@@ -1,0 +1,406 @@
+//! Write versions and kept counts in the embedded file: every write gives a key a version it
+//! never had, a key with uncommitted changes has none, and trends kept in the file are used
+//! exactly while their days are unchanged. Every trend is checked against plain unions of
+//! the day bitmaps as the store holds them (decoded, into hash sets) after late marks,
+//! unmarks, uncommitted marks, deletes, a compaction, a reopen, a read-only open, a backup,
+//! an upgrade from format 2 and a SIGKILL.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use bitmapist::{
+    Bitmapist, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
+    ReadOnlyEmbeddedStore, Store, TrendsSpec, backup_file,
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use crate::common;
+
+const EVENT: &str = "kept:active";
+/// Days of data, oldest first, the last one containing `now()`.
+const DAYS: i64 = 70;
+/// The trend checked: 20 days and the 20 before, reading 69 days.
+const RANGE: usize = 20;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 20, 12, 0, 0).unwrap()
+}
+
+fn date(d: i64) -> NaiveDate {
+    (now() - Duration::days(DAYS - 1 - d)).date_naive()
+}
+
+fn at(d: i64) -> DateTime<Utc> {
+    now() - Duration::days(DAYS - 1 - d)
+}
+
+fn day_key(bm: &Bitmapist, d: i64) -> String {
+    bm.layout().key(EVENT, &Period::day(date(d)).expect("day"))
+}
+
+/// Day `d`'s users: a dense part (bitmap containers), a sparse part, a run; some days none.
+fn users_of(d: i64) -> Vec<u32> {
+    if d % 13 == 6 {
+        return Vec::new();
+    }
+    let d = d as u32;
+    let mut users: Vec<u32> = (0..70_000u32)
+        .filter(|u| (u.wrapping_mul(2_654_435_761) >> 9) % 9 == d % 9)
+        .collect();
+    users.extend((0..200u32).map(|i| 200_000 + (d * 71 + i * 113) % 100_000));
+    let run = 400_000 + d * 300;
+    users.extend(run..run + 3_000);
+    users
+}
+
+async fn load(bm: &Bitmapist) {
+    for d in 0..DAYS {
+        let marks = users_of(d).into_iter().map(|u| (EVENT, u, at(d)));
+        bm.mark_events(marks, MarkOptions::default())
+            .await
+            .expect("mark");
+    }
+    bm.store().flush().await.expect("flush");
+}
+
+/// The (dau, wau, mau) of the checked trend's 40 days by definition, from the day bitmaps
+/// the store holds now, decoded.
+async fn model(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
+    let keys: Vec<String> = (0..DAYS).map(|d| day_key(bm, d)).collect();
+    let days: Vec<HashSet<u32>> = bm
+        .store()
+        .get(&keys)
+        .await
+        .expect("days")
+        .into_iter()
+        .map(|b| b.map(|b| b.iter().collect()).unwrap_or_default())
+        .collect();
+    let window = |e: i64, w: i64| -> u64 {
+        let mut all = HashSet::new();
+        for d in (e - w + 1).max(0)..=e {
+            all.extend(days[d as usize].iter().copied());
+        }
+        all.len() as u64
+    };
+    (DAYS - 2 * RANGE as i64..DAYS)
+        .map(|e| (window(e, 1), window(e, 7), window(e, 30)))
+        .collect()
+}
+
+fn spec() -> TrendsSpec {
+    TrendsSpec::new(EVENT).days(RANGE).compare(true).now(now())
+}
+
+/// The checked trend's 40 days, oldest first.
+async fn trend(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
+    let got = bm.trends(&spec()).await.expect("trends");
+    got.previous
+        .expect("previous")
+        .iter()
+        .chain(&got.days)
+        .map(|d| (d.dau, d.wau, d.mau))
+        .collect()
+}
+
+async fn check(bm: &Bitmapist, what: &str) {
+    assert_eq!(trend(bm).await, model(bm).await, "{what}");
+}
+
+/// The kept trend of day `d` (`None`: nothing kept).
+async fn kept(store: &dyn Store, bm: &Bitmapist, d: i64) -> Option<Vec<u8>> {
+    let name = format!("trends:{}", day_key(bm, d));
+    store.get_derived(&[name]).await.expect("derived").remove(0)
+}
+
+async fn open(path: &Path) -> Bitmapist {
+    Bitmapist::open(&format!("file://{}", path.display()))
+        .await
+        .expect("open")
+}
+
+async fn read_only(path: &Path) -> Bitmapist {
+    let ro = ReadOnlyEmbeddedStore::open(path).expect("open read-only");
+    Bitmapist::builder()
+        .store(Arc::new(ro))
+        .open()
+        .await
+        .expect("open read-only")
+}
+
+/// A write gives a key a version it never had; a key with uncommitted changes has none; a
+/// missing key has 0; a walk of spans reports the versions of what it read; a reopen, a
+/// read-only open and a compaction keep the rules.
+#[tokio::test]
+async fn versions_name_each_content_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("versions.redb");
+    let store = EmbeddedStore::open(&path, EmbeddedOptions::default()).expect("open");
+    let keys = vec!["a".to_string(), "b".to_string(), "never".to_string()];
+    // Per key, the versions it had: each new one is new to the key.
+    let mut seen: Vec<Vec<u64>> = vec![Vec::new(); 2];
+    let mut fresh = |key: usize, v: Option<u64>| {
+        let v = v.expect("a version");
+        assert!(
+            v > 0 && !seen[key].contains(&v),
+            "{v} seen before: {seen:?}"
+        );
+        seen[key].push(v);
+    };
+    store
+        .write(&[KeyWrite::set("a".into(), 1), KeyWrite::set("b".into(), 2)])
+        .await
+        .expect("write");
+    assert_eq!(
+        versions(&store, &keys).await,
+        vec![None, None, Some(0)],
+        "dirty"
+    );
+    store.flush().await.expect("flush");
+    let v = versions(&store, &keys).await;
+    fresh(0, v[0]);
+    fresh(1, v[1]);
+    assert_eq!(v[2], Some(0));
+    // Spans report the versions of what they read.
+    let walked = store
+        .get_serialized_spans(&keys, &|| Box::new(Ignore))
+        .await
+        .expect("walk");
+    assert_eq!(walked, v, "a walk's versions");
+    for round in 0..3u32 {
+        store
+            .write(&[KeyWrite::set("a".into(), 10 + round)])
+            .await
+            .expect("write");
+        store.flush().await.expect("flush");
+        let now = versions(&store, &keys).await;
+        fresh(0, now[0]);
+        assert_eq!(now[1], v[1], "b did not change");
+    }
+    store.delete(&["a".into()]).await.expect("delete");
+    assert_eq!(
+        versions(&store, &keys).await[0],
+        None,
+        "deleted, not committed"
+    );
+    store.flush().await.expect("flush");
+    assert_eq!(versions(&store, &keys).await[0], Some(0), "deleted");
+    store
+        .write(&[KeyWrite::set("a".into(), 5)])
+        .await
+        .expect("write");
+    store.flush().await.expect("flush");
+    let before = versions(&store, &keys).await;
+    fresh(0, before[0]);
+    drop(store);
+
+    let store = EmbeddedStore::open(&path, EmbeddedOptions::default()).expect("reopen");
+    assert_eq!(versions(&store, &keys).await, before, "reopened");
+    drop(store);
+    let ro = ReadOnlyEmbeddedStore::open(&path).expect("read-only");
+    assert_eq!(
+        ro.versions(&keys).await.expect("versions"),
+        before,
+        "read-only"
+    );
+    drop(ro);
+
+    let store = EmbeddedStore::open(&path, EmbeddedOptions::default()).expect("reopen");
+    store.compact().await.expect("compact");
+    let after = versions(&store, &keys).await;
+    fresh(0, after[0]);
+    fresh(1, after[1]);
+    assert_eq!(after[2], Some(0));
+}
+
+async fn versions(store: &EmbeddedStore, keys: &[String]) -> Vec<Option<u64>> {
+    store.versions(keys).await.expect("versions")
+}
+
+/// A visitor that counts nothing.
+struct Ignore;
+
+impl bitmapist::SpanVisitor for Ignore {
+    fn visit(&mut self, _: &[&[u8]]) -> bitmapist::Result<()> {
+        Ok(())
+    }
+}
+
+/// Trends kept in the file are used while their days are unchanged (a kept value changed
+/// by hand shows), and counted again after every kind of change.
+#[tokio::test]
+async fn kept_trends_follow_every_change() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("kept.redb");
+    {
+        let bm = open(&path).await;
+        load(&bm).await;
+        check(&bm, "first").await;
+        let store = bm.store().as_ref();
+        for d in DAYS - 2 * RANGE as i64..DAYS {
+            assert!(kept(store, &bm, d).await.is_some(), "day {d} is kept");
+        }
+        // A kept value is used: its last count (mau) changed by hand shows.
+        let name = format!("trends:{}", day_key(&bm, 55));
+        let mut bytes = kept(store, &bm, 55).await.expect("kept");
+        let last = bytes.len() - 8;
+        bytes[last..].copy_from_slice(&987_654u64.to_le_bytes());
+        store.put_derived(&[(name, bytes)]).await.expect("put");
+        let got = trend(&bm).await;
+        assert_eq!(got[(55 - (DAYS - 2 * RANGE as i64)) as usize].2, 987_654);
+        // A late mark on a day of that window: the window is counted again.
+        bm.mark_events([(EVENT, 3_000_001, at(50))], MarkOptions::default())
+            .await
+            .expect("late mark");
+        check(&bm, "late mark, not committed").await;
+        bm.store().flush().await.expect("flush");
+        check(&bm, "late mark").await;
+        let gone: Vec<u32> = users_of(60).into_iter().filter(|u| u % 3 == 0).collect();
+        bm.unmark_events(
+            gone.iter().map(|&u| (EVENT, u, at(60))),
+            MarkOptions::default(),
+        )
+        .await
+        .expect("unmark");
+        bm.store().flush().await.expect("flush");
+        check(&bm, "unmarks").await;
+        bm.store()
+            .delete(&[day_key(&bm, 47)])
+            .await
+            .expect("delete");
+        check(&bm, "a day deleted, not committed").await;
+        bm.store().flush().await.expect("flush");
+        check(&bm, "a day deleted").await;
+        bm.store().compact().await.expect("compact");
+        check(&bm, "compacted").await;
+        check(&bm, "compacted, kept again").await;
+    }
+    let bm = open(&path).await;
+    check(&bm, "reopened").await;
+    drop(bm);
+    let backup = dir.path().join("backup.redb");
+    backup_file(&path, &backup, std::time::Duration::from_secs(30)).expect("backup");
+    check(&read_only(&path).await, "read-only").await;
+    check(&read_only(&backup).await, "backup, read-only").await;
+}
+
+/// A format-2 file (no versions) is read as it is, and its keys are stamped when it is first
+/// opened for writing; kept values are used from then on.
+#[tokio::test]
+async fn format_2_files_get_versions_on_upgrade() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    let keys;
+    {
+        let bm = open(&path).await;
+        load(&bm).await;
+        keys = (0..DAYS).map(|d| day_key(&bm, d)).collect::<Vec<_>>();
+    }
+    {
+        // What format 2 wrote: no versions, nothing kept.
+        let db = redb::Database::create(&path).expect("redb");
+        let txn = db.begin_write().expect("begin");
+        let versions: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("versions");
+        let derived: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("derived");
+        txn.delete_table(versions).expect("drop versions");
+        txn.delete_table(derived).expect("drop derived");
+        let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+        txn.open_table(meta)
+            .expect("meta")
+            .insert("format_version", 2)
+            .expect("format 2");
+        txn.commit().expect("commit");
+    }
+    let missing: Vec<bool> = (0..DAYS).map(|d| users_of(d).is_empty()).collect();
+    let ro = ReadOnlyEmbeddedStore::open(&path).expect("read-only");
+    let old: Vec<Option<u64>> = ro.versions(&keys).await.expect("versions");
+    let want: Vec<Option<u64>> = missing.iter().map(|&m| m.then_some(0)).collect();
+    assert_eq!(old, want, "format 2: no versions, 0 for the missing keys");
+    drop(ro);
+    check(&read_only(&path).await, "format 2, read-only").await;
+    let bm = open(&path).await;
+    let versions = bm.store().versions(&keys).await.expect("versions");
+    let zero: Vec<bool> = versions.iter().map(|v| *v == Some(0)).collect();
+    assert!(
+        versions.iter().all(Option::is_some),
+        "stamped: {versions:?}"
+    );
+    assert_eq!(zero, missing, "0 is the missing keys");
+    check(&bm, "upgraded").await;
+    let store = bm.store().as_ref();
+    assert!(
+        kept(store, &bm, DAYS - 1).await.is_some(),
+        "kept after the upgrade"
+    );
+    check(&bm, "upgraded, kept").await;
+}
+
+const CHILD_FILE: &str = "BITMAPIST_KEPT_CHILD_FILE";
+
+fn child_file() -> Option<PathBuf> {
+    std::env::var_os(CHILD_FILE).map(PathBuf::from)
+}
+
+/// The child of the SIGKILL test: late marks on past days, each committed, each followed by
+/// a trend that keeps its windows, in a loop until killed.
+#[test]
+#[ignore = "child process of the SIGKILL test"]
+fn kept_crash_child() {
+    let Some(path) = child_file() else { return };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let bm = open(&path).await;
+        let mut stdout = std::io::stdout();
+        for n in 0u32.. {
+            let d = 30 + i64::from(n % 40);
+            bm.mark_events([(EVENT, 4_000_000 + n, at(d))], MarkOptions::default())
+                .await
+                .expect("mark");
+            bm.store().flush().await.expect("flush");
+            trend(&bm).await;
+            writeln!(stdout, "KEPT {n}").expect("stdout");
+            stdout.flush().expect("stdout");
+        }
+    });
+}
+
+/// SIGKILL a process that marks past days and keeps trends, at different moments: after
+/// each kill the trends (kept ones included) equal plain unions of the stored days.
+#[tokio::test]
+async fn sigkill_leaves_no_stale_kept_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crash.redb");
+    {
+        let bm = open(&path).await;
+        load(&bm).await;
+        check(&bm, "before").await;
+    }
+    for (round, lines) in [1, 4, 9].into_iter().enumerate() {
+        let mut child = common::child_test(module_path!(), "kept_crash_child")
+            .env(CHILD_FILE, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn child");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut seen = 0;
+        let mut line = String::new();
+        while seen < lines {
+            line.clear();
+            let read = reader.read_line(&mut line).expect("read child stdout");
+            assert!(read > 0, "the child exited early (round {round})");
+            if line.contains("KEPT ") {
+                seen += 1;
+            }
+        }
+        child.kill().expect("SIGKILL");
+        assert!(!child.wait().expect("wait").success(), "killed");
+        let bm = open(&path).await;
+        check(&bm, &format!("after kill {round}")).await;
+    }
+}
