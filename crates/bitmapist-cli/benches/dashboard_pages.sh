@@ -85,7 +85,7 @@ for mode in $MODES; do
         port=$(free_port)
         if [ -n "$MARK_TODAY" ]; then
             marked=$((marked + 1))
-            "$bin" --store "file://$STORE" mark user:logged_in "$((USERS + marked))" --at "${END%T*}T12:00:00Z" >/dev/null
+            "$bin" --store "file://$STORE" mark user:logged_in "$((USERS + marked))" --at "${END%T*}T12:00:00Z" >/dev/null 2>&1
         fi
         setsid timeout 600 "$bin" --store "file://$STORE" serve "${flags[@]}" --listen "127.0.0.1:$port" \
             >/dev/null 2>&1 &
