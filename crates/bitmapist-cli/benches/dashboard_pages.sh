@@ -42,7 +42,8 @@ cohort 12x12 weeks by plan (5 values)|/cohort?primary_event=user:signed_up&secon
 lifecycle, 26 weeks by plan (5 values)|/lifecycle?event=user:logged_in&time_group=weeks&periods=26&breakdown=plan&now=$NOW
 funnel, 3 steps by plan (5 values)|/funnel?step=user:signed_up&step=user:logged_in&step=user:purchased&breakdown=plan&now=$NOW
 overview by plan (5 values)|?breakdown=plan&now=$NOW
-event page by plan (5 values)|/events/user:logged_in?breakdown=plan&now=$NOW"
+event page by plan (5 values)|/events/user:logged_in?breakdown=plan&now=$NOW
+trends API by plan (5 values)|/api/trends?event=user:logged_in&days=90&compare=1&breakdown=plan&now=$NOW"
 
 mkdir -p "$(dirname "$STORE")"
 if [ ! -f "$STORE" ]; then

@@ -47,8 +47,8 @@ use crate::containers::{ContainerCount, Counted, ZERO, count_held, count_stored}
 use crate::error::{Argument, Error, Result};
 use crate::kept;
 use crate::period::{Period, TimeGroup};
-use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
-use crate::store::DenseContainer;
+use crate::segment::{Breakdown, BreakdownValue, BrokenDown, Members, filtered, per_value};
+use crate::store::{DenseContainer, DenseParts};
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -234,6 +234,122 @@ impl WindowCount {
         }
         let dau = lens[self.first.min(lens.len())..].to_vec();
         Windows { dau, wau, mau }
+    }
+}
+
+/// Counts [`WindowCount`]'s windows once per breakdown value: on each container key, every
+/// day masked with the value's users (their words of that key), then counted as the plain
+/// windows are, with `dau` the masked days' sizes. The days are read once for all values.
+struct ValueWindowCount<'m> {
+    windows: WindowCount,
+    /// Per value: its users taken apart, their container keys, and whether the value is
+    /// every user but them.
+    masks: Vec<(DenseParts<'m>, Vec<u16>, bool)>,
+    /// What errors name.
+    what: String,
+}
+
+impl<'m> ValueWindowCount<'m> {
+    /// The count of `windows` per value of `masks` (a value's users serialized, and whether
+    /// it is every user but them).
+    fn new(event: &str, windows: WindowCount, masks: &'m [(Vec<u8>, bool)]) -> Result<Self> {
+        let what = format!("a breakdown value of {event}");
+        let masks = masks
+            .iter()
+            .map(|(bytes, all_but)| {
+                let parts = DenseParts::read(&what, bytes)?;
+                let keys = parts.keys().collect();
+                Ok((parts, keys, *all_but))
+            })
+            .collect::<Result<_>>()?;
+        Ok(ValueWindowCount {
+            windows,
+            masks,
+            what,
+        })
+    }
+
+    /// Each value's windows from the walk's answer.
+    fn windows(&self, counted: Counted<ValueWindows>) -> Result<Vec<Windows>> {
+        let out = self.windows.out;
+        let mut per: Vec<Windows> = self
+            .masks
+            .iter()
+            .map(|_| Windows {
+                dau: vec![0; out],
+                wau: vec![0; out],
+                mau: vec![0; out],
+            })
+            .collect();
+        for state in counted.states {
+            if let Some(e) = state.error {
+                return Err(e);
+            }
+            for (total, (dau, wau, mau)) in per.iter_mut().zip(state.values) {
+                total.dau.iter_mut().zip(dau).for_each(|(a, b)| *a += b);
+                total.wau.iter_mut().zip(wau).for_each(|(a, b)| *a += b);
+                total.mau.iter_mut().zip(mau).for_each(|(a, b)| *a += b);
+            }
+        }
+        Ok(per)
+    }
+}
+
+/// A thread's counts per value, and its scratch: the masked days and the window blocks.
+struct ValueWindows {
+    /// Per value: `dau`, `wau` and `mau` of each counted day.
+    values: Vec<(Vec<u64>, Vec<u64>, Vec<u64>)>,
+    masked: Vec<DenseContainer>,
+    scratch: Scratch,
+    /// The first error met taking a value's container apart, reported after the walk.
+    error: Option<Error>,
+}
+
+impl ContainerCount for ValueWindowCount<'_> {
+    type State = ValueWindows;
+
+    fn init(&self) -> ValueWindows {
+        let out = self.windows.out;
+        ValueWindows {
+            values: self
+                .masks
+                .iter()
+                .map(|_| (vec![0; out], vec![0; out], vec![0; out]))
+                .collect(),
+            masked: Vec::new(),
+            scratch: Scratch::new(),
+            error: None,
+        }
+    }
+
+    fn add(&self, state: &mut ValueWindows, key: u16, days: &[DenseContainer]) {
+        let first = self.windows.first;
+        state.masked.resize(days.len(), ZERO);
+        let mut mask = ZERO;
+        for ((parts, keys, all_but), (dau, wau, mau)) in self.masks.iter().zip(&mut state.values) {
+            match keys.binary_search(&key) {
+                Ok(i) => {
+                    if let Err(e) = parts.write(&self.what, i, &mut mask) {
+                        state.error.get_or_insert(e);
+                        continue;
+                    }
+                }
+                Err(_) => mask = ZERO,
+            }
+            if *all_but {
+                mask.iter_mut().for_each(|w| *w = !*w);
+            }
+            for (m, day) in state.masked.iter_mut().zip(days) {
+                m.iter_mut()
+                    .zip(day.iter().zip(&mask))
+                    .for_each(|(m, (d, k))| *m = d & k);
+            }
+            for (d, day) in dau.iter_mut().zip(&state.masked[first..]) {
+                *d += count(day);
+            }
+            rolling_add(&state.masked, WEEK, first, wau, &mut state.scratch);
+            rolling_add(&state.masked, MONTH, first, mau, &mut state.scratch);
+        }
     }
 }
 
@@ -494,12 +610,49 @@ impl Bitmapist {
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Trends>> {
         let _timer = self.time(crate::telemetry::QueryKind::Trends);
-        let fetched = self.trends_fetch(spec).await?;
-        let users = fetched.users();
-        let values = self
-            .breakdown_values(breakdown, spec.now, Some(&users))
-            .await?;
-        per_value(breakdown, None, values, |mask| fetched.compute(mask))
+        if !spec.segments.is_empty() {
+            let fetched = self.trends_fetch(spec).await?;
+            let users = fetched.users();
+            let values = self
+                .breakdown_values(breakdown, spec.now, Some(&users))
+                .await?;
+            return per_value(breakdown, None, values, |mask| fetched.compute(mask));
+        }
+        // Unfiltered: one walk of the days as the store hands them over, each key's days
+        // masked with each value's container and counted per value.
+        let frame = self.trends_frame(spec).await?;
+        let values = self.breakdown_values(breakdown, spec.now, None).await?;
+        let masks: Vec<(Vec<u8>, bool)> = values
+            .iter()
+            .map(|(_, m)| match m {
+                Members::In(b) => (crate::store::serialize(b), false),
+                Members::AllBut(b) => (crate::store::serialize(b), true),
+            })
+            .collect();
+        let count = ValueWindowCount::new(
+            &spec.event,
+            WindowCount::new(frame.keys.len(), MONTH - 1),
+            &masks,
+        )?;
+        let counted = count_stored(
+            &format!("a day of {}", spec.event),
+            self.store().as_ref(),
+            &frame.keys,
+            &count,
+        )
+        .await?;
+        let per = count.windows(counted)?;
+        Ok(BrokenDown {
+            breakdown: breakdown.to_string(),
+            values: values
+                .into_iter()
+                .zip(per)
+                .map(|((value, _), windows)| BreakdownValue {
+                    value,
+                    result: frame.series(windows),
+                })
+                .collect(),
+        })
     }
 
     /// The days of a trend, their keys, and where the retention policy's horizon lies.

@@ -6,11 +6,11 @@
 //! `--exact <child test> --ignored --nocapture` and [`CHILD_FILE`] naming the store's file;
 //! the ignored child tests do nothing when that variable is unset.
 
-use crate::common;
+use crate::common::{spawn_child, tagged};
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+
 use std::time::Duration;
 
 use bitmapist::{Bitmap, Error};
@@ -413,22 +413,6 @@ async fn concurrent_writers_lose_nothing_to_background_commits() {
 // ---------------------------------------------------------------------------------------
 // Child processes.
 
-/// Starts this test binary running only the ignored test `name`, with `env` set.
-fn spawn_child(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> Child {
-    let mut cmd = common::child_test(module_path!(), name);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn child")
-}
-
-/// The payload of a line a child printed as `TAG payload` (libtest may print its own text
-/// before it on the same line).
-fn tagged<'l>(line: &'l str, tag: &str) -> Option<&'l str> {
-    line.find(tag).map(|at| line[at + tag.len()..].trim())
-}
-
 fn child_file() -> Option<PathBuf> {
     std::env::var_os(CHILD_FILE).map(PathBuf::from)
 }
@@ -511,6 +495,7 @@ async fn sigkill_loses_no_acknowledged_write() {
     for (round, &(lines, delay_ms)) in rounds.iter().enumerate() {
         let prefix = format!("r{round}:");
         let mut child = spawn_child(
+            module_path!(),
             "crash_child",
             &[
                 (CHILD_FILE, path.as_os_str()),
@@ -586,7 +571,11 @@ fn interval_child() {
 async fn background_thread_commits_every_interval() {
     let dir = tempdir();
     let path = dir.path().join("interval.redb");
-    let mut child = spawn_child("interval_child", &[(CHILD_FILE, path.as_os_str())]);
+    let mut child = spawn_child(
+        module_path!(),
+        "interval_child",
+        &[(CHILD_FILE, path.as_os_str())],
+    );
     let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut line = String::new();
     while tagged(&line, "WRITTEN").is_none() {
@@ -619,7 +608,11 @@ fn already_open_child() {
 }
 
 fn run_already_open_child(path: &Path) -> String {
-    let child = spawn_child("already_open_child", &[(CHILD_FILE, path.as_os_str())]);
+    let child = spawn_child(
+        module_path!(),
+        "already_open_child",
+        &[(CHILD_FILE, path.as_os_str())],
+    );
     let out = child.wait_with_output().expect("child output");
     assert!(out.status.success(), "child failed: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -9,7 +9,7 @@ use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Stdio;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -428,10 +428,6 @@ fn compact_child() {
     });
 }
 
-fn tagged<'l>(line: &'l str, tag: &str) -> Option<&'l str> {
-    line.find(tag).map(|at| line[at + tag.len()..].trim())
-}
-
 /// SIGKILL a child that compacts in a loop, at different moments: the file always opens,
 /// holds every bitmap of the dataset unchanged and every acknowledged write, and the
 /// interrupted compaction's file is cleaned up.
@@ -467,12 +463,8 @@ async fn sigkill_during_compaction_loses_nothing() {
     let mut tmp_seen = false;
     for (round, &(lines, delay_ms)) in rounds.iter().enumerate() {
         let mut acked: Option<u32>;
-        let mut child = common::child_test(module_path!(), "compact_child")
-            .env(CHILD_FILE, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn child");
+        let mut child =
+            common::spawn_child(module_path!(), "compact_child", &[(CHILD_FILE, &path)]);
         let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
         let mut seen = 0;
         let mut line = String::new();
@@ -481,13 +473,13 @@ async fn sigkill_during_compaction_loses_nothing() {
             line.clear();
             let read = reader.read_line(&mut line).expect("read child stdout");
             assert!(read > 0, "the child exited early (round {round})");
-            if let Some(n) = tagged(&line, "FLUSHED ") {
+            if let Some(n) = common::tagged(&line, "FLUSHED ") {
                 acked = Some(n.parse().expect("batch"));
                 if seen >= lines {
                     break;
                 }
             }
-            if tagged(&line, "COMPACTED ").is_some() {
+            if common::tagged(&line, "COMPACTED ").is_some() {
                 seen += 1;
             }
         }
@@ -496,7 +488,7 @@ async fn sigkill_during_compaction_loses_nothing() {
         child.kill().expect("SIGKILL");
         assert!(!child.wait().expect("wait").success());
         for rest in reader.lines() {
-            if let Some(n) = tagged(&rest.expect("line"), "FLUSHED ") {
+            if let Some(n) = common::tagged(&rest.expect("line"), "FLUSHED ") {
                 acked = Some(n.parse().expect("batch"));
             }
         }

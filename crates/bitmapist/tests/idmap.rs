@@ -5,11 +5,12 @@
 //! documented Lua script.
 
 use crate::common;
+use crate::common::{spawn_child, tagged};
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -373,21 +374,6 @@ async fn exhaustion_is_a_named_error() {
 // ---------------------------------------------------------------------------------------
 // Concurrency.
 
-/// Starts this test binary running only the ignored test `name`, with `env` set.
-fn spawn_child(name: &str, env: &[(&str, &str)]) -> Child {
-    let mut cmd = common::child_test(module_path!(), name);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn child")
-}
-
-/// The payload of a line a child printed as `TAG payload`.
-fn tagged<'l>(line: &'l str, tag: &str) -> Option<&'l str> {
-    line.find(tag).map(|at| line[at + tag.len()..].trim())
-}
-
 /// The order in which child `k` assigns the users: forward, backward, or strided.
 fn order(k: u32) -> Vec<u32> {
     let mut v: Vec<u32> = (0..USERS).collect();
@@ -447,6 +433,7 @@ fn four_processes_agree(url: &str) -> HashMap<u32, u32> {
     let mut children: Vec<Child> = (0..4u32)
         .map(|k| {
             spawn_child(
+                module_path!(),
                 "assign_child",
                 &[
                     (CHILD_URL, url),
@@ -633,6 +620,7 @@ async fn sigkill_mid_assignment_hands_out_no_id_twice() {
     for (r, &(lines, delay_ms)) in rounds.iter().enumerate() {
         let r = u32::try_from(r).expect("fits");
         let mut child = spawn_child(
+            module_path!(),
             "crash_child",
             &[(CHILD_FILE, &path_text), (CHILD_ROUND, &r.to_string())],
         );

@@ -5,14 +5,13 @@
 //! unmarks, uncommitted marks, deletes, a compaction, a reopen, a read-only open, a backup,
 //! an upgrade from format 2 and a SIGKILL.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 
 use bitmapist::{
-    Bitmapist, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
+    Bitmapist, Breakdown, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
     ReadOnlyEmbeddedStore, Store, TrendsSpec, backup_file,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -24,6 +23,8 @@ const EVENT: &str = "kept:active";
 const DAYS: i64 = 70;
 /// The trend checked: 20 days and the 20 before, reading 69 days.
 const RANGE: usize = 20;
+/// Users below this one may have a `tier`.
+const TIERED: u32 = 500_000;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 20, 12, 0, 0).unwrap()
@@ -56,7 +57,24 @@ fn users_of(d: i64) -> Vec<u32> {
     users
 }
 
+/// The `tier` property of user `u`, for the breakdown (users from 500,000 on have none).
+fn tier_of(u: u32) -> Option<&'static str> {
+    if u >= TIERED {
+        return None;
+    }
+    match u % 7 {
+        0 => Some("gold"),
+        1 => Some("silver"),
+        2 if u > 100_000 => Some("bronze"),
+        _ => None,
+    }
+}
+
 async fn load(bm: &Bitmapist) {
+    let tiers: Vec<(u32, &str)> = (0..TIERED)
+        .filter_map(|u| tier_of(u).map(|t| (u, t)))
+        .collect();
+    bm.set_properties("tier", &tiers).await.expect("tiers");
     for d in 0..DAYS {
         let marks = users_of(d).into_iter().map(|u| (EVENT, u, at(d)));
         bm.mark_events(marks, MarkOptions::default())
@@ -66,24 +84,29 @@ async fn load(bm: &Bitmapist) {
     bm.store().flush().await.expect("flush");
 }
 
-/// The (dau, wau, mau) of the checked trend's 40 days by definition, from the day bitmaps
-/// the store holds now, decoded.
-async fn model(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
+/// Each user's days (bit `d`: active on day `d`) in the day bitmaps the store holds now,
+/// decoded.
+async fn stored_days(bm: &Bitmapist) -> HashMap<u32, u128> {
     let keys: Vec<String> = (0..DAYS).map(|d| day_key(bm, d)).collect();
-    let days: Vec<HashSet<u32>> = bm
-        .store()
-        .get(&keys)
-        .await
-        .expect("days")
-        .into_iter()
-        .map(|b| b.map(|b| b.iter().collect()).unwrap_or_default())
-        .collect();
-    let window = |e: i64, w: i64| -> u64 {
-        let mut all = HashSet::new();
-        for d in (e - w + 1).max(0)..=e {
-            all.extend(days[d as usize].iter().copied());
+    let mut active: HashMap<u32, u128> = HashMap::new();
+    let days = bm.store().get(&keys).await.expect("days");
+    for (d, day) in days.into_iter().enumerate() {
+        for u in day.iter().flat_map(|b| b.iter()) {
+            *active.entry(u).or_default() |= 1 << d;
         }
-        all.len() as u64
+    }
+    active
+}
+
+/// The (dau, wau, mau) of the checked trend's 40 days by definition, of the users `keep`
+/// keeps: per window, the users with a day in it.
+fn model(active: &HashMap<u32, u128>, keep: &dyn Fn(u32) -> bool) -> Vec<(u64, u64, u64)> {
+    let window = |e: i64, w: i64| -> u64 {
+        let mask = ((e - w + 1).max(0)..=e).fold(0u128, |m, d| m | 1 << d);
+        active
+            .iter()
+            .filter(|&(&u, &a)| a & mask != 0 && keep(u))
+            .count() as u64
     };
     (DAYS - 2 * RANGE as i64..DAYS)
         .map(|e| (window(e, 1), window(e, 7), window(e, 30)))
@@ -94,10 +117,10 @@ fn spec() -> TrendsSpec {
     TrendsSpec::new(EVENT).days(RANGE).compare(true).now(now())
 }
 
-/// The checked trend's 40 days, oldest first.
-async fn trend(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
-    let got = bm.trends(&spec()).await.expect("trends");
+/// The 40 days of a trend, oldest first.
+fn rows(got: &bitmapist::Trends) -> Vec<(u64, u64, u64)> {
     got.previous
+        .as_ref()
         .expect("previous")
         .iter()
         .chain(&got.days)
@@ -105,8 +128,31 @@ async fn trend(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
         .collect()
 }
 
+/// The checked trend's 40 days, oldest first.
+async fn trend(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
+    rows(&bm.trends(&spec()).await.expect("trends"))
+}
+
+/// The checked trend against the model, and broken down by `tier`, each value (and the
+/// users in none) against the model of its users.
 async fn check(bm: &Bitmapist, what: &str) {
-    assert_eq!(trend(bm).await, model(bm).await, "{what}");
+    let active = stored_days(bm).await;
+    assert_eq!(trend(bm).await, model(&active, &|_| true), "{what}");
+    let by = bm
+        .trends_by(&spec(), &Breakdown::Property("tier".into()))
+        .await
+        .expect("by tier");
+    let names: Vec<Option<&str>> = by.values.iter().map(|v| v.value.as_deref()).collect();
+    assert_eq!(
+        names,
+        [Some("bronze"), Some("gold"), Some("silver"), None],
+        "{what}: the values"
+    );
+    for value in &by.values {
+        let name = value.value.as_deref();
+        let want = model(&active, &|u| tier_of(u) == name);
+        assert_eq!(rows(&value.result), want, "{what}: tier {name:?}");
+    }
 }
 
 /// The kept trend of day `d` (`None`: nothing kept).
@@ -381,12 +427,8 @@ async fn sigkill_leaves_no_stale_kept_count() {
         check(&bm, "before").await;
     }
     for (round, lines) in [1, 4, 9].into_iter().enumerate() {
-        let mut child = common::child_test(module_path!(), "kept_crash_child")
-            .env(CHILD_FILE, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn child");
+        let mut child =
+            common::spawn_child(module_path!(), "kept_crash_child", &[(CHILD_FILE, &path)]);
         let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
         let mut seen = 0;
         let mut line = String::new();
@@ -394,7 +436,7 @@ async fn sigkill_leaves_no_stale_kept_count() {
             line.clear();
             let read = reader.read_line(&mut line).expect("read child stdout");
             assert!(read > 0, "the child exited early (round {round})");
-            if line.contains("KEPT ") {
+            if common::tagged(&line, "KEPT ").is_some() {
                 seen += 1;
             }
         }

@@ -2,7 +2,8 @@
 //! processes, the store contract cases every backend runs ([`store_cases`]), and
 //! [`child_test`] for tests whose other half runs in a child process.
 
-use std::process::Command;
+use std::ffi::OsStr;
+use std::process::{Child, Command, Stdio};
 
 pub use bitmapist_test_support::{redis_cluster, redis_server};
 pub mod store_cases;
@@ -25,4 +26,21 @@ pub fn child_test(module: &str, test: &str) -> Command {
         "--test-threads=1",
     ]);
     cmd
+}
+
+/// Starts [`child_test`] `test` of `module` with `env` set, its stdout piped (for the lines
+/// it reports) and its stderr shown.
+pub fn spawn_child<V: AsRef<OsStr>>(module: &str, test: &str, env: &[(&str, V)]) -> Child {
+    let mut cmd = child_test(module, test);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn child")
+}
+
+/// The payload of a line a child printed as `TAG payload` (libtest may print its own text
+/// before it on the same line).
+pub fn tagged<'l>(line: &'l str, tag: &str) -> Option<&'l str> {
+    line.find(tag).map(|at| line[at + tag.len()..].trim())
 }

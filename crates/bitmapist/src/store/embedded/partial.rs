@@ -283,46 +283,16 @@ pub(super) fn span_of(
             ),
         ));
     }
-    let count = to - from;
-    let runs = (from..to).any(|i| header.is_run(i));
-    let (cookie_len, runs_len) = if runs { (4, count.div_ceil(8)) } else { (8, 0) };
-    let with_offsets = !runs || count >= OFFSETS_FROM;
-    let descriptions_at = cookie_len + runs_len;
-    let offsets_at = descriptions_at + 4 * count;
-    let header_len = offsets_at + if with_offsets { 4 * count } else { 0 };
-    out.resize(header_len, 0);
-    // At most 2^16 containers: a count minus one fits in 16 bits.
-    let count_minus_one = u32::try_from(count - 1).unwrap_or(u32::from(u16::MAX));
-    if runs {
-        let cookie = u32::from(COOKIE_RUNS) | (count_minus_one << 16);
-        out[..4].copy_from_slice(&cookie.to_le_bytes());
-    } else {
-        out[..4].copy_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
-        out[4..8].copy_from_slice(&(count_minus_one + 1).to_le_bytes());
-    }
-    for (n, i) in (from..to).enumerate() {
-        let d = descriptions_at + 4 * n;
-        out[d..d + 2].copy_from_slice(&header.descriptions[i][0].to_le_bytes());
-        out[d + 2..d + 4].copy_from_slice(&header.descriptions[i][1].to_le_bytes());
-        if with_offsets {
-            // Offsets out of order are corrupt: they stay wrong here and are reported when
-            // the containers are taken apart.
-            let at = header.offsets[i].saturating_sub(start) + header_len;
-            let at = u32::try_from(at).map_err(|_| {
-                corrupt(
-                    key,
-                    "bad roaring serialization: more than 4 GiB of containers",
-                )
-            })?;
-            let o = offsets_at + 4 * n;
-            out[o..o + 4].copy_from_slice(&at.to_le_bytes());
-        }
-        if header.is_run(i) {
-            out[cookie_len + n / 8] |= 1 << (n % 8);
-        }
+    let picked: Vec<usize> = (from..to).collect();
+    let layout = Layout::start(&picked, &header, out);
+    for (n, &i) in picked.iter().enumerate() {
+        // Offsets out of order are corrupt: they stay wrong here and are reported when the
+        // containers are taken apart.
+        let at = header.offsets[i].saturating_sub(start) + layout.header_len;
+        layout.describe(key, out, n, &header, i, at)?;
     }
     src.fetch_into(start..end, out)?;
-    if out.len() != header_len + (end - start) {
+    if out.len() != layout.header_len + (end - start) {
         return Err(corrupt(
             key,
             format!("only part of bytes {start}..{end} are stored"),
@@ -498,6 +468,76 @@ fn pick(header: &Header, wanted: &[u16]) -> Vec<usize> {
     picked
 }
 
+/// Where the header of a serialization of picked containers puts each part: the cookie (and
+/// count), run flags, descriptions, offsets.
+struct Layout {
+    cookie_len: usize,
+    descriptions_at: usize,
+    offsets_at: usize,
+    with_offsets: bool,
+    header_len: usize,
+}
+
+impl Layout {
+    /// Starts `out` (empty) with the header of a serialization of the containers `picked`
+    /// of `header`: the cookie and count written, the rest zero, for [`Layout::describe`].
+    fn start(picked: &[usize], header: &Header, out: &mut Vec<u8>) -> Layout {
+        let count = picked.len();
+        let runs = picked.iter().any(|&i| header.is_run(i));
+        let (cookie_len, runs_len) = if runs { (4, count.div_ceil(8)) } else { (8, 0) };
+        let with_offsets = !runs || count >= OFFSETS_FROM;
+        let descriptions_at = cookie_len + runs_len;
+        let offsets_at = descriptions_at + 4 * count;
+        let header_len = offsets_at + if with_offsets { 4 * count } else { 0 };
+        out.resize(header_len, 0);
+        // At most 2^16 containers: a count minus one fits in 16 bits.
+        let count_minus_one = u32::try_from(count.saturating_sub(1)).unwrap_or(u32::from(u16::MAX));
+        if runs {
+            let cookie = u32::from(COOKIE_RUNS) | (count_minus_one << 16);
+            out[..4].copy_from_slice(&cookie.to_le_bytes());
+        } else {
+            out[..4].copy_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
+            out[4..8].copy_from_slice(&(count_minus_one + 1).to_le_bytes());
+        }
+        Layout {
+            cookie_len,
+            descriptions_at,
+            offsets_at,
+            with_offsets,
+            header_len,
+        }
+    }
+
+    /// Describes container `i` of `header` as the `n`-th of `out`, its bytes at `at`.
+    fn describe(
+        &self,
+        key: &str,
+        out: &mut [u8],
+        n: usize,
+        header: &Header,
+        i: usize,
+        at: usize,
+    ) -> Result<()> {
+        let d = self.descriptions_at + 4 * n;
+        out[d..d + 2].copy_from_slice(&header.descriptions[i][0].to_le_bytes());
+        out[d + 2..d + 4].copy_from_slice(&header.descriptions[i][1].to_le_bytes());
+        if self.with_offsets {
+            let at = u32::try_from(at).map_err(|_| {
+                corrupt(
+                    key,
+                    "bad roaring serialization: more than 4 GiB of containers",
+                )
+            })?;
+            let o = self.offsets_at + 4 * n;
+            out[o..o + 4].copy_from_slice(&at.to_le_bytes());
+        }
+        if header.is_run(i) {
+            out[self.cookie_len + n / 8] |= 1 << (n % 8);
+        }
+        Ok(())
+    }
+}
+
 /// Writes into `out` a serialization of the `picked` containers of `src` (see the module
 /// docs), fetching their bytes in spans.
 fn assemble(
@@ -509,7 +549,6 @@ fn assemble(
 ) -> Result<()> {
     let total = src.total();
     let count = picked.len();
-    let runs = picked.iter().any(|&i| header.is_run(i));
     // Where each picked container's bytes lie, at most: a run container's length is in its
     // first two bytes, so it is bounded by the next container's start.
     let mut ranges = Vec::with_capacity(count);
@@ -534,23 +573,8 @@ fn assemble(
         }
         ranges.push(start..end);
     }
-    // The new header: cookie (and count), run flags, descriptions, offsets.
-    let (cookie_len, runs_len) = if runs { (4, count.div_ceil(8)) } else { (8, 0) };
-    let with_offsets = !runs || count >= OFFSETS_FROM;
-    let descriptions_at = cookie_len + runs_len;
-    let offsets_at = descriptions_at + 4 * count;
-    let header_len = offsets_at + if with_offsets { 4 * count } else { 0 };
     out.clear();
-    out.resize(header_len, 0);
-    // A u16 count minus one fits: at most 2^16 containers.
-    let count_minus_one = u32::try_from(count - 1).unwrap_or(u32::from(u16::MAX));
-    if runs {
-        let cookie = u32::from(COOKIE_RUNS) | (count_minus_one << 16);
-        out[..4].copy_from_slice(&cookie.to_le_bytes());
-    } else {
-        out[..4].copy_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
-        out[4..8].copy_from_slice(&(count_minus_one + 1).to_le_bytes());
-    }
+    let layout = Layout::start(picked, header, out);
     let mut first = 0;
     while first < count {
         // One span: the next containers that start within MERGE_GAP of the span's end.
@@ -591,22 +615,8 @@ fn assemble(
             } else {
                 bytes
             };
-            let at = u32::try_from(out.len()).map_err(|_| {
-                corrupt(
-                    key,
-                    "bad roaring serialization: more than 4 GiB of containers",
-                )
-            })?;
-            let d = descriptions_at + 4 * n;
-            out[d..d + 2].copy_from_slice(&header.descriptions[i][0].to_le_bytes());
-            out[d + 2..d + 4].copy_from_slice(&header.descriptions[i][1].to_le_bytes());
-            if with_offsets {
-                let o = offsets_at + 4 * n;
-                out[o..o + 4].copy_from_slice(&at.to_le_bytes());
-            }
-            if header.is_run(i) {
-                out[cookie_len + n / 8] |= 1 << (n % 8);
-            }
+            let at = out.len();
+            layout.describe(key, out, n, header, i, at)?;
             out.extend_from_slice(bytes);
         }
         first = last;
