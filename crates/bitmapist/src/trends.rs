@@ -252,11 +252,11 @@ struct ValueWindowCount<'m> {
 impl<'m> ValueWindowCount<'m> {
     /// The count of `windows` per value of `masks` (a value's users serialized, and whether
     /// it is every user but them).
-    fn new(event: &str, windows: WindowCount, masks: &'m [(Vec<u8>, bool)]) -> Result<Self> {
+    fn new(event: &str, windows: WindowCount, masks: &[&'m (Vec<u8>, bool)]) -> Result<Self> {
         let what = format!("a breakdown value of {event}");
         let masks = masks
             .iter()
-            .map(|(bytes, all_but)| {
+            .map(|&(bytes, all_but)| {
                 let parts = DenseParts::read(&what, bytes)?;
                 let keys = parts.keys().collect();
                 Ok((parts, keys, *all_but))
@@ -372,6 +372,36 @@ struct Windows {
     dau: Vec<u64>,
     wau: Vec<u64>,
     mau: Vec<u64>,
+}
+
+impl Windows {
+    /// `out` days of zero.
+    fn zero(out: usize) -> Self {
+        Windows {
+            dau: vec![0; out],
+            wau: vec![0; out],
+            mau: vec![0; out],
+        }
+    }
+
+    /// Sets day `i`'s `[dau, wau, mau]`.
+    fn set(&mut self, i: usize, [dau, wau, mau]: [u64; 3]) {
+        (self.dau[i], self.wau[i], self.mau[i]) = (dau, wau, mau);
+    }
+}
+
+/// One series of windows a trend counts on the same days: the plain trend, or a breakdown
+/// value's.
+struct Series<'m> {
+    /// What its kept values' names add to `trends:{day key}`.
+    suffix: String,
+    /// The keys it depends on besides the days (a property value's bitmap), and their
+    /// versions as read before their bitmaps were; `None` among them: nothing is kept.
+    input_keys: Vec<String>,
+    inputs: Vec<Option<u64>>,
+    /// The value's users serialized, and whether the value is every user but them; `None`:
+    /// every user.
+    mask: Option<&'m (Vec<u8>, bool)>,
 }
 
 /// A running prefix and one block of suffixes, for [`rolling_add`].
@@ -534,63 +564,101 @@ impl Bitmapist {
             return self.trends_fetch(spec).await?.compute(None);
         }
         let frame = self.trends_frame(spec).await?;
-        let windows = self.window_counts(&frame).await?;
-        Ok(frame.series(windows))
+        let plain = Series {
+            suffix: String::new(),
+            input_keys: Vec::new(),
+            inputs: Vec::new(),
+            mask: None,
+        };
+        let mut windows = self.window_counts(&frame, &[plain]).await?;
+        Ok(frame.series(windows.remove(0)))
     }
 
-    /// The unfiltered windows of each day of `frame` from `MONTH - 1` on: kept ones whose
-    /// days are unchanged ([`kept`](crate::kept), one value per day under
-    /// `trends:{day key}` with the versions of its 30 days), the others counted from the
-    /// days as the store hands them over, a span of containers at a time, never decoded,
-    /// and kept. Only the days that the counted windows need are read: usually the last 30.
-    async fn window_counts(&self, frame: &Frame) -> Result<Windows> {
+    /// The unfiltered windows of each series of `frame` (the plain trend, or one per
+    /// breakdown value) on each day from `MONTH - 1` on: kept ones whose inputs are
+    /// unchanged ([`kept`](crate::kept), one value per series and day under
+    /// `trends:{day key}{series suffix}` with the versions of its 30 days and of the
+    /// series' own inputs), the others counted from the days as the store hands them over,
+    /// a span of containers at a time, never decoded, and kept. Only the days that the
+    /// counted windows need are read: usually the last 30.
+    async fn window_counts(&self, frame: &Frame, series: &[Series<'_>]) -> Result<Vec<Windows>> {
         let store = self.store().as_ref();
         let keys = &frame.keys;
         let first = MONTH - 1;
         let out = keys.len().saturating_sub(first);
-        let mut windows = Windows {
-            dau: vec![0; out],
-            wau: vec![0; out],
-            mau: vec![0; out],
-        };
-        let names: Vec<String> = keys[first.min(keys.len())..]
+        let mut windows: Vec<Windows> = series.iter().map(|_| Windows::zero(out)).collect();
+        let days = &keys[first.min(keys.len())..];
+        let names: Vec<Vec<String>> = series
             .iter()
-            .map(|k| format!("trends:{k}"))
+            .map(|s| {
+                days.iter()
+                    .map(|k| format!("trends:{k}{}", s.suffix))
+                    .collect()
+            })
             .collect();
         let now = store.versions(keys).await?;
         let held = if now.iter().any(Option::is_some) {
-            store.get_derived(&names).await?
+            store.get_derived(&names.concat()).await?
         } else {
-            vec![None; out]
+            vec![None; out * series.len()]
         };
         let mut missing = Vec::new();
-        for (i, held) in held.iter().enumerate() {
-            let inputs = &now[i..=i + first];
-            match held.as_deref().and_then(|b| kept::decode(b, inputs, 3)) {
-                Some(c) => (windows.dau[i], windows.wau[i], windows.mau[i]) = (c[0], c[1], c[2]),
-                None => missing.push(i),
+        for i in 0..out {
+            let mut all = true;
+            for (n, s) in series.iter().enumerate() {
+                let inputs: Vec<Option<u64>> = now[i..=i + first]
+                    .iter()
+                    .chain(&s.inputs)
+                    .copied()
+                    .collect();
+                let kept = held[n * out + i]
+                    .as_deref()
+                    .and_then(|b| kept::decode(b, &inputs, 3));
+                match kept {
+                    Some(c) => windows[n].set(i, [c[0], c[1], c[2]]),
+                    None => all = false,
+                }
+            }
+            if !all {
+                missing.push(i);
             }
         }
         let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else {
             return Ok(windows);
         };
         // Output day `i` is day `first + i`; its windows need days `i ..= first + i`.
-        let count = WindowCount::new(hi + first + 1 - lo, first);
-        let counted = count_stored(
-            &format!("a day of {}", frame.spec.event),
-            store,
-            &keys[lo..=hi + first],
-            &count,
-        )
-        .await?;
-        let versions = counted.versions.clone();
-        let got = count.windows(counted);
+        let window = WindowCount::new(hi + first + 1 - lo, first);
+        let what = format!("a day of {}", frame.spec.event);
+        let read = &keys[lo..=hi + first];
+        let (got, versions) = match series.iter().map(|s| s.mask).collect::<Option<Vec<_>>>() {
+            Some(masks) => {
+                let count = ValueWindowCount::new(&frame.spec.event, window, &masks)?;
+                let counted = count_stored(&what, store, read, &count).await?;
+                let versions = counted.versions.clone();
+                (count.windows(counted)?, versions)
+            }
+            None => {
+                let counted = count_stored(&what, store, read, &window).await?;
+                let versions = counted.versions.clone();
+                (vec![window.windows(counted)], versions)
+            }
+        };
+        // The series' own inputs must not have changed while the days were counted.
         let mut keep = Vec::new();
-        for (j, i) in (lo..=hi).enumerate() {
-            (windows.dau[i], windows.wau[i], windows.mau[i]) = (got.dau[j], got.wau[j], got.mau[j]);
-            let counts = [got.dau[j], got.wau[j], got.mau[j]];
-            if let Some(bytes) = kept::encode(&versions[j..=j + first], &counts) {
-                keep.push((names[i].clone(), bytes));
+        for ((n, s), got) in series.iter().enumerate().zip(&got) {
+            let unchanged =
+                s.input_keys.is_empty() || store.versions(&s.input_keys).await? == s.inputs;
+            for (j, i) in (lo..=hi).enumerate() {
+                let counts = [got.dau[j], got.wau[j], got.mau[j]];
+                windows[n].set(i, counts);
+                let inputs: Vec<Option<u64>> = versions[j..=j + first]
+                    .iter()
+                    .chain(&s.inputs)
+                    .copied()
+                    .collect();
+                if unchanged && let Some(bytes) = kept::encode(&inputs, &counts) {
+                    keep.push((names[n][i].clone(), bytes));
+                }
             }
         }
         if !keep.is_empty()
@@ -602,8 +670,11 @@ impl Bitmapist {
         Ok(windows)
     }
 
-    /// Trends per value of `breakdown`, then for the users in none; one fetch (the values'
-    /// users are read restricted to the days' users).
+    /// Trends per value of `breakdown`, then for the users in none. Unfiltered, one walk of
+    /// the days counts every value (each day masked with the value's users), and the
+    /// values of a property keep their counts as plain trends do, with the versions of the
+    /// values' bitmaps besides the days'; filtered, one fetch of the decoded days (the
+    /// values' users read restricted to the days' users).
     pub async fn trends_by(
         &self,
         spec: &TrendsSpec,
@@ -618,9 +689,21 @@ impl Bitmapist {
                 .await?;
             return per_value(breakdown, None, values, |mask| fetched.compute(mask));
         }
-        // Unfiltered: one walk of the days as the store hands them over, each key's days
-        // masked with each value's container and counted per value.
         let frame = self.trends_frame(spec).await?;
+        // A property's values are unique keys with versions, read before the values are
+        // (see `window_counts`); a segment is evaluated at `now`, so nothing is kept of it.
+        let names = match breakdown {
+            Breakdown::Property(prop) => self.property_values(prop).await?,
+            Breakdown::Segments(_) => Vec::new(),
+        };
+        let value_keys: Vec<String> = match breakdown {
+            Breakdown::Property(prop) => names
+                .iter()
+                .map(|v| self.layout().key(&format!("{prop}:{v}"), &Period::unique()))
+                .collect(),
+            Breakdown::Segments(_) => Vec::new(),
+        };
+        let before = self.store().versions(&value_keys).await?;
         let values = self.breakdown_values(breakdown, spec.now, None).await?;
         let masks: Vec<(Vec<u8>, bool)> = values
             .iter()
@@ -629,19 +712,37 @@ impl Bitmapist {
                 Members::AllBut(b) => (crate::store::serialize(b), true),
             })
             .collect();
-        let count = ValueWindowCount::new(
-            &spec.event,
-            WindowCount::new(frame.keys.len(), MONTH - 1),
-            &masks,
-        )?;
-        let counted = count_stored(
-            &format!("a day of {}", spec.event),
-            self.store().as_ref(),
-            &frame.keys,
-            &count,
-        )
-        .await?;
-        let per = count.windows(counted)?;
+        // The named values are the property's values listed before, then "none" (all of
+        // them); a value added or gone meanwhile keeps nothing.
+        let keyed = !names.is_empty()
+            && values.len() == names.len() + 1
+            && values
+                .iter()
+                .zip(&names)
+                .all(|((v, _), n)| v.as_ref() == Some(n));
+        let series: Vec<Series<'_>> = values
+            .iter()
+            .zip(&masks)
+            .enumerate()
+            .map(|(i, ((value, _), mask))| {
+                let (input_keys, inputs) = match (keyed, value_keys.get(i)) {
+                    (true, Some(key)) => (vec![key.clone()], vec![before[i]]),
+                    (true, None) => (value_keys.clone(), before.clone()),
+                    (false, _) => (Vec::new(), vec![None]),
+                };
+                let suffix = match value {
+                    Some(v) => format!("\u{1f}{breakdown}\u{1f}{v}"),
+                    None => format!("\u{1f}{breakdown}\u{1f}\u{1f}{}", value_keys.join("\u{1f}")),
+                };
+                Series {
+                    suffix,
+                    input_keys,
+                    inputs,
+                    mask: Some(mask),
+                }
+            })
+            .collect();
+        let per = self.window_counts(&frame, &series).await?;
         Ok(BrokenDown {
             breakdown: breakdown.to_string(),
             values: values

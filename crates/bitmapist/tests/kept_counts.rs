@@ -98,19 +98,28 @@ async fn stored_days(bm: &Bitmapist) -> HashMap<u32, u128> {
     active
 }
 
-/// The (dau, wau, mau) of the checked trend's 40 days by definition, of the users `keep`
-/// keeps: per window, the users with a day in it.
-fn model(active: &HashMap<u32, u128>, keep: &dyn Fn(u32) -> bool) -> Vec<(u64, u64, u64)> {
-    let window = |e: i64, w: i64| -> u64 {
-        let mask = ((e - w + 1).max(0)..=e).fold(0u128, |m, d| m | 1 << d);
-        active
-            .iter()
-            .filter(|&(&u, &a)| a & mask != 0 && keep(u))
-            .count() as u64
-    };
-    (DAYS - 2 * RANGE as i64..DAYS)
-        .map(|e| (window(e, 1), window(e, 7), window(e, 30)))
-        .collect()
+/// The (dau, wau, mau) of the checked trend's 40 days by definition, per group of users
+/// (`group` of a user; `None` leaves the user out): per window, the users with a day in it.
+fn model<G: std::hash::Hash + Eq>(
+    active: &HashMap<u32, u128>,
+    group: &dyn Fn(u32) -> Option<G>,
+) -> HashMap<G, Vec<(u64, u64, u64)>> {
+    let from = DAYS as usize - 2 * RANGE;
+    let mut out: HashMap<G, Vec<(u64, u64, u64)>> = HashMap::new();
+    for (&u, &days) in active {
+        let Some(g) = group(u) else { continue };
+        let rows = out.entry(g).or_insert_with(|| vec![(0, 0, 0); 2 * RANGE]);
+        // Bit `e` of `within(w)`: a day of the user in `e - w + 1 ..= e`.
+        let within = |w: usize| (0..w).fold(0u128, |m, s| m | days << s);
+        let (week, month) = (within(7), within(30));
+        for (i, row) in rows.iter_mut().enumerate() {
+            let bit = 1u128 << (from + i);
+            row.0 += u64::from(days & bit != 0);
+            row.1 += u64::from(week & bit != 0);
+            row.2 += u64::from(month & bit != 0);
+        }
+    }
+    out
 }
 
 fn spec() -> TrendsSpec {
@@ -133,25 +142,46 @@ async fn trend(bm: &Bitmapist) -> Vec<(u64, u64, u64)> {
     rows(&bm.trends(&spec()).await.expect("trends"))
 }
 
+/// The tiers of the users as the store holds them (the property's value bitmaps, decoded).
+async fn stored_tiers(bm: &Bitmapist) -> HashMap<u32, &'static str> {
+    let keys: Vec<String> = TIERS.iter().map(|t| tier_key(bm, t)).collect();
+    let mut tiers = HashMap::new();
+    let values = bm.store().get(&keys).await.expect("tiers");
+    for (tier, users) in TIERS.iter().zip(values) {
+        for u in users.iter().flat_map(|b| b.iter()) {
+            assert!(tiers.insert(u, *tier).is_none(), "user {u} has two tiers");
+        }
+    }
+    tiers
+}
+
+/// The property's values, in the order a breakdown lists them.
+const TIERS: [&str; 3] = ["bronze", "gold", "silver"];
+
+fn tier_key(bm: &Bitmapist, tier: &str) -> String {
+    bm.layout().key(&format!("tier:{tier}"), &Period::unique())
+}
+
 /// The checked trend against the model, and broken down by `tier`, each value (and the
-/// users in none) against the model of its users.
+/// users in none) against the model of its users, all from what the store holds.
 async fn check(bm: &Bitmapist, what: &str) {
     let active = stored_days(bm).await;
-    assert_eq!(trend(bm).await, model(&active, &|_| true), "{what}");
+    let empty = vec![(0, 0, 0); 2 * RANGE];
+    let all = model(&active, &|_| Some(()));
+    assert_eq!(&trend(bm).await, all.get(&()).unwrap_or(&empty), "{what}");
+    let tiers = stored_tiers(bm).await;
+    let per = model(&active, &|u| Some(tiers.get(&u).copied()));
     let by = bm
         .trends_by(&spec(), &Breakdown::Property("tier".into()))
         .await
         .expect("by tier");
     let names: Vec<Option<&str>> = by.values.iter().map(|v| v.value.as_deref()).collect();
-    assert_eq!(
-        names,
-        [Some("bronze"), Some("gold"), Some("silver"), None],
-        "{what}: the values"
-    );
+    let want: Vec<Option<&str>> = TIERS.iter().map(|t| Some(*t)).chain([None]).collect();
+    assert_eq!(names, want, "{what}: the values");
     for value in &by.values {
         let name = value.value.as_deref();
-        let want = model(&active, &|u| tier_of(u) == name);
-        assert_eq!(rows(&value.result), want, "{what}: tier {name:?}");
+        let want = per.get(&name).unwrap_or(&empty);
+        assert_eq!(&rows(&value.result), want, "{what}: tier {name:?}");
     }
 }
 
@@ -312,6 +342,22 @@ async fn kept_trends_follow_every_change() {
         .expect("unmark");
         bm.store().flush().await.expect("flush");
         check(&bm, "unmarks").await;
+        let name = format!("trends:{}\u{1f}tier\u{1f}gold", day_key(&bm, 50));
+        assert!(
+            store.get_derived(&[name]).await.expect("derived")[0].is_some(),
+            "a value's trend is kept"
+        );
+        // A user moves from one value to another: both values' windows change.
+        let active_gold = *users_of(49)
+            .iter()
+            .find(|&&u| tier_of(u) == Some("gold"))
+            .expect("a gold user");
+        bm.set_property("tier", "silver", active_gold)
+            .await
+            .expect("move");
+        check(&bm, "a user moved, not committed").await;
+        bm.store().flush().await.expect("flush");
+        check(&bm, "a user moved").await;
         bm.store()
             .delete(&[day_key(&bm, 47)])
             .await
@@ -389,8 +435,9 @@ fn child_file() -> Option<PathBuf> {
     std::env::var_os(CHILD_FILE).map(PathBuf::from)
 }
 
-/// The child of the SIGKILL test: late marks on past days, each committed, each followed by
-/// a trend that keeps its windows, in a loop until killed.
+/// The child of the SIGKILL test: late marks on past days and tiers for the marked users,
+/// each committed, each followed by trends (plain and by tier) that keep their windows, in
+/// a loop until killed.
 #[test]
 #[ignore = "child process of the SIGKILL test"]
 fn kept_crash_child() {
@@ -407,8 +454,14 @@ fn kept_crash_child() {
             bm.mark_events([(EVENT, 4_000_000 + n, at(d))], MarkOptions::default())
                 .await
                 .expect("mark");
+            bm.set_property("tier", TIERS[n as usize % 3], 4_000_000 + n)
+                .await
+                .expect("tier");
             bm.store().flush().await.expect("flush");
             trend(&bm).await;
+            bm.trends_by(&spec(), &Breakdown::Property("tier".into()))
+                .await
+                .expect("by tier");
             writeln!(stdout, "KEPT {n}").expect("stdout");
             stdout.flush().expect("stdout");
         }
