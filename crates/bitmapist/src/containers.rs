@@ -29,6 +29,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::Result;
+use crate::segment::Members;
 use crate::store::{DenseContainer, DenseParts, SpanVisitor, Store};
 
 /// The words of a container, all zero.
@@ -233,4 +234,74 @@ pub(crate) async fn count_stored<C: ContainerCount>(
         states,
         versions,
     })
+}
+
+/// A breakdown value's users serialized, and whether the value is every user but them: what
+/// [`ValueMasks`] takes apart.
+pub(crate) type ValueMask = (Vec<u8>, bool);
+
+/// Serializes breakdown values' users for [`ValueMasks`].
+pub(crate) fn value_masks<'v>(values: impl Iterator<Item = &'v Members>) -> Vec<ValueMask> {
+    values
+        .map(|m| match m {
+            Members::In(b) => (crate::store::serialize(b), false),
+            Members::AllBut(b) => (crate::store::serialize(b), true),
+        })
+        .collect()
+}
+
+/// Breakdown values' users taken apart, to mask days container by container: a count per
+/// value on one walk of the days (each day's container ANDed with the value's).
+pub(crate) struct ValueMasks<'m> {
+    /// Per value: its users' containers, their keys, and whether the value is every user
+    /// but them.
+    values: Vec<(DenseParts<'m>, Vec<u16>, bool)>,
+    /// What errors name.
+    what: String,
+}
+
+impl<'m> ValueMasks<'m> {
+    /// Reads the headers of `masks` (errors name `what`).
+    pub(crate) fn new(what: String, masks: &[&'m ValueMask]) -> Result<Self> {
+        let values = masks
+            .iter()
+            .map(|&(bytes, all_but)| {
+                let parts = DenseParts::read(&what, bytes)?;
+                let keys = parts.keys().collect();
+                Ok((parts, keys, *all_but))
+            })
+            .collect::<Result<_>>()?;
+        Ok(ValueMasks { values, what })
+    }
+
+    /// How many values.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Writes into `masked` (resized) `days` ANDed with value `v`'s words of container
+    /// `key`.
+    pub(crate) fn mask(
+        &self,
+        v: usize,
+        key: u16,
+        days: &[DenseContainer],
+        masked: &mut Vec<DenseContainer>,
+    ) -> Result<()> {
+        let (parts, keys, all_but) = &self.values[v];
+        let mut mask = ZERO;
+        if let Ok(i) = keys.binary_search(&key) {
+            parts.write(&self.what, i, &mut mask)?;
+        }
+        if *all_but {
+            mask.iter_mut().for_each(|w| *w = !*w);
+        }
+        masked.resize(days.len(), ZERO);
+        for (m, day) in masked.iter_mut().zip(days) {
+            m.iter_mut()
+                .zip(day.iter().zip(&mask))
+                .for_each(|(m, (d, k))| *m = d & k);
+        }
+        Ok(())
+    }
 }

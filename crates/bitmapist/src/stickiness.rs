@@ -25,10 +25,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::containers::{ContainerCount, Counted, ZERO, count_stored};
+use crate::containers::{
+    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_stored, value_masks,
+};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
-use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
+use crate::segment::{
+    Breakdown, BreakdownValue, BrokenDown, Members, filtered, masked_count, per_value,
+};
 use crate::store::DenseContainer;
 
 /// Users of one event by the number of days of one week or month they were active on.
@@ -392,28 +396,61 @@ impl Bitmapist {
         Ok(self.stickiness_fetch(spec, false).await?.stickiness(None))
     }
 
-    /// Stickiness per value of `breakdown`, then for the users in none; one fetch.
+    /// Stickiness per value of `breakdown`, then for the users in none. Unfiltered, one walk
+    /// of the period's days counts every value (each day masked with the value's users);
+    /// filtered, one fetch of the "at least k days" sets, masked per value.
     pub async fn stickiness_by(
         &self,
         spec: &StickinessSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Stickiness>> {
         let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
-        let fetched = self.stickiness_fetch(spec, true).await?;
-        let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
-        let values = self
-            .breakdown_values(breakdown, spec.at, Some(&users))
-            .await?;
-        per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)))
+        if !spec.segments.is_empty() {
+            let fetched = self.stickiness_fetch(spec, true).await?;
+            let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
+            let values = self
+                .breakdown_values(breakdown, spec.at, Some(&users))
+                .await?;
+            return per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)));
+        }
+        let frame = self.stickiness_frame(spec).await?;
+        let values = self.breakdown_values(breakdown, spec.at, None).await?;
+        let masks = value_masks(values.iter().map(|(_, m)| m));
+        let masks: Vec<&ValueMask> = masks.iter().collect();
+        let count = ValueDayCount {
+            day: DayCount::new(frame.keys.len(), frame.days, false)?,
+            masks: ValueMasks::new(format!("a breakdown value of {}", spec.event), &masks)?,
+        };
+        let counted = count_stored(
+            &format!("a day of {}", spec.event),
+            self.store().as_ref(),
+            &frame.keys,
+            &count,
+        )
+        .await?;
+        let per = count.at_least(counted)?;
+        Ok(BrokenDown {
+            breakdown: breakdown.to_string(),
+            values: values
+                .into_iter()
+                .zip(per)
+                .map(|((value, _), at_least)| BreakdownValue {
+                    value,
+                    result: StickinessFetched {
+                        event: spec.event.clone(),
+                        period: frame.period,
+                        at_least,
+                        pruned: frame.pruned,
+                    }
+                    .stickiness(None),
+                })
+                .collect(),
+        })
     }
 
-    /// The period's day bitmaps in one batch, as the store serializes them, folded (see
-    /// [`Stickiness`] and [`DayCount`]); the users themselves with `sets` or segments.
-    pub(crate) async fn stickiness_fetch(
-        &self,
-        spec: &StickinessSpec,
-        sets: bool,
-    ) -> Result<StickinessFetched> {
+    /// The period of `spec`, the keys of its days that have started by `at`, and whether
+    /// the retention policy pruned its first day.
+    async fn stickiness_frame(&self, spec: &StickinessSpec) -> Result<StickinessFrame> {
         let (event, time_group, at) = (spec.event.as_str(), spec.time_group, spec.at);
         check_event(event)?;
         if !matches!(time_group, TimeGroup::Weeks | TimeGroup::Months) {
@@ -432,12 +469,32 @@ impl Bitmapist {
             .filter(|d| d.start().is_some_and(|s| s <= local_at))
             .map(|d| layout.key(event, d))
             .collect();
+        // Days are pruned oldest first: the period's first day decides.
+        let horizon = self.pruned_horizon().await?;
+        let pruned = days.first().is_some_and(|d| horizon.is_pruned(d));
+        Ok(StickinessFrame {
+            period,
+            keys,
+            days: days.len(),
+            pruned,
+        })
+    }
+
+    /// The period's day bitmaps as the store serializes them, folded (see [`Stickiness`]
+    /// and [`DayCount`]); the users themselves with `sets` or segments.
+    pub(crate) async fn stickiness_fetch(
+        &self,
+        spec: &StickinessSpec,
+        sets: bool,
+    ) -> Result<StickinessFetched> {
+        let frame = self.stickiness_frame(spec).await?;
+        let (event, at) = (spec.event.as_str(), spec.at);
         let segmented = !spec.segments.is_empty();
-        let count = DayCount::new(keys.len(), days.len(), sets || segmented)?;
+        let count = DayCount::new(frame.keys.len(), frame.days, sets || segmented)?;
         let walked = count_stored(
             &format!("a day of {event}"),
             self.store().as_ref(),
-            &keys,
+            &frame.keys,
             &count,
         )
         .await?;
@@ -454,15 +511,83 @@ impl Bitmapist {
                 .collect();
             at_least.counts = at_least.sets.iter().map(Bitmap::count).collect();
         }
-        // Days are pruned oldest first: the period's first day decides.
-        let horizon = self.pruned_horizon().await?;
-        let pruned = days.first().is_some_and(|d| horizon.is_pruned(d));
         Ok(StickinessFetched {
             event: event.to_string(),
-            period,
+            period: frame.period,
             at_least,
-            pruned,
+            pruned: frame.pruned,
         })
+    }
+}
+
+/// What a stickiness reads: see [`Bitmapist::stickiness_frame`].
+struct StickinessFrame {
+    period: Period,
+    keys: Vec<String>,
+    /// The number of days of the period (read or not).
+    days: usize,
+    pruned: bool,
+}
+
+/// Counts [`DayCount`]'s counts once per breakdown value: on each container key, the days
+/// masked with the value's users ([`ValueMasks`]). The days are read once for all values.
+struct ValueDayCount<'m> {
+    day: DayCount,
+    masks: ValueMasks<'m>,
+}
+
+/// A thread's counts per value, the masked days, and the first error met masking.
+struct ValueDays {
+    per: Vec<<DayCount as ContainerCount>::State>,
+    masked: Vec<DenseContainer>,
+    error: Option<Error>,
+}
+
+impl ContainerCount for ValueDayCount<'_> {
+    type State = ValueDays;
+
+    fn init(&self) -> ValueDays {
+        ValueDays {
+            per: (0..self.masks.len()).map(|_| self.day.init()).collect(),
+            masked: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn add(&self, state: &mut ValueDays, key: u16, days: &[DenseContainer]) {
+        for (v, per) in state.per.iter_mut().enumerate() {
+            match self.masks.mask(v, key, days, &mut state.masked) {
+                Ok(()) => self.day.add(per, key, &state.masked),
+                Err(e) => {
+                    state.error.get_or_insert(e);
+                }
+            }
+        }
+    }
+}
+
+impl ValueDayCount<'_> {
+    /// Each value's users by their number of days, from the walk's answer.
+    fn at_least(&self, counted: Counted<ValueDays>) -> Result<Vec<AtLeast>> {
+        let mut per: Vec<Vec<_>> = (0..self.masks.len()).map(|_| Vec::new()).collect();
+        for state in counted.states {
+            if let Some(e) = state.error {
+                return Err(e);
+            }
+            per.iter_mut()
+                .zip(state.per)
+                .for_each(|(all, one)| all.push(one));
+        }
+        Ok(per
+            .into_iter()
+            .map(|states| {
+                self.day.at_least(Counted {
+                    lens: Vec::new(),
+                    states,
+                    versions: Vec::new(),
+                })
+            })
+            .collect())
     }
 }
 

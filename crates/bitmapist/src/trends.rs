@@ -43,12 +43,14 @@ use serde::{Deserialize, Serialize};
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::cohort::MAX_COHORT_SIZE;
-use crate::containers::{ContainerCount, Counted, ZERO, count_held, count_stored};
+use crate::containers::{
+    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_held, count_stored, value_masks,
+};
 use crate::error::{Argument, Error, Result};
 use crate::kept;
 use crate::period::{Period, TimeGroup};
 use crate::segment::{Breakdown, BreakdownValue, BrokenDown, Members, filtered, per_value};
-use crate::store::{DenseContainer, DenseParts};
+use crate::store::DenseContainer;
 
 /// The weekly window, in days.
 const WEEK: usize = 7;
@@ -238,49 +240,26 @@ impl WindowCount {
 }
 
 /// Counts [`WindowCount`]'s windows once per breakdown value: on each container key, every
-/// day masked with the value's users (their words of that key), then counted as the plain
-/// windows are, with `dau` the masked days' sizes. The days are read once for all values.
+/// day masked with the value's users ([`ValueMasks`]), then counted as the plain windows
+/// are, with `dau` the masked days' sizes. The days are read once for all values.
 struct ValueWindowCount<'m> {
     windows: WindowCount,
-    /// Per value: its users taken apart, their container keys, and whether the value is
-    /// every user but them.
-    masks: Vec<(DenseParts<'m>, Vec<u16>, bool)>,
-    /// What errors name.
-    what: String,
+    masks: ValueMasks<'m>,
 }
 
 impl<'m> ValueWindowCount<'m> {
-    /// The count of `windows` per value of `masks` (a value's users serialized, and whether
-    /// it is every user but them).
-    fn new(event: &str, windows: WindowCount, masks: &[&'m (Vec<u8>, bool)]) -> Result<Self> {
-        let what = format!("a breakdown value of {event}");
-        let masks = masks
-            .iter()
-            .map(|&(bytes, all_but)| {
-                let parts = DenseParts::read(&what, bytes)?;
-                let keys = parts.keys().collect();
-                Ok((parts, keys, *all_but))
-            })
-            .collect::<Result<_>>()?;
+    /// The count of `windows` per value of `masks`.
+    fn new(event: &str, windows: WindowCount, masks: &[&'m ValueMask]) -> Result<Self> {
         Ok(ValueWindowCount {
             windows,
-            masks,
-            what,
+            masks: ValueMasks::new(format!("a breakdown value of {event}"), masks)?,
         })
     }
 
     /// Each value's windows from the walk's answer.
     fn windows(&self, counted: Counted<ValueWindows>) -> Result<Vec<Windows>> {
         let out = self.windows.out;
-        let mut per: Vec<Windows> = self
-            .masks
-            .iter()
-            .map(|_| Windows {
-                dau: vec![0; out],
-                wau: vec![0; out],
-                mau: vec![0; out],
-            })
-            .collect();
+        let mut per: Vec<Windows> = (0..self.masks.len()).map(|_| Windows::zero(out)).collect();
         for state in counted.states {
             if let Some(e) = state.error {
                 return Err(e);
@@ -311,9 +290,7 @@ impl ContainerCount for ValueWindowCount<'_> {
     fn init(&self) -> ValueWindows {
         let out = self.windows.out;
         ValueWindows {
-            values: self
-                .masks
-                .iter()
+            values: (0..self.masks.len())
                 .map(|_| (vec![0; out], vec![0; out], vec![0; out]))
                 .collect(),
             masked: Vec::new(),
@@ -324,25 +301,10 @@ impl ContainerCount for ValueWindowCount<'_> {
 
     fn add(&self, state: &mut ValueWindows, key: u16, days: &[DenseContainer]) {
         let first = self.windows.first;
-        state.masked.resize(days.len(), ZERO);
-        let mut mask = ZERO;
-        for ((parts, keys, all_but), (dau, wau, mau)) in self.masks.iter().zip(&mut state.values) {
-            match keys.binary_search(&key) {
-                Ok(i) => {
-                    if let Err(e) = parts.write(&self.what, i, &mut mask) {
-                        state.error.get_or_insert(e);
-                        continue;
-                    }
-                }
-                Err(_) => mask = ZERO,
-            }
-            if *all_but {
-                mask.iter_mut().for_each(|w| *w = !*w);
-            }
-            for (m, day) in state.masked.iter_mut().zip(days) {
-                m.iter_mut()
-                    .zip(day.iter().zip(&mask))
-                    .for_each(|(m, (d, k))| *m = d & k);
+        for (v, (dau, wau, mau)) in state.values.iter_mut().enumerate() {
+            if let Err(e) = self.masks.mask(v, key, days, &mut state.masked) {
+                state.error.get_or_insert(e);
+                continue;
             }
             for (d, day) in dau.iter_mut().zip(&state.masked[first..]) {
                 *d += count(day);
@@ -401,7 +363,7 @@ struct Series<'m> {
     inputs: Vec<Option<u64>>,
     /// The value's users serialized, and whether the value is every user but them; `None`:
     /// every user.
-    mask: Option<&'m (Vec<u8>, bool)>,
+    mask: Option<&'m ValueMask>,
 }
 
 /// A running prefix and one block of suffixes, for [`rolling_add`].
@@ -705,13 +667,7 @@ impl Bitmapist {
         };
         let before = self.store().versions(&value_keys).await?;
         let values = self.breakdown_values(breakdown, spec.now, None).await?;
-        let masks: Vec<(Vec<u8>, bool)> = values
-            .iter()
-            .map(|(_, m)| match m {
-                Members::In(b) => (crate::store::serialize(b), false),
-                Members::AllBut(b) => (crate::store::serialize(b), true),
-            })
-            .collect();
+        let masks = value_masks(values.iter().map(|(_, m)| m));
         // The named values are the property's values listed before, then "none" (all of
         // them); a value added or gone meanwhile keeps nothing.
         let keyed = !names.is_empty()

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use bitmapist::{
     Bitmapist, Breakdown, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
-    ReadOnlyEmbeddedStore, Store, TrendsSpec, backup_file,
+    ReadOnlyEmbeddedStore, StickinessSpec, Store, TimeGroup, TrendsSpec, backup_file,
 };
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::common;
 
@@ -182,6 +182,34 @@ async fn check(bm: &Bitmapist, what: &str) {
         let name = value.value.as_deref();
         let want = per.get(&name).unwrap_or(&empty);
         assert_eq!(&rows(&value.result), want, "{what}: tier {name:?}");
+    }
+    // This month's stickiness by tier: per user, its days of the month so far.
+    let month = StickinessSpec::new(EVENT)
+        .time_group(TimeGroup::Months)
+        .at(now());
+    let by = bm
+        .stickiness_by(&month, &Breakdown::Property("tier".into()))
+        .await
+        .expect("stickiness by tier");
+    let first = (0..DAYS)
+        .rev()
+        .find(|&d| date(d).day() == 1)
+        .expect("the first of the month");
+    let in_month = (first..DAYS).fold(0u128, |m, d| m | 1 << d);
+    let mut want: HashMap<Option<&str>, Vec<u64>> = HashMap::new();
+    for (&u, &days) in &active {
+        let k = (days & in_month).count_ones() as usize;
+        if k > 0 {
+            want.entry(tiers.get(&u).copied())
+                .or_insert_with(|| vec![0; 31])[k - 1] += 1;
+        }
+    }
+    for value in &by.values {
+        let name = value.value.as_deref();
+        let got = &value.result.days;
+        let mut want = want.remove(&name).unwrap_or_else(|| vec![0; 31]);
+        want.truncate(got.len());
+        assert_eq!(got, &want, "{what}: stickiness of tier {name:?}");
     }
 }
 
