@@ -25,14 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::containers::{
-    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_stored, value_masks,
-};
+use crate::containers::{ContainerCount, Counted, ZERO, count_stored};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
-use crate::segment::{
-    Breakdown, BreakdownValue, BrokenDown, Members, filtered, masked_count, per_value,
-};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 use crate::store::DenseContainer;
 
 /// Users of one event by the number of days of one week or month they were active on.
@@ -396,56 +392,22 @@ impl Bitmapist {
         Ok(self.stickiness_fetch(spec, false).await?.stickiness(None))
     }
 
-    /// Stickiness per value of `breakdown`, then for the users in none. Unfiltered, one walk
-    /// of the period's days counts every value (each day masked with the value's users);
-    /// filtered, one fetch of the "at least k days" sets, masked per value.
+    /// Stickiness per value of `breakdown`, then for the users in none: one walk of the
+    /// period's days builds the "at least k days" sets, and each value counts its users in
+    /// them (a walk per value, masking the days, costs more: the fold is the work, not the
+    /// read).
     pub async fn stickiness_by(
         &self,
         spec: &StickinessSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Stickiness>> {
         let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
-        if !spec.segments.is_empty() {
-            let fetched = self.stickiness_fetch(spec, true).await?;
-            let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
-            let values = self
-                .breakdown_values(breakdown, spec.at, Some(&users))
-                .await?;
-            return per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)));
-        }
-        let frame = self.stickiness_frame(spec).await?;
-        let values = self.breakdown_values(breakdown, spec.at, None).await?;
-        let masks = value_masks(values.iter().map(|(_, m)| m));
-        let masks: Vec<&ValueMask> = masks.iter().collect();
-        let count = ValueDayCount {
-            day: DayCount::new(frame.keys.len(), frame.days, false)?,
-            masks: ValueMasks::new(format!("a breakdown value of {}", spec.event), &masks)?,
-        };
-        let counted = count_stored(
-            &format!("a day of {}", spec.event),
-            self.store().as_ref(),
-            &frame.keys,
-            &count,
-        )
-        .await?;
-        let per = count.at_least(counted)?;
-        Ok(BrokenDown {
-            breakdown: breakdown.to_string(),
-            values: values
-                .into_iter()
-                .zip(per)
-                .map(|((value, _), at_least)| BreakdownValue {
-                    value,
-                    result: StickinessFetched {
-                        event: spec.event.clone(),
-                        period: frame.period,
-                        at_least,
-                        pruned: frame.pruned,
-                    }
-                    .stickiness(None),
-                })
-                .collect(),
-        })
+        let fetched = self.stickiness_fetch(spec, true).await?;
+        let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
+        let values = self
+            .breakdown_values(breakdown, spec.at, Some(&users))
+            .await?;
+        per_value(breakdown, None, values, |mask| Ok(fetched.stickiness(mask)))
     }
 
     /// The period of `spec`, the keys of its days that have started by `at`, and whether
@@ -527,68 +489,6 @@ struct StickinessFrame {
     /// The number of days of the period (read or not).
     days: usize,
     pruned: bool,
-}
-
-/// Counts [`DayCount`]'s counts once per breakdown value: on each container key, the days
-/// masked with the value's users ([`ValueMasks`]). The days are read once for all values.
-struct ValueDayCount<'m> {
-    day: DayCount,
-    masks: ValueMasks<'m>,
-}
-
-/// A thread's counts per value, the masked days, and the first error met masking.
-struct ValueDays {
-    per: Vec<<DayCount as ContainerCount>::State>,
-    masked: Vec<DenseContainer>,
-    error: Option<Error>,
-}
-
-impl ContainerCount for ValueDayCount<'_> {
-    type State = ValueDays;
-
-    fn init(&self) -> ValueDays {
-        ValueDays {
-            per: (0..self.masks.len()).map(|_| self.day.init()).collect(),
-            masked: Vec::new(),
-            error: None,
-        }
-    }
-
-    fn add(&self, state: &mut ValueDays, key: u16, days: &[DenseContainer]) {
-        for (v, per) in state.per.iter_mut().enumerate() {
-            match self.masks.mask(v, key, days, &mut state.masked) {
-                Ok(()) => self.day.add(per, key, &state.masked),
-                Err(e) => {
-                    state.error.get_or_insert(e);
-                }
-            }
-        }
-    }
-}
-
-impl ValueDayCount<'_> {
-    /// Each value's users by their number of days, from the walk's answer.
-    fn at_least(&self, counted: Counted<ValueDays>) -> Result<Vec<AtLeast>> {
-        let mut per: Vec<Vec<_>> = (0..self.masks.len()).map(|_| Vec::new()).collect();
-        for state in counted.states {
-            if let Some(e) = state.error {
-                return Err(e);
-            }
-            per.iter_mut()
-                .zip(state.per)
-                .for_each(|(all, one)| all.push(one));
-        }
-        Ok(per
-            .into_iter()
-            .map(|states| {
-                self.day.at_least(Counted {
-                    lens: Vec::new(),
-                    states,
-                    versions: Vec::new(),
-                })
-            })
-            .collect())
-    }
 }
 
 #[cfg(test)]
