@@ -15,8 +15,13 @@
 //! the store for the bitmaps a span of containers at a time
 //! ([`Store::get_serialized_spans`]), on the store's threads, and counts each span as
 //! [`count_held`] does; the embedded file then never holds more than a span of every bitmap
-//! in memory. The answer is each bitmap's number of set bits (from the serialization
-//! headers, summed over spans) and one state per share and span, for the caller to add up.
+//! in memory; each of the store's threads keeps one state and one key's words from span to
+//! span. The answer is each bitmap's number of set bits (from the serialization headers,
+//! summed over spans), one state per thread, for the caller to add up, and the bitmaps'
+//! versions as the store read them (for [`kept`](crate::kept) counts).
+//!
+//! A breakdown counts each value on the same walk: [`ValueMasks`] ANDs every day's
+//! container with the value's users' container before the count.
 //!
 //! **Memory.** Per thread one key's words of every bitmap (209 days: 1.7 MB), plus the
 //! count's state; for [`count_stored`] what the store holds per span.

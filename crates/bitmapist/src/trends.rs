@@ -10,9 +10,12 @@
 //! are the days' versions now. The other days' windows are counted from the days they need
 //! (usually the last 30: only the windows that reach today change), as the store hands them
 //! over a span of containers at a time ([`count_stored`]: nothing decoded, no cache insert),
-//! and kept. Filtered and broken-down trends fetch the days once, decoded
-//! ([`trends_fetch`](Bitmapist::trends_fetch)), read the segments restricted to those days'
-//! users, and [`compute`](TrendsData::compute) masks the days with a breakdown value.
+//! and kept. Trends broken down by value do the same per value on one walk, each day masked
+//! with the value's users container by container ([`ValueMasks`]); a property's values keep
+//! their counts with the versions of the values' bitmaps too. Filtered trends fetch the days
+//! once, decoded ([`trends_fetch`](Bitmapist::trends_fetch)), read the segments restricted
+//! to those days' users, and [`compute`](TrendsData::compute) masks the days with a
+//! breakdown value.
 //!
 //! A union's size is the sum of its sizes per roaring container (users `65536 k ..
 //! 65536 k + 65535`), so the windows are counted one container key at a time
