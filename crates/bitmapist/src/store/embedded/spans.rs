@@ -34,9 +34,9 @@
 //! - The spans are disjoint, ascending within each thread, and cover every container of
 //!   every bitmap exactly once; a bitmap without containers in a span (or missing) is
 //!   handed over empty.
-//! - Each thread reads in its own read transaction. Where another process commits to the
-//!   file meanwhile (a read-only handle), two spans may come from different commits; each
-//!   container is one commit's (see [`in_threads`](super::in_threads)).
+//! - Each thread reads in its own read transaction, all of one commit: the writable store
+//!   holds off commits for the whole walk (its flush lock), and a read-only handle sees one
+//!   snapshot. So the versions read before the walk name what it reads (see `versions.rs`).
 //! - Nothing read is cached, and nothing is decoded here.
 //!
 //! # What a crash can lose
