@@ -241,6 +241,33 @@ pub(crate) async fn count_stored<C: ContainerCount>(
     })
 }
 
+/// Evaluates an expression compiled for the best SIMD level this CPU has (`fearless_simd`'s
+/// runtime dispatch: SSE4.2 with `popcnt`, AVX2, or AVX-512 with `vpopcntq`), so that the
+/// word loops in it (ANDs, ORs and `count_ones` sums over containers) are vectorized. What
+/// it calls must be `#[inline(always)]` to be compiled that way (a function that is not
+/// inlined is compiled for the baseline CPU).
+macro_rules! vectorized {
+    ($e:expr) => {
+        fearless_simd::dispatch!(fearless_simd::Level::new(), _simd => $e)
+    };
+}
+pub(crate) use vectorized;
+
+/// The number of bits set in both `a` and `b`.
+#[inline(always)]
+pub(crate) fn and_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x & y).count_ones()))
+        .sum()
+}
+
+/// The number of bits set in `a`.
+#[inline(always)]
+pub(crate) fn count_words(a: &DenseContainer) -> u64 {
+    a.iter().map(|x| u64::from(x.count_ones())).sum()
+}
+
 /// A breakdown value's users serialized, and whether the value is every user but them: what
 /// [`ValueMasks`] takes apart.
 pub(crate) type ValueMask = (Vec<u8>, bool);

@@ -1,11 +1,15 @@
 //! Counting many events over many periods in one batch: the table behind the dashboard's
 //! overview and the CLI's `events`, one store round trip per kind of period.
 
+use std::ops::Range;
+
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
+use crate::containers::{ContainerCount, ZERO, and_count, count_stored, count_words, vectorized};
 use crate::error::Result;
 use crate::period::Period;
 use crate::segment::{Breakdown, BreakdownValue, BrokenDown, Members, disjoint, masked_count};
+use crate::store::DenseContainer;
 
 use chrono::{DateTime, Utc};
 
@@ -207,6 +211,9 @@ impl Bitmapist {
         spec: &CountSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Vec<Vec<u64>>>> {
+        if let (Breakdown::Property(prop), true) = (breakdown, spec.segments.is_empty()) {
+            return self.count_by_property(spec, breakdown, prop).await;
+        }
         let fetched = self.count_fetch(spec).await?;
         let filter = self.segment_filter(&spec.segments, spec.now, None).await?;
         let mut values = self.breakdown_values(breakdown, spec.now, None).await?;
@@ -241,6 +248,66 @@ impl Bitmapist {
                 result: none,
             });
         }
+        Ok(BrokenDown {
+            breakdown: breakdown.to_string(),
+            values: out,
+        })
+    }
+
+    /// [`Bitmapist::count_by`] of an unfiltered spec by a property: the cells and the
+    /// property's values read as the store serializes them, a span of containers at a time,
+    /// and counted container by container ([`CellCount`]); nothing is decoded or cached.
+    async fn count_by_property(
+        &self,
+        spec: &CountSpec,
+        breakdown: &Breakdown,
+        prop: &str,
+    ) -> Result<BrokenDown<Vec<Vec<u64>>>> {
+        let (names, value_keys) = self.breakdown_property(prop).await?;
+        let layout = self.layout();
+        let mut keys = Vec::new();
+        let mut cells = Vec::new();
+        for event in &spec.events {
+            check_event(event)?;
+            for period in &spec.periods {
+                let of_cell = layout.keys(event, period);
+                cells.push(keys.len()..keys.len() + of_cell.len());
+                keys.extend(of_cell);
+            }
+        }
+        let values = keys.len()..keys.len() + value_keys.len();
+        keys.extend(value_keys);
+        let count = CellCount { cells, values };
+        let counted =
+            count_stored("a cell of a count", self.store().as_ref(), &keys, &count).await?;
+        // Per cell: its users, its users of each value, its users of some value.
+        let per = names.len() + 2;
+        let mut sums = vec![0u64; count.cells.len() * per];
+        for state in counted.states {
+            sums.iter_mut().zip(state.counts).for_each(|(a, b)| *a += b);
+        }
+        let columns = spec.periods.len();
+        let table = |column: &dyn Fn(&[u64]) -> u64| -> Vec<Vec<u64>> {
+            (0..spec.events.len())
+                .map(|e| {
+                    (0..columns)
+                        .map(|p| column(&sums[(e * columns + p) * per..][..per]))
+                        .collect()
+                })
+                .collect()
+        };
+        let mut out: Vec<BreakdownValue<Vec<Vec<u64>>>> = names
+            .into_iter()
+            .enumerate()
+            .map(|(v, name)| BreakdownValue {
+                value: Some(name),
+                result: table(&|c| c[1 + v]),
+            })
+            .collect();
+        out.push(BreakdownValue {
+            value: None,
+            result: table(&|c| c[0].saturating_sub(c[per - 1])),
+        });
         Ok(BrokenDown {
             breakdown: breakdown.to_string(),
             values: out,
@@ -287,5 +354,71 @@ impl Bitmapist {
             })
             .collect();
         Ok(CountFetched { cells })
+    }
+}
+
+/// Counts, container key by container key, each cell's users (a cell is the union of its
+/// keys' bitmaps: a year is its months), its users of each value of a property, and its
+/// users of some value (for "none", which is the rest, whether or not the values overlap).
+/// The word loops run vectorized (`containers::vectorized!`).
+struct CellCount {
+    /// Each cell's bitmaps among the walk's, in order.
+    cells: Vec<Range<usize>>,
+    /// The values' bitmaps among the walk's.
+    values: Range<usize>,
+}
+
+/// A thread's counts (per cell: its users, then per value, then of some value) and scratch
+/// words for a cell's union and the values' union.
+struct CellCounts {
+    counts: Vec<u64>,
+    cell: Box<DenseContainer>,
+    any: Box<DenseContainer>,
+}
+
+impl ContainerCount for CellCount {
+    type State = CellCounts;
+
+    fn init(&self) -> CellCounts {
+        CellCounts {
+            counts: vec![0; self.cells.len() * (self.values.len() + 2)],
+            cell: Box::new(ZERO),
+            any: Box::new(ZERO),
+        }
+    }
+
+    fn add(&self, state: &mut CellCounts, _: u16, days: &[DenseContainer]) {
+        vectorized!(self.add_words(state, days));
+    }
+}
+
+impl CellCount {
+    #[inline(always)]
+    fn add_words(&self, state: &mut CellCounts, bitmaps: &[DenseContainer]) {
+        let values = &bitmaps[self.values.clone()];
+        let any = &mut *state.any;
+        *any = values.first().copied().unwrap_or(ZERO);
+        for v in values.iter().skip(1) {
+            any.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
+        }
+        let per = values.len() + 2;
+        for (cell, counts) in self.cells.iter().zip(state.counts.chunks_mut(per)) {
+            let words: &DenseContainer = match &bitmaps[cell.clone()] {
+                [one] => one,
+                several => {
+                    let union = &mut *state.cell;
+                    *union = several.first().copied().unwrap_or(ZERO);
+                    for b in several.iter().skip(1) {
+                        union.iter_mut().zip(b).for_each(|(a, b)| *a |= b);
+                    }
+                    union
+                }
+            };
+            counts[0] += count_words(words);
+            for (n, v) in counts[1..].iter_mut().zip(values) {
+                *n += and_count(words, v);
+            }
+            counts[per - 1] += and_count(words, any);
+        }
     }
 }

@@ -47,7 +47,8 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::cohort::MAX_COHORT_SIZE;
 use crate::containers::{
-    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_held, count_stored, value_masks,
+    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_held, count_stored, count_words,
+    value_masks, vectorized,
 };
 use crate::error::{Argument, Error, Result};
 use crate::kept;
@@ -212,8 +213,10 @@ impl ContainerCount for WindowCount {
     }
 
     fn add(&self, (wau, mau, scratch): &mut Self::State, _: u16, days: &[DenseContainer]) {
-        rolling_add(days, WEEK, self.first, wau, scratch);
-        rolling_add(days, MONTH, self.first, mau, scratch);
+        vectorized!({
+            rolling_add(days, WEEK, self.first, wau, scratch);
+            rolling_add(days, MONTH, self.first, mau, scratch);
+        });
     }
 }
 
@@ -309,11 +312,14 @@ impl ContainerCount for ValueWindowCount<'_> {
                 state.error.get_or_insert(e);
                 continue;
             }
-            for (d, day) in dau.iter_mut().zip(&state.masked[first..]) {
-                *d += count(day);
-            }
-            rolling_add(&state.masked, WEEK, first, wau, &mut state.scratch);
-            rolling_add(&state.masked, MONTH, first, mau, &mut state.scratch);
+            let (masked, scratch) = (&state.masked, &mut state.scratch);
+            vectorized!({
+                for (d, day) in dau.iter_mut().zip(&masked[first..]) {
+                    *d += count_words(day);
+                }
+                rolling_add(masked, WEEK, first, wau, scratch);
+                rolling_add(masked, MONTH, first, mau, scratch);
+            });
         }
     }
 }
@@ -384,10 +390,12 @@ impl Scratch {
     }
 }
 
+#[inline(always)]
 fn or_into(acc: &mut DenseContainer, day: &DenseContainer) {
     acc.iter_mut().zip(day).for_each(|(a, b)| *a |= b);
 }
 
+#[inline(always)]
 fn union_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
     a.iter()
         .zip(b)
@@ -395,12 +403,10 @@ fn union_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
         .sum()
 }
 
-fn count(a: &DenseContainer) -> u64 {
-    a.iter().map(|x| u64::from(x.count_ones())).sum()
-}
-
 /// Adds to `out[i]` the size of the union of the `w` containers of `days` ending at
-/// `first_end + i` (`first_end ≥ w - 1`), by blocks of `w` (see the module docs).
+/// `first_end + i` (`first_end ≥ w - 1`), by blocks of `w` (see the module docs). Inlined
+/// into its callers' `vectorized!` blocks.
+#[inline(always)]
 fn rolling_add(
     days: &[DenseContainer],
     w: usize,
@@ -426,7 +432,7 @@ fn rolling_add(
         }
         if s.is_multiple_of(w) {
             // The window is exactly `e`'s block so far: `s` is its first day.
-            *total += count(prefix);
+            *total += count_words(prefix);
             continue;
         }
         let bs = s / w;

@@ -168,6 +168,27 @@ pub(crate) fn filtered(users: Bitmap, filter: Option<&Members>) -> Bitmap {
 }
 
 impl Bitmapist {
+    /// The values of property `prop` a breakdown lists, and their keys (unique events
+    /// `prop:value`); an error when it has none.
+    pub(crate) async fn breakdown_property(
+        &self,
+        prop: &str,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let names = self.property_values(prop).await?;
+        if names.is_empty() {
+            return Err(Error::invalid_arg(
+                Argument::Breakdown,
+                format!("property {prop:?} has no values (no unique event {prop}:VALUE is stored)"),
+            ));
+        }
+        let layout = self.layout();
+        let keys = names
+            .iter()
+            .map(|v| layout.key(&format!("{prop}:{v}"), &Period::unique()))
+            .collect();
+        Ok((names, keys))
+    }
+
     /// The users of each value of `breakdown` as of `now`, read restricted to `within` when
     /// given, then the users in none (`None`, last).
     pub(crate) async fn breakdown_values(
@@ -178,20 +199,7 @@ impl Bitmapist {
     ) -> Result<Vec<(Option<String>, Members)>> {
         let mut values: Vec<(Option<String>, Members)> = match breakdown {
             Breakdown::Property(prop) => {
-                let names = self.property_values(prop).await?;
-                if names.is_empty() {
-                    return Err(Error::invalid_arg(
-                        Argument::Breakdown,
-                        format!(
-                            "property {prop:?} has no values (no unique event {prop}:VALUE is stored)"
-                        ),
-                    ));
-                }
-                let layout = self.layout();
-                let keys: Vec<String> = names
-                    .iter()
-                    .map(|v| layout.key(&format!("{prop}:{v}"), &Period::unique()))
-                    .collect();
+                let (names, keys) = self.breakdown_property(prop).await?;
                 let got = match within {
                     None => self.store().get(&keys).await?,
                     Some(w) => self.store().get_within(&keys, w).await?,
