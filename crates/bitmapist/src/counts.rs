@@ -200,12 +200,14 @@ impl Bitmapist {
 
     /// The counts per value of `breakdown`, then for the users in none; one fetch.
     ///
-    /// Each cell's bitmap and each value's bitmap is read and decoded once for the whole
-    /// table; a value's count is an intersection count (no AND is materialised). When the
-    /// values are disjoint (as [`Bitmapist::set_property`] keeps a property's values, checked
-    /// exactly: their sizes add up to their union's), "none" is the cell's count minus the
-    /// values' counts; otherwise (raw `mark_unique("plan:x")` marks can put a user under two
-    /// values, segments may overlap) it is counted against the union of the values.
+    /// Each cell's bitmap and each value's bitmap is read once for the whole table. By a
+    /// property without segments, they are counted container by container from the store's
+    /// serializations, a span of containers at a time: nothing is decoded, and "none" is the
+    /// cell minus the values' union. Otherwise they are decoded, and a value's count is an
+    /// intersection count (no AND is materialised). When the values are disjoint (as
+    /// [`Bitmapist::set_property`] keeps a property's values, checked exactly: their sizes
+    /// add up to their union's), "none" is the cell's count minus the values' counts;
+    /// otherwise (segments may overlap) it is counted against the union of the values.
     pub async fn count_by(
         &self,
         spec: &CountSpec,

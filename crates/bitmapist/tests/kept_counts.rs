@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bitmapist::{
-    Bitmapist, Breakdown, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
+    Bitmapist, Breakdown, CountSpec, EmbeddedOptions, EmbeddedStore, KeyWrite, MarkOptions, Period,
     ReadOnlyEmbeddedStore, StickinessSpec, Store, TimeGroup, TrendsSpec, backup_file,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -182,6 +182,49 @@ async fn check(bm: &Bitmapist, what: &str) {
         let name = value.value.as_deref();
         let want = per.get(&name).unwrap_or(&empty);
         assert_eq!(&rows(&value.result), want, "{what}: tier {name:?}");
+    }
+    // Counts by tier of a day, a week, this month and this year (its months' union), against
+    // the cells' bitmaps as the store holds them, decoded.
+    let periods: Vec<Period> = [
+        TimeGroup::Days,
+        TimeGroup::Weeks,
+        TimeGroup::Months,
+        TimeGroup::Years,
+    ]
+    .into_iter()
+    .map(|g| Period::containing(g, at(DAYS - 3)).expect("period"))
+    .collect();
+    let counts = bm
+        .count_by(
+            &CountSpec::new([EVENT], periods.iter().copied()),
+            &Breakdown::Property("tier".into()),
+        )
+        .await
+        .expect("counts by tier");
+    for (p, period) in periods.iter().enumerate() {
+        let keys = bm.layout().keys(EVENT, period);
+        let mut users: HashMap<u32, ()> = HashMap::new();
+        for b in bm
+            .store()
+            .get(&keys)
+            .await
+            .expect("cell")
+            .into_iter()
+            .flatten()
+        {
+            users.extend(b.iter().map(|u| (u, ())));
+        }
+        for value in &counts.values {
+            let name = value.value.as_deref();
+            let want = users
+                .keys()
+                .filter(|u| tiers.get(u).copied() == name)
+                .count() as u64;
+            assert_eq!(
+                value.result[0][p], want,
+                "{what}: {period} of tier {name:?}"
+            );
+        }
     }
     // This month's stickiness by tier: per user, its days of the month so far.
     let month = StickinessSpec::new(EVENT)
