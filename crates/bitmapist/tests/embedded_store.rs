@@ -6,7 +6,7 @@
 //! `--exact <child test> --ignored --nocapture` and [`CHILD_FILE`] naming the store's file;
 //! the ignored child tests do nothing when that variable is unset.
 
-use crate::common::{spawn_child, tagged};
+use crate::common::{spawn_child, tagged, wait_tagged};
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -504,18 +504,13 @@ async fn sigkill_loses_no_acknowledged_write() {
         );
         let stdout = child.stdout.take().expect("piped stdout");
         let mut reader = BufReader::new(stdout);
-        let mut acked: Option<u32> = None;
-        let mut seen = 0;
-        let mut line = String::new();
-        while seen < lines {
-            line.clear();
-            let read = reader.read_line(&mut line).expect("read child stdout");
-            assert!(read > 0, "the crash child exited early (round {round})");
-            if let Some(n) = tagged(&line, "FLUSHED ") {
-                acked = Some(n.parse().expect("batch number"));
-                seen += 1;
-            }
-        }
+        let last = wait_tagged(
+            &mut reader,
+            "FLUSHED ",
+            lines,
+            &format!("the crash child (round {round})"),
+        );
+        let mut acked: Option<u32> = Some(last.parse().expect("batch number"));
         std::thread::sleep(Duration::from_millis(delay_ms));
         // Child::kill sends SIGKILL on Unix: no destructor, no final commit runs.
         child.kill().expect("SIGKILL");

@@ -6,7 +6,7 @@
 //! an upgrade from format 2 and a SIGKILL.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -262,6 +262,14 @@ async fn kept(store: &dyn Store, bm: &Bitmapist, d: i64) -> Option<Vec<u8>> {
     store.get_derived(&[name]).await.expect("derived").remove(0)
 }
 
+/// A new file at `path` with the days and tiers loaded, checked once.
+async fn loaded(path: &Path) -> Bitmapist {
+    let bm = open(path).await;
+    load(&bm).await;
+    check(&bm, "loaded").await;
+    bm
+}
+
 async fn open(path: &Path) -> Bitmapist {
     Bitmapist::open(&format!("file://{}", path.display()))
         .await
@@ -382,9 +390,7 @@ async fn kept_trends_follow_every_change() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("kept.redb");
     {
-        let bm = open(&path).await;
-        load(&bm).await;
-        check(&bm, "first").await;
+        let bm = loaded(&path).await;
         let store = bm.store().as_ref();
         for d in DAYS - 2 * RANGE as i64..DAYS {
             assert!(kept(store, &bm, d).await.is_some(), "day {d} is kept");
@@ -545,25 +551,17 @@ fn kept_crash_child() {
 async fn sigkill_leaves_no_stale_kept_count() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("crash.redb");
-    {
-        let bm = open(&path).await;
-        load(&bm).await;
-        check(&bm, "before").await;
-    }
+    drop(loaded(&path).await);
     for (round, lines) in [1, 4, 9].into_iter().enumerate() {
         let mut child =
             common::spawn_child(module_path!(), "kept_crash_child", &[(CHILD_FILE, &path)]);
         let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut seen = 0;
-        let mut line = String::new();
-        while seen < lines {
-            line.clear();
-            let read = reader.read_line(&mut line).expect("read child stdout");
-            assert!(read > 0, "the child exited early (round {round})");
-            if common::tagged(&line, "KEPT ").is_some() {
-                seen += 1;
-            }
-        }
+        common::wait_tagged(
+            &mut reader,
+            "KEPT ",
+            lines,
+            &format!("the child (round {round})"),
+        );
         child.kill().expect("SIGKILL");
         assert!(!child.wait().expect("wait").success(), "killed");
         let bm = open(&path).await;

@@ -3,6 +3,7 @@
 //! [`child_test`] for tests whose other half runs in a child process.
 
 use std::ffi::OsStr;
+use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
 pub use bitmapist_test_support::{redis_cluster, redis_server};
@@ -43,4 +44,22 @@ pub fn spawn_child<V: AsRef<OsStr>>(module: &str, test: &str, env: &[(&str, V)])
 /// before it on the same line).
 pub fn tagged<'l>(line: &'l str, tag: &str) -> Option<&'l str> {
     line.find(tag).map(|at| line[at + tag.len()..].trim())
+}
+
+/// Reads a child's lines until `n` of them carry `tag` ([`tagged`]): the payload of the
+/// last one. Fails the test, naming `what`, when the child exits first.
+pub fn wait_tagged(reader: &mut impl BufRead, tag: &str, n: usize, what: &str) -> String {
+    let mut last = String::new();
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < n {
+        line.clear();
+        let read = reader.read_line(&mut line).expect("read child stdout");
+        assert!(read > 0, "{what} exited early");
+        if let Some(payload) = tagged(&line, tag) {
+            last = payload.to_string();
+            seen += 1;
+        }
+    }
+    last
 }
