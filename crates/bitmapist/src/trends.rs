@@ -663,16 +663,9 @@ impl Bitmapist {
         let frame = self.trends_frame(spec).await?;
         // A property's values are unique keys with versions, read before the values are
         // (see `window_counts`); a segment is evaluated at `now`, so nothing is kept of it.
-        let names = match breakdown {
-            Breakdown::Property(prop) => self.property_values(prop).await?,
-            Breakdown::Segments(_) => Vec::new(),
-        };
-        let value_keys: Vec<String> = match breakdown {
-            Breakdown::Property(prop) => names
-                .iter()
-                .map(|v| self.layout().key(&format!("{prop}:{v}"), &Period::unique()))
-                .collect(),
-            Breakdown::Segments(_) => Vec::new(),
+        let (names, value_keys) = match breakdown {
+            Breakdown::Property(prop) => self.breakdown_property(prop).await?,
+            Breakdown::Segments(_) => (Vec::new(), Vec::new()),
         };
         let before = self.store().versions(&value_keys).await?;
         let values = self.breakdown_values(breakdown, spec.now, None).await?;

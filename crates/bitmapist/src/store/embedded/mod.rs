@@ -690,13 +690,11 @@ impl OpenFile {
                 None => Held::File,
             })
             .collect();
-        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let path = &self.path;
         let open = || -> Result<Option<ReadTables>> {
-            let txn = self.db.begin_read().at(path)?;
-            ReadTables::open(path, &txn).map(Some)
+            let txn = self.db.begin_read().at(&self.path)?;
+            ReadTables::open(&self.path, &txn).map(Some)
         };
-        spans::walk(path, &names, &held, open, visitors)?;
+        spans::walk(&self.path, keys, &held, open, visitors)?;
         drop(cache);
         Ok(versions)
     }
@@ -705,22 +703,13 @@ impl OpenFile {
     /// with uncommitted changes, the file's for the others. The caller holds the flush lock
     /// when the versions must stay those of the file while it reads.
     fn versions_locked(&self, cache: &Cache, keys: &[String]) -> Result<Vec<Option<u64>>> {
-        let settled: Vec<&str> = keys
-            .iter()
-            .filter(|k| cache.is_settled(k))
-            .map(String::as_str)
-            .collect();
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
         let txn = self.db.begin_read().at(&self.path)?;
-        let mut read = versions::read(&self.path, &txn, &settled)?.into_iter();
+        let read = versions::read(&self.path, &txn, &names)?;
         Ok(keys
             .iter()
-            .map(|k| {
-                if cache.is_settled(k) {
-                    read.next().flatten()
-                } else {
-                    None
-                }
-            })
+            .zip(read)
+            .map(|(k, v)| v.filter(|_| cache.is_settled(k)))
             .collect())
     }
 

@@ -203,13 +203,9 @@ impl ReadOnlyEmbeddedStore {
     /// that do not decode (a failure to read the file is an error).
     pub fn verify(&self) -> Result<StorageStats> {
         let path = &self.inner.path;
-        let txn = self.begin_read()?;
-        match txn.open_table(BITMAPS) {
-            Ok(_) => {}
-            Err(TableError::TableDoesNotExist(_)) => return self.footprint(),
-            Err(e) => return Err(redb_err(path, e)),
-        }
-        let tables = ReadTables::open(path, &txn)?;
+        let Some(tables) = self.tables()? else {
+            return self.footprint();
+        };
         let mut stats = footprint(path, &tables)?;
         stats.corrupt_keys = 0;
         for item in tables.bitmaps().iter().at(path)? {
@@ -228,6 +224,18 @@ impl ReadOnlyEmbeddedStore {
         self.inner.db.begin_read().at(&self.inner.path)
     }
 
+    /// The tables of a new read transaction; `None` when the file holds no `bitmaps` table
+    /// (an empty store).
+    fn tables(&self) -> Result<Option<ReadTables>> {
+        let path = &self.inner.path;
+        let txn = self.begin_read()?;
+        match txn.open_table(BITMAPS) {
+            Ok(_) => ReadTables::open(path, &txn).map(Some),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(redb_err(path, e)),
+        }
+    }
+
     fn refuse(&self, operation: &str) -> Error {
         Error::Io {
             context: format!(
@@ -244,14 +252,10 @@ impl ReadOnlyEmbeddedStore {
     /// Reads `keys` in one read transaction (a missing table is an empty store), each
     /// restricted to `within` when given (decoding only the containers it has).
     fn read(&self, keys: &[String], within: Option<&Bitmap>) -> Result<Vec<Option<Bitmap>>> {
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        match txn.open_table(BITMAPS) {
-            Ok(_) => {}
-            Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; keys.len()]),
-            Err(e) => return Err(redb_err(&self.inner.path, e)),
-        }
+        let Some(tables) = self.tables()? else {
+            return Ok(vec![None; keys.len()]);
+        };
         let path = &self.inner.path;
-        let tables = ReadTables::open(path, &txn)?;
         keys.iter()
             .map(|key| match within {
                 Some(within) => tables.load_within(path, key, within),
@@ -287,13 +291,9 @@ impl ReadOnlyEmbeddedStore {
         let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
         let read = in_threads(&wanted, |mine| {
             let path = &self.inner.path;
-            let txn = self.inner.db.begin_read().at(path)?;
-            match txn.open_table(BITMAPS) {
-                Ok(_) => {}
-                Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; mine.len()]),
-                Err(e) => return Err(redb_err(path, e)),
-            }
-            let tables = ReadTables::open(path, &txn)?;
+            let Some(tables) = self.tables()? else {
+                return Ok(vec![None; mine.len()]);
+            };
             mine.iter()
                 .map(|key| tables.load_serialized(path, key))
                 .collect()
@@ -327,17 +327,7 @@ impl ReadOnlyEmbeddedStore {
             .iter()
             .map(|bytes| bytes.as_deref().map_or(Held::File, Held::Memory))
             .collect();
-        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let path = &self.inner.path;
-        let open = || -> Result<Option<ReadTables>> {
-            let txn = self.inner.db.begin_read().at(path)?;
-            match txn.open_table(BITMAPS) {
-                Ok(_) => ReadTables::open(path, &txn).map(Some),
-                Err(TableError::TableDoesNotExist(_)) => Ok(None),
-                Err(e) => Err(redb_err(path, e)),
-            }
-        };
-        spans::walk(path, &names, &held, open, visitors)?;
+        spans::walk(&self.inner.path, keys, &held, || self.tables(), visitors)?;
         Ok(versions)
     }
 
@@ -352,14 +342,10 @@ impl ReadOnlyEmbeddedStore {
     /// Counts `keys` from their stored roaring headers, in one read transaction (see
     /// `partial::count`): nothing is decoded.
     fn count_all(&self, keys: &[String]) -> Result<Vec<u64>> {
-        let txn = self.inner.db.begin_read().at(&self.inner.path)?;
-        match txn.open_table(BITMAPS) {
-            Ok(_) => {}
-            Err(TableError::TableDoesNotExist(_)) => return Ok(vec![0; keys.len()]),
-            Err(e) => return Err(redb_err(&self.inner.path, e)),
-        }
+        let Some(tables) = self.tables()? else {
+            return Ok(vec![0; keys.len()]);
+        };
         let path = &self.inner.path;
-        let tables = ReadTables::open(path, &txn)?;
         keys.iter()
             .map(|key| Ok(tables.count(path, key)?.unwrap_or(0)))
             .collect()

@@ -71,7 +71,7 @@ pub(super) enum Held<'a> {
 /// returned.
 pub(super) fn walk(
     path: &Path,
-    keys: &[&str],
+    keys: &[String],
     held: &[Held<'_>],
     open: impl Fn() -> Result<Option<ReadTables>> + Sync,
     visitors: &SpanVisitors<'_>,
