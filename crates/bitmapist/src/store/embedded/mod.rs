@@ -383,22 +383,27 @@ impl Drop for EmbeddedStore {
 /// At most this many threads read one batch of serializations from the file.
 const READ_THREADS: usize = 2;
 
-/// `read` over `keys` cut into up to [`READ_THREADS`] consecutive shares, each in its own
-/// thread (each opens its own read transaction): the results in the order of `keys`. Many
-/// large values are read in about half the time on two cores: their cost is page reads and
-/// copies, not a lock. Where another process commits to the file meanwhile (a read-only
-/// handle), the shares may see different commits: each value is one commit's whole value,
-/// the batch is not one snapshot (rolling counts over days tolerate that; a caller that
-/// needs one snapshot reads with `get`).
-pub(super) fn in_threads<T: Send>(
-    keys: &[&str],
-    read: impl Fn(&[&str]) -> Result<Vec<T>> + Sync,
-) -> Result<Vec<T>> {
-    let mut out = Vec::with_capacity(keys.len());
-    for share in crate::threads::in_shares(keys, READ_THREADS, read) {
-        out.extend(share?);
+/// Fills `out[i]` for each index `i` of `missing` with what `read` gives for `keys[i]`:
+/// `read` runs over those keys cut into up to [`READ_THREADS`] consecutive shares, each in
+/// its own thread (each opens its own read transaction). Many large values are read in
+/// about half the time on two cores: their cost is page reads and copies, not a lock. Each
+/// value is one commit's whole value; the writable store reads under its cache lock and a
+/// read-only handle sees one snapshot.
+pub(super) fn read_missing<T: Send>(
+    keys: &[String],
+    missing: Vec<usize>,
+    out: &mut [Option<T>],
+    read: impl Fn(&[&str]) -> Result<Vec<Option<T>>> + Sync,
+) -> Result<()> {
+    let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
+    let mut read_back = Vec::with_capacity(wanted.len());
+    for share in crate::threads::in_shares(&wanted, READ_THREADS, read) {
+        read_back.extend(share?);
     }
-    Ok(out)
+    for (i, value) in missing.into_iter().zip(read_back) {
+        out[i] = value;
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -631,7 +636,7 @@ impl OpenFile {
     }
 
     /// Each key's roaring serialization: a cached bitmap serialized, an uncached one as the
-    /// file stores it (not decoded, not cached; read by [`in_threads`], all under the cache
+    /// file stores it (not decoded, not cached; read by [`read_missing`], all under the cache
     /// lock as any read); a missing or tombstoned key is `None`.
     fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         let now = self.now();
@@ -649,15 +654,11 @@ impl OpenFile {
                 }
             }
         }
-        let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
-        let read = in_threads(&wanted, |mine| {
+        read_missing(keys, missing, &mut out, |mine| {
             let mut reader = self.reader();
             mine.iter().map(|key| reader.load_serialized(key)).collect()
         })?;
         drop(cache);
-        for (i, bytes) in missing.into_iter().zip(read) {
-            out[i] = bytes;
-        }
         Ok(out)
     }
 

@@ -38,7 +38,7 @@ use super::spans::{self, Held};
 use super::versions;
 use super::{
     BITMAPS, DEFAULT_FILE_CACHE_BYTES, FORMAT_VERSION, FORMAT_VERSION_INLINE_ONLY,
-    FORMAT_VERSION_KEY, FORMAT_VERSION_UNVERSIONED, META, in_threads,
+    FORMAT_VERSION_KEY, FORMAT_VERSION_UNVERSIONED, META, read_missing,
 };
 use crate::bitmap::Bitmap;
 use crate::error::{Error, Result};
@@ -265,7 +265,7 @@ impl ReadOnlyEmbeddedStore {
     }
 
     /// The roaring serializations of `keys`: a cached bitmap serialized, the others as the
-    /// file stores them (read by `in_threads`, a read transaction per thread).
+    /// file stores them (read by `read_missing`, a read transaction per thread).
     fn read_serialized(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
@@ -288,8 +288,7 @@ impl ReadOnlyEmbeddedStore {
         if missing.is_empty() {
             return Ok(out);
         }
-        let wanted: Vec<&str> = missing.iter().map(|&i| keys[i].as_str()).collect();
-        let read = in_threads(&wanted, |mine| {
+        read_missing(keys, missing, &mut out, |mine| {
             let path = &self.inner.path;
             let Some(tables) = self.tables()? else {
                 return Ok(vec![None; mine.len()]);
@@ -298,9 +297,6 @@ impl ReadOnlyEmbeddedStore {
                 .map(|key| tables.load_serialized(path, key))
                 .collect()
         })?;
-        for (i, bytes) in missing.into_iter().zip(read) {
-            out[i] = bytes;
-        }
         Ok(out)
     }
 
