@@ -62,8 +62,10 @@ async fn steps(c: Client, base: String) {
         .click()
         .await
         .expect("submit");
+    // The click only starts the navigation: wait for the page it loads.
     let message = c
-        .find(Locator::Css("#bm-message"))
+        .wait()
+        .for_element(Locator::Css("#bm-message"))
         .await
         .expect("a message")
         .text()
@@ -94,11 +96,9 @@ async fn steps(c: Client, base: String) {
         .click()
         .await
         .expect("click");
-    let url = c.current_url().await.expect("url");
-    assert!(
-        url.as_str().contains("segment=came_back"),
-        "bookmarkable: {url}"
-    );
+    // Bookmarkable: the filtered page's URL holds the segment (waited for: the click only
+    // starts the navigation).
+    wait_url(&c, "segment=came_back").await;
     let sizes = texts(&c, "#bm-heatmap tbody td.size").await;
     assert_eq!(
         sizes.first().map(String::as_str),
