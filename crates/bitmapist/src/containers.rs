@@ -58,9 +58,9 @@ pub(crate) trait ContainerCount: Sync {
     /// A fresh state.
     fn init(&self) -> Self::State;
 
-    /// Adds container `key` of every bitmap (`days[i]` is bitmap `i`'s, all zero where it
-    /// has none) to `state`.
-    fn add(&self, state: &mut Self::State, key: u16, days: &[DenseContainer]);
+    /// Adds container `key` of every bitmap to `state`: `days[i]` is bitmap `i`'s, all zero
+    /// where it has none, which `present[i]` (false) tells without reading the words.
+    fn add(&self, state: &mut Self::State, key: u16, days: &[DenseContainer], present: &[bool]);
 }
 
 /// The serializations of a walk taken apart: per bitmap its containers (`None`: empty) and
@@ -105,12 +105,14 @@ impl<'b> Parts<'b> {
 }
 
 /// One thread of a walk: the count, its state, and one key's words of every bitmap, kept
-/// from span to span.
+/// from span to span, with whether each bitmap has the key (an absent one's words are
+/// zeroed once, not on every key it lacks).
 struct Walker<'c, C: ContainerCount> {
     what: &'c str,
     count: &'c C,
     state: C::State,
     slots: Vec<DenseContainer>,
+    present: Vec<bool>,
 }
 
 impl<'c, C: ContainerCount> Walker<'c, C> {
@@ -120,22 +122,39 @@ impl<'c, C: ContainerCount> Walker<'c, C> {
             count,
             state: count.init(),
             slots: Vec::new(),
+            present: Vec::new(),
         }
     }
 
     /// Adds the containers `keys` (ascending) of `parts` to the state.
     fn walk(&mut self, parts: &Parts<'_>, keys: &[u16]) -> Result<()> {
-        self.slots.resize(parts.parts.len(), ZERO);
+        let n = parts.parts.len();
+        if self.slots.len() != n {
+            self.slots = vec![ZERO; n];
+            self.present = vec![false; n];
+        }
         for &key in keys {
-            for ((slot, part), day_keys) in
-                self.slots.iter_mut().zip(&parts.parts).zip(&parts.day_keys)
+            for (((slot, present), part), day_keys) in self
+                .slots
+                .iter_mut()
+                .zip(&mut self.present)
+                .zip(&parts.parts)
+                .zip(&parts.day_keys)
             {
                 match (day_keys.binary_search(&key), part) {
-                    (Ok(i), Some(p)) => p.write(self.what, i, slot)?,
-                    _ => *slot = ZERO,
+                    (Ok(i), Some(p)) => {
+                        p.write(self.what, i, slot)?;
+                        *present = true;
+                    }
+                    _ if *present => {
+                        *slot = ZERO;
+                        *present = false;
+                    }
+                    _ => {}
                 }
             }
-            self.count.add(&mut self.state, key, &self.slots);
+            self.count
+                .add(&mut self.state, key, &self.slots, &self.present);
         }
         Ok(())
     }
@@ -314,6 +333,19 @@ impl<'m> ValueMasks<'m> {
         self.values.len()
     }
 
+    /// Writes value `v`'s users of container `key` into `mask`.
+    pub(crate) fn words(&self, v: usize, key: u16, mask: &mut DenseContainer) -> Result<()> {
+        let (parts, keys, all_but) = &self.values[v];
+        match keys.binary_search(&key) {
+            Ok(i) => parts.write(&self.what, i, mask)?,
+            Err(_) => *mask = ZERO,
+        }
+        if *all_but {
+            mask.iter_mut().for_each(|w| *w = !*w);
+        }
+        Ok(())
+    }
+
     /// Writes into `masked` (resized) `days` ANDed with value `v`'s words of container
     /// `key`.
     pub(crate) fn mask(
@@ -323,14 +355,8 @@ impl<'m> ValueMasks<'m> {
         days: &[DenseContainer],
         masked: &mut Vec<DenseContainer>,
     ) -> Result<()> {
-        let (parts, keys, all_but) = &self.values[v];
         let mut mask = ZERO;
-        if let Ok(i) = keys.binary_search(&key) {
-            parts.write(&self.what, i, &mut mask)?;
-        }
-        if *all_but {
-            mask.iter_mut().for_each(|w| *w = !*w);
-        }
+        self.words(v, key, &mut mask)?;
         masked.resize(days.len(), ZERO);
         for (m, day) in masked.iter_mut().zip(days) {
             m.iter_mut()

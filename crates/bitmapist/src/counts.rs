@@ -389,38 +389,68 @@ impl ContainerCount for CellCount {
         }
     }
 
-    fn add(&self, state: &mut CellCounts, _: u16, days: &[DenseContainer]) {
-        vectorized!(self.add_words(state, days));
+    fn add(&self, state: &mut CellCounts, _: u16, days: &[DenseContainer], present: &[bool]) {
+        vectorized!(self.add_words(state, days, present));
     }
 }
 
 impl CellCount {
+    /// Counts one key's containers; a cell or a value without a container at the key adds
+    /// nothing and is skipped (most cells of rare events, every future hour).
     #[inline(always)]
-    fn add_words(&self, state: &mut CellCounts, bitmaps: &[DenseContainer]) {
-        let values = &bitmaps[self.values.clone()];
+    fn add_words(&self, state: &mut CellCounts, bitmaps: &[DenseContainer], present: &[bool]) {
+        let values = self.values.clone();
+        // The union of the values present, if any is.
         let any = &mut *state.any;
-        *any = values.first().copied().unwrap_or(ZERO);
-        for v in values.iter().skip(1) {
-            any.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
+        let mut some = false;
+        for (v, _) in bitmaps[values.clone()]
+            .iter()
+            .zip(&present[values.clone()])
+            .filter(|(_, p)| **p)
+        {
+            if some {
+                any.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
+            } else {
+                *any = *v;
+                some = true;
+            }
         }
         let per = values.len() + 2;
         for (cell, counts) in self.cells.iter().zip(state.counts.chunks_mut(per)) {
-            let words: &DenseContainer = match &bitmaps[cell.clone()] {
-                [one] => one,
-                several => {
+            let mut here = bitmaps[cell.clone()]
+                .iter()
+                .zip(&present[cell.clone()])
+                .filter(|(_, p)| **p)
+                .map(|(b, _)| b);
+            let Some(first) = here.next() else {
+                continue;
+            };
+            let words: &DenseContainer = match here.next() {
+                None => first,
+                Some(second) => {
                     let union = &mut *state.cell;
-                    *union = several.first().copied().unwrap_or(ZERO);
-                    for b in several.iter().skip(1) {
-                        union.iter_mut().zip(b).for_each(|(a, b)| *a |= b);
+                    union
+                        .iter_mut()
+                        .zip(first.iter().zip(second))
+                        .for_each(|(u, (a, b))| *u = a | b);
+                    for b in here {
+                        union.iter_mut().zip(b).for_each(|(u, b)| *u |= b);
                     }
                     union
                 }
             };
             counts[0] += count_words(words);
-            for (n, v) in counts[1..].iter_mut().zip(values) {
+            for ((n, v), _) in counts[1..]
+                .iter_mut()
+                .zip(&bitmaps[values.clone()])
+                .zip(&present[values.clone()])
+                .filter(|(_, p)| **p)
+            {
                 *n += and_count(words, v);
             }
-            counts[per - 1] += and_count(words, any);
+            if some {
+                counts[per - 1] += and_count(words, any);
+            }
         }
     }
 }

@@ -8,8 +8,9 @@
 //! a time ([`Store::get_serialized_spans`](crate::Store::get_serialized_spans)), and counted
 //! container by container on dense words ([`crate::containers`], as trends are, with
 //! [`DayCount`]): per user a binary counter of days, bit-sliced across words. Plain
-//! stickiness keeps only the counts; segments, breakdowns and a bucket's users also build
-//! the "at least k days" sets.
+//! stickiness keeps only the counts; an unfiltered breakdown counts each value's users of
+//! each number of days on the same words ([`ValueDayCount`]); segments and a bucket's users
+//! build the "at least k days" sets.
 //!
 //! **Memory.** What the store holds per span, plus per thread one key's days and counters
 //! (and with the sets, the sets).
@@ -25,10 +26,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::containers::{ContainerCount, Counted, ZERO, count_stored};
+use crate::containers::{ContainerCount, Counted, ValueMasks, ZERO, count_stored, value_masks};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
-use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
+use crate::segment::{
+    Breakdown, BreakdownValue, BrokenDown, Members, filtered, masked_count, per_value,
+};
 use crate::store::DenseContainer;
 
 /// Users of one event by the number of days of one week or month they were active on.
@@ -118,6 +121,27 @@ impl DayCount {
         })
     }
 
+    /// Calls `out(k, users)` for the users of word `i` of `slots` (one key's days) set on
+    /// exactly `k ≥ 1` of the days: their counts added up in planes, then split.
+    #[inline]
+    fn by_days(&self, slots: &[DenseContainer], i: usize, out: &mut impl FnMut(usize, u64)) {
+        let planes = self.planes;
+        let mut plane = [0u64; PLANES];
+        for day in slots {
+            let mut carry = day[i];
+            for p in &mut plane[..planes] {
+                if carry == 0 {
+                    break;
+                }
+                let next = *p & carry;
+                *p ^= carry;
+                carry = next;
+            }
+        }
+        let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
+        split(everyone, &plane[..planes], 0, out);
+    }
+
     /// The users in at least `k + 1` days from the walk's states.
     fn at_least(
         &self,
@@ -160,24 +184,16 @@ impl ContainerCount for DayCount {
         )
     }
 
-    fn add(&self, (exactly, users, words): &mut Self::State, key: u16, slots: &[DenseContainer]) {
-        let planes = self.planes;
+    fn add(
+        &self,
+        (exactly, users, words): &mut Self::State,
+        key: u16,
+        slots: &[DenseContainer],
+        _: &[bool],
+    ) {
         words.iter_mut().for_each(|w| *w = ZERO);
         for i in 0..ZERO.len() {
-            let mut plane = [0u64; PLANES];
-            for day in slots {
-                let mut carry = day[i];
-                for p in &mut plane[..planes] {
-                    if carry == 0 {
-                        break;
-                    }
-                    let next = *p & carry;
-                    *p ^= carry;
-                    carry = next;
-                }
-            }
-            let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
-            split(everyone, &plane[..planes], 0, &mut |days, set| {
+            self.by_days(slots, i, &mut |days, set| {
                 exactly[days - 1] += u64::from(set.count_ones());
                 if let Some(w) = words.get_mut(days - 1) {
                     w[i] = set;
@@ -191,6 +207,73 @@ impl ContainerCount for DayCount {
             if more.iter().any(|&w| w != 0) {
                 users[k] |= from_words(key, &more);
             }
+        }
+    }
+}
+
+/// Counts [`DayCount`]'s users with exactly `k` days once per breakdown value: on each
+/// container key the days are folded once, and each word's users of each count are ANDed
+/// with every value's words of the key ([`ValueMasks`]). No set is built, and the days are
+/// read once for all values.
+struct ValueDayCount<'m> {
+    days: DayCount,
+    masks: ValueMasks<'m>,
+}
+
+/// A thread's counts per value (`exactly[v][k - 1]`: value `v`'s users with `k` days), the
+/// values' words of the current key, and the first error met taking a value's container
+/// apart (reported after the walk).
+struct ValueDays {
+    exactly: Vec<Vec<u64>>,
+    words: Vec<DenseContainer>,
+    error: Option<Error>,
+}
+
+impl ValueDayCount<'_> {
+    /// Each value's users with exactly `k` days (`[v][k - 1]`) from the walk's states.
+    fn exactly(&self, Counted { states, .. }: Counted<ValueDays>) -> Result<Vec<Vec<u64>>> {
+        let mut per = vec![vec![0u64; self.days.n]; self.masks.len()];
+        for state in states {
+            if let Some(e) = state.error {
+                return Err(e);
+            }
+            for (total, got) in per.iter_mut().zip(state.exactly) {
+                total.iter_mut().zip(got).for_each(|(a, b)| *a += b);
+            }
+        }
+        Ok(per)
+    }
+}
+
+impl ContainerCount for ValueDayCount<'_> {
+    type State = ValueDays;
+
+    fn init(&self) -> ValueDays {
+        ValueDays {
+            exactly: vec![vec![0u64; self.days.n]; self.masks.len()],
+            words: vec![ZERO; self.masks.len()],
+            error: None,
+        }
+    }
+
+    fn add(&self, state: &mut ValueDays, key: u16, slots: &[DenseContainer], _: &[bool]) {
+        let ValueDays {
+            exactly,
+            words,
+            error,
+        } = state;
+        for (v, w) in words.iter_mut().enumerate() {
+            if let Err(e) = self.masks.words(v, key, w) {
+                error.get_or_insert(e);
+                *w = ZERO;
+            }
+        }
+        for i in 0..ZERO.len() {
+            self.days.by_days(slots, i, &mut |days, set| {
+                for (counts, w) in exactly.iter_mut().zip(words.iter()) {
+                    counts[days - 1] += u64::from((set & w[i]).count_ones());
+                }
+            });
         }
     }
 }
@@ -296,10 +379,8 @@ impl StickinessSpec {
 /// (filtered by the spec's segments), counted, and as sets when fetched with them.
 pub(crate) struct StickinessFetched {
     event: String,
-    period: Period,
+    frame: StickinessFrame,
     at_least: AtLeast,
-    /// Whether the retention policy pruned the period's first day.
-    pruned: bool,
 }
 
 impl StickinessFetched {
@@ -321,17 +402,7 @@ impl StickinessFetched {
         let exactly = (0..n)
             .map(|k| counts[k].saturating_sub(counts.get(k + 1).copied().unwrap_or(0)))
             .collect();
-        Stickiness {
-            event: self.event.clone(),
-            period: self.period.label(),
-            start: self
-                .period
-                .start()
-                .map(|s| s.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            days: exactly,
-            pruned: self.pruned,
-        }
+        self.frame.answer(&self.event, exactly)
     }
 
     /// The users active on exactly `days` days (1-based, as `Stickiness::days[days - 1]`),
@@ -392,16 +463,42 @@ impl Bitmapist {
         Ok(self.stickiness_fetch(spec, false).await?.stickiness(None))
     }
 
-    /// Stickiness per value of `breakdown`, then for the users in none: one walk of the
-    /// period's days builds the "at least k days" sets, and each value counts its users in
-    /// them (a walk per value, masking the days, costs more: the fold is the work, not the
-    /// read).
+    /// Stickiness per value of `breakdown`, then for the users in none. Unfiltered, one walk
+    /// of the period's days folds each key's days once and counts every value's users of
+    /// each number of days ([`ValueDayCount`]); filtered, the walk builds the "at least k
+    /// days" sets, and each value counts its users in them.
     pub async fn stickiness_by(
         &self,
         spec: &StickinessSpec,
         breakdown: &Breakdown,
     ) -> Result<BrokenDown<Stickiness>> {
         let _timer = self.time(crate::telemetry::QueryKind::Stickiness);
+        if spec.segments.is_empty() {
+            let frame = self.stickiness_frame(spec).await?;
+            let values = self.breakdown_values(breakdown, spec.at, None).await?;
+            let masks = value_masks(values.iter().map(|(_, m)| m));
+            let count = ValueDayCount {
+                days: DayCount::new(frame.keys.len(), frame.days, false)?,
+                masks: ValueMasks::new(
+                    format!("a breakdown value of {}", spec.event),
+                    &masks.iter().collect::<Vec<_>>(),
+                )?,
+            };
+            let what = format!("a day of {}", spec.event);
+            let walked = count_stored(&what, self.store().as_ref(), &frame.keys, &count).await?;
+            let per = count.exactly(walked)?;
+            return Ok(BrokenDown {
+                breakdown: breakdown.to_string(),
+                values: values
+                    .into_iter()
+                    .zip(per)
+                    .map(|((value, _), exactly)| BreakdownValue {
+                        value,
+                        result: frame.answer(&spec.event, exactly),
+                    })
+                    .collect(),
+            });
+        }
         let fetched = self.stickiness_fetch(spec, true).await?;
         let users = fetched.at_least.sets.first().cloned().unwrap_or_default();
         let values = self
@@ -475,9 +572,8 @@ impl Bitmapist {
         }
         Ok(StickinessFetched {
             event: event.to_string(),
-            period: frame.period,
+            frame,
             at_least,
-            pruned: frame.pruned,
         })
     }
 }
@@ -488,7 +584,25 @@ struct StickinessFrame {
     keys: Vec<String>,
     /// The number of days of the period (read or not).
     days: usize,
+    /// Whether the retention policy pruned the period's first day.
     pruned: bool,
+}
+
+impl StickinessFrame {
+    /// The stickiness of `event` in the period with `exactly[k - 1]` users on `k` days.
+    fn answer(&self, event: &str, exactly: Vec<u64>) -> Stickiness {
+        Stickiness {
+            event: event.to_string(),
+            period: self.period.label(),
+            start: self
+                .period
+                .start()
+                .map(|s| s.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            days: exactly,
+            pruned: self.pruned,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -212,7 +212,13 @@ impl ContainerCount for WindowCount {
         (vec![0; self.out], vec![0; self.out], Scratch::new())
     }
 
-    fn add(&self, (wau, mau, scratch): &mut Self::State, _: u16, days: &[DenseContainer]) {
+    fn add(
+        &self,
+        (wau, mau, scratch): &mut Self::State,
+        _: u16,
+        days: &[DenseContainer],
+        _: &[bool],
+    ) {
         vectorized!({
             rolling_add(days, WEEK, self.first, wau, scratch);
             rolling_add(days, MONTH, self.first, mau, scratch);
@@ -305,7 +311,7 @@ impl ContainerCount for ValueWindowCount<'_> {
         }
     }
 
-    fn add(&self, state: &mut ValueWindows, key: u16, days: &[DenseContainer]) {
+    fn add(&self, state: &mut ValueWindows, key: u16, days: &[DenseContainer], _: &[bool]) {
         let first = self.windows.first;
         for (v, (dau, wau, mau)) in state.values.iter_mut().enumerate() {
             if let Err(e) = self.masks.mask(v, key, days, &mut state.masked) {

@@ -335,18 +335,24 @@ async fn compute_by(
         .now(now);
     let mut trends = TrendsSpec::new(name.as_str()).days(DAYS).now(now);
     trends.segments = segments.clone();
-    let sticky = |group| stickiness_spec(&name, &segments, group, now);
+    let (week, month) = (
+        stickiness_spec(&name, &segments, TimeGroup::Weeks, now),
+        stickiness_spec(&name, &segments, TimeGroup::Months, now),
+    );
+    // As in `compute`: each reads and counts apart, so they run concurrently.
+    let (counts, week, month, trends) = tokio::try_join!(
+        client.count_by(&spec, &breakdown),
+        client.stickiness_by(&week, &breakdown),
+        client.stickiness_by(&month, &breakdown),
+        client.trends_by(&trends, &breakdown),
+    )?;
     Ok(EventByData {
-        counts: client.count_by(&spec, &breakdown).await?,
-        week: client
-            .stickiness_by(&sticky(TimeGroup::Weeks), &breakdown)
-            .await?,
-        month: client
-            .stickiness_by(&sticky(TimeGroup::Months), &breakdown)
-            .await?,
-        trends: client.trends_by(&trends, &breakdown).await?,
         weeks,
         months,
+        counts,
+        week,
+        month,
+        trends,
     })
 }
 
