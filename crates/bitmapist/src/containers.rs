@@ -20,11 +20,11 @@
 //! summed over spans), one state per thread, for the caller to add up, and the bitmaps'
 //! versions as the store read them (for [`kept`](crate::kept) counts).
 //!
-//! A breakdown counts each value on the same walk: [`ValueMasks`] ANDs every day's
-//! container with the value's users' container before the count. The word loops of a count
-//! run inside `vectorized!`, compiled for the best SIMD level the CPU has (chosen at run
-//! time by `fearless_simd`, without `unsafe` here): `count_ones` sums become `vpopcntq` on
-//! AVX-512.
+//! A breakdown counts each value on the same walk: [`ValueMasks`] gives each value's users
+//! of the key as words, which the count ANDs with the days' (or with their unions). The
+//! word loops of a count run inside `vectorized!`, compiled for the best SIMD level the CPU
+//! has (chosen at run time by `fearless_simd`, without `unsafe` here): `count_ones` sums
+//! become `vpopcntq` on AVX-512.
 //!
 //! **Memory.** Per thread one key's words of every bitmap (209 days: 1.7 MB), plus the
 //! count's state; for [`count_stored`] what the store holds per span.
@@ -305,7 +305,7 @@ pub(crate) fn value_masks<'v>(values: impl Iterator<Item = &'v Members>) -> Vec<
 }
 
 /// Breakdown values' users taken apart, to mask days container by container: a count per
-/// value on one walk of the days (each day's container ANDed with the value's).
+/// value on one walk of the days (each value's words of a key ANDed with what is counted).
 pub(crate) struct ValueMasks<'m> {
     /// Per value: its users' containers, their keys, and whether the value is every user
     /// but them.
@@ -342,26 +342,6 @@ impl<'m> ValueMasks<'m> {
         }
         if *all_but {
             mask.iter_mut().for_each(|w| *w = !*w);
-        }
-        Ok(())
-    }
-
-    /// Writes into `masked` (resized) `days` ANDed with value `v`'s words of container
-    /// `key`.
-    pub(crate) fn mask(
-        &self,
-        v: usize,
-        key: u16,
-        days: &[DenseContainer],
-        masked: &mut Vec<DenseContainer>,
-    ) -> Result<()> {
-        let mut mask = ZERO;
-        self.words(v, key, &mut mask)?;
-        masked.resize(days.len(), ZERO);
-        for (m, day) in masked.iter_mut().zip(days) {
-            m.iter_mut()
-                .zip(day.iter().zip(&mask))
-                .for_each(|(m, (d, k))| *m = d & k);
         }
         Ok(())
     }

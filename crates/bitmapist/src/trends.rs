@@ -47,8 +47,8 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::cohort::MAX_COHORT_SIZE;
 use crate::containers::{
-    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, count_held, count_stored, count_words,
-    value_masks, vectorized,
+    ContainerCount, Counted, ValueMask, ValueMasks, ZERO, and_count, count_held, count_stored,
+    count_words, value_masks, vectorized,
 };
 use crate::error::{Argument, Error, Result};
 use crate::kept;
@@ -219,9 +219,10 @@ impl ContainerCount for WindowCount {
         days: &[DenseContainer],
         _: &[bool],
     ) {
+        let (wau, mau) = (std::slice::from_mut(wau), std::slice::from_mut(mau));
         vectorized!({
-            rolling_add(days, WEEK, self.first, wau, scratch);
-            rolling_add(days, MONTH, self.first, mau, scratch);
+            rolling_add(days, WEEK, self.first, &[], wau, scratch);
+            rolling_add(days, MONTH, self.first, &[], mau, scratch);
         });
     }
 }
@@ -251,9 +252,12 @@ impl WindowCount {
     }
 }
 
-/// Counts [`WindowCount`]'s windows once per breakdown value: on each container key, every
-/// day masked with the value's users ([`ValueMasks`]), then counted as the plain windows
-/// are, with `dau` the masked days' sizes. The days are read once for all values.
+/// Counts [`WindowCount`]'s windows once per breakdown value. A window's users of a value
+/// are the window's union ANDed with the value's users (`(a ∧ m) ∨ (b ∧ m) = (a ∨ b) ∧
+/// m`), so on each container key the unions are built once, as for the plain windows, and
+/// each value adds one masked count per window ([`rolling_add`] with the values' words of
+/// the key, from [`ValueMasks`]); `dau` is each day's masked size. The days are read once
+/// for all values.
 struct ValueWindowCount<'m> {
     windows: WindowCount,
     masks: ValueMasks<'m>,
@@ -272,25 +276,29 @@ impl<'m> ValueWindowCount<'m> {
     fn windows(&self, counted: Counted<ValueWindows>) -> Result<Vec<Windows>> {
         let out = self.windows.out;
         let mut per: Vec<Windows> = (0..self.masks.len()).map(|_| Windows::zero(out)).collect();
+        let add = |a: &mut Vec<u64>, b: Vec<u64>| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         for state in counted.states {
             if let Some(e) = state.error {
                 return Err(e);
             }
-            for (total, (dau, wau, mau)) in per.iter_mut().zip(state.values) {
-                total.dau.iter_mut().zip(dau).for_each(|(a, b)| *a += b);
-                total.wau.iter_mut().zip(wau).for_each(|(a, b)| *a += b);
-                total.mau.iter_mut().zip(mau).for_each(|(a, b)| *a += b);
+            let got = state.dau.into_iter().zip(state.wau).zip(state.mau);
+            for (total, ((dau, wau), mau)) in per.iter_mut().zip(got) {
+                add(&mut total.dau, dau);
+                add(&mut total.wau, wau);
+                add(&mut total.mau, mau);
             }
         }
         Ok(per)
     }
 }
 
-/// A thread's counts per value, and its scratch: the masked days and the window blocks.
+/// A thread's counts per value (`dau[v]`, `wau[v]`, `mau[v]` of each counted day), and its
+/// scratch: the values' words of the current key and the window blocks.
 struct ValueWindows {
-    /// Per value: `dau`, `wau` and `mau` of each counted day.
-    values: Vec<(Vec<u64>, Vec<u64>, Vec<u64>)>,
-    masked: Vec<DenseContainer>,
+    dau: Vec<Vec<u64>>,
+    wau: Vec<Vec<u64>>,
+    mau: Vec<Vec<u64>>,
+    words: Vec<DenseContainer>,
     scratch: Scratch,
     /// The first error met taking a value's container apart, reported after the walk.
     error: Option<Error>,
@@ -300,12 +308,12 @@ impl ContainerCount for ValueWindowCount<'_> {
     type State = ValueWindows;
 
     fn init(&self) -> ValueWindows {
-        let out = self.windows.out;
+        let (out, values) = (self.windows.out, self.masks.len());
         ValueWindows {
-            values: (0..self.masks.len())
-                .map(|_| (vec![0; out], vec![0; out], vec![0; out]))
-                .collect(),
-            masked: Vec::new(),
+            dau: vec![vec![0; out]; values],
+            wau: vec![vec![0; out]; values],
+            mau: vec![vec![0; out]; values],
+            words: vec![ZERO; values],
             scratch: Scratch::new(),
             error: None,
         }
@@ -313,20 +321,29 @@ impl ContainerCount for ValueWindowCount<'_> {
 
     fn add(&self, state: &mut ValueWindows, key: u16, days: &[DenseContainer], _: &[bool]) {
         let first = self.windows.first;
-        for (v, (dau, wau, mau)) in state.values.iter_mut().enumerate() {
-            if let Err(e) = self.masks.mask(v, key, days, &mut state.masked) {
+        for (v, w) in state.words.iter_mut().enumerate() {
+            if let Err(e) = self.masks.words(v, key, w) {
                 state.error.get_or_insert(e);
-                continue;
+                *w = ZERO;
             }
-            let (masked, scratch) = (&state.masked, &mut state.scratch);
-            vectorized!({
-                for (d, day) in dau.iter_mut().zip(&masked[first..]) {
-                    *d += count_words(day);
-                }
-                rolling_add(masked, WEEK, first, wau, scratch);
-                rolling_add(masked, MONTH, first, mau, scratch);
-            });
         }
+        let ValueWindows {
+            dau,
+            wau,
+            mau,
+            words,
+            scratch,
+            ..
+        } = state;
+        vectorized!({
+            for (dau, mask) in dau.iter_mut().zip(words.iter()) {
+                for (d, day) in dau.iter_mut().zip(&days[first..]) {
+                    *d += and_count(day, mask);
+                }
+            }
+            rolling_add(days, WEEK, first, words, wau, scratch);
+            rolling_add(days, MONTH, first, words, mau, scratch);
+        });
     }
 }
 
@@ -409,22 +426,61 @@ fn union_count(a: &DenseContainer, b: &DenseContainer) -> u64 {
         .sum()
 }
 
-/// Adds to `out[i]` the size of the union of the `w` containers of `days` ending at
-/// `first_end + i` (`first_end ≥ w - 1`), by blocks of `w` (see the module docs). Inlined
-/// into its callers' `vectorized!` blocks.
+/// The number of bits set in `(a ∨ b) ∧ m`.
+#[inline(always)]
+fn union_and_count(a: &DenseContainer, b: &DenseContainer, m: &DenseContainer) -> u64 {
+    a.iter()
+        .zip(b)
+        .zip(m)
+        .map(|((x, y), m)| u64::from(((x | y) & m).count_ones()))
+        .sum()
+}
+
+/// Adds the size of the window `a ∨ b` (`b`: none) to `out[0][i]` when `masks` is empty,
+/// else its users of each mask to `out[v][i]`.
+#[inline(always)]
+fn add_window(
+    i: usize,
+    a: &DenseContainer,
+    b: Option<&DenseContainer>,
+    masks: &[DenseContainer],
+    out: &mut [Vec<u64>],
+) {
+    if masks.is_empty() {
+        if let Some(o) = out.first_mut() {
+            o[i] += match b {
+                None => count_words(a),
+                Some(b) => union_count(a, b),
+            };
+        }
+        return;
+    }
+    for (m, o) in masks.iter().zip(out.iter_mut()) {
+        o[i] += match b {
+            None => and_count(a, m),
+            Some(b) => union_and_count(a, b, m),
+        };
+    }
+}
+
+/// Adds to `out[0][i]` the size of the union of the `w` containers of `days` ending at
+/// `first_end + i` (`first_end ≥ w - 1`), or with `masks`, to `out[v][i]` its users in
+/// `masks[v]`; by blocks of `w` (see the module docs). Inlined into its callers'
+/// `vectorized!` blocks.
 #[inline(always)]
 fn rolling_add(
     days: &[DenseContainer],
     w: usize,
     first_end: usize,
-    out: &mut [u64],
+    masks: &[DenseContainer],
+    out: &mut [Vec<u64>],
     scratch: &mut Scratch,
 ) {
     debug_assert!((1..=MONTH).contains(&w) && first_end + 1 >= w);
     let Scratch { prefix, suffix } = scratch;
     let mut prefix_block = usize::MAX;
     let mut suffix_block = usize::MAX;
-    for (e, total) in (first_end..days.len()).zip(out.iter_mut()) {
+    for (i, e) in (first_end..days.len()).enumerate() {
         let s = e + 1 - w;
         let be = e / w;
         if be != prefix_block {
@@ -438,7 +494,7 @@ fn rolling_add(
         }
         if s.is_multiple_of(w) {
             // The window is exactly `e`'s block so far: `s` is its first day.
-            *total += count_words(prefix);
+            add_window(i, prefix, None, masks, out);
             continue;
         }
         let bs = s / w;
@@ -453,7 +509,7 @@ fn rolling_add(
             }
             suffix_block = bs;
         }
-        *total += union_count(&suffix[s - bs * w], prefix);
+        add_window(i, &suffix[s - bs * w], Some(prefix), masks, out);
     }
 }
 
@@ -783,7 +839,8 @@ mod tests {
         u.count()
     }
 
-    /// The block decomposition against the plain union of every window, on one container.
+    /// The block decomposition against the plain union of every window, on one container,
+    /// and masked against the plain unions of the masked days.
     #[test]
     fn rolling_add_matches_plain_unions() {
         let days: Vec<Bitmap> = (0..75u32)
@@ -802,15 +859,38 @@ mod tests {
                 words
             })
             .collect();
+        // Two masks: the users below 20, and the users of odd number.
+        let masks: Vec<Bitmap> = vec![
+            (0..20u32).collect(),
+            (0..40u32).filter(|u| u % 2 == 1).collect(),
+        ];
+        let mask_words: Vec<DenseContainer> = masks
+            .iter()
+            .map(|b| {
+                let mut words = ZERO;
+                b.iter()
+                    .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
+                words
+            })
+            .collect();
         let mut scratch = Scratch::new();
         for w in [1, 2, 7, 30] {
             for first_end in [w - 1, 29, 40] {
-                let mut got = vec![0; days.len() - first_end];
-                rolling_add(&dense, w, first_end, &mut got, &mut scratch);
+                let mut got = vec![vec![0; days.len() - first_end]];
+                rolling_add(&dense, w, first_end, &[], &mut got, &mut scratch);
                 let want: Vec<u64> = (first_end..days.len())
                     .map(|e| plain(&days, w, e))
                     .collect();
-                assert_eq!(got, want, "window {w} from {first_end}");
+                assert_eq!(got[0], want, "window {w} from {first_end}");
+                let mut got = vec![vec![0; days.len() - first_end]; masks.len()];
+                rolling_add(&dense, w, first_end, &mask_words, &mut got, &mut scratch);
+                for (m, got) in masks.iter().zip(&got) {
+                    let masked: Vec<Bitmap> = days.iter().map(|d| d.and(m)).collect();
+                    let want: Vec<u64> = (first_end..days.len())
+                        .map(|e| plain(&masked, w, e))
+                        .collect();
+                    assert_eq!(got, &want, "window {w} from {first_end}, masked");
+                }
             }
         }
     }
