@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
-use crate::containers::{ContainerCount, Counted, ValueMasks, ZERO, count_stored, value_masks};
+use crate::containers::{
+    ContainerCount, Counted, ValueMasks, ZERO, count_stored, value_masks, vectorized,
+};
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
 use crate::segment::{
@@ -91,18 +93,44 @@ const PLANES: usize = 6;
 /// number of days; a user can be in at most that many), as the fold in [`Stickiness`]'s
 /// definition gives them; the sets only with `sets`.
 ///
-/// Each user's number of days is kept in binary across dense words ("planes": bit `i` of
-/// plane word `p` is bit `p` of the count of the user at bit `i`): adding a day is a
-/// ripple-carry addition on words (`plane ^= carry`, `carry = plane & carry`); splitting a
-/// word's users plane by plane (the top plane first) gives the users of each count, and a
-/// suffix union the "at least" sets. So the cost is a few word operations per day and per
+/// Each user's number of days is kept in binary across words ("planes": bit `i` of plane
+/// word `p` is bit `p` of the count of the user at bit `i`): adding a day is a ripple-carry
+/// addition on words (`plane ^= carry`, `carry = plane & carry`); splitting the users plane
+/// by plane (the top plane first) gives the users of each count ([`DayCount::leaves`]), and
+/// a suffix union the "at least" sets. So the cost is a few word operations per day and per
 /// count, not the `|days|²/2` unions of the fold (which it equals; see the tests), and
-/// nothing is decoded.
+/// nothing is decoded. A key's words are taken [`LANES`] at a time (one 512-bit register),
+/// inside `vectorized!`, with per-lane sums added up after the walk.
 struct DayCount {
     /// Bits of a user's number of days.
     planes: usize,
+    /// The days of the walk.
+    days: usize,
     n: usize,
     sets: bool,
+}
+
+/// Words counted together: one AVX-512 register.
+const LANES: usize = 8;
+/// Chunks of [`LANES`] words in a container.
+const CHUNKS: usize = ZERO.len() / LANES;
+/// A chunk of a container's words, or per-lane sums of their `count_ones`.
+type Lanes = [u64; LANES];
+/// The users of one chunk by number of days (see [`DayCount::leaves`]).
+type Leaves = [Lanes; 1 << PLANES];
+
+/// Chunk `c` of `words`.
+#[inline(always)]
+fn chunk(words: &DenseContainer, c: usize) -> &Lanes {
+    &words.as_chunks::<LANES>().0[c]
+}
+
+/// `sums[j] += count_ones(users[j] & mask[j])`, lane by lane.
+#[inline(always)]
+fn add_ones(sums: &mut Lanes, users: &Lanes, mask: &Lanes) {
+    for j in 0..LANES {
+        sums[j] += u64::from((users[j] & mask[j]).count_ones());
+    }
 }
 
 impl DayCount {
@@ -116,30 +144,67 @@ impl DayCount {
         }
         Ok(DayCount {
             planes: (usize::BITS - days.leading_zeros()) as usize,
+            days,
             n: n.max(days),
             sets,
         })
     }
 
-    /// Calls `out(k, users)` for the users of word `i` of `slots` (one key's days) set on
-    /// exactly `k ≥ 1` of the days: their counts added up in planes, then split.
-    #[inline]
-    fn by_days(&self, slots: &[DenseContainer], i: usize, out: &mut impl FnMut(usize, u64)) {
-        let planes = self.planes;
-        let mut plane = [0u64; PLANES];
-        for day in slots {
-            let mut carry = day[i];
-            for p in &mut plane[..planes] {
-                if carry == 0 {
-                    break;
+    /// Splits chunk `c` of one key's days (`slots`, of which `present` have the key) by the
+    /// users' number of days: `leaves[k]` are the users of the chunk on exactly `k` days, for
+    /// `k` in `1..=days` (`leaves[0]` also holds everyone else). The days are added up in
+    /// planes, then the planes split every user from the top plane down, in place (node `j`
+    /// of a level becomes `2j + 1`, its users with the plane's bit, and `2j`).
+    #[inline(always)]
+    fn leaves(&self, slots: &[DenseContainer], present: &[bool], c: usize, leaves: &mut Leaves) {
+        let mut planes = [[0u64; LANES]; PLANES];
+        for (day, _) in slots.iter().zip(present).filter(|(_, p)| **p) {
+            let mut carry = *chunk(day, c);
+            for p in &mut planes[..self.planes] {
+                for j in 0..LANES {
+                    let next = p[j] & carry[j];
+                    p[j] ^= carry[j];
+                    carry[j] = next;
                 }
-                let next = *p & carry;
-                *p ^= carry;
-                carry = next;
             }
         }
-        let everyone = plane[..planes].iter().fold(0, |all, p| all | p);
-        split(everyone, &plane[..planes], 0, out);
+        leaves[0] = [u64::MAX; LANES];
+        let mut nodes = 1;
+        for p in planes[..self.planes].iter().rev() {
+            for j in (0..nodes).rev() {
+                let x = leaves[j];
+                for l in 0..LANES {
+                    leaves[2 * j + 1][l] = x[l] & p[l];
+                    leaves[2 * j][l] = x[l] & !p[l];
+                }
+            }
+            nodes *= 2;
+        }
+    }
+
+    /// Adds each chunk's users of `k + 1` days to `exactly[k]` (per lane), and with the sets
+    /// writes them into `words[k]`.
+    #[inline(always)]
+    fn add_chunks(
+        &self,
+        exactly: &mut [Lanes],
+        words: &mut [DenseContainer],
+        slots: &[DenseContainer],
+        present: &[bool],
+    ) {
+        let mut leaves = [[0u64; LANES]; 1 << PLANES];
+        for c in 0..CHUNKS {
+            self.leaves(slots, present, c, &mut leaves);
+            for (k, (sums, leaf)) in exactly.iter_mut().zip(&leaves[1..]).enumerate() {
+                if k >= self.days {
+                    break;
+                }
+                add_ones(sums, leaf, &[u64::MAX; LANES]);
+                if let Some(w) = words.get_mut(k) {
+                    w.as_chunks_mut::<LANES>().0[c] = *leaf;
+                }
+            }
+        }
     }
 
     /// The users in at least `k + 1` days from the walk's states.
@@ -151,7 +216,10 @@ impl DayCount {
         let mut exactly = vec![0u64; n];
         let mut at_least = vec![RoaringBitmap::new(); n * usize::from(self.sets)];
         for (e, users, _) in states {
-            exactly.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+            exactly
+                .iter_mut()
+                .zip(e)
+                .for_each(|(a, b)| *a += b.iter().sum::<u64>());
             at_least.iter_mut().zip(users).for_each(|(a, b)| *a |= b);
         }
         let mut counts = vec![0u64; n];
@@ -168,8 +236,8 @@ impl DayCount {
 }
 
 impl ContainerCount for DayCount {
-    /// Users with exactly `k + 1` days, the "at least" sets so far, scratch words.
-    type State = (Vec<u64>, Vec<RoaringBitmap>, Vec<DenseContainer>);
+    /// Per lane, users with exactly `k + 1` days; the "at least" sets so far; scratch words.
+    type State = (Vec<Lanes>, Vec<RoaringBitmap>, Vec<DenseContainer>);
 
     fn init(&self) -> Self::State {
         let words = if self.sets {
@@ -178,7 +246,7 @@ impl ContainerCount for DayCount {
             Vec::new()
         };
         (
-            vec![0u64; self.n],
+            vec![[0u64; LANES]; self.n],
             vec![RoaringBitmap::new(); self.n * usize::from(self.sets)],
             words,
         )
@@ -189,18 +257,11 @@ impl ContainerCount for DayCount {
         (exactly, users, words): &mut Self::State,
         key: u16,
         slots: &[DenseContainer],
-        _: &[bool],
+        present: &[bool],
     ) {
-        words.iter_mut().for_each(|w| *w = ZERO);
-        for i in 0..ZERO.len() {
-            self.by_days(slots, i, &mut |days, set| {
-                exactly[days - 1] += u64::from(set.count_ones());
-                if let Some(w) = words.get_mut(days - 1) {
-                    w[i] = set;
-                }
-            });
-        }
-        // At least `k + 1` days: the union of exactly `k + 1..` days.
+        vectorized!(self.add_chunks(exactly, words, slots, present));
+        // At least `k + 1` days: the union of exactly `k + 1..` days (`words[k]` for `k`
+        // from `days` on stays zero).
         let mut more = ZERO;
         for k in (0..words.len()).rev() {
             more.iter_mut().zip(&words[k]).for_each(|(m, w)| *m |= w);
@@ -212,7 +273,7 @@ impl ContainerCount for DayCount {
 }
 
 /// Counts [`DayCount`]'s users with exactly `k` days once per breakdown value: on each
-/// container key the days are folded once, and each word's users of each count are ANDed
+/// container key the days are folded once, and each chunk's users of each count are ANDed
 /// with every value's words of the key ([`ValueMasks`]). No set is built, and the days are
 /// read once for all values.
 struct ValueDayCount<'m> {
@@ -220,11 +281,11 @@ struct ValueDayCount<'m> {
     masks: ValueMasks<'m>,
 }
 
-/// A thread's counts per value (`exactly[v][k - 1]`: value `v`'s users with `k` days), the
-/// values' words of the current key, and the first error met taking a value's container
-/// apart (reported after the walk).
+/// A thread's counts per value (`exactly[v][k - 1]`, per lane: value `v`'s users with `k`
+/// days), the values' words of the current key, and the first error met taking a value's
+/// container apart (reported after the walk).
 struct ValueDays {
-    exactly: Vec<Vec<u64>>,
+    exactly: Vec<Vec<Lanes>>,
     words: Vec<DenseContainer>,
     error: Option<Error>,
 }
@@ -238,10 +299,35 @@ impl ValueDayCount<'_> {
                 return Err(e);
             }
             for (total, got) in per.iter_mut().zip(state.exactly) {
-                total.iter_mut().zip(got).for_each(|(a, b)| *a += b);
+                total
+                    .iter_mut()
+                    .zip(got)
+                    .for_each(|(a, b)| *a += b.iter().sum::<u64>());
             }
         }
         Ok(per)
+    }
+
+    /// Adds each chunk's users of `k` days in value `v` to `exactly[v][k - 1]` (per lane).
+    #[inline(always)]
+    fn add_chunks(
+        &self,
+        exactly: &mut [Vec<Lanes>],
+        words: &[DenseContainer],
+        slots: &[DenseContainer],
+        present: &[bool],
+    ) {
+        let mut leaves = [[0u64; LANES]; 1 << PLANES];
+        let days = self.days.days;
+        for c in 0..CHUNKS {
+            self.days.leaves(slots, present, c, &mut leaves);
+            for (sums, mask) in exactly.iter_mut().zip(words) {
+                let mask = chunk(mask, c);
+                for (s, leaf) in sums.iter_mut().zip(&leaves[1..]).take(days) {
+                    add_ones(s, leaf, mask);
+                }
+            }
+        }
     }
 }
 
@@ -250,13 +336,13 @@ impl ContainerCount for ValueDayCount<'_> {
 
     fn init(&self) -> ValueDays {
         ValueDays {
-            exactly: vec![vec![0u64; self.days.n]; self.masks.len()],
+            exactly: vec![vec![[0u64; LANES]; self.days.n]; self.masks.len()],
             words: vec![ZERO; self.masks.len()],
             error: None,
         }
     }
 
-    fn add(&self, state: &mut ValueDays, key: u16, slots: &[DenseContainer], _: &[bool]) {
+    fn add(&self, state: &mut ValueDays, key: u16, slots: &[DenseContainer], present: &[bool]) {
         let ValueDays {
             exactly,
             words,
@@ -268,13 +354,7 @@ impl ContainerCount for ValueDayCount<'_> {
                 *w = ZERO;
             }
         }
-        for i in 0..ZERO.len() {
-            self.days.by_days(slots, i, &mut |days, set| {
-                for (counts, w) in exactly.iter_mut().zip(words.iter()) {
-                    counts[days - 1] += u64::from((set & w[i]).count_ones());
-                }
-            });
-        }
+        vectorized!(self.add_chunks(exactly, words, slots, present));
     }
 }
 
@@ -285,26 +365,6 @@ fn from_words(key: u16, words: &DenseContainer) -> RoaringBitmap {
         chunk.copy_from_slice(&w.to_le_bytes());
     }
     RoaringBitmap::from_lsb0_bytes(u32::from(key) << 16, &bytes)
-}
-
-/// Calls `out(v, users)` for the users of `set` (bits of one word) whose count's bits in
-/// `planes` make `v` with `value` (the bits above `planes`), for `v ≥ 1`; the top plane
-/// first.
-fn split(set: u64, planes: &[u64], value: usize, out: &mut impl FnMut(usize, u64)) {
-    if set == 0 {
-        return;
-    }
-    match planes.split_last() {
-        None => {
-            if value > 0 {
-                out(value, set);
-            }
-        }
-        Some((top, rest)) => {
-            split(set & top, rest, value | (1 << rest.len()), out);
-            split(set & !top, rest, value, out);
-        }
-    }
 }
 
 /// The days of `period` (a week or a month), first to last.
