@@ -1,5 +1,12 @@
 //! Counting many events over many periods in one batch: the table behind the dashboard's
 //! overview and the CLI's `events`, one store round trip per kind of period.
+//!
+//! Counts by a property's values read every cell and value bitmap once, counted container by
+//! container ([`CellCount`]), and keep each cell's counts with the versions of what they
+//! came from ([`kept`](crate::kept)): a page of past cells is read once, then only the
+//! cells that change (today's, this week's, this month's and this year's) and every cell
+//! after a value's users change. What a crash can lose: only kept counts, which are
+//! counted again.
 
 use std::ops::Range;
 
@@ -7,6 +14,7 @@ use crate::bitmap::Bitmap;
 use crate::client::{Bitmapist, check_event};
 use crate::containers::{ContainerCount, ZERO, and_count, count_stored, count_words, vectorized};
 use crate::error::Result;
+use crate::kept;
 use crate::period::Period;
 use crate::segment::{Breakdown, BreakdownValue, BrokenDown, Members, disjoint, masked_count};
 use crate::store::DenseContainer;
@@ -258,7 +266,10 @@ impl Bitmapist {
 
     /// [`Bitmapist::count_by`] of an unfiltered spec by a property: the cells and the
     /// property's values read as the store serializes them, a span of containers at a time,
-    /// and counted container by container ([`CellCount`]); nothing is decoded or cached.
+    /// and counted container by container ([`CellCount`]); nothing is decoded.
+    /// Each cell's counts are kept ([`kept`](crate::kept)) under its keys, the breakdown and
+    /// the values listed, with the versions of the cell's keys and of the values' keys; a
+    /// cell whose versions are the current ones is not read again.
     async fn count_by_property(
         &self,
         spec: &CountSpec,
@@ -266,27 +277,92 @@ impl Bitmapist {
         prop: &str,
     ) -> Result<BrokenDown<Vec<Vec<u64>>>> {
         let (names, value_keys) = self.breakdown_property(prop).await?;
-        let layout = self.layout();
-        let mut keys = Vec::new();
-        let mut cells = Vec::new();
+        let (layout, store) = (self.layout(), self.store().as_ref());
+        let mut cell_keys: Vec<Vec<String>> = Vec::new();
         for event in &spec.events {
             check_event(event)?;
             for period in &spec.periods {
-                let of_cell = layout.keys(event, period);
-                cells.push(keys.len()..keys.len() + of_cell.len());
-                keys.extend(of_cell);
+                cell_keys.push(layout.keys(event, period));
             }
         }
-        let values = keys.len()..keys.len() + value_keys.len();
-        keys.extend(value_keys);
-        let count = CellCount { cells, values };
-        let counted =
-            count_stored("a cell of a count", self.store().as_ref(), &keys, &count).await?;
         // Per cell: its users, its users of each value, its users of some value.
         let per = names.len() + 2;
-        let mut sums = vec![0u64; count.cells.len() * per];
-        for state in counted.states {
-            sums.iter_mut().zip(state.counts).for_each(|(a, b)| *a += b);
+        let listed = names.join("\u{1f}");
+        let kept_names: Vec<String> = cell_keys
+            .iter()
+            .map(|keys| {
+                format!(
+                    "count:{}\u{1f}{breakdown}\u{1f}{listed}",
+                    keys.join("\u{1f}")
+                )
+            })
+            .collect();
+        let all: Vec<String> = cell_keys
+            .iter()
+            .flatten()
+            .chain(&value_keys)
+            .cloned()
+            .collect();
+        let now = store.versions(&all).await?;
+        let held = if now.iter().any(Option::is_some) {
+            store.get_derived(&kept_names).await?
+        } else {
+            vec![None; cell_keys.len()]
+        };
+        let values_now = &now[all.len() - value_keys.len()..];
+        let mut sums = vec![0u64; cell_keys.len() * per];
+        let mut missing = Vec::new();
+        let mut at = 0;
+        for (c, keys) in cell_keys.iter().enumerate() {
+            let inputs: Vec<Option<u64>> = now[at..at + keys.len()]
+                .iter()
+                .chain(values_now)
+                .copied()
+                .collect();
+            at += keys.len();
+            match held[c]
+                .as_deref()
+                .and_then(|b| kept::decode(b, &inputs, per))
+            {
+                Some(counts) => sums[c * per..][..per].copy_from_slice(&counts),
+                None => missing.push(c),
+            }
+        }
+        if !missing.is_empty() {
+            let mut keys = Vec::new();
+            let mut cells = Vec::new();
+            for &c in &missing {
+                cells.push(keys.len()..keys.len() + cell_keys[c].len());
+                keys.extend(cell_keys[c].iter().cloned());
+            }
+            let values = keys.len()..keys.len() + value_keys.len();
+            keys.extend(value_keys.iter().cloned());
+            let count = CellCount { cells, values };
+            let counted = count_stored("a cell of a count", store, &keys, &count).await?;
+            let mut got = vec![0u64; missing.len() * per];
+            for state in counted.states {
+                got.iter_mut().zip(state.counts).for_each(|(a, b)| *a += b);
+            }
+            // Kept with the versions of exactly what the walk read.
+            let values_read = &counted.versions[count.values.clone()];
+            let mut keep = Vec::new();
+            for ((&c, cell), counts) in missing.iter().zip(&count.cells).zip(got.chunks(per)) {
+                sums[c * per..][..per].copy_from_slice(counts);
+                let inputs: Vec<Option<u64>> = counted.versions[cell.clone()]
+                    .iter()
+                    .chain(values_read)
+                    .copied()
+                    .collect();
+                if let Some(bytes) = kept::encode(&inputs, counts) {
+                    keep.push((kept_names[c].clone(), bytes));
+                }
+            }
+            if !keep.is_empty()
+                && let Err(e) = store.put_derived(&keep).await
+            {
+                // Kept counts are a cache: the answer stands without them.
+                tracing::warn!(error = %e, "counts: keeping cell counts failed");
+            }
         }
         let columns = spec.periods.len();
         let table = |column: &dyn Fn(&[u64]) -> u64| -> Vec<Vec<u64>> {

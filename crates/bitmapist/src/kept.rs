@@ -4,7 +4,9 @@
 //!
 //! **Why.** Trends count unions of 209 day bitmaps (1.3 GB at fifty million users) for
 //! every request and after every restart, though a past day's windows change only when one
-//! of their days does: a late mark, an unmark, a prune.
+//! of their days does: a late mark, an unmark, a prune. Counts by a property's values
+//! (the overview and the event page broken down) AND every cell with every value, though a
+//! past cell's counts change only when the cell or a value does.
 //!
 //! **How.** A kept count is its inputs' versions and its numbers, in one value under a name
 //! the computation chooses ([`Store::put_derived`](crate::Store::put_derived)). A reader

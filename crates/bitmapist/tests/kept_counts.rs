@@ -403,6 +403,41 @@ async fn kept_trends_follow_every_change() {
         store.put_derived(&[(name, bytes)]).await.expect("put");
         let got = trend(&bm).await;
         assert_eq!(got[(55 - (DAYS - 2 * RANGE as i64)) as usize].2, 987_654);
+        // Counts by tier are kept per cell too: the day's gold count changed by hand shows.
+        let day = Period::containing(TimeGroup::Days, at(DAYS - 3)).expect("day");
+        let name = format!(
+            "count:{}\u{1f}tier\u{1f}{}",
+            bm.layout().key(EVENT, &day),
+            TIERS.join("\u{1f}")
+        );
+        let kept_bytes = store
+            .get_derived(std::slice::from_ref(&name))
+            .await
+            .expect("derived")[0]
+            .clone()
+            .expect("the day's counts by tier are kept");
+        let mut bytes = kept_bytes.clone();
+        // The counts end the value: the cell, each tier in order, then some tier.
+        let counts = bytes.len() - 8 * (TIERS.len() + 2);
+        let gold = counts + 8 * (1 + TIERS.iter().position(|t| *t == "gold").expect("gold"));
+        bytes[gold..gold + 8].copy_from_slice(&123_456u64.to_le_bytes());
+        store
+            .put_derived(&[(name.clone(), bytes)])
+            .await
+            .expect("put");
+        let by = bm
+            .count_by(
+                &CountSpec::new([EVENT], [day]),
+                &Breakdown::Property("tier".into()),
+            )
+            .await
+            .expect("counts by tier");
+        assert_eq!(by.get(Some("gold")), Some(&vec![vec![123_456]]));
+        // Put back: the cell does not change below until the tiers do.
+        store
+            .put_derived(&[(name, kept_bytes)])
+            .await
+            .expect("put back");
         // A late mark on a day of that window: the window is counted again.
         bm.mark_events([(EVENT, 3_000_001, at(50))], MarkOptions::default())
             .await
