@@ -525,8 +525,8 @@ impl Bitmapist {
 
     /// Stickiness per value of `breakdown`, then for the users in none. Unfiltered, one walk
     /// of the period's days folds each key's days once and counts every value's users of
-    /// each number of days ([`ValueDayCount`]); filtered, the walk builds the "at least k
-    /// days" sets, and each value counts its users in them.
+    /// each number of days; filtered, the walk builds the "at least k days" sets, and each
+    /// value counts its users in them.
     pub async fn stickiness_by(
         &self,
         spec: &StickinessSpec,
