@@ -291,10 +291,8 @@ impl Bitmapist {
         let kept_names: Vec<String> = cell_keys
             .iter()
             .map(|keys| {
-                format!(
-                    "count:{}\u{1f}{breakdown}\u{1f}{listed}",
-                    keys.join("\u{1f}")
-                )
+                let what = format!("count\u{1f}{breakdown}\u{1f}{listed}");
+                kept::name(&keys.join("\u{1f}"), &what)
             })
             .collect();
         let all: Vec<String> = cell_keys

@@ -9,7 +9,8 @@
 //! past cell's counts change only when the cell or a value does.
 //!
 //! **How.** A kept count is its inputs' versions and its numbers, in one value under a name
-//! the computation chooses ([`Store::put_derived`](crate::Store::put_derived)). A reader
+//! the computation chooses, which starts with its first input key ([`name`],
+//! [`Store::put_derived`](crate::Store::put_derived)). A reader
 //! first asks the store for the inputs' current versions, uses a kept value only when it
 //! was computed at exactly those, and computes the rest, keeping them with the versions the
 //! read itself reports ([`Store::get_serialized_spans`](crate::Store::get_serialized_spans)).
@@ -21,6 +22,13 @@
 //! again.
 //!
 //! **What a crash can lose.** Kept values not yet on disk: they are computed again.
+
+/// The name of a kept value: the first key it is computed from, U+001F, then what it is
+/// (`trends`, `count`, and what sets it apart). A store that removes a key drops the values
+/// named after it ([`Store::put_derived`](crate::Store::put_derived)).
+pub(crate) fn name(first_key: &str, what: &str) -> String {
+    format!("{first_key}\u{1f}{what}")
+}
 
 /// The encoding of a kept value: this byte, the number of inputs (u32), their versions
 /// (u64 each), then the counts (u64 each), little-endian.

@@ -387,7 +387,7 @@ impl Windows {
 /// One series of windows a trend counts on the same days: the plain trend, or a breakdown
 /// value's.
 struct Series<'m> {
-    /// What its kept values' names add to `trends:{day key}`.
+    /// What its kept values' names add to `{day key}\u{1f}trends` ([`kept::name`]).
     suffix: String,
     /// The keys it depends on besides the days (a property value's bitmap), and their
     /// versions as read before their bitmaps were; `None` among them: nothing is kept.
@@ -610,7 +610,7 @@ impl Bitmapist {
     /// The unfiltered windows of each series of `frame` (the plain trend, or one per
     /// breakdown value) on each day from `MONTH - 1` on: kept ones whose inputs are
     /// unchanged ([`kept`](crate::kept), one value per series and day under
-    /// `trends:{day key}{series suffix}` with the versions of its 30 days and of the
+    /// `{day key}\u{1f}trends{series suffix}` with the versions of its 30 days and of the
     /// series' own inputs), the others counted from the days as the store hands them over,
     /// a span of containers at a time, never decoded, and kept. Only the days that the
     /// counted windows need are read: usually the last 30.
@@ -625,7 +625,7 @@ impl Bitmapist {
             .iter()
             .map(|s| {
                 days.iter()
-                    .map(|k| format!("trends:{k}{}", s.suffix))
+                    .map(|k| kept::name(k, &format!("trends{}", s.suffix)))
                     .collect()
             })
             .collect();

@@ -258,7 +258,7 @@ async fn check(bm: &Bitmapist, what: &str) {
 
 /// The kept trend of day `d` (`None`: nothing kept).
 async fn kept(store: &dyn Store, bm: &Bitmapist, d: i64) -> Option<Vec<u8>> {
-    let name = format!("trends:{}", day_key(bm, d));
+    let name = format!("{}\u{1f}trends", day_key(bm, d));
     store.get_derived(&[name]).await.expect("derived").remove(0)
 }
 
@@ -396,7 +396,7 @@ async fn kept_trends_follow_every_change() {
             assert!(kept(store, &bm, d).await.is_some(), "day {d} is kept");
         }
         // A kept value is used: its last count (mau) changed by hand shows.
-        let name = format!("trends:{}", day_key(&bm, 55));
+        let name = format!("{}\u{1f}trends", day_key(&bm, 55));
         let mut bytes = kept(store, &bm, 55).await.expect("kept");
         let last = bytes.len() - 8;
         bytes[last..].copy_from_slice(&987_654u64.to_le_bytes());
@@ -406,7 +406,7 @@ async fn kept_trends_follow_every_change() {
         // Counts by tier are kept per cell too: the day's gold count changed by hand shows.
         let day = Period::containing(TimeGroup::Days, at(DAYS - 3)).expect("day");
         let name = format!(
-            "count:{}\u{1f}tier\u{1f}{}",
+            "{}\u{1f}count\u{1f}tier\u{1f}{}",
             bm.layout().key(EVENT, &day),
             TIERS.join("\u{1f}")
         );
@@ -454,7 +454,7 @@ async fn kept_trends_follow_every_change() {
         .expect("unmark");
         bm.store().flush().await.expect("flush");
         check(&bm, "unmarks").await;
-        let name = format!("trends:{}\u{1f}tier\u{1f}gold", day_key(&bm, 50));
+        let name = format!("{}\u{1f}trends\u{1f}tier\u{1f}gold", day_key(&bm, 50));
         assert!(
             store.get_derived(&[name]).await.expect("derived")[0].is_some(),
             "a value's trend is kept"
@@ -477,6 +477,19 @@ async fn kept_trends_follow_every_change() {
         check(&bm, "a day deleted, not committed").await;
         bm.store().flush().await.expect("flush");
         check(&bm, "a day deleted").await;
+        // The commit that removes a day drops what was kept under its name (counted again,
+        // without the day, when asked for).
+        assert!(
+            kept(store, &bm, 48).await.is_some(),
+            "kept before the delete"
+        );
+        bm.store()
+            .delete(&[day_key(&bm, 48)])
+            .await
+            .expect("delete");
+        bm.store().flush().await.expect("flush");
+        assert!(kept(store, &bm, 48).await.is_none(), "dropped with the day");
+        check(&bm, "another day deleted").await;
         bm.store().compact().await.expect("compact");
         check(&bm, "compacted").await;
         check(&bm, "compacted, kept again").await;

@@ -165,8 +165,10 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     }
 
     /// Keeps values derived from bitmaps, each under a name, for [`Store::get_derived`]: a
-    /// cache, which a crash may lose. The embedded file keeps them in the file (see its
-    /// docs); the default, and a store that cannot write, keep nothing.
+    /// cache, which a crash may lose. A name starts with the first key the value was derived
+    /// from and U+001F; a store that removes a key may drop the values named after it. The
+    /// embedded file keeps them in the file and drops them with the key (see its docs); the
+    /// default, and a store that cannot write, keep nothing.
     async fn put_derived(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
         let _ = entries;
         Ok(())

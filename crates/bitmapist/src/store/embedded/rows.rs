@@ -541,6 +541,8 @@ pub(super) struct WriteTables<'t> {
     rows: [Table<'t, (&'static str, u32), &'static [u8]>; 4],
     /// Each stored key's version: `seq` (see `versions.rs`).
     versions: Table<'t, &'static str, u64>,
+    /// Values kept from bitmaps, named after their first key (see `versions.rs`).
+    derived: Table<'t, &'static str, &'static [u8]>,
     /// This transaction's write sequence number.
     seq: u64,
     roaring: Vec<u8>,
@@ -559,6 +561,7 @@ impl<'t> WriteTables<'t> {
             bitmaps: txn.open_table(BITMAPS).at(path)?,
             rows: [open(a)?, open(b)?, open(c)?, open(d)?],
             versions: txn.open_table(versions::VERSIONS).at(path)?,
+            derived: txn.open_table(versions::DERIVED).at(path)?,
             seq,
             roaring: Vec::new(),
             value: Vec::new(),
@@ -641,13 +644,26 @@ impl<'t> WriteTables<'t> {
         self.stamp(key)
     }
 
-    /// Removes `key` and its rows; whether it existed.
+    /// Removes `key`, its rows, its version and the values kept from it (named after it:
+    /// `key`, U+001F, ...); whether it existed.
     pub(super) fn remove(&mut self, key: &str) -> Result<bool> {
         let existed = self.bitmaps.remove(key).at(self.path)?.is_some();
         for t in 0..4 {
             self.remove_rows_from(key, t, 0)?;
         }
         self.versions.remove(key).at(self.path)?;
+        let named = format!("{key}\u{1f}");
+        let mut kept = Vec::new();
+        for entry in self.derived.range(named.as_str()..).at(self.path)? {
+            let (name, _) = entry.at(self.path)?;
+            if !name.value().starts_with(&named) {
+                break;
+            }
+            kept.push(name.value().to_string());
+        }
+        for name in kept {
+            self.derived.remove(name.as_str()).at(self.path)?;
+        }
         Ok(existed)
     }
 

@@ -21,7 +21,9 @@
 //!   key for the whole life of the file, and a key absent from `bitmaps` is empty: version 0.
 //! - `derived: name -> bytes`: values the engine computed, each with the versions of the
 //!   keys it was computed from in its own encoding; the engine uses one only when those are
-//!   the keys' versions now. Written in small transactions of their own.
+//!   the keys' versions now. Written in small transactions of their own. A name starts with
+//!   the first key the value came from and U+001F: removing a key removes the values named
+//!   after it in the same transaction, so a deleted or pruned day leaves nothing behind.
 //!
 //! # Invariants
 //!
