@@ -14,8 +14,9 @@
 //!   the rows' users the same way), after which `C_t = A_t ∖ seen`, `seen ∨= A_t` row by row;
 //!   the spec's segments (the filter) are then read restricted to the users seen, and every
 //!   `A_t` and `C_t` is ANDed with them;
-//! - [`compute`](LifecycleData::compute) applies a breakdown value's mask to `A_t`,
-//!   `A_{t-1}` and `C_t` and counts in memory; [`status_users`](LifecycleData::status_users)
+//! - [`compute`](LifecycleData::compute) builds each row's new, returning and
+//!   "active both periods" sets once, and counts a breakdown value's users in them and in
+//!   `A_t` and `A_{t-1}` (intersection counts: nothing materialized per value); [`status_users`](LifecycleData::status_users)
 //!   gives the users behind one number.
 //!
 //! **Invariants.** For every row, with any mask: `new + returning + resurrecting = |A_t|`,
@@ -38,7 +39,7 @@ use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::funnel::start_string;
 use crate::period::{Period, TimeGroup};
-use crate::segment::{Breakdown, BrokenDown, Members, filtered, per_value};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 
 /// One of the four parts a lifecycle row splits users into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -326,30 +327,50 @@ impl LifecycleData {
         })
     }
 
+    /// The sets of every row that each breakdown value counts its users in (computed once
+    /// for all values).
+    fn row_sets(&self) -> Vec<RowSets> {
+        (0..self.rows())
+            .map(|i| {
+                let (now, prev) = (&self.active[i + 1], &self.active[i]);
+                let new = now.and(&self.created[i]);
+                let both = now.and(prev);
+                let returning = both.difference(&new);
+                RowSets {
+                    new,
+                    both,
+                    returning,
+                }
+            })
+            .collect()
+    }
+
     /// The lifecycle of the users in `mask` (a breakdown value; `None`: every filtered
     /// user).
     pub(crate) fn compute(&self, mask: Option<&Members>) -> Lifecycle {
-        let masked = |b: &Bitmap| match mask {
-            Some(m) => m.apply(b),
-            None => b.clone(),
-        };
+        self.compute_on(&self.row_sets(), mask)
+    }
+
+    /// [`LifecycleData::compute`] on the rows' sets: every number is a count of the mask's
+    /// users in a set, so a value materializes nothing. `A_t` splits into new (`∧ C_t`),
+    /// returning (`∧ A_{t-1} ∖ C_t`) and resurrecting (the rest); dormant is `A_{t-1}`
+    /// without `A_t`.
+    fn compute_on(&self, sets: &[RowSets], mask: Option<&Members>) -> Lifecycle {
+        let count = |b: &Bitmap| masked_count(b, mask);
         let rows = self
             .periods
             .iter()
+            .zip(sets)
             .enumerate()
-            .map(|(i, p)| {
-                let now = masked(&self.active[i + 1]);
-                let prev = masked(&self.active[i]);
-                let new_users = now.and(&self.created[i]);
-                let old = now.difference(&new_users);
-                let returning = old.intersection_count(&prev);
+            .map(|(i, (p, s))| {
+                let (new, returning) = (count(&s.new), count(&s.returning));
                 LifecycleRow {
                     period: p.label(),
                     start: start_string(p),
-                    new: new_users.count(),
+                    new,
                     returning,
-                    resurrecting: old.count() - returning,
-                    dormant: prev.count() - now.intersection_count(&prev),
+                    resurrecting: count(&self.active[i + 1]).saturating_sub(new + returning),
+                    dormant: count(&self.active[i]).saturating_sub(count(&s.both)),
                     pruned: self.pruned.get(i).copied().unwrap_or(false),
                 }
             })
@@ -361,6 +382,14 @@ impl LifecycleData {
             rows,
         }
     }
+}
+
+/// A row's sets, for [`LifecycleData::compute_on`]: its new users `A_t ∧ C_t`, its users
+/// also active the period before `A_t ∧ A_{t-1}`, and of those the returning ones (not new).
+struct RowSets {
+    new: Bitmap,
+    both: Bitmap,
+    returning: Bitmap,
 }
 
 impl Bitmapist {
@@ -407,7 +436,10 @@ impl Bitmapist {
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&users))
             .await?;
-        per_value(breakdown, None, values, |mask| Ok(fetched.compute(mask)))
+        let sets = fetched.row_sets();
+        per_value(breakdown, None, values, |mask| {
+            Ok(fetched.compute_on(&sets, mask))
+        })
     }
 
     /// The fetch phase of [`Bitmapist::lifecycle`]: every bitmap it reads, in two batches
