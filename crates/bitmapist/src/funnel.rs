@@ -11,7 +11,7 @@ use crate::client::Bitmapist;
 use crate::cohort::MAX_COHORT_SIZE;
 use crate::error::{Argument, Error, Result};
 use crate::period::{Period, TimeGroup};
-use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked, per_value};
+use crate::segment::{Breakdown, BrokenDown, Members, filtered, masked_count, per_value};
 
 /// The largest number of steps a funnel may have.
 pub const MAX_FUNNEL_STEPS: usize = 32;
@@ -228,19 +228,17 @@ pub(crate) fn start_string(p: &Period) -> String {
 
 /// The reach of the row entered in period `t0` (see [`FunnelSpec`]): `reach[s]` = the
 /// users of that row who reached step `s + 1` by the end of its window, from the step
-/// bitmaps `bitmaps[s][t]`, the first step's masked by `mask`; `seen` = the masked first
-/// step's users of every earlier row period.
+/// bitmaps `bitmaps[s][t]`; `seen` = the first step's users of every earlier row period.
 fn row_reach(
     bitmaps: &[Vec<Bitmap>],
     t0: usize,
     seen: &Bitmap,
-    mask: Option<&Members>,
     window: usize,
     strict: bool,
 ) -> Vec<Bitmap> {
     let k = bitmaps.len();
     let rows = bitmaps.first().map_or(0, Vec::len);
-    let entered = masked(&bitmaps[0][t0], mask).difference(seen);
+    let entered = bitmaps[0][t0].difference(seen);
     let mut reach: Vec<Bitmap> = vec![Bitmap::new(); k];
     if entered.is_empty() {
         return reach;
@@ -290,17 +288,29 @@ pub(crate) struct FunnelFetched {
 }
 
 impl FunnelFetched {
-    /// The funnel's counts under `mask` (a breakdown value; `None`: every filtered user).
-    pub(crate) fn funnel(&self, mask: Option<&Members>) -> Funnel {
+    /// Every row's reach ([`row_reach`]) for every filtered user, oldest row first.
+    pub(crate) fn reaches(&self) -> Vec<Vec<Bitmap>> {
         let spec = &self.spec;
         let mut seen = Bitmap::new();
-        let mut counts = Vec::with_capacity(self.periods.len());
-        for t0 in 0..self.periods.len() {
-            let reach = row_reach(&self.bitmaps, t0, &seen, mask, spec.window, spec.strict);
-            counts.push(reach.iter().map(Bitmap::count).collect());
-            seen.or_assign(&masked(&self.bitmaps[0][t0], mask));
-        }
-        Funnel::from_counts(spec, &self.periods, &self.pruned, counts)
+        (0..self.periods.len())
+            .map(|t0| {
+                let reach = row_reach(&self.bitmaps, t0, &seen, spec.window, spec.strict);
+                seen.or_assign(&self.bitmaps[0][t0]);
+                reach
+            })
+            .collect()
+    }
+
+    /// The funnel's counts under `mask` (a breakdown value; `None`: every filtered user)
+    /// from the rows' `reaches`. A user's progress depends on their own marks only, so the
+    /// reach of a value's users is everyone's reach ANDed with them: each count is an
+    /// intersection count, and nothing is computed again per value.
+    pub(crate) fn funnel(&self, reaches: &[Vec<Bitmap>], mask: Option<&Members>) -> Funnel {
+        let counts = reaches
+            .iter()
+            .map(|reach| reach.iter().map(|b| masked_count(b, mask)).collect())
+            .collect();
+        Funnel::from_counts(&self.spec, &self.periods, &self.pruned, counts)
     }
 
     /// The users the funnel counts in `row` at `step` (0-based: 0 = the row's entrants).
@@ -327,7 +337,6 @@ impl FunnelFetched {
             &self.bitmaps,
             row,
             &seen,
-            None,
             self.spec.window,
             self.spec.strict,
         );
@@ -403,11 +412,12 @@ impl Bitmapist {
     /// ```
     pub async fn funnel(&self, spec: &FunnelSpec) -> Result<Funnel> {
         let _timer = self.time(crate::telemetry::QueryKind::Funnel);
-        Ok(self.funnel_fetch(spec).await?.funnel(None))
+        let fetched = self.funnel_fetch(spec).await?;
+        Ok(fetched.funnel(&fetched.reaches(), None))
     }
 
     /// A funnel per value of `breakdown` (masking the entrants), then for the users in
-    /// none; every value's funnel is computed on one fetch.
+    /// none; every value's funnel is counted in the rows' reach, computed once on one fetch.
     pub async fn funnel_by(
         &self,
         spec: &FunnelSpec,
@@ -418,7 +428,10 @@ impl Bitmapist {
         let values = self
             .breakdown_values(breakdown, spec.now, Some(&fetched.entrants))
             .await?;
-        per_value(breakdown, None, values, |mask| Ok(fetched.funnel(mask)))
+        let reaches = fetched.reaches();
+        per_value(breakdown, None, values, |mask| {
+            Ok(fetched.funnel(&reaches, mask))
+        })
     }
 
     /// Everything a funnel reads, in two batches (see [`FunnelSpec`]).

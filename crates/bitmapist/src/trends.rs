@@ -188,6 +188,29 @@ struct Frame {
     kept_from: usize,
 }
 
+impl Frame {
+    /// The names the windows of `series` are kept under: per series, one per counted day
+    /// (`{day key}\u{1f}trends{series suffix}`, [`kept::name`]).
+    fn kept_names(&self, series: &[Series<'_>]) -> Vec<Vec<String>> {
+        let days = &self.keys[(MONTH - 1).min(self.keys.len())..];
+        series
+            .iter()
+            .map(|s| {
+                days.iter()
+                    .map(|k| kept::name(k, &format!("trends{}", s.suffix)))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The windows a trend found kept, per series, and the counted days (indices from the
+/// first counted day) whose windows of some series were not.
+struct Held {
+    windows: Vec<Windows>,
+    missing: Vec<usize>,
+}
+
 /// What trends read, fetched once, decoded and filtered by the spec's segments: the phase a
 /// breakdown computes on (a mask and unions of users work on decoded days).
 #[derive(Clone, Debug)]
@@ -394,7 +417,7 @@ struct Series<'m> {
     input_keys: Vec<String>,
     inputs: Vec<Option<u64>>,
     /// The value's users serialized, and whether the value is every user but them; `None`:
-    /// every user.
+    /// every user (or a value's series only looked up among the kept windows).
     mask: Option<&'m ValueMask>,
 }
 
@@ -513,6 +536,41 @@ fn rolling_add(
     }
 }
 
+/// The series of a breakdown's `values` (then "none", `None`), with their users' `masks`
+/// (empty: looked up among the kept windows only). When `keyed`, each value's inputs are
+/// its key's version as read `before` its users (the property's `value_keys`, in the
+/// values' order), and "none"'s are all of them; otherwise nothing is kept.
+fn value_series<'m>(
+    breakdown: &Breakdown,
+    values: &[Option<String>],
+    value_keys: &[String],
+    before: &[Option<u64>],
+    keyed: bool,
+    masks: &'m [ValueMask],
+) -> Vec<Series<'m>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let (input_keys, inputs) = match (keyed, value_keys.get(i)) {
+                (true, Some(key)) => (vec![key.clone()], vec![before.get(i).copied().flatten()]),
+                (true, None) => (value_keys.to_vec(), before.to_vec()),
+                (false, _) => (Vec::new(), vec![None]),
+            };
+            let suffix = match value {
+                Some(v) => format!("\u{1f}{breakdown}\u{1f}{v}"),
+                None => format!("\u{1f}{breakdown}\u{1f}\u{1f}{}", value_keys.join("\u{1f}")),
+            };
+            Series {
+                suffix,
+                input_keys,
+                inputs,
+                mask: masks.get(i),
+            }
+        })
+        .collect()
+}
+
 impl TrendsData {
     /// Every user active on some day read.
     fn users(&self) -> Bitmap {
@@ -615,20 +673,19 @@ impl Bitmapist {
     /// a span of containers at a time, never decoded, and kept. Only the days that the
     /// counted windows need are read: usually the last 30.
     async fn window_counts(&self, frame: &Frame, series: &[Series<'_>]) -> Result<Vec<Windows>> {
+        let held = self.held_windows(frame, series).await?;
+        self.count_windows(frame, series, held).await
+    }
+
+    /// The kept windows of each series of `frame` whose inputs are unchanged (see
+    /// [`Bitmapist::window_counts`]), and the days whose windows must be counted.
+    async fn held_windows(&self, frame: &Frame, series: &[Series<'_>]) -> Result<Held> {
         let store = self.store().as_ref();
         let keys = &frame.keys;
         let first = MONTH - 1;
         let out = keys.len().saturating_sub(first);
         let mut windows: Vec<Windows> = series.iter().map(|_| Windows::zero(out)).collect();
-        let days = &keys[first.min(keys.len())..];
-        let names: Vec<Vec<String>> = series
-            .iter()
-            .map(|s| {
-                days.iter()
-                    .map(|k| kept::name(k, &format!("trends{}", s.suffix)))
-                    .collect()
-            })
-            .collect();
+        let names = frame.kept_names(series);
         let now = store.versions(keys).await?;
         let held = if now.iter().any(Option::is_some) {
             store.get_derived(&names.concat()).await?
@@ -656,9 +713,28 @@ impl Bitmapist {
                 missing.push(i);
             }
         }
+        Ok(Held { windows, missing })
+    }
+
+    /// `held` with the windows of its missing days counted from the days (every series on
+    /// one walk) and kept (see [`Bitmapist::window_counts`]).
+    async fn count_windows(
+        &self,
+        frame: &Frame,
+        series: &[Series<'_>],
+        held: Held,
+    ) -> Result<Vec<Windows>> {
+        let Held {
+            mut windows,
+            missing,
+        } = held;
         let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else {
             return Ok(windows);
         };
+        let store = self.store().as_ref();
+        let keys = &frame.keys;
+        let first = MONTH - 1;
+        let names = frame.kept_names(series);
         // Output day `i` is day `first + i`; its windows need days `i ..= first + i`.
         let window = WindowCount::new(hi + first + 1 - lo, first);
         let what = format!("a day of {}", frame.spec.event);
@@ -704,10 +780,11 @@ impl Bitmapist {
     }
 
     /// Trends per value of `breakdown`, then for the users in none. Unfiltered, one walk of
-    /// the days counts every value (each day masked with the value's users), and the
-    /// values of a property keep their counts as plain trends do, with the versions of the
-    /// values' bitmaps besides the days'; filtered, one fetch of the decoded days (the
-    /// values' users read restricted to the days' users).
+    /// the days counts every value (each window's union ANDed with the value's users), and
+    /// the values of a property keep their counts as plain trends do, with the versions of
+    /// the values' bitmaps besides the days' (when every window is kept, the values' users
+    /// are not read); filtered, one fetch of the decoded days (the values' users read
+    /// restricted to the days' users).
     pub async fn trends_by(
         &self,
         spec: &TrendsSpec,
@@ -730,6 +807,26 @@ impl Bitmapist {
             Breakdown::Segments(_) => (Vec::new(), Vec::new()),
         };
         let before = self.store().versions(&value_keys).await?;
+        // Every window of every value kept: the values' users are not read.
+        if !names.is_empty() {
+            let listed: Vec<Option<String>> =
+                names.iter().cloned().map(Some).chain([None]).collect();
+            let series = value_series(breakdown, &listed, &value_keys, &before, true, &[]);
+            let held = self.held_windows(&frame, &series).await?;
+            if held.missing.is_empty() {
+                return Ok(BrokenDown {
+                    breakdown: breakdown.to_string(),
+                    values: listed
+                        .into_iter()
+                        .zip(held.windows)
+                        .map(|(value, windows)| BreakdownValue {
+                            value,
+                            result: frame.series(windows),
+                        })
+                        .collect(),
+                });
+            }
+        }
         let values = self.breakdown_values(breakdown, spec.now, None).await?;
         let masks = value_masks(values.iter().map(|(_, m)| m));
         // The named values are the property's values listed before, then "none" (all of
@@ -740,28 +837,8 @@ impl Bitmapist {
                 .iter()
                 .zip(&names)
                 .all(|((v, _), n)| v.as_ref() == Some(n));
-        let series: Vec<Series<'_>> = values
-            .iter()
-            .zip(&masks)
-            .enumerate()
-            .map(|(i, ((value, _), mask))| {
-                let (input_keys, inputs) = match (keyed, value_keys.get(i)) {
-                    (true, Some(key)) => (vec![key.clone()], vec![before[i]]),
-                    (true, None) => (value_keys.clone(), before.clone()),
-                    (false, _) => (Vec::new(), vec![None]),
-                };
-                let suffix = match value {
-                    Some(v) => format!("\u{1f}{breakdown}\u{1f}{v}"),
-                    None => format!("\u{1f}{breakdown}\u{1f}\u{1f}{}", value_keys.join("\u{1f}")),
-                };
-                Series {
-                    suffix,
-                    input_keys,
-                    inputs,
-                    mask: Some(mask),
-                }
-            })
-            .collect();
+        let value_names: Vec<Option<String>> = values.iter().map(|(v, _)| v.clone()).collect();
+        let series = value_series(breakdown, &value_names, &value_keys, &before, keyed, &masks);
         let per = self.window_counts(&frame, &series).await?;
         Ok(BrokenDown {
             breakdown: breakdown.to_string(),

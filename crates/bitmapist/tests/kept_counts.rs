@@ -454,11 +454,34 @@ async fn kept_trends_follow_every_change() {
         .expect("unmark");
         bm.store().flush().await.expect("flush");
         check(&bm, "unmarks").await;
+        // A value's kept windows are used too (its mau changed by hand shows), then put back.
         let name = format!("{}\u{1f}trends\u{1f}tier\u{1f}gold", day_key(&bm, 50));
-        assert!(
-            store.get_derived(&[name]).await.expect("derived")[0].is_some(),
-            "a value's trend is kept"
+        let kept_bytes = store
+            .get_derived(std::slice::from_ref(&name))
+            .await
+            .expect("derived")[0]
+            .clone()
+            .expect("a value's trend is kept");
+        let mut bytes = kept_bytes.clone();
+        let last = bytes.len() - 8;
+        bytes[last..].copy_from_slice(&654_321u64.to_le_bytes());
+        store
+            .put_derived(&[(name.clone(), bytes)])
+            .await
+            .expect("put");
+        let by = bm
+            .trends_by(&spec(), &Breakdown::Property("tier".into()))
+            .await
+            .expect("by tier");
+        let gold = by.get(Some("gold")).expect("gold");
+        assert_eq!(
+            rows(gold)[(50 - (DAYS - 2 * RANGE as i64)) as usize].2,
+            654_321
         );
+        store
+            .put_derived(&[(name, kept_bytes)])
+            .await
+            .expect("put back");
         // A user moves from one value to another: both values' windows change.
         let active_gold = *users_of(49)
             .iter()
