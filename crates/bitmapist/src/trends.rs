@@ -927,29 +927,20 @@ mod tests {
                     .collect()
             })
             .collect();
-        let dense: Vec<DenseContainer> = days
-            .iter()
-            .map(|b| {
-                let mut words = ZERO;
-                b.iter()
-                    .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
-                words
-            })
-            .collect();
+        // Users below 2^16 as the words of container 0.
+        let words_of = |b: &Bitmap| {
+            let mut words = ZERO;
+            b.iter()
+                .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
+            words
+        };
+        let dense: Vec<DenseContainer> = days.iter().map(words_of).collect();
         // Two masks: the users below 20, and the users of odd number.
         let masks: Vec<Bitmap> = vec![
             (0..20u32).collect(),
             (0..40u32).filter(|u| u % 2 == 1).collect(),
         ];
-        let mask_words: Vec<DenseContainer> = masks
-            .iter()
-            .map(|b| {
-                let mut words = ZERO;
-                b.iter()
-                    .for_each(|u| words[u as usize / 64] |= 1 << (u % 64));
-                words
-            })
-            .collect();
+        let mask_words: Vec<DenseContainer> = masks.iter().map(words_of).collect();
         let mut scratch = Scratch::new();
         for w in [1, 2, 7, 30] {
             for first_end in [w - 1, 29, 40] {

@@ -262,6 +262,32 @@ async fn kept(store: &dyn Store, bm: &Bitmapist, d: i64) -> Option<Vec<u8>> {
     store.get_derived(&[name]).await.expect("derived").remove(0)
 }
 
+/// Replaces the value kept under `name` (it must be kept) by what `edit` makes of it, to show
+/// that a computation uses it; returns the value as it was, to put back.
+async fn edit_kept(store: &dyn Store, name: &str, edit: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    let was = store
+        .get_derived(&[name.to_string()])
+        .await
+        .expect("derived")
+        .remove(0)
+        .unwrap_or_else(|| panic!("{name:?} is kept"));
+    let mut bytes = was.clone();
+    edit(&mut bytes);
+    store
+        .put_derived(&[(name.to_string(), bytes)])
+        .await
+        .expect("put");
+    was
+}
+
+/// Sets the last count of a kept value (`mau` of a trend's day) to `n`.
+fn last_count(n: u64) -> impl FnOnce(&mut [u8]) {
+    move |bytes| {
+        let last = bytes.len() - 8;
+        bytes[last..].copy_from_slice(&n.to_le_bytes());
+    }
+}
+
 /// A new file at `path` with the days and tiers loaded, checked once.
 async fn loaded(path: &Path) -> Bitmapist {
     let bm = open(path).await;
@@ -397,10 +423,7 @@ async fn kept_trends_follow_every_change() {
         }
         // A kept value is used: its last count (mau) changed by hand shows.
         let name = format!("{}\u{1f}trends", day_key(&bm, 55));
-        let mut bytes = kept(store, &bm, 55).await.expect("kept");
-        let last = bytes.len() - 8;
-        bytes[last..].copy_from_slice(&987_654u64.to_le_bytes());
-        store.put_derived(&[(name, bytes)]).await.expect("put");
+        edit_kept(store, &name, last_count(987_654)).await;
         let got = trend(&bm).await;
         assert_eq!(got[(55 - (DAYS - 2 * RANGE as i64)) as usize].2, 987_654);
         // Counts by tier are kept per cell too: the day's gold count changed by hand shows.
@@ -410,21 +433,13 @@ async fn kept_trends_follow_every_change() {
             bm.layout().key(EVENT, &day),
             TIERS.join("\u{1f}")
         );
-        let kept_bytes = store
-            .get_derived(std::slice::from_ref(&name))
-            .await
-            .expect("derived")[0]
-            .clone()
-            .expect("the day's counts by tier are kept");
-        let mut bytes = kept_bytes.clone();
         // The counts end the value: the cell, each tier in order, then some tier.
-        let counts = bytes.len() - 8 * (TIERS.len() + 2);
-        let gold = counts + 8 * (1 + TIERS.iter().position(|t| *t == "gold").expect("gold"));
-        bytes[gold..gold + 8].copy_from_slice(&123_456u64.to_le_bytes());
-        store
-            .put_derived(&[(name.clone(), bytes)])
-            .await
-            .expect("put");
+        let gold = 1 + TIERS.iter().position(|t| *t == "gold").expect("gold");
+        let was = edit_kept(store, &name, |bytes| {
+            let at = bytes.len() - 8 * (TIERS.len() + 2 - gold);
+            bytes[at..at + 8].copy_from_slice(&123_456u64.to_le_bytes());
+        })
+        .await;
         let by = bm
             .count_by(
                 &CountSpec::new([EVENT], [day]),
@@ -434,10 +449,7 @@ async fn kept_trends_follow_every_change() {
             .expect("counts by tier");
         assert_eq!(by.get(Some("gold")), Some(&vec![vec![123_456]]));
         // Put back: the cell does not change below until the tiers do.
-        store
-            .put_derived(&[(name, kept_bytes)])
-            .await
-            .expect("put back");
+        store.put_derived(&[(name, was)]).await.expect("put back");
         // A late mark on a day of that window: the window is counted again.
         bm.mark_events([(EVENT, 3_000_001, at(50))], MarkOptions::default())
             .await
@@ -456,19 +468,7 @@ async fn kept_trends_follow_every_change() {
         check(&bm, "unmarks").await;
         // A value's kept windows are used too (its mau changed by hand shows), then put back.
         let name = format!("{}\u{1f}trends\u{1f}tier\u{1f}gold", day_key(&bm, 50));
-        let kept_bytes = store
-            .get_derived(std::slice::from_ref(&name))
-            .await
-            .expect("derived")[0]
-            .clone()
-            .expect("a value's trend is kept");
-        let mut bytes = kept_bytes.clone();
-        let last = bytes.len() - 8;
-        bytes[last..].copy_from_slice(&654_321u64.to_le_bytes());
-        store
-            .put_derived(&[(name.clone(), bytes)])
-            .await
-            .expect("put");
+        let was = edit_kept(store, &name, last_count(654_321)).await;
         let by = bm
             .trends_by(&spec(), &Breakdown::Property("tier".into()))
             .await
@@ -478,10 +478,7 @@ async fn kept_trends_follow_every_change() {
             rows(gold)[(50 - (DAYS - 2 * RANGE as i64)) as usize].2,
             654_321
         );
-        store
-            .put_derived(&[(name, kept_bytes)])
-            .await
-            .expect("put back");
+        store.put_derived(&[(name, was)]).await.expect("put back");
         // A user moves from one value to another: both values' windows change.
         let active_gold = *users_of(49)
             .iter()
