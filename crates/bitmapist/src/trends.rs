@@ -10,9 +10,10 @@
 //! are the days' versions now. The other days' windows are counted from the days they need
 //! (usually the last 30: only the windows that reach today change), as the store hands them
 //! over a span of containers at a time ([`count_stored`]: nothing decoded, no cache insert),
-//! and kept. Trends broken down by value do the same per value on one walk, each day masked
-//! with the value's users container by container ([`ValueMasks`]); a property's values keep
-//! their counts with the versions of the values' bitmaps too. Filtered trends fetch the days
+//! and kept. Trends broken down by value do the same for every value on one walk: each
+//! window's union is built once and ANDed with each value's users container by container
+//! ([`ValueMasks`]); a property's values keep their counts with the versions of the values'
+//! bitmaps too, and are not read when every window is kept. Filtered trends fetch the days
 //! once, decoded ([`trends_fetch`](Bitmapist::trends_fetch)), read the segments restricted
 //! to those days' users, and [`compute`](TrendsData::compute) masks the days with a
 //! breakdown value.
@@ -807,7 +808,9 @@ impl Bitmapist {
             Breakdown::Segments(_) => (Vec::new(), Vec::new()),
         };
         let before = self.store().versions(&value_keys).await?;
-        // Every window of every value kept: the values' users are not read.
+        // Every window of every value kept: the values' users are not read. Otherwise what
+        // was found kept is counted on, if the values are still the ones listed.
+        let mut found = None;
         if !names.is_empty() {
             let listed: Vec<Option<String>> =
                 names.iter().cloned().map(Some).chain([None]).collect();
@@ -826,6 +829,7 @@ impl Bitmapist {
                         .collect(),
                 });
             }
+            found = Some(held);
         }
         let values = self.breakdown_values(breakdown, spec.now, None).await?;
         let masks = value_masks(values.iter().map(|(_, m)| m));
@@ -839,7 +843,10 @@ impl Bitmapist {
                 .all(|((v, _), n)| v.as_ref() == Some(n));
         let value_names: Vec<Option<String>> = values.iter().map(|(v, _)| v.clone()).collect();
         let series = value_series(breakdown, &value_names, &value_keys, &before, keyed, &masks);
-        let per = self.window_counts(&frame, &series).await?;
+        let per = match found {
+            Some(held) if keyed => self.count_windows(&frame, &series, held).await?,
+            _ => self.window_counts(&frame, &series).await?,
+        };
         Ok(BrokenDown {
             breakdown: breakdown.to_string(),
             values: values

@@ -541,8 +541,10 @@ pub(super) struct WriteTables<'t> {
     rows: [Table<'t, (&'static str, u32), &'static [u8]>; 4],
     /// Each stored key's version: `seq` (see `versions.rs`).
     versions: Table<'t, &'static str, u64>,
-    /// Values kept from bitmaps, named after their first key (see `versions.rs`).
-    derived: Table<'t, &'static str, &'static [u8]>,
+    /// Values kept from bitmaps, named after their first key (see `versions.rs`): opened by
+    /// the first removal, so that a commit that only stores bitmaps does not touch it.
+    derived: Option<Table<'t, &'static str, &'static [u8]>>,
+    txn: &'t WriteTransaction,
     /// This transaction's write sequence number.
     seq: u64,
     roaring: Vec<u8>,
@@ -561,7 +563,8 @@ impl<'t> WriteTables<'t> {
             bitmaps: txn.open_table(BITMAPS).at(path)?,
             rows: [open(a)?, open(b)?, open(c)?, open(d)?],
             versions: txn.open_table(versions::VERSIONS).at(path)?,
-            derived: txn.open_table(versions::DERIVED).at(path)?,
+            derived: None,
+            txn,
             seq,
             roaring: Vec::new(),
             value: Vec::new(),
@@ -652,9 +655,15 @@ impl<'t> WriteTables<'t> {
             self.remove_rows_from(key, t, 0)?;
         }
         self.versions.remove(key).at(self.path)?;
+        let derived = match &mut self.derived {
+            Some(table) => table,
+            None => self
+                .derived
+                .insert(self.txn.open_table(versions::DERIVED).at(self.path)?),
+        };
         let named = format!("{key}\u{1f}");
         let mut kept = Vec::new();
-        for entry in self.derived.range(named.as_str()..).at(self.path)? {
+        for entry in derived.range(named.as_str()..).at(self.path)? {
             let (name, _) = entry.at(self.path)?;
             if !name.value().starts_with(&named) {
                 break;
@@ -662,7 +671,7 @@ impl<'t> WriteTables<'t> {
             kept.push(name.value().to_string());
         }
         for name in kept {
-            self.derived.remove(name.as_str()).at(self.path)?;
+            derived.remove(name.as_str()).at(self.path)?;
         }
         Ok(existed)
     }
